@@ -1,0 +1,118 @@
+"""RTP packets and the column store the engine moves them in.
+
+``Packet`` is the readable one-packet view (RFC 3550 names). In bulk the engine
+keeps packets as columns (``PacketColumns``): one numpy array per field, so a
+frame is fanned out to every subscriber in one step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "Packet",
+    "PacketColumns",
+    "HEADER_BYTES",
+    "MAX_PAYLOAD",
+    "KIND_AUDIO",
+    "KIND_VIDEO",
+    "KIND_DATA",
+    "KIND_NAMES",
+    "FLAG_KEYFRAME",
+    "FLAG_MARKER",
+    "NO_LEVEL",
+]
+
+#: IPv4 (20) + UDP (8) + RTP fixed header (12) bytes on the wire per packet (RFC 791, 768, 3550).
+HEADER_BYTES = 40
+#: Largest payload per packet; frames are split into packets of at most this many bytes.
+MAX_PAYLOAD = 1200
+
+KIND_AUDIO, KIND_VIDEO, KIND_DATA = 0, 1, 2
+KIND_NAMES = {KIND_AUDIO: "audio", KIND_VIDEO: "video", KIND_DATA: "data"}
+FLAG_KEYFRAME, FLAG_MARKER = 1, 2
+#: ``level`` of packets that carry no RFC 6464 audio level.
+NO_LEVEL = -1
+
+
+@dataclass(slots=True)
+class Packet:
+    """One media packet as it leaves its publisher."""
+
+    ssrc: int
+    """Synchronisation source of the track (RFC 3550)."""
+    seq: int
+    """Sequence number, extended (never wraps here; ``seq & 0xFFFF`` on the wire)."""
+    timestamp: int
+    """RTP timestamp (48 kHz for Opus, 90 kHz for video)."""
+    size: int
+    """Bytes on the wire, headers included."""
+    kind: int
+    """KIND_AUDIO, KIND_VIDEO or KIND_DATA."""
+    frame: int = 0
+    """Frame (or data message) number; all packets of a frame share it."""
+    keyframe: bool = False
+    marker: bool = False
+    """RTP marker: set on the last packet of a video frame."""
+    layer: int = 0
+    """Spatial layer (simulcast), 0 = lowest."""
+    level: int = NO_LEVEL
+    """RFC 6464 audio level, 0 (loudest) .. 127 (silence), in -dBov."""
+    send_time: int = 0
+    """When the publisher sent it, µs."""
+
+    def __repr__(self) -> str:
+        kind = KIND_NAMES.get(self.kind, "?")
+        extra = " key" if self.keyframe else ""
+        extra += " M" if self.marker else ""
+        return f"<Packet {kind} ssrc={self.ssrc:#x} seq={self.seq} size={self.size}{extra} @{self.send_time}us>"
+
+
+class PacketColumns:
+    """Packets as parallel lists while being produced, arrays once sealed.
+
+    Columns: ``t`` send time µs, ``track`` publication index, ``size``,
+    ``seq``, ``ts``, ``frame``, ``flags`` (FLAG_*), ``level``, ``nfr``
+    (packets in the frame).
+    """
+
+    FIELDS = ("t", "track", "size", "seq", "ts", "frame", "flags", "level", "nfr")
+
+    __slots__ = FIELDS
+
+    def __init__(self) -> None:
+        for name in self.FIELDS:
+            setattr(self, name, [])
+
+    def add_frame(self, t: int, track: int, sizes: list[int], seq0: int, ts: int, frame: int,
+                  keyframe: bool, level: int) -> None:
+        """Append every packet of one frame (marker on the last)."""
+        n = len(sizes)
+        key = FLAG_KEYFRAME if keyframe else 0
+        self.t.extend([t] * n)
+        self.track.extend([track] * n)
+        self.size.extend(sizes)
+        self.seq.extend(range(seq0, seq0 + n))
+        self.ts.extend([ts] * n)
+        self.frame.extend([frame] * n)
+        self.flags.extend([key] * (n - 1))
+        self.flags.append(key | FLAG_MARKER)
+        self.level.extend([level] * n)
+        self.nfr.extend([n] * n)
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def seal(self) -> dict[str, np.ndarray]:
+        """The columns as int64 arrays."""
+        return {name: np.asarray(getattr(self, name), dtype=np.int64) for name in self.FIELDS}
+
+
+def split_payload(nbytes: int) -> list[int]:
+    """Wire sizes of the packets carrying ``nbytes`` of payload (equal split, ≤ MAX_PAYLOAD)."""
+    nbytes = max(int(nbytes), 1)
+    n = -(-nbytes // MAX_PAYLOAD)
+    base, extra = divmod(nbytes, n)
+    return [base + HEADER_BYTES + (1 if i < extra else 0) for i in range(n)]

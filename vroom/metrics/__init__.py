@@ -1,0 +1,125 @@
+"""Summaries of a run: per participant, per link, for the SFU; and a readable table."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..media.rtp import KIND_AUDIO, KIND_VIDEO
+
+if TYPE_CHECKING:
+    from ..sim import Simulation
+
+__all__ = ["summarize", "format_table"]
+
+
+def _participant(sim: "Simulation", p: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"state": p.state, "room": p.room}
+    if p.error is not None:
+        out["error"] = p.error
+        return out
+    out["joined_at"] = None if p.joined_at is None else p.joined_at / 1e6
+    if p.left_at is not None:
+        out["left_at"] = p.left_at / 1e6
+    up = p.uplink.counters() if p.uplink else {}
+    sent = {"packets": sum(pub.source.packets_sent for pub in p.publications),
+            "bytes": sum(pub.source.bytes_sent for pub in p.publications)}
+    rec = sim.receivers
+    slots = rec.slots_of(p.index) if p.index >= 0 else []
+    subs: dict[str, Any] = {}
+    received = {"packets": 0, "bytes": 0}
+    lost = expected = 0
+    freezes = frames_complete = frames_incomplete = concealed = 0
+    freeze_s = 0.0
+    jit_w = jit_n = 0.0
+    jit_all_w = jit_all_n = 0.0
+    for slot in slots:
+        stats = rec.subscription(slot)
+        track = int(rec.slot_track[slot])
+        pub = sim._pub_of_track[track]
+        publisher = sim._participant_of_member[int(sim.sfu.publications[track].publisher)]
+        subs[f"{publisher.identity}/{pub.name}"] = stats
+        received["packets"] += stats["packets_received"]
+        received["bytes"] += stats["bytes_received"]
+        lost += stats["packets_lost"]
+        expected += stats["packets_received"] + stats["packets_lost"]
+        kind = int(rec.slot_kind[slot])
+        weight = stats["packets_received"]
+        jit_all_w += stats["mean_jitter_ms"] * weight
+        jit_all_n += weight
+        if kind == KIND_AUDIO:
+            jit_w += stats["mean_jitter_ms"] * weight
+            jit_n += weight
+            concealed += stats["concealed_packets"]
+        elif kind == KIND_VIDEO:
+            freezes += stats["freezes"]
+            freeze_s += stats["freeze_seconds"]
+            frames_complete += stats["frames_complete"]
+            frames_incomplete += stats["frames_incomplete"]
+    p50, p95 = rec.latency_percentiles(p.index) if p.index >= 0 else (None, None)
+    out.update(
+        sent=sent,
+        received=received,
+        uplink=up,
+        loss=lost / expected if expected else 0.0,
+        packets_lost=lost,
+        jitter_ms=(jit_w / jit_n) if jit_n else ((jit_all_w / jit_all_n) if jit_all_n else 0.0),
+        latency_ms={"p50": p50, "p95": p95},
+        freezes=freezes,
+        freeze_seconds=freeze_s,
+        frames={"complete": frames_complete, "incomplete": frames_incomplete},
+        audio_concealed_packets=concealed,
+        publications={pub.name: {"kind": pub.kind, "ssrc": pub.source.ssrc, "published": pub.published,
+                                 "packets_sent": pub.source.packets_sent, "bytes_sent": pub.source.bytes_sent}
+                      for pub in p.publications},
+        subscriptions=subs,
+    )
+    return out
+
+
+def summarize(sim: "Simulation") -> dict[str, Any]:
+    """Everything a report needs, as plain JSON-ready data."""
+    sim.flush()
+    links: dict[str, Any] = {}
+    for p in sim.participants.values():
+        for link in (p.uplink, p.downlink):
+            if link is not None:
+                links[link.name] = link.counters()
+    sfu = sim.sfu
+    return {
+        "seed": sim.seed,
+        "sim_seconds": sim.now,
+        "trace_digest": sim.trace_digest(),
+        "participants": {p.identity: _participant(sim, p) for p in sim.participants.values()},
+        "links": links,
+        "sfu": {"packets_in": sfu.packets_in, "packets_forwarded": sfu.packets_forwarded,
+                "packets_discarded": sfu.packets_discarded},
+    }
+
+
+def _fmt(value: Any, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def format_table(summary: dict[str, Any], *, limit: int | None = None) -> str:
+    """A fixed-width table, one row per participant."""
+    head = ("participant", "state", "sent pkts", "recv pkts", "loss %", "jitter ms", "p50 ms", "p95 ms",
+            "freezes")
+    rows = []
+    for identity, p in summary["participants"].items():
+        if "error" in p:
+            err = p["error"]
+            rows.append((identity, f"refused {err['code']}", "-", "-", "-", "-", "-", "-", "-"))
+            continue
+        lat = p["latency_ms"]
+        rows.append((identity, p["state"], str(p["sent"]["packets"]), str(p["received"]["packets"]),
+                     f"{100 * p['loss']:.2f}", f"{p['jitter_ms']:.2f}", _fmt(lat["p50"], ".1f"),
+                     _fmt(lat["p95"], ".1f"), str(p["freezes"])))
+    shown = rows if limit is None or len(rows) <= limit else rows[: limit - 1]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)]
+    lines = ["  ".join(h.ljust(w) if i < 2 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths)))]
+    lines.append("  ".join("-" * w for w in widths))
+    for r in shown:
+        lines.append("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+    if len(shown) < len(rows):
+        lines.append(f"... and {len(rows) - len(shown)} more participants (see --json for all)")
+    return "\n".join(lines)

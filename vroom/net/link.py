@@ -1,0 +1,493 @@
+"""An emulated one-way link: loss, a drop-tail queue, serialization, delay, jitter.
+
+Theory of operation. A packet entering at ``t_in`` with ``size`` bytes goes
+through, in netem's order (``sch_netem.c``; reference/network.md §1):
+
+1. the loss model (lost packets never take link time);
+2. the drop-tail queue: refused when full (``packets``, ``bytes`` or ``ms`` of
+   queueing delay, default 1000 ms);
+3. serialization in FIFO order: ``start = max(t_in, busy_until)``,
+   ``departure = start + ceil(size·8/rate)`` µs — or, on a Mahimahi trace, the
+   delivery opportunity that carries its last byte;
+4. propagation: ``arrival = departure + delay + jitter`` with jitter uniform in
+   ``[-jitter, +jitter)`` (netem's default distribution); without ``reorder``
+   an arrival is never earlier than the previous one (libwebrtc's
+   ``allow_reordering=false``).
+
+Nothing here needs an event: a packet's arrival is known when it is queued.
+``Link.send`` is the per-packet reference; ``transmit`` computes the same thing
+for many packets on many links at once with numpy (max-plus prefix sums),
+falling back to ``send`` for rows it cannot vectorize exactly (a queue that
+overflows, packet/byte limits, traces). Every packet is counted: packets in =
+delivered + dropped + lost + in flight.
+
+A change (``Link.set``) applies to packets entering from that moment on;
+packets already queued keep their schedule.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, join_path
+from ..units import UnitError, parse_duration, parse_rate, parse_size
+from .loss import BLOCK, LossModel, NoLoss, loss_model_from_spec
+from .traces import OPPORTUNITY_BYTES, MahimahiTrace
+
+__all__ = ["QueueLimit", "LinkConfig", "Link", "transmit", "DELIVERED", "DROPPED", "LOST"]
+
+DELIVERED, DROPPED, LOST = 1, 2, 3
+_NEG = np.iinfo(np.int64).min // 4
+
+#: Default queue limit: 1000 ms of queueing delay (see the issue and docs/scenarios.md).
+DEFAULT_QUEUE_MS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class QueueLimit:
+    """Drop-tail limits; a packet is refused if any given limit would be exceeded."""
+
+    packets: int | None = None
+    bytes: int | None = None
+    ms: float | None = DEFAULT_QUEUE_MS
+
+    @property
+    def delay_us(self) -> int | None:
+        return None if self.ms is None else round(self.ms * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkConfig:
+    """Everything that shapes a link. Durations in µs, rates in bits/s."""
+
+    rate_bps: int | None = None
+    trace: MahimahiTrace | None = None
+    delay_us: int = 0
+    jitter_us: int = 0
+    reorder: bool = False
+    loss: LossModel = field(default_factory=NoLoss)
+    queue: QueueLimit = field(default_factory=QueueLimit)
+    up: bool = True  # administratively up; an outage sets it False
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"delay_ms": self.delay_us / 1000, "jitter_ms": self.jitter_us / 1000}
+        if self.trace is not None:
+            out["trace"] = self.trace.source
+        else:
+            out["rate_bps"] = self.rate_bps
+        out["loss"] = self.loss.describe()
+        out["queue"] = {"packets": self.queue.packets, "bytes": self.queue.bytes, "ms": self.queue.ms}
+        if self.reorder:
+            out["reorder"] = True
+        if not self.up:
+            out["up"] = False
+        return out
+
+    def updated(self, spec: dict[str, Any], path: str = "", base_dir: Path | None = None) -> "LinkConfig":
+        """A copy with the fields of ``spec`` (scenario syntax) changed."""
+        changes: dict[str, Any] = {}
+        for key, value in spec.items():
+            p = join_path(path, str(key))
+            try:
+                if key == "rate":
+                    changes["rate_bps"] = parse_rate(value)
+                    changes["trace"] = None
+                elif key == "trace":
+                    changes["trace"] = _load_trace(value, p, base_dir)
+                    changes["rate_bps"] = None
+                elif key == "delay":
+                    changes["delay_us"] = parse_duration(value)
+                elif key == "jitter":
+                    changes["jitter_us"] = parse_duration(value)
+                elif key == "reorder":
+                    if not isinstance(value, bool):
+                        raise ConfigError(p, f"expected true or false, got {value!r}")
+                    changes["reorder"] = value
+                elif key == "loss":
+                    changes["loss"] = loss_model_from_spec(value, p)
+                elif key == "queue":
+                    changes["queue"] = _queue_limit(value, p)
+                elif key == "up":
+                    if not isinstance(value, bool):
+                        raise ConfigError(p, f"expected true or false, got {value!r}")
+                    changes["up"] = value
+                else:
+                    raise ConfigError(
+                        p, "unknown field; expected one of delay, jitter, loss, queue, rate, reorder, trace, up"
+                    )
+            except UnitError as exc:
+                raise ConfigError(p, str(exc)) from None
+        return replace(self, **changes)
+
+    @classmethod
+    def from_spec(cls, spec: object, path: str = "", base_dir: Path | None = None) -> "LinkConfig":
+        """Build from scenario syntax: ``{rate: 5Mbps, delay: 15ms, loss: 1%, ...}``."""
+        if isinstance(spec, LinkConfig):
+            return spec
+        if not isinstance(spec, dict):
+            raise ConfigError(path, f"expected a mapping like {{rate: 5Mbps, delay: 20ms}}, got {spec!r}")
+        if "rate" in spec and "trace" in spec:
+            raise ConfigError(path, "give either 'rate' or 'trace', not both")
+        if "rate" not in spec and "trace" not in spec:
+            raise ConfigError(path, "expected 'rate' (like '5Mbps') or 'trace' (a Mahimahi file)")
+        return cls().updated(spec, path, base_dir)
+
+
+def _load_trace(value: object, path: str, base_dir: Path | None) -> MahimahiTrace:
+    if isinstance(value, MahimahiTrace):
+        return value
+    if not isinstance(value, str):
+        raise ConfigError(path, f"expected a path to a Mahimahi trace file, got {value!r}")
+    file = Path(value)
+    if base_dir is not None and not file.is_absolute():
+        file = base_dir / file
+    if not file.exists():
+        raise ConfigError(path, f"trace file not found: {value!r}")
+    try:
+        return MahimahiTrace.load(file)
+    except ConfigError as exc:
+        raise ConfigError(path, f"bad trace file {value!r}: {exc}") from None
+
+
+def _queue_limit(value: object, path: str) -> QueueLimit:
+    if not isinstance(value, dict) or not value:
+        raise ConfigError(path, f"expected a mapping with packets, bytes and/or ms, got {value!r}")
+    packets = nbytes = ms = None
+    for key, v in value.items():
+        p = join_path(path, str(key))
+        if key == "packets":
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ConfigError(p, f"expected a positive whole number of packets, got {v!r}")
+            packets = v
+        elif key == "bytes":
+            try:
+                nbytes = parse_size(v)
+            except UnitError as exc:
+                raise ConfigError(p, str(exc)) from None
+            if nbytes < 1:
+                raise ConfigError(p, f"expected a positive size, got {v!r}")
+        elif key == "ms":
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+                raise ConfigError(p, f"expected a positive number of milliseconds, got {v!r}")
+            ms = float(v)
+        else:
+            raise ConfigError(p, "unknown field; expected one of packets, bytes, ms")
+    return QueueLimit(packets=packets, bytes=nbytes, ms=ms)
+
+
+class Link:
+    """One direction of one participant's path to the SFU (sans-I/O core)."""
+
+    def __init__(self, name: str, config: LinkConfig, rng_loss: np.random.Generator,
+                 rng_jitter: np.random.Generator) -> None:
+        self.name = name
+        self.config = config
+        self._rng_loss = rng_loss
+        self._rng_jitter = rng_jitter
+        self._loss_buf = np.zeros(0, dtype=bool)
+        self._jit_buf = np.zeros(0, dtype=np.int64)
+        self._loss_pos = 0
+        self._jit_pos = 0
+        self.busy_until = 0  # µs; end of the last serialization
+        self.last_arrival = 0  # µs; for no-reordering
+        self._trace_k = -1  # index of the opportunity last used
+        self._trace_left = 0  # bytes left in it
+        self._system: deque[tuple[int, int]] = deque()  # (departure, size) for packet/byte limits
+        # counters
+        self.packets_in = 0
+        self.bytes_in = 0
+        self.dropped_packets = 0
+        self.lost_packets = 0
+        self.accepted_packets = 0
+        self.accepted_bytes = 0
+        self.delivered_packets = 0
+        self.delivered_bytes = 0
+        self.loss_bursts = 0
+        self.outage_packets = 0  # lost because the link was down, not by the loss model
+        self._last_lost = False
+        self._pending_t: list[np.ndarray] = []
+        self._pending_b: list[np.ndarray] = []
+
+    # -- configuration -------------------------------------------------
+    def set(self, **changes: Any) -> LinkConfig:
+        """Change fields (``rate="300kbps"``, ``loss="2%"``, ...) from now on."""
+        new = self.config.updated(changes, self.name)
+        self.apply(new)
+        return new
+
+    def apply(self, config: LinkConfig) -> None:
+        if config.loss is not self.config.loss:
+            self._loss_buf = self._loss_buf[:0]
+            self._loss_pos = 0
+        if config.jitter_us != self.config.jitter_us:
+            self._jit_buf = self._jit_buf[:0]
+            self._jit_pos = 0
+        if config.trace is not self.config.trace:
+            self._trace_k, self._trace_left = -1, 0
+        self.config = config
+
+    # -- random draws, indexed by the link's packet counter -------------
+    def _take(self, n: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """Loss flags and jitter offsets for the next ``n`` packets."""
+        cfg = self.config
+        if isinstance(cfg.loss, NoLoss):
+            lost = np.zeros(n, dtype=bool)
+        else:
+            lost = self._draw_loss(n)
+            if n:
+                starts = int(np.count_nonzero(lost[1:] & ~lost[:-1])) + int(lost[0] and not self._last_lost)
+                self.loss_bursts += starts
+                self._last_lost = bool(lost[-1])
+        jitter = self._draw_jitter(n) if cfg.jitter_us > 0 else None
+        return lost, jitter
+
+    def _draw_loss(self, n: int) -> np.ndarray:
+        avail = len(self._loss_buf) - self._loss_pos
+        if avail < n:
+            extra = [self.config.loss.block(self._rng_loss, BLOCK) for _ in range((n - avail) // BLOCK + 1)]
+            self._loss_buf = np.concatenate([self._loss_buf[self._loss_pos:], *extra])
+            self._loss_pos = 0
+        out = self._loss_buf[self._loss_pos:self._loss_pos + n]
+        self._loss_pos += n
+        return out
+
+    def _draw_jitter(self, n: int) -> np.ndarray:
+        avail = len(self._jit_buf) - self._jit_pos
+        if avail < n:
+            j = self.config.jitter_us
+            extra = [self._rng_jitter.integers(-j, j, BLOCK) for _ in range((n - avail) // BLOCK + 1)]
+            self._jit_buf = np.concatenate([self._jit_buf[self._jit_pos:], *extra])
+            self._jit_pos = 0
+        out = self._jit_buf[self._jit_pos:self._jit_pos + n]
+        self._jit_pos += n
+        return out
+
+    # -- the per-packet reference -------------------------------------
+    def send(self, t_in: int, size: int) -> tuple[int, int]:
+        """One packet enters at ``t_in``: returns ``(outcome, arrival_us)``."""
+        lost, jitter = self._take(1)
+        self.packets_in += 1
+        self.bytes_in += size
+        outcome, arrival = self._serve(t_in, size, bool(lost[0]), 0 if jitter is None else int(jitter[0]))
+        if outcome == DELIVERED:
+            self._accept(np.array([arrival], dtype=np.int64), np.array([size], dtype=np.int64))
+        return outcome, arrival
+
+    def _serve(self, t_in: int, size: int, lost: bool, jitter: int) -> tuple[int, int]:
+        cfg = self.config
+        if lost or not cfg.up:
+            self.lost_packets += 1
+            if not lost:
+                self.outage_packets += 1
+            return LOST, -1
+        if cfg.trace is not None:
+            start, dep, k, left = self._trace_schedule(t_in, size)
+        else:
+            start = max(t_in, self.busy_until)
+            dep = start + (size * 8_000_000 + cfg.rate_bps - 1) // cfg.rate_bps
+        q = cfg.queue
+        if q.ms is not None and start - t_in > q.delay_us:
+            self.dropped_packets += 1
+            return DROPPED, -1
+        if q.packets is not None or q.bytes is not None:
+            system = self._system
+            while system and system[0][0] <= t_in:
+                system.popleft()
+            if (q.packets is not None and len(system) >= q.packets) or (
+                q.bytes is not None and sum(b for _, b in system) + size > q.bytes
+            ):
+                self.dropped_packets += 1
+                return DROPPED, -1
+            system.append((dep, size))
+        if cfg.trace is not None:
+            self._trace_k, self._trace_left = k, left
+        self.busy_until = dep
+        arrival = dep + max(cfg.delay_us + jitter, 0)
+        if not cfg.reorder:
+            if arrival < self.last_arrival:
+                arrival = self.last_arrival
+            self.last_arrival = arrival
+        self.accepted_packets += 1
+        self.accepted_bytes += size
+        return DELIVERED, arrival
+
+    def _trace_schedule(self, t_in: int, size: int) -> tuple[int, int, int, int]:
+        """Mahimahi byte accounting: (start, departure, opportunity index, bytes left)."""
+        trace = self.config.trace
+        assert trace is not None
+        k, left = self._trace_k, self._trace_left
+        if k < 0 or left == 0 or trace.opportunity(k) < t_in:
+            # the leftover of an opportunity is wasted if the queue was empty then
+            k = max(trace.first_at_or_after(t_in), k + 1)
+            left = OPPORTUNITY_BYTES
+        start = trace.opportunity(k)
+        need = size
+        while need > left:
+            need -= left
+            k += 1
+            left = OPPORTUNITY_BYTES
+        return start, trace.opportunity(k), k, left - need
+
+    # -- accounting of arrivals ------------------------------------------
+    def _accept(self, arrivals: np.ndarray, sizes: np.ndarray) -> None:
+        if len(arrivals):
+            self._pending_t.append(arrivals)
+            self._pending_b.append(sizes)
+
+    def settle(self, now: int) -> None:
+        """Count packets that arrived before ``now`` as delivered."""
+        if not self._pending_t:
+            return
+        t = np.concatenate(self._pending_t) if len(self._pending_t) > 1 else self._pending_t[0]
+        b = np.concatenate(self._pending_b) if len(self._pending_b) > 1 else self._pending_b[0]
+        done = t < now
+        self.delivered_packets += int(np.count_nonzero(done))
+        self.delivered_bytes += int(b[done].sum())
+        if done.all():
+            self._pending_t, self._pending_b = [], []
+        else:
+            self._pending_t, self._pending_b = [t[~done]], [b[~done]]
+
+    @property
+    def in_flight_packets(self) -> int:
+        return self.accepted_packets - self.delivered_packets
+
+    def counters(self, now: int | None = None) -> dict[str, Any]:
+        """The link's counters (settled at ``now`` if given)."""
+        if now is not None:
+            self.settle(now)
+        return {
+            "packets_in": self.packets_in,
+            "bytes_in": self.bytes_in,
+            "delivered_packets": self.delivered_packets,
+            "delivered_bytes": self.delivered_bytes,
+            "dropped_packets": self.dropped_packets,
+            "lost_packets": self.lost_packets,
+            "in_flight_packets": self.in_flight_packets,
+            "loss_bursts": {
+                "count": self.loss_bursts,
+                "mean_length": (self.lost_packets_by_model / self.loss_bursts) if self.loss_bursts else 0.0,
+            },
+        }
+
+    @property
+    def lost_packets_by_model(self) -> int:
+        return self.lost_packets - self.outage_packets
+
+    def __repr__(self) -> str:
+        return f"<Link {self.name} {self.config.describe()}>"
+
+
+def transmit(
+    links: list[Link],
+    t_in: np.ndarray,
+    size: np.ndarray,
+    valid: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Send rows of packets through ``links`` (row r through ``links[r]``).
+
+    ``t_in``, ``size`` and ``valid`` are [rows × columns]; each row's valid
+    cells are in FIFO order (non-decreasing ``t_in``). Returns ``(outcome,
+    arrival)`` arrays of the same shape (outcome 0 where not valid). Exactly
+    what ``Link.send`` would give packet by packet.
+    """
+    n_rows, n_cols = t_in.shape
+    outcome = np.zeros((n_rows, n_cols), dtype=np.int8)
+    arrival = np.full((n_rows, n_cols), -1, dtype=np.int64)
+    if n_rows == 0 or n_cols == 0:
+        return outcome, arrival
+    counts = np.count_nonzero(valid, axis=1)
+    lost = np.zeros((n_rows, n_cols), dtype=bool)
+    jitter = np.zeros((n_rows, n_cols), dtype=np.int64)
+    slow: list[int] = []
+    rate = np.empty(n_rows, dtype=np.int64)
+    delay = np.empty(n_rows, dtype=np.int64)
+    busy = np.empty(n_rows, dtype=np.int64)
+    last = np.empty(n_rows, dtype=np.int64)
+    qlim = np.empty(n_rows, dtype=np.int64)
+    reorder = np.zeros(n_rows, dtype=bool)
+    drawn: list[tuple[np.ndarray, np.ndarray | None]] = []
+    for r, link in enumerate(links):
+        n = int(counts[r])
+        cfg = link.config
+        draws = link._take(n)
+        drawn.append(draws)
+        if n == 0:
+            rate[r] = 1
+            delay[r] = busy[r] = last[r] = qlim[r] = 0
+            continue
+        row_valid = valid[r]
+        lost[r, row_valid] = draws[0]
+        if draws[1] is not None:
+            jitter[r, row_valid] = draws[1]
+        link.packets_in += n
+        link.bytes_in += int(size[r, row_valid].sum())
+        if cfg.trace is not None or cfg.queue.packets is not None or cfg.queue.bytes is not None or not cfg.up:
+            slow.append(r)
+            rate[r] = 1
+        else:
+            rate[r] = cfg.rate_bps
+        delay[r] = cfg.delay_us
+        busy[r] = link.busy_until
+        last[r] = link.last_arrival
+        qlim[r] = cfg.queue.delay_us if cfg.queue.delay_us is not None else np.iinfo(np.int64).max // 4
+        reorder[r] = cfg.reorder
+
+    sent = valid & ~lost
+    svc = np.where(sent, (size.astype(np.int64) * 8_000_000 + rate[:, None] - 1) // rate[:, None], 0)
+    cum = np.cumsum(svc, axis=1)
+    base = np.maximum.accumulate(np.where(valid, t_in - (cum - svc), _NEG), axis=1)
+    np.maximum(base, busy[:, None], out=base)
+    dep = cum + base
+    wait = dep - svc - t_in
+    over = np.any(sent & (wait > qlim[:, None]), axis=1)
+    arr = dep + np.maximum(delay[:, None] + jitter, 0)
+    in_order = np.maximum.accumulate(np.where(sent, arr, _NEG), axis=1)
+    np.maximum(in_order, last[:, None], out=in_order)
+    arr = np.where(reorder[:, None], arr, in_order)
+    outcome[sent] = DELIVERED
+    outcome[valid & lost] = LOST
+    arrival[sent] = arr[sent]
+
+    slow_set = set(slow)
+    slow.extend(int(r) for r in np.flatnonzero(over) if int(r) not in slow_set)
+    slow_rows = sorted(slow)
+    fast_mask = np.ones(n_rows, dtype=bool)
+    fast_mask[slow_rows] = False
+    for r in np.flatnonzero(fast_mask & (counts > 0)):
+        link = links[r]
+        row_sent = sent[r]
+        k = int(np.count_nonzero(row_sent))
+        n_lost = int(counts[r]) - k
+        link.lost_packets += n_lost
+        if k:
+            link.busy_until = int(dep[r, -1])
+            if not reorder[r]:
+                link.last_arrival = int(in_order[r, -1])
+            link.accepted_packets += k
+            link.accepted_bytes += int(size[r, row_sent].sum())
+            link._accept(arrival[r, row_sent], size[r, row_sent])
+    for r in slow_rows:
+        link = links[r]
+        row_valid = valid[r]
+        cols = np.flatnonzero(row_valid)
+        row_lost = lost[r, cols]
+        row_jit = jitter[r, cols]
+        ts = t_in[r, cols].tolist()
+        ss = size[r, cols].tolist()
+        oc = np.zeros(len(cols), dtype=np.int8)
+        ar = np.full(len(cols), -1, dtype=np.int64)
+        for i in range(len(cols)):
+            o, a = link._serve(ts[i], ss[i], bool(row_lost[i]), int(row_jit[i]))
+            oc[i] = o
+            ar[i] = a
+        outcome[r, cols] = oc
+        arrival[r, cols] = ar
+        ok = oc == DELIVERED
+        link._accept(ar[ok], size[r, cols][ok])
+    return outcome, arrival

@@ -1,0 +1,57 @@
+"""A participant as the simulation drives it: its links, its sources, its state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .media.source import Source
+from .net.link import Link
+
+__all__ = ["Participant", "Publication"]
+
+
+@dataclass(slots=True, eq=False)
+class Publication:
+    """A track a participant publishes: its name, its source and its SFU index."""
+
+    name: str
+    kind: str
+    source: Source
+    track: int = -1
+    published: bool = True
+
+    def __repr__(self) -> str:
+        return f"<Publication {self.name} {self.kind} ssrc={self.source.ssrc:#x}>"
+
+
+@dataclass(slots=True, eq=False)
+class Participant:
+    """One participant: identity, state, links to and from the SFU, publications."""
+
+    identity: str
+    room: str
+    state: str = "pending"  # pending -> connected -> disconnected; or refused
+    index: int = -1  # SFU member index once connected
+    uplink: Link | None = None
+    downlink: Link | None = None
+    publications: list[Publication] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+    joined_at: int | None = None
+    left_at: int | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.state == "connected"
+
+    def publication(self, name_or_kind: str) -> Publication:
+        for pub in self.publications:
+            if pub.name == name_or_kind and pub.published:
+                return pub
+        for pub in self.publications:
+            if pub.kind == name_or_kind and pub.published:
+                return pub
+        raise KeyError(f"{self.identity} publishes no track named {name_or_kind!r}")
+
+    def __repr__(self) -> str:
+        return f"<Participant {self.identity} {self.state}>"

@@ -1,0 +1,154 @@
+"""The Selective Forwarding Unit core (sans-I/O).
+
+Theory of operation. The SFU knows rooms, participants, publications (tracks)
+and subscriptions. A publisher sends each packet once; the SFU clones it to
+every subscriber of that track. Routing is one boolean matrix ``route``
+[participant × track]: ``route[s, t]`` is true when participant ``s`` is
+connected and subscribed to published track ``t`` of another participant in
+the same room. Fanning out a batch of packets is one indexing step:
+``route[subscribers][:, tracks]``.
+
+Everyone subscribes to everyone by default (Twilio group rooms). A packet is
+never routed back to its publisher, nor to or from a disconnected participant.
+The core never reads a clock: the driver passes ``now``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import TwilioError
+
+__all__ = ["SFU", "Publication", "Member", "ROOM_MAX_PARTICIPANTS_EXCEEDED"]
+
+#: Twilio 53105 RoomMaxParticipantsExceededError "Room contains too many Participants".
+ROOM_MAX_PARTICIPANTS_EXCEEDED = 53105
+
+
+@dataclass(slots=True)
+class Publication:
+    """A published track."""
+
+    index: int
+    publisher: int
+    kind: int
+    name: str
+    ssrc: int
+    published: bool = True
+    enabled: bool = True
+
+
+@dataclass(slots=True)
+class Member:
+    """A participant as the SFU sees it."""
+
+    index: int
+    identity: str
+    room: str
+    connected: bool = True
+    tracks: list[int] = field(default_factory=list)
+
+
+class SFU:
+    """Rooms, members, publications and the routing matrix."""
+
+    def __init__(self) -> None:
+        self.members: list[Member] = []
+        self.publications: list[Publication] = []
+        self.rooms: dict[str, list[int]] = {}  # room -> connected member indices, join order
+        self.max_participants: dict[str, int] = {}
+        self.route = np.zeros((8, 8), dtype=bool)
+        self.track_ssrc = np.zeros(8, dtype=np.int64)
+        self.track_kind = np.zeros(8, dtype=np.int64)
+        self.track_live = np.zeros(8, dtype=bool)  # published by a connected participant
+        self.packets_in = 0
+        self.packets_forwarded = 0
+        self.packets_discarded = 0  # arrived for an unpublished track or a gone publisher
+
+    # -- rooms and members ---------------------------------------------
+    def create_room(self, name: str, max_participants: int = 50) -> None:
+        self.rooms.setdefault(name, [])
+        self.max_participants[name] = max_participants
+
+    def connect(self, identity: str, room: str) -> Member:
+        """Admit ``identity`` to ``room`` or raise TwilioError 53105 when full."""
+        if room not in self.rooms:
+            self.create_room(room)
+        present = self.rooms[room]
+        if len(present) >= self.max_participants[room]:
+            raise TwilioError(ROOM_MAX_PARTICIPANTS_EXCEEDED, "Room contains too many Participants")
+        member = Member(len(self.members), identity, room)
+        self.members.append(member)
+        self._grow(len(self.members), len(self.publications))
+        for other in present:
+            for t in self.members[other].tracks:
+                if self.publications[t].published:
+                    self.route[member.index, t] = True
+        present.append(member.index)
+        return member
+
+    def disconnect(self, index: int) -> list[int]:
+        """Remove a member; returns the tracks it had published (now unpublished)."""
+        member = self.members[index]
+        if not member.connected:
+            return []
+        member.connected = False
+        self.rooms[member.room].remove(index)
+        self.route[index, :] = False
+        gone = [t for t in member.tracks if self.publications[t].published]
+        for t in gone:
+            self.unpublish(t)
+        return gone
+
+    # -- publications ----------------------------------------------------
+    def publish(self, index: int, kind: int, name: str, ssrc: int) -> Publication:
+        member = self.members[index]
+        if not member.connected:
+            raise ValueError(f"participant {member.identity!r} is not connected")
+        pub = Publication(len(self.publications), index, kind, name, ssrc)
+        self.publications.append(pub)
+        member.tracks.append(pub.index)
+        self._grow(len(self.members), len(self.publications))
+        self.track_ssrc[pub.index] = ssrc
+        self.track_kind[pub.index] = kind
+        self.track_live[pub.index] = True
+        for other in self.rooms[member.room]:
+            if other != index:
+                self.route[other, pub.index] = True
+        return pub
+
+    def unpublish(self, track: int) -> None:
+        pub = self.publications[track]
+        pub.published = False
+        self.track_live[track] = False
+        self.route[:, track] = False
+
+    def subscribe(self, subscriber: int, track: int, on: bool = True) -> None:
+        """Subscribe (or unsubscribe) one member to one track of its room."""
+        pub = self.publications[track]
+        member = self.members[subscriber]
+        if on and (pub.publisher == subscriber or not pub.published or not member.connected
+                   or self.members[pub.publisher].room != member.room):
+            return
+        self.route[subscriber, track] = on
+
+    # -- the data path -----------------------------------------------------
+    def fan_out(self, subscribers: np.ndarray, tracks: np.ndarray) -> np.ndarray:
+        """[len(subscribers) × len(tracks)] mask: who gets each packet."""
+        return self.route[subscribers][:, tracks]
+
+    def _grow(self, members: int, tracks: int) -> None:
+        rows, cols = self.route.shape
+        if members <= rows and tracks <= cols:
+            return
+        new_rows, new_cols = max(rows, 2 * members), max(cols, 2 * tracks)
+        route = np.zeros((new_rows, new_cols), dtype=bool)
+        route[:rows, :cols] = self.route
+        self.route = route
+        for name in ("track_ssrc", "track_kind", "track_live"):
+            old = getattr(self, name)
+            new = np.zeros(new_cols, dtype=old.dtype)
+            new[: len(old)] = old
+            setattr(self, name, new)
