@@ -126,6 +126,7 @@ class Simulation:
         self._deliveries: list[tuple[int, ...]] = []
         self._last_consume = 0
         self._pub_of_track: list[Publication] = []
+        self._link_ids: dict[str, int] = {}
         self._track_member = np.zeros(0, dtype=np.int64)  # SFU member index of each track's publisher
         self._participant_of_member: list[Participant] = []
         self.env.process(self._ticker())
@@ -239,7 +240,7 @@ class Simulation:
     def _make_link(self, name: str, config: LinkConfig) -> Link:
         link = Link(name, config, self.streams.stream(f"link/{name}/loss"),
                     self.streams.stream(f"link/{name}/jitter"))
-        self.trace.add_link(name)
+        self._link_ids[name] = self.trace.add_link(name)
         return link
 
     def _publish(self, p: Participant, spec: TrackSpec) -> Publication:
@@ -396,14 +397,16 @@ class Simulation:
         t_in[row, col] = e["t"]
         size[row, col] = e["size"]
         valid[row, col] = True
-        links = [self._participant_of_member[m].uplink for m in members.tolist()]
-        outcome, arrival = transmit(links, t_in, size, valid)  # type: ignore[arg-type]
+        links: list[Link] = [self._participant_of_member[m].uplink for m in members.tolist()]  # type: ignore[misc]
+        first = np.array([link.packets_in for link in links], dtype=np.int64)
+        outcome, arrival = transmit(links, t_in, size, valid)
+        ssrc2d = np.zeros(shape, np.int64)
+        seq2d = np.zeros(shape, np.int64)
+        ssrc2d[row, col] = self.sfu.track_ssrc[e["track"]]
+        seq2d[row, col] = e["seq"]
+        self._hash(links, first, ssrc2d, seq2d, outcome, arrival, valid, t_in)
         oc = outcome[row, col]
         ar = arrival[row, col]
-        ssrc = self.sfu.track_ssrc[e["track"]]
-        for r, link in enumerate(links):
-            s = slice(int(starts[r]), int(starts[r] + counts[r]))
-            self.trace.link_packets(link.name, ssrc[s], e["seq"][s], oc[s], ar[s], e["t"][s])  # type: ignore[union-attr]
         ok = oc == DELIVERED
         self._enqueue_ingress({**{k: v[ok] for k, v in e.items()}, "t_sfu": ar[ok]})
 
@@ -433,21 +436,28 @@ class Simulation:
         shape = valid.shape
         t_in = np.broadcast_to(b["t_sfu"], shape)
         size = np.broadcast_to(b["size"], shape)
-        links = [p.downlink for p in subs]
-        outcome, arrival = transmit(links, t_in, size, valid)  # type: ignore[arg-type]
+        links: list[Link] = [p.downlink for p in subs]  # type: ignore[misc]
+        first = np.array([link.packets_in for link in links], dtype=np.int64)
+        outcome, arrival = transmit(links, t_in, size, valid)
         sfu.packets_forwarded += int(np.count_nonzero(valid))
-        ssrc = sfu.track_ssrc[b["track"]]
-        for r, link in enumerate(links):
-            cols = np.flatnonzero(valid[r])
-            if len(cols):
-                self.trace.link_packets(link.name, ssrc[cols], b["seq"][cols], outcome[r, cols],  # type: ignore[union-attr]
-                                        arrival[r, cols], b["t_sfu"][cols])
+        ssrc = np.broadcast_to(sfu.track_ssrc[b["track"]], shape)
+        self._hash(links, first, ssrc, np.broadcast_to(b["seq"], shape), outcome, arrival, valid, t_in)
         r_idx, c_idx = np.nonzero(outcome == DELIVERED)
         self.receivers.add({
             "sub": rows[r_idx], "track": b["track"][c_idx], "kind": sfu.track_kind[b["track"][c_idx]],
             "seq": b["seq"][c_idx], "ts": b["ts"][c_idx], "t": b["t"][c_idx], "arrival": arrival[r_idx, c_idx],
             "frame": b["frame"][c_idx], "nfr": b["nfr"][c_idx], "size": b["size"][c_idx],
         })
+
+    def _hash(self, links: list[Link], first: np.ndarray, ssrc: np.ndarray, seq: np.ndarray,
+              outcome: np.ndarray, arrival: np.ndarray, valid: np.ndarray, t_in: np.ndarray) -> None:
+        ids = np.array([self._link_ids[link.name] for link in links], dtype=np.int64)
+        self.trace.link_batch(ids, first, ssrc, seq, outcome, arrival, valid)
+        if self.trace.packets:
+            for r, link in enumerate(links):
+                cols = np.flatnonzero(valid[r])
+                self.trace.packet_records(link.name, ssrc[r, cols], seq[r, cols], outcome[r, cols],
+                                          arrival[r, cols], t_in[r, cols])
 
     # -- the reference engine: one event per packet per hop ------------------------
     _UPLINK, _SFU, _DELIVER = 0, 1, 2
@@ -493,8 +503,8 @@ class Simulation:
 
     def _hash_one(self, link: Link, pkt: dict[str, int], outcome: int, arrival: int, t: int) -> None:
         one = np.array
-        self.trace.link_packets(link.name, one([self.sfu.track_ssrc[pkt["track"]]]), one([pkt["seq"]]),
-                                one([outcome]), one([arrival]), one([t]))
+        self.trace.link_packets(link.name, link.packets_in - 1, one([self.sfu.track_ssrc[pkt["track"]]]),
+                                one([pkt["seq"]]), one([outcome]), one([arrival]), one([t]))
 
     # -- results ---------------------------------------------------------------
     def summary(self) -> dict[str, Any]:

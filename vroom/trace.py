@@ -1,11 +1,14 @@
 """The run's trace: typed records, JSONL export and an incremental digest.
 
 The digest covers every control record (joins, leaves, publications, link
-changes, errors ...) in the order they happen, and every packet outcome on
-every link (delivered with its arrival time, dropped by the queue, or lost) in
-that link's FIFO order. Packet outcomes are hashed per link as a byte stream,
-so the digest does not depend on how the engine batched its work: the fast
-path and the one-event-per-packet reference path give the same digest.
+changes, errors ...) in the order they happen (BLAKE2b over canonical JSON),
+and every packet outcome on every link (delivered with its arrival time,
+dropped by the queue, or lost). Each packet outcome is mixed into a 64-bit hash
+together with its position in its link's FIFO order, and each link keeps the
+count, the sum and the xor of those hashes: cheap to update for a whole batch
+at once with numpy, sensitive to order, and independent of how the engine
+batched its work, so the fast path and the one-event-per-packet reference path
+give the same digest.
 """
 
 from __future__ import annotations
@@ -44,6 +47,25 @@ class TraceRecord:
         return f"<{self.kind} @{self.time_us / 1e6:.6f}s {args}>"
 
 
+def _mix(z: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer (Steele, Lea & Flood 2014): a strong 64-bit mixer."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def _packet_hash(pos: np.ndarray, ssrc: np.ndarray, seq: np.ndarray, outcome: np.ndarray,
+                 arrival: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of one packet's outcome at its position in its link's FIFO order."""
+    u = np.uint64
+    with np.errstate(over="ignore"):
+        h = _mix(pos.astype(u) * u(0x9E3779B97F4A7C15) + np.asarray(ssrc).astype(u))
+        h = _mix(h ^ np.asarray(seq).astype(u))
+        code = np.asarray(outcome).astype(u) << u(56)
+        when = np.where(np.asarray(outcome) == 1, arrival, -1).astype(np.int64).astype(u)
+        return _mix(h ^ code ^ when)
+
+
 def _canonical(record: TraceRecord) -> bytes:
     body = json.dumps(
         [record.time_us, record.kind, record.fields], sort_keys=True, separators=(",", ":"), default=str
@@ -62,7 +84,10 @@ class Trace:
         self.packets = packets
         self.records: list[TraceRecord] = []
         self._control = hashlib.blake2b(digest_size=32)
-        self._links: dict[str, Any] = {}
+        self._links: dict[str, int] = {}
+        self._count = np.zeros(8, dtype=np.int64)
+        self._sum = np.zeros(8, dtype=np.uint64)
+        self._xor = np.zeros(8, dtype=np.uint64)
 
     def record(self, time_us: int, kind: str, /, **fields: Any) -> TraceRecord:
         rec = TraceRecord(int(time_us), kind, fields)
@@ -70,48 +95,62 @@ class Trace:
         self._control.update(_canonical(rec))
         return rec
 
-    def add_link(self, name: str) -> None:
+    def add_link(self, name: str) -> int:
+        """Register a link for packet hashing; returns its id (in registration order)."""
         if name not in self._links:
-            self._links[name] = hashlib.blake2b(name.encode("utf-8"), digest_size=32)
+            self._links[name] = len(self._links)
+            if len(self._links) > len(self._count):
+                for attr in ("_count", "_sum", "_xor"):
+                    old = getattr(self, attr)
+                    new = np.zeros(2 * len(old) + 8, dtype=old.dtype)
+                    new[: len(old)] = old
+                    setattr(self, attr, new)
+        return self._links[name]
 
-    def link_packets(
-        self,
-        name: str,
-        ssrc: np.ndarray,
-        seq: np.ndarray,
-        outcome: np.ndarray,
-        arrival_us: np.ndarray,
-        t_in_us: np.ndarray | None = None,
-    ) -> None:
-        """Hash the outcomes of packets that entered link ``name``, in FIFO order."""
+    def link_batch(self, ids: np.ndarray, first_pos: np.ndarray, ssrc: np.ndarray, seq: np.ndarray,
+                   outcome: np.ndarray, arrival_us: np.ndarray, valid: np.ndarray) -> None:
+        """Hash rows of packet outcomes: row r entered link ``ids[r]`` starting at
+        that link's packet number ``first_pos[r]``; cells where ``valid`` is false are skipped.
+        ``ssrc`` and ``seq`` may be 1-D (one per column) or 2-D."""
+        pos = first_pos[:, None] + np.cumsum(valid, axis=1) - 1
+        h = _packet_hash(pos, ssrc, seq, outcome, arrival_us)
+        h = np.where(valid, h, np.uint64(0))
+        with np.errstate(over="ignore"):
+            self._sum[ids] += h.sum(axis=1, dtype=np.uint64)
+        self._xor[ids] ^= np.bitwise_xor.reduce(h, axis=1)
+        self._count[ids] += np.count_nonzero(valid, axis=1)
+
+    def link_packets(self, name: str, first_pos: int, ssrc: np.ndarray, seq: np.ndarray,
+                     outcome: np.ndarray, arrival_us: np.ndarray, t_in_us: np.ndarray | None = None) -> None:
+        """Hash the outcomes of packets that entered link ``name`` in FIFO order,
+        the first being that link's packet number ``first_pos``."""
         n = len(seq)
         if n == 0:
             return
-        rows = np.empty((n, 4), dtype=np.int64)
-        rows[:, 0] = ssrc
-        rows[:, 1] = seq
-        rows[:, 2] = outcome
-        rows[:, 3] = np.where(outcome == 1, arrival_us, -1)
-        self._links[name].update(rows.tobytes())
+        ids = np.array([self._links[name]])
+        self.link_batch(ids, np.array([first_pos]), np.asarray(ssrc)[None, :], np.asarray(seq)[None, :],
+                        np.asarray(outcome)[None, :], np.asarray(arrival_us)[None, :], np.ones((1, n), bool))
         if self.packets:
-            t_in = t_in_us if t_in_us is not None else np.full(n, -1)
-            for i in range(n):
-                code = int(rows[i, 2])
-                fields: dict[str, Any] = {
-                    "link": name,
-                    "ssrc": int(rows[i, 0]),
-                    "seq": int(rows[i, 1]),
-                    "outcome": OUTCOME_NAMES[code],
-                }
-                if code == 1:
-                    fields["arrival"] = int(rows[i, 3]) / 1e6
-                self.records.append(TraceRecord(int(t_in[i]), "packet", fields))
+            self.packet_records(name, ssrc, seq, outcome, arrival_us, t_in_us)
+
+    def packet_records(self, name: str, ssrc: np.ndarray, seq: np.ndarray, outcome: np.ndarray,
+                       arrival_us: np.ndarray, t_in_us: np.ndarray | None) -> None:
+        """Keep one record per packet (only when the trace was made with ``packets=True``)."""
+        t_in = t_in_us if t_in_us is not None else np.full(len(seq), -1)
+        for s_, q, o, a, t in zip(np.asarray(ssrc).tolist(), np.asarray(seq).tolist(),
+                                  np.asarray(outcome).tolist(), np.asarray(arrival_us).tolist(),
+                                  np.asarray(t_in).tolist()):
+            fields: dict[str, Any] = {"link": name, "ssrc": s_, "seq": q, "outcome": OUTCOME_NAMES[o]}
+            if o == 1:
+                fields["arrival"] = a / 1e6
+            self.records.append(TraceRecord(int(t), "packet", fields))
 
     def digest(self) -> str:
         """Hex digest over every control record and every packet outcome."""
         total = hashlib.blake2b(self._control.digest(), digest_size=32)
-        for name, hasher in self._links.items():
-            total.update(name.encode("utf-8") + b"\0" + hasher.digest())
+        for name, i in self._links.items():
+            total.update(name.encode("utf-8") + b"\0")
+            total.update(np.array([self._count[i], self._sum[i], self._xor[i]], dtype=np.uint64).tobytes())
         return total.hexdigest()
 
     def of_kind(self, *kinds: str) -> Iterator[TraceRecord]:

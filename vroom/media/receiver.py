@@ -58,6 +58,13 @@ def _segments(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, lengths
 
 
+def _stable_order(keys: np.ndarray, n_keys: int) -> np.ndarray:
+    """Stable argsort of small non-negative integer keys (radix sort when they fit 16 bits)."""
+    if n_keys < 1 << 15:
+        return np.argsort(keys.astype(np.int16), kind="stable")
+    return np.argsort(keys, kind="stable")
+
+
 def _rank_in_segment(starts: np.ndarray, lengths: np.ndarray, n: int) -> np.ndarray:
     return np.arange(n) - np.repeat(starts, lengths)
 
@@ -68,6 +75,7 @@ class Receivers:
     def __init__(self) -> None:
         self._pending: list[dict[str, np.ndarray]] = []
         self._slot_of: dict[tuple[int, int], int] = {}
+        self._slot_table = np.full((8, 8), -1, np.int64)  # [subscriber, track] -> slot
         self.slot_sub = np.zeros(0, np.int64)
         self.slot_track = np.zeros(0, np.int64)
         self.slot_kind = np.zeros(0, np.int64)
@@ -102,7 +110,10 @@ class Receivers:
         """Process every queued delivery that arrived before ``now``."""
         if not self._pending:
             return
-        cols = {k: np.concatenate([b[k] for b in self._pending]) for k in FIELDS}
+        if len(self._pending) == 1:
+            cols = self._pending[0]
+        else:
+            cols = {k: np.concatenate([b[k] for b in self._pending]) for k in FIELDS}
         due = cols["arrival"] < now
         if not due.all():
             self._pending = [{k: v[~due] for k, v in cols.items()}]
@@ -110,8 +121,7 @@ class Receivers:
         else:
             self._pending = []
         if len(cols["sub"]):
-            order = np.lexsort((cols["seq"], cols["track"], cols["sub"], cols["arrival"]))
-            self._process({k: v[order] for k, v in cols.items()})
+            self._process(cols)
 
     @property
     def pending(self) -> int:
@@ -119,19 +129,27 @@ class Receivers:
 
     # -- slots -------------------------------------------------------------
     def _slots(self, sub: np.ndarray, track: np.ndarray, kind: np.ndarray) -> np.ndarray:
-        key = (sub << 32) | track
-        uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-        ids = np.empty(len(uniq), np.int64)
-        for i, k in enumerate(uniq.tolist()):
-            pair = (k >> 32, k & 0xFFFFFFFF)
-            slot = self._slot_of.get(pair)
-            if slot is None:
-                slot = len(self._slot_of)
-                self._slot_of[pair] = slot
-                self._new_slot(slot, pair[0], pair[1], int(kind[first[i]]))
-            ids[i] = slot
-        return ids[inverse]
-
+        table = self._slot_table
+        if sub.max() >= table.shape[0] or track.max() >= table.shape[1]:
+            rows = max(table.shape[0], 2 * int(sub.max()) + 2)
+            cols = max(table.shape[1], 2 * int(track.max()) + 2)
+            grown = np.full((rows, cols), -1, np.int64)
+            grown[: table.shape[0], : table.shape[1]] = table
+            self._slot_table = table = grown
+        slot = table[sub, track]
+        missing = slot < 0
+        if missing.any():
+            key = (sub[missing] << 32) | track[missing]
+            uniq, first = np.unique(key, return_index=True)
+            kinds = kind[missing][first]
+            for k, kd in zip(uniq.tolist(), kinds.tolist()):
+                pair = (k >> 32, k & 0xFFFFFFFF)
+                new = len(self._slot_of)
+                self._slot_of[pair] = new
+                table[pair] = new
+                self._new_slot(new, pair[0], pair[1], kd)
+            slot = table[sub, track]
+        return slot
     def _new_slot(self, slot: int, sub: int, track: int, kind: int) -> None:
         n = slot + 1
         self.slot_sub = _grow(self.slot_sub, n)
@@ -154,52 +172,59 @@ class Receivers:
     def _process(self, c: dict[str, np.ndarray]) -> None:
         slot = self._slots(c["sub"], c["track"], c["kind"])
         n_slots = len(self._slot_of)
+        # each slot's packets in arrival order (ties by sequence number)
+        order = _stable_order(slot, n_slots)
+        slot = slot[order]
+        arrival, seq = c["arrival"][order], c["seq"][order]
+        same = slot[1:] == slot[:-1]
+        step = np.diff(arrival)
+        if np.any(same & ((step < 0) | ((step == 0) & (np.diff(seq) < 0)))):  # a link reordered
+            fix = np.lexsort((seq, arrival, slot))
+            order, slot, arrival, seq = order[fix], slot[fix], arrival[fix], seq[fix]
+        kind = c["kind"][order]
+        starts, lengths = _segments(slot)
+        seg_slot = slot[starts]
         self.received[:n_slots] += np.bincount(slot, minlength=n_slots)
-        self.bytes[:n_slots] += np.bincount(slot, weights=c["size"], minlength=n_slots).astype(np.int64)
-        np.minimum.at(self.first_seq, slot, c["seq"])
-        np.maximum.at(self.max_seq, slot, c["seq"])
+        self.bytes[:n_slots] += np.bincount(slot, weights=c["size"][order], minlength=n_slots).astype(np.int64)
+        self.first_seq[seg_slot] = np.minimum(self.first_seq[seg_slot], np.minimum.reduceat(seq, starts))
+        self.max_seq[seg_slot] = np.maximum(self.max_seq[seg_slot], np.maximum.reduceat(seq, starts))
         latency = np.maximum(c["arrival"] - c["t"], 1)
         bins = np.minimum((np.log(latency) / _LOG_RATIO).astype(np.int64), LATENCY_BINS - 1)
         flat = np.bincount(c["sub"] * LATENCY_BINS + bins, minlength=len(self.latency_hist) * LATENCY_BINS)
         self.latency_hist += flat.reshape(len(self.latency_hist), LATENCY_BINS)
-        by_slot = np.argsort(slot, kind="stable")  # each slot's packets in arrival order
-        self._jitter(slot[by_slot], {k: c[k][by_slot] for k in ("kind", "ts", "arrival")})
-        video = c["kind"] == KIND_VIDEO
+        self._jitter(slot, starts, lengths, seg_slot, kind, c["ts"][order], arrival)
+        video = kind == KIND_VIDEO
         if video.any():
-            self._frames(slot[video], c["frame"][video], c["nfr"][video], c["arrival"][video])
+            self._frames(slot[video], c["frame"][order][video], c["nfr"][order][video], arrival[video])
 
-    def _jitter(self, slot: np.ndarray, c: dict[str, np.ndarray]) -> None:
-        clock = np.where(c["kind"] == KIND_AUDIO, 48_000.0, np.where(c["kind"] == KIND_VIDEO, 90_000.0, 1e6))
-        r = c["arrival"] * clock / 1e6
-        s = c["ts"]
-        starts, lengths = _segments(slot)
-        seg_slot = slot[starts]
+    def _jitter(self, slot: np.ndarray, starts: np.ndarray, lengths: np.ndarray, seg_slot: np.ndarray,
+                kind: np.ndarray, s: np.ndarray, arrival: np.ndarray) -> None:
+        """RFC 3550 §6.4.1 over each slot's packets (sorted by slot, then arrival)."""
+        clock = np.where(kind == KIND_AUDIO, 48_000.0, np.where(kind == KIND_VIDEO, 90_000.0, 1e6))
+        r = arrival * clock / 1e6
         prev_r = np.empty_like(r)
         prev_s = np.empty_like(s)
         prev_r[1:], prev_s[1:] = r[:-1], s[:-1]
         prev_r[starts] = self.last_r[seg_slot]
         prev_s[starts] = self.last_s[seg_slot]
         has_prev = ~np.isnan(prev_r)
-        d = np.abs((r - prev_r) - (s - prev_s))
-        # the last packet of each segment becomes the slot's "previous"
+        d = np.where(has_prev, np.abs((r - prev_r) - (s - prev_s)), 0.0)
         ends = starts + lengths - 1
         self.last_r[seg_slot] = r[ends]
         self.last_s[seg_slot] = s[ends]
-        if not has_prev.any():
-            return
-        keep = np.flatnonzero(has_prev)
-        kslot = slot[keep]
-        ks, kl = _segments(kslot)
-        rank = _rank_in_segment(ks, kl, len(keep))
-        grid = np.zeros((len(ks), int(kl.max())))
-        row = np.repeat(np.arange(len(ks)), kl)
-        grid[row, rank] = d[keep]
-        gslot = kslot[ks]
-        y, _ = lfilter([1 / 16], [1.0, -15 / 16], grid, axis=1, zi=(15 / 16 * self.jitter[gslot])[:, None])
-        vals = y[row, rank]
-        self.jitter[gslot] = y[np.arange(len(ks)), kl - 1]
-        self.jitter_sum[: len(self._slot_of)] += np.bincount(kslot, weights=vals, minlength=len(self._slot_of))
-        self.jitter_n[: len(self._slot_of)] += np.bincount(kslot, minlength=len(self._slot_of))
+        # one filter over all slots back to back, then give each slot its own start:
+        # J_k = y_k + a^(k+1)·(J0 − y_before) removes the previous slot's tail (linearity)
+        a = 15 / 16
+        y = lfilter([1 / 16], [1.0, -a], d)
+        before = np.zeros(len(starts))
+        before[1:] = y[starts[1:] - 1]
+        rank = _rank_in_segment(starts, lengths, len(slot))
+        seg = np.repeat(np.arange(len(starts)), lengths)
+        y += np.power(a, rank + 1) * (self.jitter[seg_slot] - before)[seg]
+        self.jitter[seg_slot] = y[ends]
+        n_slots = len(self._slot_of)
+        self.jitter_sum[:n_slots] += np.bincount(slot, weights=np.where(has_prev, y, 0.0), minlength=n_slots)
+        self.jitter_n[:n_slots] += np.bincount(slot[has_prev], minlength=n_slots)
 
     def _frames(self, slot: np.ndarray, frame: np.ndarray, nfr: np.ndarray, arrival: np.ndarray) -> None:
         p = self._partial
@@ -209,7 +234,9 @@ class Receivers:
         nfr = np.concatenate([p["nfr"], nfr])
         count = np.concatenate([p["count"], np.ones(len(arrival), np.int64)])
         arrival = np.concatenate([p["arrival"], arrival])
-        order = np.lexsort((frame, slot))
+        order = _stable_order(slot, len(self._slot_of))
+        if np.any((slot[order][1:] == slot[order][:-1]) & (np.diff(frame[order]) < 0)):  # reordered frames
+            order = np.lexsort((frame, slot))
         slot, frame, nfr, count, arrival = slot[order], frame[order], nfr[order], count[order], arrival[order]
         key = (slot << 24) ^ frame
         starts, _ = _segments(key)

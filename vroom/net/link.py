@@ -402,41 +402,46 @@ def transmit(
     if n_rows == 0 or n_cols == 0:
         return outcome, arrival
     counts = np.count_nonzero(valid, axis=1)
-    lost = np.zeros((n_rows, n_cols), dtype=bool)
-    jitter = np.zeros((n_rows, n_cols), dtype=np.int64)
+    row_bytes = np.where(valid, size, 0).sum(axis=1)
     slow: list[int] = []
-    rate = np.empty(n_rows, dtype=np.int64)
-    delay = np.empty(n_rows, dtype=np.int64)
-    busy = np.empty(n_rows, dtype=np.int64)
-    last = np.empty(n_rows, dtype=np.int64)
-    qlim = np.empty(n_rows, dtype=np.int64)
+    rate = np.ones(n_rows, dtype=np.int64)
+    delay = np.zeros(n_rows, dtype=np.int64)
+    busy = np.zeros(n_rows, dtype=np.int64)
+    last = np.zeros(n_rows, dtype=np.int64)
+    qlim = np.full(n_rows, np.iinfo(np.int64).max // 4, dtype=np.int64)
     reorder = np.zeros(n_rows, dtype=bool)
-    drawn: list[tuple[np.ndarray, np.ndarray | None]] = []
-    for r, link in enumerate(links):
-        n = int(counts[r])
-        cfg = link.config
-        draws = link._take(n)
-        drawn.append(draws)
+    lost_parts: list[np.ndarray] = []
+    jitter_parts: list[np.ndarray] = []
+    any_jitter = False
+    for r, (link, n) in enumerate(zip(links, counts.tolist())):
         if n == 0:
-            rate[r] = 1
-            delay[r] = busy[r] = last[r] = qlim[r] = 0
             continue
-        row_valid = valid[r]
-        lost[r, row_valid] = draws[0]
-        if draws[1] is not None:
-            jitter[r, row_valid] = draws[1]
+        cfg = link.config
+        row_lost, row_jitter = link._take(n)
+        lost_parts.append(row_lost)
+        if row_jitter is None:
+            jitter_parts.append(np.zeros(n, dtype=np.int64))
+        else:
+            jitter_parts.append(row_jitter)
+            any_jitter = True
         link.packets_in += n
-        link.bytes_in += int(size[r, row_valid].sum())
+        link.bytes_in += int(row_bytes[r])
         if cfg.trace is not None or cfg.queue.packets is not None or cfg.queue.bytes is not None or not cfg.up:
             slow.append(r)
-            rate[r] = 1
         else:
             rate[r] = cfg.rate_bps
         delay[r] = cfg.delay_us
         busy[r] = link.busy_until
         last[r] = link.last_arrival
-        qlim[r] = cfg.queue.delay_us if cfg.queue.delay_us is not None else np.iinfo(np.int64).max // 4
+        if cfg.queue.ms is not None:
+            qlim[r] = cfg.queue.delay_us
         reorder[r] = cfg.reorder
+    lost = np.zeros((n_rows, n_cols), dtype=bool)
+    if lost_parts:
+        lost[valid] = np.concatenate(lost_parts)
+    jitter = np.zeros((n_rows, n_cols), dtype=np.int64)
+    if any_jitter:
+        jitter[valid] = np.concatenate(jitter_parts)
 
     sent = valid & ~lost
     svc = np.where(sent, (size.astype(np.int64) * 8_000_000 + rate[:, None] - 1) // rate[:, None], 0)
@@ -454,25 +459,24 @@ def transmit(
     outcome[valid & lost] = LOST
     arrival[sent] = arr[sent]
 
-    slow_set = set(slow)
-    slow.extend(int(r) for r in np.flatnonzero(over) if int(r) not in slow_set)
-    slow_rows = sorted(slow)
-    fast_mask = np.ones(n_rows, dtype=bool)
-    fast_mask[slow_rows] = False
-    for r in np.flatnonzero(fast_mask & (counts > 0)):
+    is_slow = np.zeros(n_rows, dtype=bool)
+    is_slow[slow] = True
+    is_slow |= over
+    n_sent = np.count_nonzero(sent, axis=1)
+    sent_bytes = np.where(sent, size, 0).sum(axis=1)
+    for r in np.flatnonzero(~is_slow & (counts > 0)).tolist():
         link = links[r]
-        row_sent = sent[r]
-        k = int(np.count_nonzero(row_sent))
-        n_lost = int(counts[r]) - k
-        link.lost_packets += n_lost
+        k = int(n_sent[r])
+        link.lost_packets += int(counts[r]) - k
         if k:
             link.busy_until = int(dep[r, -1])
             if not reorder[r]:
                 link.last_arrival = int(in_order[r, -1])
             link.accepted_packets += k
-            link.accepted_bytes += int(size[r, row_sent].sum())
-            link._accept(arrival[r, row_sent], size[r, row_sent])
-    for r in slow_rows:
+            link.accepted_bytes += int(sent_bytes[r])
+            row_sent = sent[r]
+            link._accept(arr[r, row_sent], size[r, row_sent])
+    for r in np.flatnonzero(is_slow).tolist():
         link = links[r]
         row_valid = valid[r]
         cols = np.flatnonzero(row_valid)
