@@ -10,7 +10,10 @@ many at a time, with numpy. Per subscription (subscriber × track):
 - video frames complete (every packet arrived) and incomplete, and freezes:
   a gap between rendered frames longer than max(3·avg, avg + 150 ms), avg over
   the last 30 inter-frame delays including the current one, once 5 exist
-  (W3C webrtc-stats freezeCount; libwebrtc video_quality_observer2.cc);
+  (W3C webrtc-stats freezeCount; libwebrtc video_quality_observer2.cc); a gap
+  over 5 s is a pause, not a freeze, and is left out of the average. Frames
+  render when their last packet arrives; a frame with a packet missing is not
+  rendered (no decoder model: frames do not depend on each other here);
 - audio packets concealed (lost Opus frames the decoder must conceal).
 
 Per subscriber: one-way latency (send → arrival) in a log-spaced histogram
@@ -32,6 +35,7 @@ __all__ = ["Receivers"]
 FREEZE_WINDOW = 30  # kAvgInterframeDelaysWindowSizeFrames
 FREEZE_MIN_SAMPLES = 5  # kMinFrameSamplesToDetectFreeze
 FREEZE_MIN_INCREASE_US = 150_000  # kMinIncreaseForFreezeMs
+PAUSE_US = 5_000_000  # webrtc-stats pauseCount: a frame rendered more than 5 s after the previous one
 OPUS_SAMPLES_PER_PACKET = 960  # 20 ms at 48 kHz
 LATENCY_BIN_RATIO = 1.005
 LATENCY_BINS = 4200  # covers up to 1.005**4200 µs (~ 1.3e9 µs)
@@ -95,6 +99,8 @@ class Receivers:
         self.last_render = np.full(n, -1, np.int64)
         self.freezes = np.zeros(n, np.int64)
         self.freeze_us = np.zeros(n, np.int64)
+        self.pauses = np.zeros(n, np.int64)
+        self.pause_us = np.zeros(n, np.int64)
         self.delay_hist = np.full((n, FREEZE_WINDOW - 1), np.nan)
         self.latency_hist = np.zeros((8, LATENCY_BINS), np.int64)
         # frames with some packets received, waiting for the rest
@@ -157,7 +163,7 @@ class Receivers:
         self.slot_kind = _grow(self.slot_kind, n)
         self.slot_sub[slot], self.slot_track[slot], self.slot_kind[slot] = sub, track, kind
         for name in ("received", "bytes", "jitter", "jitter_sum", "jitter_n", "last_s", "frames_complete",
-                     "frames_incomplete", "freezes", "freeze_us"):
+                     "frames_incomplete", "freezes", "freeze_us", "pauses", "pause_us"):
             setattr(self, name, _grow(getattr(self, name), n))
         self.first_seq = _grow(self.first_seq, n, np.iinfo(np.int64).max)
         self.max_seq = _grow(self.max_seq, n, -1)
@@ -276,6 +282,8 @@ class Receivers:
         grid[seg, cols] = np.where(has, delay, np.nan)
         hist_cols = np.arange(FREEZE_WINDOW - 1)[None, :] + shift[:, None]
         grid[np.arange(len(starts))[:, None], hist_cols] = self.delay_hist[seg_slot]
+        paused = grid > PAUSE_US  # NaN compares False
+        grid = np.where(paused, np.nan, grid)  # paused intervals are not frame delays
         valid = ~np.isnan(grid)
         csum = np.concatenate([np.zeros((len(starts), 1)), np.cumsum(np.where(valid, grid, 0.0), axis=1)], axis=1)
         ccnt = np.concatenate([np.zeros((len(starts), 1), np.int64), np.cumsum(valid, axis=1)], axis=1)
@@ -287,7 +295,12 @@ class Receivers:
         freeze = valid & (wcnt >= FREEZE_MIN_SAMPLES) & (grid > np.maximum(3 * avg, avg + FREEZE_MIN_INCREASE_US))
         self.freezes[seg_slot] += freeze.sum(axis=1)
         self.freeze_us[seg_slot] += np.where(freeze, grid, 0.0).sum(axis=1).astype(np.int64)
-        # rows are right-aligned and gap-free, so the last 29 columns are the history to keep
+        self.pauses[seg_slot] += paused.sum(axis=1)
+        pause_delay = np.zeros(len(slot), np.int64)
+        pause_delay[has] = (render - prev)[has]
+        self.pause_us[:n_slots] += np.bincount(slot, weights=np.where(pause_delay > PAUSE_US, pause_delay, 0),
+                                               minlength=n_slots).astype(np.int64)
+        # rows are right-aligned, so the last 29 columns are the history to keep
         self.delay_hist[seg_slot] = grid[:, -(FREEZE_WINDOW - 1):]
 
     # -- results -------------------------------------------------------------
@@ -319,7 +332,8 @@ class Receivers:
         if kind == KIND_VIDEO:
             out.update(frames_complete=int(self.frames_complete[slot]),
                        frames_incomplete=int(self.frames_incomplete[slot]),
-                       freezes=int(self.freezes[slot]), freeze_seconds=int(self.freeze_us[slot]) / 1e6)
+                       freezes=int(self.freezes[slot]), freeze_seconds=int(self.freeze_us[slot]) / 1e6,
+                       pauses=int(self.pauses[slot]), pause_seconds=int(self.pause_us[slot]) / 1e6)
         elif kind == KIND_AUDIO:
             out.update(concealed_packets=lost, concealed_samples=lost * OPUS_SAMPLES_PER_PACKET)
         return out

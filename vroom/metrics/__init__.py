@@ -28,7 +28,7 @@ def _participant(sim: "Simulation", p: Any) -> dict[str, Any]:
     subs: dict[str, Any] = {}
     received = {"packets": 0, "bytes": 0}
     lost = expected = 0
-    freezes = frames_complete = frames_incomplete = concealed = 0
+    freezes = pauses = frames_complete = frames_incomplete = concealed = 0
     freeze_s = 0.0
     jit_w = jit_n = 0.0
     jit_all_w = jit_all_n = 0.0
@@ -53,6 +53,7 @@ def _participant(sim: "Simulation", p: Any) -> dict[str, Any]:
         elif kind == KIND_VIDEO:
             freezes += stats["freezes"]
             freeze_s += stats["freeze_seconds"]
+            pauses += stats["pauses"]
             frames_complete += stats["frames_complete"]
             frames_incomplete += stats["frames_incomplete"]
     p50, p95 = rec.latency_percentiles(p.index) if p.index >= 0 else (None, None)
@@ -66,6 +67,7 @@ def _participant(sim: "Simulation", p: Any) -> dict[str, Any]:
         latency_ms={"p50": p50, "p95": p95},
         freezes=freezes,
         freeze_seconds=freeze_s,
+        pauses=pauses,
         frames={"complete": frames_complete, "incomplete": frames_incomplete},
         audio_concealed_packets=concealed,
         publications={pub.name: {"kind": pub.kind, "ssrc": pub.source.ssrc, "published": pub.published,

@@ -1,0 +1,331 @@
+"""Scenario files: YAML in, a ready Simulation out.
+
+Every field is documented in ``docs/scenarios.md``. Errors name the file, the
+path inside it, what was expected and what was given::
+
+    scenarios/x.yaml: participants[3].network.up.rate: expected a rate like '2Mbps', got 'fast'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from ..errors import ConfigError, ScenarioError, join_path
+from ..media.tracks import parse_publish
+from ..rng import RandomStreams
+from ..sim import Network, Simulation
+from ..units import UnitError, format_duration, parse_duration
+
+__all__ = ["Scenario", "load", "MAX_PARTICIPANTS"]
+
+#: Twilio group rooms hold at most 50 participants (reference/twilio.md §5).
+MAX_PARTICIPANTS = 50
+
+_TOP = ("name", "description", "seed", "duration", "room", "networks", "participants", "events")
+_PARTICIPANT = ("identity", "count", "network", "join", "leave", "publish")
+_ROOM = ("unique_name", "max_participants")
+
+
+@dataclass
+class ParticipantPlan:
+    identity: str
+    network: Network
+    publish: list[Any]
+    join: Any
+    leave: Any
+    path: str
+
+
+@dataclass
+class Scenario:
+    """A validated scenario: what to build, and when things happen."""
+
+    name: str
+    seed: int
+    duration_us: int
+    file: str = "<scenario>"
+    description: str = ""
+    room: str = "room"
+    max_participants: int = MAX_PARTICIPANTS
+    participants: list[ParticipantPlan] = field(default_factory=list)
+    events: list[tuple[int, str, Callable[[Simulation], None]]] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Scenario":
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise ScenarioError(str(path), "", f"cannot read the file ({exc.strerror})") from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+            raise ScenarioError(str(path), "", f"not valid YAML: {where}{getattr(exc, 'problem', exc)}") from None
+        return cls.from_dict(data, file=str(path), base_dir=path.parent)
+
+    @classmethod
+    def from_dict(cls, data: object, *, file: str = "<scenario>", base_dir: Path | None = None) -> "Scenario":
+        try:
+            return _parse(data, file, base_dir or Path("."))
+        except ScenarioError:
+            raise
+        except ConfigError as exc:
+            raise ScenarioError(file, exc.path, exc.message) from None
+
+    def build(self, *, seed: int | None = None, duration: object = None, **options: Any) -> Simulation:
+        """A Simulation with every participant and event scheduled (not yet run)."""
+        sim = Simulation(seed=self.seed if seed is None else seed, room=self.room,
+                         max_participants=self.max_participants, **options)
+        times = RandomStreams(sim.seed)
+        for plan in self.participants:
+            rng = times.stream(f"scenario/{plan.identity}/times")
+            join = _draw_time(plan.join, rng)
+            leave = None if plan.leave is None else max(_draw_time(plan.leave, rng), join + 1)
+            sim.add_participant(plan.identity, network=plan.network, publish=plan.publish, join=join / 1e6,
+                                leave=None if leave is None else leave / 1e6)
+        for at, _, action in self.events:
+            sim.at(at / 1e6, lambda action=action: action(sim))
+        return sim
+
+    def run(self, *, seed: int | None = None, duration: object = None, **options: Any) -> Simulation:
+        sim = self.build(seed=seed, **options)
+        sim.run(self.duration_us / 1e6 if duration is None else duration)
+        return sim
+
+
+def load(path: str | Path) -> Scenario:
+    """Read and validate a scenario file."""
+    return Scenario.load(path)
+
+
+def _draw_time(spec: Any, rng: Any) -> int:
+    if isinstance(spec, int):
+        return spec
+    kind, args = spec
+    if kind == "uniform":
+        lo, hi = args
+        return int(lo + rng.integers(0, hi - lo + 1)) if hi > lo else lo
+    lo, mean = args  # exponential after an offset
+    return int(lo + round(rng.exponential(mean)))
+
+
+# -- parsing ---------------------------------------------------------------------
+def _mapping(value: object, path: str, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(path, f"expected {what}, got {value!r}")
+    return value
+
+
+def _known(value: dict[str, Any], allowed: tuple[str, ...], path: str) -> None:
+    for key in value:
+        if key not in allowed:
+            raise ConfigError(join_path(path, str(key)), f"unknown field; expected one of {', '.join(allowed)}")
+
+
+def _duration(value: object, path: str) -> int:
+    try:
+        return parse_duration(value)
+    except UnitError as exc:
+        raise ConfigError(path, str(exc)) from None
+
+
+def _time_spec(value: object, path: str) -> Any:
+    """A time: '10s', or {uniform: [0s, 10s]}, or {exponential: 5s, after: 2s}."""
+    if isinstance(value, dict):
+        if "uniform" in value:
+            _known(value, ("uniform",), path)
+            pair = value["uniform"]
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise ConfigError(join_path(path, "uniform"), f"expected [low, high] like [0s, 10s], got {pair!r}")
+            lo = _duration(pair[0], join_path(path, "uniform") + "[0]")
+            hi = _duration(pair[1], join_path(path, "uniform") + "[1]")
+            if hi < lo:
+                raise ConfigError(join_path(path, "uniform"), f"expected low <= high, got {pair!r}")
+            return ("uniform", (lo, hi))
+        if "exponential" in value:
+            _known(value, ("exponential", "after"), path)
+            mean = _duration(value["exponential"], join_path(path, "exponential"))
+            after = _duration(value.get("after", 0), join_path(path, "after"))
+            return ("exponential", (after, mean))
+        raise ConfigError(path, f"expected a time like '10s', {{uniform: [0s, 10s]}} or {{exponential: 5s}}, "
+                                f"got {value!r}")
+    return _duration(value, path)
+
+
+def _latest(spec: Any) -> int | None:
+    if isinstance(spec, int):
+        return spec
+    kind, args = spec
+    return args[1] if kind == "uniform" else None
+
+
+def _parse(data: object, file: str, base_dir: Path) -> Scenario:
+    top = _mapping(data, "", "a mapping with name, duration, participants ...")
+    _known(top, _TOP, "")
+    for required in ("name", "duration", "participants"):
+        if required not in top:
+            raise ConfigError(required, "required field is missing")
+    name = top["name"]
+    if not isinstance(name, str) or not name:
+        raise ConfigError("name", f"expected a non-empty string, got {name!r}")
+    seed = top.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError("seed", f"expected a non-negative whole number, got {seed!r}")
+    duration = _duration(top["duration"], "duration")
+    if duration <= 0:
+        raise ConfigError("duration", f"expected a positive duration like '60s', got {top['duration']!r}")
+    sc = Scenario(name=name, seed=seed, duration_us=duration, file=file,
+                  description=str(top.get("description", "")), data=top)
+    room = _mapping(top.get("room", {}), "room", "a mapping like {unique_name: standup}")
+    _known(room, _ROOM, "room")
+    if "unique_name" in room:
+        if not isinstance(room["unique_name"], str) or not room["unique_name"]:
+            raise ConfigError("room.unique_name", f"expected a non-empty string, got {room['unique_name']!r}")
+        sc.room = room["unique_name"]
+    if "max_participants" in room:
+        mp = room["max_participants"]
+        if isinstance(mp, bool) or not isinstance(mp, int) or not 1 <= mp <= MAX_PARTICIPANTS:
+            # Twilio 53107 RoomMaxParticipantsOutOfRangeError
+            raise ConfigError("room.max_participants",
+                              f"expected a whole number from 1 to {MAX_PARTICIPANTS} (Twilio 53107), got {mp!r}")
+        sc.max_participants = mp
+    networks: dict[str, Network] = {}
+    for key, spec in _mapping(top.get("networks", {}), "networks", "a mapping of named network profiles").items():
+        networks[str(key)] = Network.from_spec(spec, join_path("networks", str(key)), base_dir)
+    plist = top["participants"]
+    if not isinstance(plist, list) or not plist:
+        raise ConfigError("participants", f"expected a non-empty list of participants, got {plist!r}")
+    seen: dict[str, str] = {}
+    for i, entry in enumerate(plist):
+        path = join_path("participants", i)
+        entry = _mapping(entry, path, "a mapping with identity, network, publish ...")
+        _known(entry, _PARTICIPANT, path)
+        ident = entry.get("identity")
+        if not isinstance(ident, str) or not ident:
+            raise ConfigError(join_path(path, "identity"), f"expected a non-empty string, got {ident!r}")
+        count = entry.get("count", 1)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ConfigError(join_path(path, "count"), f"expected a whole number >= 1, got {count!r}")
+        if count > 1 and "{i}" not in ident:
+            raise ConfigError(join_path(path, "identity"),
+                              f"with count: {count}, expected '{{i}}' in the identity (like 'guest-{{i}}'), "
+                              f"got {ident!r}")
+        net_spec = entry.get("network")
+        npath = join_path(path, "network")
+        if net_spec is None:
+            raise ConfigError(npath, "required: a profile name from 'networks' or a mapping {up: ..., down: ...}")
+        if isinstance(net_spec, str):
+            if net_spec not in networks:
+                known = ", ".join(networks) or "none defined"
+                raise ConfigError(npath, f"expected a network profile name ({known}), got {net_spec!r}")
+            network = networks[net_spec]
+        else:
+            network = Network.from_spec(net_spec, npath, base_dir)
+        publish = entry.get("publish", ["audio", "video"])
+        parse_publish(publish, join_path(path, "publish"))  # validate now, with the path
+        join = _time_spec(entry.get("join", 0), join_path(path, "join"))
+        leave = None if entry.get("leave") is None else _time_spec(entry["leave"], join_path(path, "leave"))
+        if leave is not None and isinstance(join, int) and isinstance(leave, int) and leave <= join:
+            raise ConfigError(join_path(path, "leave"),
+                              f"expected a time after join ({format_duration(join)}), got {entry['leave']!r}")
+        for k in range(count):
+            identity = ident.replace("{i}", str(k))
+            if identity in seen:
+                raise ConfigError(join_path(path, "identity"),
+                                  f"identity {identity!r} is already used by {seen[identity]}")
+            seen[identity] = path
+            sc.participants.append(ParticipantPlan(identity, network, publish, join, leave, path))
+    events = top.get("events", []) or []
+    if not isinstance(events, list):
+        raise ConfigError("events", f"expected a list of events, got {events!r}")
+    tracks = {plan.identity: [t.name for t in parse_publish(plan.publish)] for plan in sc.participants}
+    order = sorted(range(len(events)), key=lambda i: _duration(_mapping(events[i], join_path("events", i), "a mapping")
+                                                                .get("at", 0), join_path(join_path("events", i), "at")))
+    parsed = {i: _event(events[i], join_path("events", i), sc, seen, tracks, base_dir) for i in order}
+    sc.events = [parsed[i] for i in order]  # by time; equal times keep file order
+    return sc
+
+
+_ACTIONS = ("link", "disconnect", "mute", "unmute", "publish", "unpublish")
+
+
+def _event(ev: object, path: str, sc: Scenario, identities: dict[str, str], tracks: dict[str, list[str]],
+           base_dir: Path) -> tuple[int, str, Callable[[Simulation], None]]:
+    ev = _mapping(ev, path, "a mapping like {at: 30s, disconnect: guest-3}")
+    if "at" not in ev:
+        raise ConfigError(join_path(path, "at"), "required: when the event happens, like '30s'")
+    at = _duration(ev["at"], join_path(path, "at"))
+    if at > sc.duration_us:
+        raise ConfigError(join_path(path, "at"),
+                          f"expected a time within the duration ({format_duration(sc.duration_us)}), got {ev['at']!r}")
+    actions = [k for k in ev if k in _ACTIONS]
+    if len(actions) != 1:
+        raise ConfigError(path, f"expected exactly one action ({', '.join(_ACTIONS)}), got {sorted(ev)}")
+    action = actions[0]
+    allowed = ("at", action, "set") if action == "link" else ("at", action)
+    _known(ev, allowed, path)
+    apath = join_path(path, action)
+    value = ev[action]
+
+    def who(identity: object, p: str) -> str:
+        if not isinstance(identity, str) or identity not in identities:
+            raise ConfigError(p, f"expected the identity of a participant in this scenario, got {identity!r}")
+        return identity
+
+    def track_ref(ref: object) -> tuple[str, str]:
+        if not isinstance(ref, str) or "/" not in ref:
+            raise ConfigError(apath, f"expected '<identity>/<track>' like 'alice/video', got {ref!r}")
+        identity, _, track = ref.rpartition("/")
+        names = tracks[who(identity, apath)]
+        if track not in names:
+            raise ConfigError(apath, f"{identity!r} publishes no track named {track!r} "
+                                     f"(tracks: {', '.join(names) or 'none'})")
+        return identity, track
+
+    if action == "link":
+        if not isinstance(value, str) or value.rpartition("/")[2] not in ("up", "down"):
+            raise ConfigError(apath, f"expected '<identity>/up' or '<identity>/down', got {value!r}")
+        owner = who(value.rpartition("/")[0], apath)
+        if "set" not in ev:
+            raise ConfigError(join_path(path, "set"), "required: the link fields to change, like {rate: 300kbps}")
+        changes = _mapping(ev["set"], join_path(path, "set"), "a mapping like {rate: 300kbps}")
+        from ..net.link import LinkConfig
+
+        LinkConfig(rate_bps=1).updated(changes, join_path(path, "set"), base_dir)  # validate now
+        return at, action, lambda sim: _if_connected(sim, owner, lambda: sim.set_link(value, **changes))
+    if action == "disconnect":
+        identity = who(value, apath)
+        return at, action, lambda sim: sim.disconnect(identity)
+    if action in ("mute", "unmute"):
+        identity, track = track_ref(value)
+        enabled = action == "unmute"
+        return at, action, lambda sim: _if_connected(sim, identity, lambda: sim.set_track_enabled(identity, track, enabled))
+    if action == "unpublish":
+        identity, track = track_ref(value)
+        return at, action, lambda sim: _if_connected(sim, identity, lambda: sim.unpublish(identity, track))
+    spec = _mapping(value, apath, "a mapping like {identity: alice, track: screen}")
+    _known(spec, ("identity", "track"), apath)
+    identity = who(spec.get("identity"), join_path(apath, "identity"))
+    track = spec.get("track")
+    added = parse_publish([track], join_path(apath, "track"))[0]
+    name, n = added.name, 2
+    while name in tracks[identity]:
+        name, n = f"{added.kind}-{n}", n + 1
+    tracks[identity].append(name)
+    return at, action, lambda sim: _if_connected(sim, identity, lambda: sim.publish(identity, track))
+
+
+def _if_connected(sim: Simulation, identity: str, action: Callable[[], Any]) -> None:
+    """Events about a participant who is not (or no longer) connected are recorded and skipped."""
+    p = sim.participants[identity]
+    if p.connected:
+        action()
+    else:
+        sim.trace.record(sim.now_us, "event-skipped", identity=identity, reason=f"participant is {p.state}")
