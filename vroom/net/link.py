@@ -464,12 +464,13 @@ def transmit(
     is_slow |= over
     n_sent = np.count_nonzero(sent, axis=1)
     sent_bytes = np.where(sent, size, 0).sum(axis=1)
+    last_dep = dep[np.arange(n_rows), n_cols - 1 - np.argmax(sent[:, ::-1], axis=1)]
     for r in np.flatnonzero(~is_slow & (counts > 0)).tolist():
         link = links[r]
         k = int(n_sent[r])
         link.lost_packets += int(counts[r]) - k
         if k:
-            link.busy_until = int(dep[r, -1])
+            link.busy_until = int(last_dep[r])
             if not reorder[r]:
                 link.last_arrival = int(in_order[r, -1])
             link.accepted_packets += k

@@ -1,0 +1,72 @@
+"""The vectorized ``transmit`` gives exactly what ``Link.send`` gives packet by packet."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vroom.net.link import DELIVERED, transmit
+
+from .helpers import make_link
+
+link_specs = st.fixed_dictionaries(
+    {"rate": st.sampled_from(["200kbps", "1Mbps", "5Mbps", "100Mbps"])},
+    optional={
+        "delay": st.sampled_from(["0ms", "5ms", "40ms"]),
+        "jitter": st.sampled_from(["1ms", "10ms"]),
+        "reorder": st.booleans(),
+        "loss": st.sampled_from(["1%", "20%", {"model": "gilbert-elliott", "p": 0.05, "r": 0.3}]),
+        "queue": st.sampled_from([{"ms": 50}, {"ms": 5}, {"packets": 4}, {"bytes": 5000}, {"ms": 2000}]),
+    },
+)
+
+
+@st.composite
+def workloads(draw):
+    """Several links, packets arriving over time, cut into epochs at random points."""
+    n_links = draw(st.integers(1, 4))
+    specs = [draw(link_specs) for _ in range(n_links)]
+    n = draw(st.integers(1, 120))
+    gaps = draw(st.lists(st.integers(0, 3000), min_size=n, max_size=n))
+    t = np.cumsum(gaps).astype(np.int64)
+    size = np.array(draw(st.lists(st.integers(40, 1500), min_size=n, max_size=n)), dtype=np.int64)
+    dest = np.array(draw(st.lists(st.lists(st.booleans(), min_size=n, max_size=n), min_size=n_links,
+                                  max_size=n_links)), dtype=bool)
+    cuts = sorted(set(draw(st.lists(st.integers(0, n), max_size=5))) | {0, n})
+    return specs, t, size, dest, cuts
+
+
+@settings(max_examples=150, deadline=None)
+@given(workloads(), st.integers(0, 2**32))
+def test_transmit_matches_send(workload, seed):
+    specs, t, size, dest, cuts = workload
+    fast = [make_link(spec, seed=seed + i) for i, spec in enumerate(specs)]
+    slow = [make_link(spec, seed=seed + i) for i, spec in enumerate(specs)]
+    for a, b in zip(cuts, cuts[1:]):
+        cols = slice(a, b)
+        shape = (len(specs), b - a)
+        outcome, arrival = transmit(fast, np.broadcast_to(t[cols], shape), np.broadcast_to(size[cols], shape),
+                                    dest[:, cols])
+        for r, link in enumerate(slow):
+            for c in np.flatnonzero(dest[r, cols]):
+                o, arr = link.send(int(t[a + c]), int(size[a + c]))
+                assert outcome[r, c] == o
+                if o == DELIVERED:
+                    assert arrival[r, c] == arr
+    end = int(t[-1]) + 10**7
+    for f, s in zip(fast, slow):
+        assert f.counters(end) == s.counters(end)
+        assert (f.busy_until, f.last_arrival) == (s.busy_until, s.last_arrival)
+
+
+@settings(max_examples=100, deadline=None)
+@given(workloads(), st.integers(0, 2**32), st.integers(0, 10**7))
+def test_every_packet_is_accounted_for(workload, seed, now):
+    specs, t, size, dest, _ = workload
+    links = [make_link(spec, seed=seed + i) for i, spec in enumerate(specs)]
+    shape = (len(specs), len(t))
+    transmit(links, np.broadcast_to(t, shape), np.broadcast_to(size, shape), dest)
+    for link in links:
+        c = link.counters(now)
+        assert c["packets_in"] == c["delivered_packets"] + c["dropped_packets"] + c["lost_packets"] + \
+            c["in_flight_packets"]
+        assert c["in_flight_packets"] >= 0
