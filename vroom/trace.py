@@ -145,6 +145,11 @@ class Trace:
                 fields["arrival"] = a / 1e6
             self.records.append(TraceRecord(int(t), "packet", fields))
 
+    def link_digest(self, name: str) -> tuple[int, int, int]:
+        """(packets, sum, xor) of the packet hashes of one link: its share of the digest."""
+        i = self._links[name]
+        return int(self._count[i]), int(self._sum[i]), int(self._xor[i])
+
     def digest(self) -> str:
         """Hex digest over every control record and every packet outcome."""
         total = hashlib.blake2b(self._control.digest(), digest_size=32)

@@ -68,6 +68,14 @@ class OpusSource(Source):
         mean = self.spec.talk_spurt_s if talking else self.spec.talk_spurt_s * (1.0 - f) / f
         return max(round(self.draws.exponential(mean) * 1e6), 1)
 
+    def _level(self) -> int:
+        """RFC 6464 level of the frame being sent (a draw only when a packet goes out)."""
+        if self._talking:
+            level = SPEECH_LEVEL + SPEECH_SPREAD * self.draws.normal()
+        else:
+            level = NOISE_LEVEL + NOISE_SPREAD * self.draws.normal()
+        return min(max(int(round(level)), 0), 127)
+
     @property
     def talking(self) -> bool:
         return self._talking
@@ -88,19 +96,14 @@ class OpusSource(Source):
                 k = min(k_until, -(-(self._state_end - start) // FRAME_US))
                 continue
             ts = self.ts0 + k * (CLOCK_RATE * FRAME_US // 1_000_000)
-            if self._talking:
-                level = SPEECH_LEVEL + SPEECH_SPREAD * self.draws.normal()
-            else:
-                level = NOISE_LEVEL + NOISE_SPREAD * self.draws.normal()
-            level = min(max(int(round(level)), 0), 127)
             if self._talking or not dtx:
-                self._emit(out, t, [self._payload + HEADER_BYTES], ts, k, False, level)
+                self._emit(out, t, [self._payload + HEADER_BYTES], ts, k, False, self._level())
                 k += 1
                 continue
             since = k - self._silence_k0
             if since % DTX_INTERVAL_FRAMES == 0:
                 size = (self._payload if since == 0 else DTX_PAYLOAD) + HEADER_BYTES
-                self._emit(out, t, [size], ts, k, False, level)
+                self._emit(out, t, [size], ts, k, False, self._level())
             next_dtx = self._silence_k0 + (since // DTX_INTERVAL_FRAMES + 1) * DTX_INTERVAL_FRAMES
             k_talk = -(-(self._state_end - start) // FRAME_US)
             k = min(next_dtx, max(k_talk, k + 1), k_until)
