@@ -260,8 +260,8 @@ class Simulation:
         p.publications.append(pub)
         self._pub_of_track.append(pub)
         self._track_member = np.append(self._track_member, p.index)
-        self.trace.record(now, "track-published", identity=p.identity, track=spec.name, kind=spec.kind, ssrc=ssrc,
-                          **{k: v for k, v in source.describe().items() if k != "kind"})
+        self.trace.record(now, "track-published", identity=p.identity, track=spec.name, track_kind=spec.kind,
+                          ssrc=ssrc, **{k: v for k, v in source.describe().items() if k != "kind"})
         return pub
 
     def publish(self, identity: str, track: Any) -> Publication:

@@ -90,6 +90,8 @@ class Trace:
         self._xor = np.zeros(8, dtype=np.uint64)
 
     def record(self, time_us: int, kind: str, /, **fields: Any) -> TraceRecord:
+        if "t" in fields or "kind" in fields:
+            raise ValueError("trace fields 't' and 'kind' are reserved")
         rec = TraceRecord(int(time_us), kind, fields)
         self.records.append(rec)
         self._control.update(_canonical(rec))
@@ -162,7 +164,7 @@ class Trace:
         return (r for r in self.records if r.kind in kinds)
 
     def write_jsonl(self, out: IO[str]) -> int:
-        """Write every kept record as one JSON object per line; returns the count."""
-        for rec in self.records:
+        """Write every kept record, in time order, as one JSON object per line; returns the count."""
+        for rec in sorted(self.records, key=lambda r: r.time_us):
             out.write(json.dumps(rec.to_dict(), default=str) + "\n")
         return len(self.records)

@@ -1,0 +1,151 @@
+"""Scenario files: the shipped ones run; bad ones are refused with file, path and expectation."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from vroom.errors import ScenarioError
+from vroom.scenario import Scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+BASE = {
+    "name": "t",
+    "duration": "10s",
+    "networks": {"office": {"up": {"rate": "5Mbps"}, "down": {"rate": "20Mbps"}}},
+    "participants": [{"identity": "alice", "network": "office"}, {"identity": "bob", "network": "office"},
+                     {"identity": "guest-{i}", "count": 2, "network": "office"},
+                     {"identity": "carol", "network": "office"}],
+}
+
+
+def load(tmp_path, data, name="x.yaml"):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data))
+    return Scenario.load(path)
+
+
+def with_(path, value):
+    """BASE with one value replaced at a dotted/indexed path."""
+    import copy
+
+    data = copy.deepcopy(BASE)
+    target = data
+    keys = path.replace("[", ".").replace("]", "").split(".")
+    for k in keys[:-1]:
+        target = target[int(k)] if k.isdigit() else target.setdefault(k, {})
+    last = keys[-1]
+    if last.isdigit():
+        target[int(last)] = value
+    else:
+        target[last] = value
+    return data
+
+
+def test_the_shipped_scenarios_include_the_required_ones():
+    names = {p.stem for p in SHIPPED}
+    assert {"two-party", "classroom-50", "lossy-meeting", "bandwidth-drop", "trace-driven"} <= names
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_scenarios_load_and_run_briefly(path):
+    sc = Scenario.load(path)
+    sim = sc.build()
+    sim.run(min(sc.duration_us / 1e6, 3.0))
+    summary = sim.summary()
+    assert summary["sfu"]["packets_forwarded"] > 0
+
+
+def test_classroom_is_fifty_people_everyone_subscribed_to_everyone():
+    sc = Scenario.load(ROOT / "scenarios" / "classroom-50.yaml")
+    assert len(sc.participants) == 50
+    sim = sc.build()
+    sim.run(2)
+    s = sim.summary()["participants"]
+    assert len(s["student-0"]["subscriptions"]) == 2 * 49
+
+
+def test_lossy_meeting_has_two_peers_on_gilbert_elliott_uplinks():
+    sc = Scenario.load(ROOT / "scenarios" / "lossy-meeting.yaml")
+    assert len(sc.participants) == 6
+    ge = [p.identity for p in sc.participants if p.network.up.loss.name == "gilbert-elliott"]
+    assert len(ge) == 2
+
+
+def test_bandwidth_drop_changes_the_downlink_at_30_and_60_seconds():
+    sc = Scenario.load(ROOT / "scenarios" / "bandwidth-drop.yaml")
+    sim = sc.build()
+    sim.run(45)
+    assert sim.link("viewer/down").config.rate_bps == 300_000
+    sim.run(61)
+    assert sim.link("viewer/down").config.rate_bps == 20_000_000
+    changes = [(r.time, r.fields["rate"]) for r in sim.trace.of_kind("link-changed")]
+    assert changes == [(30.0, "300kbps"), (60.0, "20Mbps")]
+
+
+def test_random_join_times_stay_in_their_range():
+    sc = Scenario.load(ROOT / "scenarios" / "lossy-meeting.yaml")
+    sim = sc.build()
+    sim.run(12)
+    joins = {r.fields["identity"]: r.time for r in sim.trace.of_kind("participant-connected")}
+    for identity in ("office-0", "office-1", "office-2", "cafe-0", "cafe-1"):
+        assert 0 <= joins[identity] <= 10
+
+
+@pytest.mark.parametrize("path, value, message", [
+    ("participants[3].network", {"up": {"rate": "fast"}, "down": {"rate": "1Mbps"}},
+     "participants[3].network.up.rate: expected a rate like '2Mbps', got 'fast'"),
+    ("participants[0].network", "home", "participants[0].network: expected a network profile name (office), got 'home'"),
+    ("duration", "soon", "duration: expected a duration like '40ms'"),
+    ("participants[1].publish", ["audio", "hologram"], "participants[1].publish[1]: expected a track kind"),
+    ("participants[1].publish", [{"video": {"bitrate": "lots"}}], "participants[1].publish[0].video.bitrate: expected a rate"),
+    ("participants[1].publish", [{"audio": {"talk": 1.5}}], "participants[1].publish[0].audio.talk: expected a probability"),
+    ("participants[2].count", 0, "participants[2].count: expected a whole number >= 1, got 0"),
+    ("participants[2].identity", "guest", "participants[2].identity: with count: 2, expected '{i}'"),
+    ("participants[1].identity", "alice", "participants[1].identity: identity 'alice' is already used"),
+    ("participants[0].join", {"uniform": [5, 1]}, "participants[0].join.uniform: expected low <= high"),
+    ("participants[0].leave", "0s", "participants[0].leave: expected a time after join"),
+    ("participants[0].colour", "red", "participants[0].colour: unknown field"),
+    ("room.max_participants", 51, "room.max_participants: expected a whole number from 1 to 50 (Twilio 53107)"),
+    ("networks.office.up.loss", {"model": "gilbert-elliott", "p": 2}, "networks.office.up.loss.p: expected a probability"),
+    ("events", [{"at": "5s", "disconnect": "zoe"}], "events[0].disconnect: expected the identity of a participant"),
+    ("events", [{"at": "50s", "disconnect": "bob"}], "events[0].at: expected a time within the duration (10s)"),
+    ("events", [{"at": "5s", "link": "bob/sideways", "set": {"rate": "1Mbps"}}], "events[0].link: expected '<identity>/up'"),
+    ("events", [{"at": "5s", "link": "bob/down", "set": {"rate": "x"}}], "events[0].set.rate: expected a rate"),
+    ("events", [{"at": "5s", "mute": "bob/screen"}], "events[0].mute: 'bob' publishes no track named 'screen'"),
+    ("events", [{"at": "5s", "disconnect": "bob", "mute": "bob/audio"}], "events[0]: expected exactly one action"),
+])
+def test_errors_name_the_file_the_path_and_the_expectation(tmp_path, path, value, message):
+    with pytest.raises(ScenarioError) as err:
+        load(tmp_path, with_(path, value))
+    text = str(err.value)
+    assert text.startswith(str(tmp_path / "x.yaml") + ": ")
+    assert message in text
+
+
+def test_missing_fields_and_bad_yaml(tmp_path):
+    with pytest.raises(ScenarioError, match="participants: required field is missing"):
+        load(tmp_path, {"name": "x", "duration": "1s"})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n")
+    with pytest.raises(ScenarioError, match="bad.yaml: not valid YAML: line"):
+        Scenario.load(bad)
+    with pytest.raises(ScenarioError, match="cannot read the file"):
+        Scenario.load(tmp_path / "missing.yaml")
+
+
+def test_events_on_tracks_added_later_and_skipped_events(tmp_path):
+    data = dict(BASE, events=[
+        {"at": "2s", "publish": {"identity": "bob", "track": "screen"}},
+        {"at": "3s", "mute": "bob/screen"},
+        {"at": "4s", "disconnect": "alice"},
+        {"at": "5s", "mute": "alice/audio"},
+    ])
+    sim = load(tmp_path, data).build()
+    sim.run(10)
+    kinds = [(r.time, r.kind) for r in sim.trace.records if r.kind in ("track-published", "track-disabled",
+                                                                        "event-skipped")]
+    assert (2.0, "track-published") in kinds and (3.0, "track-disabled") in kinds
+    assert (5.0, "event-skipped") in kinds
