@@ -159,3 +159,34 @@ def test_every_packet_on_every_link_is_accounted_for(rooms, seed):
     assert sfu["packets_in"] <= uplinks_delivered
     downlinks_in = sum(c["packets_in"] for n, c in summary["links"].items() if n.endswith("/down"))
     assert sfu["packets_forwarded"] == downlinks_in
+
+
+def test_link_set_from_python_is_recorded_and_exact():
+    def run(via_link):
+        sim = vroom.Simulation(seed=4)
+        sim.add_participant("alice", network=OFFICE, publish=["audio", "video"])
+        sim.add_participant("bob", network=OFFICE, publish=["audio"])
+        if via_link:
+            sim.at("2.05s", lambda: sim.link("bob/down").set(rate="400kbps"))
+        else:
+            sim.at("2.05s", lambda: sim.set_link("bob/down", rate="400kbps"))
+        sim.run("5s")
+        return sim
+    a, b = run(True), run(False)
+    assert a.trace_digest() == b.trace_digest()
+    changes = [(r.time, r.fields) for r in a.trace.of_kind("link-changed")]
+    assert changes == [(2.05, {"link": "bob/down", "rate": "400kbps"})]
+    assert a.link("bob/down").counters()["dropped_packets"] > 0
+
+
+def test_time_accepts_seconds_and_strings_and_realtime_paces_by_a_factor():
+    sim = vroom.Simulation(seed=1)
+    sim.run("2min")
+    assert sim.now == 120.0
+    sim.run(150)
+    assert sim.now == 150.0
+    fast = vroom.Simulation(seed=1, realtime=2.0)
+    assert fast.env.factor == pytest.approx(0.5e-6)  # one µs of simulated time = 0.5 µs of wall time
+    fast.add_participant("a", publish=["audio"])
+    fast.run("0.05s")
+    assert fast.now == 0.05

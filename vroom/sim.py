@@ -241,6 +241,7 @@ class Simulation:
         link = Link(name, config, self.streams.stream(f"link/{name}/loss"),
                     self.streams.stream(f"link/{name}/jitter"))
         self._link_ids[name] = self.trace.add_link(name)
+        link.on_change = self._link_changing
         return link
 
     def _publish(self, p: Participant, spec: TrackSpec) -> Publication:
@@ -324,12 +325,13 @@ class Simulation:
         return link
 
     def set_link(self, name: str, **changes: Any) -> None:
-        """Change a link from now on: ``sim.set_link("bob/down", rate="300kbps")``."""
-        link = self.link(name)
-        new = link.config.updated(changes, name)
-        self._advance(self.now_us)
-        link.apply(new)
-        self.trace.record(self.now_us, "link-changed", link=name, **{k: str(v) for k, v in changes.items()})
+        """Change a link from now on: ``sim.set_link("bob/down", rate="300kbps")``
+        (the same as ``sim.link("bob/down").set(rate="300kbps")``)."""
+        self.link(name).set(**changes)
+
+    def _link_changing(self, link: Link, changes: dict[str, Any]) -> None:
+        self._advance(self.now_us)  # packets that entered before now see the old settings
+        self.trace.record(self.now_us, "link-changed", link=link.name, **{k: str(v) for k, v in changes.items()})
 
     def _connected(self, identity: str) -> Participant:
         p = self.participants.get(identity)

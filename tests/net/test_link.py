@@ -150,3 +150,13 @@ def test_bad_settings_name_the_field(spec, message):
         LinkConfig.from_spec(spec, "alice/up")
     assert message in str(err.value)
     assert str(err.value).startswith("alice/up")
+
+
+def test_link_counts_gilbert_elliott_bursts_with_mean_one_over_r():
+    p, r = 0.02, 0.25
+    link = make_link(rate="100Mbps", loss={"model": "gilbert-elliott", "p": p, "r": r})
+    for i in range(200_000):
+        link.send(i * 200, 100)
+    c = link.counters(10**9)
+    assert c["lost_packets"] / c["packets_in"] == pytest.approx(p / (p + r), rel=0.05)
+    assert c["loss_bursts"]["mean_length"] == pytest.approx(1 / r, rel=0.05)

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -187,6 +187,8 @@ class Link:
                  rng_jitter: np.random.Generator) -> None:
         self.name = name
         self.config = config
+        #: called with (link, changes) before a ``set`` takes effect (the Simulation's hook)
+        self.on_change: Callable[["Link", dict[str, Any]], None] | None = None
         self._rng_loss = rng_loss
         self._rng_jitter = rng_jitter
         self._loss_buf = np.zeros(0, dtype=bool)
@@ -215,8 +217,14 @@ class Link:
 
     # -- configuration -------------------------------------------------
     def set(self, **changes: Any) -> LinkConfig:
-        """Change fields (``rate="300kbps"``, ``loss="2%"``, ...) from now on."""
+        """Change fields (``rate="300kbps"``, ``loss="2%"``, ...) from now on.
+
+        In a Simulation the change is recorded in the trace and takes effect at
+        the current simulated time.
+        """
         new = self.config.updated(changes, self.name)
+        if self.on_change is not None:
+            self.on_change(self, changes)
         self.apply(new)
         return new
 
