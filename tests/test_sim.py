@@ -95,6 +95,7 @@ def congested(engine, tick="100ms", seed=11):
 def test_fast_engine_equals_the_one_event_per_packet_reference():
     fast, ref = congested("fast"), congested("reference")
     assert sum(link["dropped_packets"] for link in fast["links"].values()) > 100  # really congested
+    assert fast["sfu"]["packets_retransmitted"] > 0  # reliable data was resent
     assert fast["links"] == ref["links"]
     assert fast["sfu"] == ref["sfu"]
     assert fast["participants"] == ref["participants"]
@@ -190,3 +191,46 @@ def test_time_accepts_seconds_and_strings_and_realtime_paces_by_a_factor():
     fast.add_participant("a", publish=["audio"])
     fast.run("0.05s")
     assert fast.now == 0.05
+
+
+def test_the_trace_records_joins_publications_subscriptions_and_leaves():
+    sim = vroom.Simulation(seed=1)
+    sim.add_participant("alice", publish=["audio"])
+    sim.add_participant("bob", publish=["audio", "video"], join="1s", leave="3s")
+    sim.at("2s", lambda: sim.unpublish("bob", "video"))
+    sim.run("4s")
+    got = [(r.time, r.kind, r.fields.get("identity"), r.fields.get("publisher"), r.fields.get("track"))
+           for r in sim.trace.records]
+    assert got == [
+        (0.0, "participant-connected", "alice", None, None),
+        (0.0, "track-published", "alice", None, "audio"),
+        (1.0, "participant-connected", "bob", None, None),
+        (1.0, "track-subscribed", "bob", "alice", "audio"),
+        (1.0, "track-published", "bob", None, "audio"),
+        (1.0, "track-subscribed", "alice", "bob", "audio"),
+        (1.0, "track-published", "bob", None, "video"),
+        (1.0, "track-subscribed", "alice", "bob", "video"),
+        (2.0, "track-unpublished", "bob", None, "video"),
+        (2.0, "track-unsubscribed", "alice", "bob", "video"),
+        (3.0, "participant-disconnected", "bob", None, None),
+    ]
+
+
+def test_reliable_data_gets_through_a_lossy_link_and_unreliable_data_does_not():
+    lossy = {"up": {"rate": "5Mbps", "delay": "20ms", "loss": "20%"},
+             "down": {"rate": "5Mbps", "delay": "20ms", "loss": "20%"}}
+    sim = vroom.Simulation(seed=9)
+    sim.add_participant("sender", network=lossy, publish=[{"data": {"name": "chat", "size": 300, "rate": 20}},
+                                                           {"data": {"name": "cursor", "size": 100, "rate": 20,
+                                                                     "reliable": False}}])
+    sim.add_participant("receiver", network=lossy, publish=[])
+    sim.run("60s")
+    sent_before = 50 * 20  # messages sent in the first 50 s have had 10 s to be retried (RTO 1, 2, 4 s)
+    subs = sim.summary()["participants"]["receiver"]["subscriptions"]
+    chat, cursor = subs["sender/chat"], subs["sender/cursor"]
+    assert chat["packets_received"] >= sent_before
+    # two hops at 20% loss each: 1 - 0.8^2 = 36% of unreliable messages never arrive
+    assert cursor["loss"] == pytest.approx(0.36, abs=0.03)
+    assert sim.sfu.packets_retransmitted > 0
+    up = sim.link("sender/up").counters()
+    assert up["packets_in"] > 2400 * 1.1  # retransmissions enter the link again

@@ -33,7 +33,7 @@ import simpy.rt
 
 from .errors import ConfigError, TwilioError
 from .media.receiver import Receivers
-from .media.rtp import KIND_AUDIO, KIND_DATA, KIND_VIDEO, PacketColumns
+from .media.rtp import FLAG_RELIABLE, KIND_AUDIO, KIND_DATA, KIND_VIDEO, PacketColumns
 from .media.tracks import TrackSpec, make_source, parse_publish
 from .net.link import DELIVERED, Link, LinkConfig, transmit
 from .participant import Participant, Publication
@@ -45,7 +45,16 @@ from .units import US_PER_S, UnitError, parse_duration
 __all__ = ["Simulation", "Network"]
 
 KIND_CODES = {"audio": KIND_AUDIO, "video": KIND_VIDEO, "screen": KIND_VIDEO, "data": KIND_DATA}
-_COLS = ("t", "track", "size", "seq", "ts", "frame", "flags", "level", "nfr", "uid")
+# SCTP retransmission timer (RFC 4960 §15): RTO.Min 1 s, RTO.Max 60 s, doubling per retry (§6.3.3 E2).
+RTO_MIN_US = 1_000_000
+RTO_MAX_US = 60_000_000
+#: Longest epoch: a retransmission (>= RTO.Min later) must never fall inside the epoch that caused it.
+MAX_EPOCH_US = RTO_MIN_US
+
+
+def rto_us(attempt: np.ndarray) -> np.ndarray:
+    """Delay before retransmission number ``attempt`` (1, 2, ...)."""
+    return np.minimum(RTO_MIN_US << np.minimum(attempt - 1, 6), RTO_MAX_US)
 
 
 class Network:
@@ -121,7 +130,8 @@ class Simulation:
         self._emitted = PacketColumns()
         self._done_until = 0
         self._uid = 0
-        self._ingress: dict[str, np.ndarray] | None = None
+        self._ingress: dict[str, np.ndarray] | None = None  # packets on their way to, or waiting in, the SFU
+        self._resend: dict[str, np.ndarray] | None = None  # uplink retransmissions not yet due
         self._events: list[tuple[Any, ...]] = []  # reference engine's per-packet event queue
         self._deliveries: list[tuple[int, ...]] = []
         self._last_consume = 0
@@ -234,6 +244,7 @@ class Simulation:
         p.uplink = self._make_link(f"{p.identity}/up", net.up)
         p.downlink = self._make_link(f"{p.identity}/down", net.down)
         self.trace.record(now, "participant-connected", identity=p.identity, room=p.room)
+        self._record_subscriptions(np.array([p.index]), np.flatnonzero(self.sfu.route[p.index]))
         for spec in tracks:
             self._publish(p, spec)
 
@@ -263,7 +274,17 @@ class Simulation:
         self._track_member = np.append(self._track_member, p.index)
         self.trace.record(now, "track-published", identity=p.identity, track=spec.name, track_kind=spec.kind,
                           ssrc=ssrc, **{k: v for k, v in source.describe().items() if k != "kind"})
+        self._record_subscriptions(np.flatnonzero(self.sfu.route[:, pub.track]), np.array([pub.track]))
         return pub
+
+    def _record_subscriptions(self, subscribers: np.ndarray, tracks: np.ndarray, kind: str = "track-subscribed") -> None:
+        for s in subscribers.tolist():
+            for t in tracks.tolist():
+                if kind == "track-unsubscribed" or self.sfu.route[s, t]:
+                    pub = self._pub_of_track[t]
+                    publisher = self._participant_of_member[self.sfu.publications[t].publisher]
+                    self.trace.record(self.now_us, kind, identity=self._participant_of_member[s].identity,
+                                      publisher=publisher.identity, track=pub.name)
 
     def publish(self, identity: str, track: Any) -> Publication:
         """Publish one more track (``"video"``, ``{"audio": {"dtx": False}}`` ...) now."""
@@ -283,8 +304,10 @@ class Simulation:
         self._advance(self.now_us)
         pub = p.publication(track)
         pub.published = False
+        subscribers = np.flatnonzero(self.sfu.route[:, pub.track])
         self.sfu.unpublish(pub.track)
         self.trace.record(self.now_us, "track-unpublished", identity=identity, track=pub.name)
+        self._record_subscriptions(subscribers, np.array([pub.track]), "track-unsubscribed")
 
     def set_track_enabled(self, identity: str, track: str, enabled: bool) -> None:
         """Mute (``enabled=False``) or unmute a published track."""
@@ -343,8 +366,10 @@ class Simulation:
 
     # -- the data path -----------------------------------------------------------
     def _advance(self, until: int) -> None:
-        if until <= self._done_until:
-            return
+        while self._done_until < until:
+            self._epoch(min(until, self._done_until + MAX_EPOCH_US))
+
+    def _epoch(self, until: int) -> None:
         out = self._emitted
         for p in self._participant_of_member:
             if p.connected:
@@ -362,7 +387,18 @@ class Simulation:
             uid[canonical] = self._uid + np.arange(n)
             self._uid += n
             emitted["uid"] = uid
+            emitted["t_up"] = emitted["t"]  # when it enters the uplink (later for a retransmission)
+            emitted["attempt"] = np.zeros(n, dtype=np.int64)
+            emitted["target"] = np.full(n, -1, dtype=np.int64)
         if self.engine == "fast":
+            resend = self._resend
+            if resend is not None:
+                due = resend["t_up"] < until
+                if due.any():
+                    again = {k: v[due] for k, v in resend.items()}
+                    self._resend = {k: v[~due] for k, v in resend.items()} if not due.all() else None
+                    emitted = again if emitted is None else {k: np.concatenate([emitted[k], again[k]])
+                                                             for k in emitted}
             self._advance_fast(emitted, until)
         else:
             self._advance_reference(emitted, until)
@@ -382,11 +418,11 @@ class Simulation:
         else:
             batch = {k: v[due] for k, v in ingress.items()}
             self._ingress = {k: v[~due] for k, v in ingress.items()}
-        order = np.lexsort((batch["uid"], batch["t_sfu"]))
+        order = np.lexsort((batch["target"], batch["attempt"], batch["uid"], batch["t_sfu"]))
         self._downlinks({k: v[order] for k, v in batch.items()})
 
     def _uplinks(self, e: dict[str, np.ndarray]) -> None:
-        order = np.lexsort((e["uid"], e["member"]))
+        order = np.lexsort((e["attempt"], e["uid"], e["t_up"], e["member"]))
         e = {k: v[order] for k, v in e.items()}
         members, starts, counts = np.unique(e["member"], return_index=True, return_counts=True)
         n = len(e["t"])
@@ -396,7 +432,7 @@ class Simulation:
         t_in = np.zeros(shape, np.int64)
         size = np.zeros(shape, np.int64)
         valid = np.zeros(shape, bool)
-        t_in[row, col] = e["t"]
+        t_in[row, col] = e["t_up"]
         size[row, col] = e["size"]
         valid[row, col] = True
         links: list[Link] = [self._participant_of_member[m].uplink for m in members.tolist()]  # type: ignore[misc]
@@ -411,6 +447,13 @@ class Simulation:
         ar = arrival[row, col]
         ok = oc == DELIVERED
         self._enqueue_ingress({**{k: v[ok] for k, v in e.items()}, "t_sfu": ar[ok]})
+        again = ~ok & ((e["flags"] & FLAG_RELIABLE) > 0)
+        if again.any():  # the publisher's SCTP stack sends it again after its RTO
+            retry = {k: v[again] for k, v in e.items()}
+            retry["attempt"] = retry["attempt"] + 1
+            retry["t_up"] = retry["t_up"] + rto_us(retry["attempt"])
+            self._resend = retry if self._resend is None else {k: np.concatenate([self._resend[k], retry[k]])
+                                                                 for k in retry}
 
     def _enqueue_ingress(self, cols: dict[str, np.ndarray]) -> None:
         if self._ingress is None:
@@ -420,21 +463,25 @@ class Simulation:
 
     def _downlinks(self, b: dict[str, np.ndarray]) -> None:
         sfu = self.sfu
-        m = len(b["t"])
-        sfu.packets_in += m
+        fresh = b["target"] < 0
+        sfu.packets_in += int(np.count_nonzero(fresh))
+        sfu.packets_retransmitted += int(np.count_nonzero(~fresh))
         live = sfu.track_live[b["track"]]
         if not live.all():
             sfu.packets_discarded += int(np.count_nonzero(~live))
             b = {k: v[live] for k, v in b.items()}
-            m = len(b["t"])
-            if m == 0:
+            if len(b["t"]) == 0:
                 return
         subs = [p for p in self._participant_of_member if p.connected]
         if not subs:
-            sfu.packets_discarded += m
+            sfu.packets_discarded += int(np.count_nonzero(b["target"] >= 0))
             return
         rows = np.array([p.index for p in subs], dtype=np.int64)
         valid = sfu.fan_out(rows, b["track"])
+        targeted = b["target"] >= 0
+        if targeted.any():  # a retransmission goes to one subscriber only
+            valid &= ~targeted | (b["target"][None, :] == rows[:, None])
+            sfu.packets_discarded += int(np.count_nonzero(targeted & ~valid.any(axis=0)))
         shape = valid.shape
         t_in = np.broadcast_to(b["t_sfu"], shape)
         size = np.broadcast_to(b["size"], shape)
@@ -450,6 +497,15 @@ class Simulation:
             "seq": b["seq"][c_idx], "ts": b["ts"][c_idx], "t": b["t"][c_idx], "arrival": arrival[r_idx, c_idx],
             "frame": b["frame"][c_idx], "nfr": b["nfr"][c_idx], "size": b["size"][c_idx],
         })
+        reliable = (b["flags"] & FLAG_RELIABLE) > 0
+        if reliable.any():  # the SFU's SCTP stack resends what a subscriber's downlink lost
+            r_idx, c_idx = np.nonzero(valid & (outcome != DELIVERED) & reliable[None, :])
+            if len(c_idx):
+                retry = {k: v[c_idx] for k, v in b.items()}
+                retry["attempt"] = retry["attempt"] + 1
+                retry["t_sfu"] = retry["t_sfu"] + rto_us(retry["attempt"])
+                retry["target"] = rows[r_idx]
+                self._enqueue_ingress(retry)
 
     def _hash(self, links: list[Link], first: np.ndarray, ssrc: np.ndarray, seq: np.ndarray,
               outcome: np.ndarray, arrival: np.ndarray, valid: np.ndarray, t_in: np.ndarray) -> None:
@@ -466,36 +522,49 @@ class Simulation:
 
     def _advance_reference(self, emitted: dict[str, np.ndarray] | None, until: int) -> None:
         events = self._events
+        push = heapq.heappush
         if emitted is not None:
-            rows = [dict(zip(emitted, vals)) for vals in zip(*(v.tolist() for v in emitted.values()))]
-            for pkt in rows:
-                heapq.heappush(events, (pkt["t"], self._UPLINK, pkt["uid"], 0, pkt))
+            for pkt in [dict(zip(emitted, vals)) for vals in zip(*(v.tolist() for v in emitted.values()))]:
+                push(events, (pkt["t_up"], self._UPLINK, pkt["uid"], 0, -1, pkt))
         sfu = self.sfu
         while events and events[0][0] < until:
-            t, kind, uid, sub, pkt = heapq.heappop(events)
+            t, kind, uid, attempt, target, pkt = heapq.heappop(events)
+            reliable = pkt["flags"] & FLAG_RELIABLE
             if kind == self._UPLINK:
                 p = self._participant_of_member[pkt["member"]]
                 link = p.uplink
                 outcome, arrival = link.send(t, pkt["size"])  # type: ignore[union-attr]
                 self._hash_one(link, pkt, outcome, arrival, t)
                 if outcome == DELIVERED:
-                    heapq.heappush(events, (arrival, self._SFU, uid, 0, pkt))
+                    push(events, (arrival, self._SFU, uid, attempt, -1, pkt))
+                elif reliable:
+                    push(events, (t + int(rto_us(np.int64(attempt + 1))), self._UPLINK, uid, attempt + 1, -1, pkt))
             elif kind == self._SFU:
-                sfu.packets_in += 1
+                if target < 0:
+                    sfu.packets_in += 1
+                else:
+                    sfu.packets_retransmitted += 1
                 track = pkt["track"]
                 if not sfu.track_live[track]:
                     sfu.packets_discarded += 1
                     continue
+                sent = False
                 for p in self._participant_of_member:
-                    if not p.connected or not sfu.route[p.index, track]:
+                    if not p.connected or not sfu.route[p.index, track] or target not in (-1, p.index):
                         continue
+                    sent = True
                     sfu.packets_forwarded += 1
                     outcome, arrival = p.downlink.send(t, pkt["size"])  # type: ignore[union-attr]
                     self._hash_one(p.downlink, pkt, outcome, arrival, t)
                     if outcome == DELIVERED:
-                        heapq.heappush(events, (arrival, self._DELIVER, uid, p.index, pkt))
+                        push(events, (arrival, self._DELIVER, uid, attempt, p.index, pkt))
+                    elif reliable:
+                        push(events, (t + int(rto_us(np.int64(attempt + 1))), self._SFU, uid, attempt + 1, p.index,
+                                      pkt))
+                if target >= 0 and not sent:
+                    sfu.packets_discarded += 1
             else:
-                self._deliveries.append((sub, pkt["track"], int(sfu.track_kind[pkt["track"]]), pkt["seq"],
+                self._deliveries.append((target, pkt["track"], int(sfu.track_kind[pkt["track"]]), pkt["seq"],
                                          pkt["ts"], pkt["t"], t, pkt["frame"], pkt["nfr"], pkt["size"]))
         if self._deliveries:
             cols = np.array(self._deliveries, dtype=np.int64).T

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..rng import Draws
-from .rtp import KIND_DATA, PacketColumns, split_payload
+from .rtp import FLAG_RELIABLE, KIND_DATA, PacketColumns, split_payload
 from .source import Source, SpecReader
 
 __all__ = ["DataSpec", "DataSource"]
@@ -42,6 +42,7 @@ class DataSource(Source):
         self.spec = spec
         self._k = 0
         self._sizes = split_payload(spec.size_bytes)
+        self.flags = FLAG_RELIABLE if spec.reliable else 0
 
     def produce(self, until_us: int, out: PacketColumns) -> None:
         k = self._k

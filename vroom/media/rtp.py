@@ -22,6 +22,7 @@ __all__ = [
     "KIND_NAMES",
     "FLAG_KEYFRAME",
     "FLAG_MARKER",
+    "FLAG_RELIABLE",
     "NO_LEVEL",
 ]
 
@@ -33,6 +34,8 @@ MAX_PAYLOAD = 1200
 KIND_AUDIO, KIND_VIDEO, KIND_DATA = 0, 1, 2
 KIND_NAMES = {KIND_AUDIO: "audio", KIND_VIDEO: "video", KIND_DATA: "data"}
 FLAG_KEYFRAME, FLAG_MARKER = 1, 2
+#: Data-channel packets that the sender of each hop retransmits when lost (SCTP, RFC 4960).
+FLAG_RELIABLE = 4
 #: ``level`` of packets that carry no RFC 6464 audio level.
 NO_LEVEL = -1
 
@@ -87,10 +90,10 @@ class PacketColumns:
             setattr(self, name, [])
 
     def add_frame(self, t: int, track: int, sizes: list[int], seq0: int, ts: int, frame: int,
-                  keyframe: bool, level: int) -> None:
-        """Append every packet of one frame (marker on the last)."""
+                  flags: int, level: int) -> None:
+        """Append every packet of one frame (``flags`` on each; the marker on the last)."""
         n = len(sizes)
-        key = FLAG_KEYFRAME if keyframe else 0
+        key = flags
         self.t.extend([t] * n)
         self.track.extend([track] * n)
         self.size.extend(sizes)

@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import ConfigError, join_path
 from ..rng import Draws
 from ..units import UnitError, parse_duration, parse_fraction, parse_rate, parse_size
-from .rtp import PacketColumns
+from .rtp import FLAG_KEYFRAME, PacketColumns
 
 __all__ = ["Source", "SpecReader"]
 
@@ -23,6 +23,7 @@ class Source(ABC):
 
     kind: int
     clock_rate: int
+    flags = 0  # FLAG_* bits set on every packet of this source
 
     def __init__(self, draws: Draws, ssrc: int, start_us: int) -> None:
         self.draws = draws
@@ -42,7 +43,8 @@ class Source(ABC):
 
     def _emit(self, out: PacketColumns, t: int, sizes: list[int], ts: int, frame: int, keyframe: bool,
               level: int) -> None:
-        out.add_frame(t, self.track, sizes, self.seq, ts, frame, keyframe, level)
+        flags = (FLAG_KEYFRAME if keyframe else 0) | self.flags
+        out.add_frame(t, self.track, sizes, self.seq, ts, frame, flags, level)
         self.seq += len(sizes)
         self.packets_sent += len(sizes)
         self.bytes_sent += sum(sizes)

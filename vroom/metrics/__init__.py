@@ -94,7 +94,7 @@ def summarize(sim: "Simulation") -> dict[str, Any]:
         "participants": {p.identity: _participant(sim, p) for p in sim.participants.values()},
         "links": links,
         "sfu": {"packets_in": sfu.packets_in, "packets_forwarded": sfu.packets_forwarded,
-                "packets_discarded": sfu.packets_discarded},
+                "packets_discarded": sfu.packets_discarded, "packets_retransmitted": sfu.packets_retransmitted},
     }
 
 

@@ -66,6 +66,7 @@ class SFU:
         self.packets_in = 0
         self.packets_forwarded = 0
         self.packets_discarded = 0  # arrived for an unpublished track or a gone publisher
+        self.packets_retransmitted = 0  # reliable data the SFU sent again to one subscriber
 
     # -- rooms and members ---------------------------------------------
     def create_room(self, name: str, max_participants: int = 50) -> None:
