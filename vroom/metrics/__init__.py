@@ -124,4 +124,14 @@ def format_table(summary: dict[str, Any], *, limit: int | None = None) -> str:
         lines.append("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
     if len(shown) < len(rows):
         lines.append(f"... and {len(rows) - len(shown)} more participants (see --json for all)")
+    served = [p for p in summary["participants"].values() if "error" not in p and p["received"]["packets"]]
+    if len(served) > 1:
+        loss = sorted(100 * p["loss"] for p in served)
+        p95 = sorted(p["latency_ms"]["p95"] for p in served)
+        refused = len(summary["participants"]) - len([p for p in summary["participants"].values()
+                                                      if "error" not in p])
+        lines.append(
+            f"all {len(served)} receivers: loss % median {loss[len(loss) // 2]:.2f} (worst {loss[-1]:.2f}), "
+            f"p95 latency ms median {p95[len(p95) // 2]:.1f} (worst {p95[-1]:.1f}), "
+            f"freezes {sum(p['freezes'] for p in served)}" + (f"; {refused} refused" if refused else ""))
     return "\n".join(lines)
