@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import ConfigError
 from .media.source import Source
 from .net.link import Link
 
@@ -44,14 +45,13 @@ class Participant:
     def connected(self) -> bool:
         return self.state == "connected"
 
-    def publication(self, name_or_kind: str) -> Publication:
+    def publication(self, name: str) -> Publication:
+        """The published track called ``name``."""
         for pub in self.publications:
-            if pub.name == name_or_kind and pub.published:
+            if pub.name == name and pub.published:
                 return pub
-        for pub in self.publications:
-            if pub.kind == name_or_kind and pub.published:
-                return pub
-        raise KeyError(f"{self.identity} publishes no track named {name_or_kind!r}")
+        names = ", ".join(p.name for p in self.publications if p.published) or "none"
+        raise ConfigError("track", f"{self.identity!r} publishes no track named {name!r} (tracks: {names})")
 
     def __repr__(self) -> str:
         return f"<Participant {self.identity} {self.state}>"

@@ -34,7 +34,7 @@ import simpy.rt
 from .errors import ConfigError, TwilioError
 from .media.receiver import Receivers
 from .media.rtp import FLAG_RELIABLE, KIND_AUDIO, KIND_DATA, KIND_VIDEO, PacketColumns
-from .media.tracks import TrackSpec, make_source, parse_publish
+from .media.tracks import TrackSpec, make_source, parse_publish, parse_track
 from .net.link import DELIVERED, Link, LinkConfig, transmit
 from .participant import Participant, Publication
 from .rng import Draws, RandomStreams
@@ -290,14 +290,7 @@ class Simulation:
         """Publish one more track (``"video"``, ``{"audio": {"dtx": False}}`` ...) now."""
         p = self._connected(identity)
         self._advance(self.now_us)
-        taken = {pub.name for pub in p.publications}
-        spec = parse_publish([track], "track")[0]
-        if spec.name in taken:
-            n = 2
-            while f"{spec.kind}-{n}" in taken:
-                n += 1
-            spec = TrackSpec(spec.kind, f"{spec.kind}-{n}", spec.spec)
-        return self._publish(p, spec)
+        return self._publish(p, parse_track(track, "track", [pub.name for pub in p.publications if pub.published]))
 
     def unpublish(self, identity: str, track: str) -> None:
         p = self._connected(identity)

@@ -31,7 +31,6 @@ _DURATION_UNITS = {
     "s": US_PER_S,
     "sec": US_PER_S,
     "min": 60 * US_PER_S,
-    "m": 60 * US_PER_S,
     "h": 3600 * US_PER_S,
 }
 _RATE_UNITS = {
@@ -82,18 +81,18 @@ def parse_rate(value: object) -> int:
     if isinstance(value, bool):
         raise UnitError(f"expected a rate like '2Mbps', got {value!r}")
     if isinstance(value, (int, float)):
-        if value <= 0:
-            raise UnitError(f"expected a positive rate like '2Mbps', got {value!r}")
+        if round(value) < 1:
+            raise UnitError(f"expected a rate of at least 1 bit/s like '2Mbps', got {value!r}")
         return round(value)
     if not isinstance(value, str):
         raise UnitError(f"expected a rate like '2Mbps', got {value!r}")
     number, unit = _split(value, "a rate", "2Mbps")
-    unit = unit.lower()
+    unit = unit.lower() or "bps"
     if unit not in _RATE_UNITS:
         raise UnitError(f"expected a rate like '2Mbps' (units: bps, kbps, Mbps, Gbps), got {value!r}")
     bps = round(number * _RATE_UNITS[unit])
-    if bps <= 0:
-        raise UnitError(f"expected a positive rate like '2Mbps', got {value!r}")
+    if bps < 1:
+        raise UnitError(f"expected a rate of at least 1 bit/s like '2Mbps', got {value!r}")
     return bps
 
 

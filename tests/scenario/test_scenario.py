@@ -111,7 +111,7 @@ def test_random_join_times_stay_in_their_range():
     ("room.max_participants", 51, "room.max_participants: expected a whole number from 1 to 50 (Twilio 53107)"),
     ("networks.office.up.loss", {"model": "gilbert-elliott", "p": 2}, "networks.office.up.loss.p: expected a probability"),
     ("events", [{"at": "5s", "disconnect": "zoe"}], "events[0].disconnect: expected the identity of a participant"),
-    ("events", [{"at": "50s", "disconnect": "bob"}], "events[0].at: expected a time within the duration (10s)"),
+    ("events", [{"at": "50s", "disconnect": "bob"}], "events[0].at: expected a time before the end of the run (10s)"),
     ("events", [{"at": "5s", "link": "bob/sideways", "set": {"rate": "1Mbps"}}], "events[0].link: expected '<identity>/up'"),
     ("events", [{"at": "5s", "link": "bob/down", "set": {"rate": "x"}}], "events[0].set.rate: expected a rate"),
     ("events", [{"at": "5s", "mute": "bob/screen"}], "events[0].mute: 'bob' publishes no track named 'screen'"),
@@ -149,3 +149,27 @@ def test_events_on_tracks_added_later_and_skipped_events(tmp_path):
                                                                         "event-skipped")]
     assert (2.0, "track-published") in kinds and (3.0, "track-disabled") in kinds
     assert (5.0, "event-skipped") in kinds
+
+
+def test_track_names_follow_publish_and_unpublish_events(tmp_path):
+    base = dict(BASE, participants=[{"identity": "alice", "network": "office", "publish": ["audio", "video"]}])
+    ok = dict(base, events=[{"at": "1s", "unpublish": "alice/video"},
+                            {"at": "2s", "publish": {"identity": "alice", "track": "video"}},
+                            {"at": "3s", "mute": "alice/video"}])
+    sim = load(tmp_path, ok).build()
+    sim.run(5)
+    assert [r.fields["track"] for r in sim.trace.of_kind("track-disabled")] == ["video"]
+    bad = dict(base, events=[{"at": "1s", "unpublish": "alice/video"}, {"at": "3s", "mute": "alice/video"}])
+    with pytest.raises(ScenarioError, match=r"events\[1\].mute: 'alice' publishes no track named 'video'"):
+        load(tmp_path, bad)
+
+
+def test_trace_in_a_link_event_is_read_relative_to_the_scenario(tmp_path, monkeypatch):
+    (tmp_path / "cell.down").write_text("1\n2\n")
+    data = dict(BASE, events=[{"at": "1s", "link": "bob/down", "set": {"trace": "cell.down"}}])
+    sc = load(tmp_path, data)
+    monkeypatch.chdir(ROOT)  # somewhere else
+    sim = sc.build()
+    sim.run(2)
+    assert sim.link("bob/down").config.trace is not None
+    assert [r.fields["trace"] for r in sim.trace.of_kind("link-changed")] == ["MahimahiTrace('cell.down', 2 opportunities)"]

@@ -39,7 +39,7 @@ class AudioSpec:
         return cls(
             bitrate_bps=r.rate("bitrate", d.bitrate_bps),
             talk=r.fraction("talk", d.talk),
-            talk_spurt_s=r.duration("talk_spurt", round(d.talk_spurt_s * 1e6)) / 1e6,
+            talk_spurt_s=r.duration("talk_spurt", round(d.talk_spurt_s * 1e6), at_least_us=FRAME_US) / 1e6,
             dtx=r.flag("dtx", d.dtx),
         )
 

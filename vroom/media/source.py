@@ -75,8 +75,12 @@ class SpecReader:
     def rate(self, key: str, default: int) -> int:
         return self._get(key, parse_rate, default)
 
-    def duration(self, key: str, default: int) -> int:
-        return self._get(key, parse_duration, default)
+    def duration(self, key: str, default: int, *, at_least_us: int = 0) -> int:
+        value = self._get(key, parse_duration, default)
+        if value < at_least_us:
+            raise ConfigError(join_path(self.path, key),
+                              f"expected at least {at_least_us / 1000:g}ms, got {self.spec[key]!r}")
+        return value
 
     def fraction(self, key: str, default: float) -> float:
         return self._get(key, parse_fraction, default)
@@ -85,16 +89,16 @@ class SpecReader:
         return self._get(key, parse_size, default)
 
     def number(self, key: str, default: float, *, low: float = 0.0, high: float = float("inf"),
-               integer: bool = False) -> float:
+               low_inclusive: bool = False) -> float:
         if key not in self.spec:
             return default
         value = self.spec[key]
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and low < value <= high
-        if integer:
-            ok = ok and float(value).is_integer()
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value <= high and (
+            value >= low if low_inclusive else value > low)
         if not ok:
-            what = "a whole number" if integer else "a number"
-            raise ConfigError(join_path(self.path, key), f"expected {what} in ({low:g}, {high:g}], got {value!r}")
+            bracket = "[" if low_inclusive else "("
+            raise ConfigError(join_path(self.path, key), f"expected a number in {bracket}{low:g}, {high:g}], "
+                                                         f"got {value!r}")
         return value
 
     def flag(self, key: str, default: bool) -> bool:

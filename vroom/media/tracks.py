@@ -43,7 +43,13 @@ def _one(item: object, path: str) -> tuple[str, dict[str, Any], str | None]:
                             f"got {item!r}")
 
 
-def parse_publish(items: object, path: str = "publish") -> list[TrackSpec]:
+def parse_track(item: object, path: str = "track", taken: list[str] | None = None) -> TrackSpec:
+    """Read one track (``"video"`` or ``{video: {...}}``); its name avoids those ``taken``."""
+    return parse_publish([item], path, taken=taken or [], single=True)[0]
+
+
+def parse_publish(items: object, path: str = "publish", *, taken: list[str] | None = None,
+                  single: bool = False) -> list[TrackSpec]:
     """Read a publish list; track names default to the kind (``video``, ``video-2`` ...)."""
     if items is None:
         return []
@@ -52,9 +58,9 @@ def parse_publish(items: object, path: str = "publish") -> list[TrackSpec]:
     if not isinstance(items, list):
         raise ConfigError(path, f"expected a list of tracks like [audio, video], got {items!r}")
     out: list[TrackSpec] = []
-    names: set[str] = set()
+    names: set[str] = set(taken or ())
     for i, item in enumerate(items):
-        p = join_path(path, i)
+        p = path if single else join_path(path, i)
         kind, options, name = _one(item, p)
         if kind not in TRACK_KINDS:
             raise ConfigError(p, f"expected a track kind, one of {list(TRACK_KINDS)}, got {kind!r}")

@@ -44,9 +44,11 @@ class VideoSpec:
             fps=float(r.number("fps", defaults.fps, high=240)),
             keyframe_interval_s=r.duration("keyframe_interval", round(defaults.keyframe_interval_s * 1e6)) / 1e6,
             keyframe_multiplier=float(r.number("keyframe_multiplier", defaults.keyframe_multiplier, high=100)),
-            size_variation=float(r.number("size_variation", defaults.size_variation, low=-1e-12, high=5)),
+            size_variation=float(r.number("size_variation", defaults.size_variation, low=0, high=5,
+                                          low_inclusive=True)),
             screen=screen,
-            content_change_s=r.duration("content_change", round(defaults.content_change_s * 1e6)) / 1e6,
+            content_change_s=r.duration("content_change", round(defaults.content_change_s * 1e6),
+                                        at_least_us=100_000) / 1e6,
             change_multiplier=float(r.number("change_multiplier", defaults.change_multiplier, high=1000)),
         )
 

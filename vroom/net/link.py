@@ -90,6 +90,8 @@ class LinkConfig:
 
     def updated(self, spec: dict[str, Any], path: str = "", base_dir: Path | None = None) -> "LinkConfig":
         """A copy with the fields of ``spec`` (scenario syntax) changed."""
+        if "rate" in spec and "trace" in spec:
+            raise ConfigError(path, "give either 'rate' or 'trace', not both")
         changes: dict[str, Any] = {}
         for key, value in spec.items():
             p = join_path(path, str(key))
@@ -131,8 +133,6 @@ class LinkConfig:
             return spec
         if not isinstance(spec, dict):
             raise ConfigError(path, f"expected a mapping like {{rate: 5Mbps, delay: 20ms}}, got {spec!r}")
-        if "rate" in spec and "trace" in spec:
-            raise ConfigError(path, "give either 'rate' or 'trace', not both")
         if "rate" not in spec and "trace" not in spec:
             raise ConfigError(path, "expected 'rate' (like '5Mbps') or 'trace' (a Mahimahi file)")
         return cls().updated(spec, path, base_dir)
@@ -151,7 +151,7 @@ def _load_trace(value: object, path: str, base_dir: Path | None) -> MahimahiTrac
     try:
         return MahimahiTrace.load(file)
     except ConfigError as exc:
-        raise ConfigError(path, f"bad trace file {value!r}: {exc}") from None
+        raise ConfigError(path, f"bad trace file: {exc}") from None
 
 
 def _queue_limit(value: object, path: str) -> QueueLimit:
@@ -171,10 +171,14 @@ def _queue_limit(value: object, path: str) -> QueueLimit:
                 raise ConfigError(p, str(exc)) from None
             if nbytes < 1:
                 raise ConfigError(p, f"expected a positive size, got {v!r}")
-        elif key == "ms":
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
-                raise ConfigError(p, f"expected a positive number of milliseconds, got {v!r}")
-            ms = float(v)
+        elif key == "ms":  # a number of milliseconds, or a duration string
+            try:
+                us = parse_duration(v / 1000 if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
+            except UnitError:
+                us = 0
+            if us <= 0:
+                raise ConfigError(p, f"expected a positive delay like 300 (ms) or '300ms', got {v!r}")
+            ms = us / 1000
         else:
             raise ConfigError(p, "unknown field; expected one of packets, bytes, ms")
     return QueueLimit(packets=packets, bytes=nbytes, ms=ms)

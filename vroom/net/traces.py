@@ -37,6 +37,11 @@ class MahimahiTrace:
         self.period_us = int(ts[-1]) * 1000
         self._times_us = ts * 1000
 
+    def __repr__(self) -> str:
+        return f"MahimahiTrace({Path(self.source).name!r}, {len(self.timestamps_ms)} opportunities)"
+
+    __str__ = __repr__
+
     @classmethod
     def load(cls, path: str | Path) -> "MahimahiTrace":
         path = Path(path)

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import yaml
 
 from ..errors import ConfigError, ScenarioError, join_path
-from ..media.tracks import parse_publish
+from ..media.tracks import parse_publish, parse_track
 from ..rng import RandomStreams
 from ..sim import Network, Simulation
 from ..units import UnitError, format_duration, parse_duration
@@ -79,7 +79,7 @@ class Scenario:
         except ConfigError as exc:
             raise ScenarioError(file, exc.path, exc.message) from None
 
-    def build(self, *, seed: int | None = None, duration: object = None, **options: Any) -> Simulation:
+    def build(self, *, seed: int | None = None, **options: Any) -> Simulation:
         """A Simulation with every participant and event scheduled (not yet run)."""
         sim = Simulation(seed=self.seed if seed is None else seed, room=self.room,
                          max_participants=self.max_participants, **options)
@@ -139,6 +139,8 @@ def _duration(value: object, path: str) -> int:
 def _time_spec(value: object, path: str) -> Any:
     """A time: '10s', or {uniform: [0s, 10s]}, or {exponential: 5s, after: 2s}."""
     if isinstance(value, dict):
+        if "uniform" in value and "exponential" in value:
+            raise ConfigError(path, "give either 'uniform' or 'exponential', not both")
         if "uniform" in value:
             _known(value, ("uniform",), path)
             pair = value["uniform"]
@@ -159,13 +161,6 @@ def _time_spec(value: object, path: str) -> Any:
     return _duration(value, path)
 
 
-def _latest(spec: Any) -> int | None:
-    if isinstance(spec, int):
-        return spec
-    kind, args = spec
-    return args[1] if kind == "uniform" else None
-
-
 def _parse(data: object, file: str, base_dir: Path) -> Scenario:
     top = _mapping(data, "", "a mapping with name, duration, participants ...")
     _known(top, _TOP, "")
@@ -181,9 +176,11 @@ def _parse(data: object, file: str, base_dir: Path) -> Scenario:
     duration = _duration(top["duration"], "duration")
     if duration <= 0:
         raise ConfigError("duration", f"expected a positive duration like '60s', got {top['duration']!r}")
-    sc = Scenario(name=name, seed=seed, duration_us=duration, file=file,
-                  description=str(top.get("description", "")), data=top)
-    room = _mapping(top.get("room", {}), "room", "a mapping like {unique_name: standup}")
+    description = top.get("description") or ""
+    if not isinstance(description, str):
+        raise ConfigError("description", f"expected text, got {description!r}")
+    sc = Scenario(name=name, seed=seed, duration_us=duration, file=file, description=description, data=top)
+    room = _mapping(top.get("room") or {}, "room", "a mapping like {unique_name: standup}")
     _known(room, _ROOM, "room")
     if "unique_name" in room:
         if not isinstance(room["unique_name"], str) or not room["unique_name"]:
@@ -197,7 +194,7 @@ def _parse(data: object, file: str, base_dir: Path) -> Scenario:
                               f"expected a whole number from 1 to {MAX_PARTICIPANTS} (Twilio 53107), got {mp!r}")
         sc.max_participants = mp
     networks: dict[str, Network] = {}
-    for key, spec in _mapping(top.get("networks", {}), "networks", "a mapping of named network profiles").items():
+    for key, spec in _mapping(top.get("networks") or {}, "networks", "a mapping of named network profiles").items():
         networks[str(key)] = Network.from_spec(spec, join_path("networks", str(key)), base_dir)
     plist = top["participants"]
     if not isinstance(plist, list) or not plist:
@@ -262,9 +259,10 @@ def _event(ev: object, path: str, sc: Scenario, identities: dict[str, str], trac
     if "at" not in ev:
         raise ConfigError(join_path(path, "at"), "required: when the event happens, like '30s'")
     at = _duration(ev["at"], join_path(path, "at"))
-    if at > sc.duration_us:
+    if at >= sc.duration_us:
         raise ConfigError(join_path(path, "at"),
-                          f"expected a time within the duration ({format_duration(sc.duration_us)}), got {ev['at']!r}")
+                          f"expected a time before the end of the run ({format_duration(sc.duration_us)}), "
+                          f"got {ev['at']!r}")
     actions = [k for k in ev if k in _ACTIONS]
     if len(actions) != 1:
         raise ConfigError(path, f"expected exactly one action ({', '.join(_ACTIONS)}), got {sorted(ev)}")
@@ -296,29 +294,28 @@ def _event(ev: object, path: str, sc: Scenario, identities: dict[str, str], trac
         if "set" not in ev:
             raise ConfigError(join_path(path, "set"), "required: the link fields to change, like {rate: 300kbps}")
         changes = _mapping(ev["set"], join_path(path, "set"), "a mapping like {rate: 300kbps}")
-        from ..net.link import LinkConfig
+        from ..net.link import LinkConfig, _load_trace
 
         LinkConfig(rate_bps=1).updated(changes, join_path(path, "set"), base_dir)  # validate now
+        if "trace" in changes:  # read relative to the scenario file, now
+            changes = dict(changes, trace=_load_trace(changes["trace"], join_path(path, "set.trace"), base_dir))
         return at, action, lambda sim: _if_connected(sim, owner, lambda: sim.set_link(value, **changes))
     if action == "disconnect":
         identity = who(value, apath)
-        return at, action, lambda sim: sim.disconnect(identity)
+        return at, action, lambda sim: _if_connected(sim, identity, lambda: sim.disconnect(identity))
     if action in ("mute", "unmute"):
         identity, track = track_ref(value)
         enabled = action == "unmute"
         return at, action, lambda sim: _if_connected(sim, identity, lambda: sim.set_track_enabled(identity, track, enabled))
     if action == "unpublish":
         identity, track = track_ref(value)
+        tracks[identity].remove(track)
         return at, action, lambda sim: _if_connected(sim, identity, lambda: sim.unpublish(identity, track))
     spec = _mapping(value, apath, "a mapping like {identity: alice, track: screen}")
     _known(spec, ("identity", "track"), apath)
     identity = who(spec.get("identity"), join_path(apath, "identity"))
     track = spec.get("track")
-    added = parse_publish([track], join_path(apath, "track"))[0]
-    name, n = added.name, 2
-    while name in tracks[identity]:
-        name, n = f"{added.kind}-{n}", n + 1
-    tracks[identity].append(name)
+    tracks[identity].append(parse_track(track, join_path(apath, "track"), tracks[identity]).name)
     return at, action, lambda sim: _if_connected(sim, identity, lambda: sim.publish(identity, track))
 
 
