@@ -45,10 +45,14 @@ class ScenarioError(ConfigError):
 
 
 class TwilioError(Exception):
-    """Something Twilio would refuse, with Twilio's error ``code``."""
+    """Something Twilio would refuse, with Twilio's error ``code`` and the HTTP ``status``."""
 
     def __init__(self, code: int, message: str, status: int = 400) -> None:
         self.code = code
         self.status = status
         self.message = message
         super().__init__(f"{code}: {message}")
+
+    @property
+    def more_info(self) -> str:
+        return f"https://www.twilio.com/docs/errors/{self.code}"
