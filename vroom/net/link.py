@@ -172,6 +172,8 @@ def _queue_limit(value: object, path: str) -> QueueLimit:
             if nbytes < 1:
                 raise ConfigError(p, f"expected a positive size, got {v!r}")
         elif key == "ms":  # a number of milliseconds, or a duration string
+            if isinstance(v, str) and v.strip().replace(".", "", 1).isdigit():
+                v = float(v)  # '300' means 300 ms here, as 300 does
             try:
                 us = parse_duration(v / 1000 if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
             except UnitError:

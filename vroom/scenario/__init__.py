@@ -320,9 +320,13 @@ def _event(ev: object, path: str, sc: Scenario, identities: dict[str, str], trac
 
 
 def _if_connected(sim: Simulation, identity: str, action: Callable[[], Any]) -> None:
-    """Events about a participant who is not (or no longer) connected are recorded and skipped."""
+    """Events about a participant who is not (or no longer) connected, or about a track that an
+    earlier skipped event never published, are recorded and skipped."""
     p = sim.participants[identity]
-    if p.connected:
-        action()
-    else:
+    if not p.connected:
         sim.trace.record(sim.now_us, "event-skipped", identity=identity, reason=f"participant is {p.state}")
+        return
+    try:
+        action()
+    except ConfigError as exc:
+        sim.trace.record(sim.now_us, "event-skipped", identity=identity, reason=exc.message)
