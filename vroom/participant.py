@@ -21,6 +21,7 @@ class Publication:
     source: Source
     track: int = -1
     published: bool = True
+    record: Any = None  # the control plane's TrackRecord (MT… SID)
 
     def __repr__(self) -> str:
         return f"<Publication {self.name} {self.kind} ssrc={self.source.ssrc:#x}>"
@@ -40,6 +41,10 @@ class Participant:
     error: dict[str, Any] | None = None
     joined_at: int | None = None
     left_at: int | None = None
+    record: Any = None  # the control plane's ParticipantRecord (PA… SID)
+    cloud: Any = None  # the account it connected to
+    client: Any = None  # the client SDK Room it holds
+    outage: int = 0  # generation of the pending outage timers
 
     @property
     def connected(self) -> bool:

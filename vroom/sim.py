@@ -23,40 +23,45 @@ must give identical counters and trace digest; a test checks it.
 
 from __future__ import annotations
 
-import heapq
+import datetime as _dt
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import numpy as np
 import simpy
 import simpy.rt
 
+from .client.sdk import LocalTrackPublication, RemoteParticipant, RemoteTrackPublication, Room
+from .control.cloud import Cloud
+from .control.errors import twilio_error
+from .control.quotas import Quotas
+from .control.sids import SidFactory
+from .control.tokens import verify_token
+from .engine import DataPath
 from .errors import ConfigError, TwilioError
 from .media.receiver import Receivers
-from .media.rtp import FLAG_RELIABLE, KIND_AUDIO, KIND_DATA, KIND_VIDEO, PacketColumns
+from .media.rtp import KIND_AUDIO, KIND_DATA, KIND_VIDEO
 from .media.tracks import TrackSpec, make_source, parse_publish, parse_track
-from .net.link import DELIVERED, Link, LinkConfig, transmit
+from .net.link import Link, LinkConfig
 from .participant import Participant, Publication
 from .rng import Draws, RandomStreams
 from .sfu.core import SFU
 from .trace import Trace
 from .units import US_PER_S, UnitError, parse_duration
+from .wallclock import wall_clock
+
+if TYPE_CHECKING:
+    from .control.records import ParticipantRecord, RoomRecord, TrackRecord
 
 __all__ = ["Simulation", "Network"]
 
 KIND_CODES = {"audio": KIND_AUDIO, "video": KIND_VIDEO, "screen": KIND_VIDEO, "data": KIND_DATA}
-# SCTP retransmission timer (RFC 4960 §15): RTO.Min 1 s, RTO.Max 60 s, doubling per retry (§6.3.3 E2).
-RTO_MIN_US = 1_000_000
-RTO_MAX_US = 60_000_000
-#: Longest epoch: a retransmission (>= RTO.Min later) must never fall inside the epoch that caused it.
-MAX_EPOCH_US = RTO_MIN_US
-
-
-def rto_us(attempt: np.ndarray) -> np.ndarray:
-    """Delay before retransmission number ``attempt`` (1, 2, ...)."""
-    return np.minimum(RTO_MIN_US << np.minimum(attempt - 1, 6), RTO_MAX_US)
-
-
+TRACK_KIND = {"audio": "audio", "video": "video", "screen": "video", "data": "data"}
+#: Simulated time 0 by default: 2026-01-01T00:00:00Z, so that runs (and their timestamps) are identical.
+DEFAULT_EPOCH = 1_767_225_600.0
+#: twilio-video.js: ICE inactivity of 3 s starts reconnecting; a 30 s session timeout ends it (reference/twilio.md §5).
+RECONNECTING_AFTER_US = 3_000_000
+DISCONNECTED_AFTER_US = 30_000_000
 class Network:
     """A participant's pair of link configurations: ``up`` (to the SFU) and ``down``."""
 
@@ -92,8 +97,27 @@ def _duration(value: object, name: str) -> int:
         raise ConfigError(name, str(exc)) from None
 
 
-class Simulation:
-    """A deterministic run: one seed, one clock, one trace.
+def _epoch(value: object) -> float:
+    if value is None:
+        return DEFAULT_EPOCH
+    if value == "now":
+        return wall_clock()
+    if isinstance(value, _dt.datetime):
+        return value.replace(tzinfo=value.tzinfo or _dt.timezone.utc).timestamp()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            parsed = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        else:
+            return parsed.replace(tzinfo=parsed.tzinfo or _dt.timezone.utc).timestamp()
+    raise ConfigError("epoch", f"expected 'now', Unix seconds or an ISO 8601 date, got {value!r}")
+
+
+class Simulation(DataPath):
+    """A deterministic run: one seed, one clock, one trace, one or more Twilio accounts.
 
     >>> sim = Simulation(seed=7)
     >>> alice = sim.add_participant("alice", publish=["audio", "video"])
@@ -105,7 +129,7 @@ class Simulation:
 
     def __init__(self, seed: int = 0, realtime: float | None = None, *, tick: object = "100ms",
                  engine: str = "fast", trace_packets: bool = False, room: str = "room",
-                 max_participants: int = 50) -> None:
+                 epoch: object = None, quotas: Quotas | None = None) -> None:
         if engine not in ("fast", "reference"):
             raise ConfigError("engine", f"expected 'fast' or 'reference', got {engine!r}")
         self.seed = seed
@@ -121,24 +145,20 @@ class Simulation:
         self.tick_us = _duration(tick, "tick")
         if self.tick_us <= 0:
             raise ConfigError("tick", f"expected a positive duration, got {tick!r}")
+        self.epoch = _epoch(epoch)
         self.trace = Trace(packets=trace_packets)
         self.sfu = SFU()
         self.receivers = Receivers()
         self.participants: dict[str, Participant] = {}
         self.default_room = room
-        self.sfu.create_room(room, max_participants)
-        self._emitted = PacketColumns()
-        self._done_until = 0
-        self._uid = 0
-        self._ingress: dict[str, np.ndarray] | None = None  # packets on their way to, or waiting in, the SFU
-        self._resend: dict[str, np.ndarray] | None = None  # uplink retransmissions not yet due
-        self._events: list[tuple[Any, ...]] = []  # reference engine's per-packet event queue
-        self._deliveries: list[tuple[int, ...]] = []
         self._last_consume = 0
         self._pub_of_track: list[Publication] = []
-        self._link_ids: dict[str, int] = {}
-        self._track_member = np.zeros(0, dtype=np.int64)  # SFU member index of each track's publisher
         self._participant_of_member: list[Participant] = []
+        self._init_data_path()
+        self._sids = SidFactory(self.streams)
+        self._secrets = self.streams.stream("secrets")
+        self.accounts: list[Cloud] = []
+        self.cloud = self.add_account(quotas=quotas)
         self.env.process(self._ticker())
 
     # -- time ------------------------------------------------------------------
@@ -174,13 +194,20 @@ class Simulation:
 
     def at(self, when: object, action: Callable[[], Any]) -> None:
         """Call ``action()`` at simulated time ``when`` (seconds or a string)."""
-        t = _duration(when, "at")
-        delay = max(t - self.now_us, 0)
+        self._schedule(max(_duration(when, "at"), self.now_us), action, later=True)
 
-        def fire(_: Any) -> None:
-            action()
+    def _schedule(self, t: int, action: Callable[[], Any], *, cancel_with: Callable[[], bool] | None = None,
+                  later: bool = False) -> None:
+        """Run ``action`` at ``t`` µs (now if already due, unless ``later``); skip it if ``cancel_with()``."""
+        def fire(_: Any = None) -> None:
+            if cancel_with is None or not cancel_with():
+                action()
 
-        self.env.timeout(delay).callbacks.append(fire)
+        delay = t - self.now_us
+        if delay <= 0 and not later:
+            fire()
+        else:
+            self.env.timeout(max(delay, 0)).callbacks.append(fire)
 
     def _ticker(self) -> Any:
         env = self.env
@@ -197,56 +224,122 @@ class Simulation:
                     if p.uplink is not None:
                         p.uplink.settle(now)
 
-    # -- participants ------------------------------------------------------------
-    def add_participant(self, identity: str, *, network: Network | dict[str, Any] | None = None,
-                        publish: Iterable[Any] | None = ("audio", "video"), join: object = 0,
-                        leave: object = None, room: str | None = None) -> Participant:
-        """Add a participant who connects at ``join`` and leaves at ``leave`` (or stays)."""
-        if not isinstance(identity, str) or not identity:
-            raise ConfigError("identity", f"expected a non-empty string, got {identity!r}")
-        if identity in self.participants:
-            raise ConfigError("identity", f"{identity!r} is already a participant")
+    # -- accounts ------------------------------------------------------------------
+    def add_account(self, *, quotas: Quotas | None = None, client_room_creation: bool = True) -> Cloud:
+        """Another Twilio account, isolated from the others."""
+        cloud = Cloud(self, quotas=quotas, client_room_creation=client_room_creation)
+        self.accounts.append(cloud)
+        return cloud
+
+    def _secret(self) -> str:
+        return self._secrets.bytes(16).hex()
+
+    def _key_secret(self, key_sid: str) -> tuple[str, str] | None:
+        for cloud in self.accounts:
+            key = cloud.api_keys.get(key_sid)
+            if key is not None:
+                return key.account_sid, key.secret
+        return None
+
+    def twilio_http_client(self) -> Any:
+        """A ``twilio.http.HttpClient`` that serves every account of this simulation in process."""
+        from .control.twilio_http import InProcessHttpClient
+
+        return InProcessHttpClient(self)
+
+    # -- connecting ------------------------------------------------------------------
+    def connect(self, token: str, name: str | None = None, *, audio: Any = True, video: Any = True,
+                tracks: Iterable[Any] | None = None, network: Network | dict[str, Any] | None = None,
+                automatic_subscription: bool = True, bandwidth_profile: dict[str, Any] | None = None,
+                dominant_speaker: bool = False, network_quality: Any = False,
+                preferred_video_codecs: Any = None, _driver: Participant | None = None) -> Room:
+        """Join a room with an access token, like twilio-video.js ``connect(token, options)``.
+
+        Raises ``TwilioError`` (with Twilio's code) when the cloud refuses; nothing is left behind.
+        """
+        cloud = self._cloud_for(token)
+        claims = verify_token(token, now=cloud.timestamp(), key_secret=self._key_secret,
+                              account_sid=cloud.account_sid, room=name)
         net = Network.ideal() if network is None else Network.from_spec(network)
-        tracks = parse_publish(list(publish) if publish is not None else [])
-        join_us = _duration(join, "join")
-        leave_us = None if leave is None else _duration(leave, "leave")
-        if leave_us is not None and leave_us <= join_us:
-            raise ConfigError("leave", f"expected a time after join ({join_us / 1e6}s), got {leave!r}")
-        p = Participant(identity, room or self.default_room)
-        self.participants[identity] = p
-        self._schedule(join_us, lambda: self._connect(p, net, tracks))
-        if leave_us is not None:
-            self._schedule(leave_us, lambda: self.disconnect(identity))
-        return p
-
-    def _schedule(self, t: int, action: Callable[[], Any]) -> None:
-        delay = t - self.now_us
-        if delay <= 0:
-            action()
+        if tracks is None:
+            items: list[Any] = []
+            for kind, option in (("audio", audio), ("video", video)):
+                if option is True:
+                    items.append(kind)
+                elif isinstance(option, dict):
+                    items.append({kind: option})
+            specs = parse_publish(items, "tracks")
         else:
-            self.env.timeout(delay).callbacks.append(lambda _: action())
+            specs = parse_publish(list(tracks), "tracks")
+        self._advance(self.now_us)
+        room = cloud.room_for_connect(name or claims.room)
+        if room.audio_only and any(TRACK_KIND[s.kind] == "video" for s in specs):
+            raise twilio_error(53125, f"{room.unique_name} is audio-only")
+        record = cloud.admit(room, claims.identity)
+        options = {"automatic_subscription": automatic_subscription, "bandwidth_profile": bandwidth_profile,
+                   "dominant_speaker": dominant_speaker, "network_quality": network_quality,
+                   "preferred_video_codecs": preferred_video_codecs}
+        if not automatic_subscription:
+            record.subscribe_rules = [{"type": "exclude", "all": True, "publisher": None, "track": None,
+                                       "kind": None, "priority": None}]
+        p = _driver
+        if p is None:
+            p = Participant(claims.identity, room.unique_name)
+            self.participants[claims.identity] = p
+        return self._attach(p, record, cloud, net, specs, options)
 
-    def _connect(self, p: Participant, net: Network, tracks: list[TrackSpec]) -> None:
-        now = self.now_us
-        self._advance(now)
+    def _cloud_for(self, token: object) -> Cloud:
+        import jwt
+
         try:
-            member = self.sfu.connect(p.identity, p.room)
-        except TwilioError as exc:
-            p.state = "refused"
-            p.error = {"code": exc.code, "message": exc.message}
-            self.trace.record(now, "participant-refused", identity=p.identity, room=p.room,
-                              code=exc.code, message=exc.message)
-            return
+            sub = jwt.decode(token, options={"verify_signature": False}).get("sub")  # type: ignore[arg-type]
+        except Exception:
+            raise twilio_error(20101, "the token is not a JWT") from None
+        for cloud in self.accounts:
+            if cloud.account_sid == sub:
+                return cloud
+        raise twilio_error(20103, f"the token's subject {sub!r} is not an account of this simulation")
+
+    def _attach(self, p: Participant, record: "ParticipantRecord", cloud: Cloud, net: Network,
+                specs: list[TrackSpec], options: dict[str, Any]) -> Room:
+        now = self.now_us
+        room = record.room
+        member = self.sfu.connect(p.identity, room.sid)
         p.state = "connected"
+        p.room = room.unique_name
         p.index = member.index
         p.joined_at = now
+        p.record = record
+        p.cloud = cloud
+        record.driver = p
         self._participant_of_member.append(p)
         p.uplink = self._make_link(f"{p.identity}/up", net.up)
         p.downlink = self._make_link(f"{p.identity}/down", net.down)
-        self.trace.record(now, "participant-connected", identity=p.identity, room=p.room)
-        self._record_subscriptions(np.array([p.index]), np.flatnonzero(self.sfu.route[p.index]))
-        for spec in tracks:
-            self._publish(p, spec)
+        client = Room(self, record, options)
+        p.client = client
+        self.trace.record(now, "participant-connected", identity=p.identity, room=room.unique_name,
+                          room_sid=room.sid, participant_sid=record.sid)
+        cloud.event(room, "participant-connected", participant=record)
+        for other in room.connected:
+            if other is not record and other.driver is not None:
+                remote = RemoteParticipant(other)
+                client.participants[other.sid] = remote
+                for t in other.tracks:
+                    if t.published:
+                        remote.tracks[t.sid] = RemoteTrackPublication(t, remote)
+                other_client = other.driver.client
+                other_client.participants[record.sid] = RemoteParticipant(record)
+                other_client.emit("participantConnected", other_client.participants[record.sid])
+        if record.subscribe_rules is not None:
+            self._route_by_rules(record)
+        self._sync_subscriptions(room, [record], None)
+        for spec in specs:
+            try:
+                self._publish(p, spec)
+            except TwilioError as exc:
+                self.trace.record(now, "track-refused", identity=p.identity, track=spec.name, code=exc.code,
+                                  message=exc.message)
+        return client
 
     def _make_link(self, name: str, config: LinkConfig) -> Link:
         link = Link(name, config, self.streams.stream(f"link/{name}/loss"),
@@ -255,8 +348,20 @@ class Simulation:
         link.on_change = self._link_changing
         return link
 
+    def _open_room(self, room: "RoomRecord") -> None:
+        self.sfu.create_room(room.sid, room.max_participants)
+        self.trace.record(self.now_us, "room-created", room=room.unique_name, room_sid=room.sid, type=room.type,
+                          ad_hoc=room.ad_hoc)
+
+    def _close_room(self, room: "RoomRecord") -> None:
+        self.trace.record(self.now_us, "room-ended", room=room.unique_name, room_sid=room.sid)
+
+    # -- publications ----------------------------------------------------------------
     def _publish(self, p: Participant, spec: TrackSpec) -> Publication:
         now = self.now_us
+        record = p.record
+        assert record is not None and p.cloud is not None
+        track_record = p.cloud.add_track(record, spec.name, TRACK_KIND[spec.kind])
         draws = Draws(self.streams.stream(f"source/{p.identity}/{spec.name}"))
         ssrc = int(draws.uniform() * 2**32) or 1
         period = {"audio": 20_000}.get(spec.kind, 0)
@@ -268,67 +373,200 @@ class Simulation:
         source = make_source(spec, draws, ssrc, start)
         sfu_pub = self.sfu.publish(p.index, KIND_CODES[spec.kind], spec.name, ssrc)
         source.track = sfu_pub.index
-        pub = Publication(spec.name, spec.kind, source, sfu_pub.index)
+        track_record.sfu_track = sfu_pub.index
+        pub = Publication(spec.name, spec.kind, source, sfu_pub.index, record=track_record)
         p.publications.append(pub)
         self._pub_of_track.append(pub)
         self._track_member = np.append(self._track_member, p.index)
         self.trace.record(now, "track-published", identity=p.identity, track=spec.name, track_kind=spec.kind,
-                          ssrc=ssrc, **{k: v for k, v in source.describe().items() if k != "kind"})
-        self._record_subscriptions(np.flatnonzero(self.sfu.route[:, pub.track]), np.array([pub.track]))
+                          track_sid=track_record.sid, ssrc=ssrc,
+                          **{k: v for k, v in source.describe().items() if k != "kind"})
+        room = record.room
+        p.cloud.event(room, "track-added", participant=record, track=track_record)
+        p.client.local_participant.tracks[spec.name] = LocalTrackPublication(p.client, track_record)
+        for other in room.connected:
+            if other is not record and other.subscribe_rules is not None:
+                self.sfu.subscribe(other.driver.index, sfu_pub.index, p.cloud.subscribed(other, track_record))
+        for other in room.connected:
+            if other is not record:
+                remote = other.driver.client.participants[record.sid]
+                remote.tracks[track_record.sid] = RemoteTrackPublication(track_record, remote)
+                other.driver.client.emit("trackPublished", remote.tracks[track_record.sid], remote)
+        self._sync_subscriptions(room, None, [track_record])
         return pub
 
-    def _record_subscriptions(self, subscribers: np.ndarray, tracks: np.ndarray, kind: str = "track-subscribed") -> None:
-        for s in subscribers.tolist():
-            for t in tracks.tolist():
-                if kind == "track-unsubscribed" or self.sfu.route[s, t]:
-                    pub = self._pub_of_track[t]
-                    publisher = self._participant_of_member[self.sfu.publications[t].publisher]
-                    self.trace.record(self.now_us, kind, identity=self._participant_of_member[s].identity,
-                                      publisher=publisher.identity, track=pub.name)
+    def _sync_subscriptions(self, room: "RoomRecord", subscribers: list["ParticipantRecord"] | None,
+                            tracks: list["TrackRecord"] | None) -> None:
+        """Bring clients' subscriptions in line with the SFU's routes (events and trace records)."""
+        subs = subscribers if subscribers is not None else room.connected
+        for s in subs:
+            client = s.driver.client
+            for publisher in room.connected:
+                if publisher is s:
+                    continue
+                remote = client.participants.get(publisher.sid)
+                if remote is None:
+                    continue
+                for t in (tracks if tracks is not None else publisher.tracks):
+                    if t.participant is not publisher:
+                        continue
+                    pub = remote.tracks.get(t.sid)
+                    if pub is None:
+                        continue
+                    routed = t.published and bool(self.sfu.route[s.driver.index, t.sfu_track])
+                    if routed != pub.is_subscribed:
+                        pub.is_subscribed = routed
+                        kind = "track-subscribed" if routed else "track-unsubscribed"
+                        self.trace.record(self.now_us, kind, identity=s.identity, publisher=publisher.identity,
+                                          track=t.name)
+                        event = "trackSubscribed" if routed else "trackUnsubscribed"
+                        remote.emit(event, pub, pub)
+                        client.emit(event, pub, pub, remote)
 
-    def publish(self, identity: str, track: Any) -> Publication:
+    def _route_by_rules(self, record: "ParticipantRecord") -> None:
+        cloud = record.driver.cloud
+        for other in record.room.connected:
+            if other is record:
+                continue
+            for t in other.tracks:
+                if t.published:
+                    self.sfu.subscribe(record.driver.index, t.sfu_track, cloud.subscribed(record, t))
+
+    def _apply_subscribe_rules(self, record: "ParticipantRecord") -> None:
+        """Subscribe rules changed through the REST API: the SFU forwards accordingly, from now."""
+        if record.status == "disconnected":
+            return
+        self._advance(self.now_us)
+        self._route_by_rules(record)
+        self._sync_subscriptions(record.room, [record], None)
+
+    def _is_routed(self, record: "ParticipantRecord", track: "TrackRecord") -> bool:
+        return record.driver is not None and bool(self.sfu.route[record.driver.index, track.sfu_track])
+
+    def _participant(self, identity: str, room: Room | None = None) -> Participant:
+        if room is not None:
+            p = room._record.driver
+        else:
+            p = self.participants.get(identity)
+            if p is None:
+                raise ConfigError("identity", f"no participant {identity!r}")
+        if not p.connected:
+            raise ConfigError("identity", f"{identity!r} is {p.state}, not connected")
+        return p
+
+    def publish(self, identity: str, track: Any, *, room: Room | None = None) -> Publication:
         """Publish one more track (``"video"``, ``{"audio": {"dtx": False}}`` ...) now."""
-        p = self._connected(identity)
+        p = self._participant(identity, room)
         self._advance(self.now_us)
         return self._publish(p, parse_track(track, "track", [pub.name for pub in p.publications if pub.published]))
 
-    def unpublish(self, identity: str, track: str) -> None:
-        p = self._connected(identity)
+    def _client_publish(self, room: Room, track: Any) -> LocalTrackPublication:
+        pub = self.publish(room.local_participant.identity, track, room=room)
+        return room.local_participant.tracks[pub.name]
+
+    def unpublish(self, identity: str, track: str, *, room: Room | None = None) -> None:
+        p = self._participant(identity, room)
         self._advance(self.now_us)
         pub = p.publication(track)
+        self._unpublish(p, pub)
+
+    def _unpublish(self, p: Participant, pub: Publication) -> None:
         pub.published = False
-        subscribers = np.flatnonzero(self.sfu.route[:, pub.track])
+        record = p.record
+        t = pub.record
+        t.published = False
+        t.updated_us = self.now_us
         self.sfu.unpublish(pub.track)
-        self.trace.record(self.now_us, "track-unpublished", identity=identity, track=pub.name)
-        self._record_subscriptions(subscribers, np.array([pub.track]), "track-unsubscribed")
+        self.trace.record(self.now_us, "track-unpublished", identity=p.identity, track=pub.name)
+        room = record.room
+        self._sync_subscriptions(room, None, [t])
+        for other in room.connected:
+            if other is not record:
+                remote = other.driver.client.participants.get(record.sid)
+                if remote is not None and t.sid in remote.tracks:
+                    gone = remote.tracks.pop(t.sid)
+                    other.driver.client.emit("trackUnpublished", gone, remote)
+        p.client.local_participant.tracks.pop(pub.name, None)
+        p.cloud.event(room, "track-removed", participant=record, track=t)
 
-    def set_track_enabled(self, identity: str, track: str, enabled: bool) -> None:
+    def set_track_enabled(self, identity: str, track: str, enabled: bool, *, room: Room | None = None) -> None:
         """Mute (``enabled=False``) or unmute a published track."""
-        p = self._connected(identity)
+        p = self._participant(identity, room)
         self._advance(self.now_us)
         pub = p.publication(track)
-        if pub.source.enabled != enabled:
-            pub.source.enabled = enabled
-            self.sfu.publications[pub.track].enabled = enabled
-            self.trace.record(self.now_us, "track-enabled" if enabled else "track-disabled",
-                              identity=identity, track=pub.name)
+        if pub.source.enabled == enabled:
+            return
+        pub.source.enabled = enabled
+        self.sfu.publications[pub.track].enabled = enabled
+        t = pub.record
+        t.enabled = enabled
+        t.updated_us = self.now_us
+        self.trace.record(self.now_us, "track-enabled" if enabled else "track-disabled",
+                          identity=p.identity, track=pub.name)
+        record = p.record
+        for other in record.room.connected:
+            if other is not record:
+                remote = other.driver.client.participants.get(record.sid)
+                if remote is not None and t.sid in remote.tracks:
+                    remote.tracks[t.sid].is_track_enabled = enabled
+                    other.driver.client.emit("trackEnabled" if enabled else "trackDisabled", remote.tracks[t.sid],
+                                             remote)
+        p.cloud.event(record.room, "track-enabled" if enabled else "track-disabled", participant=record, track=t)
 
+    def _track_record(self, room: Room, name: str) -> "TrackRecord":
+        return room._record.driver.publication(name).record
+
+    # -- leaving -----------------------------------------------------------------------
     def disconnect(self, identity: str) -> None:
         """Disconnect a participant now (no-op if not connected)."""
         p = self.participants.get(identity)
         if p is None:
             raise ConfigError("identity", f"no participant {identity!r}")
-        if not p.connected:
+        if p.connected:
+            self._disconnect_participant(p.record, None)
+
+    def _disconnect_participant(self, record: "ParticipantRecord", error: TwilioError | None, *,
+                                kicked: bool = False) -> None:
+        """Take a participant out: media, then the control plane, then everyone's clients."""
+        p = record.driver
+        if p is None or not p.connected:
             return
         now = self.now_us
         self._advance(now)
-        self.sfu.disconnect(p.index)
+        room = record.room
         for pub in p.publications:
-            pub.published = False
+            if pub.published:
+                pub.published = False
+                pub.record.published = False
+        self.sfu.disconnect(p.index)
         p.state = "disconnected"
         p.left_at = now
-        self.trace.record(now, "participant-disconnected", identity=identity, room=p.room)
+        p.outage += 1
+        fields: dict[str, Any] = {"identity": p.identity, "room": room.unique_name}
+        if error is not None:
+            fields.update(code=error.code, message=error.message)
+        if kicked:
+            fields["kicked"] = True
+        self.trace.record(now, "participant-disconnected", **fields)
+        p.cloud.participant_left(record)
+        for other in room.connected:
+            remote = other.driver.client.participants.pop(record.sid, None)
+            if remote is not None:
+                remote.state = "disconnected"
+                for pub in list(remote.tracks.values()):
+                    if pub.is_subscribed:
+                        pub.is_subscribed = False
+                        other.driver.client.emit("trackUnsubscribed", pub, pub, remote)
+                    other.driver.client.emit("trackUnpublished", pub, remote)
+                remote.tracks.clear()
+                other.driver.client.emit("participantDisconnected", remote)
+        client = p.client
+        client.state = "disconnected"
+        client.local_participant.state = "disconnected"
+        client.error = error
+        client.emit("disconnected", client, error)
 
+    # -- links and outages ---------------------------------------------------------------
     def link(self, name: str) -> Link:
         """A link by name: ``"alice/up"`` or ``"alice/down"``."""
         identity, _, direction = name.rpartition("/")
@@ -348,227 +586,83 @@ class Simulation:
     def _link_changing(self, link: Link, changes: dict[str, Any]) -> None:
         self._advance(self.now_us)  # packets that entered before now see the old settings
         self.trace.record(self.now_us, "link-changed", link=link.name, **{k: str(v) for k, v in changes.items()})
+        if "up" in changes:
+            identity = link.name.rpartition("/")[0]
+            p = self.participants.get(identity)
+            if p is not None and p.connected:
+                self.env.timeout(0).callbacks.append(lambda _: self._outage_check(p))
 
-    def _connected(self, identity: str) -> Participant:
-        p = self.participants.get(identity)
-        if p is None:
-            raise ConfigError("identity", f"no participant {identity!r}")
-        if not p.connected:
-            raise ConfigError("identity", f"{identity!r} is {p.state}, not connected")
+    def _outage_check(self, p: Participant) -> None:
+        """Links down: reconnecting after 3 s, disconnected (53405) after 30 s; back up: reconnected."""
+        down = not (p.uplink.config.up and p.downlink.config.up)  # type: ignore[union-attr]
+        p.outage += 1
+        generation = p.outage
+        if down:
+            start = self.now_us
+            self._schedule(start + RECONNECTING_AFTER_US, lambda: self._set_reconnecting(p, True),
+                           cancel_with=lambda: p.outage != generation)
+            self._schedule(start + DISCONNECTED_AFTER_US,
+                           lambda: self._disconnect_participant(p.record, twilio_error(
+                               53405, "no media for 30 s: the session timed out")),
+                           cancel_with=lambda: p.outage != generation)
+        elif p.record is not None and p.record.status == "reconnecting":
+            self._set_reconnecting(p, False)
+
+    def _set_reconnecting(self, p: Participant, on: bool) -> None:
+        record = p.record
+        if not p.connected or record is None:
+            return
+        record.status = "reconnecting" if on else "connected"
+        record.updated_us = self.now_us
+        self.trace.record(self.now_us, "participant-reconnecting" if on else "participant-reconnected",
+                          identity=p.identity)
+        client = p.client
+        client.state = "reconnecting" if on else "connected"
+        if on:
+            client.emit("reconnecting", twilio_error(53405, "media connection lost"))
+        else:
+            client.emit("reconnected")
+        for other in record.room.connected:
+            if other is not record:
+                remote = other.driver.client.participants.get(record.sid)
+                if remote is not None:
+                    remote.state = "reconnecting" if on else "connected"
+                    other.driver.client.emit("participantReconnecting" if on else "participantReconnected", remote)
+
+    # -- scenario-style participants -----------------------------------------------------
+    def add_participant(self, identity: str, *, network: Network | dict[str, Any] | None = None,
+                        publish: Iterable[Any] | None = ("audio", "video"), join: object = 0,
+                        leave: object = None, room: str | None = None, cloud: Cloud | None = None) -> Participant:
+        """Add a participant who connects at ``join`` (with a token minted by ``cloud``) and leaves at
+        ``leave`` (or stays). A refused connect is recorded with its Twilio code; the run goes on."""
+        if not isinstance(identity, str) or not identity:
+            raise ConfigError("identity", f"expected a non-empty string, got {identity!r}")
+        if identity in self.participants:
+            raise ConfigError("identity", f"{identity!r} is already a participant")
+        net = Network.ideal() if network is None else Network.from_spec(network)
+        tracks = parse_publish(list(publish) if publish is not None else [])
+        join_us = _duration(join, "join")
+        leave_us = None if leave is None else _duration(leave, "leave")
+        if leave_us is not None and leave_us <= join_us:
+            raise ConfigError("leave", f"expected a time after join ({join_us / 1e6}s), got {leave!r}")
+        p = Participant(identity, room or self.default_room)
+        self.participants[identity] = p
+        account = cloud or self.cloud
+        self._schedule(join_us, lambda: self._join(p, account, net, tracks))
+        if leave_us is not None:
+            self._schedule(leave_us, lambda: self.disconnect(identity))
         return p
 
-    # -- the data path -----------------------------------------------------------
-    def _advance(self, until: int) -> None:
-        while self._done_until < until:
-            self._epoch(min(until, self._done_until + MAX_EPOCH_US))
+    def _join(self, p: Participant, cloud: Cloud, net: Network, tracks: list[TrackSpec]) -> None:
+        token = cloud.access_token(p.identity)
+        try:
+            self.connect(token, p.room, tracks=tracks, network=net, _driver=p)
+        except TwilioError as exc:
+            p.state = "refused"
+            p.error = {"code": exc.code, "message": exc.message}
+            self.trace.record(self.now_us, "participant-refused", identity=p.identity, room=p.room,
+                              code=exc.code, message=exc.message)
 
-    def _epoch(self, until: int) -> None:
-        out = self._emitted
-        for p in self._participant_of_member:
-            if p.connected:
-                for pub in p.publications:
-                    if pub.published:
-                        pub.source.produce(until, out)
-        emitted = None
-        if len(out):
-            emitted = out.seal()
-            self._emitted = PacketColumns()
-            n = len(emitted["t"])
-            emitted["member"] = self._track_member[emitted["track"]]
-            canonical = np.lexsort((np.arange(n), emitted["member"], emitted["t"]))
-            uid = np.empty(n, dtype=np.int64)
-            uid[canonical] = self._uid + np.arange(n)
-            self._uid += n
-            emitted["uid"] = uid
-            emitted["t_up"] = emitted["t"]  # when it enters the uplink (later for a retransmission)
-            emitted["attempt"] = np.zeros(n, dtype=np.int64)
-            emitted["target"] = np.full(n, -1, dtype=np.int64)
-        if self.engine == "fast":
-            resend = self._resend
-            if resend is not None:
-                due = resend["t_up"] < until
-                if due.any():
-                    again = {k: v[due] for k, v in resend.items()}
-                    self._resend = {k: v[~due] for k, v in resend.items()} if not due.all() else None
-                    emitted = again if emitted is None else {k: np.concatenate([emitted[k], again[k]])
-                                                             for k in emitted}
-            self._advance_fast(emitted, until)
-        else:
-            self._advance_reference(emitted, until)
-        self._done_until = until
-
-    def _advance_fast(self, emitted: dict[str, np.ndarray] | None, until: int) -> None:
-        if emitted is not None:
-            self._uplinks(emitted)
-        ingress = self._ingress
-        if ingress is None:
-            return
-        due = ingress["t_sfu"] < until
-        if not due.any():
-            return
-        if due.all():
-            batch, self._ingress = ingress, None
-        else:
-            batch = {k: v[due] for k, v in ingress.items()}
-            self._ingress = {k: v[~due] for k, v in ingress.items()}
-        order = np.lexsort((batch["target"], batch["attempt"], batch["uid"], batch["t_sfu"]))
-        self._downlinks({k: v[order] for k, v in batch.items()})
-
-    def _uplinks(self, e: dict[str, np.ndarray]) -> None:
-        order = np.lexsort((e["attempt"], e["uid"], e["t_up"], e["member"]))
-        e = {k: v[order] for k, v in e.items()}
-        members, starts, counts = np.unique(e["member"], return_index=True, return_counts=True)
-        n = len(e["t"])
-        row = np.repeat(np.arange(len(members)), counts)
-        col = np.arange(n) - np.repeat(starts, counts)
-        shape = (len(members), int(counts.max()))
-        t_in = np.zeros(shape, np.int64)
-        size = np.zeros(shape, np.int64)
-        valid = np.zeros(shape, bool)
-        t_in[row, col] = e["t_up"]
-        size[row, col] = e["size"]
-        valid[row, col] = True
-        links: list[Link] = [self._participant_of_member[m].uplink for m in members.tolist()]  # type: ignore[misc]
-        first = np.array([link.packets_in for link in links], dtype=np.int64)
-        outcome, arrival = transmit(links, t_in, size, valid)
-        ssrc2d = np.zeros(shape, np.int64)
-        seq2d = np.zeros(shape, np.int64)
-        ssrc2d[row, col] = self.sfu.track_ssrc[e["track"]]
-        seq2d[row, col] = e["seq"]
-        self._hash(links, first, ssrc2d, seq2d, outcome, arrival, valid, t_in)
-        oc = outcome[row, col]
-        ar = arrival[row, col]
-        ok = oc == DELIVERED
-        self._enqueue_ingress({**{k: v[ok] for k, v in e.items()}, "t_sfu": ar[ok]})
-        again = ~ok & ((e["flags"] & FLAG_RELIABLE) > 0)
-        if again.any():  # the publisher's SCTP stack sends it again after its RTO
-            retry = {k: v[again] for k, v in e.items()}
-            retry["attempt"] = retry["attempt"] + 1
-            retry["t_up"] = retry["t_up"] + rto_us(retry["attempt"])
-            self._resend = retry if self._resend is None else {k: np.concatenate([self._resend[k], retry[k]])
-                                                                 for k in retry}
-
-    def _enqueue_ingress(self, cols: dict[str, np.ndarray]) -> None:
-        if self._ingress is None:
-            self._ingress = cols
-        else:
-            self._ingress = {k: np.concatenate([self._ingress[k], cols[k]]) for k in cols}
-
-    def _downlinks(self, b: dict[str, np.ndarray]) -> None:
-        sfu = self.sfu
-        fresh = b["target"] < 0
-        sfu.packets_in += int(np.count_nonzero(fresh))
-        sfu.packets_retransmitted += int(np.count_nonzero(~fresh))
-        live = sfu.track_live[b["track"]]
-        if not live.all():
-            sfu.packets_discarded += int(np.count_nonzero(~live))
-            b = {k: v[live] for k, v in b.items()}
-            if len(b["t"]) == 0:
-                return
-        subs = [p for p in self._participant_of_member if p.connected]
-        if not subs:
-            sfu.packets_discarded += int(np.count_nonzero(b["target"] >= 0))
-            return
-        rows = np.array([p.index for p in subs], dtype=np.int64)
-        valid = sfu.fan_out(rows, b["track"])
-        targeted = b["target"] >= 0
-        if targeted.any():  # a retransmission goes to one subscriber only
-            valid &= ~targeted | (b["target"][None, :] == rows[:, None])
-            sfu.packets_discarded += int(np.count_nonzero(targeted & ~valid.any(axis=0)))
-        shape = valid.shape
-        t_in = np.broadcast_to(b["t_sfu"], shape)
-        size = np.broadcast_to(b["size"], shape)
-        links: list[Link] = [p.downlink for p in subs]  # type: ignore[misc]
-        first = np.array([link.packets_in for link in links], dtype=np.int64)
-        outcome, arrival = transmit(links, t_in, size, valid)
-        sfu.packets_forwarded += int(np.count_nonzero(valid))
-        ssrc = np.broadcast_to(sfu.track_ssrc[b["track"]], shape)
-        self._hash(links, first, ssrc, np.broadcast_to(b["seq"], shape), outcome, arrival, valid, t_in)
-        r_idx, c_idx = np.nonzero(outcome == DELIVERED)
-        self.receivers.add({
-            "sub": rows[r_idx], "track": b["track"][c_idx], "kind": sfu.track_kind[b["track"][c_idx]],
-            "seq": b["seq"][c_idx], "ts": b["ts"][c_idx], "t": b["t"][c_idx], "arrival": arrival[r_idx, c_idx],
-            "frame": b["frame"][c_idx], "nfr": b["nfr"][c_idx], "size": b["size"][c_idx],
-        })
-        reliable = (b["flags"] & FLAG_RELIABLE) > 0
-        if reliable.any():  # the SFU's SCTP stack resends what a subscriber's downlink lost
-            r_idx, c_idx = np.nonzero(valid & (outcome != DELIVERED) & reliable[None, :])
-            if len(c_idx):
-                retry = {k: v[c_idx] for k, v in b.items()}
-                retry["attempt"] = retry["attempt"] + 1
-                retry["t_sfu"] = retry["t_sfu"] + rto_us(retry["attempt"])
-                retry["target"] = rows[r_idx]
-                self._enqueue_ingress(retry)
-
-    def _hash(self, links: list[Link], first: np.ndarray, ssrc: np.ndarray, seq: np.ndarray,
-              outcome: np.ndarray, arrival: np.ndarray, valid: np.ndarray, t_in: np.ndarray) -> None:
-        ids = np.array([self._link_ids[link.name] for link in links], dtype=np.int64)
-        self.trace.link_batch(ids, first, ssrc, seq, outcome, arrival, valid)
-        if self.trace.packets:
-            for r, link in enumerate(links):
-                cols = np.flatnonzero(valid[r])
-                self.trace.packet_records(link.name, ssrc[r, cols], seq[r, cols], outcome[r, cols],
-                                          arrival[r, cols], t_in[r, cols])
-
-    # -- the reference engine: one event per packet per hop ------------------------
-    _UPLINK, _SFU, _DELIVER = 0, 1, 2
-
-    def _advance_reference(self, emitted: dict[str, np.ndarray] | None, until: int) -> None:
-        events = self._events
-        push = heapq.heappush
-        if emitted is not None:
-            for pkt in [dict(zip(emitted, vals)) for vals in zip(*(v.tolist() for v in emitted.values()))]:
-                push(events, (pkt["t_up"], self._UPLINK, pkt["uid"], 0, -1, pkt))
-        sfu = self.sfu
-        while events and events[0][0] < until:
-            t, kind, uid, attempt, target, pkt = heapq.heappop(events)
-            reliable = pkt["flags"] & FLAG_RELIABLE
-            if kind == self._UPLINK:
-                p = self._participant_of_member[pkt["member"]]
-                link = p.uplink
-                outcome, arrival = link.send(t, pkt["size"])  # type: ignore[union-attr]
-                self._hash_one(link, pkt, outcome, arrival, t)
-                if outcome == DELIVERED:
-                    push(events, (arrival, self._SFU, uid, attempt, -1, pkt))
-                elif reliable:
-                    push(events, (t + int(rto_us(np.int64(attempt + 1))), self._UPLINK, uid, attempt + 1, -1, pkt))
-            elif kind == self._SFU:
-                if target < 0:
-                    sfu.packets_in += 1
-                else:
-                    sfu.packets_retransmitted += 1
-                track = pkt["track"]
-                if not sfu.track_live[track]:
-                    sfu.packets_discarded += 1
-                    continue
-                sent = False
-                for p in self._participant_of_member:
-                    if not p.connected or not sfu.route[p.index, track] or target not in (-1, p.index):
-                        continue
-                    sent = True
-                    sfu.packets_forwarded += 1
-                    outcome, arrival = p.downlink.send(t, pkt["size"])  # type: ignore[union-attr]
-                    self._hash_one(p.downlink, pkt, outcome, arrival, t)
-                    if outcome == DELIVERED:
-                        push(events, (arrival, self._DELIVER, uid, attempt, p.index, pkt))
-                    elif reliable:
-                        push(events, (t + int(rto_us(np.int64(attempt + 1))), self._SFU, uid, attempt + 1, p.index,
-                                      pkt))
-                if target >= 0 and not sent:
-                    sfu.packets_discarded += 1
-            else:
-                self._deliveries.append((target, pkt["track"], int(sfu.track_kind[pkt["track"]]), pkt["seq"],
-                                         pkt["ts"], pkt["t"], t, pkt["frame"], pkt["nfr"], pkt["size"]))
-        if self._deliveries:
-            cols = np.array(self._deliveries, dtype=np.int64).T
-            self._deliveries = []
-            self.receivers.add(dict(zip(("sub", "track", "kind", "seq", "ts", "t", "arrival", "frame", "nfr",
-                                         "size"), cols)))
-
-    def _hash_one(self, link: Link, pkt: dict[str, int], outcome: int, arrival: int, t: int) -> None:
-        one = np.array
-        self.trace.link_packets(link.name, link.packets_in - 1, one([self.sfu.track_ssrc[pkt["track"]]]),
-                                one([pkt["seq"]]), one([outcome]), one([arrival]), one([t]))
 
     # -- results ---------------------------------------------------------------
     def summary(self) -> dict[str, Any]:

@@ -61,6 +61,12 @@ def parse_publish(items: object, path: str = "publish", *, taken: list[str] | No
     names: set[str] = set(taken or ())
     for i, item in enumerate(items):
         p = path if single else join_path(path, i)
+        if isinstance(item, TrackSpec):
+            if item.name in names:
+                raise ConfigError(join_path(p, "name"), f"track name {item.name!r} is used twice")
+            names.add(item.name)
+            out.append(item)
+            continue
         kind, options, name = _one(item, p)
         if kind not in TRACK_KINDS:
             raise ConfigError(p, f"expected a track kind, one of {list(TRACK_KINDS)}, got {kind!r}")

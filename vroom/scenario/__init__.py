@@ -81,8 +81,8 @@ class Scenario:
 
     def build(self, *, seed: int | None = None, **options: Any) -> Simulation:
         """A Simulation with every participant and event scheduled (not yet run)."""
-        sim = Simulation(seed=self.seed if seed is None else seed, room=self.room,
-                         max_participants=self.max_participants, **options)
+        sim = Simulation(seed=self.seed if seed is None else seed, room=self.room, **options)
+        sim.cloud.create_room(unique_name=self.room, max_participants=self.max_participants)
         times = RandomStreams(sim.seed)
         for plan in self.participants:
             rng = times.stream(f"scenario/{plan.identity}/times")

@@ -1,0 +1,180 @@
+"""The client SDK: what ``Simulation.connect`` returns, shaped like twilio-video.js.
+
+Event names are twilio-video.js's (``participantConnected``, ``trackSubscribed``,
+``reconnecting``, ``disconnected`` ...), so its docs map one to one; properties
+and options are snake_case. Handlers run at the simulated instant the event
+happens: ``room.on("participantConnected", fn)``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from ..control.records import ParticipantRecord, TrackRecord
+    from ..errors import TwilioError
+    from ..sim import Simulation
+
+__all__ = ["EventEmitter", "Room", "LocalParticipant", "RemoteParticipant", "RemoteTrackPublication",
+           "LocalTrackPublication", "ROOM_EVENTS"]
+
+#: Room events (twilio-video.js lib/room.js; reference/twilio.md §6)
+ROOM_EVENTS = (
+    "participantConnected", "participantDisconnected", "participantReconnecting", "participantReconnected",
+    "dominantSpeakerChanged", "reconnecting", "reconnected", "disconnected", "recordingStarted",
+    "recordingStopped", "trackPublished", "trackUnpublished", "trackSubscribed", "trackUnsubscribed",
+    "trackSubscriptionFailed", "trackEnabled", "trackDisabled", "trackStarted", "trackDimensionsChanged",
+    "trackMessage", "trackSwitchedOff", "trackSwitchedOn", "trackPublishPriorityChanged", "trackWarning",
+    "trackWarningsCleared", "transcription", "networkQualityLevelChanged",
+)
+
+
+class EventEmitter:
+    """``on``/``once``/``off``/``emit`` like Node's EventEmitter."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, list[Callable[..., Any]]] = {}
+
+    def on(self, event: str, handler: Callable[..., Any]) -> "EventEmitter":
+        self._handlers.setdefault(event, []).append(handler)
+        return self
+
+    def once(self, event: str, handler: Callable[..., Any]) -> "EventEmitter":
+        def wrapper(*args: Any) -> None:
+            self.off(event, wrapper)
+            handler(*args)
+
+        return self.on(event, wrapper)
+
+    def off(self, event: str, handler: Callable[..., Any]) -> "EventEmitter":
+        if handler in self._handlers.get(event, []):
+            self._handlers[event].remove(handler)
+        return self
+
+    def emit(self, event: str, *args: Any) -> None:
+        for handler in list(self._handlers.get(event, [])):
+            handler(*args)
+
+
+class RemoteTrackPublication:
+    """A track another participant publishes, as this client sees it."""
+
+    def __init__(self, record: "TrackRecord", publisher: "RemoteParticipant") -> None:
+        self.track_sid = record.sid
+        self.track_name = record.name
+        self.kind = record.kind
+        self.publisher = publisher
+        self.is_track_enabled = record.enabled
+        self.is_subscribed = False
+
+    @property
+    def track(self) -> "RemoteTrackPublication | None":
+        return self if self.is_subscribed else None
+
+    def __repr__(self) -> str:
+        return f"<RemoteTrackPublication {self.kind} {self.track_name} {self.track_sid}>"
+
+
+class LocalTrackPublication:
+    """A track this client publishes."""
+
+    def __init__(self, room: "Room", record: "TrackRecord") -> None:
+        self._room = room
+        self.track_sid = record.sid
+        self.track_name = record.name
+        self.kind = record.kind
+
+    @property
+    def is_track_enabled(self) -> bool:
+        return self._room._sim._track_record(self._room, self.track_name).enabled
+
+    def enable(self, enabled: bool = True) -> None:
+        """Unpause (or pause) the track: ``trackEnabled``/``trackDisabled`` for everyone else."""
+        self._room._sim.set_track_enabled(self._room.local_participant.identity, self.track_name, enabled,
+                                          room=self._room)
+
+    def disable(self) -> None:
+        self.enable(False)
+
+    def __repr__(self) -> str:
+        return f"<LocalTrackPublication {self.kind} {self.track_name} {self.track_sid}>"
+
+
+class _Participant(EventEmitter):
+    def __init__(self, record: "ParticipantRecord") -> None:
+        super().__init__()
+        self.sid = record.sid
+        self.identity = record.identity
+        self.state = "connected"
+        self.network_quality_level: int | None = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.identity} {self.sid} {self.state}>"
+
+
+class RemoteParticipant(_Participant):
+    def __init__(self, record: "ParticipantRecord") -> None:
+        super().__init__(record)
+        self.tracks: dict[str, RemoteTrackPublication] = {}
+
+    def _kind(self, kind: str) -> dict[str, RemoteTrackPublication]:
+        return {sid: t for sid, t in self.tracks.items() if t.kind == kind}
+
+    @property
+    def audio_tracks(self) -> dict[str, RemoteTrackPublication]:
+        return self._kind("audio")
+
+    @property
+    def video_tracks(self) -> dict[str, RemoteTrackPublication]:
+        return self._kind("video")
+
+    @property
+    def data_tracks(self) -> dict[str, RemoteTrackPublication]:
+        return self._kind("data")
+
+
+class LocalParticipant(_Participant):
+    def __init__(self, room: "Room", record: "ParticipantRecord") -> None:
+        super().__init__(record)
+        self._room = room
+        self.tracks: dict[str, LocalTrackPublication] = {}
+
+    def publish_track(self, track: Any) -> LocalTrackPublication:
+        """Publish ``"audio"``, ``"video"``, ``{"video": {"bitrate": "500kbps"}}`` ... now."""
+        return self._room._sim._client_publish(self._room, track)
+
+    def unpublish_track(self, name: str) -> None:
+        self._room._sim.unpublish(self.identity, name, room=self._room)
+
+
+class Room(EventEmitter):
+    """A connected room, as twilio-video.js's ``Room``."""
+
+    def __init__(self, sim: "Simulation", record: "ParticipantRecord", options: dict[str, Any]) -> None:
+        super().__init__()
+        self._sim = sim
+        self._record = record
+        self.sid = record.room.sid
+        self.name = record.room.unique_name
+        self.state = "connected"
+        self.media_region = record.room.media_region
+        self.options = options
+        self.local_participant = LocalParticipant(self, record)
+        self.participants: dict[str, RemoteParticipant] = {}
+        self.dominant_speaker: RemoteParticipant | None = None
+        self.is_recording = False
+        self.error: "TwilioError | None" = None
+        self.events: list[tuple[float, str]] = []  # (time, event) of everything emitted, for tests and notebooks
+
+    def emit(self, event: str, *args: Any) -> None:
+        self.events.append((self._sim.now, event))
+        super().emit(event, *args)
+
+    def disconnect(self) -> "Room":
+        """Leave the room (no-op if already disconnected)."""
+        if self.state != "disconnected":
+            self._sim._disconnect_participant(self._record, None)
+        return self
+
+    def __repr__(self) -> str:
+        return f"<Room {self.name} {self.sid} {self.state} as {self.local_participant.identity}>"

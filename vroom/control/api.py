@@ -1,0 +1,504 @@
+"""The Rooms REST API, served in process: one dispatcher, two faces.
+
+``RestApi.request(method, path, params, auth=...)`` takes what an HTTP request
+to ``https://video.twilio.com`` carries (PascalCase form or query fields) and
+answers Twilio's JSON: snake_case resources, ``meta`` paging, and Twilio error
+bodies (``code``, ``message``, ``more_info``, ``status``). The twilio-python
+adapter (``twilio_http.py``) and the Python surface below
+(``cloud.video.v1.rooms.create(unique_name=...)``) both call it, so they
+cannot disagree. Reads and writes are rate-limited per account in simulated
+time (HTTP 429, code 20429).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from .cloud import validate_recording_rules, validate_subscribe_rules
+from .errors import TwilioError, twilio_error
+from .records import BASE_URL, DEFAULT_RULES, ParticipantRecord, RoomRecord, TrackRecord, iso8601
+
+if TYPE_CHECKING:
+    from .cloud import Cloud
+
+__all__ = ["RestApi", "RestResponse", "VideoDomain", "Resource"]
+
+
+@dataclass(slots=True)
+class RestResponse:
+    status: int
+    body: dict[str, Any] | None
+
+    @property
+    def text(self) -> str:
+        return "" if self.body is None else json.dumps(self.body)
+
+
+def _error_body(err: TwilioError) -> dict[str, Any]:
+    return {"code": err.code, "message": err.message, "more_info": err.more_info, "status": err.status}
+
+
+# -- parameter readers (HTTP gives strings; the Python face gives Python values) ---
+def _bool(params: dict[str, Any], key: str, default: bool, code: int = 53114) -> bool:
+    if key not in params:
+        return default
+    v = params[key]
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str) and v.lower() in ("true", "false"):
+        return v.lower() == "true"
+    raise twilio_error(code, f"{key} must be true or false, got {v!r}")
+
+
+def _int(params: dict[str, Any], key: str, default: int | None, code: int = 53114) -> int | None:
+    if key not in params:
+        return default
+    v = params[key]
+    try:
+        if isinstance(v, bool):
+            raise ValueError
+        return int(v)
+    except (TypeError, ValueError):
+        raise twilio_error(code, f"{key} must be a whole number, got {v!r}") from None
+
+
+def _list(params: dict[str, Any], key: str) -> list[Any] | None:
+    if key not in params:
+        return None
+    v = params[key]
+    return list(v) if isinstance(v, (list, tuple)) else [v]
+
+
+def _json(params: dict[str, Any], key: str, code: int) -> Any:
+    v = params.get(key)
+    if isinstance(v, str):
+        try:
+            return json.loads(v)
+        except ValueError:
+            raise twilio_error(code, f"{key} must be JSON, got {v!r}") from None
+    return v
+
+
+def _date(params: dict[str, Any], key: str) -> float | None:
+    v = params.get(key)
+    if v is None:
+        return None
+    if isinstance(v, dt.datetime):
+        return v.replace(tzinfo=v.tzinfo or dt.timezone.utc).timestamp()
+    if isinstance(v, dt.date):
+        return dt.datetime(v.year, v.month, v.day, tzinfo=dt.timezone.utc).timestamp()
+    text = str(v).replace("Z", "+00:00")
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise twilio_error(53114, f"{key} must be a date like 2026-01-31, got {v!r}") from None
+    return parsed.replace(tzinfo=parsed.tzinfo or dt.timezone.utc).timestamp()
+
+
+_READ_ONLY = ("GET",)
+
+
+class RestApi:
+    """Serves ``/v1/Rooms/...`` for one account."""
+
+    def __init__(self, cloud: "Cloud") -> None:
+        self.cloud = cloud
+        self.requests = 0
+
+    def authenticate(self, auth: tuple[str, str] | None) -> bool:
+        if auth is None:
+            return False
+        user, password = auth
+        c = self.cloud
+        if user == c.account_sid:
+            return password == c.auth_token
+        key = c.api_keys.get(user)
+        return key is not None and key.secret == password
+
+    def request(self, method: str, path: str, params: dict[str, Any] | None = None, *,
+                auth: tuple[str, str] | None = None, trusted: bool = False) -> RestResponse:
+        """Serve one request; errors come back as Twilio error bodies, never as exceptions."""
+        c = self.cloud
+        params = dict(params or {})
+        method = method.upper()
+        self.requests += 1
+        try:
+            if not trusted and not self.authenticate(auth):
+                raise twilio_error(20003, "use the account SID and auth token, or an API key SID and secret")
+            bucket = c.reads if method in _READ_ONLY else c.writes
+            if not bucket.take(c.now_us):
+                kind = "read" if method in _READ_ONLY else "write"
+                raise twilio_error(20429, f"more than {bucket.rate:g} REST {kind}s per second")
+            status, body = self._route(method, path.rstrip("/"), params)
+            response = RestResponse(status, body)
+        except TwilioError as err:
+            response = RestResponse(err.status, _error_body(err))
+        c.sim.trace.record(c.now_us, "rest", account=c.account_sid, method=method, path=path, status=response.status,
+                           code=None if response.body is None else response.body.get("code"))
+        return response
+
+    # -- routing ---------------------------------------------------------------------
+    def _route(self, method: str, path: str, p: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
+        parts = path.split("/")[1:]  # "", v1, Rooms, ...
+        if parts[:2] != ["v1", "Rooms"]:
+            raise twilio_error(20404, f"no resource at {path}")
+        rest = parts[2:]
+        c = self.cloud
+        if not rest:
+            if method == "POST":
+                return 201, self._create_room(p)
+            if method == "GET":
+                return 200, self._list_rooms(p, path)
+            raise twilio_error(20404, f"{method} is not served at {path}")
+        room = c.find_room(rest[0])
+        if len(rest) == 1:
+            if method == "GET":
+                return 200, room.to_json(c.epoch)
+            if method == "POST":
+                return 202, self._update_room(room, p)
+        elif rest[1] == "RecordingRules" and len(rest) == 2:
+            if method == "POST":
+                room.recording_rules = validate_recording_rules(_json(p, "Rules", 53120))
+                room.recording_rules_updated_us = c.now_us
+            return 200, self._recording_rules(room)
+        elif rest[1] == "Participants":
+            if len(rest) == 2 and method == "GET":
+                return 200, self._list_participants(room, p, path)
+            if len(rest) >= 3:
+                return self._participant(method, room, self._find_participant(room, rest[2]), rest[3:], p, path)
+        raise twilio_error(20404, f"no resource at {method} {path}")
+
+    def _participant(self, method: str, room: RoomRecord, part: ParticipantRecord, rest: list[str],
+                     p: dict[str, Any], path: str) -> tuple[int, dict[str, Any] | None]:
+        c = self.cloud
+        if not rest:
+            if method == "GET":
+                return 200, part.to_json(c.epoch)
+            if method == "POST":
+                status = p.get("Status")
+                if status != "disconnected":
+                    raise twilio_error(53209, f"Status may only be 'disconnected', got {status!r}")
+                if part.status == "disconnected":
+                    raise twilio_error(53209, f"{part.sid} is already disconnected")
+                c.sim._disconnect_participant(part, None, kicked=True)
+                return 202, part.to_json(c.epoch)
+        elif rest == ["Anonymize"] and method == "POST":
+            part.anonymized = True
+            out = part.to_json(c.epoch)
+            out.pop("links")
+            return 200, out
+        elif rest[0] == "PublishedTracks":
+            published = [t for t in part.tracks if t.published]
+            if len(rest) == 1 and method == "GET":
+                return 200, self._page([t.to_json(c.epoch) for t in published], "published_tracks", path, {}, p)
+            if len(rest) == 2 and method == "GET":
+                for t in published:
+                    if rest[1] in (t.sid, t.name):
+                        return 200, t.to_json(c.epoch)
+                raise twilio_error(20404, f"{part.sid} publishes no track {rest[1]!r}")
+        elif rest[0] == "SubscribedTracks":
+            subscribed = self._subscribed(part)
+            if len(rest) == 1 and method == "GET":
+                return 200, self._page([self._subscribed_json(part, t) for t in subscribed], "subscribed_tracks",
+                                       path, {}, p)
+            if len(rest) == 2 and method == "GET":
+                for t in subscribed:
+                    if rest[1] == t.sid:
+                        return 200, self._subscribed_json(part, t)
+                raise twilio_error(20404, f"{part.sid} is not subscribed to {rest[1]!r}")
+        elif rest == ["SubscribeRules"]:
+            if room.type in ("go", "peer-to-peer"):
+                raise twilio_error(53117, f"subscribe rules need a group room, not {room.type}")
+            if method == "POST":
+                rules = validate_subscribe_rules(_json(p, "Rules", 53114))
+                now = c.now_us
+                part.rules_created_us = part.rules_created_us or now
+                part.rules_updated_us = now
+                part.subscribe_rules = rules
+                c.sim._apply_subscribe_rules(part)
+            if method in ("GET", "POST"):
+                return 200, self._subscribe_rules(part)
+        raise twilio_error(20404, f"no resource at {method} {path}")
+
+    # -- resources ---------------------------------------------------------------------
+    def _create_room(self, p: dict[str, Any]) -> dict[str, Any]:
+        c = self.cloud
+        rules = _json(p, "RecordingRules", 53120)
+        if isinstance(rules, dict) and "rules" in rules:
+            rules = rules["rules"]
+        room = c.create_room(
+            unique_name=p.get("UniqueName"), type=p.get("Type", "group"),
+            max_participants=_int(p, "MaxParticipants", None, 53107),
+            status_callback=p.get("StatusCallback"), status_callback_method=p.get("StatusCallbackMethod", "POST"),
+            record_participants_on_connect=_bool(p, "RecordParticipantsOnConnect", False),
+            video_codecs=_list(p, "VideoCodecs"), media_region=p.get("MediaRegion"),
+            audio_only=_bool(p, "AudioOnly", False, 53124),
+            max_participant_duration=_int(p, "MaxParticipantDuration", 14_400, 53109),  # type: ignore[arg-type]
+            empty_room_timeout=_int(p, "EmptyRoomTimeout", 5, 53109),  # type: ignore[arg-type]
+            unused_room_timeout=_int(p, "UnusedRoomTimeout", 5, 53109),  # type: ignore[arg-type]
+            large_room=_bool(p, "LargeRoom", False), recording_rules=rules,
+        )
+        return room.to_json(c.epoch)
+
+    def _update_room(self, room: RoomRecord, p: dict[str, Any]) -> dict[str, Any]:
+        status = p.get("Status")
+        if status is None:
+            raise twilio_error(53112, "Status is required (the only value is 'completed')")
+        if status != "completed":
+            raise twilio_error(53112, f"Status may only be 'completed', got {status!r}")
+        self.cloud.complete_room(room)
+        return room.to_json(self.cloud.epoch)
+
+    def _list_rooms(self, p: dict[str, Any], path: str) -> dict[str, Any]:
+        c = self.cloud
+        status = p.get("Status", "in-progress")
+        if status not in ("in-progress", "completed", "failed"):
+            raise twilio_error(53112, f"Status must be in-progress, completed or failed, got {status!r}")
+        after, before = _date(p, "DateCreatedAfter"), _date(p, "DateCreatedBefore")
+        rooms = [r for r in c.rooms.values() if r.status == status
+                 and ("UniqueName" not in p or r.unique_name == p["UniqueName"])
+                 and (after is None or c.epoch + r.created_us / 1e6 >= after)
+                 and (before is None or c.epoch + r.created_us / 1e6 <= before)]
+        filters = {k: p[k] for k in ("Status", "UniqueName", "DateCreatedAfter", "DateCreatedBefore") if k in p}
+        return self._page([r.to_json(c.epoch) for r in rooms], "rooms", path, filters, p)
+
+    def _find_participant(self, room: RoomRecord, key: str) -> ParticipantRecord:
+        for part in reversed(room.participants):
+            if part.sid == key:
+                return part
+        for part in reversed(room.participants):
+            if part.identity == key and not part.anonymized:
+                return part
+        raise twilio_error(20404, f"no participant {key!r} in room {room.sid}")
+
+    def _list_participants(self, room: RoomRecord, p: dict[str, Any], path: str) -> dict[str, Any]:
+        c = self.cloud
+        default = "connected" if room.status == "in-progress" else "disconnected"
+        status = p.get("Status", default)
+        if status not in ("connected", "disconnected", "reconnecting"):
+            raise twilio_error(53209, f"Status must be connected, disconnected or reconnecting, got {status!r}")
+        after, before = _date(p, "DateCreatedAfter"), _date(p, "DateCreatedBefore")
+        parts = [q for q in room.participants if q.status == status
+                 and ("Identity" not in p or q.identity == p["Identity"])
+                 and (after is None or c.epoch + q.created_us / 1e6 >= after)
+                 and (before is None or c.epoch + q.created_us / 1e6 <= before)]
+        filters = {k: p[k] for k in ("Status", "Identity", "DateCreatedAfter", "DateCreatedBefore") if k in p}
+        return self._page([q.to_json(c.epoch) for q in parts], "participants", path, filters, p)
+
+    def _subscribed(self, part: ParticipantRecord) -> list[TrackRecord]:
+        if part.status == "disconnected":
+            return []
+        return [t for q in part.room.connected if q is not part for t in q.tracks
+                if t.published and self.cloud.sim._is_routed(part, t)]
+
+    def _subscribed_json(self, subscriber: ParticipantRecord, t: TrackRecord) -> dict[str, Any]:
+        out = t.to_json(self.cloud.epoch)
+        out["publisher_sid"] = t.participant.sid
+        out["participant_sid"] = subscriber.sid
+        out["url"] = f"{subscriber.url}/SubscribedTracks/{t.sid}"
+        return out
+
+    def _subscribe_rules(self, part: ParticipantRecord) -> dict[str, Any]:
+        e = self.cloud.epoch
+        return {
+            "participant_sid": part.sid, "room_sid": part.room.sid,
+            "rules": part.subscribe_rules if part.subscribe_rules is not None else DEFAULT_RULES,
+            "date_created": iso8601(None if part.rules_created_us is None else e + part.rules_created_us / 1e6),
+            "date_updated": iso8601(None if part.rules_updated_us is None else e + part.rules_updated_us / 1e6),
+        }
+
+    def _recording_rules(self, room: RoomRecord) -> dict[str, Any]:
+        e = self.cloud.epoch
+        rules = room.recording_rules
+        if rules is None:
+            rules = [{"type": "include" if room.record_participants_on_connect else "exclude", "all": True}]
+        updated = room.recording_rules_updated_us
+        return {"room_sid": room.sid, "rules": rules,
+                "date_created": iso8601(None if updated is None else e + room.created_us / 1e6),
+                "date_updated": iso8601(None if updated is None else e + updated / 1e6)}
+
+    def _page(self, items: list[dict[str, Any]], key: str, path: str, filters: dict[str, Any],
+              p: dict[str, Any]) -> dict[str, Any]:
+        size = _int(p, "PageSize", 50, 53114)
+        page = _int(p, "Page", 0, 53114)
+        if not 1 <= size <= 1000 or page < 0:  # type: ignore[operator]
+            raise twilio_error(53114, f"PageSize must be 1 to 1000 and Page >= 0, got {size} and {page}")
+        token = p.get("PageToken")
+        offset = page * size  # type: ignore[operator]
+        if token is not None:
+            if not (isinstance(token, str) and token.startswith("PT") and token[2:].isdigit()):
+                raise twilio_error(20404, f"unknown PageToken {token!r}")
+            offset = int(token[2:])
+
+        def url(pg: int, off: int | None) -> str:
+            q = dict(filters, PageSize=size, Page=pg)
+            if off is not None:
+                q["PageToken"] = f"PT{off}"
+            return f"{BASE_URL}{path}?{urlencode(q)}"
+
+        more = offset + size < len(items)
+        return {
+            key: items[offset:offset + size],
+            "meta": {
+                "page": page, "page_size": size, "first_page_url": url(0, None),
+                "previous_page_url": url(page - 1, max(offset - size, 0)) if page > 0 else None,  # type: ignore[operator]
+                "url": url(page, None if token is None else offset),  # type: ignore[arg-type]
+                "next_page_url": url(page + 1, offset + size) if more else None,  # type: ignore[operator]
+                "key": key,
+            },
+        }
+
+
+# -- the Python face, shaped like twilio-python ------------------------------------------
+_DATES = ("date_created", "date_updated", "start_time", "end_time")
+
+
+class Resource:
+    """A resource as twilio-python shows it: snake_case attributes (dates as datetimes)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        for k, v in data.items():
+            if k in _DATES and isinstance(v, str):
+                v = dt.datetime.strptime(v, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+            setattr(self, k, v)
+        self._data = data
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self._data)
+
+    def __repr__(self) -> str:
+        name = self._data.get("sid") or self._data.get("participant_sid") or self._data.get("room_sid")
+        return f"<vroom.Resource {name}>"
+
+
+def _pascal(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+
+
+def _params(kwargs: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in kwargs.items():
+        if v is None:
+            continue
+        if k in ("rules", "recording_rules") and not isinstance(v, str):
+            v = json.dumps(v)
+        out[_pascal(k)] = v
+    return out
+
+
+class _Node:
+    def __init__(self, api: RestApi, path: str) -> None:
+        self._api = api
+        self._path = path
+
+    def _call(self, method: str, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        response = self._api.request(method, path, params, trusted=True)
+        if response.status >= 400:
+            body = response.body or {}
+            raise TwilioError(body.get("code", 0), body.get("message", ""), response.status)
+        return response.body or {}
+
+
+class _List(_Node):
+    """A list resource: ``create``, ``list``, ``stream``; calling it gives one item's context."""
+
+    def __init__(self, api: RestApi, path: str, key: str, context: type, creatable: bool = False) -> None:
+        super().__init__(api, path)
+        self._key = key
+        self._context = context
+        self._creatable = creatable
+
+    def __call__(self, sid: str) -> Any:
+        return self._context(self._api, f"{self._path}/{sid}")
+
+    def create(self, **kwargs: Any) -> Resource:
+        if not self._creatable:
+            raise AttributeError("this list cannot be created into")
+        return Resource(self._call("POST", self._path, _params(kwargs)))
+
+    def list(self, limit: int | None = None, page_size: int | None = None, **filters: Any) -> list[Resource]:
+        return list(self.stream(limit=limit, page_size=page_size, **filters))
+
+    def stream(self, limit: int | None = None, page_size: int | None = None, **filters: Any) -> Any:
+        params = _params(filters)
+        params["PageSize"] = page_size or (min(limit, 50) if limit else 50)
+        seen = 0
+        path = self._path
+        while True:
+            body = self._call("GET", path, params)
+            for item in body[self._key]:
+                if limit is not None and seen >= limit:
+                    return
+                seen += 1
+                yield Resource(item)
+            nxt = body["meta"]["next_page_url"]
+            if not nxt:
+                return
+            from urllib.parse import parse_qsl, urlsplit
+
+            parts = urlsplit(nxt)
+            path, params = parts.path, dict(parse_qsl(parts.query))
+
+
+class _Context(_Node):
+    def fetch(self) -> Resource:
+        return Resource(self._call("GET", self._path, {}))
+
+    def update(self, **kwargs: Any) -> Resource:
+        return Resource(self._call("POST", self._path, _params(kwargs)))
+
+
+class _Rules(_Context):
+    pass
+
+
+class _TrackContext(_Context):
+    pass
+
+
+class _Anonymize(_Context):
+    def update(self, **kwargs: Any) -> Resource:
+        return Resource(self._call("POST", self._path, {}))
+
+
+class _ParticipantContext(_Context):
+    @property
+    def published_tracks(self) -> _List:
+        return _List(self._api, f"{self._path}/PublishedTracks", "published_tracks", _TrackContext)
+
+    @property
+    def subscribed_tracks(self) -> _List:
+        return _List(self._api, f"{self._path}/SubscribedTracks", "subscribed_tracks", _TrackContext)
+
+    @property
+    def subscribe_rules(self) -> _Rules:
+        return _Rules(self._api, f"{self._path}/SubscribeRules")
+
+    def anonymize(self) -> _Anonymize:
+        return _Anonymize(self._api, f"{self._path}/Anonymize")
+
+
+class _RoomContext(_Context):
+    @property
+    def participants(self) -> _List:
+        return _List(self._api, f"{self._path}/Participants", "participants", _ParticipantContext)
+
+    @property
+    def recording_rules(self) -> _Rules:
+        return _Rules(self._api, f"{self._path}/RecordingRules")
+
+
+class _V1:
+    def __init__(self, api: RestApi) -> None:
+        self.rooms = _List(api, "/v1/Rooms", "rooms", _RoomContext, creatable=True)
+
+
+class VideoDomain:
+    """``cloud.video.v1.rooms...`` as in twilio-python, served by the cloud itself."""
+
+    def __init__(self, cloud: "Cloud") -> None:
+        self.v1 = _V1(cloud.rest)

@@ -1,0 +1,283 @@
+"""The data path, computed in epochs (see docs/architecture.md).
+
+Theory of operation. A packet's fate on a FIFO link depends only on packets
+that entered that link before it, so the data path can be computed late and
+in batches, as long as every link sees its packets in FIFO order and no packet
+is computed before all packets that precede it are known. ``_advance(until)``
+brings everything up to ``until``:
+
+1. every source produces its packets with send time < until;
+2. uplinks take them in each publisher's FIFO order (``net.link.transmit``);
+   the SFU arrival of each packet is known at once;
+3. packets that reached the SFU before ``until`` are fanned out, in SFU
+   arrival order, to every subscriber's downlink in one numpy step;
+4. deliveries go to the receivers, which consume them in arrival order.
+
+``engine="reference"`` does the same with one event per packet per hop (a
+plain discrete-event loop); a test checks that both give identical results.
+Reliable data is resent hop by hop after an SCTP RTO (RFC 4960 §6.3).
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .media.rtp import FLAG_RELIABLE, PacketColumns
+from .net.link import DELIVERED, Link, transmit
+
+if TYPE_CHECKING:
+    from .media.receiver import Receivers
+    from .participant import Participant, Publication
+    from .sfu.core import SFU
+    from .trace import Trace
+
+__all__ = ["DataPath", "rto_us", "RTO_MIN_US", "RTO_MAX_US", "MAX_EPOCH_US"]
+
+# SCTP retransmission timer (RFC 4960 §15): RTO.Min 1 s, RTO.Max 60 s, doubling per retry (§6.3.3 E2).
+RTO_MIN_US = 1_000_000
+RTO_MAX_US = 60_000_000
+#: Longest epoch: a retransmission (>= RTO.Min later) must never fall inside the epoch that caused it.
+MAX_EPOCH_US = RTO_MIN_US
+
+
+def rto_us(attempt: np.ndarray) -> np.ndarray:
+    """Delay before retransmission number ``attempt`` (1, 2, ...)."""
+    return np.minimum(RTO_MIN_US << np.minimum(attempt - 1, 6), RTO_MAX_US)
+
+
+class DataPath:
+    """The packet machinery the Simulation inherits; state is created by ``_init_data_path``."""
+
+    engine: str
+    sfu: "SFU"
+    receivers: "Receivers"
+    trace: "Trace"
+    _participant_of_member: list["Participant"]
+    _pub_of_track: list["Publication"]
+
+    def _init_data_path(self) -> None:
+        self._emitted = PacketColumns()
+        self._done_until = 0
+        self._uid = 0
+        self._ingress: dict[str, np.ndarray] | None = None  # packets on their way to, or waiting in, the SFU
+        self._resend: dict[str, np.ndarray] | None = None  # uplink retransmissions not yet due
+        self._events: list[tuple[Any, ...]] = []  # reference engine's per-packet event queue
+        self._deliveries: list[tuple[int, ...]] = []
+        self._link_ids: dict[str, int] = {}
+        self._track_member = np.zeros(0, dtype=np.int64)  # SFU member index of each track's publisher
+
+    def _advance(self, until: int) -> None:
+        while self._done_until < until:
+            self._epoch(min(until, self._done_until + MAX_EPOCH_US))
+
+    def _epoch(self, until: int) -> None:
+        out = self._emitted
+        for p in self._participant_of_member:
+            if p.connected:
+                for pub in p.publications:
+                    if pub.published:
+                        pub.source.produce(until, out)
+        emitted = None
+        if len(out):
+            emitted = out.seal()
+            self._emitted = PacketColumns()
+            n = len(emitted["t"])
+            emitted["member"] = self._track_member[emitted["track"]]
+            canonical = np.lexsort((np.arange(n), emitted["member"], emitted["t"]))
+            uid = np.empty(n, dtype=np.int64)
+            uid[canonical] = self._uid + np.arange(n)
+            self._uid += n
+            emitted["uid"] = uid
+            emitted["t_up"] = emitted["t"]  # when it enters the uplink (later for a retransmission)
+            emitted["attempt"] = np.zeros(n, dtype=np.int64)
+            emitted["target"] = np.full(n, -1, dtype=np.int64)
+        if self.engine == "fast":
+            resend = self._resend
+            if resend is not None:
+                due = resend["t_up"] < until
+                if due.any():
+                    again = {k: v[due] for k, v in resend.items()}
+                    self._resend = {k: v[~due] for k, v in resend.items()} if not due.all() else None
+                    emitted = again if emitted is None else {k: np.concatenate([emitted[k], again[k]])
+                                                             for k in emitted}
+            self._advance_fast(emitted, until)
+        else:
+            self._advance_reference(emitted, until)
+        self._done_until = until
+
+    def _advance_fast(self, emitted: dict[str, np.ndarray] | None, until: int) -> None:
+        if emitted is not None:
+            self._uplinks(emitted)
+        ingress = self._ingress
+        if ingress is None:
+            return
+        due = ingress["t_sfu"] < until
+        if not due.any():
+            return
+        if due.all():
+            batch, self._ingress = ingress, None
+        else:
+            batch = {k: v[due] for k, v in ingress.items()}
+            self._ingress = {k: v[~due] for k, v in ingress.items()}
+        order = np.lexsort((batch["target"], batch["attempt"], batch["uid"], batch["t_sfu"]))
+        self._downlinks({k: v[order] for k, v in batch.items()})
+
+    def _uplinks(self, e: dict[str, np.ndarray]) -> None:
+        order = np.lexsort((e["attempt"], e["uid"], e["t_up"], e["member"]))
+        e = {k: v[order] for k, v in e.items()}
+        members, starts, counts = np.unique(e["member"], return_index=True, return_counts=True)
+        n = len(e["t"])
+        row = np.repeat(np.arange(len(members)), counts)
+        col = np.arange(n) - np.repeat(starts, counts)
+        shape = (len(members), int(counts.max()))
+        t_in = np.zeros(shape, np.int64)
+        size = np.zeros(shape, np.int64)
+        valid = np.zeros(shape, bool)
+        t_in[row, col] = e["t_up"]
+        size[row, col] = e["size"]
+        valid[row, col] = True
+        links: list[Link] = [self._participant_of_member[m].uplink for m in members.tolist()]  # type: ignore[misc]
+        first = np.array([link.packets_in for link in links], dtype=np.int64)
+        outcome, arrival = transmit(links, t_in, size, valid)
+        ssrc2d = np.zeros(shape, np.int64)
+        seq2d = np.zeros(shape, np.int64)
+        ssrc2d[row, col] = self.sfu.track_ssrc[e["track"]]
+        seq2d[row, col] = e["seq"]
+        self._hash(links, first, ssrc2d, seq2d, outcome, arrival, valid, t_in)
+        oc = outcome[row, col]
+        ar = arrival[row, col]
+        ok = oc == DELIVERED
+        self._enqueue_ingress({**{k: v[ok] for k, v in e.items()}, "t_sfu": ar[ok]})
+        again = ~ok & ((e["flags"] & FLAG_RELIABLE) > 0)
+        if again.any():  # the publisher's SCTP stack sends it again after its RTO
+            retry = {k: v[again] for k, v in e.items()}
+            retry["attempt"] = retry["attempt"] + 1
+            retry["t_up"] = retry["t_up"] + rto_us(retry["attempt"])
+            self._resend = retry if self._resend is None else {k: np.concatenate([self._resend[k], retry[k]])
+                                                                 for k in retry}
+
+    def _enqueue_ingress(self, cols: dict[str, np.ndarray]) -> None:
+        if self._ingress is None:
+            self._ingress = cols
+        else:
+            self._ingress = {k: np.concatenate([self._ingress[k], cols[k]]) for k in cols}
+
+    def _downlinks(self, b: dict[str, np.ndarray]) -> None:
+        sfu = self.sfu
+        fresh = b["target"] < 0
+        sfu.packets_in += int(np.count_nonzero(fresh))
+        sfu.packets_retransmitted += int(np.count_nonzero(~fresh))
+        live = sfu.track_live[b["track"]]
+        if not live.all():
+            sfu.packets_discarded += int(np.count_nonzero(~live))
+            b = {k: v[live] for k, v in b.items()}
+            if len(b["t"]) == 0:
+                return
+        subs = [p for p in self._participant_of_member if p.connected]
+        if not subs:
+            sfu.packets_discarded += int(np.count_nonzero(b["target"] >= 0))
+            return
+        rows = np.array([p.index for p in subs], dtype=np.int64)
+        valid = sfu.fan_out(rows, b["track"])
+        targeted = b["target"] >= 0
+        if targeted.any():  # a retransmission goes to one subscriber only
+            valid &= ~targeted | (b["target"][None, :] == rows[:, None])
+            sfu.packets_discarded += int(np.count_nonzero(targeted & ~valid.any(axis=0)))
+        shape = valid.shape
+        t_in = np.broadcast_to(b["t_sfu"], shape)
+        size = np.broadcast_to(b["size"], shape)
+        links: list[Link] = [p.downlink for p in subs]  # type: ignore[misc]
+        first = np.array([link.packets_in for link in links], dtype=np.int64)
+        outcome, arrival = transmit(links, t_in, size, valid)
+        sfu.packets_forwarded += int(np.count_nonzero(valid))
+        ssrc = np.broadcast_to(sfu.track_ssrc[b["track"]], shape)
+        self._hash(links, first, ssrc, np.broadcast_to(b["seq"], shape), outcome, arrival, valid, t_in)
+        r_idx, c_idx = np.nonzero(outcome == DELIVERED)
+        self.receivers.add({
+            "sub": rows[r_idx], "track": b["track"][c_idx], "kind": sfu.track_kind[b["track"][c_idx]],
+            "seq": b["seq"][c_idx], "ts": b["ts"][c_idx], "t": b["t"][c_idx], "arrival": arrival[r_idx, c_idx],
+            "frame": b["frame"][c_idx], "nfr": b["nfr"][c_idx], "size": b["size"][c_idx],
+        })
+        reliable = (b["flags"] & FLAG_RELIABLE) > 0
+        if reliable.any():  # the SFU's SCTP stack resends what a subscriber's downlink lost
+            r_idx, c_idx = np.nonzero(valid & (outcome != DELIVERED) & reliable[None, :])
+            if len(c_idx):
+                retry = {k: v[c_idx] for k, v in b.items()}
+                retry["attempt"] = retry["attempt"] + 1
+                retry["t_sfu"] = retry["t_sfu"] + rto_us(retry["attempt"])
+                retry["target"] = rows[r_idx]
+                self._enqueue_ingress(retry)
+
+    def _hash(self, links: list[Link], first: np.ndarray, ssrc: np.ndarray, seq: np.ndarray,
+              outcome: np.ndarray, arrival: np.ndarray, valid: np.ndarray, t_in: np.ndarray) -> None:
+        ids = np.array([self._link_ids[link.name] for link in links], dtype=np.int64)
+        self.trace.link_batch(ids, first, ssrc, seq, outcome, arrival, valid)
+        if self.trace.packets:
+            for r, link in enumerate(links):
+                cols = np.flatnonzero(valid[r])
+                self.trace.packet_records(link.name, ssrc[r, cols], seq[r, cols], outcome[r, cols],
+                                          arrival[r, cols], t_in[r, cols])
+
+    # -- the reference engine: one event per packet per hop ------------------------
+    _UPLINK, _SFU, _DELIVER = 0, 1, 2
+
+    def _advance_reference(self, emitted: dict[str, np.ndarray] | None, until: int) -> None:
+        events = self._events
+        push = heapq.heappush
+        if emitted is not None:
+            for pkt in [dict(zip(emitted, vals)) for vals in zip(*(v.tolist() for v in emitted.values()))]:
+                push(events, (pkt["t_up"], self._UPLINK, pkt["uid"], 0, -1, pkt))
+        sfu = self.sfu
+        while events and events[0][0] < until:
+            t, kind, uid, attempt, target, pkt = heapq.heappop(events)
+            reliable = pkt["flags"] & FLAG_RELIABLE
+            if kind == self._UPLINK:
+                p = self._participant_of_member[pkt["member"]]
+                link = p.uplink
+                outcome, arrival = link.send(t, pkt["size"])  # type: ignore[union-attr]
+                self._hash_one(link, pkt, outcome, arrival, t)
+                if outcome == DELIVERED:
+                    push(events, (arrival, self._SFU, uid, attempt, -1, pkt))
+                elif reliable:
+                    push(events, (t + int(rto_us(np.int64(attempt + 1))), self._UPLINK, uid, attempt + 1, -1, pkt))
+            elif kind == self._SFU:
+                if target < 0:
+                    sfu.packets_in += 1
+                else:
+                    sfu.packets_retransmitted += 1
+                track = pkt["track"]
+                if not sfu.track_live[track]:
+                    sfu.packets_discarded += 1
+                    continue
+                sent = False
+                for p in self._participant_of_member:
+                    if not p.connected or not sfu.route[p.index, track] or target not in (-1, p.index):
+                        continue
+                    sent = True
+                    sfu.packets_forwarded += 1
+                    outcome, arrival = p.downlink.send(t, pkt["size"])  # type: ignore[union-attr]
+                    self._hash_one(p.downlink, pkt, outcome, arrival, t)
+                    if outcome == DELIVERED:
+                        push(events, (arrival, self._DELIVER, uid, attempt, p.index, pkt))
+                    elif reliable:
+                        push(events, (t + int(rto_us(np.int64(attempt + 1))), self._SFU, uid, attempt + 1, p.index,
+                                      pkt))
+                if target >= 0 and not sent:
+                    sfu.packets_discarded += 1
+            else:
+                self._deliveries.append((target, pkt["track"], int(sfu.track_kind[pkt["track"]]), pkt["seq"],
+                                         pkt["ts"], pkt["t"], t, pkt["frame"], pkt["nfr"], pkt["size"]))
+        if self._deliveries:
+            cols = np.array(self._deliveries, dtype=np.int64).T
+            self._deliveries = []
+            self.receivers.add(dict(zip(("sub", "track", "kind", "seq", "ts", "t", "arrival", "frame", "nfr",
+                                         "size"), cols)))
+
+    def _hash_one(self, link: Link, pkt: dict[str, int], outcome: int, arrival: int, t: int) -> None:
+        one = np.array
+        self.trace.link_packets(link.name, link.packets_in - 1, one([self.sfu.track_ssrc[pkt["track"]]]),
+                                one([pkt["seq"]]), one([outcome]), one([arrival]), one([t]))
+
