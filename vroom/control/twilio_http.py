@@ -1,0 +1,70 @@
+"""An in-process ``twilio.http.HttpClient``: the real twilio-python client, talking to vroom.
+
+    client = twilio.rest.Client(key.sid, key.secret, cloud.account_sid,
+                                http_client=sim.twilio_http_client())
+
+Requests never touch a socket. The credentials pick the account (Basic auth
+with an account SID and auth token, or an API key SID and secret); wrong
+credentials get HTTP 401 with code 20003, as from Twilio.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+from twilio.http import HttpClient
+from twilio.http.response import Response
+
+from .api import _error_body
+from .errors import twilio_error
+
+if TYPE_CHECKING:
+    from ..sim import Simulation
+
+__all__ = ["InProcessHttpClient"]
+
+VIDEO_HOST = "video.twilio.com"
+
+
+class InProcessHttpClient(HttpClient):
+    """Serves twilio-python's requests from a Simulation's accounts."""
+
+    def __init__(self, sim: "Simulation") -> None:
+        super().__init__(logging.getLogger("vroom.twilio_http"), False)
+        self.sim = sim
+        self.requests: list[tuple[str, str, int]] = []  # (method, url, status), for tests and debugging
+
+    def request(self, method: str, uri: str, params: dict[str, object] | None = None,
+                data: dict[str, object] | None = None, headers: dict[str, str] | None = None,
+                auth: tuple[str, str] | None = None, timeout: float | None = None,
+                allow_redirects: bool = False) -> Response:
+        parts = urlsplit(uri)
+        fields: dict[str, Any] = dict(parse_qsl(parts.query))
+        fields.update(params or {})
+        fields.update(data or {})
+        if parts.netloc != VIDEO_HOST:
+            err = twilio_error(20404, f"vroom serves {VIDEO_HOST} only, not {parts.netloc}")
+            return self._answer(method, uri, err.status, _error_body(err))
+        cloud = self._account(auth)
+        if cloud is None:
+            err = twilio_error(20003, "use the account SID and auth token, or an API key SID and secret")
+            return self._answer(method, uri, err.status, _error_body(err))
+        answer = cloud.rest.request(method, parts.path, fields, auth=auth)
+        return self._answer(method, uri, answer.status, answer.body)
+
+    def _account(self, auth: tuple[str, str] | None) -> Any:
+        for cloud in self.sim.accounts:
+            if cloud.rest.authenticate(auth):
+                return cloud
+        return None
+
+    def _answer(self, method: str, uri: str, status: int, body: dict[str, Any] | None) -> Response:
+        import json
+
+        self.requests.append((method, uri, status))
+        text = "" if body is None else json.dumps(body)
+        response = Response(status, text, {"Content-Type": "application/json"})
+        self._test_only_last_response = response
+        return response
