@@ -535,9 +535,7 @@ class Simulation(DataPath):
         self._advance(now)
         room = record.room
         for pub in p.publications:
-            if pub.published:
-                pub.published = False
-                pub.record.published = False
+            pub.published = False  # the control plane marks its track records (track-removed) below
         self.sfu.disconnect(p.index)
         p.state = "disconnected"
         p.left_at = now
