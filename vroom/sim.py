@@ -272,7 +272,7 @@ class Simulation(DataPath):
         else:
             specs = parse_publish(list(tracks), "tracks")
         self._advance(self.now_us)
-        room = cloud.room_for_connect(name or claims.room)
+        room = cloud.room_for_connect(name or claims.room, claims.identity)
         if room.audio_only and any(TRACK_KIND[s.kind] == "video" for s in specs):
             raise twilio_error(53125, f"{room.unique_name} is audio-only")
         record = cloud.admit(room, claims.identity)

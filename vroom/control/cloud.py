@@ -228,7 +228,7 @@ class Cloud:
                 self._end(room)
 
     # -- participants ----------------------------------------------------------
-    def room_for_connect(self, name: str | None) -> RoomRecord:
+    def room_for_connect(self, name: str | None, identity: str = "") -> RoomRecord:
         """The in-progress room called ``name``, created ad hoc if allowed."""
         if name is None:
             raise twilio_error(53100, "connect needs a room name (or a token whose grant names one)")
@@ -238,6 +238,10 @@ class Cloud:
         if not self.client_room_creation:
             raise twilio_error(53106, f"no in-progress room {name!r} and client-side room creation is disabled")
         _check_name(name, "room")
+        _check_name(identity, "identity")
+        # check now what admit() would refuse, so that a refused first join leaves no room behind
+        if self.concurrent_participants() >= self.quotas.concurrent_participants:
+            raise twilio_error(53206, f"{self.quotas.concurrent_participants} participants are connected")
         return self.create_room(unique_name=name, ad_hoc=True, status_callback=self.default_status_callback,
                                 status_callback_method=self.default_status_callback_method,
                                 empty_room_timeout=5, unused_room_timeout=5)
@@ -254,7 +258,11 @@ class Cloud:
         if duplicate is None and self.concurrent_participants() >= self.quotas.concurrent_participants:
             raise twilio_error(53206, f"{self.quotas.concurrent_participants} participants are connected")
         if duplicate is not None:  # the newer client wins; the older one gets 53205
-            self.sim._disconnect_participant(duplicate, twilio_error(53205, f"{identity!r} connected again"))
+            room.admitting = True  # the room is not empty for long: don't end it in between
+            try:
+                self.sim._disconnect_participant(duplicate, twilio_error(53205, f"{identity!r} connected again"))
+            finally:
+                room.admitting = False
         now = self.now_us
         p = ParticipantRecord(self.sim._sids.new("PA"), identity, room, now, updated_us=now)
         room.participants.append(p)
@@ -281,7 +289,7 @@ class Cloud:
                 t.updated_us = now
                 self.event(room, "track-removed", participant=p, track=t)
         self.event(room, "participant-disconnected", participant=p, ParticipantDuration=str(p.duration_s))
-        if room.status == "in-progress" and not room.connected:
+        if room.status == "in-progress" and not room.connected and not room.admitting:
             if room.ad_hoc:
                 self._end(room)
             else:

@@ -119,6 +119,7 @@ class RoomRecord:
     recording_rules: list[dict[str, Any]] | None = None
     recording_rules_updated_us: int | None = None
     ever_joined: bool = False
+    admitting: bool = False  # a duplicate identity is being replaced
     timer: int = 0  # generation of the pending empty/unused timer
     callbacks_sent: int = 0
 
