@@ -31,7 +31,9 @@ import numpy as np
 import simpy
 import simpy.rt
 
+from .backoff import Backoff
 from .client.sdk import LocalTrackPublication, RemoteParticipant, RemoteTrackPublication, Room
+from .control.backend import BackendRequest, send_with_retry
 from .control.cloud import Cloud
 from .control.errors import twilio_error
 from .control.quotas import Quotas
@@ -158,6 +160,7 @@ class Simulation(DataPath):
         self._sids = SidFactory(self.streams)
         self._secrets = self.streams.stream("secrets")
         self.accounts: list[Cloud] = []
+        self.requests: list[BackendRequest] = []
         self.cloud = self.add_account(quotas=quotas)
         self.env.process(self._ticker())
 
@@ -627,10 +630,21 @@ class Simulation(DataPath):
                     remote.state = "reconnecting" if on else "connected"
                     other.driver.client.emit("participantReconnecting" if on else "participantReconnected", remote)
 
+    # -- scripted back-end requests -------------------------------------------------------
+    def backend_request(self, method: str, path: str, params: dict[str, Any] | None = None, *,
+                        retry: bool = True, cloud: Cloud | None = None) -> BackendRequest:
+        """A REST request from a back end, now; a 429 is retried with ``vroom.backoff`` (see ``sim.requests``)."""
+        request = BackendRequest(method, path, dict(params or {}), retry=retry)
+        self.requests.append(request)
+        backoff = Backoff(rng=self.streams.stream(f"backend/{len(self.requests) - 1}"))
+        send_with_retry(cloud or self.cloud, request, backoff)
+        return request
+
     # -- scenario-style participants -----------------------------------------------------
     def add_participant(self, identity: str, *, network: Network | dict[str, Any] | None = None,
                         publish: Iterable[Any] | None = ("audio", "video"), join: object = 0,
-                        leave: object = None, room: str | None = None, cloud: Cloud | None = None) -> Participant:
+                        leave: object = None, room: str | None = None, cloud: Cloud | None = None,
+                        token: Any = None) -> Participant:
         """Add a participant who connects at ``join`` (with a token minted by ``cloud``) and leaves at
         ``leave`` (or stays). A refused connect is recorded with its Twilio code; the run goes on."""
         if not isinstance(identity, str) or not identity:
@@ -646,13 +660,14 @@ class Simulation(DataPath):
         p = Participant(identity, room or self.default_room)
         self.participants[identity] = p
         account = cloud or self.cloud
-        self._schedule(join_us, lambda: self._join(p, account, net, tracks))
+        self._schedule(join_us, lambda: self._join(p, account, net, tracks, token))
         if leave_us is not None:
             self._schedule(leave_us, lambda: self.disconnect(identity))
         return p
 
-    def _join(self, p: Participant, cloud: Cloud, net: Network, tracks: list[TrackSpec]) -> None:
-        token = cloud.access_token(p.identity)
+    def _join(self, p: Participant, cloud: Cloud, net: Network, tracks: list[TrackSpec], token: Any) -> None:
+        if not isinstance(token, str):
+            token = cloud.access_token(p.identity, **(token or {}))
         try:
             self.connect(token, p.room, tracks=tracks, network=net, _driver=p)
         except TwilioError as exc:

@@ -87,7 +87,7 @@ def summarize(sim: "Simulation") -> dict[str, Any]:
             if link is not None:
                 links[link.name] = link.counters()
     sfu = sim.sfu
-    return {
+    out = {
         "seed": sim.seed,
         "sim_seconds": sim.now,
         "trace_digest": sim.trace_digest(),
@@ -95,7 +95,18 @@ def summarize(sim: "Simulation") -> dict[str, Any]:
         "links": links,
         "sfu": {"packets_in": sfu.packets_in, "packets_forwarded": sfu.packets_forwarded,
                 "packets_discarded": sfu.packets_discarded, "packets_retransmitted": sfu.packets_retransmitted},
+        "rooms": {r.sid: {
+            "unique_name": r.unique_name, "status": r.status, "type": r.type, "ad_hoc": r.ad_hoc,
+            "participants": len(r.participants), "duration": r.duration_s} for c in sim.accounts
+            for r in c.rooms.values()},
+        "callbacks": {"sent": sum(len(c.webhooks.log) for c in sim.accounts),
+                      "failed": sum(1 for c in sim.accounts for d in c.webhooks.log if d.outcome == "failed")},
     }
+    if sim.requests:
+        from ..control.backend import summarize_requests
+
+        out["rest"] = summarize_requests(sim.requests)
+    return out
 
 
 def _fmt(value: Any, spec: str) -> str:
@@ -134,4 +145,11 @@ def format_table(summary: dict[str, Any], *, limit: int | None = None) -> str:
             f"all {len(served)} receivers: loss % median {loss[len(loss) // 2]:.2f} (worst {loss[-1]:.2f}), "
             f"p95 latency ms median {p95[len(p95) // 2]:.1f} (worst {p95[-1]:.1f}), "
             f"freezes {sum(p['freezes'] for p in served)}" + (f"; {refused} refused" if refused else ""))
+    rest = summary.get("rest")
+    if rest:
+        d = rest["delay_s"]
+        lines.append(f"REST: {rest['requests']} requests, {rest['succeeded']} succeeded, {rest['failed']} failed "
+                     f"after {rest['attempts']} attempts ({rest['throttled']} throttled with 429/20429, at most "
+                     f"{rest['max_attempts']} for one request); time to success mean {d['mean']:.2f} s, "
+                     f"p95 {d['p95']:.2f} s, max {d['max']:.2f} s")
     return "\n".join(lines)

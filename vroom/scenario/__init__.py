@@ -26,7 +26,7 @@ __all__ = ["Scenario", "load", "MAX_PARTICIPANTS"]
 MAX_PARTICIPANTS = 50
 
 _TOP = ("name", "description", "seed", "duration", "room", "networks", "participants", "events")
-_PARTICIPANT = ("identity", "count", "network", "join", "leave", "publish")
+_PARTICIPANT = ("identity", "count", "network", "join", "leave", "publish", "room", "token")
 _ROOM = ("unique_name", "max_participants")
 
 
@@ -38,6 +38,8 @@ class ParticipantPlan:
     join: Any
     leave: Any
     path: str
+    room: str | None = None
+    token: Any = None  # None (minted), a JWT string, or {ttl, room} options for minting
 
 
 @dataclass
@@ -89,9 +91,10 @@ class Scenario:
             join = _draw_time(plan.join, rng)
             leave = None if plan.leave is None else max(_draw_time(plan.leave, rng), join + 1)
             sim.add_participant(plan.identity, network=plan.network, publish=plan.publish, join=join / 1e6,
-                                leave=None if leave is None else leave / 1e6)
-        for at, _, action in self.events:
-            sim.at(at / 1e6, lambda action=action: action(sim))
+                                leave=None if leave is None else leave / 1e6, room=plan.room, token=plan.token)
+        for n, (at, _, action) in enumerate(self.events):
+            when = _draw_time(at, times.stream(f"scenario/events/{n}"))
+            sim.at(when / 1e6, lambda action=action: action(sim))
         return sim
 
     def run(self, *, seed: int | None = None, duration: object = None, **options: Any) -> Simulation:
@@ -232,22 +235,96 @@ def _parse(data: object, file: str, base_dir: Path) -> Scenario:
         if leave is not None and isinstance(join, int) and isinstance(leave, int) and leave <= join:
             raise ConfigError(join_path(path, "leave"),
                               f"expected a time after join ({format_duration(join)}), got {entry['leave']!r}")
+        room_name = entry.get("room")
+        if room_name is not None and (not isinstance(room_name, str) or not room_name):
+            raise ConfigError(join_path(path, "room"), f"expected a room name, got {room_name!r}")
+        token = _token_spec(entry.get("token"), join_path(path, "token"))
         for k in range(count):
             identity = ident.replace("{i}", str(k))
             if identity in seen:
                 raise ConfigError(join_path(path, "identity"),
                                   f"identity {identity!r} is already used by {seen[identity]}")
             seen[identity] = path
-            sc.participants.append(ParticipantPlan(identity, network, publish, join, leave, path))
+            sc.participants.append(ParticipantPlan(identity, network, publish, join, leave, path,
+                                                   None if room_name is None else room_name.replace("{i}", str(k)),
+                                                   token))
     events = top.get("events", []) or []
     if not isinstance(events, list):
         raise ConfigError("events", f"expected a list of events, got {events!r}")
     tracks = {plan.identity: [t.name for t in parse_publish(plan.publish)] for plan in sc.participants}
-    order = sorted(range(len(events)), key=lambda i: _duration(_mapping(events[i], join_path("events", i), "a mapping")
-                                                                .get("at", 0), join_path(join_path("events", i), "at")))
-    parsed = {i: _event(events[i], join_path("events", i), sc, seen, tracks, base_dir) for i in order}
-    sc.events = [parsed[i] for i in order]  # by time; equal times keep file order
+    def first_time(i: int) -> int:
+        ev = _mapping(events[i], join_path("events", i), "a mapping like {at: 30s, disconnect: guest-3}")
+        spec = _time_spec(ev.get("at", 0), join_path(join_path("events", i), "at"))
+        return spec if isinstance(spec, int) else spec[1][0]
+
+    order = sorted(range(len(events)), key=first_time)
+    sc.events = []
+    for i in order:  # by time; equal times keep file order
+        ev, path = events[i], join_path("events", i)
+        if isinstance(ev, dict) and "rest" in ev:
+            sc.events.extend(_rest_events(ev, path, sc))
+        else:
+            sc.events.append(_event(ev, path, sc, seen, tracks, base_dir))
     return sc
+
+
+def _token_spec(value: object, path: str) -> Any:
+    if value is None or isinstance(value, str):
+        return value
+    spec = _mapping(value, path, "a JWT string or {ttl: 1h, room: name}")
+    _known(spec, ("ttl", "room"), path)
+    out: dict[str, Any] = {}
+    if "ttl" in spec:
+        out["ttl"] = _duration(spec["ttl"], join_path(path, "ttl")) // 1_000_000
+    if "room" in spec:
+        out["room"] = spec["room"]
+    return out
+
+
+_REST_METHODS = ("GET", "POST", "DELETE")
+
+
+def _rest_events(ev: dict[str, Any], path: str, sc: Scenario) -> list[tuple[Any, str, Callable[[Simulation], None]]]:
+    """``{at: 5s, rest: {method: POST, path: /v1/Rooms, params: {UniqueName: class-{i}}}, count: 300}``."""
+    _known(ev, ("at", "rest", "count"), path)
+    at = _time_spec(ev["at"], join_path(path, "at"))
+    latest = at if isinstance(at, int) else at[1][1] if at[0] == "uniform" else at[1][0]
+    if latest >= sc.duration_us:
+        raise ConfigError(join_path(path, "at"),
+                          f"expected a time before the end of the run ({format_duration(sc.duration_us)}), "
+                          f"got {ev['at']!r}")
+    count = ev.get("count", 1)
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100_000:
+        raise ConfigError(join_path(path, "count"), f"expected a whole number from 1 to 100000, got {count!r}")
+    rpath = join_path(path, "rest")
+    spec = _mapping(ev["rest"], rpath, "a mapping like {method: POST, path: /v1/Rooms, params: {UniqueName: x}}")
+    _known(spec, ("method", "path", "params", "retry"), rpath)
+    method = spec.get("method", "GET")
+    if method not in _REST_METHODS:
+        raise ConfigError(join_path(rpath, "method"), f"expected one of {', '.join(_REST_METHODS)}, got {method!r}")
+    url = spec.get("path")
+    if not isinstance(url, str) or not url.startswith("/v1/"):
+        raise ConfigError(join_path(rpath, "path"), f"expected a REST path like '/v1/Rooms', got {url!r}")
+    params = _mapping(spec.get("params", {}) or {}, join_path(rpath, "params"), "a mapping of PascalCase fields")
+    retry = spec.get("retry", True)
+    if not isinstance(retry, bool):
+        raise ConfigError(join_path(rpath, "retry"), f"expected true or false, got {retry!r}")
+
+    def fill(value: Any, i: int) -> Any:
+        if isinstance(value, str):
+            return value.replace("{i}", str(i))
+        if isinstance(value, list):
+            return [fill(v, i) for v in value]
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return value
+
+    out = []
+    for i in range(count):
+        method_i, url_i = method, fill(url, i)
+        params_i = {str(k): fill(v, i) for k, v in params.items()}
+        out.append((at, "rest", lambda sim, m=method_i, u=url_i, p=params_i: sim.backend_request(m, u, p, retry=retry)))
+    return out
 
 
 _ACTIONS = ("link", "disconnect", "mute", "unmute", "publish", "unpublish")
