@@ -483,12 +483,9 @@ class Simulation(DataPath):
         self.trace.record(self.now_us, "track-unpublished", identity=p.identity, track=pub.name)
         room = record.room
         self._sync_subscriptions(room, None, [t])
-        for other in room.connected:
-            if other is not record:
-                remote = other.driver.client.participants.get(record.sid)
-                if remote is not None and t.sid in remote.tracks:
-                    gone = remote.tracks.pop(t.sid)
-                    other.driver.client.emit("trackUnpublished", gone, remote)
+        for client, remote in self._seen_by_others(record):
+            if t.sid in remote.tracks:
+                client.emit("trackUnpublished", remote.tracks.pop(t.sid), remote)
         p.client.local_participant.tracks.pop(pub.name, None)
         p.cloud.event(room, "track-removed", participant=record, track=t)
 
@@ -507,14 +504,21 @@ class Simulation(DataPath):
         self.trace.record(self.now_us, "track-enabled" if enabled else "track-disabled",
                           identity=p.identity, track=pub.name)
         record = p.record
+        for client, remote in self._seen_by_others(record):
+            if t.sid in remote.tracks:
+                remote.tracks[t.sid].is_track_enabled = enabled
+                client.emit("trackEnabled" if enabled else "trackDisabled", remote.tracks[t.sid], remote)
+        p.cloud.event(record.room, "track-enabled" if enabled else "track-disabled", participant=record, track=t)
+
+    def _seen_by_others(self, record: "ParticipantRecord") -> list[tuple[Room, RemoteParticipant]]:
+        """(client, its view of ``record``) for every other connected participant of the room."""
+        out = []
         for other in record.room.connected:
             if other is not record:
                 remote = other.driver.client.participants.get(record.sid)
-                if remote is not None and t.sid in remote.tracks:
-                    remote.tracks[t.sid].is_track_enabled = enabled
-                    other.driver.client.emit("trackEnabled" if enabled else "trackDisabled", remote.tracks[t.sid],
-                                             remote)
-        p.cloud.event(record.room, "track-enabled" if enabled else "track-disabled", participant=record, track=t)
+                if remote is not None:
+                    out.append((other.driver.client, remote))
+        return out
 
     def _track_record(self, room: Room, name: str) -> "TrackRecord":
         return room._record.driver.publication(name).record
@@ -623,12 +627,9 @@ class Simulation(DataPath):
             client.emit("reconnecting", twilio_error(53405, "media connection lost"))
         else:
             client.emit("reconnected")
-        for other in record.room.connected:
-            if other is not record:
-                remote = other.driver.client.participants.get(record.sid)
-                if remote is not None:
-                    remote.state = "reconnecting" if on else "connected"
-                    other.driver.client.emit("participantReconnecting" if on else "participantReconnected", remote)
+        for other_client, remote in self._seen_by_others(record):
+            remote.state = "reconnecting" if on else "connected"
+            other_client.emit("participantReconnecting" if on else "participantReconnected", remote)
 
     # -- scripted back-end requests -------------------------------------------------------
     def backend_request(self, method: str, path: str, params: dict[str, Any] | None = None, *,
