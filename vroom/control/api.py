@@ -16,7 +16,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from .cloud import validate_recording_rules, validate_subscribe_rules
 from .errors import TwilioError, twilio_error
@@ -438,8 +438,6 @@ class _List(_Node):
             nxt = body["meta"]["next_page_url"]
             if not nxt:
                 return
-            from urllib.parse import parse_qsl, urlsplit
-
             parts = urlsplit(nxt)
             path, params = parts.path, dict(parse_qsl(parts.query))
 

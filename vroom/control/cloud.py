@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .callbacks import Webhooks
 from .errors import TwilioError, twilio_error
 from .quotas import Quotas, TokenBucket
-from .records import DEFAULT_RULES, ParticipantRecord, RoomRecord, TrackRecord
+from .records import DEFAULT_RULES, ParticipantRecord, RoomRecord, TrackRecord, iso8601_ms
 from .tokens import AccessToken, VideoGrant
 
 if TYPE_CHECKING:
@@ -334,7 +334,7 @@ class Cloud:
         form = {
             "AccountSid": self.account_sid, "RoomName": room.unique_name, "RoomSid": room.sid,
             "RoomStatus": room.status, "RoomType": room.type, "StatusCallbackEvent": name,
-            "Timestamp": _iso_ms(self.timestamp()), "SequenceNumber": str(room.callbacks_sent - 1),
+            "Timestamp": iso8601_ms(self.timestamp()), "SequenceNumber": str(room.callbacks_sent - 1),
         }
         if participant is not None:
             form.update(ParticipantSid=participant.sid, ParticipantStatus=participant.status,
@@ -357,12 +357,6 @@ class Cloud:
                                   used=used, limit=quota)
         elif used < self.quotas.warning_fraction * quota and what in self._warned:
             self._warned.discard(what)
-
-
-def _iso_ms(epoch_s: float) -> str:
-    import datetime as dt
-
-    return dt.datetime.fromtimestamp(epoch_s, tz=dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _check_name(value: object, what: str) -> None:

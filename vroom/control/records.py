@@ -10,7 +10,7 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RoomRecord", "ParticipantRecord", "TrackRecord", "BASE_URL", "iso8601", "DEFAULT_RULES"]
+__all__ = ["RoomRecord", "ParticipantRecord", "TrackRecord", "BASE_URL", "iso8601", "iso8601_ms", "DEFAULT_RULES"]
 
 BASE_URL = "https://video.twilio.com"
 
@@ -25,6 +25,12 @@ def iso8601(epoch_s: float | None) -> str | None:
     if epoch_s is None:
         return None
     return _dt.datetime.fromtimestamp(int(epoch_s), tz=_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso8601_ms(epoch_s: float) -> str:
+    """Callback timestamps, with milliseconds: ``2026-01-01T00:00:02.000Z``."""
+    stamp = _dt.datetime.fromtimestamp(epoch_s, tz=_dt.timezone.utc)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
 
 
 @dataclass(eq=False)
