@@ -234,3 +234,33 @@ def test_reliable_data_gets_through_a_lossy_link_and_unreliable_data_does_not():
     assert sim.sfu.packets_retransmitted > 0
     up = sim.link("sender/up").counters()
     assert up["packets_in"] > 2400 * 1.1  # retransmissions enter the link again
+
+
+def test_ordered_data_waits_for_retransmissions_and_unordered_does_not():
+    lossy = {"up": {"rate": "10Mbps", "delay": "20ms", "loss": "10%"}, "down": {"rate": "10Mbps", "delay": "20ms"}}
+    sim = vroom.Simulation(seed=12)
+    sim.add_participant("sender", network=lossy, publish=[{"data": {"name": "ordered", "size": 100, "rate": 50}},
+                                                           {"data": {"name": "unordered", "size": 100, "rate": 50,
+                                                                     "ordered": False}}])
+    sim.add_participant("receiver", network=OFFICE, publish=[])
+    sim.run("40s")
+    subs = sim.summary()["participants"]["receiver"]["subscriptions"]
+    ordered, unordered = subs["sender/ordered"], subs["sender/unordered"]
+    # every message sent in the first 30 s got through (reliable), in both channels
+    assert ordered["messages_delivered"] >= 30 * 50 and unordered["messages_delivered"] >= 30 * 50
+    # a lost message comes back after the 1 s RTO, so the slowest message took more than 1 s
+    assert ordered["message_latency_ms"]["max"] > 1000 and unordered["message_latency_ms"]["max"] > 1000
+    # with 10% loss at 50 messages/s, an ordered channel holds ~50 messages behind each loss: far slower on average
+    assert ordered["message_latency_ms"]["mean"] > 3 * unordered["message_latency_ms"]["mean"]
+
+
+def test_message_latency_on_a_clean_path_is_the_one_way_delay():
+    clean = {"up": {"rate": "8Mbps", "delay": "20ms"}, "down": {"rate": "8Mbps", "delay": "30ms"}}
+    sim = vroom.Simulation(seed=1)
+    sim.add_participant("a", network=clean, publish=[{"data": {"size": 960, "rate": 5}}])
+    sim.add_participant("b", network=clean, publish=[])
+    sim.run("5s")
+    data = sim.summary()["participants"]["b"]["subscriptions"]["a/data"]
+    # 960 + 40 header bytes = 8000 bits: 1 ms on each 8 Mbit/s hop, plus 20 ms + 30 ms of delay
+    assert data["message_latency_ms"]["mean"] == pytest.approx(52.0)
+    assert data["message_latency_ms"]["max"] == pytest.approx(52.0)

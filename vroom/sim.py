@@ -377,6 +377,8 @@ class Simulation(DataPath):
         sfu_pub = self.sfu.publish(p.index, KIND_CODES[spec.kind], spec.name, ssrc)
         source.track = sfu_pub.index
         track_record.sfu_track = sfu_pub.index
+        if spec.kind == "data":
+            self.receivers.track_ordered[sfu_pub.index] = spec.spec.ordered  # type: ignore[union-attr]
         pub = Publication(spec.name, spec.kind, source, sfu_pub.index, record=track_record)
         p.publications.append(pub)
         self._pub_of_track.append(pub)

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from scipy.signal import lfilter
 
-from .rtp import KIND_AUDIO, KIND_VIDEO
+from .rtp import KIND_AUDIO, KIND_DATA, KIND_VIDEO
 
 __all__ = ["Receivers"]
 
@@ -103,8 +103,16 @@ class Receivers:
         self.pause_us = np.zeros(n, np.int64)
         self.delay_hist = np.full((n, FREEZE_WINDOW - 1), np.nan)
         self.latency_hist = np.zeros((8, LATENCY_BINS), np.int64)
-        # frames with some packets received, waiting for the rest
-        self._partial = {k: np.zeros(0, np.int64) for k in ("slot", "frame", "nfr", "count", "arrival")}
+        # frames (video) and messages (data) with some packets received, waiting for the rest
+        self._partial = {kind: {k: np.zeros(0, np.int64) for k in ("slot", "frame", "nfr", "count", "arrival", "t")}
+                         for kind in (KIND_VIDEO, KIND_DATA)}
+        self.messages = np.zeros(n, np.int64)
+        self.message_latency_us = np.zeros(n, np.int64)
+        self.message_latency_max_us = np.zeros(n, np.int64)
+        self.track_ordered: dict[int, bool] = {}  # data tracks: ordered channel? (default True)
+        self._held: dict[int, dict[int, tuple[int, int]]] = {}
+        self._next_message: dict[int, int] = {}
+        self._last_delivery: dict[int, int] = {}
 
     # -- input -------------------------------------------------------------
     def add(self, batch: dict[str, np.ndarray]) -> None:
@@ -163,7 +171,8 @@ class Receivers:
         self.slot_kind = _grow(self.slot_kind, n)
         self.slot_sub[slot], self.slot_track[slot], self.slot_kind[slot] = sub, track, kind
         for name in ("received", "bytes", "jitter", "jitter_sum", "jitter_n", "last_s", "frames_complete",
-                     "frames_incomplete", "freezes", "freeze_us", "pauses", "pause_us"):
+                     "frames_incomplete", "freezes", "freeze_us", "pauses", "pause_us", "messages",
+                     "message_latency_us", "message_latency_max_us"):
             setattr(self, name, _grow(getattr(self, name), n))
         self.first_seq = _grow(self.first_seq, n, np.iinfo(np.int64).max)
         self.max_seq = _grow(self.max_seq, n, -1)
@@ -199,9 +208,11 @@ class Receivers:
         flat = np.bincount(c["sub"] * LATENCY_BINS + bins, minlength=len(self.latency_hist) * LATENCY_BINS)
         self.latency_hist += flat.reshape(len(self.latency_hist), LATENCY_BINS)
         self._jitter(slot, starts, lengths, seg_slot, kind, c["ts"][order], arrival)
-        video = kind == KIND_VIDEO
-        if video.any():
-            self._frames(slot[video], c["frame"][order][video], c["nfr"][order][video], arrival[video])
+        for k in (KIND_VIDEO, KIND_DATA):
+            mask = kind == k
+            if mask.any():
+                self._frames(slot[mask], c["frame"][order][mask], c["nfr"][order][mask], arrival[mask], k,
+                             c["t"][order][mask])
 
     def _jitter(self, slot: np.ndarray, starts: np.ndarray, lengths: np.ndarray, seg_slot: np.ndarray,
                 kind: np.ndarray, s: np.ndarray, arrival: np.ndarray) -> None:
@@ -232,31 +243,65 @@ class Receivers:
         self.jitter_sum[:n_slots] += np.bincount(slot, weights=np.where(has_prev, y, 0.0), minlength=n_slots)
         self.jitter_n[:n_slots] += np.bincount(slot[has_prev], minlength=n_slots)
 
-    def _frames(self, slot: np.ndarray, frame: np.ndarray, nfr: np.ndarray, arrival: np.ndarray) -> None:
-        p = self._partial
+    def _frames(self, slot: np.ndarray, frame: np.ndarray, nfr: np.ndarray, arrival: np.ndarray,
+                kind: int = KIND_VIDEO, sent: np.ndarray | None = None) -> None:
+        """Group packets into frames (video) or messages (data) and hand on the complete ones."""
+        p = self._partial[kind]
         np.maximum.at(self.newest_frame, slot, frame)
         slot = np.concatenate([p["slot"], slot])
         frame = np.concatenate([p["frame"], frame])
         nfr = np.concatenate([p["nfr"], nfr])
         count = np.concatenate([p["count"], np.ones(len(arrival), np.int64)])
         arrival = np.concatenate([p["arrival"], arrival])
+        sent = np.concatenate([p["t"], np.zeros(len(frame) - len(p["t"]), np.int64) if sent is None else sent])
         order = _stable_order(slot, len(self._slot_of))
         if np.any((slot[order][1:] == slot[order][:-1]) & (np.diff(frame[order]) < 0)):  # reordered frames
             order = np.lexsort((frame, slot))
         slot, frame, nfr, count, arrival = slot[order], frame[order], nfr[order], count[order], arrival[order]
+        sent = sent[order]
         key = (slot << 24) ^ frame
         starts, _ = _segments(key)
-        slot, frame, nfr = slot[starts], frame[starts], nfr[starts]
+        slot, frame, nfr, sent = slot[starts], frame[starts], nfr[starts], sent[starts]
         count = np.add.reduceat(count, starts)
         arrival = np.maximum.reduceat(arrival, starts)
         complete = count >= nfr
-        waiting = ~complete & (frame >= self.newest_frame[slot])
-        n_slots = len(self._slot_of)
-        self.frames_incomplete[:n_slots] += np.bincount(slot[~complete & ~waiting], minlength=n_slots)
-        self._partial = {"slot": slot[waiting], "frame": frame[waiting], "nfr": nfr[waiting],
-                         "count": count[waiting], "arrival": arrival[waiting]}
+        if kind == KIND_VIDEO:  # a frame whose successor arrived will not be completed (no retransmission)
+            waiting = ~complete & (frame >= self.newest_frame[slot])
+            n_slots = len(self._slot_of)
+            self.frames_incomplete[:n_slots] += np.bincount(slot[~complete & ~waiting], minlength=n_slots)
+        else:  # reliable data may still be completed by a retransmission
+            waiting = ~complete
+        self._partial[kind] = {"slot": slot[waiting], "frame": frame[waiting], "nfr": nfr[waiting],
+                               "count": count[waiting], "arrival": arrival[waiting], "t": sent[waiting]}
         if complete.any():
-            self._render(slot[complete], arrival[complete])
+            if kind == KIND_VIDEO:
+                self._render(slot[complete], arrival[complete])
+            else:
+                self._messages(slot[complete], frame[complete], arrival[complete], sent[complete])
+
+    def _messages(self, slot: np.ndarray, message: np.ndarray, arrival: np.ndarray, sent: np.ndarray) -> None:
+        """Data messages reach the application in order on ordered channels (SCTP), at arrival otherwise."""
+        for s_, m, a, t in zip(slot.tolist(), message.tolist(), arrival.tolist(), sent.tolist()):
+            if not self.track_ordered.get(int(self.slot_track[s_]), True):
+                self._deliver_message(s_, a, t)
+                continue
+            nxt = self._next_message.get(s_, m)  # the first message this subscription sees starts its order
+            if m < nxt:  # from before that start: nothing to wait for
+                self._deliver_message(s_, a, t)
+                continue
+            held = self._held.setdefault(s_, {})
+            held[m] = (a, t)
+            while nxt in held:
+                a2, t2 = held.pop(nxt)
+                self._last_delivery[s_] = max(a2, self._last_delivery.get(s_, a2))
+                self._deliver_message(s_, self._last_delivery[s_], t2)
+                nxt += 1
+            self._next_message[s_] = nxt
+
+    def _deliver_message(self, slot: int, delivered: int, sent: int) -> None:
+        self.messages[slot] += 1
+        self.message_latency_us[slot] += delivered - sent
+        self.message_latency_max_us[slot] = max(int(self.message_latency_max_us[slot]), delivered - sent)
 
     def _render(self, slot: np.ndarray, arrival: np.ndarray) -> None:
         """Complete frames (sorted by slot, then frame): count them and detect freezes."""
@@ -306,10 +351,10 @@ class Receivers:
     # -- results -------------------------------------------------------------
     def finish(self) -> None:
         """Count frames still waiting for packets as incomplete (end of run)."""
-        p = self._partial
+        p = self._partial[KIND_VIDEO]
         if len(p["slot"]):
             np.add.at(self.frames_incomplete, p["slot"], 1)
-            self._partial = {k: v[:0] for k, v in p.items()}
+            self._partial[KIND_VIDEO] = {k: v[:0] for k, v in p.items()}
 
     def slots_of(self, sub: int) -> list[int]:
         return [slot for (s, _), slot in self._slot_of.items() if s == sub]
@@ -336,6 +381,11 @@ class Receivers:
                        pauses=int(self.pauses[slot]), pause_seconds=int(self.pause_us[slot]) / 1e6)
         elif kind == KIND_AUDIO:
             out.update(concealed_packets=lost, concealed_samples=lost * OPUS_SAMPLES_PER_PACKET)
+        else:
+            n = int(self.messages[slot])
+            out.update(messages_delivered=n,
+                       message_latency_ms={"mean": self.message_latency_us[slot] / n / 1000 if n else None,
+                                           "max": int(self.message_latency_max_us[slot]) / 1000 if n else None})
         return out
 
     def latency_percentiles(self, sub: int, qs: tuple[float, ...] = (0.5, 0.95)) -> list[float | None]:
