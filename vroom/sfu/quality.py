@@ -471,7 +471,9 @@ class ConnectionScorer:
             return _MAX_SCORE
         if bitrate_bps <= 0.0:
             return 0.0
-        score = _MAX_SCORE - 20.0 * math.log(expected_bitrate_bps / bitrate_bps)
+        # ln(expected) − ln(actual) rather than ln(expected/actual): the ratio of two extreme
+        # floats can underflow to 0 or overflow to inf
+        score = _MAX_SCORE - 20.0 * (math.log(expected_bitrate_bps) - math.log(bitrate_bps))
         return min(_MAX_SCORE, max(0.0, score))
 
     def update(self, now: float, *, packets_expected: int, packets_lost: int = 0, packets_missing: int = 0,
