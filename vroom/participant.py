@@ -45,6 +45,7 @@ class Participant:
     cloud: Any = None  # the account it connected to
     client: Any = None  # the client SDK Room it holds
     outage: int = 0  # generation of the pending outage timers
+    outage_since: int | None = None  # µs when its links went down
 
     @property
     def connected(self) -> bool:

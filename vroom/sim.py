@@ -63,6 +63,9 @@ TRACK_KIND = {"audio": "audio", "video": "video", "screen": "video", "data": "da
 DEFAULT_EPOCH = 1_767_225_600.0
 #: twilio-video.js: ICE inactivity of 3 s starts reconnecting; a 30 s session timeout ends it (reference/twilio.md §5).
 RECONNECTING_AFTER_US = 3_000_000
+#: Clock skew tolerated on a token's nbf at connect: twilio-python stamps nbf with the minting machine's
+#: second, which may be a little ahead of the simulated cloud's clock (epoch="now" is read once).
+NBF_LEEWAY_S = 5.0
 DISCONNECTED_AFTER_US = 30_000_000
 class Network:
     """A participant's pair of link configurations: ``up`` (to the SFU) and ``down``."""
@@ -262,7 +265,7 @@ class Simulation(DataPath):
         """
         cloud = self._cloud_for(token)
         claims = verify_token(token, now=cloud.timestamp(), key_secret=self._key_secret,
-                              account_sid=cloud.account_sid, room=name)
+                              account_sid=cloud.account_sid, room=name, leeway_s=NBF_LEEWAY_S)
         net = Network.ideal() if network is None else Network.from_spec(network)
         if tracks is None:
             items: list[Any] = []
@@ -298,6 +301,8 @@ class Simulation(DataPath):
             sub = jwt.decode(token, options={"verify_signature": False}).get("sub")  # type: ignore[arg-type]
         except Exception:
             raise twilio_error(20101, "the token is not a JWT") from None
+        if not isinstance(sub, str) or not sub:
+            raise twilio_error(20101, "the token has no subject (sub): the account SID it was minted for")
         for cloud in self.accounts:
             if cloud.account_sid == sub:
                 return cloud
@@ -333,6 +338,8 @@ class Simulation(DataPath):
                 other_client = other.driver.client
                 other_client.participants[record.sid] = RemoteParticipant(record)
                 other_client.emit("participantConnected", other_client.participants[record.sid])
+        if not (net.up.up and net.down.up):
+            self._outage_check(p)
         if record.subscribe_rules is not None:
             self._route_by_rules(record)
         self._sync_subscriptions(room, [record], None)
@@ -601,19 +608,24 @@ class Simulation(DataPath):
 
     def _outage_check(self, p: Participant) -> None:
         """Links down: reconnecting after 3 s, disconnected (53405) after 30 s; back up: reconnected."""
+        if not p.connected:
+            return
         down = not (p.uplink.config.up and p.downlink.config.up)  # type: ignore[union-attr]
-        p.outage += 1
-        generation = p.outage
-        if down:
-            start = self.now_us
+        if down and p.outage_since is None:
+            p.outage_since = start = self.now_us
+            p.outage += 1
+            generation = p.outage
             self._schedule(start + RECONNECTING_AFTER_US, lambda: self._set_reconnecting(p, True),
                            cancel_with=lambda: p.outage != generation)
             self._schedule(start + DISCONNECTED_AFTER_US,
                            lambda: self._disconnect_participant(p.record, twilio_error(
                                53405, "no media for 30 s: the session timed out")),
                            cancel_with=lambda: p.outage != generation)
-        elif p.record is not None and p.record.status == "reconnecting":
-            self._set_reconnecting(p, False)
+        elif not down and p.outage_since is not None:
+            p.outage_since = None
+            p.outage += 1  # cancels the pending timers
+            if p.record is not None and p.record.status == "reconnecting":
+                self._set_reconnecting(p, False)
 
     def _set_reconnecting(self, p: Participant, on: bool) -> None:
         record = p.record

@@ -25,7 +25,7 @@ ROOM_EVENTS = (
     "recordingStopped", "trackPublished", "trackUnpublished", "trackSubscribed", "trackUnsubscribed",
     "trackSubscriptionFailed", "trackEnabled", "trackDisabled", "trackStarted", "trackDimensionsChanged",
     "trackMessage", "trackSwitchedOff", "trackSwitchedOn", "trackPublishPriorityChanged", "trackWarning",
-    "trackWarningsCleared", "transcription", "networkQualityLevelChanged",
+    "trackWarningsCleared", "transcription",
 )
 
 

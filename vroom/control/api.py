@@ -160,7 +160,7 @@ class RestApi:
                 return 200, room.to_json(c.epoch)
             if method == "POST":
                 return 202, self._update_room(room, p)
-        elif rest[1] == "RecordingRules" and len(rest) == 2:
+        elif rest[1] == "RecordingRules" and len(rest) == 2 and method in ("GET", "POST"):
             if method == "POST":
                 room.recording_rules = validate_recording_rules(_json(p, "Rules", 53120))
                 room.recording_rules_updated_us = c.now_us

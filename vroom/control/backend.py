@@ -31,6 +31,7 @@ class BackendRequest:
     done_at: float | None = None
     attempts: list[int] = field(default_factory=list)  # HTTP status of each attempt
     body: dict[str, Any] | None = None
+    throttled: int = 0  # answers with 20429
 
     @property
     def status(self) -> int | None:
@@ -50,7 +51,9 @@ def send_with_retry(cloud: "Cloud", request: BackendRequest, backoff: Backoff) -
     answer = cloud.rest.request(request.method, request.path, request.params, trusted=True)
     request.attempts.append(answer.status)
     request.body = answer.body
-    if answer.status == 429 and request.retry and len(request.attempts) < MAX_ATTEMPTS:
+    throttled = answer.status == 429 and (answer.body or {}).get("code") == 20429  # not 53119/53206: quotas
+    request.throttled += throttled
+    if throttled and request.retry and len(request.attempts) < MAX_ATTEMPTS:
         sim._schedule(sim.now_us + backoff.next_delay_us(), lambda: send_with_retry(cloud, request, backoff),
                       later=True)
     else:
@@ -67,7 +70,7 @@ def summarize_requests(requests: list[BackendRequest]) -> dict[str, Any]:
         "failed": len(done) - len(ok),
         "pending": len(requests) - len(done),
         "attempts": sum(len(r.attempts) for r in requests),
-        "throttled": sum(r.attempts.count(429) for r in requests),
+        "throttled": sum(r.throttled for r in requests),
         "max_attempts": max((len(r.attempts) for r in requests), default=0),
         "delay_s": {"mean": sum(delays) / len(delays) if delays else 0.0,
                     "p95": delays[min(len(delays) - 1, int(0.95 * len(delays)))] if delays else 0.0,

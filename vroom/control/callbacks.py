@@ -114,7 +114,12 @@ class Webhooks:
         else:
             try:
                 answer = handler(self._request(d))
-                status = 200 if answer is None else int(answer[0] if isinstance(answer, tuple) else answer)
+                if isinstance(answer, tuple):
+                    answer = answer[0]
+                if isinstance(answer, bool) or not isinstance(answer, int):
+                    status = 500 if answer is False else 200  # None, True or a body: the handler answered
+                else:
+                    status = answer
                 attempt["status"] = status
                 if 200 <= status < 400:
                     d.outcome = "delivered"

@@ -205,7 +205,8 @@ class Cloud:
         reason = error or twilio_error(53118, "the room was completed")
         for p in list(room.connected):
             self.sim._disconnect_participant(p, reason)
-        self._end(room)
+        if room.status == "in-progress":  # an ad-hoc room ended itself when its last participant left
+            self._end(room)
 
     def _end(self, room: RoomRecord) -> None:
         room.status = "completed"
@@ -235,6 +236,8 @@ class Cloud:
         for r in self.in_progress():
             if r.unique_name == name or r.sid == name:
                 return r
+        if name in self.rooms:
+            raise twilio_error(53118, f"room {name} is {self.rooms[name].status}")
         if not self.client_room_creation:
             raise twilio_error(53106, f"no in-progress room {name!r} and client-side room creation is disabled")
         _check_name(name, "room")
@@ -360,7 +363,7 @@ class Cloud:
 
 
 def _check_name(value: object, what: str) -> None:
-    codes = {"room": (53100, 53101, 53102), "identity": (53200, 53201, 53202), "track": (53301, 53302, 53301)}
+    codes = {"room": (53100, 53101, 53102), "identity": (53200, 53201, 53202), "track": (53301, 53302, 53303)}
     invalid, too_long, bad_chars = codes[what]
     if not isinstance(value, str) or not value:
         raise twilio_error(invalid, f"the {what} name must be a non-empty string, got {value!r}")

@@ -66,6 +66,7 @@ CODES: dict[int, tuple[str, str, int]] = {
     53300: ("TrackInvalidError", "Track is invalid", 400),
     53301: ("TrackNameInvalidError", "Track name is invalid", 400),
     53302: ("TrackNameTooLongError", "Track name is too long", 400),
+    53303: ("TrackNameCharsInvalidError", "Track name contains invalid characters", 400),
     53304: ("TrackNameIsDuplicatedError", "Track name is duplicated", 400),
     53405: ("MediaConnectionError", "Media connection failed or Media activity ceased", 400),
 }

@@ -296,7 +296,7 @@ def _check_signature(token: str, secret: str, key_sid: str) -> None:
         raise twilio_error(20101, f"not a decodable JWT ({e})") from None
 
 
-def _check_times(payload: dict[str, Any], now: float) -> tuple[float, float | None]:
+def _check_times(payload: dict[str, Any], now: float, leeway: float = 0.0) -> tuple[float, float | None]:
     """(exp, nbf); 20104 if expired, exp invalid or too far ahead, 20105 if nbf is after ``now``."""
     exp = _number(payload.get("exp"))
     if exp is None:
@@ -312,7 +312,7 @@ def _check_times(payload: dict[str, Any], now: float) -> tuple[float, float | No
     if nbf is None and exp - now > MAX_LIFETIME_S:
         raise twilio_error(20104, f"exp is {_fmt(exp - now)} s after the clock ({_fmt(now)}), more than the "
                                   f"{MAX_LIFETIME_S} s (24 h) a token may live; mint it with ttl <= {MAX_LIFETIME_S}")
-    if nbf is not None and nbf > now:
+    if nbf is not None and nbf > now + leeway:
         raise twilio_error(20105, f"the token's nbf ({_fmt(nbf)}) is {_fmt(nbf - now)} s later than the simulated "
                                   f"clock ({_fmt(now)}); if it was minted with the real clock (twilio-python, or "
                                   "AccessToken without now=), run Simulation(epoch=\"now\"), or else mint it "
@@ -359,19 +359,21 @@ def verify_token(
     key_secret: Callable[[str], tuple[str, str] | None],
     account_sid: str,
     room: str | None = None,
+    leeway_s: float = 0.0,
 ) -> TokenClaims:
     """Check ``token`` at ``now`` epoch seconds as a Twilio cloud would, and return its claims.
 
     ``key_secret(key_sid)`` gives ``(owning account SID, secret)``, or None for an unknown key;
     ``account_sid`` is the account being connected to, ``room`` the room being joined (None: any).
     Raises ``TwilioError`` 20101–20107 (order in the module docstring) saying what to fix.
-    A token without nbf may live until at most 24 h after ``now``.
+    A token without nbf may live until at most 24 h after ``now``. ``leeway_s`` tolerates an nbf
+    that far ahead of ``now`` (clock skew between the minting machine and the cloud).
     """
     header, payload = _decode(token)
     _check_header(header)
     secret = _check_issuer(payload, key_secret, account_sid)
     _check_signature(token, secret, payload["iss"])
-    exp, nbf = _check_times(payload, now)
+    exp, nbf = _check_times(payload, now, leeway_s)
     identity, granted = _check_grants(payload["grants"], room)
     return TokenClaims(identity=identity, room=granted, account_sid=payload["sub"], key_sid=payload["iss"],
                        issued_at=_issued_at(payload), not_before=nbf, expires_at=exp, grants=payload["grants"])

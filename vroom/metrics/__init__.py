@@ -150,6 +150,6 @@ def format_table(summary: dict[str, Any], *, limit: int | None = None) -> str:
         d = rest["delay_s"]
         lines.append(f"REST: {rest['requests']} requests, {rest['succeeded']} succeeded, {rest['failed']} failed "
                      f"after {rest['attempts']} attempts ({rest['throttled']} throttled with 429/20429, at most "
-                     f"{rest['max_attempts']} for one request); time to success mean {d['mean']:.2f} s, "
+                     f"{rest['max_attempts']} for one request); time to the final answer mean {d['mean']:.2f} s, "
                      f"p95 {d['p95']:.2f} s, max {d['max']:.2f} s")
     return "\n".join(lines)

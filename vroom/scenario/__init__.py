@@ -84,7 +84,9 @@ class Scenario:
     def build(self, *, seed: int | None = None, **options: Any) -> Simulation:
         """A Simulation with every participant and event scheduled (not yet run)."""
         sim = Simulation(seed=self.seed if seed is None else seed, room=self.room, **options)
-        sim.cloud.create_room(unique_name=self.room, max_participants=self.max_participants)
+        # the scenario's room waits the longest Twilio allows (60 min) before ending unused or empty
+        sim.cloud.create_room(unique_name=self.room, max_participants=self.max_participants,
+                              empty_room_timeout=60, unused_room_timeout=60)
         times = RandomStreams(sim.seed)
         for plan in self.participants:
             rng = times.stream(f"scenario/{plan.identity}/times")
@@ -287,6 +289,8 @@ _REST_METHODS = ("GET", "POST", "DELETE")
 def _rest_events(ev: dict[str, Any], path: str, sc: Scenario) -> list[tuple[Any, str, Callable[[Simulation], None]]]:
     """``{at: 5s, rest: {method: POST, path: /v1/Rooms, params: {UniqueName: class-{i}}}, count: 300}``."""
     _known(ev, ("at", "rest", "count"), path)
+    if "at" not in ev:
+        raise ConfigError(join_path(path, "at"), "required: when the request is made, like '5s' or {uniform: [0s, 1s]}")
     at = _time_spec(ev["at"], join_path(path, "at"))
     latest = at if isinstance(at, int) else at[1][1] if at[0] == "uniform" else at[1][0]
     if latest >= sc.duration_us:
