@@ -184,3 +184,37 @@ def test_outages_reconnect_or_disconnect(sim):
     seen_by_b = [(t, e) for t, e in b.events if e.startswith("participantRe") or e == "participantDisconnected"]
     assert seen_by_b == [(13.0, "participantReconnecting"), (15.0, "participantReconnected"),
                          (23.0, "participantReconnecting"), (50.0, "participantDisconnected")]
+
+
+def test_completing_an_ad_hoc_room_ends_it_once(sim):
+    got = []
+    sim.cloud.default_status_callback = "https://x.test/cb"
+    sim.cloud.webhooks.register("https://x.test/cb", lambda req: got.append(req.event))
+    sim.connect(sim.cloud.access_token("a"), "adhoc")
+    sim.cloud.video.v1.rooms("adhoc").update(status="completed")
+    sim.run("1s")
+    assert got.count("room-ended") == 1 and got[-1] == "room-ended"
+    assert code_of(sim.connect, sim.cloud.access_token("b"), next(iter(sim.cloud.rooms))) == 53118
+
+
+def test_an_outage_counts_from_its_start_and_joining_while_down_counts_too(sim):
+    a = sim.connect(sim.cloud.access_token("a"), "r")
+    sim.at("5s", lambda: sim.set_link("a/up", up=False))
+    sim.at("6s", lambda: sim.set_link("a/down", up=False))  # still the same outage
+    sim.at("7s", lambda: sim.set_link("a/down", up=True))
+    down = {"up": {"rate": "1Mbps", "up": False}, "down": {"rate": "1Mbps"}}
+    sim.at("10s", lambda: sim.connect(sim.cloud.access_token("b"), "r", network=down))
+    sim.run("60s")
+    assert [(t, e) for t, e in a.events if e in ("reconnecting", "disconnected")] == [(8.0, "reconnecting"),
+                                                                                     (35.0, "disconnected")]
+    b = sim.participants["b"].client
+    assert [(t, e) for t, e in b.events if e in ("reconnecting", "disconnected")] == [(13.0, "reconnecting"),
+                                                                                     (40.0, "disconnected")]
+
+
+def test_quota_refusals_are_not_retried_as_throttling():
+    sim = vroom.Simulation(seed=2, quotas=Quotas(concurrent_rooms=1))
+    sim.backend_request("POST", "/v1/Rooms", {"UniqueName": "one"})
+    second = sim.backend_request("POST", "/v1/Rooms", {"UniqueName": "two"})
+    sim.run("30s")
+    assert second.attempts == [429] and second.body["code"] == 53119 and second.throttled == 0
