@@ -218,3 +218,10 @@ def test_quota_refusals_are_not_retried_as_throttling():
     second = sim.backend_request("POST", "/v1/Rooms", {"UniqueName": "two"})
     sim.run("30s")
     assert second.attempts == [429] and second.body["code"] == 53119 and second.throttled == 0
+
+
+def test_a_room_sid_from_elsewhere_is_not_found(sim):
+    other = sim.add_account()
+    theirs = other.video.v1.rooms.create(unique_name="theirs")
+    assert code_of(sim.connect, sim.cloud.access_token("a"), theirs.sid) == 53106
+    assert sim.cloud.rooms == {}

@@ -238,6 +238,8 @@ class Cloud:
                 return r
         if name in self.rooms:
             raise twilio_error(53118, f"room {name} is {self.rooms[name].status}")
+        if re.fullmatch(r"RM[0-9a-f]{32}", name):
+            raise twilio_error(53106, f"no room {name} in account {self.account_sid}")
         if not self.client_room_creation:
             raise twilio_error(53106, f"no in-progress room {name!r} and client-side room creation is disabled")
         _check_name(name, "room")
