@@ -481,7 +481,7 @@ class DominantSpeakerDetector(SpeakerDetector):
                 c1 = math.log(scores[0] / dom_scores[0])
                 c2 = math.log(scores[1] / dom_scores[1])
                 c3 = math.log(scores[2] / dom_scores[2])
-                if True and c2 > C2 and c3 > C3 and c2 > best_c2:
+                if c1 > C1 and c2 > C2 and c3 > C3 and c2 > best_c2:
                     best_c2 = c2
                     new_dominant = source
         if new_dominant is not None and new_dominant != self._dominant:
