@@ -68,6 +68,7 @@ class DataPath:
         self._deliveries: list[tuple[int, ...]] = []
         self._link_ids: dict[str, int] = {}
         self._track_member = np.zeros(0, dtype=np.int64)  # SFU member index of each track's publisher
+        self._speakers: dict[int, Any] = {}  # SFU member index -> its room's dominant-speaker detector
 
     def _advance(self, until: int) -> None:
         while self._done_until < until:
@@ -176,6 +177,13 @@ class DataPath:
             b = {k: v[live] for k, v in b.items()}
             if len(b["t"]) == 0:
                 return
+        if self._speakers:  # audio levels reach the rooms' dominant-speaker detectors in SFU arrival order
+            spoken = np.flatnonzero((b["level"] >= 0) & (b["target"] < 0))
+            for member, level, t in zip(b["member"][spoken].tolist(), b["level"][spoken].tolist(),
+                                        b["t_sfu"][spoken].tolist()):
+                detector = self._speakers.get(member)
+                if detector is not None:
+                    detector.observe(member, level, t / 1e6)
         subs = [p for p in self._participant_of_member if p.connected]
         if not subs:
             sfu.packets_discarded += int(np.count_nonzero(b["target"] >= 0))
@@ -252,6 +260,9 @@ class DataPath:
                 if not sfu.track_live[track]:
                     sfu.packets_discarded += 1
                     continue
+                detector = self._speakers.get(pkt["member"])
+                if detector is not None and pkt["level"] >= 0 and target < 0:
+                    detector.observe(pkt["member"], pkt["level"], t / 1e6)
                 sent = False
                 for p in self._participant_of_member:
                     if not p.connected or not sfu.route[p.index, track] or target not in (-1, p.index):

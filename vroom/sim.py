@@ -48,6 +48,7 @@ from .net.link import Link, LinkConfig
 from .participant import Participant, Publication
 from .rng import Draws, RandomStreams
 from .sfu.core import SFU
+from .sfu.speaker import DECISION_INTERVAL_MS, make_detector
 from .trace import Trace
 from .units import US_PER_S, UnitError, parse_duration
 from .wallclock import wall_clock
@@ -134,7 +135,8 @@ class Simulation(DataPath):
 
     def __init__(self, seed: int = 0, realtime: float | None = None, *, tick: object = "100ms",
                  engine: str = "fast", trace_packets: bool = False, room: str = "room",
-                 epoch: object = None, quotas: Quotas | None = None) -> None:
+                 epoch: object = None, quotas: Quotas | None = None,
+                 speaker_detector: str = "volfin-cohen") -> None:
         if engine not in ("fast", "reference"):
             raise ConfigError("engine", f"expected 'fast' or 'reference', got {engine!r}")
         self.seed = seed
@@ -151,6 +153,13 @@ class Simulation(DataPath):
         if self.tick_us <= 0:
             raise ConfigError("tick", f"expected a positive duration, got {tick!r}")
         self.epoch = _epoch(epoch)
+        try:
+            make_detector(speaker_detector)
+        except ValueError as exc:
+            raise ConfigError("speaker_detector", str(exc)) from None
+        self.speaker_detector = speaker_detector
+        self._room_speakers: dict[str, Any] = {}  # room SID -> its detector, once someone asked for one
+        self._dominant: dict[str, int | None] = {}  # room SID -> SFU member index of its dominant speaker
         self.trace = Trace(packets=trace_packets)
         self.sfu = SFU()
         self.receivers = Receivers()
@@ -166,6 +175,7 @@ class Simulation(DataPath):
         self.requests: list[BackendRequest] = []
         self.cloud = self.add_account(quotas=quotas)
         self.env.process(self._ticker())
+        self.env.process(self._speaker_decisions())
 
     # -- time ------------------------------------------------------------------
     @property
@@ -229,6 +239,45 @@ class Simulation(DataPath):
                         p.downlink.settle(now)
                     if p.uplink is not None:
                         p.uplink.settle(now)
+
+    def _speaker_decisions(self) -> Any:
+        """Every 300 ms (Jitsi's decision interval) each room's detector decides; changes go to clients."""
+        while True:
+            yield self.env.timeout(DECISION_INTERVAL_MS * 1000)
+            if not self._room_speakers:
+                continue
+            now = self.now_us
+            self._advance(now)
+            for room_sid, detector in self._room_speakers.items():
+                member = detector.decide(now / 1e6)
+                if member != self._dominant.get(room_sid):
+                    self._dominant[room_sid] = member
+                    self._announce_dominant(room_sid, member)
+
+    def _announce_dominant(self, room_sid: str, member: int | None) -> None:
+        speaker = None if member is None else self._participant_of_member[member]
+        self.trace.record(self.now_us, "dominant-speaker-changed", room_sid=room_sid,
+                          identity=None if speaker is None else speaker.identity)
+        for p in self._participant_of_member:
+            if not p.connected or p.record is None or p.record.room.sid != room_sid:
+                continue
+            client = p.client
+            remote = None if speaker is None else client.participants.get(speaker.record.sid)
+            client.dominant_speaker = remote
+            if client.options.get("dominant_speaker"):
+                client.emit("dominantSpeakerChanged", remote)
+
+    def _watch_speakers(self, p: Participant, asked: bool) -> None:
+        """Give the room a detector when someone asks for one, and feed it this participant's audio."""
+        room_sid = p.record.room.sid
+        detector = self._room_speakers.get(room_sid)
+        if detector is None and asked:
+            detector = self._room_speakers[room_sid] = make_detector(self.speaker_detector)
+            for other in p.record.room.connected:
+                if other.driver is not None and other.driver is not p:
+                    self._speakers[other.driver.index] = detector
+        if detector is not None:
+            self._speakers[p.index] = detector
 
     # -- accounts ------------------------------------------------------------------
     def add_account(self, *, quotas: Quotas | None = None, client_room_creation: bool = True) -> Cloud:
@@ -340,6 +389,7 @@ class Simulation(DataPath):
                 other_client.emit("participantConnected", other_client.participants[record.sid])
         if not (net.up.up and net.down.up):
             self._outage_check(p)
+        self._watch_speakers(p, bool(options.get("dominant_speaker")))
         if record.subscribe_rules is not None:
             self._route_by_rules(record)
         self._sync_subscriptions(room, [record], None)
@@ -553,6 +603,9 @@ class Simulation(DataPath):
         for pub in p.publications:
             pub.published = False  # the control plane marks its track records (track-removed) below
         self.sfu.disconnect(p.index)
+        detector = self._speakers.pop(p.index, None)
+        if detector is not None:
+            detector.remove(p.index)
         p.state = "disconnected"
         p.left_at = now
         p.outage += 1
