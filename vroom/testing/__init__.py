@@ -1,0 +1,1 @@
+"""vroom's public test kit: hypothesis strategies, invariants to check after any run."""
