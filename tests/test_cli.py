@@ -80,3 +80,21 @@ def test_user_mistakes_exit_2_without_a_traceback(args, message):
     assert proc.returncode == 2
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_trace_diff_points_at_the_first_divergence(tmp_path, capsys):
+    path = str(ROOT / "scenarios" / "two-party.yaml")
+    a, b, c = tmp_path / "a.jsonl", tmp_path / "b.jsonl", tmp_path / "c.jsonl"
+    main(["run", path, "--duration", "3s", "--trace", str(a), "--quiet"])
+    main(["run", path, "--duration", "3s", "--trace", str(b), "--quiet"])
+    main(["run", path, "--duration", "3s", "--trace", str(c), "--quiet", "--seed", "99"])
+    capsys.readouterr()
+    assert main(["trace", "diff", str(a), str(b)]) == 0
+    assert "identical" in capsys.readouterr().out
+    assert main(["trace", "diff", str(a), str(c)]) == 1
+    out = capsys.readouterr().out
+    lines_a = a.read_text().splitlines()
+    lines_c = c.read_text().splitlines()
+    first = next(i for i, (x, y) in enumerate(zip(lines_a, lines_c)) if x != y)
+    assert f"diverge at record {first + 1}" in out
+    assert lines_a[first] in out and lines_c[first] in out

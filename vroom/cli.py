@@ -100,6 +100,28 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return run_bench(args.scenarios, json_path=args.json, quick=args.quick)
 
 
+def _cmd_trace_diff(args: argparse.Namespace) -> int:
+    from .trace import first_divergence
+
+    try:
+        with open(args.a) as a, open(args.b) as b:
+            result = first_divergence(a, b)
+    except OSError as exc:
+        return _fail(f"{exc.filename}: cannot read the trace ({exc.strerror})")
+    except ValueError as exc:
+        return _fail(str(exc))
+    if result is None:
+        print(f"the traces are identical ({args.a}, {args.b})")
+        return 0
+    line, context, left, right = result
+    print(f"the traces diverge at record {line}:")
+    for rec in context:
+        print(f"  = {rec}")
+    print(f"  A {left if left is not None else '(the trace ends here)'}")
+    print(f"  B {right if right is not None else '(the trace ends here)'}")
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vroom", description="Simulate Twilio-Video-style rooms, deterministically.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -122,6 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     bench.add_argument("--quick", action="store_true", help="shorter runs (a smoke test, not a measurement)")
     bench.set_defaults(func=_cmd_bench)
+    trace = sub.add_parser("trace", help="work with trace files (JSON lines from 'vroom run --trace')")
+    trace_sub = trace.add_subparsers(dest="trace_command", required=True)
+    diff = trace_sub.add_parser("diff", help="show the first record where two traces differ")
+    diff.add_argument("a")
+    diff.add_argument("b")
+    diff.set_defaults(func=_cmd_trace_diff)
     return parser
 
 

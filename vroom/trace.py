@@ -20,7 +20,7 @@ from typing import IO, Any, Iterator
 
 import numpy as np
 
-__all__ = ["TraceRecord", "Trace", "OUTCOME_NAMES"]
+__all__ = ["TraceRecord", "Trace", "OUTCOME_NAMES", "first_divergence"]
 
 #: Packet outcome codes used in per-packet records.
 OUTCOME_NAMES = {1: "delivered", 2: "dropped", 3: "lost"}
@@ -168,3 +168,24 @@ class Trace:
         for rec in sorted(self.records, key=lambda r: r.time_us):
             out.write(json.dumps(rec.to_dict(), default=str) + "\n")
         return len(self.records)
+
+
+def first_divergence(a: IO[str], b: IO[str], *, context: int = 3) -> tuple[int, list[str], str | None, str | None] | None:
+    """Compare two JSONL traces record by record: ``None`` if identical, else
+    (1-based record number, the ``context`` records before it, A's record, B's record)."""
+    before: list[str] = []
+    n = 0
+    while True:
+        n += 1
+        left, right = a.readline(), b.readline()
+        if not left and not right:
+            return None
+        for line, name in ((left, "A"), (right, "B")):
+            if line:
+                try:
+                    json.loads(line)
+                except ValueError:
+                    raise ValueError(f"trace {name}, record {n}: not a JSON line: {line[:80]!r}") from None
+        if left != right:
+            return n, before, left.rstrip("\n") or None, right.rstrip("\n") or None
+        before = (before + [left.rstrip("\n")])[-context:]
