@@ -124,16 +124,20 @@ class Receivers:
         """Process every queued delivery that arrived before ``now``."""
         if not self._pending:
             return
-        if len(self._pending) == 1:
-            cols = self._pending[0]
-        else:
-            cols = {k: np.concatenate([b[k] for b in self._pending]) for k in FIELDS}
-        due = cols["arrival"] < now
-        if not due.all():
-            self._pending = [{k: v[~due] for k, v in cols.items()}]
-            cols = {k: v[due] for k, v in cols.items()}
-        else:
-            self._pending = []
+        # batches that have wholly arrived need no filtering; only the latest few straddle ``now``
+        whole = [b for b in self._pending if int(b["arrival"].max()) < now]
+        partial = [b for b in self._pending if int(b["arrival"].max()) >= now]
+        parts = list(whole)
+        keep = []
+        for b in partial:
+            due = b["arrival"] < now
+            if due.any():
+                parts.append({k: v[due] for k, v in b.items()})
+            keep.append({k: v[~due] for k, v in b.items()})
+        self._pending = keep
+        if not parts:
+            return
+        cols = parts[0] if len(parts) == 1 else {k: np.concatenate([b[k] for b in parts]) for k in FIELDS}
         if len(cols["sub"]):
             self._process(cols)
 
