@@ -100,6 +100,30 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return run_bench(args.scenarios, json_path=args.json, quick=args.quick)
 
 
+def _cmd_replay(args: argparse.Namespace) -> int:
+    """Re-run a saved scenario, check every invariant, show the trace around the first violation."""
+    from .scenario import Scenario
+    from .testing.invariants import InvariantViolation, check_all
+
+    scenario = Scenario.load(args.file)
+    sim = scenario.build(trace_packets=args.packets)
+    sim.run(scenario.duration_us / 1e6)
+    try:
+        check_all(sim)
+    except InvariantViolation as violation:
+        print(f"{scenario.name} (seed {sim.seed}): {violation}")
+        when = violation.time if violation.time is not None else sim.now
+        window = [r for r in sim.trace.records if abs(r.time - when) <= args.window]
+        window.sort(key=lambda r: r.time_us)
+        print(f"trace within {args.window:g} s of t = {when:g} s ({len(window)} records):")
+        for rec in window[-args.limit:]:
+            print(f"  {rec!r}")
+        return 1
+    print(f"{scenario.name} (seed {sim.seed}): every invariant holds after {sim.now:g} s; "
+          f"trace digest {sim.trace_digest()[:16]}")
+    return 0
+
+
 def _cmd_trace_diff(args: argparse.Namespace) -> int:
     from .trace import first_divergence
 
@@ -144,6 +168,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     bench.add_argument("--quick", action="store_true", help="shorter runs (a smoke test, not a measurement)")
     bench.set_defaults(func=_cmd_bench)
+    replay = sub.add_parser("replay", help="re-run a saved scenario and check every invariant")
+    replay.add_argument("file")
+    replay.add_argument("--window", type=float, default=1.0, metavar="S",
+                        help="show trace records within S seconds of the violation (default 1)")
+    replay.add_argument("--limit", type=int, default=40, help="at most this many records (default 40)")
+    replay.add_argument("--packets", action="store_true", help="record every packet (slower; more invariants)")
+    replay.set_defaults(func=_cmd_replay)
     trace = sub.add_parser("trace", help="work with trace files (JSON lines from 'vroom run --trace')")
     trace_sub = trace.add_subparsers(dest="trace_command", required=True)
     diff = trace_sub.add_parser("diff", help="show the first record where two traces differ")
