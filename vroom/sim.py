@@ -547,6 +547,9 @@ class Simulation(DataPath):
                 client.emit("trackUnpublished", remote.tracks.pop(t.sid), remote)
         p.client.local_participant.tracks.pop(pub.name, None)
         p.cloud.event(room, "track-removed", participant=record, track=t)
+        detector = self._speakers.get(p.index)
+        if detector is not None and not any(q.published and q.kind == "audio" for q in p.publications):
+            detector.remove(p.index)  # no audio left: no longer a candidate for the floor
 
     def set_track_enabled(self, identity: str, track: str, enabled: bool, *, room: Room | None = None) -> None:
         """Mute (``enabled=False``) or unmute a published track."""
@@ -609,7 +612,8 @@ class Simulation(DataPath):
         p.state = "disconnected"
         p.left_at = now
         p.outage += 1
-        fields: dict[str, Any] = {"identity": p.identity, "room": room.unique_name}
+        fields: dict[str, Any] = {"identity": p.identity, "room": room.unique_name, "room_sid": room.sid,
+                                  "participant_sid": record.sid}
         if error is not None:
             fields.update(code=error.code, message=error.message)
         if kicked:
