@@ -98,3 +98,20 @@ def test_trace_diff_points_at_the_first_divergence(tmp_path, capsys):
     first = next(i for i, (x, y) in enumerate(zip(lines_a, lines_c)) if x != y)
     assert f"diverge at record {first + 1}" in out
     assert lines_a[first] in out and lines_c[first] in out
+
+
+def test_replay_checks_every_invariant(capsys, monkeypatch):
+    path = str(ROOT / "scenarios" / "two-party.yaml")
+    assert main(["replay", path]) == 0
+    assert "every invariant holds after 60 s" in capsys.readouterr().out
+
+    from vroom.testing import invariants
+
+    def broken(sim):
+        raise invariants.InvariantViolation("no_echo", ("alice",), 0.0, "alice hears herself")
+
+    monkeypatch.setattr(invariants, "check_all", broken)
+    assert main(["replay", path, "--window", "0.5"]) == 1
+    out = capsys.readouterr().out
+    assert "invariant 'no_echo' violated" in out and "alice hears herself" in out
+    assert "participant-connected" in out  # the records around t = 0
