@@ -168,6 +168,7 @@ class Simulation(DataPath):
         self._last_consume = 0
         self._pub_of_track: list[Publication] = []
         self._participant_of_member: list[Participant] = []
+        self._links: list[Link] = []  # every link ever made, in order (a rejoin makes new ones)
         self._init_data_path()
         self._sids = SidFactory(self.streams)
         self._secrets = self.streams.stream("secrets")
@@ -203,10 +204,8 @@ class Simulation(DataPath):
         now = self.now_us
         self._advance(now)
         self.receivers.consume(now)
-        for p in self.participants.values():
-            for link in (p.uplink, p.downlink):
-                if link is not None:
-                    link.settle(now)
+        for link in self._links:
+            link.settle(now)
 
     def at(self, when: object, action: Callable[[], Any]) -> None:
         """Call ``action()`` at simulated time ``when`` (seconds or a string)."""
@@ -234,11 +233,8 @@ class Simulation(DataPath):
             if now - self._last_consume >= US_PER_S:
                 self._last_consume = now
                 self.receivers.consume(now)
-                for p in self.participants.values():
-                    if p.downlink is not None:
-                        p.downlink.settle(now)
-                    if p.uplink is not None:
-                        p.uplink.settle(now)
+                for link in self._links:
+                    link.settle(now)
 
     def _speaker_decisions(self) -> Any:
         """Every 300 ms (Jitsi's decision interval) each room's detector decides; changes go to clients."""
@@ -406,6 +402,7 @@ class Simulation(DataPath):
                     self.streams.stream(f"link/{name}/jitter"))
         self._link_ids[name] = self.trace.add_link(name)
         link.on_change = self._link_changing
+        self._links.append(link)
         return link
 
     def _open_room(self, room: "RoomRecord") -> None:
