@@ -31,7 +31,7 @@ def miscounting_settle(original):
     def settle(self, now):
         before = self.delivered_packets
         original(self, now)
-        if self.delivered_packets > before + 50:
+        if self.delivered_packets > before:
             self.delivered_packets -= 1  # bug: a packet vanishes from the counters
     return settle
 
@@ -55,6 +55,6 @@ def test_the_machine_finds_each_seeded_bug_and_shrinks_it(monkeypatch, target, a
     monkeypatch.setattr(target, attribute, wrap(getattr(target, attribute)))
     with pytest.raises((InvariantViolation, AssertionError)) as found:
         run_state_machine_as_test(RoomMachine, settings=settings(CI_BUDGET, max_examples=100,
-                                                                 stateful_step_count=30))
+                                                                 stateful_step_count=15))
     assert not isinstance(found.value, Flaky)
     assert RoomMachine.last_peak <= 3  # the minimal story has at most three participants

@@ -130,6 +130,18 @@ class RoomMachine(RuleBasedStateMachine):
         self.cloud.video.v1.rooms(room).participants(identity).update(status="disconnected")
         self._gone(identity)
 
+    @rule(room=st.sampled_from(ROOMS), size=st.integers(1, 4))
+    def create_room(self, room: str, size: int) -> None:
+        from vroom import TwilioError
+
+        try:
+            self.cloud.video.v1.rooms.create(unique_name=room, max_participants=size)
+        except TwilioError as err:
+            assert err.code == 53113 and room in self.size, f"unexpected refusal {err.code}: {err.message}"
+            return
+        assert room not in self.size, f"a second in-progress room named {room!r} was created"
+        self.size[room] = size
+
     @precondition(lambda self: self.size)
     @rule(data=st.data())
     def complete_room(self, data: Any) -> None:
