@@ -127,8 +127,8 @@ class RoomMachine(RuleBasedStateMachine):
     def kick(self, data: Any) -> None:
         identity = data.draw(st.sampled_from(sorted(self.where)))
         room = self.where[identity]
-        self.cloud.video.v1.rooms(room).participants(identity).update(status="disconnected")
-        self._gone(identity)
+        if self._rest(lambda: self.cloud.video.v1.rooms(room).participants(identity).update(status="disconnected")):
+            self._gone(identity)
 
     @rule(room=st.sampled_from(ROOMS), size=st.integers(1, 4))
     def create_room(self, room: str, size: int) -> None:
@@ -137,6 +137,8 @@ class RoomMachine(RuleBasedStateMachine):
         try:
             self.cloud.video.v1.rooms.create(unique_name=room, max_participants=size)
         except TwilioError as err:
+            if err.code == 20429:
+                return  # throttled: nothing happened
             assert err.code == 53113 and room in self.size, f"unexpected refusal {err.code}: {err.message}"
             return
         assert room not in self.size, f"a second in-progress room named {room!r} was created"
@@ -146,7 +148,8 @@ class RoomMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def complete_room(self, data: Any) -> None:
         room = data.draw(st.sampled_from(sorted(self.size)))
-        self.cloud.video.v1.rooms(room).update(status="completed")
+        if not self._rest(lambda: self.cloud.video.v1.rooms(room).update(status="completed")):
+            return
         for identity in [i for i, r in self.where.items() if r == room]:
             self._gone(identity)
         self.size.pop(room, None)
@@ -179,7 +182,7 @@ class RoomMachine(RuleBasedStateMachine):
     def subscribe_rules(self, data: Any, rules: list[dict[str, Any]]) -> None:
         identity = data.draw(st.sampled_from(sorted(self.where)))
         room = self.where[identity]
-        self.cloud.video.v1.rooms(room).participants(identity).subscribe_rules.update(rules=rules)
+        self._rest(lambda: self.cloud.video.v1.rooms(room).participants(identity).subscribe_rules.update(rules=rules))
 
     # -- networks and time -------------------------------------------------------------------
     @precondition(lambda self: self.where)
@@ -197,6 +200,17 @@ class RoomMachine(RuleBasedStateMachine):
     def wait(self, seconds: float) -> None:
         self.sim.run(self.sim.now + seconds)
         self._follow_outages()
+
+    def _rest(self, call: Any) -> bool:
+        """Make a REST call; False if it was throttled (20429: nothing happened), any other refusal fails."""
+        from vroom import TwilioError
+
+        try:
+            call()
+        except TwilioError as err:
+            assert err.code == 20429, f"unexpected refusal {err.code}: {err.message}"
+            return False
+        return True
 
     def _follow_outages(self) -> None:
         for identity, since in list(self.outage_since.items()):
