@@ -1,9 +1,7 @@
 """Status callbacks: Twilio's fields, in order, signed, retried, never lost."""
 
-import pytest
 from twilio.request_validator import RequestValidator
 
-import vroom
 
 URL = "https://backend.test/video-events"
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from vroom.errors import ConfigError
-from vroom.net.link import DELIVERED, DROPPED, LOST, LinkConfig, transmit
+from vroom.net.link import DELIVERED, DROPPED, LOST, LinkConfig
 
 from .helpers import make_link
 

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from vroom.errors import ConfigError
-from vroom.net.link import DELIVERED
 from vroom.net.traces import OPPORTUNITY_BYTES, MahimahiTrace, synthesize_trace
 
 from .helpers import make_link
