@@ -103,6 +103,11 @@ def _duration(value: object, name: str) -> int:
         raise ConfigError(name, str(exc)) from None
 
 
+def _publish_item(spec: TrackSpec) -> Any:
+    """A track in publish-list syntax: the kind with its name (options keep their defaults)."""
+    return spec.kind if spec.name == spec.kind else {spec.kind: {"name": spec.name}}
+
+
 def _epoch(value: object) -> float:
     if value is None:
         return DEFAULT_EPOCH
@@ -174,6 +179,7 @@ class Simulation(DataPath):
         self._secrets = self.streams.stream("secrets")
         self.accounts: list[Cloud] = []
         self.requests: list[BackendRequest] = []
+        self.plan: list[dict[str, Any]] = []  # add_participant calls, in scenario syntax
         self.cloud = self.add_account(quotas=quotas)
         self.env.process(self._ticker())
         self.env.process(self._speaker_decisions())
@@ -699,6 +705,22 @@ class Simulation(DataPath):
             remote.state = "reconnecting" if on else "connected"
             other_client.emit("participantReconnecting" if on else "participantReconnected", remote)
 
+    def scenario_dict(self, name: str = "python-simulation") -> dict[str, Any]:
+        """The participants added with ``add_participant``, as a scenario file (for replay).
+
+        Actions scheduled with ``at()``, direct ``connect()`` calls and REST calls are not
+        included: they are Python, not data; the description says so.
+        """
+        return {
+            "name": name,
+            "description": "Written from a Python-built simulation: its add_participant calls only "
+                           "(actions scheduled with at(), connect() and REST calls are not included).",
+            "seed": self.seed,
+            "duration": f"{max(self.now_us, 1_000_000)}us",
+            "room": {"unique_name": self.default_room},
+            "participants": [dict(entry) for entry in self.plan],
+        }
+
     # -- scripted back-end requests -------------------------------------------------------
     def backend_request(self, method: str, path: str, params: dict[str, Any] | None = None, *,
                         retry: bool = True, cloud: Cloud | None = None) -> BackendRequest:
@@ -728,6 +750,10 @@ class Simulation(DataPath):
             raise ConfigError("leave", f"expected a time after join ({join_us / 1e6}s), got {leave!r}")
         p = Participant(identity, room or self.default_room)
         self.participants[identity] = p
+        self.plan.append({"identity": identity, "network": {"up": net.up.to_spec(), "down": net.down.to_spec()},
+                          "publish": [_publish_item(t) for t in tracks], "join": f"{join_us}us",
+                          **({} if leave_us is None else {"leave": f"{leave_us}us"}),
+                          **({} if room is None else {"room": room})})
         account = cloud or self.cloud
         self._schedule(join_us, lambda: self._join(p, account, net, tracks, token))
         if leave_us is not None:

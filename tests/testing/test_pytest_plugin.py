@@ -58,3 +58,27 @@ def test_the_twilio_client_fixture(pytester):
             assert room.account_sid == vroom_cloud.account_sid
     """)
     pytester.runpytest_subprocess().assert_outcomes(passed=1)
+
+
+def test_a_failing_python_built_simulation_is_written_for_replay(pytester):
+    pytester.makepyfile(test_py="""
+        def test_py(vroom_sim):
+            vroom_sim.add_participant("a", network={"up": {"rate": "1Mbps", "loss": "5%", "delay": "20ms"},
+                                                    "down": {"rate": "2Mbps", "queue": {"packets": 20}}},
+                                      publish=["audio", {"video": {"name": "cam"}}], leave="3s")
+            vroom_sim.add_participant("b", join="1s")
+            vroom_sim.run("4s")
+            assert False
+    """)
+    result = pytester.runpytest_subprocess("--vroom-failures", "fails")
+    result.assert_outcomes(failed=1)
+    written = sorted((pytester.path / "fails").glob("*.yaml"))
+    assert len(written) == 1
+    from vroom.scenario import Scenario
+
+    sc = Scenario.load(written[0])
+    assert [p.identity for p in sc.participants] == ["a", "b"]
+    a = sc.participants[0]
+    assert a.network.up.rate_bps == 1_000_000 and a.network.up.loss.mean_loss == 0.05
+    assert a.network.down.queue.packets == 20 and a.leave == 3_000_000
+    assert sc.participants[1].join == 1_000_000 and sc.duration_us == 4_000_000

@@ -88,6 +88,32 @@ class LinkConfig:
             out["up"] = False
         return out
 
+    def to_spec(self) -> dict[str, Any]:
+        """This configuration in scenario-file syntax (``from_spec(to_spec())`` gives it back)."""
+        out: dict[str, Any] = {}
+        if self.trace is not None:
+            out["trace"] = self.trace.source
+        else:
+            out["rate"] = f"{self.rate_bps}bps"
+        if self.delay_us:
+            out["delay"] = f"{self.delay_us}us"
+        if self.jitter_us:
+            out["jitter"] = f"{self.jitter_us}us"
+        if self.reorder:
+            out["reorder"] = True
+        loss = self.loss.describe()
+        if loss.get("model") == "bernoulli":
+            out["loss"] = loss["p"]
+        elif loss.get("model") not in (None, "none"):
+            out["loss"] = loss
+        q = self.queue
+        if (q.packets, q.bytes, q.ms) != (None, None, DEFAULT_QUEUE_MS):
+            out["queue"] = {k: v for k, v in (("packets", q.packets), ("bytes", q.bytes), ("ms", q.ms))
+                            if v is not None}
+        if not self.up:
+            out["up"] = False
+        return out
+
     def updated(self, spec: dict[str, Any], path: str = "", base_dir: Path | None = None) -> "LinkConfig":
         """A copy with the fields of ``spec`` (scenario syntax) changed."""
         if "rate" in spec and "trace" in spec:

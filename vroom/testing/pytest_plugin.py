@@ -13,7 +13,10 @@ fixture is used. Fixtures:
   scenario with the test's seed and remembers it.
 
 When a test that used them fails, the report says the seed and how to rerun,
-and each scenario it ran is written as YAML with the ``vroom replay`` command.
+and each scenario it ran is written as YAML with the ``vroom replay`` command;
+for ``vroom_sim`` that is the participants added with ``add_participant``
+(``Simulation.scenario_dict``: actions scheduled with ``at()`` are Python and
+are not written).
 """
 
 from __future__ import annotations
@@ -47,10 +50,12 @@ def vroom_seed(request: Any) -> int:
 
 
 @pytest.fixture
-def vroom_sim(vroom_seed: int) -> Any:
+def vroom_sim(request: Any, vroom_seed: int) -> Any:
     from vroom import Simulation
 
-    return Simulation(seed=vroom_seed)
+    sim = Simulation(seed=vroom_seed)
+    request.node._vroom_sims = [sim]
+    return sim
 
 
 @pytest.fixture
@@ -94,7 +99,8 @@ def pytest_runtest_makereport(item: Any, call: Any) -> Any:
     if report.when != "call" or not report.failed or seed is None:
         return
     lines = [f"vroom seed: {seed}  (rerun: pytest {item.nodeid!r} --vroom-seed {seed})"]
-    scenarios = getattr(item, "_vroom_scenarios", [])
+    scenarios = list(getattr(item, "_vroom_scenarios", []))
+    scenarios += [sim.scenario_dict(item.name) for sim in getattr(item, "_vroom_sims", []) if sim.plan]
     if scenarios:
         import yaml
 
