@@ -2,7 +2,7 @@
 connection score and a Twilio-style Network Quality Level.
 
 Nothing here reads a clock or touches simpy: callers pass times in seconds and
-per-window statistics. Sources (see ``/work/shared/reference/sfu.md`` §4 and
+per-window statistics. Sources (see reference/sfu.md §4 and
 ``twilio.md`` §6):
 
 1. **E-model**, ITU-T G.107 in the simplified form WebRTC stats tools use
