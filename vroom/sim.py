@@ -104,8 +104,8 @@ def _duration(value: object, name: str) -> int:
 
 
 def _publish_item(spec: TrackSpec) -> Any:
-    """A track in publish-list syntax: the kind with its name (options keep their defaults)."""
-    return spec.kind if spec.name == spec.kind else {spec.kind: {"name": spec.name}}
+    """A track in publish-list syntax, with its name and every option."""
+    return {spec.kind: {"name": spec.name, **spec.spec.to_options()}}  # type: ignore[union-attr]
 
 
 def _epoch(value: object) -> float:

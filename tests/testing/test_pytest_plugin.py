@@ -65,7 +65,8 @@ def test_a_failing_python_built_simulation_is_written_for_replay(pytester):
         def test_py(vroom_sim):
             vroom_sim.add_participant("a", network={"up": {"rate": "1Mbps", "loss": "5%", "delay": "20ms"},
                                                     "down": {"rate": "2Mbps", "queue": {"packets": 20}}},
-                                      publish=["audio", {"video": {"name": "cam"}}], leave="3s")
+                                      publish=["audio", {"video": {"name": "cam", "bitrate": "300kbps", "fps": 12}}],
+                                      leave="3s")
             vroom_sim.add_participant("b", join="1s")
             vroom_sim.run("4s")
             assert False
@@ -82,3 +83,7 @@ def test_a_failing_python_built_simulation_is_written_for_replay(pytester):
     assert a.network.up.rate_bps == 1_000_000 and a.network.up.loss.mean_loss == 0.05
     assert a.network.down.queue.packets == 20 and a.leave == 3_000_000
     assert sc.participants[1].join == 1_000_000 and sc.duration_us == 4_000_000
+    from vroom.media.tracks import parse_publish
+
+    cam = parse_publish(a.publish)[1]
+    assert (cam.name, cam.spec.bitrate_bps, cam.spec.fps) == ("cam", 300_000, 12)

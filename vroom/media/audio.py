@@ -32,6 +32,11 @@ class AudioSpec:
     """Mean talk-spurt duration; pauses have the mean that gives ``talk``."""
     dtx: bool = True
 
+    def to_options(self) -> dict[str, Any]:
+        """The options in scenario-file syntax (``from_spec`` reads them back)."""
+        return {"bitrate": f"{self.bitrate_bps}bps", "talk": self.talk, "talk_spurt": f"{self.talk_spurt_s}s",
+                "dtx": self.dtx}
+
     @classmethod
     def from_spec(cls, spec: dict[str, Any], path: str) -> "AudioSpec":
         r = SpecReader(spec, path, {"bitrate", "talk", "talk_spurt", "dtx"})

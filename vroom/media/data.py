@@ -19,6 +19,10 @@ class DataSpec:
     ordered: bool = True
     reliable: bool = True
 
+    def to_options(self) -> dict[str, Any]:
+        """The options in scenario-file syntax (``from_spec`` reads them back)."""
+        return {"size": self.size_bytes, "rate": self.rate_hz, "ordered": self.ordered, "reliable": self.reliable}
+
     @classmethod
     def from_spec(cls, spec: dict[str, Any], path: str) -> "DataSpec":
         r = SpecReader(spec, path, {"size", "rate", "ordered", "reliable"})

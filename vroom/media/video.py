@@ -32,6 +32,15 @@ class VideoSpec:
     change_multiplier: float = 20.0
     """Screen share: size of a content-change frame over a static frame's."""
 
+    def to_options(self) -> dict[str, Any]:
+        """The options in scenario-file syntax (``from_spec`` reads them back)."""
+        out: dict[str, Any] = {"bitrate": f"{self.bitrate_bps}bps", "fps": self.fps,
+                               "keyframe_interval": f"{self.keyframe_interval_s}s",
+                               "keyframe_multiplier": self.keyframe_multiplier, "size_variation": self.size_variation}
+        if self.screen:
+            out.update(content_change=f"{self.content_change_s}s", change_multiplier=self.change_multiplier)
+        return out
+
     @classmethod
     def from_spec(cls, spec: dict[str, Any], path: str, *, screen: bool = False) -> "VideoSpec":
         allowed = {"bitrate", "fps", "keyframe_interval", "keyframe_multiplier", "size_variation"}
