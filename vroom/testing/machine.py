@@ -147,13 +147,17 @@ class RoomMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.size)
     @rule(data=st.data())
     def complete_room(self, data: Any) -> None:
-        room = data.draw(st.sampled_from(sorted(self.size)))
+        self.end_room(data.draw(st.sampled_from(sorted(self.size))))
+
+    def end_room(self, room: str) -> bool:
+        """Complete ``room`` through REST and update the model; False if throttled (nothing happened)."""
         if not self._rest(lambda: self.cloud.video.v1.rooms(room).update(status="completed")):
-            return
+            return False
         for identity in [i for i, r in self.where.items() if r == room]:
             self._gone(identity)
         self.size.pop(room, None)
         self.ad_hoc.pop(room, None)
+        return True
 
     # -- tracks ------------------------------------------------------------------------
     @precondition(lambda self: self.where)
