@@ -235,12 +235,11 @@ class Simulation(DataPath):
         while True:
             yield env.timeout(self.tick_us)
             now = int(env.now)
-            self._advance(now)
             if now - self._last_consume >= US_PER_S:
                 self._last_consume = now
-                self.receivers.consume(now)
-                for link in self._links:
-                    link.settle(now)
+                self.flush()  # once a simulated second: receivers and link counters too
+            else:
+                self._advance(now)
 
     def _speaker_decisions(self) -> Any:
         """Every 300 ms (Jitsi's decision interval) each room's detector decides; changes go to clients."""

@@ -450,14 +450,6 @@ class _Context(_Node):
         return Resource(self._call("POST", self._path, _params(kwargs)))
 
 
-class _Rules(_Context):
-    pass
-
-
-class _TrackContext(_Context):
-    pass
-
-
 class _Anonymize(_Context):
     def update(self, **kwargs: Any) -> Resource:
         return Resource(self._call("POST", self._path, {}))
@@ -466,15 +458,15 @@ class _Anonymize(_Context):
 class _ParticipantContext(_Context):
     @property
     def published_tracks(self) -> _List:
-        return _List(self._api, f"{self._path}/PublishedTracks", "published_tracks", _TrackContext)
+        return _List(self._api, f"{self._path}/PublishedTracks", "published_tracks", _Context)
 
     @property
     def subscribed_tracks(self) -> _List:
-        return _List(self._api, f"{self._path}/SubscribedTracks", "subscribed_tracks", _TrackContext)
+        return _List(self._api, f"{self._path}/SubscribedTracks", "subscribed_tracks", _Context)
 
     @property
-    def subscribe_rules(self) -> _Rules:
-        return _Rules(self._api, f"{self._path}/SubscribeRules")
+    def subscribe_rules(self) -> _Context:
+        return _Context(self._api, f"{self._path}/SubscribeRules")
 
     def anonymize(self) -> _Anonymize:
         return _Anonymize(self._api, f"{self._path}/Anonymize")
@@ -486,8 +478,8 @@ class _RoomContext(_Context):
         return _List(self._api, f"{self._path}/Participants", "participants", _ParticipantContext)
 
     @property
-    def recording_rules(self) -> _Rules:
-        return _Rules(self._api, f"{self._path}/RecordingRules")
+    def recording_rules(self) -> _Context:
+        return _Context(self._api, f"{self._path}/RecordingRules")
 
 
 class _V1:

@@ -271,7 +271,6 @@ class Cloud:
         now = self.now_us
         p = ParticipantRecord(self.sim._sids.new("PA"), identity, room, now, updated_us=now)
         room.participants.append(p)
-        room.ever_joined = True
         room.timer += 1  # a join cancels the empty/unused timers
         self._check_warning("participants", self.concurrent_participants(), self.quotas.concurrent_participants)
         self.sim._schedule(now + room.max_participant_duration * 1_000_000,

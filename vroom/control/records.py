@@ -124,7 +124,6 @@ class RoomRecord:
     participants: list[ParticipantRecord] = field(default_factory=list)
     recording_rules: list[dict[str, Any]] | None = None
     recording_rules_updated_us: int | None = None
-    ever_joined: bool = False
     admitting: bool = False  # a duplicate identity is being replaced
     timer: int = 0  # generation of the pending empty/unused timer
     callbacks_sent: int = 0

@@ -28,7 +28,9 @@ from typing import Any
 import numpy as np
 from scipy.signal import lfilter
 
+from .audio import CLOCK_RATE as OPUS_CLOCK
 from .rtp import KIND_AUDIO, KIND_DATA, KIND_VIDEO
+from .video import CLOCK_RATE as VIDEO_CLOCK
 
 __all__ = ["Receivers"]
 
@@ -41,7 +43,9 @@ LATENCY_BIN_RATIO = 1.005
 LATENCY_BINS = 4200  # covers up to 1.005**4200 µs (~ 1.3e9 µs)
 _LOG_RATIO = math.log(LATENCY_BIN_RATIO)
 _BIG = 1 << 42  # > any time in µs we simulate (~50 days)
-CLOCK = {0: 48_000, 1: 90_000, 2: 1_000_000}
+#: RTP clock of each kind (the sources' own constants; data carries µs timestamps)
+CLOCK = {KIND_AUDIO: OPUS_CLOCK, KIND_VIDEO: VIDEO_CLOCK, KIND_DATA: 1_000_000}
+_CLOCK_BY_KIND = np.array([CLOCK[k] for k in sorted(CLOCK)], dtype=np.float64)
 
 FIELDS = ("sub", "track", "kind", "seq", "ts", "t", "arrival", "frame", "nfr", "size")
 
@@ -221,7 +225,7 @@ class Receivers:
     def _jitter(self, slot: np.ndarray, starts: np.ndarray, lengths: np.ndarray, seg_slot: np.ndarray,
                 kind: np.ndarray, s: np.ndarray, arrival: np.ndarray) -> None:
         """RFC 3550 §6.4.1 over each slot's packets (sorted by slot, then arrival)."""
-        clock = np.where(kind == KIND_AUDIO, 48_000.0, np.where(kind == KIND_VIDEO, 90_000.0, 1e6))
+        clock = _CLOCK_BY_KIND[kind]
         r = arrival * clock / 1e6
         prev_r = np.empty_like(r)
         prev_s = np.empty_like(s)
