@@ -11,7 +11,8 @@ from vroom.sfu.core import SFU
 from vroom.testing.invariants import InvariantViolation
 from vroom.testing.machine import RoomMachine
 
-CI_BUDGET = settings(max_examples=30, stateful_step_count=20, deadline=None,
+# derandomize: the same examples on every machine, so CI neither flakes nor leans on a local example database
+CI_BUDGET = settings(max_examples=30, stateful_step_count=20, deadline=None, derandomize=True, database=None,
                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
@@ -46,6 +47,12 @@ def generous_admit(original):
     return admit
 
 
+class OneSeatRooms(RoomMachine):
+    """Rooms of one seat, so that 'room full' comes up within a few steps."""
+
+    room_size = 1
+
+
 @pytest.mark.parametrize("target, attribute, wrap", [
     (SFU, "publish", echoing_publish),
     (Link, "settle", miscounting_settle),
@@ -54,7 +61,7 @@ def generous_admit(original):
 def test_the_machine_finds_each_seeded_bug_and_shrinks_it(monkeypatch, target, attribute, wrap):
     monkeypatch.setattr(target, attribute, wrap(getattr(target, attribute)))
     with pytest.raises((InvariantViolation, AssertionError)) as found:
-        run_state_machine_as_test(RoomMachine, settings=settings(CI_BUDGET, max_examples=100,
+        run_state_machine_as_test(OneSeatRooms, settings=settings(CI_BUDGET, max_examples=200,
                                                                  stateful_step_count=15))
     assert not isinstance(found.value, Flaky)
-    assert RoomMachine.last_peak <= 3  # the minimal story has at most three participants
+    assert OneSeatRooms.last_peak <= 3  # the minimal story has at most three participants
