@@ -31,6 +31,7 @@ import numpy as np
 import simpy
 import simpy.rt
 
+from .adaptation import Adaptation
 from .backoff import Backoff
 from .client.sdk import LocalTrackPublication, RemoteParticipant, RemoteTrackPublication, Room
 from .control.backend import BackendRequest, send_with_retry
@@ -108,6 +109,31 @@ def _publish_item(spec: TrackSpec) -> Any:
     return {spec.kind: {"name": spec.name, **spec.spec.to_options()}}  # type: ignore[union-attr]
 
 
+CONNECT_OPTIONS = ("automatic_subscription", "bandwidth_profile", "dominant_speaker", "network_quality",
+                   "preferred_video_codecs")
+
+
+def _connect_options(options: object, path: str = "options") -> dict[str, Any]:
+    """Check ``connect`` options early, so a bad one fails where it was written."""
+    from .sfu.allocator import BandwidthProfile
+
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise ConfigError(path, f"expected a mapping of connect options, got {options!r}")
+    for key, value in options.items():
+        if key not in CONNECT_OPTIONS:
+            raise ConfigError(f"{path}.{key}", f"unknown connect option; expected one of {list(CONNECT_OPTIONS)}")
+        if key in ("automatic_subscription", "dominant_speaker") and not isinstance(value, bool):
+            raise ConfigError(f"{path}.{key}", f"expected true or false, got {value!r}")
+        if key == "preferred_video_codecs" and value not in (None, "auto") and not isinstance(value, list):
+            raise ConfigError(f"{path}.{key}", f"expected 'auto' or a list of codecs, got {value!r}")
+        if key == "network_quality" and not isinstance(value, (bool, dict)):
+            raise ConfigError(f"{path}.{key}", f"expected true, false or {{local: 1, remote: 0}}, got {value!r}")
+    BandwidthProfile.from_options(options.get("bandwidth_profile"), f"{path}.bandwidth_profile")
+    return dict(options)
+
+
 def _epoch(value: object) -> float:
     if value is None:
         return DEFAULT_EPOCH
@@ -127,7 +153,7 @@ def _epoch(value: object) -> float:
     raise ConfigError("epoch", f"expected 'now', Unix seconds or an ISO 8601 date, got {value!r}")
 
 
-class Simulation(DataPath):
+class Simulation(DataPath, Adaptation):
     """A deterministic run: one seed, one clock, one trace, one or more Twilio accounts.
 
     >>> sim = Simulation(seed=7)
@@ -141,7 +167,8 @@ class Simulation(DataPath):
     def __init__(self, seed: int = 0, realtime: float | None = None, *, tick: object = "100ms",
                  engine: str = "fast", trace_packets: bool = False, room: str = "room",
                  epoch: object = None, quotas: Quotas | None = None,
-                 speaker_detector: str = "volfin-cohen") -> None:
+                 speaker_detector: str = "volfin-cohen", congestion_control: bool = True,
+                 estimator: str = "gcc") -> None:
         if engine not in ("fast", "reference"):
             raise ConfigError("engine", f"expected 'fast' or 'reference', got {engine!r}")
         self.seed = seed
@@ -183,6 +210,11 @@ class Simulation(DataPath):
         self.cloud = self.add_account(quotas=quotas)
         self.env.process(self._ticker())
         self.env.process(self._speaker_decisions())
+        from .sfu.bwe import ESTIMATORS
+
+        if estimator not in ESTIMATORS:
+            raise ConfigError("estimator", f"expected one of {sorted(ESTIMATORS)}, got {estimator!r}")
+        self._init_adaptation(bool(congestion_control), estimator)
 
     # -- time ------------------------------------------------------------------
     @property
@@ -317,6 +349,9 @@ class Simulation(DataPath):
         claims = verify_token(token, now=cloud.timestamp(), key_secret=self._key_secret,
                               account_sid=cloud.account_sid, room=name, leeway_s=NBF_LEEWAY_S)
         net = Network.ideal() if network is None else Network.from_spec(network)
+        from .sfu.allocator import BandwidthProfile
+
+        BandwidthProfile.from_options(bandwidth_profile)  # a bad profile fails before anything is created
         if tracks is None:
             items: list[Any] = []
             for kind, option in (("audio", audio), ("video", video)):
@@ -435,6 +470,8 @@ class Simulation(DataPath):
         source = make_source(spec, draws, ssrc, start)
         sfu_pub = self.sfu.publish(p.index, KIND_CODES[spec.kind], spec.name, ssrc)
         source.track = sfu_pub.index
+        for layer, ts0 in enumerate(getattr(source, "ts0s", [])):
+            self.sfu.forwarder.ts_shift[sfu_pub.index, layer] = ts0 - source.ts0s[0]  # type: ignore[attr-defined]
         track_record.sfu_track = sfu_pub.index
         if spec.kind == "data":
             self.receivers.track_ordered[sfu_pub.index] = spec.spec.ordered  # type: ignore[union-attr]
@@ -583,6 +620,19 @@ class Simulation(DataPath):
                 if remote is not None:
                     out.append((other.driver.client, remote))
         return out
+
+    def _set_priority(self, room: Room, name: str, priority: str) -> None:
+        p = room._record.driver
+        self._advance(self.now_us)
+        pub = p.publication(name)
+        self.sfu.publications[pub.track].priority = priority
+        pub.record.priority = priority
+        self.trace.record(self.now_us, "track-priority-changed", identity=p.identity, track=name, priority=priority)
+        for client, remote in self._seen_by_others(p.record):
+            view = remote.tracks.get(pub.record.sid)
+            if view is not None:
+                view.publish_priority = priority
+                client.emit("trackPublishPriorityChanged", priority, view)
 
     def _track_record(self, room: Room, name: str) -> "TrackRecord":
         return room._record.driver.publication(name).record
@@ -734,9 +784,11 @@ class Simulation(DataPath):
     def add_participant(self, identity: str, *, network: Network | dict[str, Any] | None = None,
                         publish: Iterable[Any] | None = ("audio", "video"), join: object = 0,
                         leave: object = None, room: str | None = None, cloud: Cloud | None = None,
-                        token: Any = None) -> Participant:
+                        token: Any = None, options: dict[str, Any] | None = None) -> Participant:
         """Add a participant who connects at ``join`` (with a token minted by ``cloud``) and leaves at
-        ``leave`` (or stays). A refused connect is recorded with its Twilio code; the run goes on."""
+        ``leave`` (or stays). ``options`` are ``connect``'s: ``bandwidth_profile``, ``dominant_speaker``,
+        ``network_quality``, ``preferred_video_codecs``, ``automatic_subscription``.
+        A refused connect is recorded with its Twilio code; the run goes on."""
         if not isinstance(identity, str) or not identity:
             raise ConfigError("identity", f"expected a non-empty string, got {identity!r}")
         if identity in self.participants:
@@ -747,23 +799,25 @@ class Simulation(DataPath):
         leave_us = None if leave is None else _duration(leave, "leave")
         if leave_us is not None and leave_us <= join_us:
             raise ConfigError("leave", f"expected a time after join ({join_us / 1e6}s), got {leave!r}")
+        options = _connect_options(options)
         p = Participant(identity, room or self.default_room)
         self.participants[identity] = p
         self.plan.append({"identity": identity, "network": {"up": net.up.to_spec(), "down": net.down.to_spec()},
                           "publish": [_publish_item(t) for t in tracks], "join": f"{join_us}us",
                           **({} if leave_us is None else {"leave": f"{leave_us}us"}),
-                          **({} if room is None else {"room": room})})
+                          **({} if room is None else {"room": room}), **({"options": options} if options else {})})
         account = cloud or self.cloud
-        self._schedule(join_us, lambda: self._join(p, account, net, tracks, token))
+        self._schedule(join_us, lambda: self._join(p, account, net, tracks, token, options))
         if leave_us is not None:
             self._schedule(leave_us, lambda: self.disconnect(identity))
         return p
 
-    def _join(self, p: Participant, cloud: Cloud, net: Network, tracks: list[TrackSpec], token: Any) -> None:
+    def _join(self, p: Participant, cloud: Cloud, net: Network, tracks: list[TrackSpec], token: Any,
+              options: dict[str, Any]) -> None:
         if not isinstance(token, str):
             token = cloud.access_token(p.identity, **(token or {}))
         try:
-            self.connect(token, p.room, tracks=tracks, network=net, _driver=p)
+            self.connect(token, p.room, tracks=tracks, network=net, _driver=p, **options)
         except TwilioError as exc:
             p.state = "refused"
             p.error = {"code": exc.code, "message": exc.message}

@@ -422,8 +422,9 @@ def drop_one_packet_in_the_sfu(sim):
 
     def leaky(rows, tracks):
         mask = fan_out(rows, tracks).copy()
-        if next(calls) == 30:
-            mask[:, len(tracks) // 2] = False
+        if next(calls) == 30:  # about 3 s in: one audio packet (video is checked as a rewritten stream)
+            audio = np.flatnonzero(sim.sfu.track_kind[tracks] == 0)
+            mask[:, audio[len(audio) // 2]] = False
         return mask
 
     sim.sfu.fan_out = leaky

@@ -8,6 +8,7 @@ happens: ``room.on("participantConnected", fn)``.
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
@@ -16,7 +17,10 @@ if TYPE_CHECKING:
     from ..sim import Simulation
 
 __all__ = ["EventEmitter", "Room", "LocalParticipant", "RemoteParticipant", "RemoteTrackPublication",
-           "LocalTrackPublication", "ROOM_EVENTS"]
+           "LocalTrackPublication", "ROOM_EVENTS", "PRIORITIES"]
+
+#: Track.Priority of twilio-video.js
+PRIORITIES = ("low", "standard", "high")
 
 #: Room events (twilio-video.js lib/room.js; reference/twilio.md §6)
 ROOM_EVENTS = (
@@ -66,10 +70,81 @@ class RemoteTrackPublication:
         self.publisher = publisher
         self.is_track_enabled = record.enabled
         self.is_subscribed = False
+        self.publish_priority = getattr(record, "priority", "standard")
+        # RemoteVideoTrack state (twilio-video.js lib/media/track/remotevideotrack.js)
+        self.is_switched_off = False
+        self.switch_off_reason: str | None = None
+        self.switched_off_by_client = False
+        self.render_dimensions: dict[str, int] | None = None
+        self._attached = True
+        self._room: "Room | None" = None
 
     @property
     def track(self) -> "RemoteTrackPublication | None":
+        """The subscribed track (this object doubles as the RemoteVideoTrack/RemoteAudioTrack)."""
         return self if self.is_subscribed else None
+
+    @property
+    def render_pixels(self) -> int | None:
+        d = self.render_dimensions
+        return None if d is None else int(d["width"]) * int(d["height"])
+
+    def max_spatial(self, layers: int, ladder: Any) -> int | None:
+        """Highest layer worth sending for the render dimensions: the first at least as big (None: no cap)."""
+        d = self.render_dimensions
+        if d is None:
+            return None
+        for i, layer in enumerate(ladder):
+            if layer.width >= int(d["width"]) and layer.height >= int(d["height"]):
+                return i
+        return layers - 1
+
+    def _profile(self, key: str) -> str:
+        from ..sfu.allocator import BandwidthProfile
+
+        room = self._room
+        options = room.options.get("bandwidth_profile") if room is not None else None
+        return str(getattr(BandwidthProfile.from_options(options), key))
+
+    def switch_off(self) -> None:
+        """Ask the SFU to stop sending this video (``client_track_switch_off_control="manual"`` only)."""
+        self._client_switch(True)
+
+    def switch_on(self) -> None:
+        """Ask the SFU to send this video again (``client_track_switch_off_control="manual"`` only)."""
+        self._client_switch(False)
+
+    def _client_switch(self, off: bool) -> None:
+        if self._profile("client_track_switch_off_control") != "manual":
+            warnings.warn("switch_off()/switch_on() need bandwidth_profile.video.client_track_switch_off_control"
+                          " = 'manual' (twilio-video.js ignores them in 'auto' mode)", stacklevel=3)
+            return
+        self.switched_off_by_client = off
+
+    def attach(self) -> None:
+        """The track is shown (in ``auto`` switch-off control, a shown track is on)."""
+        self._attached = True
+        if self._profile("client_track_switch_off_control") == "auto":
+            self.switched_off_by_client = False
+
+    def detach(self) -> None:
+        """The track is no longer shown: in ``auto`` switch-off control the SDK switches it off."""
+        self._attached = False
+        if self._profile("client_track_switch_off_control") == "auto":
+            self.switched_off_by_client = True
+
+    def set_content_preferences(self, render_dimensions: dict[str, int] | None = None) -> None:
+        """The size it is rendered at (``content_preferences_mode="manual"`` only): caps the layer sent."""
+        if self._profile("content_preferences_mode") != "manual":
+            warnings.warn("set_content_preferences() needs bandwidth_profile.video.content_preferences_mode = "
+                          "'manual' (twilio-video.js ignores it in 'auto' mode)", stacklevel=2)
+            return
+        if render_dimensions is not None:
+            w, h = render_dimensions.get("width"), render_dimensions.get("height")
+            if not (isinstance(w, int) and isinstance(h, int) and w > 0 and h > 0):
+                raise ValueError(f"render_dimensions: expected {{'width': int > 0, 'height': int > 0}}, "
+                                 f"got {render_dimensions!r}")
+        self.render_dimensions = render_dimensions
 
     def __repr__(self) -> str:
         return f"<RemoteTrackPublication {self.kind} {self.track_name} {self.track_sid}>"
@@ -96,6 +171,17 @@ class LocalTrackPublication:
     def disable(self) -> None:
         self.enable(False)
 
+    @property
+    def priority(self) -> str:
+        return self._room._sim.sfu.publications[self._room._sim._track_record(self._room,
+                                                                                self.track_name).sfu_track].priority
+
+    def set_priority(self, priority: str) -> None:
+        """Change the publish priority (``low``, ``standard``, ``high``): ``trackPublishPriorityChanged``."""
+        if priority not in PRIORITIES:
+            raise ValueError(f"priority: expected one of {list(PRIORITIES)}, got {priority!r}")
+        self._room._sim._set_priority(self._room, self.track_name, priority)
+
     def __repr__(self) -> str:
         return f"<LocalTrackPublication {self.kind} {self.track_name} {self.track_sid}>"
 
@@ -107,6 +193,7 @@ class _Participant(EventEmitter):
         self.identity = record.identity
         self.state = "connected"
         self.network_quality_level: int | None = None
+        self.network_quality_stats: Any = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.identity} {self.sid} {self.state}>"
@@ -169,6 +256,14 @@ class Room(EventEmitter):
     def emit(self, event: str, *args: Any) -> None:
         self.events.append((self._sim.now, event))
         super().emit(event, *args)
+
+    def _remote_track(self, track_sid: str) -> RemoteTrackPublication | None:
+        for remote in self.participants.values():
+            view = remote.tracks.get(track_sid)
+            if view is not None:
+                view._room = self
+                return view
+        return None
 
     def disconnect(self) -> "Room":
         """Leave the room (no-op if already disconnected)."""

@@ -42,6 +42,7 @@ class TrackRecord:
     created_us: int
     updated_us: int
     sfu_track: int = -1
+    priority: str = "standard"
     enabled: bool = True
     published: bool = True
 

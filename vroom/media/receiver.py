@@ -47,7 +47,8 @@ _BIG = 1 << 42  # > any time in µs we simulate (~50 days)
 CLOCK = {KIND_AUDIO: OPUS_CLOCK, KIND_VIDEO: VIDEO_CLOCK, KIND_DATA: 1_000_000}
 _CLOCK_BY_KIND = np.array([CLOCK[k] for k in sorted(CLOCK)], dtype=np.float64)
 
-FIELDS = ("sub", "track", "kind", "seq", "ts", "t", "arrival", "frame", "nfr", "size")
+FIELDS = ("sub", "track", "kind", "seq", "ts", "t", "arrival", "frame", "nfr", "size", "layer")
+_LAYERS = 3  # simulcast layers: frames of different layers are different frames
 
 
 def _grow(arr: np.ndarray, n: int, fill: Any = 0) -> np.ndarray:
@@ -97,6 +98,7 @@ class Receivers:
         self.jitter_n = np.zeros(n, np.int64)
         self.last_r = np.full(n, np.nan, np.float64)  # arrival of the last packet in RTP units
         self.last_s = np.zeros(n, np.int64)
+        self.layer = np.full(n, -1, np.int64)  # spatial layer of the newest packet received
         self.frames_complete = np.zeros(n, np.int64)
         self.frames_incomplete = np.zeros(n, np.int64)
         self.newest_frame = np.full(n, -1, np.int64)
@@ -186,6 +188,7 @@ class Receivers:
         self.max_seq = _grow(self.max_seq, n, -1)
         self.last_r = _grow(self.last_r, n, np.nan)
         self.newest_frame = _grow(self.newest_frame, n, -1)
+        self.layer = _grow(self.layer, n, -1)
         self.last_render = _grow(self.last_render, n, -1)
         self.delay_hist = _grow(self.delay_hist, n, np.nan)
         if sub >= len(self.latency_hist):
@@ -216,11 +219,15 @@ class Receivers:
         flat = np.bincount(c["sub"] * LATENCY_BINS + bins, minlength=len(self.latency_hist) * LATENCY_BINS)
         self.latency_hist += flat.reshape(len(self.latency_hist), LATENCY_BINS)
         self._jitter(slot, starts, lengths, seg_slot, kind, c["ts"][order], arrival)
+        layer = c["layer"][order]
+        self.layer[seg_slot] = layer[starts + lengths - 1]
         for k in (KIND_VIDEO, KIND_DATA):
             mask = kind == k
             if mask.any():
-                self._frames(slot[mask], c["frame"][order][mask], c["nfr"][order][mask], arrival[mask], k,
-                             c["t"][order][mask])
+                frame = c["frame"][order][mask]
+                if k == KIND_VIDEO:
+                    frame = frame * _LAYERS + layer[mask]
+                self._frames(slot[mask], frame, c["nfr"][order][mask], arrival[mask], k, c["t"][order][mask])
 
     def _jitter(self, slot: np.ndarray, starts: np.ndarray, lengths: np.ndarray, seg_slot: np.ndarray,
                 kind: np.ndarray, s: np.ndarray, arrival: np.ndarray) -> None:

@@ -23,6 +23,8 @@ __all__ = [
     "FLAG_KEYFRAME",
     "FLAG_MARKER",
     "FLAG_RELIABLE",
+    "FLAG_FIRST",
+    "FLAG_PADDING",
     "NO_LEVEL",
 ]
 
@@ -36,6 +38,10 @@ KIND_NAMES = {KIND_AUDIO: "audio", KIND_VIDEO: "video", KIND_DATA: "data"}
 FLAG_KEYFRAME, FLAG_MARKER = 1, 2
 #: Data-channel packets that the sender of each hop retransmits when lost (SCTP, RFC 4960).
 FLAG_RELIABLE = 4
+#: First packet of a frame: where a forwarder may switch layers (a VP8 keyframe starts with it, RFC 7741 §4.3).
+FLAG_FIRST = 8
+#: Padding sent to probe a link's capacity (RFC 3550 §5.1 P bit); carries no media.
+FLAG_PADDING = 16
 #: ``level`` of packets that carry no RFC 6464 audio level.
 NO_LEVEL = -1
 
@@ -78,10 +84,11 @@ class PacketColumns:
 
     Columns: ``t`` send time µs, ``track`` publication index, ``size``,
     ``seq``, ``ts``, ``frame``, ``flags`` (FLAG_*), ``level``, ``nfr``
-    (packets in the frame).
+    (packets in the frame), ``layer`` (simulcast spatial layer, 0 = lowest)
+    and ``tl`` (temporal layer).
     """
 
-    FIELDS = ("t", "track", "size", "seq", "ts", "frame", "flags", "level", "nfr")
+    FIELDS = ("t", "track", "size", "seq", "ts", "frame", "flags", "level", "nfr", "layer", "tl")
 
     __slots__ = FIELDS
 
@@ -90,8 +97,8 @@ class PacketColumns:
             setattr(self, name, [])
 
     def add_frame(self, t: int, track: int, sizes: list[int], seq0: int, ts: int, frame: int,
-                  flags: int, level: int) -> None:
-        """Append every packet of one frame (``flags`` on each; the marker on the last)."""
+                  flags: int, level: int, layer: int = 0, tl: int = 0) -> None:
+        """Append every packet of one frame (``flags`` on each; FIRST on the first, the marker on the last)."""
         n = len(sizes)
         key = flags
         self.t.extend([t] * n)
@@ -100,10 +107,16 @@ class PacketColumns:
         self.seq.extend(range(seq0, seq0 + n))
         self.ts.extend([ts] * n)
         self.frame.extend([frame] * n)
-        self.flags.extend([key] * (n - 1))
-        self.flags.append(key | FLAG_MARKER)
+        if n == 1:
+            self.flags.append(key | FLAG_FIRST | FLAG_MARKER)
+        else:
+            self.flags.append(key | FLAG_FIRST)
+            self.flags.extend([key] * (n - 2))
+            self.flags.append(key | FLAG_MARKER)
         self.level.extend([level] * n)
         self.nfr.extend([n] * n)
+        self.layer.extend([layer] * n)
+        self.tl.extend([tl] * n)
 
     def __len__(self) -> int:
         return len(self.t)

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import TwilioError
+from ..media.rtp import KIND_VIDEO
+from .forwarder import Forwarder
 
 __all__ = ["SFU", "Publication", "Member", "ROOM_MAX_PARTICIPANTS_EXCEEDED"]
 
@@ -38,6 +40,7 @@ class Publication:
     ssrc: int
     published: bool = True
     enabled: bool = True
+    priority: str = "standard"  # publish priority: low | standard | high (twilio-video.js Track.Priority)
 
 
 @dataclass(slots=True)
@@ -63,10 +66,14 @@ class SFU:
         self.track_ssrc = np.zeros(8, dtype=np.int64)
         self.track_kind = np.zeros(8, dtype=np.int64)
         self.track_live = np.zeros(8, dtype=bool)  # published by a connected participant
+        self.forwarder = Forwarder(8, 8)
         self.packets_in = 0
         self.packets_forwarded = 0
         self.packets_discarded = 0  # arrived for an unpublished track or a gone publisher
         self.packets_retransmitted = 0  # reliable data the SFU sent again to one subscriber
+        self.padding_in = 0  # probe padding from publishers (counted in packets_in, never forwarded)
+        self.padding_sent = 0  # probe padding the SFU sent to subscribers (not in packets_forwarded)
+        self.packets_not_forwarded = 0  # media of subscribed tracks held back: other layer, switched off
 
     # -- rooms and members ---------------------------------------------
     def create_room(self, name: str, max_participants: int = 50) -> None:
@@ -86,7 +93,7 @@ class SFU:
         for other in present:
             for t in self.members[other].tracks:
                 if self.publications[t].published:
-                    self.route[member.index, t] = True
+                    self._route(member.index, t)
         present.append(member.index)
         return member
 
@@ -117,7 +124,7 @@ class SFU:
         self.track_live[pub.index] = True
         for other in self.rooms[member.room]:
             if other != index:
-                self.route[other, pub.index] = True
+                self._route(other, pub.index)
         return pub
 
     def unpublish(self, track: int) -> None:
@@ -133,7 +140,13 @@ class SFU:
         if on and (pub.publisher == subscriber or not pub.published or not member.connected
                    or self.members[pub.publisher].room != member.room):
             return
+        if on and not self.route[subscriber, track]:
+            self._route(subscriber, track)
         self.route[subscriber, track] = on
+
+    def _route(self, subscriber: int, track: int) -> None:
+        self.route[subscriber, track] = True
+        self.forwarder.start(subscriber, track, layered=self.publications[track].kind == KIND_VIDEO)
 
     # -- the data path -----------------------------------------------------
     def fan_out(self, subscribers: np.ndarray, tracks: np.ndarray) -> np.ndarray:
@@ -148,6 +161,7 @@ class SFU:
         route = np.zeros((new_rows, new_cols), dtype=bool)
         route[:rows, :cols] = self.route
         self.route = route
+        self.forwarder.grow(new_rows, new_cols)
         for name in ("track_ssrc", "track_kind", "track_live"):
             old = getattr(self, name)
             new = np.zeros(new_cols, dtype=old.dtype)

@@ -136,6 +136,7 @@ class _History:
     owner: dict[int, str]  # ssrc -> publisher identity
     track_name: dict[int, str]  # ssrc -> track name
     subscribed: dict[tuple[str, int], list[tuple[int, int]]]  # (subscriber, ssrc) -> when routed
+    video: frozenset[int] = frozenset()  # ssrcs of video tracks (forwarded layer by layer, rewritten)
 
 
 def _history(sim: "Simulation") -> _History:
@@ -146,6 +147,7 @@ def _history(sim: "Simulation") -> _History:
     current: dict[tuple[str, str], int] = {}  # (publisher, track name) -> ssrc of the live track so named
     latest: dict[tuple[str, str], int] = {}  # (publisher, track name) -> ssrc of the last track so named
     subscribed: dict[tuple[str, int], list[list[int]]] = {}
+    video: set[int] = set()
 
     def close(spans: list[list[int]] | None, t: int) -> None:
         if spans and spans[-1][1] == _INF:
@@ -170,6 +172,8 @@ def _history(sim: "Simulation") -> _History:
                 del current[key]
         elif r.kind == "track-published":
             ssrc = int(f["ssrc"])
+            if f.get("track_kind") in ("video", "screen"):
+                video.add(ssrc)
             owner[ssrc], name[ssrc] = f["identity"], f["track"]
             current[(f["identity"], f["track"])] = latest[(f["identity"], f["track"])] = ssrc
             live.setdefault(ssrc, []).append([t, _INF])
@@ -194,12 +198,23 @@ def _history(sim: "Simulation") -> _History:
     def frozen(d: dict[Any, list[list[int]]]) -> dict[Any, list[tuple[int, int]]]:
         return {k: [(a, b) for a, b in v] for k, v in d.items()}
 
-    return _History(frozen(connected), frozen(live), owner, name, frozen(subscribed))
+    return _History(frozen(connected), frozen(live), owner, name, frozen(subscribed), frozenset(video))
 
 
 _packet_cache: "weakref.WeakKeyDictionary[Any, tuple[int, dict[str, dict[str, np.ndarray]]]]" = (
     weakref.WeakKeyDictionary())
 _OUTCOME = {"delivered": 1, "dropped": 2, "lost": 3}
+
+
+def _media_packets(sim: "Simulation") -> dict[str, dict[str, np.ndarray]]:
+    """``_packets`` without probe padding (the probator stream carries no track)."""
+    from ..engine import PROBATOR_SSRC
+
+    out = {}
+    for link, rec in _packets(sim).items():
+        keep = rec["ssrc"] != PROBATOR_SSRC
+        out[link] = rec if keep.all() else {k: v[keep] for k, v in rec.items()}
+    return out
 
 
 def _packets(sim: "Simulation") -> dict[str, dict[str, np.ndarray]]:
@@ -321,8 +336,9 @@ def packet_conservation(sim: "Simulation") -> None:
     downlinks = [p.downlink for p in participants if p.downlink is not None]
     uplinks = [p.uplink for p in participants if p.uplink is not None]
     into_downlinks = sum(link.packets_in for link in downlinks)
-    if into_downlinks != sfu.packets_forwarded:
-        problems.append(("sfu", f"forwarded {sfu.packets_forwarded} packets but downlinks took in {into_downlinks}"))
+    if into_downlinks != sfu.packets_forwarded + sfu.padding_sent:
+        problems.append(("sfu", f"forwarded {sfu.packets_forwarded} packets and {sfu.padding_sent} probe padding "
+                                f"but downlinks took in {into_downlinks}"))
     from_uplinks = sum(link.accepted_packets for link in uplinks)
     waiting = _fresh_on_the_way(sim)
     if sfu.packets_in + waiting != from_uplinks:
@@ -386,7 +402,7 @@ def no_echo(sim: "Simulation") -> None:
     if not sim.trace.packets:
         return
     h = _history(sim)
-    for link, rec in _packets(sim).items():
+    for link, rec in _media_packets(sim).items():
         who, _, direction = link.rpartition("/")
         if direction != "down":
             continue
@@ -432,7 +448,7 @@ def subscriptions_respected(sim: "Simulation") -> None:
     sfu, now = sim.sfu, sim.now
     if sim.trace.packets:
         h = _history(sim)
-        for link, rec in _packets(sim).items():
+        for link, rec in _media_packets(sim).items():
             who, _, direction = link.rpartition("/")
             if direction != "down":
                 continue
@@ -792,6 +808,9 @@ def contiguous_sequence_numbers(sim: "Simulation") -> None:
                 seq, arrival = np.concatenate([prior[0], seq]), np.concatenate([prior[1], arrival])
             reached[ssrc] = (seq, arrival)
     for (who, ssrc), spans in h.subscribed.items():
+        if ssrc in h.video:
+            _rewritten_in_order(name, packets.get(f"{who}/down"), who, ssrc, h)
+            continue
         got = reached.get(ssrc)
         if got is None or not spans:
             continue
@@ -817,6 +836,23 @@ def contiguous_sequence_numbers(sim: "Simulation") -> None:
         _fail(name, [link, who, label, f"seq {q}"], a / 1e6,
               f"the SFU received seq {q} of {label} at {a / 1e6:.6f}s while {who} was subscribed, but never "
               f"forwarded it ({len(seq_due)} such packets; {who} got {run})")
+
+
+def _rewritten_in_order(name: str, rec: dict[str, np.ndarray] | None, who: str, ssrc: int, h: _History) -> None:
+    """Video reaches a subscriber as one rewritten stream (one layer at a time, switched at keyframes,
+    see ``sfu.forwarder``): its sequence numbers must enter the downlink strictly increasing."""
+    if rec is None:
+        return
+    for start, end in h.subscribed.get((who, ssrc), []):  # each subscription is a stream of its own
+        sel = (rec["ssrc"] == ssrc) & (rec["t"] >= start) & (rec["t"] <= end)
+        seq = rec["seq"][sel]
+        bad = np.flatnonzero(np.diff(seq) <= 0)
+        if len(bad):
+            i = int(bad[0]) + 1
+            label = f"{h.owner.get(ssrc, '?')}/{h.track_name.get(ssrc, '?')} ssrc={ssrc}"
+            _fail(name, [f"{who}/down", who, label, f"seq {int(seq[i])}"], int(rec["t"][sel][i]) / 1e6,
+                  f"the SFU sent {who} seq {int(seq[i])} of {label} after seq {int(seq[i - 1])}: a rewritten "
+                  f"stream must only go forward")
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -1,0 +1,428 @@
+"""The SFU's control loop: feedback, bandwidth estimates, layer allocation, keyframes, quality.
+
+Every 100 ms (mediasoup's transport-wide feedback interval), with the data path brought up to that
+instant:
+
+1. each receiver's feedback report (``net.feedback``) reaches its sender: the SFU's report on a
+   publisher's uplink goes to the publisher, a subscriber's report on its downlink to the SFU; each
+   feeds that link's estimator (``sfu.bwe``, chosen by name);
+2. a publisher's encoder follows its uplink estimate (the budget is split over its video tracks and
+   their simulcast layers); with adaptive simulcast it encodes only the layers some subscriber gets;
+3. the SFU's allocator (``sfu.allocator``) shares each subscriber's downlink estimate by the
+   bandwidth profile's rules and sets the layer each subscription should get; switch-offs and
+   switch-ons reach the subscriber's client as ``trackSwitchedOff`` / ``trackSwitchedOn``; when a
+   subscriber is short of what it wants, the SFU probes its downlink with padding;
+4. every subscription waiting for a keyframe of its target layer gets a PLI to the publisher,
+   throttled per layer (LiveKit ``receiver_base.go``: 500 ms for the lowest layer, 1 s above); the
+   encoder makes the keyframe one round trip later.
+
+Once a second it samples a timeline per subscription and the Network Quality Level of every
+participant (``sfu.quality``), which clients that asked for it receive as
+``networkQualityLevelChanged``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .media.rtp import HEADER_BYTES, KIND_AUDIO, KIND_VIDEO
+from .media.simulcast import ladder_rates
+from .media.video import VideoSource
+from .net.feedback import FeedbackLog
+from .sfu.allocator import Allocator, BandwidthProfile, Subscription
+from .sfu.bwe import make_estimator
+from .sfu.quality import DirectionStats, network_quality
+
+if TYPE_CHECKING:
+    from .participant import Participant
+
+__all__ = ["Adaptation", "FEEDBACK_INTERVAL_US", "PLI_THROTTLE_US"]
+
+#: mediasoup TransportCongestionControlServer: transport-wide feedback every 100 ms.
+FEEDBACK_INTERVAL_US = 100_000
+#: LiveKit receiver_base.go DefaultPLIThrottleConfig: one PLI per 500 ms on the low layer, 1 s above.
+PLI_THROTTLE_US = (500_000, 1_000_000, 1_000_000)
+#: libwebrtc send_side_bandwidth_estimation.cc kStartPhase: the first 2 s of an estimate are its ramp-up;
+#: the allocator leaves subscriptions on their first layer until then.
+START_PHASE_US = 2_000_000
+#: mediasoup Router initialAvailableOutgoingBitrate: the SFU's first guess for a downlink.
+DOWNLINK_START_BPS = 600_000
+#: libwebrtc kDefaultStartBitrateBps: a publisher's first guess for its uplink.
+UPLINK_START_BPS = 300_000
+#: LiveKit streamallocator: probe goal = usage + max(120 % of the next step, 200 kbps); first probe
+#: after 3 s, backing off ×1.5 after a probe that did not help (ccutils/probe_regulator.go).
+PROBE_OVERAGE = 1.2
+PROBE_MIN_BPS = 200_000
+PROBE_INTERVAL_US = 3_000_000
+PROBE_BACKOFF = 1.5
+PROBE_MAX_INTERVAL_US = 120_000_000
+PROBE_DURATION_US = 100_000
+_PROBE_IDS = 1 << 20  # the SFU's own probe cluster ids start here (the estimator's count from 0)
+US_PER_S = 1_000_000
+
+
+class Adaptation:
+    """The control loop the Simulation inherits; state is created by ``_init_adaptation``."""
+
+    env: Any
+    sfu: Any
+    receivers: Any
+    trace: Any
+    feedback: FeedbackLog | None
+    _participant_of_member: list["Participant"]
+    _pub_of_track: list[Any]
+    _link_ids: dict[str, int]
+    _dominant: dict[str, int | None]
+
+    def _init_adaptation(self, congestion_control: bool, estimator: str) -> None:
+        self.congestion_control = congestion_control
+        self.estimator_name = estimator
+        self.estimators: dict[str, Any] = {}  # link name -> its estimator (at the link's sender)
+        self._estimate_since: dict[str, int] = {}  # link name -> when its estimator started
+        self.allocators: dict[int, Allocator] = {}  # subscriber member index -> its allocator
+        self.allocations: dict[tuple[int, int], Any] = {}  # (subscriber, track) -> latest Allocation
+        self._pli_at: dict[tuple[int, int], int] = {}  # (track, layer) -> last PLI sent
+        self._probe_next: dict[int, int] = {}  # subscriber -> earliest next probe
+        self._probe_gap: dict[int, int] = {}
+        self._probe_id = _PROBE_IDS
+        self.plis_sent = 0
+        self.timeline: list[dict[str, Any]] = []
+        self.quality_timeline: list[dict[str, Any]] = []
+        self._last_sample: dict[str, np.ndarray] = {}
+        self._link_seen: dict[str, tuple[int, int]] = {}  # link -> (packets_in, lost+dropped) at last sample
+        self.network_quality_levels: dict[str, int] = {}
+        if congestion_control:
+            self.feedback = FeedbackLog()
+        self.env.process(self._control_loop())
+
+    # -- the loop ------------------------------------------------------------------
+    def _control_loop(self) -> Any:
+        env = self.env
+        while True:
+            yield env.timeout(FEEDBACK_INTERVAL_US)
+            now = int(env.now)
+            self._advance(now)  # type: ignore[attr-defined]
+            members = [p for p in self._participant_of_member if p.connected]
+            if self.congestion_control:
+                for p in members:
+                    self._feedback_round(p, now)
+                for p in members:
+                    self._allocate(p, now)
+                self._adaptive_simulcast()
+            self._request_keyframes(now)
+            if now % US_PER_S == 0:
+                self._sample(now, members)
+
+    # -- 1. feedback and estimates ----------------------------------------------------
+    def estimator(self, link_name: str) -> Any:
+        """The estimator at the sending end of a link (``"alice/up"``: alice's; ``"alice/down"``: the SFU's)."""
+        return self.estimators.get(link_name)
+
+    def _estimator_for(self, link: Any, start_bps: int, now: int) -> Any:
+        est = self.estimators.get(link.name)
+        if est is None:
+            est = self.estimators[link.name] = make_estimator(self.estimator_name, start_bitrate_bps=start_bps,
+                                                              now_us=now)
+            self._estimate_since[link.name] = now
+        return est
+
+    def _feedback_round(self, p: "Participant", now: int) -> None:
+        assert self.feedback is not None and p.uplink is not None and p.downlink is not None
+        for link, back, start, target in ((p.uplink, p.downlink, UPLINK_START_BPS, -1),
+                                          (p.downlink, p.uplink, DOWNLINK_START_BPS, p.index)):
+            est = self.estimators.get(link.name)
+            if est is None:  # an estimate starts with the first media on the link
+                has_media = (self.sfu.route[p.index].any() if target >= 0
+                             else any(pub.published for pub in p.publications))
+                if not has_media:
+                    continue
+                est = self._estimator_for(link, start, now)
+            report = self.feedback.report(self._link_ids[link.name], now - back.config.delay_us)
+            if report is not None:
+                _feed(est, now, report)
+            else:
+                est.on_process(now)
+            for cluster in est.take_probe_clusters():
+                self._probe(p, target, max(cluster.at_us, now), cluster.target_bps, cluster.duration_us, cluster.id)
+        up = self.estimators.get(p.uplink.name)
+        if up is not None:
+            self._encode_within(p, up.target_bitrate_bps)
+
+    def _probe(self, p: "Participant", target: int, start: int, rate: int, duration: int, cluster: int) -> None:
+        tracks = [pub.track for pub in self._pub_of_track if pub.published]
+        if not tracks:
+            return  # padding rides on some track's transport; with none there is nothing to probe with
+        owner = p.publications[0].track if p.publications else tracks[0]
+        self.send_padding(p.index, target, start, rate, duration, cluster, owner)  # type: ignore[attr-defined]
+
+    def _encode_within(self, p: "Participant", budget_bps: int) -> None:
+        """Split the uplink estimate: audio and data first, the rest over video tracks by their ladders' max."""
+        videos = []
+        left = float(budget_bps)
+        for pub in p.publications:
+            if not pub.published:
+                continue
+            src = pub.source
+            if isinstance(src, VideoSource):
+                videos.append(src)
+            else:
+                left -= getattr(src.spec, "bitrate_bps", 0)
+        if not videos:
+            return
+        weights = [sum(layer.max_bps for layer in v.ladder) for v in videos]
+        total = sum(weights)
+        for v, w in zip(videos, weights):
+            v.set_target_bitrate(max(left, 0.0) * w / total)
+
+    # -- 2. allocation ----------------------------------------------------------------
+    def _allocate(self, p: "Participant", now: int) -> None:
+        sfu = self.sfu
+        s = p.index
+        est = self.estimators.get(p.downlink.name)  # type: ignore[union-attr]
+        if est is None or now - self._estimate_since[p.downlink.name] < START_PHASE_US:  # type: ignore
+            return
+        allocator = self.allocators.get(s)
+        if allocator is None:
+            options = p.client.options.get("bandwidth_profile") if p.client is not None else None
+            allocator = self.allocators[s] = Allocator(BandwidthProfile.from_options(options))
+        subs = self._subscriptions(p)
+        if not subs:
+            return
+        estimate = est.target_bitrate_bps
+        result = allocator.allocate(now, estimate, subs)
+        fwd = sfu.forwarder
+        deficient = False
+        for a, sub in zip(result, subs):
+            if sub.kind != "video":
+                continue
+            key = (s, a.track)
+            before = self.allocations.get(key)
+            self.allocations[key] = a
+            fwd.set_target(s, a.track, a.spatial, a.temporal if a.spatial >= 0 else 0)
+            was_off = before is not None and before.spatial < 0
+            if a.spatial < 0 and not was_off:
+                self._switched(p, a.track, False, a.reason)
+            elif a.spatial >= 0 and was_off:
+                self._switched(p, a.track, True, None)
+            top = len(sub.ladder) - 1 if sub.max_spatial is None else min(sub.max_spatial, len(sub.ladder) - 1)
+            if a.reason != "disabled-by-subscriber" and (a.spatial < top):
+                deficient = True
+        if deficient and self.congestion_control:
+            self._maybe_probe(p, now, estimate, result, subs)
+        else:
+            self._probe_gap.pop(s, None)
+
+    def _subscriptions(self, p: "Participant") -> list[Subscription]:
+        sfu = self.sfu
+        s = p.index
+        tracks = np.flatnonzero(sfu.route[s, : len(sfu.publications)]).tolist()
+        room_sid = p.record.room.sid if p.record is not None else None
+        dominant = self._dominant.get(room_sid) if room_sid is not None else None
+        out = []
+        client = p.client
+        for t in tracks:
+            pub = self._pub_of_track[t]
+            sfu_pub = sfu.publications[t]
+            src = pub.source
+            if sfu_pub.kind == KIND_VIDEO:
+                view = client._remote_track(pub.record.sid) if client is not None else None
+                out.append(Subscription(
+                    track=t, kind="video", priority=sfu_pub.priority, ladder=ladder_rates(src.ladder),
+                    render_pixels=None if view is None else view.render_pixels,
+                    max_spatial=None if view is None else view.max_spatial(len(src.ladder), src.ladder),
+                    switched_off_by_client=False if view is None else view.switched_off_by_client,
+                    dominant=dominant is not None and sfu_pub.publisher == dominant))
+            else:
+                bps = getattr(src.spec, "bitrate_bps", 0)
+                if sfu_pub.kind == KIND_AUDIO:
+                    bps += HEADER_BYTES * 8 * 50  # 20 ms packets
+                out.append(Subscription(track=t, kind="audio" if sfu_pub.kind == KIND_AUDIO else "data",
+                                        bitrate=int(bps)))
+        return out
+
+    def _switched(self, p: "Participant", track: int, on: bool, reason: str | None) -> None:
+        pub = self._pub_of_track[track]
+        self.trace.record(self.env.now, "track-switched-on" if on else "track-switched-off",
+                          subscriber=p.identity, track_sid=pub.record.sid, reason=reason)
+        client = p.client
+        view = client._remote_track(pub.record.sid) if client is not None else None
+        if view is None:
+            return
+        view.is_switched_off = not on
+        view.switch_off_reason = None if on else reason
+        if on:
+            client.emit("trackSwitchedOn", view, view)
+        else:
+            client.emit("trackSwitchedOff", view, view, reason)
+
+    def _maybe_probe(self, p: "Participant", now: int, estimate: int, result: list[Any],
+                     subs: list[Subscription]) -> None:
+        s = p.index
+        gap = self._probe_gap.get(s)
+        if gap is None:
+            self._probe_gap[s] = gap = PROBE_INTERVAL_US
+            self._probe_next[s] = now + gap
+            return
+        if now < self._probe_next[s]:
+            return
+        used = sum(a.bitrate for a in result)
+        step = 0
+        for a, sub in zip(result, subs):
+            if sub.kind == "video" and sub.ladder:
+                nxt = min(max(a.spatial, -1) + 1, len(sub.ladder) - 1)
+                step = max(step, sub.ladder[nxt][-1] - max(a.bitrate, 0))
+        goal = used + max(int(PROBE_OVERAGE * step), PROBE_MIN_BPS)
+        self._probe_id += 1
+        self._probe(p, p.index, now, goal, PROBE_DURATION_US, self._probe_id)
+        self._probe_next[s] = now + gap
+        self._probe_gap[s] = min(int(gap * PROBE_BACKOFF), PROBE_MAX_INTERVAL_US)
+
+    def _adaptive_simulcast(self) -> None:
+        """Publishers with ``preferred_video_codecs="auto"`` encode only layers someone is sent."""
+        fwd = self.sfu.forwarder
+        for pub in self._pub_of_track:
+            if not pub.published or not isinstance(pub.source, VideoSource) or len(pub.source.ladder) < 2:
+                continue
+            owner = self._participant_of_member[self.sfu.publications[pub.track].publisher]
+            if owner.client is None or owner.client.options.get("preferred_video_codecs") != "auto":
+                continue
+            col = pub.track
+            routed = self.sfu.route[:, col]
+            wanted = np.maximum(fwd.target[:, col], fwd.current[:, col])[routed[: fwd.target.shape[0]]]
+            top = int(wanted.max()) if len(wanted) else 0
+            pub.source.set_active_layers([i <= top for i in range(len(pub.source.ladder))])
+
+    # -- 3. keyframes ------------------------------------------------------------------
+    def _request_keyframes(self, now: int) -> None:
+        fwd = self.sfu.forwarder
+        n_tracks = len(self.sfu.publications)
+        n_members = len(self.sfu.members)
+        tgt = fwd.target[:n_members, :n_tracks]
+        waiting = (tgt >= 0) & (tgt != fwd.current[:n_members, :n_tracks]) & self.sfu.route[:n_members, :n_tracks]
+        if not waiting.any():
+            return
+        pairs = sorted({(int(t), int(tgt[s, t])) for s, t in np.argwhere(waiting).tolist()})
+        for track, layer in pairs:
+            last = self._pli_at.get((track, layer))
+            if last is not None and now - last < PLI_THROTTLE_US[min(layer, 2)]:
+                continue
+            pub = self._pub_of_track[track]
+            owner = self._participant_of_member[self.sfu.publications[track].publisher]
+            if not pub.published or not owner.connected or not isinstance(pub.source, VideoSource):
+                continue
+            self._pli_at[(track, layer)] = now
+            self.plis_sent += 1
+            rtt = owner.uplink.config.delay_us + owner.downlink.config.delay_us  # type: ignore[union-attr]
+            pub.source.request_keyframe(layer, now + rtt)
+
+    # -- 4. once a second: timelines and network quality -----------------------------------
+    def _sample(self, now: int, members: list["Participant"]) -> None:
+        rec = self.receivers
+        rec.consume(now)
+        n = len(rec._slot_of)
+        prev = self._last_sample
+        cur = {"bytes": rec.bytes[:n].copy(), "received": rec.received[:n].copy(),
+               "expected": np.maximum(rec.max_seq[:n] - np.minimum(rec.first_seq[:n], rec.max_seq[:n]) + 1, 0)}
+        d = {k: v - _pad(prev.get(k), n) for k, v in cur.items()}
+        self._last_sample = cur
+        t = now / US_PER_S
+        for slot in range(n):
+            sub, track = int(rec.slot_sub[slot]), int(rec.slot_track[slot])
+            subscriber = self._participant_of_member[sub]
+            if not subscriber.connected:
+                continue
+            expected = int(d["expected"][slot])
+            lost = max(expected - int(d["received"][slot]), 0)
+            est = self.estimators.get(subscriber.downlink.name) if subscriber.downlink is not None else None
+            alloc = self.allocations.get((sub, track))
+            self.timeline.append({
+                "t": t, "subscriber": subscriber.identity, "track": self._pub_of_track[track].record.sid,
+                "publisher": self._participant_of_member[self.sfu.publications[track].publisher].identity,
+                "kind": ("audio", "video", "data")[int(rec.slot_kind[slot])],
+                "bitrate_bps": int(d["bytes"][slot]) * 8, "layer": int(rec.layer[slot]),
+                "target_layer": None if alloc is None else alloc.spatial,
+                "estimate_bps": None if est is None else est.target_bitrate_bps,
+                "loss": lost / expected if expected > 0 else 0.0,
+                "jitter_ms": float(rec.jitter[slot]) / _clock(int(rec.slot_kind[slot])) * 1000,
+            })
+        for p in members:
+            self._network_quality(p, now)
+
+    def _network_quality(self, p: "Participant", now: int) -> None:
+        directions = []
+        for link, demand in ((p.uplink, self._send_demand(p)), (p.downlink, self._recv_demand(p))):
+            est = self.estimators.get(link.name)  # type: ignore[union-attr]
+            seen = (link.packets_in, link.lost_packets + link.dropped_packets)  # type: ignore[union-attr]
+            before = self._link_seen.get(link.name, (0, 0))  # type: ignore[union-attr]
+            self._link_seen[link.name] = seen  # type: ignore[union-attr]
+            sent = seen[0] - before[0]
+            loss = (seen[1] - before[1]) / sent if sent > 0 else 0.0
+            available = est.target_bitrate_bps if est is not None else link.config.rate_bps  # type: ignore
+            rtt_ms = (p.uplink.config.delay_us + p.downlink.config.delay_us) / 1000  # type: ignore[union-attr]
+            directions.append(DirectionStats(demand_bps=demand, available_bps=available, rtt_ms=rtt_ms,
+                                             loss=min(max(loss, 0.0), 1.0)))
+        nq = network_quality(directions[0], directions[1], reconnecting=p.outage_since is not None)
+        level = int(nq.level)
+        self.quality_timeline.append({"t": now / US_PER_S, "identity": p.identity, "level": level,
+                                      "send": None if nq.send is None else nq.send.level,
+                                      "recv": None if nq.recv is None else nq.recv.level})
+        if self.network_quality_levels.get(p.identity) == level:
+            return
+        self.network_quality_levels[p.identity] = level
+        self.trace.record(now, "network-quality-level-changed", identity=p.identity, level=level)
+        client = p.client
+        if client is None:
+            return
+        local = client.local_participant
+        local.network_quality_level = level
+        local.network_quality_stats = nq
+        if client.options.get("network_quality"):
+            local.emit("networkQualityLevelChanged", level, nq)
+        for other in self._participant_of_member:
+            if other is p or not other.connected or other.client is None or other.record is None:
+                continue
+            remote = other.client.participants.get(p.record.sid) if p.record is not None else None
+            if remote is None:
+                continue
+            remote.network_quality_level = level
+            nq_option = other.client.options.get("network_quality")
+            if isinstance(nq_option, dict) and nq_option.get("remote", 0):
+                remote.emit("networkQualityLevelChanged", level, nq)
+
+    def _send_demand(self, p: "Participant") -> float:
+        total = 0.0
+        for pub in p.publications:
+            if pub.published and pub.source.enabled:
+                src = pub.source
+                total += src.bitrate_bps if isinstance(src, VideoSource) else getattr(src.spec, "bitrate_bps", 0)
+        return total
+
+    def _recv_demand(self, p: "Participant") -> float:
+        total = 0.0
+        for sub in self._subscriptions(p):
+            total += sub.ladder[-1][-1] if sub.ladder else sub.bitrate
+        return total
+
+
+def _feed(est: Any, now: int, report: dict[str, np.ndarray]) -> None:
+    if hasattr(est, "on_feedback_arrays"):
+        est.on_feedback_arrays(now, report["send"], report["arrival"], report["size"], report["probe"])
+        return
+    arrival = [None if a < 0 else a for a in report["arrival"].tolist()]
+    probe = [None if c < 0 else c for c in report["probe"].tolist()]
+    est.on_feedback(now, list(zip(report["send"].tolist(), arrival, report["size"].tolist(), probe)))
+
+
+def _pad(arr: np.ndarray | None, n: int) -> np.ndarray:
+    out = np.zeros(n, np.int64)
+    if arr is not None:
+        out[: len(arr)] = arr[:n]
+    return out
+
+
+def _clock(kind: int) -> float:
+    from .media.receiver import CLOCK
+
+    return float(CLOCK[kind])
