@@ -5,7 +5,10 @@ time in transport-wide congestion-control feedback (TWCC, RFC 8888's ancestor), 
 ``TransportCongestionControlServer`` emits every 100 ms. The sending side feeds each feedback report to
 an estimator, ``on_feedback(now_us, packets)``, and reads back ``target_bitrate_bps``: the rate its
 pacer and layer allocator may use. Nothing here reads a clock or draws a random number; the driver
-passes ``now_us`` (integer µs, the sender's clock) and the packets.
+passes ``now_us`` (integer µs, the sender's clock) and the packets. A driver that holds a report as numpy
+columns calls ``on_feedback_arrays(now_us, send_us, arrival_us, size, probe_cluster)`` instead: the same
+result and state, with the per-packet work (sorting, loss and RTT, the acknowledged rate, the 5 ms send
+groups) done on the arrays, so that only the groups (far fewer than packets) reach the detector in Python.
 
 GCC has two halves whose minimum is the target (``GoogCcNetworkController`` in libwebrtc):
 
@@ -37,14 +40,19 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from bisect import bisect_left
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
+
+import numpy as np
 
 __all__ = [
     "PacketResult",
     "ProbeCluster",
+    "LOST",
+    "NO_PROBE_CLUSTER",
     "InterArrivalDelta",
     "TrendlineEstimator",
     "LinkCapacityEstimator",
@@ -59,6 +67,7 @@ __all__ = [
     "ESTIMATORS",
     "make_estimator",
     "register_estimator",
+    "packets_from_arrays",
     "NORMAL",
     "OVERUSING",
     "UNDERUSING",
@@ -117,6 +126,32 @@ class ProbeCluster:
         return self.target_bps * self.duration_us // (8 * US_PER_S)
 
 
+# The array form of a feedback report (``on_feedback_arrays``): int64 arrays, one entry per packet.
+LOST = -1  # arrival time of a packet the feedback reports lost
+NO_PROBE_CLUSTER = -1  # probe cluster id of a packet that is not a probe
+
+
+def _feedback_arrays(send_us: Any, arrival_us: Any, size: Any, probe_cluster: Any = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """The report's columns as 1-D int64 arrays of one length (``probe_cluster`` stays None when absent)."""
+    cols = [np.asarray(c, dtype=np.int64) for c in (send_us, arrival_us, size)]
+    if probe_cluster is not None:
+        cols.append(np.asarray(probe_cluster, dtype=np.int64))
+    shapes = {c.shape for c in cols}
+    if len(shapes) != 1 or cols[0].ndim != 1:
+        raise ValueError(f"feedback arrays must be 1-D and of one length, got shapes {[c.shape for c in cols]}")
+    return cols[0], cols[1], cols[2], cols[3] if probe_cluster is not None else None
+
+
+def packets_from_arrays(send_us: Any, arrival_us: Any, size: Any, probe_cluster: Any = None
+                        ) -> list[PacketResult]:
+    """The ``PacketResult`` list equivalent to a report in array form, in the order given."""
+    send, arrival, sz, probe = _feedback_arrays(send_us, arrival_us, size, probe_cluster)
+    probes = [NO_PROBE_CLUSTER] * len(send) if probe is None else probe.tolist()
+    return [PacketResult(s, None if a == LOST else a, b, None if c < 0 else c)
+            for s, a, b, c in zip(send.tolist(), arrival.tolist(), sz.tolist(), probes)]
+
+
 def _as_packet(p: Any) -> PacketResult:
     if isinstance(p, PacketResult):
         return p
@@ -167,6 +202,8 @@ class InterArrivalDelta:
     burst (less than 5 ms apart, within 100 ms of the group's first arrival, and with a negative
     propagation delta). ``compute_deltas`` returns ``(send_delta_us, arrival_delta_us, size_delta)`` when
     a new group starts and the previous pair of groups is complete, else ``None``.
+
+    ``compute_deltas_arrays`` does the same for a whole report at once (see there).
     """
 
     def __init__(self, send_time_group_length_us: int = K_SEND_TIME_GROUP_LENGTH_US) -> None:
@@ -213,6 +250,86 @@ class InterArrivalDelta:
         cur.complete = arrival_us
         cur.last_system = system_us
         return result
+
+    def compute_deltas_arrays(self, send_us: np.ndarray, arrival_us: np.ndarray, system_us: int,
+                              size: np.ndarray) -> list[tuple[int, int, int, int]]:
+        """``compute_deltas`` for each packet in the order given, with the same resulting state; returns
+        ``(index, send_delta_us, arrival_delta_us, size_delta)`` for each packet that yielded deltas.
+
+        Only "events" go through ``compute_deltas`` one by one: the first packet, every packet that may
+        start a group, and every packet after one whose send or arrival time went backwards; the packets
+        between two events join the current group in one step. Why that is exact: while the previous
+        packet joined the group and holds both its latest send time (``send``) and its last arrival
+        (``complete``), a packet whose send and arrival times do not go backwards is never "reordered"
+        (its send time is at least the group's first), and the burst rule compares it with the previous
+        packet only. Such a packet joins the group unless it was sent more than 5 ms after the group's
+        first packet and is no burst packet: its send delta is non-zero and either the pair is no burst
+        pair (negative propagation delta, arrivals at most 5 ms apart) or it arrived 100 ms or more after
+        the group's first packet. Between events send and arrival times are non-decreasing, so the first
+        packet sent more than 5 ms after the group's first is found by bisection; when it is a burst
+        packet, the first that is none comes from the pair tests done on all pairs at once. Reporting an
+        event too many would only cost time, never exactness: every event gets the full per-packet rule.
+        """
+        n = len(send_us)
+        if n == 0:
+            return []
+        # facts about each pair (packet j - 1, packet j), stored at j - 1
+        ds = send_us[1:] - send_us[:-1]
+        da = arrival_us[1:] - arrival_us[:-1]
+        backwards: list[int] = []  # packets whose send or arrival time goes backwards (rare)
+        if n > 1 and (ds.min() < 0 or da.min() < 0):
+            backwards = (np.flatnonzero((ds < 0) | (da < 0)) + 1).tolist()
+        break_at: np.ndarray | None = None  # packets that are no burst, even near the group's start
+        chain_at: np.ndarray | None = None  # packets with a non-zero send delta (no burst 100 ms on)
+        csum = np.cumsum(size)
+        group_length = self.send_time_group_length_us
+        out: list[tuple[int, int, int, int]] = []
+        j = 0
+        while True:
+            s = send_us.item(j)
+            a = arrival_us.item(j)
+            deltas = self.compute_deltas(s, a, system_us, size.item(j))
+            if deltas is not None:
+                out.append((j, *deltas))
+            j += 1
+            if j >= n:
+                return out
+            cur = self._cur
+            if cur.complete != a or cur.send != s:
+                continue  # the packet did not join with the group's latest send time: the next one is an event
+            if backwards:
+                k = bisect_left(backwards, j)
+                end = backwards[k] if k < len(backwards) else n
+            else:
+                end = n
+            # in [j - 1, end) send and arrival times are non-decreasing
+            first = j + int(send_us[j:end].searchsorted(cur.first_send + group_length, "right"))
+            if first < end:
+                send_delta = ds.item(first - 1)
+                arrival_delta = da.item(first - 1)
+                if send_delta == 0 or (arrival_delta < send_delta and arrival_delta <= K_BURST_DELTA_THRESHOLD_US):
+                    # a burst packet: the group goes on to the first packet that is none
+                    if break_at is None:
+                        break_at = np.flatnonzero((ds != 0) & ((da >= ds) | (da > K_BURST_DELTA_THRESHOLD_US))) + 1
+                    k = int(break_at.searchsorted(first))
+                    first_break = break_at.item(k) if k < len(break_at) else n
+                    late = max(first, j + int(arrival_us[j:end].searchsorted(
+                        cur.first_arrival + K_MAX_BURST_DURATION_US, "left")))
+                    if late < min(first_break, end) and ds.item(late - 1) == 0:
+                        if chain_at is None:
+                            chain_at = np.flatnonzero(ds) + 1
+                        k = int(chain_at.searchsorted(late))
+                        late = chain_at.item(k) if k < len(chain_at) else n
+                    first = min(first_break, late)
+                end = min(first, end)
+            if end > j:  # packets j .. end - 1 join the current group
+                cur.send = send_us.item(end - 1)
+                cur.size += csum.item(end - 1) - csum.item(j - 1)
+                cur.complete = arrival_us.item(end - 1)
+                cur.last_system = system_us
+                j = end
+                if j >= n:
+                    return out
 
     def _new_timestamp_group(self, arrival_us: int, send_us: int) -> bool:
         if self._cur.complete is None or self._belongs_to_burst(arrival_us, send_us):
@@ -342,13 +459,22 @@ class TrendlineEstimator:
         self._last_update_ms = now_ms
 
 
-def _linear_fit_slope(points: Iterable[tuple[float, float]]) -> float | None:
-    pts = list(points)
-    n = len(pts)
-    x_avg = sum(x for x, _ in pts) / n
-    y_avg = sum(y for _, y in pts) / n
-    num = sum((x - x_avg) * (y - y_avg) for x, y in pts)
-    den = sum((x - x_avg) ** 2 for x, _ in pts)
+def _linear_fit_slope(points: Collection[tuple[float, float]]) -> float | None:
+    """Least-squares slope of the points, computed as libwebrtc's ``LinearFitSlope`` does (sums accumulated
+    in order, ``(x - x_avg) * (x - x_avg)``); None when all x are equal."""
+    n = 0
+    sum_x = sum_y = 0.0
+    for x, y in points:
+        sum_x += x
+        sum_y += y
+        n += 1
+    x_avg = sum_x / n
+    y_avg = sum_y / n
+    num = den = 0.0
+    for x, y in points:
+        dx = x - x_avg
+        num += dx * (y - y_avg)
+        den += dx * dx
     if den == 0:
         return None
     return num / den
@@ -558,6 +684,7 @@ class BitrateEstimator:
     """Acknowledged (received) throughput: bytes per 150 ms window (500 ms for the first sample) fused by a
     scalar Bayesian filter whose sample variance grows with the distance from the current estimate.
 
+    ``update_arrays`` takes many packets at once, with the same result as ``update`` on each in turn.
     Simplification: ``prior_unacked_data`` and the ALR/small-sample field trials are left out.
     """
 
@@ -583,6 +710,37 @@ class BitrateEstimator:
         self._estimate_kbps = (sample_var * self._estimate_kbps + pred_var * sample_kbps) / (sample_var + pred_var)
         self._estimate_kbps = max(self._estimate_kbps, 0.0)
         self._estimate_var = sample_var * pred_var / (sample_var + pred_var)
+
+    def update_arrays(self, at_us: np.ndarray, size_bytes: np.ndarray) -> None:
+        """``update`` for each packet in the order given, one window at a time: only a packet that closes a
+        window (a step longer than the window always does) or comes before its predecessor goes through
+        ``update``; the ones in between only add their size and step the window clock. That clock is the
+        same float sum as in ``update`` (``np.cumsum`` adds strictly left to right); it never falls between
+        such packets, so the one that closes the window is found by bisection."""
+        n = len(at_us)
+        if n == 0:
+            return
+        self.update(at_us.item(0), size_bytes.item(0))
+        if n == 1:
+            return
+        now_ms = at_us / US_PER_MS
+        steps = now_ms[1:] - now_ms[:-1]  # steps[j - 1]: packet j's now_ms - prev_time_ms
+        sizes = np.cumsum(size_bytes)
+        backwards = (np.flatnonzero(steps < 0) + 1).tolist() if steps.min() < 0 else []  # before their predecessor
+        i = 1
+        while i < n:
+            window = K_RATE_WINDOW_MS if self._estimate_kbps >= 0 else K_INITIAL_RATE_WINDOW_MS
+            k = bisect_left(backwards, i)
+            end = backwards[k] if k < len(backwards) else n
+            clock = np.cumsum(np.concatenate(([self._current_window_ms], steps[i - 1:end - 1])))[1:]
+            closing = i + int(clock.searchsorted(window, "left"))  # packets i .. closing - 1 stay in the window
+            if closing > i:
+                self._current_window_ms = clock.item(closing - 1 - i)
+                self._prev_time_ms = now_ms.item(closing - 1)
+                self._sum += sizes.item(closing - 1) - sizes.item(i - 1)
+            if closing < n:
+                self.update(at_us.item(closing), size_bytes.item(closing))
+            i = closing + 1
 
     def _update_window(self, now_ms: float, size_bytes: int, window_ms: int) -> float:
         if self._prev_time_ms is not None and now_ms < self._prev_time_ms:
@@ -644,24 +802,28 @@ class ProbeBitrateEstimator:
         self.last_estimate_bps: float | None = None
 
     def handle(self, packet: PacketResult, min_probes: int, min_bytes: int) -> float | None:
-        cid = packet.probe_cluster_id
-        if cid is None or packet.arrival_time_us is None:
+        if packet.probe_cluster_id is None or packet.arrival_time_us is None:
             return None
-        arrival = packet.arrival_time_us
+        return self.handle_values(packet.probe_cluster_id, packet.send_time_us, packet.arrival_time_us,
+                                  packet.size_bytes, min_probes, min_bytes)
+
+    def handle_values(self, cid: int, send_us: int, arrival: int, size_bytes: int, min_probes: int,
+                      min_bytes: int) -> float | None:
+        """``handle`` for a received probe packet given by its fields."""
         for old in [k for k, c in self._clusters.items() if c.last_receive + K_MAX_CLUSTER_HISTORY_US < arrival]:
             del self._clusters[old]
         c = self._clusters.setdefault(cid, _Cluster())
-        if packet.send_time_us < c.first_send:
-            c.first_send = packet.send_time_us
-        if packet.send_time_us > c.last_send:
-            c.last_send = packet.send_time_us
-            c.size_last_send = packet.size_bytes
+        if send_us < c.first_send:
+            c.first_send = send_us
+        if send_us > c.last_send:
+            c.last_send = send_us
+            c.size_last_send = size_bytes
         if arrival < c.first_receive:
             c.first_receive = arrival
-            c.size_first_receive = packet.size_bytes
+            c.size_first_receive = size_bytes
         if arrival > c.last_receive:
             c.last_receive = arrival
-        c.size_total += packet.size_bytes
+        c.size_total += size_bytes
         c.num_probes += 1
         if c.num_probes < int(min_probes * K_MIN_RECEIVED_PROBES_RATIO) \
                 or c.size_total < min_bytes * K_MIN_RECEIVED_BYTES_RATIO:
@@ -810,26 +972,49 @@ class DelayBasedBwe:
 
     def incoming_feedback(self, now_us: int, received: Sequence[PacketResult], acked_bps: float | None,
                           probe_bps: float | None) -> _DelayResult:
+        """One report's received packets, sorted by arrival (then send) time."""
         if not received:
             return _DelayResult()
-        recovered = False
-        prev_state = self.detector.state
+        prev_state = self._start_feedback(now_us)
+        inter_arrival = self.inter_arrival
+        deltas = []
         for p in received:
-            self._incoming_packet(p, now_us)
-            if prev_state == UNDERUSING and self.detector.state == NORMAL:
-                recovered = True
-            prev_state = self.detector.state
-        return self.maybe_update(now_us, acked_bps, probe_bps, recovered)
+            assert p.arrival_time_us is not None
+            d = inter_arrival.compute_deltas(p.send_time_us, p.arrival_time_us, now_us, p.size_bytes)
+            if d is not None:
+                deltas.append((d[0], d[1], p.arrival_time_us))
+        return self.maybe_update(now_us, acked_bps, probe_bps, self._detect(deltas, prev_state))
 
-    def _incoming_packet(self, p: PacketResult, now_us: int) -> None:
+    def incoming_feedback_arrays(self, now_us: int, send_us: np.ndarray, arrival_us: np.ndarray,
+                                 size: np.ndarray, acked_bps: float | None, probe_bps: float | None
+                                 ) -> _DelayResult:
+        """``incoming_feedback`` with the received packets as arrays (sorted the same way)."""
+        if len(send_us) == 0:
+            return _DelayResult()
+        prev_state = self._start_feedback(now_us)
+        deltas = [(send_delta, recv_delta, arrival_us.item(j)) for j, send_delta, recv_delta, _
+                  in self.inter_arrival.compute_deltas_arrays(send_us, arrival_us, now_us, size)]
+        return self.maybe_update(now_us, acked_bps, probe_bps, self._detect(deltas, prev_state))
+
+    def _start_feedback(self, now_us: int) -> str:
+        """Restart the detector after 2 s without feedback; returns the detector state before."""
+        prev_state = self.detector.state
         if self._last_seen_us is None or now_us - self._last_seen_us > K_STREAM_TIMEOUT_US:
             self._new_detector()
         self._last_seen_us = now_us
-        assert p.arrival_time_us is not None
-        deltas = self.inter_arrival.compute_deltas(p.send_time_us, p.arrival_time_us, now_us, p.size_bytes)
-        if deltas is not None:
-            send_delta, recv_delta, _ = deltas
-            self.detector.update(recv_delta / US_PER_MS, send_delta / US_PER_MS, p.arrival_time_us / US_PER_MS)
+        return prev_state
+
+    def _detect(self, deltas: list[tuple[int, int, int]], prev_state: str) -> bool:
+        """Feed ``(send_delta_us, recv_delta_us, arrival_us)`` to the detector; True when it went from
+        underusing to normal on the way (a fresh detector after underuse counts, as in libwebrtc)."""
+        state = self.detector.state
+        recovered = prev_state == UNDERUSING and state == NORMAL
+        for send_delta, recv_delta, arrival_us in deltas:
+            prev_state = state
+            state = self.detector.update(recv_delta / US_PER_MS, send_delta / US_PER_MS, arrival_us / US_PER_MS)
+            if prev_state == UNDERUSING and state == NORMAL:
+                recovered = True
+        return recovered
 
     def maybe_update(self, now_us: int, acked_bps: float | None, probe_bps: float | None,
                       recovered: bool) -> _DelayResult:
@@ -1044,6 +1229,8 @@ class BandwidthEstimator(ABC):
     """What the SFU needs from a send-side bandwidth estimator. Sans-I/O: callers pass the time.
 
     Subclasses implement ``on_feedback``, ``target_bitrate_bps`` and ``state``; the rest has defaults.
+    ``on_feedback_arrays`` takes a report as columns; by default it builds the ``PacketResult`` list and
+    calls ``on_feedback``, and an estimator may override it with a faster equivalent.
     Register a subclass with ``register_estimator(name, cls)`` to make it available by name.
     """
 
@@ -1052,6 +1239,13 @@ class BandwidthEstimator(ABC):
     @abstractmethod
     def on_feedback(self, now_us: int, packets: Sequence[PacketResult | tuple]) -> int:
         """Consume one transport-wide feedback report received at ``now_us``; return the target (bit/s)."""
+
+    def on_feedback_arrays(self, now_us: int, send_us: np.ndarray, arrival_us: np.ndarray, size: np.ndarray,
+                           probe_cluster: np.ndarray | None = None) -> int:
+        """``on_feedback`` with the report as int64 columns, one entry per packet in report order:
+        send time (µs), arrival time (µs, ``LOST`` = -1 when lost), size (bytes) and, optionally, the
+        probe cluster id (``NO_PROBE_CLUSTER`` = -1, or any negative value, for none)."""
+        return self.on_feedback(now_us, packets_from_arrays(send_us, arrival_us, size, probe_cluster))
 
     @property
     @abstractmethod
@@ -1086,8 +1280,9 @@ class BandwidthEstimator(ABC):
 class GccEstimator(BandwidthEstimator):
     """Google Congestion Control as ``GoogCcNetworkController`` runs it on transport-wide feedback only.
 
-    Each ``on_feedback``: RTT from the feedback (mean of the last 32 per-report max RTTs for AIMD, the min
-    propagation RTT for the loss controller); loss counted and reported once a second; acknowledged
+    Each ``on_feedback`` (or ``on_feedback_arrays``: the same computation, with numpy doing the per-packet
+    work, and an identical result and state): RTT from the feedback (mean of the last 32 per-report max
+    RTTs for AIMD, the min propagation RTT for the loss controller); loss counted and reported once a second; acknowledged
     throughput updated; probe packets measured; the delay-based estimate updated and handed to the
     loss-based controller, whose capped result is ``target_bitrate_bps``; then the periodic processing
     (``on_process``) runs. Defaults are libwebrtc's: start 300 kbps, min 5 kbps, max 1 Gbps (probing
@@ -1148,34 +1343,56 @@ class GccEstimator(BandwidthEstimator):
             max_feedback_rtt = max(now_us - p.send_time_us for p in received)
             min_propagation_rtt = min(now_us - p.send_time_us - (p.arrival_time_us - max_recv)  # type: ignore
                                       for p in received)
-            self._feedback_max_rtts.append(max_feedback_rtt)
-            self.loss_bwe.update_propagation_rtt(now_us, min_propagation_rtt)
-            mean_rtt = sum(self._feedback_max_rtts) // len(self._feedback_max_rtts)
-            self.delay_bwe.on_rtt_update(mean_rtt)
-            self.loss_bwe.update_rtt(min_propagation_rtt, now_us)
-            self.rtt_us = min_propagation_rtt
-
-        self._expected_since_loss_update += len(pkts)
-        self._lost_since_loss_update += sum(1 for p in pkts if p.arrival_time_us is None)
-        if self._next_loss_update_us is None or now_us > self._next_loss_update_us:
-            self._next_loss_update_us = now_us + K_LOSS_UPDATE_INTERVAL_US
-            self.loss_bwe.update_packets_lost(self._lost_since_loss_update, self._expected_since_loss_update, now_us)
-            self._lost_since_loss_update = self._expected_since_loss_update = 0
-
+            self._update_rtt(now_us, max_feedback_rtt, min_propagation_rtt)
+        self._count_losses(now_us, len(pkts), sum(1 for p in pkts if p.arrival_time_us is None))
         for p in received:
             self.acknowledged.update(p.arrival_time_us, p.size_bytes)  # type: ignore[arg-type]
         for p in received:
             if p.probe_cluster_id is not None:
-                cluster = self._clusters.get(p.probe_cluster_id)
-                if cluster is not None:
-                    self.probe_estimator.handle(p, cluster.min_probes, cluster.min_bytes)
-                else:
-                    self.probe_estimator.handle(p, K_MIN_PROBE_PACKETS_SENT, 1)
+                self._handle_probe(p.probe_cluster_id, p.send_time_us, p.arrival_time_us,  # type: ignore
+                                   p.size_bytes)
         probe_bps = self.probe_estimator.fetch_and_reset()
-
         result = self.delay_bwe.incoming_feedback(now_us, received, self.acknowledged.bitrate_bps, probe_bps)
-        self._apply_delay_result(now_us, result)
-        return self.on_process(now_us)
+        return self._finish_feedback(now_us, result)
+
+    def on_feedback_arrays(self, now_us: int, send_us: np.ndarray, arrival_us: np.ndarray, size: np.ndarray,
+                           probe_cluster: np.ndarray | None = None) -> int:
+        """``on_feedback`` for a report as int64 columns (``LOST`` arrival = lost, negative probe id = none):
+        the same state and target, with sorting, RTT and loss counting, the acknowledged bitrate and the
+        send-time grouping done on arrays. Only group boundaries (and the packets around send or arrival
+        times that go backwards) and probe packets are handled one at a time."""
+        send, arrival, size, probe = _feedback_arrays(send_us, arrival_us, size, probe_cluster)
+        n = len(send)
+        if n == 0:
+            return self.target_bitrate_bps
+        now_us = int(now_us)
+        got = arrival != LOST
+        n_received = int(np.count_nonzero(got))
+        if n_received < n:
+            send, arrival, size = send[got], arrival[got], size[got]
+            if probe is not None:
+                probe = probe[got]
+        if n_received:
+            # sort by (arrival, send), stably, unless already so
+            da = arrival[1:] - arrival[:-1]
+            if n_received > 1 and (da.min() < 0 or ((da == 0) & (send[1:] < send[:-1])).any()):
+                order = np.lexsort((send, arrival))
+                send, arrival, size = send[order], arrival[order], size[order]
+                if probe is not None:
+                    probe = probe[order]
+            max_recv = int(arrival[-1])
+            max_feedback_rtt = now_us - int(send.min())
+            min_propagation_rtt = now_us + max_recv - int((send + arrival).max())
+            self._update_rtt(now_us, max_feedback_rtt, min_propagation_rtt)
+        self._count_losses(now_us, n, n - n_received)
+        self.acknowledged.update_arrays(arrival, size)
+        if probe is not None:
+            for j in np.flatnonzero(probe >= 0).tolist():
+                self._handle_probe(int(probe[j]), int(send[j]), int(arrival[j]), int(size[j]))
+        probe_bps = self.probe_estimator.fetch_and_reset()
+        result = self.delay_bwe.incoming_feedback_arrays(now_us, send, arrival, size, self.acknowledged.bitrate_bps,
+                                                         probe_bps)
+        return self._finish_feedback(now_us, result)
 
     def on_probe_result(self, now_us: int, bitrate_bps: float) -> int:
         """A probe rate measured outside this estimator; applied as libwebrtc applies its own probe results."""
@@ -1197,6 +1414,35 @@ class GccEstimator(BandwidthEstimator):
         return out
 
     # -- plumbing ----------------------------------------------------------------------------------------
+    def _update_rtt(self, now_us: int, max_feedback_rtt_us: int, min_propagation_rtt_us: int) -> None:
+        self._feedback_max_rtts.append(max_feedback_rtt_us)
+        self.loss_bwe.update_propagation_rtt(now_us, min_propagation_rtt_us)
+        mean_rtt = sum(self._feedback_max_rtts) // len(self._feedback_max_rtts)
+        self.delay_bwe.on_rtt_update(mean_rtt)
+        self.loss_bwe.update_rtt(min_propagation_rtt_us, now_us)
+        self.rtt_us = min_propagation_rtt_us
+
+    def _count_losses(self, now_us: int, expected: int, lost: int) -> None:
+        self._expected_since_loss_update += expected
+        self._lost_since_loss_update += lost
+        if self._next_loss_update_us is None or now_us > self._next_loss_update_us:
+            self._next_loss_update_us = now_us + K_LOSS_UPDATE_INTERVAL_US
+            self.loss_bwe.update_packets_lost(self._lost_since_loss_update, self._expected_since_loss_update, now_us)
+            self._lost_since_loss_update = self._expected_since_loss_update = 0
+
+    def _handle_probe(self, cluster_id: int, send_us: int, arrival_us: int, size_bytes: int) -> None:
+        cluster = self._clusters.get(cluster_id)
+        if cluster is not None:
+            self.probe_estimator.handle_values(cluster_id, send_us, arrival_us, size_bytes, cluster.min_probes,
+                                               cluster.min_bytes)
+        else:
+            self.probe_estimator.handle_values(cluster_id, send_us, arrival_us, size_bytes,
+                                               K_MIN_PROBE_PACKETS_SENT, 1)
+
+    def _finish_feedback(self, now_us: int, result: _DelayResult) -> int:
+        self._apply_delay_result(now_us, result)
+        return self.on_process(now_us)
+
     def _apply_delay_result(self, now_us: int, result: _DelayResult) -> None:
         if result.updated:
             if result.probe:
