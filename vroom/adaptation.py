@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .media.rtp import HEADER_BYTES, KIND_AUDIO, KIND_VIDEO
-from .media.simulcast import ladder_rates
 from .media.video import VideoSource
 from .net.feedback import FeedbackLog
 from .sfu.allocator import Allocator, BandwidthProfile, Subscription
@@ -51,14 +50,37 @@ START_PHASE_US = 2_000_000
 DOWNLINK_START_BPS = 600_000
 #: libwebrtc kDefaultStartBitrateBps: a publisher's first guess for its uplink.
 UPLINK_START_BPS = 300_000
+#: mediasoup TransportCongestionControlClient: the available bitrate is re-announced every 1000 ms, or at
+#: once when it falls below 75 % of the last announcement; the allocator runs then (and on any change,
+#: or when it rises by as much).
+ALLOCATION_INTERVAL_US = 1_000_000
+ALLOCATION_DROP = 0.75
 #: LiveKit streamallocator: probe goal = usage + max(120 % of the next step, 200 kbps); first probe
-#: after 3 s, backing off ×1.5 after a probe that did not help (ccutils/probe_regulator.go).
+#: after 3 s, backing off ×1.5 after a probe that did not help (ccutils/probe_regulator.go), here capped
+#: at libwebrtc's 5 s between periodic (ALR) probes; after a probe that helped, the next one comes once
+#: the link has settled (5·RTT, 250 ms … 5 s). Like GCC's own further probes (probe_controller.cc,
+#: further_exponential_probe_scale 2), after a probe the link took in full the next goal is also at
+#: least twice the estimate, capped at what the subscriber wants.
 PROBE_OVERAGE = 1.2
 PROBE_MIN_BPS = 200_000
 PROBE_INTERVAL_US = 3_000_000
 PROBE_BACKOFF = 1.5
-PROBE_MAX_INTERVAL_US = 120_000_000
+PROBE_MAX_INTERVAL_US = 5_000_000
+PROBE_SETTLE_RTTS = 5
+PROBE_SETTLE_MIN_US, PROBE_SETTLE_MAX_US = 250_000, 5_000_000
+PROBE_SCALE = 2.0
 PROBE_DURATION_US = 100_000
+PROBE_SUCCESS = 1.1  # the estimate rose by 10 %: the probe found room
+PROBE_WINDOW_US = 1_000_000  # congestion this soon after a probe is the probe's own
+PROBE_SATURATED = 0.9  # ... and reached 90 % of the goal: the link took it all, there may be more
+#: A switched-off video comes back only when, on its lowest layer, 20 % of the estimate is still spare
+#: (our hysteresis, so a track does not flap on and off around its lowest layer).
+SWITCH_ON_SPARE = 0.2
+#: When the estimator signals overuse, the allocator's budget is capped at what the subscriber actually
+#: received over the last 500 ms (LiveKit's stream allocator commits the channel capacity to the
+#: measured rate when it detects congestion) until the estimate falls to it or a probe finds more room;
+#: GCC's own target lags behind a sudden drop because its acknowledged-bitrate filter rejects outliers.
+RECEIVED_WINDOW_US = 500_000
 _PROBE_IDS = 1 << 20  # the SFU's own probe cluster ids start here (the estimator's count from 0)
 US_PER_S = 1_000_000
 
@@ -81,14 +103,18 @@ class Adaptation:
         self.estimator_name = estimator
         self.estimators: dict[str, Any] = {}  # link name -> its estimator (at the link's sender)
         self._estimate_since: dict[str, int] = {}  # link name -> when its estimator started
+        self._received: dict[str, list[tuple[int, int]]] = {}  # link -> (report time, bytes received)
+        self._floors: dict[int, tuple[int, int]] = {}  # subscriber -> (estimate before its last probe, when)
+        self._caps: dict[int, int] = {}  # subscriber -> capacity committed at congestion, until the estimate agrees
         self.allocators: dict[int, Allocator] = {}  # subscriber member index -> its allocator
         self.allocations: dict[tuple[int, int], Any] = {}  # (subscriber, track) -> latest Allocation
         self._pli_at: dict[tuple[int, int], int] = {}  # (track, layer) -> last PLI sent
-        self._probe_next: dict[int, int] = {}  # subscriber -> earliest next probe
-        self._probe_gap: dict[int, int] = {}
+        self._probes: dict[int, dict[str, Any]] = {}  # subscriber -> its probe regulator
         self._probe_id = _PROBE_IDS
         self.plis_sent = 0
-        self.timeline: list[dict[str, Any]] = []
+        self._timeline: list[dict[str, np.ndarray]] = []  # one chunk of columns per second
+        self._alloc_version = 0
+        self._alloc_state: dict[int, tuple[tuple[int, int], int, int]] = {}  # subscriber -> (version, due, estimate)
         self.quality_timeline: list[dict[str, Any]] = []
         self._last_sample: dict[str, np.ndarray] = {}
         self._link_seen: dict[str, tuple[int, int]] = {}  # link -> (packets_in, lost+dropped) at last sample
@@ -142,6 +168,10 @@ class Adaptation:
             report = self.feedback.report(self._link_ids[link.name], now - back.config.delay_us)
             if report is not None:
                 _feed(est, now, report)
+                got = self._received.setdefault(link.name, [])
+                got.append((now, int(report["size"][report["arrival"] >= 0].sum())))
+                while got and got[0][0] <= now - RECEIVED_WINDOW_US:
+                    got.pop(0)
             else:
                 est.on_process(now)
             for cluster in est.take_probe_clusters():
@@ -187,13 +217,27 @@ class Adaptation:
         if allocator is None:
             options = p.client.options.get("bandwidth_profile") if p.client is not None else None
             allocator = self.allocators[s] = Allocator(BandwidthProfile.from_options(options))
+        estimate = self._budget(p, est, now)
+        version = (sfu.version, self._alloc_version)
+        state = self._alloc_state.get(s)
+        if (state is not None and state[0] == version and now < state[1]
+                and ALLOCATION_DROP * state[2] <= estimate <= state[2] / ALLOCATION_DROP):
+            return
+        self._alloc_state[s] = (version, now + ALLOCATION_INTERVAL_US, estimate)
         subs = self._subscriptions(p)
         if not subs:
             return
-        estimate = est.target_bitrate_bps
         result = allocator.allocate(now, estimate, subs)
         fwd = sfu.forwarder
         deficient = False
+        used = sum(a.bitrate for a in result)
+        for i, (a, sub) in enumerate(zip(result, subs)):
+            before = self.allocations.get((s, a.track))
+            if sub.kind == "video" and a.spatial >= 0 and before is not None and before.spatial < 0:
+                spare = estimate - (used - a.bitrate)  # what is left with this track still off
+                if spare < sub.ladder[0][0] + SWITCH_ON_SPARE * estimate:
+                    used -= a.bitrate
+                    result[i] = before  # not enough spare to bring it back yet
         for a, sub in zip(result, subs):
             if sub.kind != "video":
                 continue
@@ -212,7 +256,33 @@ class Adaptation:
         if deficient and self.congestion_control:
             self._maybe_probe(p, now, estimate, result, subs)
         else:
-            self._probe_gap.pop(s, None)
+            self._probes.pop(s, None)
+
+    def _budget(self, p: "Participant", est: Any, now: int) -> int:
+        """The estimate the allocator shares: GCC's target, held at its pre-probe value while a probe's own
+        overshoot is the only congestion (LiveKit aborts a failed probe and keeps its committed capacity),
+        and capped at the received rate after real congestion (see RECEIVED_WINDOW_US)."""
+        s = p.index
+        estimate = est.target_bitrate_bps
+        overuse = getattr(est, "usage", None) == "overusing"
+        floor = self._floors.get(s)
+        if floor is not None:
+            value, sent = floor
+            if (overuse and now - sent >= PROBE_WINDOW_US) or estimate >= value:
+                del self._floors[s]
+            else:
+                return max(estimate, value)
+        cap = self._caps.get(s)
+        if overuse:
+            got = self._received.get(p.downlink.name)  # type: ignore[union-attr]
+            if got:
+                received = sum(b for _, b in got) * 8 * US_PER_S // RECEIVED_WINDOW_US
+                cap = received if cap is None else min(cap, received)
+        if cap is None or estimate <= cap:  # no congestion, or the estimate has caught up
+            self._caps.pop(s, None)
+            return estimate
+        self._caps[s] = cap
+        return cap
 
     def _subscriptions(self, p: "Participant") -> list[Subscription]:
         sfu = self.sfu
@@ -222,14 +292,15 @@ class Adaptation:
         dominant = self._dominant.get(room_sid) if room_sid is not None else None
         out = []
         client = p.client
+        views = client._remote_tracks() if client is not None else {}
         for t in tracks:
             pub = self._pub_of_track[t]
             sfu_pub = sfu.publications[t]
             src = pub.source
             if sfu_pub.kind == KIND_VIDEO:
-                view = client._remote_track(pub.record.sid) if client is not None else None
+                view = views.get(pub.record.sid)
                 out.append(Subscription(
-                    track=t, kind="video", priority=sfu_pub.priority, ladder=ladder_rates(src.ladder),
+                    track=t, kind="video", priority=sfu_pub.priority, ladder=src.rungs,
                     render_pixels=None if view is None else view.render_pixels,
                     max_spatial=None if view is None else view.max_spatial(len(src.ladder), src.ladder),
                     switched_off_by_client=False if view is None else view.switched_off_by_client,
@@ -260,24 +331,47 @@ class Adaptation:
     def _maybe_probe(self, p: "Participant", now: int, estimate: int, result: list[Any],
                      subs: list[Subscription]) -> None:
         s = p.index
-        gap = self._probe_gap.get(s)
-        if gap is None:
-            self._probe_gap[s] = gap = PROBE_INTERVAL_US
-            self._probe_next[s] = now + gap
+        state = self._probes.get(s)
+        if state is None:
+            self._probes[s] = {"next": now + PROBE_INTERVAL_US, "gap": PROBE_INTERVAL_US, "sent_at": None}
             return
-        if now < self._probe_next[s]:
+        if state["sent_at"] is not None:  # judge the last probe
+            helped = estimate >= PROBE_SUCCESS * state["estimate"]
+            # the link took all of it: there may be more room, probe again soon and twice as high
+            state["open"] = helped and estimate >= PROBE_SATURATED * state["goal"]
+            if helped:
+                self._caps.pop(s, None)
+            if state["open"]:
+                rtt = 2 * (p.uplink.config.delay_us + p.downlink.config.delay_us)  # type: ignore[union-attr]
+                settle = min(max(PROBE_SETTLE_RTTS * rtt, PROBE_SETTLE_MIN_US), PROBE_SETTLE_MAX_US)
+                state["gap"] = PROBE_INTERVAL_US
+                state["next"] = state["sent_at"] + settle
+            elif helped:
+                state["gap"] = PROBE_INTERVAL_US
+                state["next"] = state["sent_at"] + state["gap"]
+            else:
+                state["gap"] = min(int(state["gap"] * PROBE_BACKOFF), PROBE_MAX_INTERVAL_US)
+                state["next"] = state["sent_at"] + state["gap"]
+            state["sent_at"] = None
+        if now < state["next"]:
             return
         used = sum(a.bitrate for a in result)
         step = 0
+        wanted = 0
         for a, sub in zip(result, subs):
             if sub.kind == "video" and sub.ladder:
                 nxt = min(max(a.spatial, -1) + 1, len(sub.ladder) - 1)
                 step = max(step, sub.ladder[nxt][-1] - max(a.bitrate, 0))
+                wanted += sub.ladder[-1][-1]
+            else:
+                wanted += a.bitrate
         goal = used + max(int(PROBE_OVERAGE * step), PROBE_MIN_BPS)
+        if state.get("open"):
+            goal = max(goal, min(int(PROBE_SCALE * estimate), int(PROBE_OVERAGE * wanted)))
         self._probe_id += 1
         self._probe(p, p.index, now, goal, PROBE_DURATION_US, self._probe_id)
-        self._probe_next[s] = now + gap
-        self._probe_gap[s] = min(int(gap * PROBE_BACKOFF), PROBE_MAX_INTERVAL_US)
+        self._floors[s] = (estimate, now)
+        state.update(sent_at=now, estimate=estimate, goal=goal, next=now + state["gap"])
 
     def _adaptive_simulcast(self) -> None:
         """Publishers with ``preferred_video_codecs="auto"`` encode only layers someone is sent."""
@@ -327,28 +421,59 @@ class Adaptation:
                "expected": np.maximum(rec.max_seq[:n] - np.minimum(rec.first_seq[:n], rec.max_seq[:n]) + 1, 0)}
         d = {k: v - _pad(prev.get(k), n) for k, v in cur.items()}
         self._last_sample = cur
-        t = now / US_PER_S
-        for slot in range(n):
-            sub, track = int(rec.slot_sub[slot]), int(rec.slot_track[slot])
-            subscriber = self._participant_of_member[sub]
-            if not subscriber.connected:
-                continue
-            expected = int(d["expected"][slot])
-            lost = max(expected - int(d["received"][slot]), 0)
-            est = self.estimators.get(subscriber.downlink.name) if subscriber.downlink is not None else None
-            alloc = self.allocations.get((sub, track))
-            self.timeline.append({
-                "t": t, "subscriber": subscriber.identity, "track": self._pub_of_track[track].record.sid,
-                "publisher": self._participant_of_member[self.sfu.publications[track].publisher].identity,
-                "kind": ("audio", "video", "data")[int(rec.slot_kind[slot])],
-                "bitrate_bps": int(d["bytes"][slot]) * 8, "layer": int(rec.layer[slot]),
-                "target_layer": None if alloc is None else alloc.spatial,
-                "estimate_bps": None if est is None else est.target_bitrate_bps,
-                "loss": lost / expected if expected > 0 else 0.0,
-                "jitter_ms": float(rec.jitter[slot]) / _clock(int(rec.slot_kind[slot])) * 1000,
-            })
+        sub, track = rec.slot_sub[:n], rec.slot_track[:n]
+        connected = np.array([p.connected for p in self._participant_of_member], dtype=bool)
+        keep = connected[sub] if n else np.zeros(0, bool)
+        estimate = np.array([self._estimate_of(p) for p in self._participant_of_member], dtype=np.int64)
+        lost = np.maximum(d["expected"] - d["received"], 0)
+        kind = rec.slot_kind[:n]
+        clock = np.array([_clock(k) for k in range(3)])
+        self._timeline.append({k: v[keep] for k, v in {
+            "t": np.full(n, now), "sub": sub, "track": track, "kind": kind,
+            "bitrate_bps": d["bytes"] * 8, "layer": rec.layer[:n].copy(),
+            "target_layer": self.sfu.forwarder.target[sub, track].astype(np.int64),
+            "sent_layer": self.sfu.forwarder.current[sub, track].astype(np.int64),
+            "allocated_bps": np.array([self._allocated(int(a), int(b)) for a, b in zip(sub, track)], np.int64),
+            "estimate_bps": estimate[sub] if n else np.zeros(0, np.int64),
+            "loss": np.where(d["expected"] > 0, lost / np.maximum(d["expected"], 1), 0.0),
+            "jitter_ms": rec.jitter[:n] / clock[kind] * 1000}.items()})
         for p in members:
             self._network_quality(p, now)
+
+    def _allocated(self, sub: int, track: int) -> int:
+        a = self.allocations.get((sub, track))
+        return -1 if a is None else a.bitrate
+
+    def _estimate_of(self, p: "Participant") -> int:
+        est = self.estimators.get(p.downlink.name) if p.downlink is not None else None
+        return -1 if est is None else est.target_bitrate_bps
+
+    @property
+    def timeline(self) -> list[dict[str, Any]]:
+        """Once a simulated second, per subscription: bitrate received, layer received and targeted, the
+        subscriber's downlink estimate, loss and jitter over that second (rows; see ``timeline_frame``)."""
+        rows = []
+        kinds = ("audio", "video", "data")
+        for chunk in self._timeline:
+            for i in range(len(chunk["t"])):
+                sub, track = int(chunk["sub"][i]), int(chunk["track"][i])
+                est = int(chunk["estimate_bps"][i])
+                rows.append({
+                    "t": int(chunk["t"][i]) / US_PER_S, "subscriber": self._participant_of_member[sub].identity,
+                    "publisher": self._participant_of_member[self.sfu.publications[track].publisher].identity,
+                    "track": self._pub_of_track[track].name, "track_sid": self._pub_of_track[track].record.sid,
+                    "kind": kinds[int(chunk["kind"][i])], "bitrate_bps": int(chunk["bitrate_bps"][i]),
+                    "layer": int(chunk["layer"][i]), "target_layer": int(chunk["target_layer"][i]),
+                    "sent_layer": int(chunk["sent_layer"][i]), "allocated_bps": int(chunk["allocated_bps"][i]),
+                    "estimate_bps": None if est < 0 else est, "loss": float(chunk["loss"][i]),
+                    "jitter_ms": float(chunk["jitter_ms"][i])})
+        return rows
+
+    def timeline_frame(self) -> Any:
+        """``timeline`` as a pandas DataFrame (pandas is needed for this one)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.timeline)
 
     def _network_quality(self, p: "Participant", now: int) -> None:
         directions = []

@@ -288,6 +288,7 @@ class Simulation(DataPath, Adaptation):
                     self._announce_dominant(room_sid, member)
 
     def _announce_dominant(self, room_sid: str, member: int | None) -> None:
+        self.preferences_changed()
         speaker = None if member is None else self._participant_of_member[member]
         self.trace.record(self.now_us, "dominant-speaker-changed", room_sid=room_sid,
                           identity=None if speaker is None else speaker.identity)
@@ -419,7 +420,7 @@ class Simulation(DataPath, Adaptation):
                 client.participants[other.sid] = remote
                 for t in other.tracks:
                     if t.published:
-                        remote.tracks[t.sid] = RemoteTrackPublication(t, remote)
+                        remote.tracks[t.sid] = RemoteTrackPublication(t, remote, client)
                 other_client = other.driver.client
                 other_client.participants[record.sid] = RemoteParticipant(record)
                 other_client.emit("participantConnected", other_client.participants[record.sid])
@@ -491,7 +492,7 @@ class Simulation(DataPath, Adaptation):
         for other in room.connected:
             if other is not record:
                 remote = other.driver.client.participants[record.sid]
-                remote.tracks[track_record.sid] = RemoteTrackPublication(track_record, remote)
+                remote.tracks[track_record.sid] = RemoteTrackPublication(track_record, remote, other.driver.client)
                 other.driver.client.emit("trackPublished", remote.tracks[track_record.sid], remote)
         self._sync_subscriptions(room, None, [track_record])
         return pub
@@ -599,6 +600,7 @@ class Simulation(DataPath, Adaptation):
             return
         pub.source.enabled = enabled
         self.sfu.publications[pub.track].enabled = enabled
+        self.preferences_changed()
         t = pub.record
         t.enabled = enabled
         t.updated_us = self.now_us
@@ -621,12 +623,17 @@ class Simulation(DataPath, Adaptation):
                     out.append((other.driver.client, remote))
         return out
 
+    def preferences_changed(self) -> None:
+        """Something the allocator reads changed (priorities, client switch-offs, render sizes, speaker)."""
+        self._alloc_version += 1
+
     def _set_priority(self, room: Room, name: str, priority: str) -> None:
         p = room._record.driver
         self._advance(self.now_us)
         pub = p.publication(name)
         self.sfu.publications[pub.track].priority = priority
         pub.record.priority = priority
+        self.preferences_changed()
         self.trace.record(self.now_us, "track-priority-changed", identity=p.identity, track=name, priority=priority)
         for client, remote in self._seen_by_others(p.record):
             view = remote.tracks.get(pub.record.sid)

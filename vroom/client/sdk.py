@@ -63,7 +63,7 @@ class EventEmitter:
 class RemoteTrackPublication:
     """A track another participant publishes, as this client sees it."""
 
-    def __init__(self, record: "TrackRecord", publisher: "RemoteParticipant") -> None:
+    def __init__(self, record: "TrackRecord", publisher: "RemoteParticipant", room: "Room | None" = None) -> None:
         self.track_sid = record.sid
         self.track_name = record.name
         self.kind = record.kind
@@ -77,7 +77,7 @@ class RemoteTrackPublication:
         self.switched_off_by_client = False
         self.render_dimensions: dict[str, int] | None = None
         self._attached = True
-        self._room: "Room | None" = None
+        self._room = room
 
     @property
     def track(self) -> "RemoteTrackPublication | None":
@@ -120,18 +120,25 @@ class RemoteTrackPublication:
                           " = 'manual' (twilio-video.js ignores them in 'auto' mode)", stacklevel=3)
             return
         self.switched_off_by_client = off
+        self._touch()
+
+    def _touch(self) -> None:
+        if self._room is not None:
+            self._room._sim.preferences_changed()
 
     def attach(self) -> None:
         """The track is shown (in ``auto`` switch-off control, a shown track is on)."""
         self._attached = True
         if self._profile("client_track_switch_off_control") == "auto":
             self.switched_off_by_client = False
+            self._touch()
 
     def detach(self) -> None:
         """The track is no longer shown: in ``auto`` switch-off control the SDK switches it off."""
         self._attached = False
         if self._profile("client_track_switch_off_control") == "auto":
             self.switched_off_by_client = True
+            self._touch()
 
     def set_content_preferences(self, render_dimensions: dict[str, int] | None = None) -> None:
         """The size it is rendered at (``content_preferences_mode="manual"`` only): caps the layer sent."""
@@ -145,6 +152,7 @@ class RemoteTrackPublication:
                 raise ValueError(f"render_dimensions: expected {{'width': int > 0, 'height': int > 0}}, "
                                  f"got {render_dimensions!r}")
         self.render_dimensions = render_dimensions
+        self._touch()
 
     def __repr__(self) -> str:
         return f"<RemoteTrackPublication {self.kind} {self.track_name} {self.track_sid}>"
@@ -261,9 +269,12 @@ class Room(EventEmitter):
         for remote in self.participants.values():
             view = remote.tracks.get(track_sid)
             if view is not None:
-                view._room = self
                 return view
         return None
+
+    def _remote_tracks(self) -> dict[str, RemoteTrackPublication]:
+        """Every remote track publication by SID."""
+        return {sid: view for remote in self.participants.values() for sid, view in remote.tracks.items()}
 
     def disconnect(self) -> "Room":
         """Leave the room (no-op if already disconnected)."""

@@ -19,8 +19,8 @@ from typing import Any
 from ..rng import Draws
 from ..errors import ConfigError, join_path
 from .rtp import FLAG_KEYFRAME, KIND_VIDEO, PacketColumns, split_payload
-from .simulcast import TEMPORAL_RATE_SHARE, Layer, allocate_layers, camera_ladder, screen_ladder, single_layer, \
-    temporal_layer
+from .simulcast import TEMPORAL_RATE_SHARE, Layer, allocate_layers, camera_ladder, ladder_rates, screen_ladder, \
+    single_layer, temporal_layer
 from .source import Source, SpecReader
 
 __all__ = ["VideoSpec", "VideoSource"]
@@ -122,6 +122,7 @@ class VideoSource(Source):
         super().__init__(draws, ssrc, start_us)
         self.spec = spec
         self.ladder = spec.ladder()
+        self.rungs = ladder_rates(self.ladder)  # what a subscriber's stream costs at each (spatial, temporal)
         n = len(self.ladder)
         self._k = 0
         self._gop = round(spec.keyframe_interval_s * spec.fps)

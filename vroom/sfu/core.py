@@ -67,6 +67,7 @@ class SFU:
         self.track_kind = np.zeros(8, dtype=np.int64)
         self.track_live = np.zeros(8, dtype=bool)  # published by a connected participant
         self.forwarder = Forwarder(8, 8)
+        self.version = 0  # bumped by every routing change (the allocator re-runs on a new version)
         self.packets_in = 0
         self.packets_forwarded = 0
         self.packets_discarded = 0  # arrived for an unpublished track or a gone publisher
@@ -105,6 +106,7 @@ class SFU:
         member.connected = False
         self.rooms[member.room].remove(index)
         self.route[index, :] = False
+        self.version += 1
         gone = [t for t in member.tracks if self.publications[t].published]
         for t in gone:
             self.unpublish(t)
@@ -132,6 +134,7 @@ class SFU:
         pub.published = False
         self.track_live[track] = False
         self.route[:, track] = False
+        self.version += 1
 
     def subscribe(self, subscriber: int, track: int, on: bool = True) -> None:
         """Subscribe (or unsubscribe) one member to one track of its room."""
@@ -143,9 +146,11 @@ class SFU:
         if on and not self.route[subscriber, track]:
             self._route(subscriber, track)
         self.route[subscriber, track] = on
+        self.version += 1
 
     def _route(self, subscriber: int, track: int) -> None:
         self.route[subscriber, track] = True
+        self.version += 1
         self.forwarder.start(subscriber, track, layered=self.publications[track].kind == KIND_VIDEO)
 
     # -- the data path -----------------------------------------------------
