@@ -1374,8 +1374,8 @@ class GccEstimator(BandwidthEstimator):
                 probe = probe[got]
         if n_received:
             # sort by (arrival, send), stably, unless already so
-            da = arrival[1:] - arrival[:-1]
-            if n_received > 1 and (da.min() < 0 or ((da == 0) & (send[1:] < send[:-1])).any()):
+            step = (arrival[1:] - arrival[:-1]).min() if n_received > 1 else 1
+            if step < 0 or (step == 0 and ((arrival[1:] == arrival[:-1]) & (send[1:] < send[:-1])).any()):
                 order = np.lexsort((send, arrival))
                 send, arrival, size = send[order], arrival[order], size[order]
                 if probe is not None:
