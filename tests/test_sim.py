@@ -273,7 +273,7 @@ def test_ordered_data_waits_for_retransmissions_and_unordered_does_not():
 
 def test_message_latency_on_a_clean_path_is_the_one_way_delay():
     clean = {"up": {"rate": "8Mbps", "delay": "20ms"}, "down": {"rate": "8Mbps", "delay": "30ms"}}
-    sim = vroom.Simulation(seed=1)
+    sim = vroom.Simulation(seed=1, congestion_control=False)  # no probe padding ahead of the messages
     sim.add_participant("a", network=clean, publish=[{"data": {"size": 960, "rate": 5}}])
     sim.add_participant("b", network=clean, publish=[])
     sim.run("5s")

@@ -8,8 +8,8 @@ instant:
    feeds that link's estimator (``sfu.bwe``, chosen by name);
 2. a publisher's encoder follows its uplink estimate (the budget is split over its video tracks and
    their simulcast layers); with adaptive simulcast it encodes only the layers some subscriber gets;
-3. the SFU's allocator (``sfu.allocator``) shares each subscriber's downlink estimate by the
-   bandwidth profile's rules and sets the layer each subscription should get; switch-offs and
+3. the SFU's allocator (``sfu.allocator``) shares each subscriber's downlink capacity (the estimate,
+   committed lower only on real congestion, see ``_budget``) by the bandwidth profile's rules and sets the layer each subscription should get; switch-offs and
    switch-ons reach the subscriber's client as ``trackSwitchedOff`` / ``trackSwitchedOn``; when a
    subscriber is short of what it wants, the SFU probes its downlink with padding;
 4. every subscription waiting for a keyframe of its target layer gets a PLI to the publisher,
@@ -32,7 +32,7 @@ from .media.video import VideoSource
 from .net.feedback import FeedbackLog
 from .sfu.allocator import Allocator, BandwidthProfile, Subscription
 from .sfu.bwe import make_estimator
-from .sfu.quality import DirectionStats, network_quality
+from .sfu.quality import ConnectionScorer, DirectionStats, network_quality, packet_loss_weight
 
 if TYPE_CHECKING:
     from .participant import Participant
@@ -44,7 +44,7 @@ FEEDBACK_INTERVAL_US = 100_000
 #: LiveKit receiver_base.go DefaultPLIThrottleConfig: one PLI per 500 ms on the low layer, 1 s above.
 PLI_THROTTLE_US = (500_000, 1_000_000, 1_000_000)
 #: libwebrtc send_side_bandwidth_estimation.cc kStartPhase: the first 2 s of an estimate are its ramp-up;
-#: the allocator leaves subscriptions on their first layer until then.
+#: the allocator leaves subscriptions on their first layer until then, unless the link is congested.
 START_PHASE_US = 2_000_000
 #: mediasoup Router initialAvailableOutgoingBitrate: the SFU's first guess for a downlink.
 DOWNLINK_START_BPS = 600_000
@@ -58,9 +58,8 @@ ALLOCATION_DROP = 0.75
 #: LiveKit streamallocator: probe goal = usage + max(120 % of the next step, 200 kbps); first probe
 #: after 3 s, backing off ×1.5 after a probe that did not help (ccutils/probe_regulator.go), here capped
 #: at libwebrtc's 5 s between periodic (ALR) probes; after a probe that helped, the next one comes once
-#: the link has settled (5·RTT, 250 ms … 5 s). Like GCC's own further probes (probe_controller.cc,
-#: further_exponential_probe_scale 2), after a probe the link took in full the next goal is also at
-#: least twice the estimate, capped at what the subscriber wants.
+#: the link has settled (5·RTT, 250 ms … 5 s), and, like GCC's own further probes (probe_controller.cc,
+#: further_exponential_probe_scale 2), at least twice as high, capped at what the subscriber wants.
 PROBE_OVERAGE = 1.2
 PROBE_MIN_BPS = 200_000
 PROBE_INTERVAL_US = 3_000_000
@@ -70,17 +69,22 @@ PROBE_SETTLE_RTTS = 5
 PROBE_SETTLE_MIN_US, PROBE_SETTLE_MAX_US = 250_000, 5_000_000
 PROBE_SCALE = 2.0
 PROBE_DURATION_US = 100_000
-PROBE_SUCCESS = 1.1  # the estimate rose by 10 %: the probe found room
-PROBE_WINDOW_US = 1_000_000  # congestion this soon after a probe is the probe's own
-PROBE_SATURATED = 0.9  # ... and reached 90 % of the goal: the link took it all, there may be more
-#: A switched-off video comes back only when, on its lowest layer, 20 % of the estimate is still spare
-#: (our hysteresis, so a track does not flap on and off around its lowest layer).
-SWITCH_ON_SPARE = 0.2
-#: When the estimator signals overuse, the allocator's budget is capped at what the subscriber actually
-#: received over the last 500 ms (LiveKit's stream allocator commits the channel capacity to the
-#: measured rate when it detects congestion) until the estimate falls to it or a probe finds more room;
-#: GCC's own target lags behind a sudden drop because its acknowledged-bitrate filter rejects outliers.
+PROBE_SUCCESS = 0.9  # the estimate reached 90 % of the probe's goal: the link took it
+#: A switched-off video comes back only when there is room for its lowest layer twice over (our
+#: hysteresis, so a track does not flap on and off around its lowest layer; the allocator also keeps it
+#: off for 10 s after the switch-off, mediasoup's hold).
+SWITCH_ON_ROOM = 2
+#: The capacity the allocator shares (``_budget``) rises with the estimate and falls only on congestion,
+#: to what the subscriber received over the last 500 ms (LiveKit's stream allocator commits the channel
+#: capacity to the measured rate when it detects congestion).
 RECEIVED_WINDOW_US = 500_000
+#: Congestion as LiveKit's send-side BWE (congestion_detector.go) sees it: a packet group is congested
+#: (JQR) when its queuing delay is over 50 ms, the link is Congested after 4 such groups over 400 ms;
+#: here 4 feedback reports in a row with queuing over 50 ms, or loss over 10 % (where GCC's loss-based
+#: rule starts cutting).
+CONGESTION_QUEUE_US = 50_000
+CONGESTION_LOSS = 0.10
+CONGESTION_REPORTS = 4
 _PROBE_IDS = 1 << 20  # the SFU's own probe cluster ids start here (the estimator's count from 0)
 US_PER_S = 1_000_000
 
@@ -104,15 +108,23 @@ class Adaptation:
         self.estimators: dict[str, Any] = {}  # link name -> its estimator (at the link's sender)
         self._estimate_since: dict[str, int] = {}  # link name -> when its estimator started
         self._received: dict[str, list[tuple[int, int]]] = {}  # link -> (report time, bytes received)
-        self._floors: dict[int, tuple[int, int]] = {}  # subscriber -> (estimate before its last probe, when)
-        self._caps: dict[int, int] = {}  # subscriber -> capacity committed at congestion, until the estimate agrees
+        self._capacity: dict[int, int] = {}  # subscriber -> the downlink capacity committed to
+        self._deficient: dict[int, bool] = {}  # subscriber -> some video below what it wants
+        self._base_owd: dict[str, int] = {}  # link -> lowest one-way delay seen (its propagation delay)
+        self._congested: dict[str, int] = {}  # link -> reports in a row that showed congestion  # subscriber -> capacity committed at congestion, until the estimate agrees
         self.allocators: dict[int, Allocator] = {}  # subscriber member index -> its allocator
         self.allocations: dict[tuple[int, int], Any] = {}  # (subscriber, track) -> latest Allocation
         self._pli_at: dict[tuple[int, int], int] = {}  # (track, layer) -> last PLI sent
         self._probes: dict[int, dict[str, Any]] = {}  # subscriber -> its probe regulator
+        self._probe_busy: dict[tuple[int, int], int] = {}  # (member, target) -> when its last cluster ends
         self._probe_id = _PROBE_IDS
         self.plis_sent = 0
         self._timeline: list[dict[str, np.ndarray]] = []  # one chunk of columns per second
+        # audio and data are allocated what they sent over the last second (DTX makes most audio tiny)
+        self._source_rates: dict[int, int] = {}
+        self.connection_scores: dict[tuple[int, int], ConnectionScorer] = {}  # (subscriber, track) -> scorer
+        self._score_sample: dict[str, np.ndarray] = {}
+        self._source_bytes: dict[int, int] = {}
         self._alloc_version = 0
         self._alloc_state: dict[int, tuple[tuple[int, int], int, int]] = {}  # subscriber -> (version, due, estimate)
         self.quality_timeline: list[dict[str, Any]] = []
@@ -167,7 +179,9 @@ class Adaptation:
                 est = self._estimator_for(link, start, now)
             report = self.feedback.report(self._link_ids[link.name], now - back.config.delay_us)
             if report is not None:
+                est.on_packet_sent(int(report["send"].max()))  # the link is in use: feedback is expected
                 _feed(est, now, report)
+                self._note_congestion(link.name, report)
                 got = self._received.setdefault(link.name, [])
                 got.append((now, int(report["size"][report["arrival"] >= 0].sum())))
                 while got and got[0][0] <= now - RECEIVED_WINDOW_US:
@@ -180,12 +194,27 @@ class Adaptation:
         if up is not None:
             self._encode_within(p, up.target_bitrate_bps)
 
+    def _note_congestion(self, link: str, report: dict[str, np.ndarray]) -> None:
+        """Count the reports in a row that show queuing (delay over 50 ms) or loss over 10 %."""
+        got = report["arrival"] >= 0
+        lost = 1.0 - float(np.count_nonzero(got)) / len(got)
+        queued = False
+        if got.any():
+            owd = report["arrival"][got] - report["send"][got]
+            base = min(self._base_owd.get(link, int(owd.min())), int(owd.min()))
+            self._base_owd[link] = base
+            queued = int(owd.max()) - base > CONGESTION_QUEUE_US
+        self._congested[link] = self._congested.get(link, 0) + 1 if queued or lost > CONGESTION_LOSS else 0
+
     def _probe(self, p: "Participant", target: int, start: int, rate: int, duration: int, cluster: int) -> None:
         tracks = [pub.track for pub in self._pub_of_track if pub.published]
         if not tracks:
             return  # padding rides on some track's transport; with none there is nothing to probe with
         owner = p.publications[0].track if p.publications else tracks[0]
-        self.send_padding(p.index, target, start, rate, duration, cluster, owner)  # type: ignore[attr-defined]
+        key = (p.index, target)
+        start = max(start, self._probe_busy.get(key, 0))  # clusters go one after another (libwebrtc's prober)
+        self._probe_busy[key] = self.send_padding(p.index, target, start, rate, duration, cluster,  # type: ignore
+                                                  owner)
 
     def _encode_within(self, p: "Participant", budget_bps: int) -> None:
         """Split the uplink estimate: audio and data first, the rest over video tracks by their ladders' max."""
@@ -211,7 +240,10 @@ class Adaptation:
         sfu = self.sfu
         s = p.index
         est = self.estimators.get(p.downlink.name)  # type: ignore[union-attr]
-        if est is None or now - self._estimate_since[p.downlink.name] < START_PHASE_US:  # type: ignore
+        if est is None:
+            return
+        if (now - self._estimate_since[p.downlink.name] < START_PHASE_US  # type: ignore[union-attr]
+                and self._congested.get(p.downlink.name, 0) < CONGESTION_REPORTS):  # type: ignore[union-attr]
             return
         allocator = self.allocators.get(s)
         if allocator is None:
@@ -235,7 +267,7 @@ class Adaptation:
             before = self.allocations.get((s, a.track))
             if sub.kind == "video" and a.spatial >= 0 and before is not None and before.spatial < 0:
                 spare = estimate - (used - a.bitrate)  # what is left with this track still off
-                if spare < sub.ladder[0][0] + SWITCH_ON_SPARE * estimate:
+                if spare < SWITCH_ON_ROOM * sub.ladder[0][0]:
                     used -= a.bitrate
                     result[i] = before  # not enough spare to bring it back yet
         for a, sub in zip(result, subs):
@@ -253,36 +285,30 @@ class Adaptation:
             top = len(sub.ladder) - 1 if sub.max_spatial is None else min(sub.max_spatial, len(sub.ladder) - 1)
             if a.reason != "disabled-by-subscriber" and (a.spatial < top):
                 deficient = True
+        self._deficient[s] = deficient
         if deficient and self.congestion_control:
-            self._maybe_probe(p, now, estimate, result, subs)
+            self._maybe_probe(p, now, estimate, est.target_bitrate_bps, result, subs)
         else:
             self._probes.pop(s, None)
 
     def _budget(self, p: "Participant", est: Any, now: int) -> int:
-        """The estimate the allocator shares: GCC's target, held at its pre-probe value while a probe's own
-        overshoot is the only congestion (LiveKit aborts a failed probe and keeps its committed capacity),
-        and capped at the received rate after real congestion (see RECEIVED_WINDOW_US)."""
+        """The capacity the allocator shares, committed as LiveKit's stream allocator does: it follows GCC's
+        estimate up while every track gets what it wants, and otherwise rises only when a probe finds
+        room; it falls only on real congestion, to what the subscriber actually received over the last
+        500 ms. GCC's own target lags a sudden drop
+        (its acknowledged-bitrate filter rejects outliers) and, app-limited, swings with every probe."""
         s = p.index
-        estimate = est.target_bitrate_bps
-        overuse = getattr(est, "usage", None) == "overusing"
-        floor = self._floors.get(s)
-        if floor is not None:
-            value, sent = floor
-            if (overuse and now - sent >= PROBE_WINDOW_US) or estimate >= value:
-                del self._floors[s]
-            else:
-                return max(estimate, value)
-        cap = self._caps.get(s)
-        if overuse:
-            got = self._received.get(p.downlink.name)  # type: ignore[union-attr]
+        link = p.downlink.name  # type: ignore[union-attr]
+        capacity = self._capacity.get(s)
+        if capacity is None or not self._deficient.get(s) or est.target_bitrate_bps < capacity:
+            capacity = est.target_bitrate_bps if capacity is None else max(capacity, est.target_bitrate_bps)
+        # (while deficient, only a probe that finds room raises it: ``_maybe_probe``)
+        if self._congested.get(link, 0) >= CONGESTION_REPORTS:
+            got = self._received.get(link)
             if got:
-                received = sum(b for _, b in got) * 8 * US_PER_S // RECEIVED_WINDOW_US
-                cap = received if cap is None else min(cap, received)
-        if cap is None or estimate <= cap:  # no congestion, or the estimate has caught up
-            self._caps.pop(s, None)
-            return estimate
-        self._caps[s] = cap
-        return cap
+                capacity = min(capacity, sum(b for _, b in got) * 8 * US_PER_S // RECEIVED_WINDOW_US)
+        self._capacity[s] = capacity
+        return capacity
 
     def _subscriptions(self, p: "Participant") -> list[Subscription]:
         sfu = self.sfu
@@ -299,16 +325,20 @@ class Adaptation:
             src = pub.source
             if sfu_pub.kind == KIND_VIDEO:
                 view = views.get(pub.record.sid)
+                rungs = src.rungs
+                if len(rungs) == 1 and t in self._source_rates:  # one stream: it costs what its encoder sends
+                    rungs = ((max(self._source_rates[t], 1),),)
                 out.append(Subscription(
-                    track=t, kind="video", priority=sfu_pub.priority, ladder=src.rungs,
+                    track=t, kind="video", priority=sfu_pub.priority, ladder=rungs,
                     render_pixels=None if view is None else view.render_pixels,
                     max_spatial=None if view is None else view.max_spatial(len(src.ladder), src.ladder),
                     switched_off_by_client=False if view is None else view.switched_off_by_client,
                     dominant=dominant is not None and sfu_pub.publisher == dominant))
             else:
-                bps = getattr(src.spec, "bitrate_bps", 0)
-                if sfu_pub.kind == KIND_AUDIO:
-                    bps += HEADER_BYTES * 8 * 50  # 20 ms packets
+                bps = self._source_rates.get(t)
+                if bps is None:  # not measured yet: its nominal rate (with headers, 20 ms packets)
+                    bps = getattr(src.spec, "bitrate_bps", 0) + (HEADER_BYTES * 8 * 50 if sfu_pub.kind == KIND_AUDIO
+                                                                 else 0)
                 out.append(Subscription(track=t, kind="audio" if sfu_pub.kind == KIND_AUDIO else "data",
                                         bitrate=int(bps)))
         return out
@@ -328,27 +358,22 @@ class Adaptation:
         else:
             client.emit("trackSwitchedOff", view, view, reason)
 
-    def _maybe_probe(self, p: "Participant", now: int, estimate: int, result: list[Any],
+    def _maybe_probe(self, p: "Participant", now: int, estimate: int, raw: int, result: list[Any],
                      subs: list[Subscription]) -> None:
+        """``estimate``: the committed capacity; ``raw``: GCC's estimate, which tells whether a probe found room."""
         s = p.index
         state = self._probes.get(s)
         if state is None:
             self._probes[s] = {"next": now + PROBE_INTERVAL_US, "gap": PROBE_INTERVAL_US, "sent_at": None}
             return
-        if state["sent_at"] is not None:  # judge the last probe
-            helped = estimate >= PROBE_SUCCESS * state["estimate"]
-            # the link took all of it: there may be more room, probe again soon and twice as high
-            state["open"] = helped and estimate >= PROBE_SATURATED * state["goal"]
-            if helped:
-                self._caps.pop(s, None)
-            if state["open"]:
+        if state["sent_at"] is not None:  # judge the last probe: did the estimate reach its goal?
+            state["open"] = raw >= PROBE_SUCCESS * state["goal"]
+            if state["open"]:  # room found: commit it, and probe again twice as high once the link settles
+                self._capacity[s] = max(self._capacity.get(s, 0), raw)
                 rtt = 2 * (p.uplink.config.delay_us + p.downlink.config.delay_us)  # type: ignore[union-attr]
                 settle = min(max(PROBE_SETTLE_RTTS * rtt, PROBE_SETTLE_MIN_US), PROBE_SETTLE_MAX_US)
                 state["gap"] = PROBE_INTERVAL_US
                 state["next"] = state["sent_at"] + settle
-            elif helped:
-                state["gap"] = PROBE_INTERVAL_US
-                state["next"] = state["sent_at"] + state["gap"]
             else:
                 state["gap"] = min(int(state["gap"] * PROBE_BACKOFF), PROBE_MAX_INTERVAL_US)
                 state["next"] = state["sent_at"] + state["gap"]
@@ -370,8 +395,7 @@ class Adaptation:
             goal = max(goal, min(int(PROBE_SCALE * estimate), int(PROBE_OVERAGE * wanted)))
         self._probe_id += 1
         self._probe(p, p.index, now, goal, PROBE_DURATION_US, self._probe_id)
-        self._floors[s] = (estimate, now)
-        state.update(sent_at=now, estimate=estimate, goal=goal, next=now + state["gap"])
+        state.update(sent_at=now, raw=raw, goal=goal, next=now + state["gap"])
 
     def _adaptive_simulcast(self) -> None:
         """Publishers with ``preferred_video_codecs="auto"`` encode only layers someone is sent."""
@@ -439,6 +463,61 @@ class Adaptation:
             "jitter_ms": rec.jitter[:n] / clock[kind] * 1000}.items()})
         for p in members:
             self._network_quality(p, now)
+        if now % int(ConnectionScorer.UPDATE_INTERVAL_S * US_PER_S) == 0:
+            self._score(now, n)
+        for pub in self._pub_of_track:
+            src = pub.source
+            if not pub.published:
+                continue
+            if isinstance(src, VideoSource):
+                if len(src.ladder) == 1:  # an encoder that follows its estimate: what it sent last second
+                    sent = src.bytes_sent
+                    self._source_rates[pub.track] = (sent - self._source_bytes.get(pub.track, sent)) * 8
+                    self._source_bytes[pub.track] = sent
+            elif now > src.start_us:  # talk spurts come and go: audio and data at their average so far
+                self._source_rates[pub.track] = src.bytes_sent * 8 * US_PER_S // (now - src.start_us)
+
+    def _score(self, now: int, n: int) -> None:
+        """LiveKit's connection score per subscription, over the last 5 s window."""
+        rec = self.receivers
+        cur = {"bytes": rec.bytes[:n].copy(), "received": rec.received[:n].copy(),
+               "expected": np.maximum(rec.max_seq[:n] - np.minimum(rec.first_seq[:n], rec.max_seq[:n]) + 1, 0)}
+        prev = self._score_sample
+        d = {k: v - _pad(prev.get(k), n) for k, v in cur.items()}
+        self._score_sample = cur
+        window = ConnectionScorer.UPDATE_INTERVAL_S
+        t = now / US_PER_S
+        fwd = self.sfu.forwarder
+        for slot in range(n):
+            sub, track = int(rec.slot_sub[slot]), int(rec.slot_track[slot])
+            p = self._participant_of_member[sub]
+            if not p.connected or not self.sfu.route[sub, track]:
+                continue
+            kind = int(rec.slot_kind[slot])
+            scorer = self.connection_scores.get((sub, track))
+            if scorer is None:
+                weight = packet_loss_weight(("audio/opus", "video/vp8", "application/data")[kind])
+                scorer = self.connection_scores[(sub, track)] = ConnectionScorer(
+                    t - window, packet_loss_weight=weight, enable_bitrate_score=kind == KIND_VIDEO)
+            src = self._pub_of_track[track].source
+            expected_bps = actual = 0.0
+            layers_expected = layers_received = 0.0
+            if kind == KIND_VIDEO:
+                top = len(src.ladder) - 1
+                current = int(fwd.current[sub, track])
+                a = self.allocations.get((sub, track))
+                paused = a is not None and a.spatial < 0
+                scorer.set_paused(paused, t)
+                if current >= 0:
+                    expected_bps = float(src.rungs[current][-1])
+                actual = float(d["bytes"][slot]) * 8 / window
+                layers_expected, layers_received = float(top), float(max(current, 0))
+            rtt_ms = (p.uplink.config.delay_us + p.downlink.config.delay_us) / 1000  # type: ignore[union-attr]
+            scorer.update(t, packets_expected=int(d["expected"][slot]),
+                          packets_lost=max(int(d["expected"][slot]) - int(d["received"][slot]), 0),
+                          bitrate_bps=actual, expected_bitrate_bps=expected_bps, layers_expected=layers_expected,
+                          layers_received=layers_received, rtt_ms=2 * rtt_ms,
+                          jitter_ms=float(rec.jitter[slot]) / _clock(kind) * 1000)
 
     def _allocated(self, sub: int, track: int) -> int:
         a = self.allocations.get((sub, track))

@@ -144,9 +144,10 @@ class DataPath:
         return emitted
 
     def send_padding(self, member: int, target: int, start_us: int, rate_bps: int, duration_us: int,
-                     cluster: int, track: int) -> None:
+                     cluster: int, track: int) -> int:
         """Queue a probe cluster: padding packets of MAX size paced at ``rate`` from ``start``. ``target``
-        −1: the publisher ``member`` probes its uplink; else the SFU probes subscriber ``target``'s downlink."""
+        −1: the publisher ``member`` probes its uplink; else the SFU probes subscriber ``target``'s downlink.
+        Returns when the cluster ends."""
         from .media.rtp import HEADER_BYTES, MAX_PAYLOAD
 
         size = MAX_PAYLOAD + HEADER_BYTES
@@ -158,6 +159,7 @@ class DataPath:
                               "flags": z + FLAG_PADDING, "level": z - 1, "nfr": z + 1, "layer": z, "tl": z,
                               "member": z + member, "probe": z + cluster, "t_up": t, "attempt": z,
                               "target": z + target})
+        return int(t[-1]) + gap  # when the cluster is over
 
     def _advance_fast(self, emitted: dict[str, np.ndarray] | None, until: int) -> None:
         if emitted is not None:

@@ -31,7 +31,7 @@ import numpy as np
 import simpy
 import simpy.rt
 
-from .adaptation import Adaptation
+from .adaptation import UPLINK_START_BPS, Adaptation
 from .backoff import Backoff
 from .client.sdk import LocalTrackPublication, RemoteParticipant, RemoteTrackPublication, Room
 from .control.backend import BackendRequest, send_with_retry
@@ -106,7 +106,8 @@ def _duration(value: object, name: str) -> int:
 
 def _publish_item(spec: TrackSpec) -> Any:
     """A track in publish-list syntax, with its name and every option."""
-    return {spec.kind: {"name": spec.name, **spec.spec.to_options()}}  # type: ignore[union-attr]
+    extra = {} if spec.priority == "standard" else {"priority": spec.priority}
+    return {spec.kind: {"name": spec.name, **extra, **spec.spec.to_options()}}  # type: ignore[union-attr]
 
 
 CONNECT_OPTIONS = ("automatic_subscription", "bandwidth_profile", "dominant_speaker", "network_quality",
@@ -469,7 +470,12 @@ class Simulation(DataPath, Adaptation):
             period = round(1e6 / spec.spec.rate_hz)  # type: ignore[union-attr]
         start = now + int(draws.uniform() * period)  # sources don't tick in lockstep
         source = make_source(spec, draws, ssrc, start)
+        if self.congestion_control and hasattr(source, "set_target_bitrate"):
+            # a new encoder starts at the uplink's estimate (libwebrtc: the start bitrate before any)
+            up = self.estimators.get(p.uplink.name) if p.uplink is not None else None
+            source.set_target_bitrate(up.target_bitrate_bps if up is not None else UPLINK_START_BPS)
         sfu_pub = self.sfu.publish(p.index, KIND_CODES[spec.kind], spec.name, ssrc)
+        sfu_pub.priority = track_record.priority = spec.priority
         source.track = sfu_pub.index
         for layer, ts0 in enumerate(getattr(source, "ts0s", [])):
             self.sfu.forwarder.ts_shift[sfu_pub.index, layer] = ts0 - source.ts0s[0]  # type: ignore[attr-defined]
@@ -774,6 +780,8 @@ class Simulation(DataPath, Adaptation):
             "seed": self.seed,
             "duration": f"{max(self.now_us, 1_000_000)}us",
             "room": {"unique_name": self.default_room},
+            "sfu": {"congestion_control": self.congestion_control, "estimator": self.estimator_name,
+                    "speaker_detector": self.speaker_detector},
             "participants": [dict(entry) for entry in self.plan],
         }
 
@@ -812,7 +820,7 @@ class Simulation(DataPath, Adaptation):
         self.plan.append({"identity": identity, "network": {"up": net.up.to_spec(), "down": net.down.to_spec()},
                           "publish": [_publish_item(t) for t in tracks], "join": f"{join_us}us",
                           **({} if leave_us is None else {"leave": f"{leave_us}us"}),
-                          **({} if room is None else {"room": room}), **({"options": options} if options else {})})
+                          **({} if room is None else {"room": room}), **options})
         account = cloud or self.cloud
         self._schedule(join_us, lambda: self._join(p, account, net, tracks, token, options))
         if leave_us is not None:

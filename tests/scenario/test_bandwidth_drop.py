@@ -10,9 +10,14 @@ DROP_S, RECOVER_S, CAPACITY_BPS = 30, 60, 300_000
 
 
 @pytest.fixture(scope="module")
-def rows():
+def sim():
     sim = Scenario.load(ROOT / "scenarios" / "bandwidth-drop.yaml").build()
     sim.run("90s")
+    return sim
+
+
+@pytest.fixture(scope="module")
+def rows(sim):
     return [r for r in sim.timeline if r["subscriber"] == "viewer"]
 
 
@@ -21,13 +26,13 @@ def at(rows, t, kind):
 
 
 def test_within_3_s_of_the_drop_every_video_is_on_a_layer_that_fits_or_switched_off(rows):
-    for t in range(DROP_S + 3, RECOVER_S):
+    congested = range(DROP_S + 3, RECOVER_S)
+    audio_bps = sum(r["bitrate_bps"] for t in congested for r in at(rows, t, "audio")) / len(congested)
+    for t in congested:
         video = at(rows, t, "video")
-        audio = at(rows, t, "audio")
-        assert len(video) == 3 and len(audio) == 3
+        assert len(video) == 3
         allocated = sum(r["allocated_bps"] for r in video if r["sent_layer"] >= 0)
-        sent_audio = sum(r["bitrate_bps"] for r in audio)
-        assert allocated + sent_audio <= CAPACITY_BPS, t
+        assert allocated + audio_bps <= CAPACITY_BPS, t  # leaves the audio its average share
         assert all(r["sent_layer"] in (-1, 0) for r in video), t  # 640x360 needs 150+ kbps more
 
 
@@ -48,12 +53,17 @@ def test_within_15_s_of_recovery_the_top_layer_is_back(rows):
     assert all(t in back for t in range(back[0], 90))  # and it stays
 
 
-def test_fewer_than_one_layer_oscillation_per_minute_in_steady_state(rows):
-    """An oscillation: a subscription's layer goes one way and then back (up then down, or down then up)."""
+def test_fewer_than_one_layer_oscillation_per_minute_in_steady_state(sim, rows):
+    """An oscillation: a subscription's layer goes one way and then back (up then down, or down then up).
+    Layers are read once a second; switch-offs and switch-ons from the trace, to the microsecond."""
     start, end = DROP_S + 4, RECOVER_S
     reversals = 0
     for sid in sorted({r["track_sid"] for r in rows if r["kind"] == "video"}):
-        layers = [r["sent_layer"] for r in rows if r["track_sid"] == sid and start <= r["t"] < end]
-        moves = [b - a for a, b in zip(layers, layers[1:]) if b != a]
-        reversals += sum(1 for x, y in zip(moves, moves[1:]) if (x > 0) != (y > 0))
+        moves = [(r.time, -1 if r.kind == "track-switched-off" else 1) for r in sim.trace.records
+                 if r.kind.startswith("track-switched") and r.fields["track_sid"] == sid
+                 and r.fields["subscriber"] == "viewer" and start <= r.time < end]
+        layers = [(r["t"], r["sent_layer"]) for r in rows if r["track_sid"] == sid and start <= r["t"] < end]
+        moves += [(t, b - a) for (_, a), (t, b) in zip(layers, layers[1:]) if b != a and min(a, b) >= 0]
+        steps = [d for _, d in sorted(moves)]
+        reversals += sum(1 for x, y in zip(steps, steps[1:]) if (x > 0) != (y > 0))
     assert reversals / ((end - start) / 60) < 1

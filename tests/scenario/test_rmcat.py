@@ -172,9 +172,6 @@ def test_5_1_uses_at_least_80_percent_of_the_available_capacity(case_5_1):
     assert case_5_1[1].utilisation >= 0.80
 
 
-@pytest.mark.xfail(strict=True, reason="the SFU switches the 3 Mbps single-stream video off at 2.1 s (its first "
-                                       "downlink estimate is 1.8 Mbps) and its probes, capped at 1.2 x 3 Mbps, "
-                                       "never reach the 3 Mbps + 20 % of the estimate it needs to switch it back on")
 def test_5_1_the_receiver_gets_the_video_on_its_fat_link(case_5_1):
     sim, _ = case_5_1
     got = {r["t"]: r["bitrate_bps"] for r in sim.timeline if r["subscriber"] == "receiver" and r["kind"] == "video"}

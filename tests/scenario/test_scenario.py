@@ -66,7 +66,8 @@ def test_classroom_is_fifty_people_everyone_subscribed_to_everyone():
     sim = sc.build()
     sim.run(2)
     s = sim.summary()["participants"]
-    assert len(s["student-0"]["subscriptions"]) == 2 * 49
+    # audio and camera of 48 other students, and the teacher's audio, camera and screen share
+    assert len(s["student-0"]["subscriptions"]) == 2 * 48 + 3
 
 
 def test_lossy_meeting_has_two_peers_on_gilbert_elliott_uplinks():

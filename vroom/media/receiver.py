@@ -253,6 +253,7 @@ class Receivers:
         rank = _rank_in_segment(starts, lengths, len(slot))
         seg = np.repeat(np.arange(len(starts)), lengths)
         y += np.power(a, rank + 1) * (self.jitter[seg_slot] - before)[seg]
+        np.maximum(y, 0.0, out=y)  # J >= 0; the start correction can leave -1e-14 of rounding
         self.jitter[seg_slot] = y[ends]
         n_slots = len(self._slot_of)
         self.jitter_sum[:n_slots] += np.bincount(slot, weights=np.where(has_prev, y, 0.0), minlength=n_slots)

@@ -23,11 +23,15 @@ class TrackSpec:
     kind: str  # audio | video | screen | data
     name: str
     spec: Spec
+    priority: str = "standard"  # publish priority: low | standard | high
 
 
-def _one(item: object, path: str) -> tuple[str, dict[str, Any], str | None]:
+PRIORITIES = ("low", "standard", "high")
+
+
+def _one(item: object, path: str) -> tuple[str, dict[str, Any], str | None, str]:
     if isinstance(item, str):
-        return item, {}, None
+        return item, {}, None, "standard"
     if isinstance(item, dict) and len(item) == 1:
         (kind, options), = item.items()
         if options is None:
@@ -38,7 +42,11 @@ def _one(item: object, path: str) -> tuple[str, dict[str, Any], str | None]:
         name = options.pop("name", None)
         if name is not None and not isinstance(name, str):
             raise ConfigError(join_path(join_path(path, str(kind)), "name"), f"expected a string, got {name!r}")
-        return str(kind), options, name
+        priority = options.pop("priority", "standard")
+        if priority not in PRIORITIES:
+            raise ConfigError(join_path(join_path(path, str(kind)), "priority"),
+                              f"expected one of {list(PRIORITIES)}, got {priority!r}")
+        return str(kind), options, name, priority
     raise ConfigError(path, f"expected one of {list(TRACK_KINDS)} or a mapping like {{video: {{bitrate: 800kbps}}}}, "
                             f"got {item!r}")
 
@@ -67,7 +75,7 @@ def parse_publish(items: object, path: str = "publish", *, taken: list[str] | No
             names.add(item.name)
             out.append(item)
             continue
-        kind, options, name = _one(item, p)
+        kind, options, name, priority = _one(item, p)
         if kind not in TRACK_KINDS:
             raise ConfigError(p, f"expected a track kind, one of {list(TRACK_KINDS)}, got {kind!r}")
         op = join_path(p, kind)
@@ -89,7 +97,7 @@ def parse_publish(items: object, path: str = "publish", *, taken: list[str] | No
         elif name in names:
             raise ConfigError(join_path(op, "name"), f"track name {name!r} is used twice")
         names.add(name)
-        out.append(TrackSpec(kind, name, spec))
+        out.append(TrackSpec(kind, name, spec, priority))
     return out
 
 

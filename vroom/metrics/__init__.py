@@ -32,9 +32,11 @@ def _participant(sim: "Simulation", p: Any) -> dict[str, Any]:
     freeze_s = 0.0
     jit_w = jit_n = 0.0
     jit_all_w = jit_all_n = 0.0
+    p50, p95 = rec.latency_percentiles(p.index) if p.index >= 0 else (None, None)
     for slot in slots:
         stats = rec.subscription(slot)
         track = int(rec.slot_track[slot])
+        _quality(sim, p, slot, track, stats, p50)
         pub = sim._pub_of_track[track]
         publisher = sim._participant_of_member[int(sim.sfu.publications[track].publisher)]
         subs[f"{publisher.identity}/{pub.name}"] = stats
@@ -56,7 +58,6 @@ def _participant(sim: "Simulation", p: Any) -> dict[str, Any]:
             pauses += stats["pauses"]
             frames_complete += stats["frames_complete"]
             frames_incomplete += stats["frames_incomplete"]
-    p50, p95 = rec.latency_percentiles(p.index) if p.index >= 0 else (None, None)
     out.update(
         sent=sent,
         received=received,
@@ -75,7 +76,30 @@ def _participant(sim: "Simulation", p: Any) -> dict[str, Any]:
                       for pub in p.publications},
         subscriptions=subs,
     )
+    level = sim.network_quality_levels.get(p.identity)
+    if level is not None:
+        out["network_quality_level"] = level
     return out
+
+
+def _quality(sim: "Simulation", p: Any, slot: int, track: int, stats: dict[str, Any], p50_ms: float | None) -> None:
+    """Connection score (LiveKit), audio MOS (E-model, G.107), and the video layer and size delivered."""
+    from ..sfu.quality import audio_mos
+
+    scorer = sim.connection_scores.get((p.index, track))
+    if scorer is not None:
+        stats["connection_score"] = round(scorer.score, 1)
+        stats["connection_quality"] = scorer.quality
+    kind = int(sim.receivers.slot_kind[slot])
+    if kind == KIND_AUDIO and p50_ms is not None and stats["packets_received"]:
+        loss = stats["packets_lost"] / max(stats["packets_received"] + stats["packets_lost"], 1)
+        stats["mos"] = round(audio_mos(p50_ms, min(max(loss, 0.0), 1.0), jitter_ms=stats["mean_jitter_ms"]), 2)
+    elif kind == KIND_VIDEO:
+        layer = int(sim.receivers.layer[slot])
+        stats["layer"] = layer
+        ladder = getattr(sim._pub_of_track[track].source, "ladder", ())
+        if 0 <= layer < len(ladder):
+            stats["resolution"] = f"{ladder[layer].width}x{ladder[layer].height}"
 
 
 def summarize(sim: "Simulation") -> dict[str, Any]:

@@ -17,7 +17,7 @@ import yaml
 from ..errors import ConfigError, ScenarioError, join_path
 from ..media.tracks import parse_publish, parse_track
 from ..rng import RandomStreams
-from ..sim import Network, Simulation
+from ..sim import CONNECT_OPTIONS, Network, Simulation, _connect_options
 from ..units import UnitError, format_duration, parse_duration
 
 __all__ = ["Scenario", "load", "MAX_PARTICIPANTS"]
@@ -25,8 +25,10 @@ __all__ = ["Scenario", "load", "MAX_PARTICIPANTS"]
 #: Twilio group rooms hold at most 50 participants (reference/twilio.md §5).
 MAX_PARTICIPANTS = 50
 
-_TOP = ("name", "description", "seed", "duration", "room", "networks", "participants", "events")
-_PARTICIPANT = ("identity", "count", "network", "join", "leave", "publish", "room", "token")
+_TOP = ("name", "description", "seed", "duration", "room", "sfu", "networks", "participants", "events")
+_PARTICIPANT = ("identity", "count", "network", "join", "leave", "publish", "room", "token", "bandwidth_profile",
+                "preferred_video_codecs", "dominant_speaker", "network_quality", "automatic_subscription")
+_SFU = ("congestion_control", "estimator", "speaker_detector")
 _ROOM = ("unique_name", "max_participants")
 
 
@@ -40,6 +42,7 @@ class ParticipantPlan:
     path: str
     room: str | None = None
     token: Any = None  # None (minted), a JWT string, or {ttl, room} options for minting
+    options: dict[str, Any] = field(default_factory=dict)  # connect options (bandwidth_profile ...)
 
 
 @dataclass
@@ -56,6 +59,7 @@ class Scenario:
     participants: list[ParticipantPlan] = field(default_factory=list)
     events: list[tuple[int, str, Callable[[Simulation], None]]] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    sfu: dict[str, Any] = field(default_factory=dict)  # Simulation options: congestion_control, estimator ...
 
     @classmethod
     def load(cls, path: str | Path) -> "Scenario":
@@ -83,7 +87,7 @@ class Scenario:
 
     def build(self, *, seed: int | None = None, **options: Any) -> Simulation:
         """A Simulation with every participant and event scheduled (not yet run)."""
-        sim = Simulation(seed=self.seed if seed is None else seed, room=self.room, **options)
+        sim = Simulation(seed=self.seed if seed is None else seed, room=self.room, **{**self.sfu, **options})
         # the scenario's room waits the longest Twilio allows (60 min) before ending unused or empty
         sim.cloud.create_room(unique_name=self.room, max_participants=self.max_participants,
                               empty_room_timeout=60, unused_room_timeout=60)
@@ -93,7 +97,8 @@ class Scenario:
             join = _draw_time(plan.join, rng)
             leave = None if plan.leave is None else max(_draw_time(plan.leave, rng), join + 1)
             sim.add_participant(plan.identity, network=plan.network, publish=plan.publish, join=join / 1e6,
-                                leave=None if leave is None else leave / 1e6, room=plan.room, token=plan.token)
+                                leave=None if leave is None else leave / 1e6, room=plan.room, token=plan.token,
+                                options=plan.options)
         for n, (at, _, action) in enumerate(self.events):
             when = _draw_time(at, times.stream(f"scenario/events/{n}"))
             sim.at(when / 1e6, lambda action=action: action(sim))
@@ -198,6 +203,17 @@ def _parse(data: object, file: str, base_dir: Path) -> Scenario:
             raise ConfigError("room.max_participants",
                               f"expected a whole number from 1 to {MAX_PARTICIPANTS} (Twilio 53107), got {mp!r}")
         sc.max_participants = mp
+    sfu = _mapping(top.get("sfu") or {}, "sfu", "a mapping like {estimator: gcc, congestion_control: true}")
+    _known(sfu, _SFU, "sfu")
+    if "congestion_control" in sfu and not isinstance(sfu["congestion_control"], bool):
+        raise ConfigError("sfu.congestion_control", f"expected true or false, got {sfu['congestion_control']!r}")
+    from ..sfu.bwe import ESTIMATORS
+    from ..sfu.speaker import SPEAKER_DETECTORS
+
+    for key, known in (("estimator", ESTIMATORS), ("speaker_detector", SPEAKER_DETECTORS)):
+        if key in sfu and sfu[key] not in known:
+            raise ConfigError(f"sfu.{key}", f"expected one of {sorted(known)}, got {sfu[key]!r}")
+    sc.sfu = dict(sfu)
     networks: dict[str, Network] = {}
     for key, spec in _mapping(top.get("networks") or {}, "networks", "a mapping of named network profiles").items():
         networks[str(key)] = Network.from_spec(spec, join_path("networks", str(key)), base_dir)
@@ -241,6 +257,7 @@ def _parse(data: object, file: str, base_dir: Path) -> Scenario:
         if room_name is not None and (not isinstance(room_name, str) or not room_name):
             raise ConfigError(join_path(path, "room"), f"expected a room name, got {room_name!r}")
         token = _token_spec(entry.get("token"), join_path(path, "token"))
+        options = _connect_options({k: entry[k] for k in CONNECT_OPTIONS if k in entry}, path)
         for k in range(count):
             identity = ident.replace("{i}", str(k))
             if identity in seen:
@@ -249,7 +266,7 @@ def _parse(data: object, file: str, base_dir: Path) -> Scenario:
             seen[identity] = path
             sc.participants.append(ParticipantPlan(identity, network, publish, join, leave, path,
                                                    None if room_name is None else room_name.replace("{i}", str(k)),
-                                                   token))
+                                                   token, options))
     events = top.get("events", []) or []
     if not isinstance(events, list):
         raise ConfigError("events", f"expected a list of events, got {events!r}")
