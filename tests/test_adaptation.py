@@ -1,0 +1,142 @@
+"""The SFU's control loop as a client sees it: switch-offs, priorities, content preferences, network
+quality, keyframe requests, timelines."""
+
+import warnings
+
+import pytest
+
+import vroom
+from vroom.errors import ConfigError
+
+GOOD = {"up": {"rate": "10Mbps", "delay": "20ms"}, "down": {"rate": "20Mbps", "delay": "20ms"}}
+
+
+def call(profile=None, *, viewer_down="20Mbps", seed=3, **viewer):
+    """A publisher with simulcast video and a viewer who connects through the client SDK."""
+    sim = vroom.Simulation(seed=seed)
+    sim.cloud.create_room(unique_name="r")
+    sim.connect(sim.cloud.access_token("pub"), "r", network=GOOD, audio=True, video={"simulcast": True})
+    net = {"up": GOOD["up"], "down": {"rate": viewer_down, "delay": "20ms"}}
+    room = sim.connect(sim.cloud.access_token("viewer"), "r", network=net, audio=False, video=False,
+                       bandwidth_profile=profile, **viewer)
+    return sim, room
+
+
+def video_of(room):
+    (remote,) = room.participants.values()
+    (pub,) = remote.video_tracks.values()
+    return pub
+
+
+def test_a_video_that_does_not_fit_is_switched_off_with_the_reason_and_audio_stays():
+    sim, room = call(viewer_down="120kbps")
+    events = []
+    room.on("trackSwitchedOff", lambda track, pub, reason: events.append((sim.now, reason)))
+    sim.run("10s")
+    assert events and events[0][1] == "network-congestion"
+    assert video_of(room).is_switched_off and video_of(room).switch_off_reason == "network-congestion"
+    audio = sim.summary()["participants"]["viewer"]["subscriptions"]["pub/audio"]
+    sent = sim.participants["pub"].publication("audio").source.packets_sent
+    assert audio["packets_received"] >= 0.9 * sent  # the first congested half second aside, all of it
+
+
+def test_switch_off_is_refused_in_auto_mode_and_obeyed_in_manual_mode():
+    sim, room = call()
+    sim.run("3s")
+    with pytest.warns(UserWarning, match="manual"):
+        video_of(room).switch_off()
+    sim.run("6s")
+    assert not video_of(room).is_switched_off
+
+    sim, room = call({"video": {"client_track_switch_off_control": "manual"}})
+    offs, ons = [], []
+    room.on("trackSwitchedOff", lambda track, pub, reason: offs.append((sim.now, reason)))
+    room.on("trackSwitchedOn", lambda track, pub: ons.append(sim.now))
+    sim.run("3s")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        video_of(room).switch_off()
+    sim.run("6s")
+    assert offs and offs[-1][1] == "disabled-by-subscriber" and 3.0 <= offs[-1][0] <= 4.1  # next allocation
+    received = sim.summary()["participants"]["viewer"]["subscriptions"]["pub/video"]["packets_received"]
+    sim.run("9s")
+    assert sim.summary()["participants"]["viewer"]["subscriptions"]["pub/video"]["packets_received"] == received
+    video_of(room).switch_on()
+    sim.run("12s")
+    assert ons and ons[-1] >= 9.0
+    assert sim.summary()["participants"]["viewer"]["subscriptions"]["pub/video"]["packets_received"] > received
+
+
+def test_content_preferences_cap_the_layer_in_manual_mode():
+    sim, room = call({"video": {"content_preferences_mode": "manual"}})
+    video_of(room).set_content_preferences({"width": 320, "height": 180})
+    sim.run("12s")
+    viewer = sim.participants["viewer"].index
+    track = sim.participants["pub"].publication("video").track
+    assert sim.sfu.forwarder.current[viewer, track] == 0  # 320x180 is layer 0 of a 720p ladder
+    sim2, room2 = call()
+    sim2.run("12s")
+    assert sim2.sfu.forwarder.current[sim2.participants["viewer"].index, track] == 2  # no cap: the top layer
+    with pytest.raises(ValueError, match="render_dimensions"):
+        video_of(room).set_content_preferences({"width": 0, "height": 180})
+
+
+def test_set_priority_reaches_the_other_clients_and_the_sfu():
+    sim, room = call()
+    seen = []
+    room.on("trackPublishPriorityChanged", lambda priority, pub: seen.append((priority, pub.track_name)))
+    pub_room = sim.participants["pub"].client
+    pub_room.local_participant.tracks["video"].set_priority("high")
+    assert seen == [("high", "video")]
+    assert pub_room.local_participant.tracks["video"].priority == "high"
+    with pytest.raises(ValueError, match="priority"):
+        pub_room.local_participant.tracks["video"].set_priority("urgent")
+
+
+def test_a_bad_bandwidth_profile_is_refused_before_anything_is_created():
+    sim = vroom.Simulation(seed=1)
+    sim.cloud.create_room(unique_name="r")
+    with pytest.raises(ConfigError, match=r"bandwidth_profile\.video\.mode"):
+        sim.connect(sim.cloud.access_token("x"), "r", bandwidth_profile={"video": {"mode": "gallery"}})
+    room = next(iter(sim.cloud.rooms.values()))
+    assert room.participants == [] or all(p.identity != "x" for p in room.participants)
+
+
+def test_a_new_subscriber_asks_for_a_keyframe_and_gets_video_within_a_round_trip_or_so():
+    sim = vroom.Simulation(seed=5)
+    sim.add_participant("pub", network=GOOD, publish=["audio", {"video": {"keyframe_interval": "20s"}}])
+    sim.add_participant("late", network=GOOD, publish=[], join="3s")
+    sim.run("3.5s")
+    got = sim.summary()["participants"]["late"]["subscriptions"]["pub/video"]
+    # without the PLI the next keyframe would come at 20 s; with it, 100 ms tick + 40 ms RTT + a frame
+    assert got["frames_complete"] > 0
+    assert sim.plis_sent >= 1
+
+
+def test_network_quality_levels_reach_clients_and_are_zero_while_reconnecting():
+    sim = vroom.Simulation(seed=2)
+    sim.cloud.create_room(unique_name="r")
+    levels = []
+    room = sim.connect(sim.cloud.access_token("a"), "r", network=GOOD, network_quality=True)
+    room.local_participant.on("networkQualityLevelChanged", lambda level, stats: levels.append((sim.now, level)))
+    sim.connect(sim.cloud.access_token("b"), "r", network=GOOD)
+    sim.run("5s")
+    assert levels and all(0 <= lv <= 5 for _, lv in levels)
+    sim.set_link("a/down", up=False)
+    sim.set_link("a/up", up=False)
+    sim.run("8s")
+    assert levels[-1][1] == 0 and room.local_participant.network_quality_level == 0
+
+
+def test_the_timeline_has_a_row_per_subscription_per_second():
+    sim, room = call()
+    sim.run("5.05s")  # the sample at 5 s is taken once 5 s has passed
+    rows = sim.timeline
+    viewer = [r for r in rows if r["subscriber"] == "viewer"]
+    assert sorted({r["t"] for r in viewer}) == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert {r["track"] for r in viewer} == {"audio", "video"}
+    video = [r for r in viewer if r["kind"] == "video" and r["t"] >= 3]
+    assert all(r["bitrate_bps"] > 0 and r["sent_layer"] >= 0 for r in video)
+    pd = pytest.importorskip("pandas")
+    frame = sim.timeline_frame()
+    assert isinstance(frame, pd.DataFrame) and len(frame) == len(rows)
