@@ -140,3 +140,26 @@ def test_the_timeline_has_a_row_per_subscription_per_second():
     pd = pytest.importorskip("pandas")
     frame = sim.timeline_frame()
     assert isinstance(frame, pd.DataFrame) and len(frame) == len(rows)
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_adaptive_simulcast_stops_the_layers_nobody_views(adaptive):
+    """Everyone views the publisher as a 320x180 thumbnail. With preferred_video_codecs="auto" the
+    publisher encodes only layer 0 (150 kbps target in libwebrtc's table) instead of 150 + 500 + 2500."""
+    sim = vroom.Simulation(seed=4)
+    sim.cloud.create_room(unique_name="r")
+    sim.connect(sim.cloud.access_token("pub"), "r", network=GOOD, audio=False, video={"simulcast": True},
+                preferred_video_codecs="auto" if adaptive else None)
+    for i in range(3):
+        room = sim.connect(sim.cloud.access_token(f"v{i}"), "r", network=GOOD, audio=False, video=False,
+                           bandwidth_profile={"video": {"content_preferences_mode": "manual"}})
+        remote = next(r for r in room.participants.values() if r.identity == "pub")
+        next(iter(remote.video_tracks.values())).set_content_preferences({"width": 320, "height": 180})
+    sim.run("10s")
+    before = sim.link("pub/up").counters()["bytes_in"]
+    sim.run("20s")
+    uplink_bps = (sim.link("pub/up").counters()["bytes_in"] - before) * 8 / 10
+    if adaptive:
+        assert uplink_bps < 1.5 * 200_000  # layer 0 (at most its 200 kbps max) and headers
+    else:
+        assert uplink_bps > 2_000_000  # all three layers, as the uplink allows
