@@ -125,6 +125,7 @@ class Adaptation:
         self.connection_scores: dict[tuple[int, int], ConnectionScorer] = {}  # (subscriber, track) -> scorer
         self._score_sample: dict[str, np.ndarray] = {}
         self._source_bytes: dict[int, int] = {}
+        self._top_rates = np.zeros(0, np.int64)  # per track: the most a subscription to it can want
         self._alloc_version = 0
         self._alloc_state: dict[int, tuple[tuple[int, int], int, int]] = {}  # subscriber -> (version, due, estimate)
         self.quality_timeline: list[dict[str, Any]] = []
@@ -604,10 +605,23 @@ class Adaptation:
         return total
 
     def _recv_demand(self, p: "Participant") -> float:
-        total = 0.0
-        for sub in self._subscriptions(p):
-            total += sub.ladder[-1][-1] if sub.ladder else sub.bitrate
-        return total
+        """What the subscriptions want at most: every video's top layer, audio and data as they send."""
+        n = len(self._pub_of_track)
+        routed = np.flatnonzero(self.sfu.route[p.index, :n])
+        if len(routed) == 0:
+            return 0.0
+        if len(self._top_rates) < n:
+            self._top_rates = np.array([self._top_rate(pub) for pub in self._pub_of_track], dtype=np.int64)
+        live = self._top_rates[routed]
+        audio = [t for t in routed.tolist() if t in self._source_rates and not isinstance(
+            self._pub_of_track[t].source, VideoSource)]
+        return float(live.sum() + sum(self._source_rates[t] - self._top_rates[t] for t in audio))
+
+    def _top_rate(self, pub: Any) -> int:
+        src = pub.source
+        if isinstance(src, VideoSource):
+            return int(src.rungs[-1][-1])
+        return int(getattr(src.spec, "bitrate_bps", 0))
 
 
 def _feed(est: Any, now: int, report: dict[str, np.ndarray]) -> None:

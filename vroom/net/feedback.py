@@ -37,8 +37,10 @@ class FeedbackLog:
         if not chunks:
             return None
         cols = [np.concatenate(c) for c in zip(*chunks)] if len(chunks) > 1 else list(chunks[0])
-        order = np.argsort(cols[0], kind="stable")
-        cols = [c[order] for c in cols]
+        pos = cols[0]
+        if len(pos) > 1 and (pos[1:] < pos[:-1]).any():  # usually already in transport order
+            order = np.argsort(pos, kind="stable")
+            cols = [c[order] for c in cols]
         arrived = (cols[2] != NOT_RECEIVED) & (cols[2] < cutoff)
         if not arrived.any():
             self._chunks[link] = [tuple(cols)]
