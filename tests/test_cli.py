@@ -115,3 +115,14 @@ def test_replay_checks_every_invariant(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "invariant 'no_echo' violated" in out and "alice hears herself" in out
     assert "participant-connected" in out  # the records around t = 0
+
+
+def test_run_can_add_the_per_second_timeline_to_the_json(tmp_path, capsys):
+    out = tmp_path / "s.json"
+    assert main(["run", str(ROOT / "scenarios" / "two-party.yaml"), "--duration", "3.5s", "--json", str(out),
+                 "--timeline", "--quiet"]) == 0
+    doc = json.loads(out.read_text())
+    rows = doc["timeline"]
+    # two people, each subscribed to the other's audio and video, sampled at 1, 2 and 3 s
+    assert len(rows) == 2 * 2 * 3 and {r["t"] for r in rows} == {1.0, 2.0, 3.0}
+    assert "media:" in capsys.readouterr().out

@@ -64,6 +64,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     wall = time.perf_counter() - wall0
     summary = summarize(sim)
     doc = {"scenario": scenario.name, "file": scenario.file, **summary, "wall_seconds": round(wall, 3)}
+    if args.timeline:
+        doc["timeline"] = sim.timeline
+        doc["network_quality_timeline"] = sim.quality_timeline
     if args.json != "-":
         print(f"{scenario.name}: {len(scenario.participants)} participants, {duration / 1e6:g} s simulated "
               f"in {wall:.2f} s (seed {sim.seed})")
@@ -71,6 +74,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         sfu = summary["sfu"]
         print(f"SFU: {sfu['packets_in']} packets in, {sfu['packets_forwarded']} forwarded; "
               f"trace digest {summary['trace_digest'][:16]}")
+        offs = sum(1 for r in sim.trace.records if r.kind == "track-switched-off")
+        print(f"media: {sim.sfu.forwarder.switches} layer switches, {offs} track switch-offs, "
+              f"{sim.plis_sent} keyframe requests, {sfu['padding_sent']} probe packets")
     if args.json:
         text = json.dumps(doc, indent=2, default=float)
         if args.json == "-":
@@ -154,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="override the scenario's seed")
     run.add_argument("--duration", help="override the scenario's duration (e.g. 30s)")
     run.add_argument("--json", metavar="PATH", help="write the JSON summary to PATH ('-' for stdout)")
+    run.add_argument("--timeline", action="store_true",
+                     help="with --json, add the per-second timeline of every subscription")
     run.add_argument("--trace", metavar="PATH", help="write the trace as JSON lines to PATH")
     run.add_argument("--trace-packets", action="store_true", help="with --trace, one record per packet too")
     run.add_argument("--realtime", type=float, metavar="F", help="pace the run: 1.0 = wall-clock speed")
