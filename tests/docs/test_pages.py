@@ -8,7 +8,11 @@ import pytest
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
-@pytest.mark.parametrize("page, blocks_at_least", [("testing-your-backend.md", 5), ("testing.md", 3)])
+@pytest.mark.parametrize("page, blocks_at_least", [
+    ("testing-your-backend.md", 5), ("testing.md", 3),
+    ("simulcast.md", 5), ("bandwidth-estimation.md", 2), ("bandwidth-profiles.md", 3),
+    ("dominant-speaker.md", 2), ("network-quality.md", 4),
+])
 def test_the_page_runs_top_to_bottom(page, blocks_at_least):
     path = DOCS / page
     blocks = re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.S)
