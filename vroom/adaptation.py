@@ -123,8 +123,8 @@ class Adaptation:
         # audio and data are allocated what they sent over the last second (DTX makes most audio tiny)
         self._source_rates: dict[int, int] = {}
         self.connection_scores: dict[tuple[int, int], ConnectionScorer] = {}  # (subscriber, track) -> scorer
+        self._desired: dict[tuple[int, int], int] = {}  # (subscriber, track) -> the layer it asks for
         self._score_sample: dict[str, np.ndarray] = {}
-        self._source_bytes: dict[int, int] = {}
         self._top_rates = np.zeros(0, np.int64)  # per track: the most a subscription to it can want
         self._alloc_version = 0
         self._alloc_state: dict[int, tuple[tuple[int, int], int, int]] = {}  # subscriber -> (version, due, estimate)
@@ -284,6 +284,7 @@ class Adaptation:
             elif a.spatial >= 0 and was_off:
                 self._switched(p, a.track, True, None)
             top = len(sub.ladder) - 1 if sub.max_spatial is None else min(sub.max_spatial, len(sub.ladder) - 1)
+            self._desired[key] = top
             if a.reason != "disabled-by-subscriber" and (a.spatial < top):
                 deficient = True
         self._deficient[s] = deficient
@@ -327,8 +328,8 @@ class Adaptation:
             if sfu_pub.kind == KIND_VIDEO:
                 view = views.get(pub.record.sid)
                 rungs = src.rungs
-                if len(rungs) == 1 and t in self._source_rates:  # one stream: it costs what its encoder sends
-                    rungs = ((max(self._source_rates[t], 1),),)
+                if len(rungs) == 1:  # one stream the SFU cannot thin: it costs what its encoder sends now
+                    rungs = ((max(src.bitrate_bps, 1),),)
                 out.append(Subscription(
                     track=t, kind="video", priority=sfu_pub.priority, ladder=rungs,
                     render_pixels=None if view is None else view.render_pixels,
@@ -371,8 +372,7 @@ class Adaptation:
             state["open"] = raw >= PROBE_SUCCESS * state["goal"]
             if state["open"]:  # room found: commit it, and probe again twice as high once the link settles
                 self._capacity[s] = max(self._capacity.get(s, 0), raw)
-                rtt = 2 * (p.uplink.config.delay_us + p.downlink.config.delay_us)  # type: ignore[union-attr]
-                settle = min(max(PROBE_SETTLE_RTTS * rtt, PROBE_SETTLE_MIN_US), PROBE_SETTLE_MAX_US)
+                settle = min(max(PROBE_SETTLE_RTTS * _rtt_us(p), PROBE_SETTLE_MIN_US), PROBE_SETTLE_MAX_US)
                 state["gap"] = PROBE_INTERVAL_US
                 state["next"] = state["sent_at"] + settle
             else:
@@ -433,8 +433,7 @@ class Adaptation:
                 continue
             self._pli_at[(track, layer)] = now
             self.plis_sent += 1
-            rtt = owner.uplink.config.delay_us + owner.downlink.config.delay_us  # type: ignore[union-attr]
-            pub.source.request_keyframe(layer, now + rtt)
+            pub.source.request_keyframe(layer, now + _rtt_us(owner))
 
     # -- 4. once a second: timelines and network quality -----------------------------------
     def _sample(self, now: int, members: list["Participant"]) -> None:
@@ -470,12 +469,7 @@ class Adaptation:
             src = pub.source
             if not pub.published:
                 continue
-            if isinstance(src, VideoSource):
-                if len(src.ladder) == 1:  # an encoder that follows its estimate: what it sent last second
-                    sent = src.bytes_sent
-                    self._source_rates[pub.track] = (sent - self._source_bytes.get(pub.track, sent)) * 8
-                    self._source_bytes[pub.track] = sent
-            elif now > src.start_us:  # talk spurts come and go: audio and data at their average so far
+            if not isinstance(src, VideoSource) and now > src.start_us:  # talk spurts come and go: audio and data at their average so far
                 self._source_rates[pub.track] = src.bytes_sent * 8 * US_PER_S // (now - src.start_us)
 
     def _score(self, now: int, n: int) -> None:
@@ -504,7 +498,7 @@ class Adaptation:
             expected_bps = actual = 0.0
             layers_expected = layers_received = 0.0
             if kind == KIND_VIDEO:
-                top = len(src.ladder) - 1
+                top = self._desired.get((sub, track), len(src.ladder) - 1)  # capped by content preferences
                 current = int(fwd.current[sub, track])
                 a = self.allocations.get((sub, track))
                 paused = a is not None and a.spatial < 0
@@ -513,11 +507,11 @@ class Adaptation:
                     expected_bps = float(src.rungs[current][-1])
                 actual = float(d["bytes"][slot]) * 8 / window
                 layers_expected, layers_received = float(top), float(max(current, 0))
-            rtt_ms = (p.uplink.config.delay_us + p.downlink.config.delay_us) / 1000  # type: ignore[union-attr]
+            rtt_ms = _rtt_us(p) / 1000
             scorer.update(t, packets_expected=int(d["expected"][slot]),
                           packets_lost=max(int(d["expected"][slot]) - int(d["received"][slot]), 0),
                           bitrate_bps=actual, expected_bitrate_bps=expected_bps, layers_expected=layers_expected,
-                          layers_received=layers_received, rtt_ms=2 * rtt_ms,
+                          layers_received=layers_received, rtt_ms=rtt_ms,
                           jitter_ms=float(rec.jitter[slot]) / _clock(kind) * 1000)
 
     def _allocated(self, sub: int, track: int) -> int:
@@ -557,7 +551,12 @@ class Adaptation:
 
     def _network_quality(self, p: "Participant", now: int) -> None:
         directions = []
-        for link, demand in ((p.uplink, self._send_demand(p)), (p.downlink, self._recv_demand(p))):
+        rec = self.receivers
+        slots = rec.slots_of(p.index)
+        jitter_ms = (max(float(rec.jitter[sl]) / _clock(int(rec.slot_kind[sl])) * 1000 for sl in slots)
+                     if slots else 0.0)  # what the receiver sees, for its direction
+        for link, demand, jitter in ((p.uplink, self._send_demand(p), 0.0),
+                                     (p.downlink, self._recv_demand(p), jitter_ms)):
             est = self.estimators.get(link.name)  # type: ignore[union-attr]
             seen = (link.packets_in, link.lost_packets + link.dropped_packets)  # type: ignore[union-attr]
             before = self._link_seen.get(link.name, (0, 0))  # type: ignore[union-attr]
@@ -565,9 +564,9 @@ class Adaptation:
             sent = seen[0] - before[0]
             loss = (seen[1] - before[1]) / sent if sent > 0 else 0.0
             available = est.target_bitrate_bps if est is not None else link.config.rate_bps  # type: ignore
-            rtt_ms = (p.uplink.config.delay_us + p.downlink.config.delay_us) / 1000  # type: ignore[union-attr]
+            rtt_ms = _rtt_us(p) / 1000
             directions.append(DirectionStats(demand_bps=demand, available_bps=available, rtt_ms=rtt_ms,
-                                             loss=min(max(loss, 0.0), 1.0)))
+                                             jitter_ms=jitter, loss=min(max(loss, 0.0), 1.0)))
         nq = network_quality(directions[0], directions[1], reconnecting=p.outage_since is not None)
         level = int(nq.level)
         self.quality_timeline.append({"t": now / US_PER_S, "identity": p.identity, "level": level,
@@ -597,12 +596,14 @@ class Adaptation:
                 remote.emit("networkQualityLevelChanged", level, nq)
 
     def _send_demand(self, p: "Participant") -> float:
-        total = 0.0
+        """What the published tracks want to send (not what the encoder has settled for)."""
+        total = 0
         for pub in p.publications:
-            if pub.published and pub.source.enabled:
-                src = pub.source
-                total += src.bitrate_bps if isinstance(src, VideoSource) else getattr(src.spec, "bitrate_bps", 0)
-        return total
+            src = pub.source
+            if pub.published and src.enabled:
+                total += sum(layer.target_bps for layer in src.ladder) if isinstance(src, VideoSource) and \
+                    len(src.ladder) > 1 else self._top_rate(pub)
+        return float(total)
 
     def _recv_demand(self, p: "Participant") -> float:
         """What the subscriptions want at most: every video's top layer, audio and data as they send."""
@@ -618,10 +619,16 @@ class Adaptation:
         return float(live.sum() + sum(self._source_rates[t] - self._top_rates[t] for t in audio))
 
     def _top_rate(self, pub: Any) -> int:
+        """The most one subscription to this track can want: its top layer."""
         src = pub.source
         if isinstance(src, VideoSource):
-            return int(src.rungs[-1][-1])
+            return int(src.rungs[-1][-1]) if len(src.ladder) > 1 else int(src.spec.bitrate_bps)
         return int(getattr(src.spec, "bitrate_bps", 0))
+
+
+def _rtt_us(p: "Participant") -> int:
+    """Round trip between a participant and the SFU: its links' propagation delays, up and back down."""
+    return p.uplink.config.delay_us + p.downlink.config.delay_us  # type: ignore[union-attr]
 
 
 def _feed(est: Any, now: int, report: dict[str, np.ndarray]) -> None:

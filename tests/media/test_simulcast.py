@@ -32,8 +32,10 @@ def test_the_encoder_budget_is_split_as_libwebrtcs_simulcast_rate_allocator_does
     # 100 kbps: only layer 0 (layer 1's min 150 kbps does not fit), and the top active layer may go to its max
     assert allocate_layers(100_000, ladder) == [100_000, 0, 0]
     assert allocate_layers(10_000, ladder) == [30_000, 0, 0]  # the lowest layer never stops
-    # 400 kbps: mins 30 + 150 = 180, 220 left; layer 0 to its target (+120), layer 1 (the top) gets 100 more
+    # 400 kbps: layer 0 to its target (150), 250 left >= layer 1's min: layer 1 gets 250, nothing for layer 2
     assert allocate_layers(400_000, ladder) == [150_000, 250_000, 0]
+    # 1 Mbps: 150 + 500, the 350 left is under layer 2's 600 min: layer 1 (the top) takes 200 more, to its max
+    assert allocate_layers(1_000_000, ladder) == [150_000, 700_000, 0]
     # 4 Mbps: everyone at target, the top layer up to its 2.5 Mbps max
     assert allocate_layers(4_000_000, ladder) == [150_000, 500_000, 2_500_000]
 

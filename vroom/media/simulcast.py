@@ -5,9 +5,9 @@ own RTP stream, with three temporal layers; a screen share sends its own
 two-layer ladder. Rates come from libwebrtc's ``kSimulcastFormats``
 (``media/engine/simulcast.cc``): per resolution the number of layers and the
 max / target / min kbps of a stream of that size. The encoder's budget is
-split over the layers as ``SimulcastRateAllocator`` does: every layer gets its
-min in order, a layer whose min no longer fits is not sent (nor any above it),
-then layers are filled to their target in order, and the top one up to its max.
+split over the layers as ``SimulcastRateAllocator`` does: in order, each layer
+gets up to its target; a layer whose min no longer fits is not sent (nor any
+above it); what is left goes to the top layer sent, up to its max.
 """
 
 from __future__ import annotations
@@ -89,25 +89,24 @@ def single_layer(bitrate_bps: int, width: int = 1280, height: int = 720) -> tupl
 
 
 def allocate_layers(budget_bps: float, ladder: tuple[Layer, ...]) -> list[int]:
-    """Split ``budget`` over the ladder (SimulcastRateAllocator); 0 = that layer is not sent.
+    """Split ``budget`` over the ladder as libwebrtc's ``SimulcastRateAllocator`` does; 0 = not sent.
 
-    The lowest layer is always sent at least at its min (an encoder never stops by itself).
+    The budget is at least the lowest layer's min (an encoder never stops by itself). Layers in order
+    each get up to their target; the first layer whose min no longer fits stops the climb (it and the
+    layers above are not sent); what is left goes to the top layer sent, up to its max. (libwebrtc's
+    hysteresis for re-enabling a layer is left out.)
     """
     rates = [0] * len(ladder)
-    left = float(budget_bps)
-    active = 0
+    left = max(float(budget_bps), float(ladder[0].min_bps))
+    top = 0
     for i, layer in enumerate(ladder):
-        if i > 0 and left < layer.min_bps:
+        if left < layer.min_bps:
             break
-        rates[i] = layer.min_bps
-        left -= layer.min_bps
-        active = i + 1
-    for i in range(active):
-        layer = ladder[i]
-        top = layer.max_bps if i == active - 1 else layer.target_bps
-        add = max(min(top - rates[i], left), 0)
-        rates[i] += int(add)
-        left -= add
+        top = i
+        rates[i] = int(min(left, layer.target_bps))
+        left -= rates[i]
+    if left > 0:
+        rates[top] += int(min(left, ladder[top].max_bps - rates[top]))
     return rates
 
 

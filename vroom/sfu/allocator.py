@@ -378,8 +378,8 @@ class Allocator:
         spatial: dict[int, int] = {}
         for sub in sorted((s for s in subs if s.kind == "video"), key=lambda s: s.track):
             a = result[sub.track]
-            before = self._spatial.get(sub.track)
-            if (before is not None and not sub.switched_off_by_client and a.spatial < before
+            before = self._spatial.get(sub.track, 0)  # a new subscription starts on its lowest layer
+            if (not sub.switched_off_by_client and a.spatial < before
                     and a.spatial < _cap_top(sub)):
                 held = self._held.get(sub.track)
                 ceiling = a.spatial if held is None else min(held.ceiling, a.spatial)
