@@ -111,7 +111,7 @@ class Adaptation:
         self._capacity: dict[int, int] = {}  # subscriber -> the downlink capacity committed to
         self._deficient: dict[int, bool] = {}  # subscriber -> some video below what it wants
         self._base_owd: dict[str, int] = {}  # link -> lowest one-way delay seen (its propagation delay)
-        self._congested: dict[str, int] = {}  # link -> reports in a row that showed congestion  # subscriber -> capacity committed at congestion, until the estimate agrees
+        self._congested: dict[str, int] = {}  # link -> reports in a row that showed congestion
         self.allocators: dict[int, Allocator] = {}  # subscriber member index -> its allocator
         self.allocations: dict[tuple[int, int], Any] = {}  # (subscriber, track) -> latest Allocation
         self._pli_at: dict[tuple[int, int], int] = {}  # (track, layer) -> last PLI sent
@@ -120,7 +120,7 @@ class Adaptation:
         self._probe_id = _PROBE_IDS
         self.plis_sent = 0
         self._timeline: list[dict[str, np.ndarray]] = []  # one chunk of columns per second
-        # audio and data are allocated what they sent over the last second (DTX makes most audio tiny)
+        # audio and data are allocated their average rate so far (DTX makes most audio tiny)
         self._source_rates: dict[int, int] = {}
         self.connection_scores: dict[tuple[int, int], ConnectionScorer] = {}  # (subscriber, track) -> scorer
         self._desired: dict[tuple[int, int], int] = {}  # (subscriber, track) -> the layer it asks for
@@ -181,7 +181,7 @@ class Adaptation:
             report = self.feedback.report(self._link_ids[link.name], now - back.config.delay_us)
             if report is not None:
                 est.on_packet_sent(int(report["send"].max()))  # the link is in use: feedback is expected
-                _feed(est, now, report)
+                est.on_feedback_arrays(now, report["send"], report["arrival"], report["size"], report["probe"])
                 self._note_congestion(link.name, report)
                 got = self._received.setdefault(link.name, [])
                 got.append((now, int(report["size"][report["arrival"] >= 0].sum())))
@@ -629,15 +629,6 @@ class Adaptation:
 def _rtt_us(p: "Participant") -> int:
     """Round trip between a participant and the SFU: its links' propagation delays, up and back down."""
     return p.uplink.config.delay_us + p.downlink.config.delay_us  # type: ignore[union-attr]
-
-
-def _feed(est: Any, now: int, report: dict[str, np.ndarray]) -> None:
-    if hasattr(est, "on_feedback_arrays"):
-        est.on_feedback_arrays(now, report["send"], report["arrival"], report["size"], report["probe"])
-        return
-    arrival = [None if a < 0 else a for a in report["arrival"].tolist()]
-    probe = [None if c < 0 else c for c in report["probe"].tolist()]
-    est.on_feedback(now, list(zip(report["send"].tolist(), arrival, report["size"].tolist(), probe)))
 
 
 def _pad(arr: np.ndarray | None, n: int) -> np.ndarray:
