@@ -39,11 +39,14 @@ Researchers can plug in another estimator: subclass ``BandwidthEstimator``, add 
 from __future__ import annotations
 
 import math
+import sys
 from abc import ABC, abstractmethod
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import deque
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
+from operator import add
 from typing import Any, ClassVar
 
 import numpy as np
@@ -129,11 +132,18 @@ class ProbeCluster:
 # The array form of a feedback report (``on_feedback_arrays``): int64 arrays, one entry per packet.
 LOST = -1  # arrival time of a packet the feedback reports lost
 NO_PROBE_CLUSTER = -1  # probe cluster id of a packet that is not a probe
+_INT64 = np.dtype(np.int64)
 
 
 def _feedback_arrays(send_us: Any, arrival_us: Any, size: Any, probe_cluster: Any = None
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """The report's columns as 1-D int64 arrays of one length (``probe_cluster`` stays None when absent)."""
+    if (type(send_us) is np.ndarray and type(arrival_us) is np.ndarray and type(size) is np.ndarray
+            and send_us.dtype == _INT64 and arrival_us.dtype == _INT64 and size.dtype == _INT64
+            and send_us.ndim == 1 and send_us.shape == arrival_us.shape == size.shape
+            and (probe_cluster is None or (type(probe_cluster) is np.ndarray and probe_cluster.dtype == _INT64
+                                           and probe_cluster.shape == send_us.shape))):
+        return send_us, arrival_us, size, probe_cluster  # what np.asarray would return
     cols = [np.asarray(c, dtype=np.int64) for c in (send_us, arrival_us, size)]
     if probe_cluster is not None:
         cols.append(np.asarray(probe_cluster, dtype=np.int64))
@@ -255,81 +265,173 @@ class InterArrivalDelta:
                               size: np.ndarray) -> list[tuple[int, int, int, int]]:
         """``compute_deltas`` for each packet in the order given, with the same resulting state; returns
         ``(index, send_delta_us, arrival_delta_us, size_delta)`` for each packet that yielded deltas.
-
-        Only "events" go through ``compute_deltas`` one by one: the first packet, every packet that may
-        start a group, and every packet after one whose send or arrival time went backwards; the packets
-        between two events join the current group in one step. Why that is exact: while the previous
-        packet joined the group and holds both its latest send time (``send``) and its last arrival
-        (``complete``), a packet whose send and arrival times do not go backwards is never "reordered"
-        (its send time is at least the group's first), and the burst rule compares it with the previous
-        packet only. Such a packet joins the group unless it was sent more than 5 ms after the group's
-        first packet and is no burst packet: its send delta is non-zero and either the pair is no burst
-        pair (negative propagation delta, arrivals at most 5 ms apart) or it arrived 100 ms or more after
-        the group's first packet. Between events send and arrival times are non-decreasing, so the first
-        packet sent more than 5 ms after the group's first is found by bisection; when it is a burst
-        packet, the first that is none comes from the pair tests done on all pairs at once. Reporting an
-        event too many would only cost time, never exactness: every event gets the full per-packet rule.
-        """
+        The packets where the send or arrival time goes backwards are found on the arrays, the rest is
+        ``compute_deltas_lists`` with those as events."""
         n = len(send_us)
         if n == 0:
             return []
-        # facts about each pair (packet j - 1, packet j), stored at j - 1
-        ds = send_us[1:] - send_us[:-1]
-        da = arrival_us[1:] - arrival_us[:-1]
-        backwards: list[int] = []  # packets whose send or arrival time goes backwards (rare)
-        if n > 1 and (ds.min() < 0 or da.min() < 0):
-            backwards = (np.flatnonzero((ds < 0) | (da < 0)) + 1).tolist()
-        break_at: np.ndarray | None = None  # packets that are no burst, even near the group's start
-        chain_at: np.ndarray | None = None  # packets with a non-zero send delta (no burst 100 ms on)
-        csum = np.cumsum(size)
+        backwards: list[int] = []
+        if n > 1:
+            ds = send_us[1:] - send_us[:-1]
+            da = arrival_us[1:] - arrival_us[:-1]
+            if ds.min() < 0 or da.min() < 0:
+                backwards = (np.flatnonzero((ds < 0) | (da < 0)) + 1).tolist()
+        return self.compute_deltas_lists(send_us.tolist(), arrival_us.tolist(), int(system_us), size.tolist(),
+                                         backwards)
+
+    def compute_deltas_lists(self, send_us: list[int], arrival_us: list[int], system_us: int, size: list[int],
+                             backwards: list[int] | None = None, *, for_detector: bool = False
+                             ) -> list[tuple[int, int, int, int]] | list[tuple[int, int, int]]:
+        """``compute_deltas_arrays`` on lists of ints: ``compute_deltas`` for each packet in the order given
+        (the rule inlined, the two groups held in locals), with the same resulting state. ``for_detector``:
+        return ``(send_delta_us, arrival_delta_us, arrival_us)``, what the detector takes, instead.
+
+        Without ``backwards`` every packet goes through the rule. With ``backwards``, the sorted indices of
+        the packets whose send or arrival time is below their predecessor's (``[]`` when none), only
+        "events" do: the first packet, every packet that may start a group, and every packet after one
+        whose send or arrival time went backwards; the packets between two events join the current group
+        in one step. Why that is exact: while the previous packet joined the group and holds both its latest
+        send time (``send``) and its last arrival (``complete``), a packet whose send and arrival times do
+        not go backwards is never "reordered" (its send time is at least the group's first), and the burst
+        rule compares it with the previous packet only. Such a packet joins the group unless it was sent
+        more than 5 ms after the group's first packet and is no burst packet: its send delta is non-zero
+        and either the pair is no burst pair (negative propagation delta, arrivals at most 5 ms apart) or
+        it arrived 100 ms or more after the group's first packet. Between events send and arrival times
+        are non-decreasing, so the first packet sent more than 5 ms after the group's first is found by
+        bisection; when it is a burst packet, the pairs after it are tested in turn up to the first that is
+        none, and the 100 ms limit is found by bisection on the arrival times. Reporting an event too many
+        would only cost time, never exactness: every event gets the full per-packet rule.
+        """
+        S, A, Z = send_us, arrival_us, size
+        n = len(S)
         group_length = self.send_time_group_length_us
-        out: list[tuple[int, int, int, int]] = []
+        burst_delta, burst_duration = K_BURST_DELTA_THRESHOLD_US, K_MAX_BURST_DURATION_US
+        cur, prev = self._cur, self._prev
+        c_size, c_first_send, c_send = cur.size, cur.first_send, cur.send
+        c_first_arrival, c_complete, c_last_system = cur.first_arrival, cur.complete, cur.last_system
+        p_size, p_first_send, p_send = prev.size, prev.first_send, prev.send
+        p_first_arrival, p_complete, p_last_system = prev.first_arrival, prev.complete, prev.last_system
+        reordered = self._reordered
+        jump = backwards is not None
+        if jump:
+            sizes = list(accumulate(Z, initial=0))  # sizes[j]: the bytes of packets 0 .. j - 1
+            bounded = bool(backwards)
+        out: list[Any] = []
         j = 0
-        while True:
-            s = send_us.item(j)
-            a = arrival_us.item(j)
-            deltas = self.compute_deltas(s, a, system_us, size.item(j))
-            if deltas is not None:
-                out.append((j, *deltas))
+        while j < n:
+            s = S[j]
+            a = A[j]
+            if c_complete is None:
+                c_send = c_first_send = s
+                c_first_arrival = a
+            elif c_first_send > s:
+                j += 1
+                continue  # reordered packet
+            elif s - c_first_send > group_length and s != c_send and not (
+                    a - c_complete < s - c_send and a - c_complete <= burst_delta
+                    and a - c_first_arrival < burst_duration):  # a new group (the packet is no burst)
+                if p_complete is not None:
+                    arrival_delta = c_complete - p_complete
+                    if (arrival_delta - (c_last_system - p_last_system) >= K_ARRIVAL_TIME_OFFSET_THRESHOLD_US
+                            or (arrival_delta < 0 and reordered + 1 >= K_REORDERED_RESET_THRESHOLD)):
+                        # the arrival clock jumped, or too many reordered groups: start over
+                        c_size = c_first_send = c_send = c_first_arrival = c_last_system = 0
+                        p_size = p_first_send = p_send = p_first_arrival = p_last_system = 0
+                        c_complete = p_complete = None
+                        reordered = 0
+                        j += 1
+                        continue
+                    if arrival_delta < 0:
+                        reordered += 1
+                        j += 1
+                        continue
+                    reordered = 0
+                    out.append((c_send - p_send, arrival_delta, a) if for_detector
+                               else (j, c_send - p_send, arrival_delta, c_size - p_size))
+                p_size, p_first_send, p_send = c_size, c_first_send, c_send
+                p_first_arrival, p_complete, p_last_system = c_first_arrival, c_complete, c_last_system
+                c_first_send = c_send = s
+                c_first_arrival = a
+                c_size = 0
+            elif s > c_send:
+                c_send = s
+            c_size += Z[j]
+            c_complete = a
+            c_last_system = system_us
             j += 1
-            if j >= n:
-                return out
-            cur = self._cur
-            if cur.complete != a or cur.send != s:
-                continue  # the packet did not join with the group's latest send time: the next one is an event
-            if backwards:
-                k = bisect_left(backwards, j)
-                end = backwards[k] if k < len(backwards) else n
+            if not jump or s != c_send or j >= n:
+                continue
+            # the packet joined with the group's latest send time: go from event to event
+            if bounded:
+                k = bisect_left(backwards, j)  # type: ignore[arg-type]
+                stop = backwards[k] if k < len(backwards) else n  # type: ignore[index]
             else:
-                end = n
-            # in [j - 1, end) send and arrival times are non-decreasing
-            first = j + int(send_us[j:end].searchsorted(cur.first_send + group_length, "right"))
-            if first < end:
-                send_delta = ds.item(first - 1)
-                arrival_delta = da.item(first - 1)
-                if send_delta == 0 or (arrival_delta < send_delta and arrival_delta <= K_BURST_DELTA_THRESHOLD_US):
-                    # a burst packet: the group goes on to the first packet that is none
-                    if break_at is None:
-                        break_at = np.flatnonzero((ds != 0) & ((da >= ds) | (da > K_BURST_DELTA_THRESHOLD_US))) + 1
-                    k = int(break_at.searchsorted(first))
-                    first_break = break_at.item(k) if k < len(break_at) else n
-                    late = max(first, j + int(arrival_us[j:end].searchsorted(
-                        cur.first_arrival + K_MAX_BURST_DURATION_US, "left")))
-                    if late < min(first_break, end) and ds.item(late - 1) == 0:
-                        if chain_at is None:
-                            chain_at = np.flatnonzero(ds) + 1
-                        k = int(chain_at.searchsorted(late))
-                        late = chain_at.item(k) if k < len(chain_at) else n
-                    first = min(first_break, late)
-                end = min(first, end)
-            if end > j:  # packets j .. end - 1 join the current group
-                cur.send = send_us.item(end - 1)
-                cur.size += csum.item(end - 1) - csum.item(j - 1)
-                cur.complete = arrival_us.item(end - 1)
-                cur.last_system = system_us
-                j = end
-                if j >= n:
-                    return out
+                stop = n
+            # in [j - 1, stop) send and arrival times are non-decreasing
+            while True:
+                first = bisect_right(S, c_first_send + group_length, j, stop)
+                if first < stop:
+                    send_delta = S[first] - S[first - 1]
+                    arrival_delta = A[first] - A[first - 1]
+                    if send_delta == 0 or (arrival_delta < send_delta and arrival_delta <= burst_delta):
+                        # a burst packet: the group goes on to the first packet that is none
+                        k = first + 1
+                        while k < stop:
+                            send_delta = S[k] - S[k - 1]
+                            if send_delta != 0:
+                                arrival_delta = A[k] - A[k - 1]
+                                if arrival_delta >= send_delta or arrival_delta > burst_delta:
+                                    break
+                            k += 1
+                        if A[k - 1] >= c_first_arrival + burst_duration:  # some arrived 100 ms after the first
+                            first = bisect_left(A, c_first_arrival + burst_duration, first, k)
+                            while first < k and S[first] == S[first - 1]:
+                                first += 1  # an equal send time keeps a packet in the burst past 100 ms
+                        else:
+                            first = k
+                if first > j:  # packets j .. first - 1 join the current group
+                    c_send = S[first - 1]
+                    c_size += sizes[first] - sizes[j]
+                    c_complete = A[first - 1]
+                    j = first
+                if j >= stop:
+                    break  # the next packet, if any, goes through the rule
+                # packet j starts a new group: sent more than 5 ms after the group's first, and no burst packet
+                # (its send time is not its predecessor's; the pair is no burst pair, or it came 100 ms late)
+                s = S[j]
+                a = A[j]
+                if p_complete is not None:
+                    arrival_delta = c_complete - p_complete
+                    if (arrival_delta - (c_last_system - p_last_system) >= K_ARRIVAL_TIME_OFFSET_THRESHOLD_US
+                            or (arrival_delta < 0 and reordered + 1 >= K_REORDERED_RESET_THRESHOLD)):
+                        c_size = c_first_send = c_send = c_first_arrival = c_last_system = 0
+                        p_size = p_first_send = p_send = p_first_arrival = p_last_system = 0
+                        c_complete = p_complete = None
+                        reordered = 0
+                        j += 1
+                        break
+                    if arrival_delta < 0:
+                        reordered += 1
+                        j += 1
+                        break
+                    reordered = 0
+                    out.append((c_send - p_send, arrival_delta, a) if for_detector
+                               else (j, c_send - p_send, arrival_delta, c_size - p_size))
+                p_size, p_first_send, p_send = c_size, c_first_send, c_send
+                p_first_arrival, p_complete, p_last_system = c_first_arrival, c_complete, c_last_system
+                c_first_send = c_send = s
+                c_first_arrival = c_complete = a
+                c_size = Z[j]
+                c_last_system = system_us
+                j += 1
+                if j >= stop:
+                    break
+        cur.size, cur.first_send, cur.send = c_size, c_first_send, c_send
+        cur.first_arrival, cur.complete, cur.last_system = c_first_arrival, c_complete, c_last_system
+        prev.size, prev.first_send, prev.send = p_size, p_first_send, p_send
+        prev.first_arrival, prev.complete, prev.last_system = p_first_arrival, p_complete, p_last_system
+        self._reordered = reordered
+        return out
 
     def _new_timestamp_group(self, arrival_us: int, send_us: int) -> bool:
         if self._cur.complete is None or self._belongs_to_burst(arrival_us, send_us):
@@ -373,6 +475,7 @@ class TrendlineEstimator:
     above γ for more than 10 ms and more than one sample (with a non-falling slope) is overuse, below −γ
     underuse, otherwise normal. γ follows |modified_trend| with gain k_up = 0.0087/ms when below it and
     k_down = 0.039/ms when above, Δt ≤ 100 ms, clamped to [6, 600], frozen on spikes (|m| > γ + 15).
+    ``update_many`` takes a report's deltas at once, with the same arithmetic and the same state.
 
     Simplification: times are float ms from µs (libwebrtc truncates arrival times to integer ms); the
     optional slope cap, sorting and network-state predictor (field trials, off by default) are left out.
@@ -390,7 +493,8 @@ class TrendlineEstimator:
         self._first_arrival_ms: float | None = None
         self.accumulated_delay_ms = 0.0
         self.smoothed_delay_ms = 0.0
-        self._hist: deque[tuple[float, float]] = deque()
+        self._hist_x: list[float] = []  # the window's points: arrival time since the first (ms) ...
+        self._hist_y: list[float] = []  # ... and smoothed accumulated delay (ms)
         self.threshold = K_INITIAL_THRESHOLD
         self.modified_trend = math.nan
         self._last_update_ms: float | None = None
@@ -407,16 +511,125 @@ class TrendlineEstimator:
         self.accumulated_delay_ms += delta_ms
         self.smoothed_delay_ms = (self.smoothing_coef * self.smoothed_delay_ms
                                   + (1 - self.smoothing_coef) * self.accumulated_delay_ms)
-        self._hist.append((arrival_time_ms - self._first_arrival_ms, self.smoothed_delay_ms))
-        if len(self._hist) > self.window_size:
-            self._hist.popleft()
+        self._hist_x.append(arrival_time_ms - self._first_arrival_ms)
+        self._hist_y.append(self.smoothed_delay_ms)
+        if len(self._hist_x) > self.window_size:
+            del self._hist_x[0], self._hist_y[0]
         trend = self.trend
-        if len(self._hist) == self.window_size:
-            slope = _linear_fit_slope(self._hist)
+        if len(self._hist_x) == self.window_size:
+            slope = _linear_fit_slope(self._hist_x, self._hist_y)
             if slope is not None:
                 trend = slope
         self._detect(trend, send_delta_ms, arrival_time_ms)
         return self.state
+
+    def update_many(self, deltas: Sequence[tuple[int, int, int]]) -> bool:
+        """``update(recv_delta_us / 1000, send_delta_us / 1000, arrival_us / 1000)`` for each
+        ``(send_delta_us, recv_delta_us, arrival_us)`` in turn, with the same state; True when the state
+        went from underusing to normal on the way. The points are added first (nothing in them depends on
+        the detection), then the slopes of all the full windows are fitted (at once when there are several:
+        ``_linear_fit_slopes``), then the detector and γ run through the deltas in order."""
+        k = len(deltas)
+        if k == 0:
+            return False
+        window = self.window_size
+        coef = self.smoothing_coef
+        rest = 1 - coef
+        first = self._first_arrival_ms
+        accumulated = self.accumulated_delay_ms
+        smoothed = self.smoothed_delay_ms
+        hx, hy = self._hist_x, self._hist_y
+        old = len(hx)
+        for send_delta, recv_delta, arrival in deltas:
+            now_ms = arrival / US_PER_MS
+            if first is None:
+                first = now_ms
+            accumulated += recv_delta / US_PER_MS - send_delta / US_PER_MS
+            smoothed = coef * smoothed + rest * accumulated
+            hx.append(now_ms - first)
+            hy.append(smoothed)
+        self._first_arrival_ms = first
+        self.accumulated_delay_ms = accumulated
+        self.smoothed_delay_ms = smoothed
+        full = min(old + k - window + 1, k)  # the last `full` deltas see a full window
+        if full <= 0:
+            slopes: list[float | None] = [None] * k
+        elif full < _BATCH_SLOPES:
+            slopes = [None] * (k - full)
+            for lo in range(old + k - full + 1 - window, old + k + 1 - window):
+                slopes.append(_linear_fit_slope(hx[lo:lo + window], hy[lo:lo + window]))
+        else:
+            lo = old + k - full + 1 - window
+            slopes = [None] * (k - full) + _linear_fit_slopes(hx[lo:], hy[lo:], window)
+        if old + k > window:
+            del hx[:-window], hy[:-window]
+
+        gain = self.threshold_gain
+        nd = self.num_of_deltas
+        threshold = self.threshold
+        modified = self.modified_trend
+        last_update = self._last_update_ms
+        prev_trend = self.trend
+        time_over_using = self._time_over_using
+        overuse_counter = self._overuse_counter
+        state = self.state
+        recovered = False  # underusing -> normal on the way
+        for (send_delta, _, arrival), trend in zip(deltas, slopes):
+            nd = nd + 1 if nd < K_DELTA_COUNTER_MAX else K_DELTA_COUNTER_MAX
+            if nd < 2:
+                if state == UNDERUSING:
+                    recovered = True
+                state = NORMAL
+                continue
+            if trend is None:
+                trend = prev_trend
+            modified = (nd if nd < K_MIN_NUM_DELTAS else K_MIN_NUM_DELTAS) * trend * gain
+            if modified > threshold:
+                if time_over_using == -1:
+                    time_over_using = send_delta / US_PER_MS / 2
+                else:
+                    time_over_using += send_delta / US_PER_MS
+                overuse_counter += 1
+                if time_over_using > K_OVER_USING_TIME_THRESHOLD_MS and overuse_counter > 1 and trend >= prev_trend:
+                    time_over_using = 0
+                    overuse_counter = 0
+                    state = OVERUSING
+            else:
+                time_over_using = -1
+                overuse_counter = 0
+                if modified < -threshold:
+                    state = UNDERUSING
+                else:
+                    if state == UNDERUSING:
+                        recovered = True
+                    state = NORMAL
+            prev_trend = trend
+            # _update_threshold
+            now_ms = arrival / US_PER_MS
+            if last_update is None:
+                last_update = now_ms
+            size = abs(modified)
+            if size > threshold + K_MAX_ADAPT_OFFSET_MS:
+                last_update = now_ms
+            else:
+                dt = now_ms - last_update
+                if dt > K_THRESHOLD_MAX_TIME_DELTA_MS:
+                    dt = K_THRESHOLD_MAX_TIME_DELTA_MS
+                threshold += (K_DOWN if size < threshold else K_UP) * (size - threshold) * dt
+                if threshold < K_THRESHOLD_MIN:
+                    threshold = K_THRESHOLD_MIN
+                elif threshold > K_THRESHOLD_MAX:
+                    threshold = K_THRESHOLD_MAX
+                last_update = now_ms
+        self.num_of_deltas = nd
+        self.threshold = threshold
+        self.modified_trend = modified
+        self._last_update_ms = last_update
+        self.trend = prev_trend
+        self._time_over_using = time_over_using
+        self._overuse_counter = overuse_counter
+        self.state = state
+        return recovered
 
     def _detect(self, trend: float, ts_delta_ms: float, now_ms: float) -> None:
         if self.num_of_deltas < 2:
@@ -459,25 +672,54 @@ class TrendlineEstimator:
         self._last_update_ms = now_ms
 
 
-def _linear_fit_slope(points: Collection[tuple[float, float]]) -> float | None:
-    """Least-squares slope of the points, computed as libwebrtc's ``LinearFitSlope`` does (sums accumulated
-    in order, ``(x - x_avg) * (x - x_avg)``); None when all x are equal."""
-    n = 0
-    sum_x = sum_y = 0.0
-    for x, y in points:
-        sum_x += x
-        sum_y += y
-        n += 1
-    x_avg = sum_x / n
-    y_avg = sum_y / n
+# CPython before 3.12 adds floats in sum() strictly left to right in plain double arithmetic (3.12 made it
+# compensated); on a 64-bit build that is bit for bit the loop ``s = 0.0; for x in xs: s += x``, only faster.
+_SEQUENTIAL_SUM = sys.implementation.name == "cpython" and sys.version_info < (3, 12) and sys.maxsize > 2**32
+
+
+def _linear_fit_slope(xs: Sequence[float], ys: Sequence[float]) -> float | None:
+    """Least-squares slope of the points (xs[i], ys[i]), computed as libwebrtc's ``LinearFitSlope`` does
+    (sums accumulated in order, ``(x - x_avg) * (x - x_avg)``); None when all x are equal."""
+    n = len(xs)
+    if _SEQUENTIAL_SUM:
+        x_avg = sum(xs, 0.0) / n
+        y_avg = sum(ys, 0.0) / n
+    else:
+        sum_x = sum_y = 0.0
+        for x in xs:
+            sum_x += x
+        for y in ys:
+            sum_y += y
+        x_avg = sum_x / n
+        y_avg = sum_y / n
     num = den = 0.0
-    for x, y in points:
+    for x, y in zip(xs, ys):
         dx = x - x_avg
         num += dx * (y - y_avg)
         den += dx * dx
     if den == 0:
         return None
     return num / den
+
+
+_BATCH_SLOPES = 4  # from this many full windows in one update_many on, the slopes are fitted with numpy
+
+
+def _linear_fit_slopes(xs: list[float], ys: list[float], window: int) -> list[float | None]:
+    """``_linear_fit_slope`` of each run of ``window`` consecutive points, bit for bit, all at once: the
+    windows are a strided (window, 2, count) view of one buffer, and ``np.add.accumulate`` along the first
+    axis adds strictly in order, as the loop does. The loop starts its sums at 0.0, the accumulation at the
+    first term: where that differs it is in the sign of a zero only (the loop never ends at -0.0, the
+    accumulation may), which changes no deviation but a zero one's sign, hence no square, and no product
+    but a zero one's sign, hence nothing of the sums but the sign of a zero: adding 0.0 to the numerator
+    maps it back."""
+    size = len(xs)
+    count = size - window + 1
+    buf = np.array(xs + ys, dtype=np.float64)
+    windows = np.ndarray((window, 2, count), np.float64, buf, 0, (8, 8 * size, 8))
+    dev = windows - np.add.accumulate(windows, axis=0)[-1] / window
+    den, num = np.add.accumulate(dev[:, :1] * dev, axis=0)[-1].tolist()
+    return [None if d == 0 else (n + 0.0) / d for n, d in zip(num, den)]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -581,7 +823,11 @@ class AimdRateControl:
         self.last_decrease_bps: float | None = None
 
     def _clamp(self, bps: float) -> float:
-        return min(max(bps, self.min_bitrate_bps), self.max_bitrate_bps)
+        # min(max(bps, min_bitrate), max_bitrate), spelt out (this runs on every report)
+        low, high = self.min_bitrate_bps, self.max_bitrate_bps
+        if low > bps:
+            bps = low
+        return high if high < bps else bps
 
     @property
     def latest_estimate_bps(self) -> float:
@@ -635,10 +881,12 @@ class AimdRateControl:
                 else:
                     alpha = K_MULTIPLICATIVE_INCREASE
                     if last is not None:
-                        alpha = alpha ** min((now_us - last) / US_PER_S, 1.0)
-                    increased = self.current_bitrate_bps + max(self.current_bitrate_bps * (alpha - 1.0),
-                                                               K_MIN_MULTIPLICATIVE_INCREASE_BPS)
-                new_bitrate = min(increased, increase_limit)
+                        dt_s = (now_us - last) / US_PER_S
+                        alpha = alpha ** (1.0 if 1.0 < dt_s else dt_s)
+                    step = self.current_bitrate_bps * (alpha - 1.0)
+                    increased = self.current_bitrate_bps + (K_MIN_MULTIPLICATIVE_INCREASE_BPS
+                                                            if K_MIN_MULTIPLICATIVE_INCREASE_BPS > step else step)
+                new_bitrate = increase_limit if increase_limit < increased else increased
             self.time_last_bitrate_change_us = now_us
         elif self._rate_control_state == DECREASE:
             decreased = throughput * self.beta
@@ -715,32 +963,112 @@ class BitrateEstimator:
         """``update`` for each packet in the order given, one window at a time: only a packet that closes a
         window (a step longer than the window always does) or comes before its predecessor goes through
         ``update``; the ones in between only add their size and step the window clock. That clock is the
-        same float sum as in ``update`` (``np.cumsum`` adds strictly left to right); it never falls between
-        such packets, so the one that closes the window is found by bisection."""
-        n = len(at_us)
+        same float sum as in ``update`` (``np.add.accumulate`` adds strictly left to right); it never falls
+        between such packets, so the one that closes the window is found by bisection."""
+        if len(at_us):
+            self.update_columns(at_us, at_us.tolist(), size_bytes.tolist())
+
+    def update_columns(self, at_us: np.ndarray, at_list: list[int], size_list: list[int],
+                       non_decreasing: bool = False) -> None:
+        """``update_arrays`` given the arrival times both as an array and as a list, and the sizes as a list
+        (``non_decreasing``: the caller knows that no arrival time is below its predecessor's)."""
+        n = len(at_list)
         if n == 0:
             return
-        self.update(at_us.item(0), size_bytes.item(0))
-        if n == 1:
-            return
         now_ms = at_us / US_PER_MS
-        steps = now_ms[1:] - now_ms[:-1]  # steps[j - 1]: packet j's now_ms - prev_time_ms
-        sizes = np.cumsum(size_bytes)
-        backwards = (np.flatnonzero(steps < 0) + 1).tolist() if steps.min() < 0 else []  # before their predecessor
-        i = 1
+        steps = np.empty(n + 1)  # steps[j + 1]: packet j's now_ms - prev_time_ms (j >= 1; j = 0 below)
+        np.subtract(now_ms[1:], now_ms[:-1], out=steps[2:])
+        backwards: list[int] = []  # packets before their predecessor
+        if not non_decreasing and n > 1 and steps[2:].min() < 0:
+            backwards = (np.flatnonzero(steps[2:] < 0) + 1).tolist()
+        i = 0
+        prev = self._prev_time_ms
+        if prev is not None and now_ms.item(0) >= prev:
+            steps[1] = now_ms.item(0) - prev
+        else:
+            self.update(at_list[0], size_list[0])
+            i = 1
         while i < n:
             window = K_RATE_WINDOW_MS if self._estimate_kbps >= 0 else K_INITIAL_RATE_WINDOW_MS
-            k = bisect_left(backwards, i)
-            end = backwards[k] if k < len(backwards) else n
-            clock = np.cumsum(np.concatenate(([self._current_window_ms], steps[i - 1:end - 1])))[1:]
-            closing = i + int(clock.searchsorted(window, "left"))  # packets i .. closing - 1 stay in the window
+            if backwards:
+                k = bisect_left(backwards, i)
+                end = backwards[k] if k < len(backwards) else n
+            else:
+                end = n
+            segment = steps[i:end + 1]
+            segment[0] = self._current_window_ms  # in place of a spent step (or of none, for packet 0)
+            clock = np.add.accumulate(segment)  # clock[t]: the window clock after packet i - 1 + t
+            closing = i + int(clock[1:].searchsorted(window, "left"))  # packets i .. closing - 1 stay in the window
             if closing > i:
-                self._current_window_ms = clock.item(closing - 1 - i)
+                self._current_window_ms = clock.item(closing - i)
                 self._prev_time_ms = now_ms.item(closing - 1)
-                self._sum += sizes.item(closing - 1) - sizes.item(i - 1)
+                self._sum += sum(size_list[i:closing])
             if closing < n:
-                self.update(at_us.item(closing), size_bytes.item(closing))
+                self.update(at_list[closing], size_list[closing])
             i = closing + 1
+
+    def update_sorted(self, at_us: list[int], size_bytes: list[int]) -> None:
+        """``update`` for each packet in turn, for lists of ints whose arrival times never go down: the
+        packets that stay in the window are taken in one step wherever the window clock's float sums are
+        provably exact, so that the first to close the window is found by bisection.
+
+        Why that is exact. Let ``m`` be a packet's ``at_us / 1000``, ``prev`` and ``clock`` the state before
+        packet i, 2^(e-1) <= prev < 2^e. While every later ``m`` stays below 2·prev, each step ``m - m_before``
+        and each ``m - prev`` is exact (Sterbenz) and, like ``prev`` and every ``m``, a multiple of 2^(e-53);
+        with ``clock`` a multiple of 2^q (q <= e - 53), every clock value ``update`` would reach is
+        ``clock + (m - prev)``, a multiple of 2^q in [0, clock + span], hence exactly representable while that
+        stays below 2^(53+q): each float addition in ``update`` is then exact, and so is ``window - clock``.
+        The packets before the first one with ``m - prev >= window - clock`` stay in the window (none of them
+        has a step above the window either), that one goes through ``update``. Where the conditions fail,
+        every packet goes through the per-packet loop (``update_lists``)."""
+        n = len(at_us)
+        i = 0
+        while i < n:
+            prev = self._prev_time_ms
+            if prev is None or not prev > 0.0 or at_us[i] / US_PER_MS < prev:
+                self.update(at_us[i], size_bytes[i])  # the first packet, or one that goes back: reset
+                i += 1
+                continue
+            clock = self._current_window_ms
+            window = K_RATE_WINDOW_MS if self._estimate_kbps >= 0 else K_INITIAL_RATE_WINDOW_MS
+            exp = math.frexp(prev)[1]  # 2^(exp-1) <= prev < 2^exp
+            q = min(exp - 53, 1 - clock.as_integer_ratio()[1].bit_length())  # clock and all m: multiples of 2^q
+            limit = math.ldexp(1.0, 53 + q)
+            span = at_us[-1] / US_PER_MS - prev
+            if not (exp <= 53 and span < prev and 0.0 <= clock < window < limit and clock + span < limit):
+                self.update_lists(at_us[i:], size_bytes[i:])
+                return
+            closing = bisect_left(at_us, window - clock, i, n, key=lambda a: a / US_PER_MS - prev)
+            if closing > i:  # packets i .. closing - 1 stay in the window
+                last = at_us[closing - 1] / US_PER_MS
+                self._current_window_ms = clock + (last - prev)
+                self._prev_time_ms = last
+                self._sum += sum(size_bytes[i:closing])
+            if closing < n:
+                self.update(at_us[closing], size_bytes[closing])
+            i = closing + 1
+
+    def update_lists(self, at_us: list[int], size_bytes: list[int]) -> None:
+        """``update`` for each packet in turn, for lists of ints: a packet that stays in the window (no
+        step back, the clock still below the window) is handled inline, any other goes through ``update``."""
+        total, clock, prev = self._sum, self._current_window_ms, self._prev_time_ms
+        window = K_RATE_WINDOW_MS if self._estimate_kbps >= 0 else K_INITIAL_RATE_WINDOW_MS
+        for at, size in zip(at_us, size_bytes):
+            now_ms = at / US_PER_MS
+            if prev is not None:
+                step = now_ms - prev
+                if step >= 0:
+                    step += clock
+                    if step < window:
+                        clock = step
+                        total += size
+                        prev = now_ms
+                        continue
+            self._sum, self._current_window_ms, self._prev_time_ms = total, clock, prev
+            self.update(at, size)
+            total, clock, prev = self._sum, self._current_window_ms, self._prev_time_ms
+            window = K_RATE_WINDOW_MS if self._estimate_kbps >= 0 else K_INITIAL_RATE_WINDOW_MS
+        self._sum, self._current_window_ms, self._prev_time_ms = total, clock, prev
 
     def _update_window(self, now_ms: float, size_bytes: int, window_ms: int) -> float:
         if self._prev_time_ms is not None and now_ms < self._prev_time_ms:
@@ -989,12 +1317,30 @@ class DelayBasedBwe:
                                  size: np.ndarray, acked_bps: float | None, probe_bps: float | None
                                  ) -> _DelayResult:
         """``incoming_feedback`` with the received packets as arrays (sorted the same way)."""
-        if len(send_us) == 0:
+        backwards: list[int] = []
+        if len(send_us) > 1:
+            ds = send_us[1:] - send_us[:-1]
+            if ds.min() < 0:
+                backwards = (np.flatnonzero(ds < 0) + 1).tolist()
+        return self.incoming_feedback_lists(now_us, send_us.tolist(), arrival_us.tolist(), size.tolist(), acked_bps,
+                                            probe_bps, backwards)
+
+    def incoming_feedback_lists(self, now_us: int, send_us: list[int], arrival_us: list[int], size: list[int],
+                                acked_bps: float | None, probe_bps: float | None,
+                                backwards: list[int] | None = None) -> _DelayResult:
+        """``incoming_feedback`` with the received packets as lists of ints (sorted the same way), the
+        grouping done by ``compute_deltas_lists`` (``backwards``: the packets sent before their predecessor,
+        or None to take every packet through the per-packet rule) and the detector fed all deltas at once."""
+        if not send_us:
             return _DelayResult()
         prev_state = self._start_feedback(now_us)
-        deltas = [(send_delta, recv_delta, arrival_us.item(j)) for j, send_delta, recv_delta, _
-                  in self.inter_arrival.compute_deltas_arrays(send_us, arrival_us, now_us, size)]
-        return self.maybe_update(now_us, acked_bps, probe_bps, self._detect(deltas, prev_state))
+        detector = self.detector
+        recovered = prev_state == UNDERUSING and detector.state == NORMAL
+        deltas = self.inter_arrival.compute_deltas_lists(send_us, arrival_us, now_us, size, backwards,
+                                                         for_detector=True)
+        if deltas and detector.update_many(deltas):
+            recovered = True
+        return self.maybe_update(now_us, acked_bps, probe_bps, recovered)
 
     def _start_feedback(self, now_us: int) -> str:
         """Restart the detector after 2 s without feedback; returns the detector state before."""
@@ -1141,8 +1487,11 @@ class SendSideBandwidthEstimation:
         if self._last_propagation_rtt_update_us is None:
             return 0
         time_since_rtt = now_us - self._last_propagation_rtt_update_us
-        time_since_sent = 0 if self._last_packet_sent_us is None else max(now_us - self._last_packet_sent_us, 0)
-        return max(time_since_rtt - time_since_sent, 0) + self._last_propagation_rtt_us
+        time_since_sent = 0 if self._last_packet_sent_us is None else now_us - self._last_packet_sent_us
+        if time_since_sent < 0:
+            time_since_sent = 0
+        corrected = time_since_rtt - time_since_sent
+        return (corrected if corrected > 0 else 0) + self._last_propagation_rtt_us
 
     def _in_start_phase(self, now_us: int) -> bool:
         return self._first_report_us is None or now_us - self._first_report_us < K_START_PHASE_US
@@ -1200,7 +1549,11 @@ class SendSideBandwidthEstimation:
         h.append((now_us, self.current_target_bps))
 
     def _clamp(self, bps: float) -> float:
-        return min(max(bps, self.min_bitrate_bps), self.max_bitrate_bps)
+        # min(max(bps, min_bitrate), max_bitrate), spelt out (this runs on every report)
+        low, high = self.min_bitrate_bps, self.max_bitrate_bps
+        if low > bps:
+            bps = low
+        return high if high < bps else bps
 
     def _propose(self, bitrate_bps: float, state: str) -> None:
         self.loss_state = state
@@ -1208,13 +1561,17 @@ class SendSideBandwidthEstimation:
         self._update_target(bitrate_bps)
 
     def _update_target(self, bitrate_bps: float) -> None:
-        bitrate_bps = min(bitrate_bps, self.delay_based_limit_bps, self.max_bitrate_bps)
-        self.current_target_bps = max(bitrate_bps, self.min_bitrate_bps)
+        # min(bitrate, delay-based limit, max) floored at min, spelt out (this runs on every report)
+        if self.delay_based_limit_bps < bitrate_bps:
+            bitrate_bps = self.delay_based_limit_bps
+        if self.max_bitrate_bps < bitrate_bps:
+            bitrate_bps = self.max_bitrate_bps
+        self.current_target_bps = self.min_bitrate_bps if self.min_bitrate_bps > bitrate_bps else bitrate_bps
 
     # -- outputs -----------------------------------------------------------------------------------------
     @property
     def target_bps(self) -> float:
-        return max(self.min_bitrate_bps, self.current_target_bps)
+        return self.current_target_bps if self.current_target_bps > self.min_bitrate_bps else self.min_bitrate_bps
 
     @property
     def fraction_loss(self) -> float:
@@ -1358,41 +1715,94 @@ class GccEstimator(BandwidthEstimator):
     def on_feedback_arrays(self, now_us: int, send_us: np.ndarray, arrival_us: np.ndarray, size: np.ndarray,
                            probe_cluster: np.ndarray | None = None) -> int:
         """``on_feedback`` for a report as int64 columns (``LOST`` arrival = lost, negative probe id = none):
-        the same state and target, with sorting, RTT and loss counting, the acknowledged bitrate and the
-        send-time grouping done on arrays. Only group boundaries (and the packets around send or arrival
-        times that go backwards) and probe packets are handled one at a time."""
+        the same state and target. The columns become lists of ints at once (numpy costs more per call than
+        a report's packets do in Python); the lost packets are taken out of the lists and the rest checked
+        for order (sorted by arrival, then send time, only if need be), so that a usual report (sent and
+        received in order) has its RTT from its ends. Up to ``SMALL_REPORT`` packets, the acknowledged
+        bitrate and the send-time grouping take every packet through their per-packet rules, inlined; a
+        larger report has the bitrate's window clock stepped on the arrival array, and the grouping takes
+        only group boundaries (and the packets sent before their predecessor) one at a time. Either way the
+        detector gets the report's deltas at once (``TrendlineEstimator.update_many``)."""
         send, arrival, size, probe = _feedback_arrays(send_us, arrival_us, size, probe_cluster)
         n = len(send)
         if n == 0:
             return self.target_bitrate_bps
         now_us = int(now_us)
+        if n <= self.SMALL_REPORT:
+            return self._feedback_lists(now_us, send.tolist(), arrival.tolist(), size.tolist(),
+                                        None if probe is None else probe.tolist())
         got = arrival != LOST
         n_received = int(np.count_nonzero(got))
         if n_received < n:
             send, arrival, size = send[got], arrival[got], size[got]
             if probe is not None:
                 probe = probe[got]
+        backwards: list[int] = []  # received packets sent before their predecessor
         if n_received:
-            # sort by (arrival, send), stably, unless already so
-            step = (arrival[1:] - arrival[:-1]).min() if n_received > 1 else 1
-            if step < 0 or (step == 0 and ((arrival[1:] == arrival[:-1]) & (send[1:] < send[:-1])).any()):
-                order = np.lexsort((send, arrival))
-                send, arrival, size = send[order], arrival[order], size[order]
-                if probe is not None:
-                    probe = probe[order]
-            max_recv = int(arrival[-1])
-            max_feedback_rtt = now_us - int(send.min())
-            min_propagation_rtt = now_us + max_recv - int((send + arrival).max())
-            self._update_rtt(now_us, max_feedback_rtt, min_propagation_rtt)
+            if n_received > 1:
+                ds = send[1:] - send[:-1]
+                da = arrival[1:] - arrival[:-1]
+            if n_received == 1 or (ds | da).min() >= 0:  # send and arrival times non-decreasing (the usual case)
+                self._update_rtt(now_us, now_us - send.item(0), now_us - send.item(-1))
+            else:
+                # sort by (arrival, send), stably, unless already so
+                step = da.min()
+                if step < 0 or (step == 0 and ((da == 0) & (ds < 0)).any()):
+                    order = np.lexsort((send, arrival))
+                    send, arrival, size = send[order], arrival[order], size[order]
+                    if probe is not None:
+                        probe = probe[order]
+                    ds = send[1:] - send[:-1]
+                if ds.min() < 0:
+                    backwards = (np.flatnonzero(ds < 0) + 1).tolist()
+                self._update_rtt(now_us, now_us - int(send.min()),
+                                 now_us + int(arrival[-1]) - int((send + arrival).max()))
         self._count_losses(now_us, n, n - n_received)
-        self.acknowledged.update_arrays(arrival, size)
-        if probe is not None:
+        S, A, Z = send.tolist(), arrival.tolist(), size.tolist()
+        self.acknowledged.update_sorted(A, Z)
+        if probe is not None and n_received and probe.max() >= 0:
             for j in np.flatnonzero(probe >= 0).tolist():
-                self._handle_probe(int(probe[j]), int(send[j]), int(arrival[j]), int(size[j]))
+                self._handle_probe(probe.item(j), S[j], A[j], Z[j])
         probe_bps = self.probe_estimator.fetch_and_reset()
-        result = self.delay_bwe.incoming_feedback_arrays(now_us, send, arrival, size, self.acknowledged.bitrate_bps,
-                                                         probe_bps)
+        result = self.delay_bwe.incoming_feedback_lists(now_us, S, A, Z, self.acknowledged.bitrate_bps, probe_bps,
+                                                        backwards)
         return self._finish_feedback(now_us, result)
+
+    def _feedback_lists(self, now_us: int, send: list[int], arrival: list[int], size: list[int],
+                        probe: list[int] | None) -> int:
+        """``on_feedback_arrays`` for a small report as lists of ints: every per-packet step in Python."""
+        n = len(send)
+        lost = arrival.count(LOST)
+        if lost:
+            keep = [j for j, a in enumerate(arrival) if a != LOST]
+            send, arrival, size = [send[j] for j in keep], [arrival[j] for j in keep], [size[j] for j in keep]
+            if probe is not None:
+                probe = [probe[j] for j in keep]
+        if arrival:
+            if len(arrival) > 1 and not (arrival == sorted(arrival) and send == sorted(send)):
+                if arrival != sorted(arrival) or any(a == b and s > t for a, b, s, t
+                                                     in zip(arrival, arrival[1:], send, send[1:])):
+                    # sort by (arrival, send), stably
+                    order = sorted(range(len(arrival)), key=list(zip(arrival, send)).__getitem__)
+                    send, arrival = [send[j] for j in order], [arrival[j] for j in order]
+                    size = [size[j] for j in order]
+                    if probe is not None:
+                        probe = [probe[j] for j in order]
+                self._update_rtt(now_us, now_us - min(send), now_us + arrival[-1] - max(map(add, send, arrival)))
+            else:  # send and arrival times non-decreasing (the usual case)
+                self._update_rtt(now_us, now_us - send[0], now_us - send[-1])
+        self._count_losses(now_us, n, lost)
+        self.acknowledged.update_lists(arrival, size)
+        if probe is not None and arrival and max(probe) >= 0:
+            for j, cluster_id in enumerate(probe):
+                if cluster_id >= 0:
+                    self._handle_probe(cluster_id, send[j], arrival[j], size[j])
+        probe_bps = self.probe_estimator.fetch_and_reset()
+        result = self.delay_bwe.incoming_feedback_lists(now_us, send, arrival, size, self.acknowledged.bitrate_bps,
+                                                        probe_bps)
+        return self._finish_feedback(now_us, result)
+
+    SMALL_REPORT: ClassVar[int] = 24  # largest report (packets) whose grouping and bitrate go packet by packet
 
     def on_probe_result(self, now_us: int, bitrate_bps: float) -> int:
         """A probe rate measured outside this estimator; applied as libwebrtc applies its own probe results."""
