@@ -4,13 +4,17 @@ leave exactly the state, and return exactly the target, that ``on_feedback`` giv
 the same reports and compare every attribute of the two estimators, recursively and type-strictly."""
 
 import math
+import random
+from array import array
 from collections import deque
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from vroom.sfu import bwe
 from vroom.sfu.bwe import (
     LOST,
     NO_PROBE_CLUSTER,
@@ -19,6 +23,7 @@ from vroom.sfu.bwe import (
     GccEstimator,
     InterArrivalDelta,
     PacketResult,
+    TrendlineEstimator,
 )
 
 MS = 1_000
@@ -29,12 +34,13 @@ S = 1_000_000
 
 def deep_state(obj):
     """Every attribute reachable from ``obj`` as plain data; numbers carry their type, so an int64 or a
-    float64 that leaked in where the list path keeps an int or a float shows up as a difference."""
+    float64 that leaked in where the list path keeps an int or a float shows up as a difference, and floats
+    compare bit for bit (a -0.0 for a 0.0 too)."""
     if isinstance(obj, float):
-        return ("float", "nan" if math.isnan(obj) else obj)
+        return ("float", "nan" if math.isnan(obj) else obj.hex())
     if isinstance(obj, (bool, int, str, type(None))):
         return (type(obj).__name__, obj)
-    if isinstance(obj, (list, tuple, deque)):
+    if isinstance(obj, (list, tuple, deque, array)):
         return [deep_state(x) for x in obj]
     if isinstance(obj, dict):
         return {k: deep_state(v) for k, v in obj.items()}
@@ -62,28 +68,40 @@ def columns(rows):
     return table[:, 0], table[:, 1], table[:, 2], table[:, 3]
 
 
-def feed_both(by_list, by_arrays, now_us, rows, *, probe_column=True, where="", max_per_packet=None):
-    """One report to both estimators; both must return the same target and end in the same state. With
-    ``max_per_packet``, the array path may run the per-packet grouping rule at most that many times."""
+def feed_both(by_list, by_arrays, now_us, rows, *, probe_column=True, where=""):
+    """One report to both estimators; both must return the same target and end in the same state."""
     target = by_list.on_feedback(now_us, [PacketResult(*r) for r in rows])
     send, arrival, size, probe = columns(rows)
-    per_packet = InterArrivalDelta.compute_deltas
-    calls = []
-
-    def counted(self, *args):
-        calls.append(args)
-        return per_packet(self, *args)
-
-    InterArrivalDelta.compute_deltas = counted
-    try:
-        got = by_arrays.on_feedback_arrays(now_us, send, arrival, size, probe if probe_column else None)
-    finally:
-        InterArrivalDelta.compute_deltas = per_packet
+    got = by_arrays.on_feedback_arrays(now_us, send, arrival, size, probe if probe_column else None)
     assert type(got) is int and got == target, f"target {got} != {target} {where}"
     assert_same(by_list, by_arrays, where)
-    if max_per_packet is not None:
-        assert len(calls) <= max_per_packet, f"{len(calls)} packets one by one {where}"
     return target
+
+
+@contextmanager
+def small_report(packets):
+    """``GccEstimator.SMALL_REPORT`` set to ``packets`` (None: unchanged) for a while: 0 sends every report
+    through the array path for large reports, a huge value every one packet by packet."""
+    saved = GccEstimator.SMALL_REPORT
+    if packets is not None:
+        GccEstimator.SMALL_REPORT = packets
+    try:
+        yield
+    finally:
+        GccEstimator.SMALL_REPORT = saved
+
+
+class CountingList(list):
+    """A list that counts the reads of single items (bisection reads them too)."""
+
+    def __init__(self, items):
+        super().__init__(items)
+        self.reads = 0
+
+    def __getitem__(self, i):
+        if not isinstance(i, slice):
+            self.reads += 1
+        return super().__getitem__(i)
 
 
 def pair(**options):
@@ -123,9 +141,16 @@ DELAY = {"flat": lambda x: 0, "jitter": lambda x: x % (2 * MS), "spike": lambda 
 @given(start_bps=st.integers(50_000, 3_000_000), probing=st.booleans(), rapid_recovery=st.booleans(),
        max_bps=st.none() | st.integers(400_000, 10_000_000), clock_offset=st.integers(-10**9, 10**9),
        base_delay=st.integers(0, 200 * MS), shuffle_seed=st.integers(0, 2**32 - 1),
-       reports=st.lists(report_st, min_size=1, max_size=25))
+       reports=st.lists(report_st, min_size=1, max_size=25), small=st.sampled_from([None, 0, 10**6]))
 def test_arrays_path_equals_list_path_after_every_report(start_bps, probing, rapid_recovery, max_bps, clock_offset,
-                                                         base_delay, shuffle_seed, reports):
+                                                         base_delay, shuffle_seed, reports, small):
+    # `small`: reports of up to 24 packets packet by packet (the default), every report through the
+    # large-report way (0), or every report packet by packet (10**6)
+    with small_report(small):
+        run_reports(start_bps, probing, rapid_recovery, max_bps, clock_offset, base_delay, shuffle_seed, reports)
+
+
+def run_reports(start_bps, probing, rapid_recovery, max_bps, clock_offset, base_delay, shuffle_seed, reports):
     by_list, by_arrays = pair(start_bitrate_bps=start_bps, probing=probing, rapid_recovery=rapid_recovery,
                               max_bitrate_bps=max_bps)
     rng = np.random.default_rng(shuffle_seed)
@@ -219,8 +244,7 @@ def test_acknowledged_bitrate_of_any_packet_order_equals_the_per_packet_update(s
 def test_a_queue_draining_in_one_burst_longer_than_100_ms(send_gap_us, spacing_us):
     # 290 packets wait behind a stall, then leave back to back every 0.5 ms (or exactly 5 ms), closer than
     # they were sent: burst packets (negative propagation delta, at most 5 ms apart), so a group runs until
-    # 100 ms after its first arrival. The last 10 come through at the send spacing, a group each. Only
-    # group starts may go through the per-packet rule.
+    # 100 ms after its first arrival. The last 10 come through at the send spacing, a group each.
     by_list, by_arrays = pair(probing=False)
     drain = 290
     for r in range(3):
@@ -228,8 +252,7 @@ def test_a_queue_draining_in_one_burst_longer_than_100_ms(send_gap_us, spacing_u
         stall = base + drain * send_gap_us + 50 * MS
         rows = [(base + i * send_gap_us, stall + i * spacing_us if i < drain else stall + i * send_gap_us, 1000, None)
                 for i in range(drain + 10)]
-        groups = -(-drain * spacing_us // (100 * MS)) + 10
-        feed_both(by_list, by_arrays, base + 2 * S, rows, where=f"report {r}", max_per_packet=groups + 2)
+        feed_both(by_list, by_arrays, base + 2 * S, rows, where=f"report {r}")
 
 
 def test_equal_send_times_keep_a_burst_going_past_100_ms():
@@ -237,7 +260,7 @@ def test_equal_send_times_keep_a_burst_going_past_100_ms():
     rows = [(0, 10 * MS, 500, None)]
     rows += [(7 * MS, 10 * MS + i * 4 * MS, 500, None) for i in range(1, 40)]  # one send time, 156 ms of arrivals
     rows += [(8 * MS + i * 6 * MS, 170 * MS + i * 6 * MS, 500, None) for i in range(20)]
-    feed_both(by_list, by_arrays, 400 * MS, rows, max_per_packet=2 + 20)
+    feed_both(by_list, by_arrays, 400 * MS, rows)
 
 
 def test_send_times_going_back_inside_a_group_and_before_its_start():
@@ -359,26 +382,164 @@ def test_the_default_builds_the_packet_list_in_report_order():
 
 # --- many packets, few groups ------------------------------------------------------------------------------
 
-def test_a_1000_packet_report_goes_through_the_per_packet_grouping_only_at_group_starts(monkeypatch):
-    calls = []
-    per_packet = InterArrivalDelta.compute_deltas
-
-    def counted(self, *args):
-        calls.append(args)
-        return per_packet(self, *args)
-
+def test_a_1000_packet_report_gives_the_same_state():
     by_list, by_arrays = pair(probing=False)
     for r in range(3):
         base = r * 100 * MS
         rows = [(base + i * 100, base + 30 * MS + i * 100 + (i % 7) * 10, 1200, None) for i in range(1000)]
-        calls.clear()
-        by_list.on_feedback(base + 130 * MS, [PacketResult(*row) for row in rows])
-        monkeypatch.setattr(InterArrivalDelta, "compute_deltas", counted)
-        send, arrival, size, _ = columns(rows)
-        by_arrays.on_feedback_arrays(base + 130 * MS, send, arrival, size)
-        monkeypatch.setattr(InterArrivalDelta, "compute_deltas", per_packet)
-        assert_same(by_list, by_arrays, f"report {r}")
-        assert len(calls) <= 22  # 100 ms of sends: 20 groups of 5 ms (+1 for the report's first packet)
+        feed_both(by_list, by_arrays, base + 130 * MS, rows, where=f"report {r}")
+
+
+@pytest.mark.parametrize("burst", [False, True])
+def test_the_grouping_of_a_large_report_reads_a_few_times_per_group_not_every_packet(burst):
+    # 1000 packets sent 100 µs apart: about 20 groups of 5 ms. Without `backwards` the rule reads every
+    # packet's send time; with it (none go back) bisection skips from group start to group start. With
+    # `burst`, every 50th packet is sent 3 ms late but arrives 100 µs after the one before, sooner than it
+    # was sent after it: a burst packet, which the grouping has to step over too.
+    rows = [(i * 100 + (3 * MS * (i // 50) if burst else 0), 30 * MS + i * 100 + (i % 7) * 10, 1200)
+            for i in range(1, 1000)]
+    assert all(b[0] >= a[0] and b[1] >= a[1] for a, b in zip(rows, rows[1:]))
+    counted, plain = InterArrivalDelta(), InterArrivalDelta()
+    send = CountingList([row[0] for row in rows])
+    arrival, size = [row[1] for row in rows], [row[2] for row in rows]
+    got = counted.compute_deltas_lists(send, arrival, 0, size, [])
+    assert got == plain.compute_deltas_lists([row[0] for row in rows], arrival, 0, size)
+    assert deep_state(counted) == deep_state(plain)
+    assert 15 <= len(got) <= 20  # groups of 5.1 ms, the first one without a predecessor
+    assert send.reads <= 20 * 20, send.reads  # bisection over 1000: 10 reads, plus a few per group
+    per_packet = CountingList([row[0] for row in rows])
+    InterArrivalDelta().compute_deltas_lists(per_packet, arrival, 0, size)
+    assert per_packet.reads >= len(rows)
+
+
+# --- the pieces the array path is made of ------------------------------------------------------------------
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(segment_st, max_size=6), st.integers(0, 3), st.integers(0, 2 * S))
+def test_grouping_for_the_detector_equals_the_indexed_deltas(segments, batches, system_us):
+    rows, rng = [], random.Random(len(segments))
+    send, arrival = 0, 10**9
+    for kind, count, _ in segments:
+        for _ in range(count):
+            send += rng.randrange(-2 * MS if kind == "wander" else 0, 7 * MS)
+            arrival += rng.randrange(-3 * MS if kind == "burst back" else 0, 6 * MS)
+            rows.append((send, arrival, rng.randrange(0, 1500)))
+    indexed, for_detector, per_packet = InterArrivalDelta(), InterArrivalDelta(), InterArrivalDelta()
+    cuts = sorted({len(rows) * k // (batches + 1) for k in range(1, batches + 1)} | {0, len(rows)})
+    for lo, hi in zip(cuts, cuts[1:]):
+        send_us, arrival_us, size = ([row[i] for row in rows[lo:hi]] for i in range(3))
+        backwards = [j for j in range(1, len(send_us))
+                     if send_us[j] < send_us[j - 1] or arrival_us[j] < arrival_us[j - 1]]
+        deltas = indexed.compute_deltas_lists(send_us, arrival_us, system_us, size, backwards)
+        assert for_detector.compute_deltas_lists(send_us, arrival_us, system_us, size, backwards,
+                                                 for_detector=True) == [(d[1], d[2], arrival_us[d[0]]) for d in deltas]
+        assert per_packet.compute_deltas_lists(send_us, arrival_us, system_us, size) == deltas
+        assert deep_state(indexed) == deep_state(for_detector) == deep_state(per_packet)
+
+
+delta_st = st.tuples(st.integers(0, 40 * MS), st.integers(-5 * MS, 60 * MS), st.integers(0, 300 * MS))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(delta_st, max_size=30), max_size=12), st.sampled_from([2, 3, 20]),
+       st.sampled_from([0.0, 0.5, 0.9]), st.sampled_from([1, 3, 10**6]), st.integers(0, 10**9))
+def test_detector_batches_equal_one_update_at_a_time(batches, window, smoothing, batch_slopes, start_us):
+    # update_many against update, with the slopes fitted in Python or with numpy (`batch_slopes`: from how
+    # many full windows on), for reports of any number of deltas, arrival gaps of 0 included
+    one = TrendlineEstimator(window_size=window, smoothing_coef=smoothing)
+    many = TrendlineEstimator(window_size=window, smoothing_coef=smoothing)
+    saved, bwe._BATCH_SLOPES = bwe._BATCH_SLOPES, batch_slopes
+    try:
+        at = start_us
+        for deltas in batches:
+            batch = []
+            for send_delta, recv_delta, gap in deltas:
+                at += gap
+                batch.append((send_delta, recv_delta, at))
+            recovered = False
+            for send_delta, recv_delta, arrival in batch:
+                before = one.state
+                if one.update(recv_delta / MS, send_delta / MS, arrival / MS) == "normal" and before == "underusing":
+                    recovered = True
+            assert many.update_many(batch) is recovered
+            assert deep_state(many) == deep_state(one)
+    finally:
+        bwe._BATCH_SLOPES = saved
+
+
+finite_st = st.floats(-1e6, 1e6, allow_nan=False) | st.sampled_from([0.0, -0.0, 1.0, -1.0, 1e-300])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(finite_st, finite_st), min_size=2, max_size=40), st.integers(2, 20),
+       st.sampled_from(["any", "equal x", "equal y", "steps"]))
+def test_all_windows_slopes_at_once_equal_the_loop_bit_for_bit(points, window, shape):
+    if shape == "equal x":  # all x equal in some windows: no slope
+        points = [(7.5, y) for _, y in points[: len(points) // 2]] + points[len(points) // 2:]
+    elif shape == "equal y":  # zero deviations in y: zero products, of either sign
+        points = [(x, -2.0) for x, _ in points]
+    elif shape == "steps":  # x deviations of zero next to negative y deviations
+        points = [(float(i // 3), -float(i % 2)) for i in range(len(points))]
+    if len(points) < window:
+        return
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    interleaved = array("d", [v for p in points for v in p])
+    got = bwe._linear_fit_slopes(interleaved, 0, window)
+    want = [reference_slope(xs[i:i + window], ys[i:i + window]) for i in range(len(points) - window + 1)]
+    assert [None if g is None else g.hex() for g in got] == [None if w is None else w.hex() for w in want]
+    assert [None if g is None else g.hex() for g in map(bwe._linear_fit_slope,
+                                                        (xs[i:i + window] for i in range(len(want))),
+                                                        (ys[i:i + window] for i in range(len(want))))] == \
+        [None if w is None else w.hex() for w in want]
+
+
+def reference_slope(xs, ys):
+    """libwebrtc's LinearFitSlope, loop by loop (the sums start at 0.0)."""
+    sum_x = sum_y = 0.0
+    for x, y in zip(xs, ys):
+        sum_x += x
+        sum_y += y
+    x_avg, y_avg = sum_x / len(xs), sum_y / len(xs)
+    num = den = 0.0
+    for x, y in zip(xs, ys):
+        num += (x - x_avg) * (y - y_avg)
+        den += (x - x_avg) * (x - x_avg)
+    return None if den == 0 else num / den
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([0, 1, 90 * MS, 130 * MS, 1_000 * MS, 4_095 * MS, 8_190 * MS, 10**10, 10**12, -5 * S])
+       | st.integers(-10**9, 10**13),
+       st.lists(st.lists(st.tuples(st.sampled_from([0, 1, 7, 333, 860, 1500, 5 * MS, 150 * MS, 160 * MS, 700 * MS])
+                                   | st.integers(0, 3 * MS), st.integers(0, 1500)), max_size=150), max_size=20))
+def test_acknowledged_bitrate_in_order_equals_the_per_packet_update(start_us, reports):
+    # update_sorted (window clock stepped in one go where its sums are exact) and update_lists (packet by
+    # packet) against update, for arrival times that never go down: from the clock's first binades on,
+    # across powers of two, with gaps longer than the window and with negative times
+    one, in_order, listed = BitrateEstimator(), BitrateEstimator(), BitrateEstimator()
+    at = start_us
+    for steps in reports:
+        arrivals, sizes = [], []
+        for step, size in steps:
+            at += step
+            arrivals.append(at)
+            sizes.append(size)
+        for arrival, size in zip(arrivals, sizes):
+            one.update(arrival, size)
+        in_order.update_sorted(arrivals, sizes)
+        listed.update_lists(arrivals, sizes)
+        assert deep_state(in_order) == deep_state(one) == deep_state(listed)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(-1e12, 1e12, allow_nan=False, allow_infinity=False), max_size=60))
+def test_the_builtin_sum_the_slope_relies_on_adds_in_order(values):
+    if not bwe._SEQUENTIAL_SUM:
+        pytest.skip("sum() is not plain left-to-right float addition here; the slope uses its own loop")
+    total = 0.0
+    for v in values:
+        total += v
+    assert sum(values, 0.0).hex() == total.hex()
 
 
 # --- a realistic closed loop -------------------------------------------------------------------------------

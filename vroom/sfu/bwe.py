@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 import sys
 from abc import ABC, abstractmethod
+from array import array
 from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Sequence
@@ -133,15 +134,16 @@ class ProbeCluster:
 LOST = -1  # arrival time of a packet the feedback reports lost
 NO_PROBE_CLUSTER = -1  # probe cluster id of a packet that is not a probe
 _INT64 = np.dtype(np.int64)
+_NDARRAY = np.ndarray
 
 
 def _feedback_arrays(send_us: Any, arrival_us: Any, size: Any, probe_cluster: Any = None
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """The report's columns as 1-D int64 arrays of one length (``probe_cluster`` stays None when absent)."""
-    if (type(send_us) is np.ndarray and type(arrival_us) is np.ndarray and type(size) is np.ndarray
+    if (type(send_us) is _NDARRAY and type(arrival_us) is _NDARRAY and type(size) is _NDARRAY
             and send_us.dtype == _INT64 and arrival_us.dtype == _INT64 and size.dtype == _INT64
             and send_us.ndim == 1 and send_us.shape == arrival_us.shape == size.shape
-            and (probe_cluster is None or (type(probe_cluster) is np.ndarray and probe_cluster.dtype == _INT64
+            and (probe_cluster is None or (type(probe_cluster) is _NDARRAY and probe_cluster.dtype == _INT64
                                            and probe_cluster.shape == send_us.shape))):
         return send_us, arrival_us, size, probe_cluster  # what np.asarray would return
     cols = [np.asarray(c, dtype=np.int64) for c in (send_us, arrival_us, size)]
@@ -493,8 +495,9 @@ class TrendlineEstimator:
         self._first_arrival_ms: float | None = None
         self.accumulated_delay_ms = 0.0
         self.smoothed_delay_ms = 0.0
-        self._hist_x: list[float] = []  # the window's points: arrival time since the first (ms) ...
-        self._hist_y: list[float] = []  # ... and smoothed accumulated delay (ms)
+        # the window's points (arrival time since the first, smoothed accumulated delay; ms), interleaved:
+        # x0, y0, x1, y1, ... (one buffer that numpy can view as all windows at once)
+        self._hist = array("d")
         self.threshold = K_INITIAL_THRESHOLD
         self.modified_trend = math.nan
         self._last_update_ms: float | None = None
@@ -511,13 +514,15 @@ class TrendlineEstimator:
         self.accumulated_delay_ms += delta_ms
         self.smoothed_delay_ms = (self.smoothing_coef * self.smoothed_delay_ms
                                   + (1 - self.smoothing_coef) * self.accumulated_delay_ms)
-        self._hist_x.append(arrival_time_ms - self._first_arrival_ms)
-        self._hist_y.append(self.smoothed_delay_ms)
-        if len(self._hist_x) > self.window_size:
-            del self._hist_x[0], self._hist_y[0]
+        hist = self._hist
+        hist.append(arrival_time_ms - self._first_arrival_ms)
+        hist.append(self.smoothed_delay_ms)
+        if len(hist) > 2 * self.window_size:
+            del hist[:2]
         trend = self.trend
-        if len(self._hist_x) == self.window_size:
-            slope = _linear_fit_slope(self._hist_x, self._hist_y)
+        if len(hist) == 2 * self.window_size:
+            points = hist.tolist()
+            slope = _linear_fit_slope(points[0::2], points[1::2])
             if slope is not None:
                 trend = slope
         self._detect(trend, send_delta_ms, arrival_time_ms)
@@ -538,16 +543,18 @@ class TrendlineEstimator:
         first = self._first_arrival_ms
         accumulated = self.accumulated_delay_ms
         smoothed = self.smoothed_delay_ms
-        hx, hy = self._hist_x, self._hist_y
-        old = len(hx)
+        hist = self._hist
+        old = len(hist) // 2
+        points = []
         for send_delta, recv_delta, arrival in deltas:
             now_ms = arrival / US_PER_MS
             if first is None:
                 first = now_ms
             accumulated += recv_delta / US_PER_MS - send_delta / US_PER_MS
             smoothed = coef * smoothed + rest * accumulated
-            hx.append(now_ms - first)
-            hy.append(smoothed)
+            points.append(now_ms - first)
+            points.append(smoothed)
+        hist.fromlist(points)
         self._first_arrival_ms = first
         self.accumulated_delay_ms = accumulated
         self.smoothed_delay_ms = smoothed
@@ -557,12 +564,13 @@ class TrendlineEstimator:
         elif full < _BATCH_SLOPES:
             slopes = [None] * (k - full)
             for lo in range(old + k - full + 1 - window, old + k + 1 - window):
-                slopes.append(_linear_fit_slope(hx[lo:lo + window], hy[lo:lo + window]))
+                points = hist[2 * lo:2 * (lo + window)].tolist()
+                slopes.append(_linear_fit_slope(points[0::2], points[1::2]))
         else:
             lo = old + k - full + 1 - window
-            slopes = [None] * (k - full) + _linear_fit_slopes(hx[lo:], hy[lo:], window)
+            slopes = [None] * (k - full) + _linear_fit_slopes(hist, lo, window)
         if old + k > window:
-            del hx[:-window], hy[:-window]
+            del hist[:-2 * window]
 
         gain = self.threshold_gain
         nd = self.num_of_deltas
@@ -702,23 +710,22 @@ def _linear_fit_slope(xs: Sequence[float], ys: Sequence[float]) -> float | None:
     return num / den
 
 
-_BATCH_SLOPES = 4  # from this many full windows in one update_many on, the slopes are fitted with numpy
+_BATCH_SLOPES = 3  # from this many full windows in one update_many on, the slopes are fitted with numpy
 
 
-def _linear_fit_slopes(xs: list[float], ys: list[float], window: int) -> list[float | None]:
-    """``_linear_fit_slope`` of each run of ``window`` consecutive points, bit for bit, all at once: the
-    windows are a strided (window, 2, count) view of one buffer, and ``np.add.accumulate`` along the first
-    axis adds strictly in order, as the loop does. The loop starts its sums at 0.0, the accumulation at the
-    first term: where that differs it is in the sign of a zero only (the loop never ends at -0.0, the
-    accumulation may), which changes no deviation but a zero one's sign, hence no square, and no product
-    but a zero one's sign, hence nothing of the sums but the sign of a zero: adding 0.0 to the numerator
-    maps it back."""
-    size = len(xs)
-    count = size - window + 1
-    buf = np.array(xs + ys, dtype=np.float64)
-    windows = np.ndarray((window, 2, count), np.float64, buf, 0, (8, 8 * size, 8))
+def _linear_fit_slopes(points: array, start: int, window: int) -> list[float | None]:
+    """``_linear_fit_slope`` of each run of ``window`` consecutive points from point ``start`` on in
+    ``points`` (x0, y0, x1, y1, ...), bit for bit, all at once: the windows are a strided (window, 2, count)
+    view of the buffer, and ``np.add.accumulate`` along the first axis adds strictly in order, as the loop
+    does. The loop starts its sums at 0.0, the accumulation at the first term: where that differs it is in
+    the sign of a zero only (the loop never ends at -0.0, the accumulation may), which changes no deviation
+    but a zero one's sign, hence no square, and no product but a zero one's sign, hence nothing of the sums
+    but the sign of a zero: adding 0.0 to the numerator maps it back."""
+    count = len(points) // 2 - start - window + 1
+    windows = np.ndarray((window, 2, count), np.float64, points, 16 * start, (16, 8, 16))
     dev = windows - np.add.accumulate(windows, axis=0)[-1] / window
     den, num = np.add.accumulate(dev[:, :1] * dev, axis=0)[-1].tolist()
+    del windows  # let go of the buffer (an array that exports it cannot be resized)
     return [None if d == 0 else (n + 0.0) / d for n, d in zip(num, den)]
 
 
@@ -1138,9 +1145,12 @@ class ProbeBitrateEstimator:
     def handle_values(self, cid: int, send_us: int, arrival: int, size_bytes: int, min_probes: int,
                       min_bytes: int) -> float | None:
         """``handle`` for a received probe packet given by its fields."""
-        for old in [k for k, c in self._clusters.items() if c.last_receive + K_MAX_CLUSTER_HISTORY_US < arrival]:
-            del self._clusters[old]
-        c = self._clusters.setdefault(cid, _Cluster())
+        clusters = self._clusters
+        for old in [k for k, c in clusters.items() if c.last_receive + K_MAX_CLUSTER_HISTORY_US < arrival]:
+            del clusters[old]
+        c = clusters.get(cid)
+        if c is None:
+            c = clusters[cid] = _Cluster()
         if send_us < c.first_send:
             c.first_send = send_us
         if send_us > c.last_send:
