@@ -29,7 +29,7 @@ import numpy as np
 
 from .media.rtp import HEADER_BYTES, KIND_AUDIO, KIND_VIDEO
 from .media.video import VideoSource
-from .net.feedback import FeedbackLog
+from .net.feedback import FeedbackLog, Report
 from .sfu.allocator import Allocator, BandwidthProfile, Subscription
 from .sfu.bwe import make_estimator
 from .sfu.quality import ConnectionScorer, DirectionStats, network_quality, packet_loss_weight
@@ -145,8 +145,7 @@ class Adaptation:
             self._advance(now)  # type: ignore[attr-defined]
             members = [p for p in self._participant_of_member if p.connected]
             if self.congestion_control:
-                for p in members:
-                    self._feedback_round(p, now)
+                self._feedback_round(members, now)
                 for p in members:
                     self._allocate(p, now)
                 self._adaptive_simulcast()
@@ -167,44 +166,51 @@ class Adaptation:
             self._estimate_since[link.name] = now
         return est
 
-    def _feedback_round(self, p: "Participant", now: int) -> None:
-        assert self.feedback is not None and p.uplink is not None and p.downlink is not None
-        for link, back, start, target in ((p.uplink, p.downlink, UPLINK_START_BPS, -1),
-                                          (p.downlink, p.uplink, DOWNLINK_START_BPS, p.index)):
-            est = self.estimators.get(link.name)
-            if est is None:  # an estimate starts with the first media on the link
-                has_media = (self.sfu.route[p.index].any() if target >= 0
-                             else any(pub.published for pub in p.publications))
-                if not has_media:
-                    continue
-                est = self._estimator_for(link, start, now)
-            report = self.feedback.report(self._link_ids[link.name], now - back.config.delay_us)
+    def _feedback_round(self, members: list["Participant"], now: int) -> None:
+        """Every link's feedback report into the estimator at its sending end, all reports cut at once."""
+        assert self.feedback is not None
+        cutoff: dict[int, int] = {}
+        links = []
+        for p in members:
+            assert p.uplink is not None and p.downlink is not None
+            for link, back, start, target in ((p.uplink, p.downlink, UPLINK_START_BPS, -1),
+                                              (p.downlink, p.uplink, DOWNLINK_START_BPS, p.index)):
+                est = self.estimators.get(link.name)
+                if est is None:  # an estimate starts with the first media on the link
+                    has_media = (self.sfu.route[p.index].any() if target >= 0
+                                 else any(pub.published for pub in p.publications))
+                    if not has_media:
+                        continue
+                    est = self._estimator_for(link, start, now)
+                link_id = self._link_ids[link.name]
+                cutoff[link_id] = now - back.config.delay_us
+                links.append((p, link.name, link_id, est, target))
+        reports = self.feedback.reports(cutoff)
+        for p, name, link_id, est, target in links:
+            report = reports.get(link_id)
             if report is not None:
-                est.on_packet_sent(int(report["send"].max()))  # the link is in use: feedback is expected
-                est.on_feedback_arrays(now, report["send"], report["arrival"], report["size"], report["probe"])
-                self._note_congestion(link.name, report)
-                got = self._received.setdefault(link.name, [])
-                got.append((now, int(report["size"][report["arrival"] >= 0].sum())))
+                est.on_packet_sent(report.last_send_us)  # the link is in use: feedback is expected
+                est.on_feedback_arrays(now, report.send, report.arrival, report.size, report.probe)
+                self._note_congestion(name, report)
+                got = self._received.setdefault(name, [])
+                got.append((now, report.received_bytes))
                 while got and got[0][0] <= now - RECEIVED_WINDOW_US:
                     got.pop(0)
             else:
                 est.on_process(now)
             for cluster in est.take_probe_clusters():
                 self._probe(p, target, max(cluster.at_us, now), cluster.target_bps, cluster.duration_us, cluster.id)
-        up = self.estimators.get(p.uplink.name)
-        if up is not None:
-            self._encode_within(p, up.target_bitrate_bps)
+            if target < 0:
+                self._encode_within(p, est.target_bitrate_bps)
 
-    def _note_congestion(self, link: str, report: dict[str, np.ndarray]) -> None:
+    def _note_congestion(self, link: str, report: Report) -> None:
         """Count the reports in a row that show queuing (delay over 50 ms) or loss over 10 %."""
-        got = report["arrival"] >= 0
-        lost = 1.0 - float(np.count_nonzero(got)) / len(got)
+        lost = 1.0 - float(report.received) / len(report.send)
         queued = False
-        if got.any():
-            owd = report["arrival"][got] - report["send"][got]
-            base = min(self._base_owd.get(link, int(owd.min())), int(owd.min()))
+        if report.received:
+            base = min(self._base_owd.get(link, report.min_owd_us), report.min_owd_us)
             self._base_owd[link] = base
-            queued = int(owd.max()) - base > CONGESTION_QUEUE_US
+            queued = report.max_owd_us - base > CONGESTION_QUEUE_US
         self._congested[link] = self._congested.get(link, 0) + 1 if queued or lost > CONGESTION_LOSS else 0
 
     def _probe(self, p: "Participant", target: int, start: int, rate: int, duration: int, cluster: int) -> None:
@@ -452,6 +458,9 @@ class Adaptation:
         lost = np.maximum(d["expected"] - d["received"], 0)
         kind = rec.slot_kind[:n]
         clock = np.array([_clock(k) for k in range(3)])
+        jitter_ms = rec.jitter[:n] / clock[kind] * 1000
+        worst_jitter_ms = np.zeros(len(self._participant_of_member))  # what each receiver sees, for its direction
+        np.maximum.at(worst_jitter_ms, sub, jitter_ms)
         self._timeline.append({k: v[keep] for k, v in {
             "t": np.full(n, now), "sub": sub, "track": track, "kind": kind,
             "bitrate_bps": d["bytes"] * 8, "layer": rec.layer[:n].copy(),
@@ -460,9 +469,9 @@ class Adaptation:
             "allocated_bps": np.array([self._allocated(int(a), int(b)) for a, b in zip(sub, track)], np.int64),
             "estimate_bps": estimate[sub] if n else np.zeros(0, np.int64),
             "loss": np.where(d["expected"] > 0, lost / np.maximum(d["expected"], 1), 0.0),
-            "jitter_ms": rec.jitter[:n] / clock[kind] * 1000}.items()})
+            "jitter_ms": jitter_ms}.items()})
         for p in members:
-            self._network_quality(p, now)
+            self._network_quality(p, now, float(worst_jitter_ms[p.index]))
         if now % int(ConnectionScorer.UPDATE_INTERVAL_S * US_PER_S) == 0:
             self._score(now, n)
         for pub in self._pub_of_track:
@@ -549,12 +558,8 @@ class Adaptation:
 
         return pd.DataFrame(self.timeline)
 
-    def _network_quality(self, p: "Participant", now: int) -> None:
+    def _network_quality(self, p: "Participant", now: int, jitter_ms: float) -> None:
         directions = []
-        rec = self.receivers
-        slots = rec.slots_of(p.index)
-        jitter_ms = (max(float(rec.jitter[sl]) / _clock(int(rec.slot_kind[sl])) * 1000 for sl in slots)
-                     if slots else 0.0)  # what the receiver sees, for its direction
         for link, demand, jitter in ((p.uplink, self._send_demand(p), 0.0),
                                      (p.downlink, self._recv_demand(p), jitter_ms)):
             est = self.estimators.get(link.name)  # type: ignore[union-attr]

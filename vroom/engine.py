@@ -202,11 +202,9 @@ class DataPath:
         self._hash(links, first, ssrc2d, seq2d, outcome, arrival, valid, t_in)
         oc = outcome[row, col]
         ar = arrival[row, col]
-        if self.feedback is not None:
-            pos = first[row] + col
-            delivered = oc == DELIVERED
+        if self.feedback is not None:  # each link's packets in FIFO order (``col``)
             ids = np.array([self._link_ids[link.name] for link in links], dtype=np.int64)[row]
-            self._log_feedback(ids, pos, e["t_up"], np.where(delivered, ar, NOT_RECEIVED), e["size"], e["probe"])
+            self.feedback.add(ids, e["t_up"], np.where(oc == DELIVERED, ar, NOT_RECEIVED), e["size"], e["probe"])
         ok = oc == DELIVERED
         self._enqueue_ingress({**{k: v[ok] for k, v in e.items()}, "t_sfu": ar[ok]})
         again = ~ok & ((e["flags"] & FLAG_RELIABLE) > 0)
@@ -288,12 +286,11 @@ class DataPath:
         ssrc = np.broadcast_to(self._ssrc(b, rewritten=True), shape)
         self._hash(links, first, ssrc, out_seq, outcome, arrival, valid, t_in)
         if self.feedback is not None:
-            r_idx, c_idx = np.nonzero(valid)
-            rank = np.cumsum(valid, axis=1)[r_idx, c_idx] - 1
+            r_idx, c_idx = np.nonzero(valid)  # row by row: each link's packets in FIFO order
             ids = np.array([self._link_ids[link.name] for link in links], dtype=np.int64)
             ok = outcome[r_idx, c_idx] == DELIVERED
-            self._log_feedback(ids[r_idx], first[r_idx] + rank, b["t_sfu"][c_idx],
-                               np.where(ok, arrival[r_idx, c_idx], NOT_RECEIVED), b["size"][c_idx], b["probe"][c_idx])
+            self.feedback.add(ids[r_idx], b["t_sfu"][c_idx], np.where(ok, arrival[r_idx, c_idx], NOT_RECEIVED),
+                              b["size"][c_idx], b["probe"][c_idx])
         delivered = outcome == DELIVERED
         if padding.any():
             delivered[:, padding] = False
@@ -321,17 +318,6 @@ class DataPath:
         subscriber one stream with the track's SSRC), or the probator's."""
         ssrc = self.sfu.track_ssrc[cols["track"]]
         return np.where(cols["flags"] & FLAG_PADDING, PROBATOR_SSRC, ssrc if rewritten else ssrc + cols["layer"])
-
-    def _log_feedback(self, link_ids: np.ndarray, pos: np.ndarray, send: np.ndarray, arrival: np.ndarray,
-                      size: np.ndarray, probe: np.ndarray) -> None:
-        assert self.feedback is not None
-        order = np.argsort(link_ids, kind="stable")
-        ids = link_ids[order]
-        cols = [c[order] for c in (pos, send, arrival, size, probe)]
-        starts = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1]))) if len(ids) else []
-        bounds = list(starts) + [len(ids)]
-        for a, z in zip(bounds[:-1], bounds[1:]):
-            self.feedback.add(int(ids[a]), *(c[a:z] for c in cols))
 
     def _hash(self, links: list[Link], first: np.ndarray, ssrc: np.ndarray, seq: np.ndarray,
               outcome: np.ndarray, arrival: np.ndarray, valid: np.ndarray, t_in: np.ndarray) -> None:
@@ -430,7 +416,7 @@ class DataPath:
     def _log_one(self, link: Link, pkt: dict[str, int], t: int, outcome: int, arrival: int) -> None:
         if self.feedback is not None:
             one = np.array
-            self.feedback.add(self._link_ids[link.name], one([link.packets_in - 1]), one([t]),
+            self.feedback.add(self._link_ids[link.name], one([t]),
                               one([arrival if outcome == DELIVERED else NOT_RECEIVED]), one([pkt["size"]]),
                               one([pkt["probe"]]))
 

@@ -84,6 +84,7 @@ class Receivers:
     def __init__(self) -> None:
         self._pending: list[dict[str, np.ndarray]] = []
         self._slot_of: dict[tuple[int, int], int] = {}
+        self._slots_by_sub: dict[int, list[int]] = {}
         self._slot_table = np.full((8, 8), -1, np.int64)  # [subscriber, track] -> slot
         self.slot_sub = np.zeros(0, np.int64)
         self.slot_track = np.zeros(0, np.int64)
@@ -170,6 +171,7 @@ class Receivers:
                 pair = (k >> 32, k & 0xFFFFFFFF)
                 new = len(self._slot_of)
                 self._slot_of[pair] = new
+                self._slots_by_sub.setdefault(pair[0], []).append(new)
                 table[pair] = new
                 self._new_slot(new, pair[0], pair[1], kd)
             slot = table[sub, track]
@@ -373,7 +375,7 @@ class Receivers:
             self._partial[KIND_VIDEO] = {k: v[:0] for k, v in p.items()}
 
     def slots_of(self, sub: int) -> list[int]:
-        return [slot for (s, _), slot in self._slot_of.items() if s == sub]
+        return list(self._slots_by_sub.get(sub, ()))
 
     def subscription(self, slot: int) -> dict[str, Any]:
         kind = int(self.slot_kind[slot])

@@ -6,52 +6,102 @@ Every packet that enters a link gets its FIFO position as its transport-wide seq
 its arrival time, or lost when it never came. Packets after the newest received one wait for a later
 report (they may still arrive). The report reaches the sender after the reverse path's one-way
 propagation delay; feedback is small and is not itself queued or lost here (a simplification).
+
+The log holds every link's packets in one set of columns, so that one feedback round (all links'
+reports at once) is a handful of numpy calls, not a handful per link.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-__all__ = ["FeedbackLog", "NOT_RECEIVED"]
+__all__ = ["FeedbackLog", "NOT_RECEIVED", "Report"]
 
 NOT_RECEIVED = -1
-_COLUMNS = ("pos", "send", "arrival", "size", "probe")
+_NEVER = np.iinfo(np.int64).min  # cutoff of a link nobody asks about: nothing of it is reported
+
+
+class Report(NamedTuple):
+    """One link's report, in transport order, and what the sender reads off it at once."""
+
+    send: np.ndarray  # send time, µs
+    arrival: np.ndarray  # arrival time, µs, or NOT_RECEIVED
+    size: np.ndarray  # wire bytes
+    probe: np.ndarray  # probe cluster id, or negative
+    last_send_us: int  # the newest packet sent among them
+    received: int  # packets that arrived
+    received_bytes: int
+    min_owd_us: int  # one-way delay (arrival - send) of the received packets: lowest and highest
+    max_owd_us: int
 
 
 class FeedbackLog:
-    """Packets sent on each link, waiting to be reported."""
+    """Packets sent on every link, waiting to be reported."""
 
     def __init__(self) -> None:
-        self._chunks: dict[int, list[tuple[np.ndarray, ...]]] = {}
+        self._chunks: list[tuple[np.ndarray, ...]] = []  # (link, send, arrival, size, probe)
 
-    def add(self, link: int, pos: np.ndarray, send: np.ndarray, arrival: np.ndarray, size: np.ndarray,
+    def add(self, link: np.ndarray | int, send: np.ndarray, arrival: np.ndarray, size: np.ndarray,
             probe: np.ndarray) -> None:
-        """Record packets: FIFO position, send time, arrival (NOT_RECEIVED if never), wire size, probe cluster."""
-        if len(pos):
-            self._chunks.setdefault(link, []).append((pos, send, arrival, size, probe))
+        """Record packets: link id (one per packet, or one for all), send time, arrival (NOT_RECEIVED if
+        never), wire size, probe cluster. A link's packets come in the order they entered it (their
+        transport-wide sequence), within a call and from call to call."""
+        if len(send):
+            links = np.broadcast_to(np.asarray(link, np.int64), np.shape(send))
+            self._chunks.append((links, send, arrival, size, probe))
 
-    def report(self, link: int, cutoff: int) -> dict[str, np.ndarray] | None:
-        """The report a receiver sends at ``cutoff`` µs (its clock) about ``link``, in transport order;
-        None when it has nothing new to report."""
-        chunks = self._chunks.get(link)
-        if not chunks:
-            return None
-        cols = [np.concatenate(c) for c in zip(*chunks)] if len(chunks) > 1 else list(chunks[0])
-        pos = cols[0]
-        if len(pos) > 1 and (pos[1:] < pos[:-1]).any():  # usually already in transport order
-            order = np.argsort(pos, kind="stable")
-            cols = [c[order] for c in cols]
-        arrived = (cols[2] != NOT_RECEIVED) & (cols[2] < cutoff)
-        if not arrived.any():
-            self._chunks[link] = [tuple(cols)]
-            return None
-        last = int(np.flatnonzero(arrived)[-1]) + 1
-        rest = [c[last:] for c in cols]
-        self._chunks[link] = [tuple(rest)] if len(rest[0]) else []
-        out = {name: c[:last] for name, c in zip(_COLUMNS, cols)}
-        out["arrival"] = np.where(arrived[:last], out["arrival"], NOT_RECEIVED)
+    def reports(self, cutoff_us: dict[int, int]) -> dict[int, Report]:
+        """The reports receivers send about the links in ``cutoff_us`` (link id -> the receiver's clock at
+        sending, µs): a link appears when it has something new to report. Other links keep their packets."""
+        if not self._chunks or not cutoff_us:
+            return {}
+        chunks = self._chunks
+        link, send, arrival, size, probe = (np.concatenate(c) for c in zip(*chunks)) if len(chunks) > 1 \
+            else chunks[0]
+        if len(link) > 1 and (link[1:] < link[:-1]).any():  # by link; each link's packets are in FIFO order
+            order = np.argsort(link, kind="stable")
+            link, send, arrival, size, probe = (c[order] for c in (link, send, arrival, size, probe))
+        starts = np.flatnonzero(np.concatenate(([True], link[1:] != link[:-1])))
+        ids = link[starts]
+        table = np.full(int(ids.max()) + 1, _NEVER, np.int64)
+        asked = np.fromiter(cutoff_us.keys(), np.int64, len(cutoff_us))
+        inside = asked < len(table)
+        table[asked[inside]] = np.fromiter(cutoff_us.values(), np.int64, len(cutoff_us))[inside]
+        arrived = (arrival != NOT_RECEIVED) & (arrival < table[link])
+        index = np.arange(len(link))
+        last = np.maximum.reduceat(np.where(arrived, index, -1), starts)  # newest received, per link
+        has = last >= starts
+        if not has.any():
+            self._chunks = [(link, send, arrival, size, probe)]
+            return {}
+        ends = np.append(starts[1:], len(link))
+        group = np.repeat(np.arange(len(starts)), ends - starts)
+        reported = index <= last[group]
+        # what the sender reads off each report, for all reports at once
+        r_starts = starts[has]
+        r_ends = last[has] + 1
+        seg = np.concatenate((r_starts[:, None], r_ends[:, None]), axis=1).ravel()
+        cols = (send, np.where(arrived, arrival, NOT_RECEIVED), size, probe)
+        got = arrived & reported
+        owd = arrival - send
+        big = np.iinfo(np.int64).max
+        # reduceat over [start, end) pairs: the odd entries are the gaps between reports, ignored
+        seg = seg[:-1] if seg[-1] == len(link) else seg
+        last_send = np.maximum.reduceat(send, seg)[::2]
+        received = np.add.reduceat(got.astype(np.int64), seg)[::2]
+        received_bytes = np.add.reduceat(np.where(got, size, 0), seg)[::2]
+        min_owd = np.minimum.reduceat(np.where(got, owd, big), seg)[::2]
+        max_owd = np.maximum.reduceat(np.where(got, owd, -big), seg)[::2]
+        out: dict[int, Report] = {}
+        for k, (lid, a, z) in enumerate(zip(ids[has].tolist(), r_starts.tolist(), r_ends.tolist())):
+            out[lid] = Report(send[a:z], cols[1][a:z], size[a:z], probe[a:z], int(last_send[k]), int(received[k]),
+                              int(received_bytes[k]), int(min_owd[k]), int(max_owd[k]))
+        keep = ~reported
+        self._chunks = [tuple(c[keep] for c in (link, send, arrival, size, probe))] if keep.any() else []
         return out
 
-    def drop(self, link: int) -> None:
-        """Forget a link (its participant left)."""
-        self._chunks.pop(link, None)
+    def pending(self, link: int) -> int:
+        """Packets on ``link`` not reported yet."""
+        return sum(int(np.count_nonzero(c[0] == link)) for c in self._chunks)
