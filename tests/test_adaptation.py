@@ -142,6 +142,21 @@ def test_the_timeline_has_a_row_per_subscription_per_second():
     assert isinstance(frame, pd.DataFrame) and len(frame) == len(rows)
 
 
+def test_the_timeline_carries_each_subscriptions_connection_score():
+    """Scores come in 5 s windows: none before the first; on a clean 20 ms path with no loss the
+    packet score is 100 less the RTT/jitter term, well above LiveKit's 80 for EXCELLENT."""
+    sim, room = call()
+    sim.run("10.05s")
+    viewer = [r for r in sim.timeline if r["subscriber"] == "viewer"]
+    assert all(r["score"] is None for r in viewer if r["t"] < 5)
+    later = [r for r in viewer if r["t"] >= 5]
+    assert later and all(r["score"] is not None and r["score"] > 80 for r in later)
+    ten = {r["track"]: r["score"] for r in viewer if r["t"] == 10}
+    for (sub, track), scorer in sim.connection_scores.items():
+        if sim._participant_of_member[sub].identity == "viewer":
+            assert ten[sim._pub_of_track[track].name] == round(scorer.score, 1)
+
+
 @pytest.mark.parametrize("adaptive", [False, True])
 def test_adaptive_simulcast_stops_the_layers_nobody_views(adaptive):
     """Everyone views the publisher as a 320x180 thumbnail. With preferred_video_codecs="auto" the

@@ -23,6 +23,8 @@ participant (``sfu.quality``), which clients that asked for it receive as
 
 from __future__ import annotations
 
+import math
+
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -461,7 +463,7 @@ class Adaptation:
         jitter_ms = rec.jitter[:n] / clock[kind] * 1000
         worst_jitter_ms = np.zeros(len(self._participant_of_member))  # what each receiver sees, for its direction
         np.maximum.at(worst_jitter_ms, sub, jitter_ms)
-        self._timeline.append({k: v[keep] for k, v in {
+        chunk = {
             "t": np.full(n, now), "sub": sub, "track": track, "kind": kind,
             "bitrate_bps": d["bytes"] * 8, "layer": rec.layer[:n].copy(),
             "target_layer": self.sfu.forwarder.target[sub, track].astype(np.int64),
@@ -469,11 +471,15 @@ class Adaptation:
             "allocated_bps": np.array([self._allocated(int(a), int(b)) for a, b in zip(sub, track)], np.int64),
             "estimate_bps": estimate[sub] if n else np.zeros(0, np.int64),
             "loss": np.where(d["expected"] > 0, lost / np.maximum(d["expected"], 1), 0.0),
-            "jitter_ms": jitter_ms}.items()})
+            "jitter_ms": jitter_ms}
         for p in members:
             self._network_quality(p, now, float(worst_jitter_ms[p.index]))
         if now % int(ConnectionScorer.UPDATE_INTERVAL_S * US_PER_S) == 0:
             self._score(now, n)
+        scores = self.connection_scores
+        chunk["score"] = np.array([scores[key].score if key in scores else math.nan
+                                   for key in zip(sub.tolist(), track.tolist())], dtype=np.float64)
+        self._timeline.append({k: v[keep] for k, v in chunk.items()})
         for pub in self._pub_of_track:
             src = pub.source
             if not pub.published:
@@ -534,7 +540,8 @@ class Adaptation:
     @property
     def timeline(self) -> list[dict[str, Any]]:
         """Once a simulated second, per subscription: bitrate received, layer received and targeted, the
-        subscriber's downlink estimate, loss and jitter over that second (rows; see ``timeline_frame``)."""
+        subscriber's downlink estimate, loss and jitter over that second, and the subscription's connection
+        score (LiveKit's, updated every 5 s; None before its first window) (rows; see ``timeline_frame``)."""
         rows = []
         kinds = ("audio", "video", "data")
         for chunk in self._timeline:
@@ -549,7 +556,8 @@ class Adaptation:
                     "layer": int(chunk["layer"][i]), "target_layer": int(chunk["target_layer"][i]),
                     "sent_layer": int(chunk["sent_layer"][i]), "allocated_bps": int(chunk["allocated_bps"][i]),
                     "estimate_bps": None if est < 0 else est, "loss": float(chunk["loss"][i]),
-                    "jitter_ms": float(chunk["jitter_ms"][i])})
+                    "jitter_ms": float(chunk["jitter_ms"][i]),
+                    "score": None if math.isnan(chunk["score"][i]) else round(float(chunk["score"][i]), 1)})
         return rows
 
     def timeline_frame(self) -> Any:
