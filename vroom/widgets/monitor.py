@@ -1,0 +1,193 @@
+"""RoomMonitor: bandwidth, packet loss and jitter per participant, live, as Twilio's Room Monitor shows them."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .live import simulation_of, watch
+
+__all__ = ["RoomMonitor", "MonitorRow", "SAMPLE_US"]
+
+#: The monitor samples every simulated second, 1 µs after the second (as ``vroom.plot.record_estimates``),
+#: once the second's feedback round and timeline sample are done. Reading changes nothing in the run.
+SAMPLE_US = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorRow:
+    """One participant over one sampled second."""
+
+    t: float
+    """End of the second (s)."""
+    identity: str
+    send_kbps: float
+    """Into its uplink."""
+    recv_kbps: float
+    """Delivered by its downlink."""
+    send_loss: float
+    """Fraction of its uplink's packets lost or dropped by the queue."""
+    recv_loss: float
+    """The same on its downlink."""
+    jitter_ms: float | None
+    """Worst RFC 3550 interarrival jitter of what it receives (None: it receives nothing)."""
+    send_estimate_kbps: float | None
+    """Its uplink's bandwidth estimate (None before the estimator starts)."""
+    recv_estimate_kbps: float | None
+    """The SFU's estimate of its downlink."""
+    network_quality: int | None
+
+
+class RoomMonitor:
+    """Per participant of a room, once a simulated second: send and receive bitrate, packet loss and
+    jitter, bandwidth estimates and network quality (``rows()`` the latest, ``history`` all of them);
+    as a widget, a table and three plots over time. Sampling starts when the monitor is made."""
+
+    def __init__(self, room: Any, *, name: str | None = None, window: object = "30s") -> None:
+        from ..units import parse_duration
+
+        self.sim, client = simulation_of(room, "room")
+        self.room = name or (client.name if client is not None else self.sim.default_room)
+        self.window_us = parse_duration(window, name="window")
+        self.history: list[MonitorRow] = []
+        self._seen: dict[str, tuple[Any, Any, tuple[int, ...]]] = {}  # identity -> (uplink, downlink, counters)
+        self._widget: Any = None
+        start = (self.sim.now_us // SAMPLE_US + 1) * SAMPLE_US + 1
+        self.sim.env.process(self._sampler(start - self.sim.now_us))
+        watch(self.sim, self)
+
+    def _sampler(self, first: int) -> Any:
+        env = self.sim.env
+        yield env.timeout(first)
+        while True:
+            self._sample(int(env.now) - 1)
+            yield env.timeout(SAMPLE_US)
+
+    def _sample(self, now: int) -> None:
+        sim = self.sim
+        jitter = self._jitter_ms()
+        for p in sim.participants.values():
+            if not p.connected or p.record is None or p.record.room.unique_name != self.room:
+                continue
+            up, down = p.uplink, p.downlink
+            counters = (up.bytes_in, up.packets_in, up.lost_packets + up.dropped_packets,
+                        down.delivered_bytes, down.packets_in, down.lost_packets + down.dropped_packets)
+            before = self._seen.get(p.identity)
+            self._seen[p.identity] = (up, down, counters)
+            if before is None or before[0] is not up or before[1] is not down:
+                continue  # the first second it is seen (or after a rejoin, new links): nothing to compare yet
+            d = [a - b for a, b in zip(counters, before[2])]
+            est_up, est_down = sim.estimator(up.name), sim.estimator(down.name)
+            self.history.append(MonitorRow(
+                t=now / 1e6, identity=p.identity,
+                send_kbps=d[0] * 8 / 1000, recv_kbps=d[3] * 8 / 1000,
+                send_loss=d[2] / d[1] if d[1] > 0 else 0.0, recv_loss=d[5] / d[4] if d[4] > 0 else 0.0,
+                jitter_ms=jitter.get(p.index),
+                send_estimate_kbps=None if est_up is None else est_up.target_bitrate_bps / 1000,
+                recv_estimate_kbps=None if est_down is None else est_down.target_bitrate_bps / 1000,
+                network_quality=sim.network_quality_levels.get(p.identity)))
+
+    def _jitter_ms(self) -> dict[int, float]:
+        """Subscriber member → worst jitter over its subscriptions in the latest timeline second."""
+        chunks = self.sim._timeline
+        out: dict[int, float] = {}
+        if chunks:
+            chunk = chunks[-1]
+            for sub, jitter, bps in zip(chunk["sub"].tolist(), chunk["jitter_ms"].tolist(),
+                                        chunk["bitrate_bps"].tolist()):
+                if bps > 0:  # a silent subscription keeps its last jitter; it says nothing about now
+                    out[sub] = max(out.get(sub, 0.0), jitter)
+        return out
+
+    def rows(self) -> list[MonitorRow]:
+        """The latest second's row of every participant sampled then."""
+        if not self.history:
+            return []
+        t = self.history[-1].t
+        return [r for r in self.history if r.t == t]
+
+    def frame(self) -> Any:
+        """``history`` as a pandas DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame([asdict(r) for r in self.history])
+
+    # -- the widget ---------------------------------------------------------------------------------
+    @property
+    def widget(self) -> Any:
+        """The table and the plots (built on first use)."""
+        if self._widget is None:
+            import ipywidgets as w
+
+            self._table = w.HTML()
+            self._plots = w.Output()
+            self._widget = w.VBox([self._table, self._plots])
+            self._widget.add_class("vroom-room-monitor")
+            self.refresh()
+        return self._widget
+
+    def table_html(self) -> str:
+        """The latest rows as an HTML table."""
+        head = ("participant", "send kbps", "recv kbps", "send loss", "recv loss", "jitter ms", "est. up kbps",
+                "est. down kbps", "NQ")
+        cells = []
+        for r in self.rows():
+            values = (html.escape(r.identity), f"{r.send_kbps:.0f}", f"{r.recv_kbps:.0f}", f"{100 * r.send_loss:.1f} %",
+                      f"{100 * r.recv_loss:.1f} %", "–" if r.jitter_ms is None else f"{r.jitter_ms:.1f}",
+                      "–" if r.send_estimate_kbps is None else f"{r.send_estimate_kbps:.0f}",
+                      "–" if r.recv_estimate_kbps is None else f"{r.recv_estimate_kbps:.0f}",
+                      "–" if r.network_quality is None else str(r.network_quality))
+            cells.append("<tr>" + "".join(f"<td>{v}</td>" for v in values) + "</tr>")
+        t = self.history[-1].t if self.history else None
+        caption = "no sample yet (the first is taken one simulated second after the monitor starts)" \
+            if t is None else f"room {html.escape(self.room)} at {t:g} s"
+        return (f"<div style='max-height:320px;overflow:auto'><table class='vroom-monitor-table' "
+                f"style='font:12px sans-serif;border-collapse:collapse'><caption>{caption}</caption><tr>"
+                + "".join(f"<th style='text-align:right;padding:0 6px'>{h}</th>" for h in head) + "</tr>"
+                + "".join(cells) + "</table></div>")
+
+    def figure(self) -> Any:
+        """Send and receive bitrate, loss and jitter of every participant over the last ``window``."""
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(9.0, 6.0), dpi=100, layout="constrained")
+        bw, loss, jit = fig.subplots(3, 1, sharex=True)
+        since = (self.history[-1].t - self.window_us / 1e6) if self.history else 0.0
+        series: dict[str, list[MonitorRow]] = {}
+        for r in self.history:
+            if r.t >= since:
+                series.setdefault(r.identity, []).append(r)
+        for i, (who, rows) in enumerate(series.items()):
+            color = f"C{i % 10}"
+            t = [r.t for r in rows]
+            bw.plot(t, [r.recv_kbps for r in rows], color=color, label=who)
+            bw.plot(t, [r.send_kbps for r in rows], color=color, linestyle=":")
+            loss.plot(t, [100 * r.recv_loss for r in rows], color=color)
+            jit.plot(t, [float("nan") if r.jitter_ms is None else r.jitter_ms for r in rows], color=color)
+        bw.set(ylabel="kbps", title="bandwidth: received (solid), sent (dotted)")
+        loss.set(ylabel="%", title="packet loss received")
+        jit.set(ylabel="ms", xlabel="time (s)", title="jitter (worst subscription)")
+        for ax in (bw, loss, jit):
+            ax.set_ylim(bottom=0)
+        if 0 < len(series) <= 12:
+            bw.legend(fontsize="small", loc="upper left", ncols=min(len(series), 4))
+        return fig
+
+    def refresh(self) -> None:
+        if self._widget is None:
+            return
+        self._table.value = self.table_html()
+        from IPython.display import display
+
+        self._plots.clear_output(wait=True)
+        with self._plots:
+            display(self.figure())
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    def __repr__(self) -> str:
+        return f"<RoomMonitor {self.room} samples={len(self.history)}>"

@@ -1,0 +1,278 @@
+"""RoomView: a tile per participant of a room, as one viewer's client sees the call."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any
+
+from .live import simulation_of, watch
+
+__all__ = ["RoomView", "Tile", "tile_html", "TILE_MIN_PX"]
+
+#: Narrowest tile; the grid fits as many columns as the width allows (8 in a 1100 px notebook, so
+#: 50 tiles make 7 rows).
+TILE_MIN_PX = 128
+_LEVEL_COLORS = {0: "#b00020", 1: "#d84315", 2: "#ef6c00", 3: "#f9a825", 4: "#7cb342", 5: "#2e7d32"}
+
+
+@dataclass(frozen=True, slots=True)
+class Tile:
+    """One participant's tile, as ``RoomView.viewer`` sees it."""
+
+    identity: str
+    reconnecting: bool
+    mic: bool | None
+    """Audio published and enabled; None: no audio track."""
+    camera: bool | None
+    """Camera video published and enabled; None: no camera track."""
+    screen: bool
+    """Publishes a screen share."""
+    speaking: bool
+    """Its microphone is in a talk spurt now."""
+    dominant: bool
+    network_quality: int | None
+    """Network Quality Level 0–5; None before the first sample (at 1 s)."""
+    is_viewer: bool
+    layer: int | None
+    """Spatial layer of its camera (or screen share) the viewer is sent now: -1 nothing yet or switched
+    off; None when the viewer is not subscribed to it (or this is the viewer)."""
+    screen_layer: int | None
+    """The same for its screen share, when it has a camera too."""
+    bitrate_bps: int | None
+    """What the viewer received from it over the last sampled second, every track; None before 1 s."""
+    switched_off: bool
+    """The SFU switched its video off for the viewer (``trackSwitchedOff``)."""
+    switch_off_reason: str | None
+
+    def __repr__(self) -> str:
+        flags = [f for f, on in (("reconnecting", self.reconnecting), ("speaking", self.speaking),
+                                 ("dominant", self.dominant), ("switched-off", self.switched_off)) if on]
+        return (f"<Tile {self.identity} nq={self.network_quality} layer={self.layer} "
+                f"bitrate={self.bitrate_bps}{' ' + ' '.join(flags) if flags else ''}>")
+
+
+class RoomView:
+    """A tile per connected participant of a room: identity, mic and camera, speaking, the dominant
+    speaker (highlighted), Network Quality bars, and what ``viewer`` receives of each: the layer, the
+    bitrate, switched off. ``tiles()`` is the data; ``widget`` (or displaying the view) is an
+    ipywidgets grid that ``refresh()`` brings up to the current simulated time.
+
+    ``sim_or_room``: a Simulation (``room`` names the room, default the simulation's; ``viewer``
+    defaults to its first connected participant) or a client ``Room`` (its room, its participant)."""
+
+    def __init__(self, sim_or_room: Any, viewer: str | None = None, *, room: str | None = None) -> None:
+        self.sim, client = simulation_of(sim_or_room, "sim_or_room")
+        if client is not None:
+            room = room or client.name
+            viewer = viewer or client.local_participant.identity
+        self.room = room or self.sim.default_room
+        if not isinstance(self.room, str):
+            raise TypeError(f"room: expected a room's unique name, got {self.room!r}")
+        self._viewer = None if viewer is None else self._check_viewer(viewer)
+        self._widget: Any = None
+        self._tile_widgets: dict[str, Any] = {}
+        watch(self.sim, self)
+
+    # -- the model ----------------------------------------------------------------------------
+    @property
+    def viewer(self) -> str | None:
+        """Whose client the tiles show (layers, bitrates, switch-offs); the first participant by default."""
+        if self._viewer is not None:
+            return self._viewer
+        members = self.participants()
+        return members[0].identity if members else None
+
+    @viewer.setter
+    def viewer(self, identity: str | None) -> None:
+        self._viewer = None if identity is None else self._check_viewer(identity)
+        if self._widget is not None:
+            self.refresh()
+
+    def _check_viewer(self, identity: object) -> str:
+        if not isinstance(identity, str) or identity not in self.sim.participants:
+            known = ", ".join(self.sim.participants) or "none"
+            raise ValueError(f"viewer: expected the identity of a participant ({known}), got {identity!r}")
+        return identity
+
+    def participants(self) -> list[Any]:
+        """The room's connected participants (reconnecting ones included), in the order they were added."""
+        return [p for p in self.sim.participants.values()
+                if p.connected and p.record is not None and p.record.room.unique_name == self.room]
+
+    def tiles(self) -> list[Tile]:
+        """The tiles now, one per connected participant."""
+        sim = self.sim
+        members = self.participants()
+        viewer = sim.participants.get(self.viewer) if self.viewer is not None else None
+        if viewer is not None and not viewer.connected:
+            viewer = None
+        dominant = None
+        if members:
+            index = sim._dominant.get(members[0].record.room.sid)
+            dominant = None if index is None else sim._participant_of_member[index].identity
+        received = self._received_bps(viewer)
+        fwd, route = sim.sfu.forwarder, sim.sfu.route
+        views = viewer.client._remote_tracks() if viewer is not None and viewer.client is not None else {}
+        out = []
+        for p in members:
+            pubs = [pub for pub in p.publications if pub.published]
+            audio = [pub for pub in pubs if pub.kind == "audio"]
+            camera = [pub for pub in pubs if pub.kind == "video"]
+            screen = [pub for pub in pubs if pub.kind == "screen"]
+            layers: list[int | None] = []
+            switched_off, reason = False, None
+            for pub in (camera + screen)[:1] + (screen[:1] if camera else []):
+                layer = None
+                if viewer is not None and viewer is not p and viewer.index < route.shape[0] \
+                        and pub.track < route.shape[1] and route[viewer.index, pub.track]:
+                    layer = int(fwd.current[viewer.index, pub.track])
+                    view = views.get(pub.record.sid)
+                    if view is not None and view.is_switched_off and not switched_off:
+                        switched_off, reason = True, view.switch_off_reason
+                layers.append(layer)
+            layers += [None] * (2 - len(layers))
+            out.append(Tile(
+                identity=p.identity,
+                reconnecting=p.record.status == "reconnecting",
+                mic=any(pub.source.enabled for pub in audio) if audio else None,
+                camera=any(pub.source.enabled for pub in camera) if camera else None,
+                screen=bool(screen),
+                speaking=any(pub.source.enabled and pub.source.talking for pub in audio),
+                dominant=p.identity == dominant,
+                network_quality=sim.network_quality_levels.get(p.identity),
+                is_viewer=viewer is p,
+                layer=layers[0], screen_layer=layers[1],
+                bitrate_bps=None if received is None or viewer is p else received.get(p.index, 0),
+                switched_off=switched_off, switch_off_reason=reason))
+        return out
+
+    def _received_bps(self, viewer: Any) -> dict[int, int] | None:
+        """Publisher member → bits the viewer received from it in the latest timeline second."""
+        chunks = self.sim._timeline
+        if viewer is None or not chunks:
+            return None
+        chunk = chunks[-1]
+        pubs = self.sim.sfu.publications
+        out: dict[int, int] = {}
+        for sub, track, bps in zip(chunk["sub"].tolist(), chunk["track"].tolist(), chunk["bitrate_bps"].tolist()):
+            if sub == viewer.index:
+                publisher = pubs[track].publisher
+                out[publisher] = out.get(publisher, 0) + bps
+        return out
+
+    # -- the widget -------------------------------------------------------------------------------
+    @property
+    def widget(self) -> Any:
+        """The ipywidgets grid (built on first use)."""
+        if self._widget is None:
+            self._build()
+        return self._widget
+
+    def _build(self) -> None:
+        import ipywidgets as w
+
+        self._header = w.HTML()
+        self._choose = w.Dropdown(description="viewer", layout=w.Layout(width="260px"))
+        self._choose.observe(self._chose, names="value")
+        self._grid = w.GridBox(layout=w.Layout(
+            grid_template_columns=f"repeat(auto-fill, minmax({TILE_MIN_PX}px, 1fr))", grid_gap="6px",
+            width="100%"))
+        self._widget = w.VBox([w.HBox([self._choose, self._header]), self._grid])
+        self._widget.add_class("vroom-room-view")
+        self.refresh()
+
+    def _chose(self, change: dict[str, Any]) -> None:
+        if not self._refreshing and change["new"] is not None and change["new"] != self._viewer:
+            self.viewer = change["new"]
+
+    _refreshing = False
+
+    def refresh(self) -> None:
+        """Redraw the tiles for the current simulated time (only widgets whose content changed)."""
+        if self._widget is None:
+            return
+        import ipywidgets as w
+
+        tiles = self.tiles()
+        self._refreshing = True
+        try:
+            names = [p.identity for p in self.participants()]
+            if list(self._choose.options) != names:
+                self._choose.options = names
+            self._choose.value = self.viewer if self.viewer in names else None
+        finally:
+            self._refreshing = False
+        speaking = sum(t.speaking for t in tiles)
+        self._header.value = (f"<span class='vroom-room-header'>room <b>{html.escape(self.room)}</b> · "
+                              f"{len(tiles)} participants · {speaking} speaking · t = {self.sim.now:.1f} s</span>")
+        for tile in tiles:
+            box = self._tile_widgets.get(tile.identity)
+            if box is None:
+                box = self._tile_widgets[tile.identity] = w.HTML(layout=w.Layout(min_width="0"))
+                box.add_class("vroom-tile")
+            text = tile_html(tile)
+            if box.value != text:
+                box.value = text
+        children = tuple(self._tile_widgets[t.identity] for t in tiles)
+        if self._grid.children != children:
+            self._grid.children = children
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    def __repr__(self) -> str:
+        return f"<RoomView {self.room} viewer={self.viewer} t={self.sim.now:.3f}s>"
+
+
+def _bars(level: int | None) -> str:
+    color = _LEVEL_COLORS.get(level if level is not None else -1, "#9e9e9e")
+    bars = "".join(
+        f"<span style='display:inline-block;width:4px;height:{3 + 2 * i}px;margin-left:1px;"
+        f"background:{color if level is not None and i < level else '#ddd'}'></span>" for i in range(5))
+    title = "network quality: not measured yet" if level is None else f"network quality {level}/5"
+    return f"<span class='vroom-nq' data-level='{'' if level is None else level}' title='{title}'>{bars}</span>"
+
+
+def _layer_text(layer: int | None, name: str) -> str:
+    if layer is None:
+        return ""
+    return f"{name} off" if layer < 0 else f"{name} L{layer}"
+
+
+def tile_html(tile: Tile) -> str:
+    """The tile as a small HTML card (what the widget shows)."""
+    if tile.reconnecting:
+        border, background = "#757575", "#eeeeee"
+    elif tile.dominant:
+        border, background = "#1565c0", "#e3f2fd"
+    else:
+        border, background = "#cfd8dc", "#ffffff"
+    ring = "box-shadow:0 0 0 3px #43a047;" if tile.speaking and not tile.reconnecting else ""
+    mic = {None: "no mic", True: "mic on", False: "mic muted"}[tile.mic]
+    cam = {None: "no camera", True: "camera on", False: "camera off"}[tile.camera]
+    if tile.is_viewer:
+        media = "<i>viewer (you)</i>"
+    elif tile.switched_off:
+        reason = f" ({html.escape(tile.switch_off_reason)})" if tile.switch_off_reason else ""
+        media = f"<span class='vroom-switched-off' style='color:#b00020'>switched off{reason}</span>"
+    else:
+        parts = [p for p in (_layer_text(tile.layer, "video"), _layer_text(tile.screen_layer, "screen")) if p]
+        media = " · ".join(parts) or "no video"
+    rate = "" if tile.bitrate_bps is None else f"{tile.bitrate_bps / 1000:.0f} kbps"
+    status = "reconnecting…" if tile.reconnecting else ("speaking" if tile.speaking else "")
+    flags = " · ".join(f for f in (mic, cam, "screen" if tile.screen else "") if f)
+    return (
+        f"<div class='vroom-tile-body' data-identity='{html.escape(tile.identity)}' "
+        f"style='border:2px solid {border};{ring}border-radius:6px;padding:4px 6px;background:{background};"
+        f"font:11px/1.35 sans-serif;height:84px;overflow:hidden'>"
+        f"<div style='display:flex;justify-content:space-between;align-items:flex-end'>"
+        f"<b style='overflow:hidden;text-overflow:ellipsis;white-space:nowrap' title='{html.escape(tile.identity)}'>"
+        f"{'★ ' if tile.dominant else ''}{html.escape(tile.identity)}</b>{_bars(tile.network_quality)}</div>"
+        f"<div style='color:#546e7a'>{flags}</div>"
+        f"<div class='vroom-media'>{media}</div>"
+        f"<div class='vroom-rate'>{rate}</div>"
+        f"<div class='vroom-status' style='color:{'#757575' if tile.reconnecting else '#2e7d32'}'>{status}</div>"
+        f"</div>")
