@@ -74,6 +74,7 @@ class DataPath:
         self._speakers: dict[int, Any] = {}  # SFU member index -> its room's dominant-speaker detector
         self.feedback: FeedbackLog | None = None  # set when congestion control runs
         self._padding: list[dict[str, np.ndarray]] = []  # probe padding waiting to be sent (uplink: target -1)
+        self._recorders: Any = None  # vroom.recording's service while some track records
 
     def _advance(self, until: int) -> None:
         while self._done_until < until:
@@ -237,6 +238,8 @@ class DataPath:
             sfu.packets_discarded += int(np.count_nonzero(~live))
             b = {k: v[live] for k, v in b.items()}
             padding = padding[live]
+        if self._recorders is not None:  # what reached the SFU, for recorded tracks (one call per batch)
+            self._recorders.observe(b)
         if len(b["t"]) == 0:
             return
         if self._speakers:  # audio levels reach the rooms' dominant-speaker detectors in SFU arrival order
@@ -374,6 +377,8 @@ class DataPath:
                 if not sfu.track_live[track]:
                     sfu.packets_discarded += 1
                     continue
+                if self._recorders is not None and target < 0:
+                    self._recorders.observe_one({**pkt, "t_sfu": t})
                 detector = self._speakers.get(pkt["member"])
                 if detector is not None and pkt["level"] >= 0 and target < 0:
                     detector.observe(pkt["member"], pkt["level"], t / 1e6)

@@ -169,7 +169,7 @@ class Simulation(DataPath, Adaptation):
                  engine: str = "fast", trace_packets: bool = False, room: str = "room",
                  epoch: object = None, quotas: Quotas | None = None,
                  speaker_detector: str = "volfin-cohen", congestion_control: bool = True,
-                 estimator: str = "gcc") -> None:
+                 estimator: str = "gcc", media_dir: str | Path | None = None) -> None:
         if engine not in ("fast", "reference"):
             raise ConfigError("engine", f"expected 'fast' or 'reference', got {engine!r}")
         self.seed = seed
@@ -203,6 +203,8 @@ class Simulation(DataPath, Adaptation):
         self._participant_of_member: list[Participant] = []
         self._links: list[Link] = []  # every link ever made, in order (a rejoin makes new ones)
         self._init_data_path()
+        self._media_dir = None if media_dir is None else Path(media_dir)
+        self._media_service: Any = None  # vroom.recording's service, made when a room first records
         self._sids = SidFactory(self.streams)
         self._secrets = self.streams.stream("secrets")
         self.accounts: list[Cloud] = []
@@ -454,6 +456,30 @@ class Simulation(DataPath, Adaptation):
 
     def _close_room(self, room: "RoomRecord") -> None:
         self.trace.record(self.now_us, "room-ended", room=room.unique_name, room_sid=room.sid)
+        cloud = next(c for c in self.accounts if c.account_sid == room.account_sid)
+        if cloud.composition_hooks:
+            self._media().room_ended(cloud, room)
+
+    # -- recordings and compositions (vroom.recording) ------------------------------------
+    def _media(self) -> Any:
+        """The recording service, made on first use (PyAV is imported only when a file is written)."""
+        if self._media_service is None:
+            from .recording.service import RecordingService
+
+            self._media_service = RecordingService(self, self._media_dir)
+        return self._media_service
+
+    @property
+    def media_dir(self) -> Path | None:
+        """Where recordings and compositions are written (None until something was)."""
+        service = self._media_service
+        return None if service is None or service._root is None else service._root
+
+    def _recording_rules_changed(self, room: "RoomRecord") -> None:
+        """Recording Rules changed through the REST API: recordings start and stop from now."""
+        if room.status == "in-progress":
+            self._advance(self.now_us)
+            self._media().update_room(room)
 
     # -- publications ----------------------------------------------------------------
     def _publish(self, p: Participant, spec: TrackSpec) -> Publication:
@@ -491,6 +517,8 @@ class Simulation(DataPath, Adaptation):
                           **{k: v for k, v in source.describe().items() if k != "kind"})
         room = record.room
         p.cloud.event(room, "track-added", participant=record, track=track_record)
+        if room.record_participants_on_connect or room.recording_rules is not None:
+            self._media().update_room(room)
         p.client.local_participant.tracks[spec.name] = LocalTrackPublication(p.client, track_record)
         for other in room.connected:
             if other is not record and other.subscribe_rules is not None:
@@ -586,6 +614,8 @@ class Simulation(DataPath, Adaptation):
         t.updated_us = self.now_us
         self.sfu.unpublish(pub.track)
         self.trace.record(self.now_us, "track-unpublished", identity=p.identity, track=pub.name)
+        if self._media_service is not None:
+            self._media_service.stop(t)
         room = record.room
         self._sync_subscriptions(room, None, [t])
         for client, remote in self._seen_by_others(record):
@@ -684,6 +714,9 @@ class Simulation(DataPath, Adaptation):
         if kicked:
             fields["kicked"] = True
         self.trace.record(now, "participant-disconnected", **fields)
+        if self._media_service is not None:
+            for pub in p.publications:
+                self._media_service.stop(pub.record)
         p.cloud.participant_left(record)
         for other in room.connected:
             remote = other.driver.client.participants.pop(record.sid, None)

@@ -144,6 +144,10 @@ class RestApi:
     # -- routing ---------------------------------------------------------------------
     def _route(self, method: str, path: str, p: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
         parts = path.split("/")[1:]  # "", v1, Rooms, ...
+        from .media_api import TOP_LEVEL, route, route_room_recordings
+
+        if len(parts) >= 2 and parts[0] == "v1" and parts[1] in TOP_LEVEL:
+            return route(self, method, parts[1:], p, path)
         if parts[:2] != ["v1", "Rooms"]:
             raise twilio_error(20404, f"no resource at {path}")
         rest = parts[2:]
@@ -164,7 +168,10 @@ class RestApi:
             if method == "POST":
                 room.recording_rules = validate_recording_rules(_json(p, "Rules", 53120))
                 room.recording_rules_updated_us = c.now_us
+                c.sim._recording_rules_changed(room)
             return 200, self._recording_rules(room)
+        elif rest[1] == "Recordings":
+            return route_room_recordings(self, method, room, rest[2:], p, path)
         elif rest[1] == "Participants":
             if len(rest) == 2 and method == "GET":
                 return 200, self._list_participants(room, p, path)
@@ -354,7 +361,7 @@ class RestApi:
 
 
 # -- the Python face, shaped like twilio-python ------------------------------------------
-_DATES = ("date_created", "date_updated", "start_time", "end_time")
+_DATES = ("date_created", "date_updated", "start_time", "end_time", "date_completed", "date_deleted")
 
 
 class Resource:
@@ -384,7 +391,7 @@ def _params(kwargs: dict[str, Any]) -> dict[str, Any]:
     for k, v in kwargs.items():
         if v is None:
             continue
-        if k in ("rules", "recording_rules") and not isinstance(v, str):
+        if k in ("rules", "recording_rules", "video_layout") and not isinstance(v, str):
             v = json.dumps(v)
         out[_pascal(k)] = v
     return out
@@ -449,6 +456,30 @@ class _Context(_Node):
     def update(self, **kwargs: Any) -> Resource:
         return Resource(self._call("POST", self._path, _params(kwargs)))
 
+    def delete(self) -> bool:
+        self._call("DELETE", self._path, {})
+        return True
+
+
+class _MediaContext(_Context):
+    """A recording or composition: ``media()`` downloads its file (bytes)."""
+
+    def media_url(self) -> str:
+        return self._call("GET", f"{self._path}/Media", {})["redirect_to"]
+
+    def media(self) -> bytes:
+        from urllib.request import urlopen
+
+        with urlopen(self.media_url()) as answer:  # a file:// URL, or a presigned S3 URL
+            return answer.read()
+
+
+class _Settings(_Context):
+    """RecordingSettings / CompositionSettings: ``create(friendly_name=...)`` sets them, as in twilio-python."""
+
+    def create(self, **kwargs: Any) -> Resource:
+        return Resource(self._call("POST", self._path, _params(kwargs)))
+
 
 class _Anonymize(_Context):
     def update(self, **kwargs: Any) -> Resource:
@@ -481,10 +512,24 @@ class _RoomContext(_Context):
     def recording_rules(self) -> _Context:
         return _Context(self._api, f"{self._path}/RecordingRules")
 
+    @property
+    def recordings(self) -> _List:
+        return _List(self._api, f"{self._path}/Recordings", "recordings", _MediaContext)
+
 
 class _V1:
     def __init__(self, api: RestApi) -> None:
+        self._api = api
         self.rooms = _List(api, "/v1/Rooms", "rooms", _RoomContext, creatable=True)
+        self.recordings = _List(api, "/v1/Recordings", "recordings", _MediaContext)
+        self.compositions = _List(api, "/v1/Compositions", "compositions", _MediaContext, creatable=True)
+        self.composition_hooks = _List(api, "/v1/CompositionHooks", "composition_hooks", _Context, creatable=True)
+
+    def recording_settings(self) -> _Settings:
+        return _Settings(self._api, "/v1/RecordingSettings/Default")
+
+    def composition_settings(self) -> _Settings:
+        return _Settings(self._api, "/v1/CompositionSettings/Default")
 
 
 class VideoDomain:

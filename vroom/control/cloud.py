@@ -89,6 +89,15 @@ class Cloud:
         self.warnings: list[dict[str, Any]] = []
         self._warned: set[str] = set()
         self._minting_key = self.api_keys.create("vroom")
+        # recordings, compositions and where their media goes (vroom.recording does the media work)
+        from .recordings import StorageSettings
+
+        self.recordings: dict[str, Any] = {}  # RT… -> RecordingRecord
+        self.compositions: dict[str, Any] = {}  # CJ… -> CompositionRecord
+        self.composition_hooks: dict[str, Any] = {}  # HK… -> CompositionHookRecord
+        self.recording_settings = StorageSettings(self.account_sid, "RecordingSettings")
+        self.composition_settings = StorageSettings(self.account_sid, "CompositionSettings")
+        self.aws_credentials: dict[str, tuple[str, str]] = {}  # CR… -> (access key id, secret access key)
         from .api import RestApi, VideoDomain
 
         self.rest = RestApi(self)
@@ -109,6 +118,16 @@ class Cloud:
     def timestamp(self) -> float:
         """Now, as Unix seconds (the Simulation's epoch + simulated time)."""
         return self.sim.epoch + self.now_us / 1e6
+
+    def add_aws_credentials(self, access_key_id: str, secret_access_key: str) -> str:
+        """Store AWS credentials for external media storage; returns their SID (``CR…``) for
+        RecordingSettings / CompositionSettings ``AwsCredentialsSid``."""
+        if not (isinstance(access_key_id, str) and access_key_id and isinstance(secret_access_key, str)
+                and secret_access_key):
+            raise ValueError("add_aws_credentials: expected a non-empty access key id and secret access key")
+        sid = self.sim._sids.new("CR")
+        self.aws_credentials[sid] = (access_key_id, secret_access_key)
+        return sid
 
     # -- tokens --------------------------------------------------------------
     def access_token(self, identity: str, room: str | None = None, ttl: int = 3600,

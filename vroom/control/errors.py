@@ -16,6 +16,7 @@ __all__ = ["TwilioError", "CODES", "twilio_error"]
 
 #: code -> (name, message, HTTP status when it comes from the REST API)
 CODES: dict[int, tuple[str, str, int]] = {
+    20001: ("InvalidParameter", "Invalid parameter", 400),  # recordings, compositions, hooks and settings
     20003: ("AuthenticationError", "Authentication Error - invalid username", 401),
     20101: ("AccessTokenInvalidError", "Invalid Access Token", 401),
     20102: ("AccessTokenHeaderInvalidError", "Invalid Access Token header", 401),
