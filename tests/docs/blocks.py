@@ -133,7 +133,7 @@ def as_scenario(data: object) -> dict:
         return {"name": "fragment", "duration": "10s",
                 "participants": [{"identity": "alice", "network": net, "publish": data["publish"]}]}
     if set(data) == {"events"}:
-        people = [{"identity": who, "network": net} for who in _identities(data["events"])]
+        people = [{"identity": who, "network": net} for who in _identities(data["events"]) or ["alice"]]
         return {"name": "fragment", "duration": "1h", "participants": people, "events": data["events"]}
     raise AssertionError(f"a yaml block that is neither a scenario nor a publish/events fragment: {sorted(data)}")
 
