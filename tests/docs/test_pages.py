@@ -37,6 +37,20 @@ def workdir(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.fixture(autouse=True)
+def registries():
+    """Pages register their own loss models and estimators; the rest of the suite sees the shipped ones."""
+    from vroom.net.loss import LOSS_MODELS
+    from vroom.sfu.bwe import ESTIMATORS
+    from vroom.sfu.speaker import SPEAKER_DETECTORS
+
+    saved = [(registry, dict(registry)) for registry in (LOSS_MODELS, ESTIMATORS, SPEAKER_DETECTORS)]
+    yield
+    for registry, before in saved:
+        registry.clear()
+        registry.update(before)
+
+
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
 def test_the_page_runs_top_to_bottom(page: Path, workdir: Path):
     text = page.read_text()
