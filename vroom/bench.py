@@ -12,6 +12,7 @@ import json
 import multiprocessing as mp
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -44,14 +45,19 @@ def _measure(path: str, quick: bool, queue: Any) -> None:
         sc = Scenario.load(path)
         duration = min(sc.duration_us, 10_000_000) if quick else sc.duration_us
         simpy_rate = bare_simpy_rate(100_000 if quick else 300_000)
-        t0 = time.perf_counter()
-        sim = sc.build()
-        sim.run(duration / 1e6)
-        sim.summary()
-        wall = time.perf_counter() - t0
+        with tempfile.TemporaryDirectory(prefix="vroom-bench-media-") as media_dir:
+            t0 = time.perf_counter()
+            sim = sc.build(media_dir=media_dir)
+            sim.run(duration / 1e6)
+            sim.summary()
+            wall = time.perf_counter() - t0
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
         fwd = sim.sfu.packets_forwarded
-        queue.put({
+        media = {}
+        if sim._media_service is not None:  # a recorded scenario: seconds of media written per wall second
+            seconds = sim._media_service.media_seconds()
+            media = {"media_seconds": seconds, "media_per_wall_second": seconds / wall}
+        queue.put({**media,
             "scenario": sc.name, "file": path, "participants": len(sc.participants),
             "sim_seconds": duration / 1e6, "wall_seconds": wall, "real_time_factor": duration / 1e6 / wall,
             "packets_forwarded": fwd, "forwarded_per_wall_second": fwd / wall, "peak_memory_mb": peak_mb,
@@ -96,6 +102,9 @@ def run_bench(paths: list[str] | None = None, *, json_path: str | None = None, q
               f"{res['real_time_factor']:>7.1f} {res['forwarded_per_wall_second']:>10.3g} "
               f"{res['peak_memory_mb']:>8.0f} {res['bare_simpy_events_per_second']:>10.3g} "
               f"{res['ratio_to_bare_simpy']:>6.2f}")
+        if "media_seconds" in res:
+            print(f"{'':<16} recording + composing: {res['media_seconds']:.0f} s of media in {res['wall_seconds']:.1f} s "
+                  f"= {res['media_per_wall_second']:.1f} media s per wall s")
     if json_path:
         Path(json_path).write_text(json.dumps({"quick": quick, "results": results}, indent=2) + "\n")
         print(f"results written to {json_path}")

@@ -53,7 +53,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
             return _fail(f"--duration: {exc}")
         if duration <= 0:
             return _fail(f"--duration: expected a positive duration, got {args.duration!r}")
-    options: dict[str, Any] = {"trace_packets": bool(args.trace and args.trace_packets)}
+    options: dict[str, Any] = {"trace_packets": bool(args.trace and args.trace_packets),
+                               # files appear there only if a room records
+                               "media_dir": Path(args.media_dir) if args.media_dir else Path("vroom-media") / scenario.name}
     if args.realtime is not None:
         if args.realtime <= 0:
             return _fail(f"--realtime: expected a positive speed factor like 1.0, got {args.realtime}")
@@ -77,6 +79,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         offs = sum(1 for r in sim.trace.records if r.kind == "track-switched-off")
         print(f"media: {sim.sfu.forwarder.switches} layer switches, {offs} track switch-offs, "
               f"{sim.plis_sent} keyframe requests, {sfu['padding_sent']} probe packets")
+        _print_media(sim)
     if args.json:
         text = json.dumps(doc, indent=2, default=float)
         if args.json == "-":
@@ -89,6 +92,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
             n = sim.trace.write_jsonl(out)
         print(f"{n} trace records written to {args.trace}", file=sys.stderr if args.json == "-" else sys.stdout)
     return 0
+
+
+def _print_media(sim: Any) -> None:
+    """Where the run's recordings and compositions are, if it made any."""
+    recordings = [r for c in sim.accounts for r in c.recordings.values()]
+    compositions = [x for c in sim.accounts for x in c.compositions.values()]
+    if not recordings and not compositions:
+        return
+    done = [r for r in recordings if r.path is not None]
+    seconds = sum(r.duration_ms for r in done if r.kind != "data") / 1000
+    print(f"recordings: {len(done)} files, {seconds:.1f} s of audio and video, in {sim.media_dir}")
+    for r in recordings:
+        if r.status != "completed":
+            print(f"  {r.sid} {r.participant.identity}/{r.track.name}: {r.status} {r.error or ''}".rstrip())
+    for x in compositions:
+        where = x.path if x.path is not None else x.error or "not written"
+        print(f"composition {x.sid} ({x.params['format']}, {x.params['resolution']}, {x.duration_ms / 1000:.1f} s): "
+              f"{x.status}, {where}")
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -166,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--trace-packets", action="store_true", help="with --trace, one record per packet too")
     run.add_argument("--realtime", type=float, metavar="F", help="pace the run: 1.0 = wall-clock speed")
     run.add_argument("--all", action="store_true", help="show every participant in the table")
+    run.add_argument("--media-dir", metavar="PATH",
+                     help="where recordings and compositions go (default: vroom-media/<scenario name>)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=_cmd_run)
     val = sub.add_parser("validate", help="check a scenario file without running it")

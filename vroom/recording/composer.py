@@ -251,8 +251,8 @@ def compose(path: Path, *, fmt: str, width: int, height: int, regions: list[Regi
             vstream.pix_fmt = "yuv420p"
             vstream.bit_rate = max(300_000, width * height * 3)  # about 1 Mbps at 640x480
             vstream.codec_context.time_base = Fraction(1, FPS)
-            vstream.codec_context.options = ({"preset": "veryfast", "threads": "1"} if vcodec == "libx264" else
-                                             {"deadline": "realtime", "cpu-used": "8", "threads": "1"})
+            vstream.codec_context.options = ({"preset": "superfast", "threads": "1"} if vcodec == "libx264" else
+                                             {"deadline": "realtime", "cpu-used": "16", "threads": "1"})
         astream = container.add_stream(acodec, rate=SAMPLE_RATE) if audio else None
         if astream is not None:
             astream.layout = "mono"

@@ -106,9 +106,15 @@ _FONT_ROWS = {
 _FONT = {ch: np.array([[c == "1" for c in row] for row in rows], dtype=bool) for ch, rows in _FONT_ROWS.items()}
 
 
+_GLYPHS: dict[tuple[str, int], np.ndarray] = {}
+
+
 def _glyph(ch: str, scale: int) -> np.ndarray:
-    g = _FONT.get(ch.upper(), _FONT["?"])
-    return np.kron(g, np.ones((scale, scale), dtype=bool)) if scale > 1 else g
+    g = _GLYPHS.get((ch, scale))
+    if g is None:
+        g = _FONT.get(ch.upper(), _FONT["?"])
+        g = _GLYPHS[(ch, scale)] = np.kron(g, np.ones((scale, scale), dtype=bool)) if scale > 1 else g
+    return g
 
 
 def text_width(text: str, scale: int) -> int:

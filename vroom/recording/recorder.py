@@ -179,7 +179,7 @@ def _write_video(path: Path, k: np.ndarray, t: np.ndarray, key: np.ndarray, pict
         stream.bit_rate = max(int(bitrate_bps), 50_000)
         stream.codec_context.time_base = MS
         # realtime VP8 as WebRTC runs it: no look-ahead, fastest preset; one thread keeps the bytes reproducible
-        stream.codec_context.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0",
+        stream.codec_context.options = {"deadline": "realtime", "cpu-used": "16", "lag-in-frames": "0",
                                         "threads": "1"}
         ms = (t - room_start_us) // 1000
         last = -1
