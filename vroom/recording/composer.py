@@ -46,6 +46,8 @@ __all__ = ["Source", "Region", "compose", "grid_cells", "kept_stretches", "visib
 #: Output frame rate of compositions (the cameras' usual rate; keeps one output frame ≤ 33 ms from any source frame).
 FPS = 30
 _Y_BLACK, _C_NEUTRAL = 16, 128
+#: Muxers leave out what changes from run to run (Matroska's random segment UID): same seed, same bytes.
+_BITEXACT = {"fflags": "+bitexact"}
 _ENCODERS = {"mp4": ("libx264", "aac"), "webm": ("libvpx", "libopus")}
 
 
@@ -242,7 +244,7 @@ def compose(path: Path, *, fmt: str, width: int, height: int, regions: list[Regi
     total_ms = sum(b - a for a, b in stretches)
     path.parent.mkdir(parents=True, exist_ok=True)
     vcodec, acodec = _ENCODERS[fmt]
-    container = av.open(str(path), mode="w", format=fmt)
+    container = av.open(str(path), mode="w", format=fmt, container_options=_BITEXACT)
     frames = 0
     try:
         vstream = container.add_stream(vcodec, rate=FPS) if regions else None

@@ -42,6 +42,8 @@ CODECS = {"audio": "OPUS", "video": "VP8", "data": "JSON"}
 AUDIO_FRAME_US = 20_000  # Opus frames as WebRTC sends them (RFC 7587 §4.2, ptime 20 ms)
 AUDIO_FRAME_SAMPLES = AUDIO_FRAME_US * SAMPLE_RATE // 1_000_000
 MS = Fraction(1, 1000)
+#: Muxers leave out what changes from run to run (Matroska's random segment UID): same seed, same bytes.
+_BITEXACT = {"fflags": "+bitexact"}
 _COLUMNS = ("t", "frame", "seq", "layer", "nfr", "level", "flags")
 
 
@@ -171,7 +173,7 @@ def _write_video(path: Path, k: np.ndarray, t: np.ndarray, key: np.ndarray, pict
                  bitrate_bps: int, fps: float, content_change_us: int) -> MediaInfo:
     import av
 
-    container = av.open(str(path), mode="w", format="matroska")
+    container = av.open(str(path), mode="w", format="matroska", container_options=_BITEXACT)
     try:
         stream = container.add_stream("libvpx", rate=Fraction(fps).limit_denominator(1001))
         stream.width, stream.height = picture.width, picture.height
@@ -217,7 +219,7 @@ def _write_audio(path: Path, k: np.ndarray, t: np.ndarray, talking: np.ndarray, 
     speech = Speech(identity, rng if rng is not None else np.random.default_rng(0))
     n = len(k)
     ms = (t - room_start_us) // 1000
-    container = av.open(str(path), mode="w", format="matroska")
+    container = av.open(str(path), mode="w", format="matroska", container_options=_BITEXACT)
     try:
         stream = container.add_stream("libopus", rate=SAMPLE_RATE)
         stream.layout = "mono"
