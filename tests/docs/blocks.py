@@ -4,7 +4,8 @@ What each kind of block must do:
 
 - ``python``: runs. A page's blocks run top to bottom in one namespace (a module registered in
   ``sys.modules``, so functions defined on a page can be pickled to a process pool), with line numbers
-  in tracebacks that are the page's own.
+  in tracebacks that are the page's own. A block that prints, followed at once by a ``text`` block,
+  must print exactly that text ("…" in it stands for anything within a line).
 - ``yaml``: a scenario file (it has ``participants``) loads with ``vroom.scenario``; a fragment (a
   ``publish`` list, an ``events`` list) loads inside a minimal scenario. If the next block shows
   ``$ vroom validate FILE``, the file is written to ``FILE`` first; a file shown as refused must be
@@ -96,6 +97,13 @@ def run_python(block: Block, path: Path, module: types.ModuleType) -> None:
     lines[block.line - 1 : block.line - 1 + len(code)] = code
     linecache.cache[name] = (sum(map(len, lines)), None, lines, name)
     exec(compile("\n" * (block.line - 1) + block.code, name, "exec"), module.__dict__)
+
+
+def shows(text: str, printed: str) -> bool:
+    """Whether ``printed`` is what a page's text block shows, line for line ("…" stands for anything in a line)."""
+    want, got = text.rstrip("\n").splitlines(), printed.rstrip("\n").splitlines()
+    return len(want) == len(got) and all(
+        re.fullmatch(".*?".join(map(re.escape, w.split("…"))), g) is not None for w, g in zip(want, got))
 
 
 def cli(*argv: str) -> tuple[int, str]:

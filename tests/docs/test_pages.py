@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from .blocks import (
     page_module,
     pages,
     run_python,
+    shows,
     source_name,
 )
 
@@ -64,7 +67,15 @@ def test_the_page_runs_top_to_bottom(page: Path, workdir: Path):
     for i, block in enumerate(found):
         following = found[i + 1] if i + 1 < len(found) else None
         if block.lang == "python":
-            run_python(block, page, namespace)
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                run_python(block, page, namespace)
+            if printed.getvalue() and following is not None and following.lang == "text" \
+                    and not following.code.startswith("$"):
+                assert shows(following.code, printed.getvalue()), (
+                    f"{page.name}: the block at line {block.line} printed\n{printed.getvalue()}\n"
+                    f"but the page shows\n{following.code}")
+                consumed.add(i + 1)
         elif block.lang == "yaml":
             check_yaml(block, following, workdir)
             consumed.add(i + 1)
@@ -94,6 +105,12 @@ def test_the_pages_have_the_blocks_they_had():
     counts = {p.name: sum(b.lang == "python" for b in blocks(p)) for p in pages()}
     assert counts["control-plane.md"] >= 30 and counts["simulcast.md"] >= 5 and counts["README.md"] == 1
     assert sum(counts.values()) >= 55
+
+
+def test_shown_output_is_compared_line_by_line_with_ellipses():
+    assert shows("20105 nbf (…) is … s later\nconnected\n", "20105 nbf (1795) is 10.6 s later\nconnected\n")
+    assert not shows("connected\n", "connected\nconnected\n")
+    assert not shows("level 5\n", "level 2\n")
 
 
 def test_a_failing_block_points_at_its_page_line(tmp_path):
