@@ -80,5 +80,5 @@ def test_the_api_reference_covers_the_public_entry_points():
     documented = set(_documented())
     for name in ("vroom.sim.Simulation", "vroom.scenario", "vroom.plot", "vroom.testing.strategies",
                  "vroom.testing.machine", "vroom.testing.invariants", "vroom.sfu.bwe", "vroom.net.loss",
-                 "vroom.control.cloud", "vroom.control.tokens", "vroom.client.sdk"):
+                 "vroom.control.cloud", "vroom.control.tokens", "vroom.client.sdk", "vroom.widgets.room_view"):
         assert name in documented
