@@ -66,7 +66,9 @@ def test_every_page_is_in_the_nav():
 
     in_nav = list(files(config["nav"]))
     pages = sorted(str(p.relative_to(DOCS)) for p in DOCS.rglob("*.md"))
-    assert sorted(in_nav) == pages
+    missing = [p for p in pages if p not in in_nav]
+    assert missing == [], f"add these pages to the nav in mkdocs.yml: {missing}"
+    assert sorted(in_nav) == pages, "the nav names pages that do not exist"
 
 
 @pytest.mark.parametrize("name", _documented())
