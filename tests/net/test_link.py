@@ -160,3 +160,25 @@ def test_link_counts_gilbert_elliott_bursts_with_mean_one_over_r():
     c = link.counters(10**9)
     assert c["lost_packets"] / c["packets_in"] == pytest.approx(p / (p + r), rel=0.05)
     assert c["loss_bursts"]["mean_length"] == pytest.approx(1 / r, rel=0.05)
+
+
+def test_links_built_from_one_profile_keep_their_own_loss_state():
+    """One parsed profile (one Gilbert-Elliott object) for two links: each link's losses are what it would
+    get alone, whatever the other link carries (more than a refill block, so the state is carried over)."""
+    from vroom.net.link import Link
+
+    shared = LinkConfig.from_spec({"rate": "100Mbps", "loss": {"model": "gilbert-elliott", "p": 0.02, "r": 0.3}},
+                                  "x/up")
+
+    def link(seed):
+        return Link("x/up", shared, np.random.Generator(np.random.PCG64(seed)),
+                    np.random.Generator(np.random.PCG64(seed + 1000)))
+
+    def losses(lk, n=10_000):
+        return [lk.send(t * 100, 200)[0] == LOST for t in range(n)]
+
+    alone = losses(link(1))
+    a, b = link(1), link(2)
+    losses(b, 7_000)  # the other link's traffic first
+    assert losses(a) == alone
+    assert shared.loss.describe()["model"] == "gilbert-elliott"

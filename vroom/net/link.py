@@ -27,6 +27,7 @@ packets already queued keep their schedule.
 
 from __future__ import annotations
 
+import copy
 from collections import deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -223,6 +224,9 @@ class Link:
         self.on_change: Callable[["Link", dict[str, Any]], None] | None = None
         self._rng_loss = rng_loss
         self._rng_jitter = rng_jitter
+        # the link's own copy: a stateful model (Gilbert-Elliott's state) shared by links built from one
+        # profile would make one link's losses depend on another's traffic
+        self._loss_model = copy.deepcopy(config.loss)
         self._loss_buf = np.zeros(0, dtype=bool)
         self._jit_buf = np.zeros(0, dtype=np.int64)
         self._loss_pos = 0
@@ -262,6 +266,7 @@ class Link:
 
     def apply(self, config: LinkConfig) -> None:
         if config.loss is not self.config.loss:
+            self._loss_model = copy.deepcopy(config.loss)
             self._loss_buf = self._loss_buf[:0]
             self._loss_pos = 0
         if config.jitter_us != self.config.jitter_us:
@@ -289,7 +294,7 @@ class Link:
     def _draw_loss(self, n: int) -> np.ndarray:
         avail = len(self._loss_buf) - self._loss_pos
         if avail < n:
-            extra = [self.config.loss.block(self._rng_loss, BLOCK) for _ in range((n - avail) // BLOCK + 1)]
+            extra = [self._loss_model.block(self._rng_loss, BLOCK) for _ in range((n - avail) // BLOCK + 1)]
             self._loss_buf = np.concatenate([self._loss_buf[self._loss_pos:], *extra])
             self._loss_pos = 0
         out = self._loss_buf[self._loss_pos:self._loss_pos + n]
