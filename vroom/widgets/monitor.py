@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import io
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -53,6 +54,7 @@ class RoomMonitor:
         self.history: list[MonitorRow] = []
         self._seen: dict[str, tuple[Any, Any, tuple[int, ...]]] = {}  # identity -> (uplink, downlink, counters)
         self._widget: Any = None
+        self._drawn = -1  # samples in the drawn figure
         start = (self.sim.now_us // SAMPLE_US + 1) * SAMPLE_US + 1
         self.sim.env.process(self._sampler(start - self.sim.now_us))
         watch(self.sim, self)
@@ -121,7 +123,7 @@ class RoomMonitor:
             import ipywidgets as w
 
             self._table = w.HTML()
-            self._plots = w.Output()
+            self._plots = w.Image(format="png", layout=w.Layout(max_width="900px"))
             self._widget = w.VBox([self._table, self._plots])
             self._widget.add_class("vroom-room-monitor")
             self.refresh()
@@ -177,12 +179,13 @@ class RoomMonitor:
     def refresh(self) -> None:
         if self._widget is None:
             return
+        if self._drawn == len(self.history):
+            return  # no new second sampled: nothing new to draw
+        self._drawn = len(self.history)
         self._table.value = self.table_html()
-        from IPython.display import display
-
-        self._plots.clear_output(wait=True)
-        with self._plots:
-            display(self.figure())
+        png = io.BytesIO()
+        self.figure().savefig(png, format="png")  # PNG bytes: shown whatever matplotlib backend is active
+        self._plots.value = png.getvalue()
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
