@@ -5,7 +5,6 @@ Playwright's Python package (its own browser downloads are not used). ``.ci/run`
 """
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -25,8 +24,7 @@ PAGE_TIMEOUT_MS = 180_000
 if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set VROOM_CHROMIUM)",
                 allow_module_level=True)
-if shutil.which("voila") is None and not (Path(sys.executable).parent / "voila").exists():
-    pytest.skip("Voilà is not installed (pip install '.[test]')", allow_module_level=True)
+pytest.importorskip("voila", reason="Voilà is not installed (pip install '.[test]')")
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install '.[test]')")
 
 
