@@ -171,6 +171,8 @@ class Adaptation:
     def _feedback_round(self, members: list["Participant"], now: int) -> None:
         """Every link's feedback report into the estimator at its sending end, all reports cut at once."""
         assert self.feedback is not None
+        if not self.sfu.publications:
+            return  # no media anywhere: nothing to estimate
         cutoff: dict[int, int] = {}
         links = []
         for p in members:
@@ -426,6 +428,8 @@ class Adaptation:
         fwd = self.sfu.forwarder
         n_tracks = len(self.sfu.publications)
         n_members = len(self.sfu.members)
+        if not n_tracks or not n_members:
+            return
         tgt = fwd.target[:n_members, :n_tracks]
         waiting = (tgt >= 0) & (tgt != fwd.current[:n_members, :n_tracks]) & self.sfu.route[:n_members, :n_tracks]
         if not waiting.any():
@@ -448,6 +452,12 @@ class Adaptation:
         rec = self.receivers
         rec.consume(now)
         n = len(rec._slot_of)
+        if n == 0:  # nothing received anywhere yet: an empty timeline second, no scores to keep
+            self._timeline.append(_EMPTY_SECOND)
+            for p in members:
+                self._network_quality(p, now, 0.0)
+            self._note_source_rates(now)
+            return
         prev = self._last_sample
         cur = {"bytes": rec.bytes[:n].copy(), "received": rec.received[:n].copy(),
                "expected": np.maximum(rec.max_seq[:n] - np.minimum(rec.first_seq[:n], rec.max_seq[:n]) + 1, 0)}
@@ -480,6 +490,9 @@ class Adaptation:
         chunk["score"] = np.array([scores[key].score if key in scores else math.nan
                                    for key in zip(sub.tolist(), track.tolist())], dtype=np.float64)
         self._timeline.append({k: v[keep] for k, v in chunk.items()})
+        self._note_source_rates(now)
+
+    def _note_source_rates(self, now: int) -> None:
         for pub in self._pub_of_track:
             src = pub.source
             if not pub.published:
@@ -642,6 +655,12 @@ class Adaptation:
 def _rtt_us(p: "Participant") -> int:
     """Round trip between a participant and the SFU: its links' propagation delays, up and back down."""
     return p.uplink.config.delay_us + p.downlink.config.delay_us  # type: ignore[union-attr]
+
+
+_TIMELINE_COLUMNS = {"t": np.int64, "sub": np.int64, "track": np.int64, "kind": np.int64, "bitrate_bps": np.int64,
+                     "layer": np.int64, "target_layer": np.int64, "sent_layer": np.int64, "allocated_bps": np.int64,
+                     "estimate_bps": np.int64, "loss": np.float64, "jitter_ms": np.float64, "score": np.float64}
+_EMPTY_SECOND = {k: np.zeros(0, dtype) for k, dtype in _TIMELINE_COLUMNS.items()}
 
 
 def _pad(arr: np.ndarray | None, n: int) -> np.ndarray:
