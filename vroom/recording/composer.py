@@ -217,9 +217,7 @@ def _mix(sources: list[Source], stretches: list[tuple[int, int]]) -> np.ndarray:
     out = np.zeros(total, np.float32)
     for s in sources:
         with av.open(str(s.path)) as container:
-            for frame in container.decode(audio=0):
-                if frame.pts is None:
-                    continue
+            for frame in _decode_audio(container):
                 t_ms = float(frame.pts * frame.time_base * 1000)
                 i = bisect.bisect_right(starts_ms, int(t_ms)) - 1
                 if i < 0:
@@ -232,6 +230,26 @@ def _mix(sources: list[Source], stretches: list[tuple[int, int]]) -> np.ndarray:
                     out[a:b] += pcm[a - pos:b - pos]
     np.clip(out, -1.0, 1.0, out=out)
     return out
+
+
+def _decode_audio(container: Any) -> Iterator[Any]:
+    """Decoded audio frames; after a gap (frames lost upstream) the decoder starts afresh, so no sound
+    from before the gap leaks into the frame after it (a codec's overlap would carry it there)."""
+    stream = container.streams.audio[0]
+    codec = stream.codec_context
+    end = None
+    for packet in container.demux(stream):
+        if packet.pts is None or not packet.size:
+            continue
+        if end is not None and packet.pts > end:
+            codec.flush_buffers()
+        end = packet.pts + (packet.duration or 0)
+        for frame in codec.decode(packet):
+            if frame.pts is not None:
+                yield frame
+    for frame in codec.decode(None):
+        if frame.pts is not None:
+            yield frame
 
 
 def compose(path: Path, *, fmt: str, width: int, height: int, regions: list[Region], audio: list[Source],

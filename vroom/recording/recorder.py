@@ -225,25 +225,36 @@ def _write_audio(path: Path, k: np.ndarray, t: np.ndarray, talking: np.ndarray, 
         stream.layout = "mono"
         stream.bit_rate = max(int(bitrate_bps), 6_000)
         if n:
-            # one stretch of sound from the first frame to the last; frames are cut out of it
-            first = int(t[0]) * SAMPLE_RATE // 1_000_000
-            offsets = (t - t[0]) * SAMPLE_RATE // 1_000_000
+            # one stretch of sound from a frame before the first to the last; frames are cut out of it
+            first = int(t[0]) * SAMPLE_RATE // 1_000_000 - AUDIO_FRAME_SAMPLES
+            offsets = (t - t[0]) * SAMPLE_RATE // 1_000_000 + AUDIO_FRAME_SAMPLES
             total = int(offsets[-1]) + AUDIO_FRAME_SAMPLES
             mask = np.zeros(total, bool)
             for o in offsets[talking].tolist():
                 mask[o:o + AUDIO_FRAME_SAMPLES] = True
             pcm = speech.samples(first, mask)
+            # Opus looks ahead (312 samples): each packet starts with the tail of the audio fed before it.
+            # So before a frame that does not follow the previous one, the encoder is fed the 20 ms that
+            # really preceded it (its packet is dropped): every packet then holds its own moment.
+            feed: list[tuple[int, bool]] = []
+            prev = None
+            for o, ki in zip(offsets.tolist(), k.tolist()):
+                if prev is None or ki != prev + 1:
+                    feed.append((o - AUDIO_FRAME_SAMPLES, False))
+                feed.append((o, True))
+                prev = ki
             packets = []
-            for o, base in zip(offsets.tolist(), range(n)):
+            for i, (o, _) in enumerate(feed):
                 frame = av.AudioFrame.from_ndarray(pcm[None, o:o + AUDIO_FRAME_SAMPLES], format="flt", layout="mono")
                 frame.sample_rate = SAMPLE_RATE
-                frame.pts = base * AUDIO_FRAME_SAMPLES
+                frame.pts = i * AUDIO_FRAME_SAMPLES
                 frame.time_base = Fraction(1, SAMPLE_RATE)
                 packets.extend(stream.encode(frame))
             packets.extend(stream.encode(None))
             # the encoder's packets follow its input one for one (plus its look-ahead's tail, dropped);
-            # each goes out at its frame's capture time
-            for packet, mi in zip(packets[:n], ms.tolist()):
+            # each kept one goes out at its frame's capture time
+            kept = [packet for packet, (_, keep) in zip(packets, feed) if keep]
+            for packet, mi in zip(kept, ms.tolist()):
                 packet.pts = packet.dts = mi
                 packet.duration = AUDIO_FRAME_US // 1000
                 packet.time_base = MS
