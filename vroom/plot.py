@@ -4,7 +4,7 @@ Every function takes a ``Simulation`` that has run, plus what to look at (a subs
 link's name), draws on ``ax=`` when given one, else on a new 900×450 px ``Figure``, and returns the
 Figure. The new Figures are not registered with pyplot: nothing pops up, nothing piles up in a loop,
 and the code works with any backend, "Agg" included. In a notebook the returned Figure displays
-itself; in a script, ``fig.savefig("layers.png")``.
+itself once the inline backend is on (``%matplotlib inline``); in a script, ``fig.savefig("layers.png")``.
 
 =====================  ====================================================  =============================
 function               what it draws                                         from

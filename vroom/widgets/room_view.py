@@ -72,6 +72,7 @@ class RoomView:
         self._viewer = None if viewer is None else self._check_viewer(viewer)
         self._widget: Any = None
         self._tile_widgets: dict[str, Any] = {}
+        self._refreshing = False  # set while refresh() updates the viewer menu, so it is not a choice
         watch(self.sim, self)
 
     # -- the model ----------------------------------------------------------------------------
@@ -185,8 +186,6 @@ class RoomView:
     def _chose(self, change: dict[str, Any]) -> None:
         if not self._refreshing and change["new"] is not None and change["new"] != self._viewer:
             self.viewer = change["new"]
-
-    _refreshing = False
 
     def refresh(self) -> None:
         """Redraw the tiles for the current simulated time (only widgets whose content changed)."""
