@@ -28,6 +28,7 @@ def test_committed_without_outputs(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_runs_top_to_bottom(name, monkeypatch, tmp_path):
     monkeypatch.setenv("VROOM_QUICK", "1")  # the kernel inherits it: shorter runs, fewer seeds
+    monkeypatch.setenv("HYPOTHESIS_STORAGE_DIRECTORY", str(tmp_path / ".hypothesis"))  # not in notebooks/
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
                                      resources={"metadata": {"path": str(NOTEBOOKS)}})
