@@ -178,3 +178,30 @@ def test_adaptive_simulcast_stops_the_layers_nobody_views(adaptive):
         assert uplink_bps < 1.5 * 200_000  # layer 0 (at most its 200 kbps max) and headers
     else:
         assert uplink_bps > 2_000_000  # all three layers, as the uplink allows
+
+
+def test_a_high_priority_screen_share_is_not_kept_off_by_a_lower_priority_camera():
+    """The viewer's downlink is squeezed to 300 kbps (the 1 Mbps screen share goes off), then opened to
+    1.8 Mbps: room for the screen share (1 Mbps) and a camera layer, not for both at their top. The screen
+    share outranks the camera, so once it is back it stays back and the camera takes what is left
+    (Twilio: lower priority tracks are switched off first)."""
+    sim = vroom.Simulation(seed=5)
+    sim.cloud.create_room(unique_name="r")
+    sim.connect(sim.cloud.access_token("pub"), "r", network=GOOD, audio=True, video={"simulcast": True})
+    pub = sim.participants["pub"]
+    sim.connect(sim.cloud.access_token("sharer"), "r", network=GOOD,
+                tracks=[{"screen": {"priority": "high", "bitrate": "1Mbps"}}])
+    net = {"up": GOOD["up"], "down": {"rate": "300kbps", "delay": "20ms", "queue": {"ms": 300}}}
+    sim.connect(sim.cloud.access_token("viewer"), "r", network=net, audio=False, video=False,
+                bandwidth_profile={"video": {"mode": "presentation"}})
+    sim.at("20s", lambda: sim.set_link("viewer/down", rate="1.8Mbps"))
+    viewer = sim.participants["viewer"]
+    screen = sim.participants["sharer"].publications[0].track
+    camera = next(p.track for p in pub.publications if p.kind == "video")
+    seen = []
+    for t in range(40, 61):
+        sim.at(t, lambda: seen.append((sim.allocations[(viewer.index, screen)].spatial,
+                                       sim.allocations[(viewer.index, camera)].spatial)))
+    sim.run("61s")
+    assert all(s >= 0 for s, _ in seen), seen  # the screen share is on
+    assert not any(s < 0 <= c for s, c in seen)  # never off while the camera is on

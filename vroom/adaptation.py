@@ -72,10 +72,10 @@ PROBE_SETTLE_MIN_US, PROBE_SETTLE_MAX_US = 250_000, 5_000_000
 PROBE_SCALE = 2.0
 PROBE_DURATION_US = 100_000
 PROBE_SUCCESS = 0.9  # the estimate reached 90 % of the probe's goal: the link took it
-#: A switched-off video comes back only when there is room for its lowest layer twice over (our
+#: A switched-off video comes back only when the room left beside the tracks that rank as high or higher
+#: is what LiveKit's probe would ask for it: max(PROBE_OVERAGE x its lowest layer, PROBE_MIN_BPS) (a
 #: hysteresis, so a track does not flap on and off around its lowest layer; the allocator also keeps it
 #: off for 10 s after the switch-off, mediasoup's hold).
-SWITCH_ON_ROOM = 2
 #: The capacity the allocator shares (``_budget``) rises with the estimate and falls only on congestion,
 #: to what the subscriber received over the last 500 ms (LiveKit's stream allocator commits the channel
 #: capacity to the measured rate when it detects congestion).
@@ -273,13 +273,15 @@ class Adaptation:
         result = allocator.allocate(now, estimate, subs)
         fwd = sfu.forwarder
         deficient = False
-        used = sum(a.bitrate for a in result)
         for i, (a, sub) in enumerate(zip(result, subs)):
             before = self.allocations.get((s, a.track))
             if sub.kind == "video" and a.spatial >= 0 and before is not None and before.spatial < 0:
-                spare = estimate - (used - a.bitrate)  # what is left with this track still off
-                if spare < SWITCH_ON_ROOM * sub.ladder[0][0]:
-                    used -= a.bitrate
+                # what is left with this track still off, beside audio, data and the video tracks that rank as
+                # high or higher (those below it yield: the allocator already sized them around it)
+                rank = allocator.rank(sub)
+                ahead = sum(b.bitrate for j, (b, other) in enumerate(zip(result, subs))
+                            if j != i and (other.kind != "video" or allocator.rank(other) >= rank))
+                if estimate - ahead < max(PROBE_OVERAGE * sub.ladder[0][0], PROBE_MIN_BPS):
                     result[i] = before  # not enough spare to bring it back yet
         for a, sub in zip(result, subs):
             if sub.kind != "video":
@@ -392,15 +394,23 @@ class Adaptation:
         if now < state["next"]:
             return
         used = sum(a.bitrate for a in result)
-        step = 0
+        allocator = self.allocators[s]
+        best: tuple[tuple[int, int], int] | None = None  # ((rank, distance to its top), step to its next layer)
         wanted = 0
         for a, sub in zip(result, subs):
             if sub.kind == "video" and sub.ladder:
-                nxt = min(max(a.spatial, -1) + 1, len(sub.ladder) - 1)
-                step = max(step, sub.ladder[nxt][-1] - max(a.bitrate, 0))
                 wanted += sub.ladder[-1][-1]
+                top = self._desired.get((s, a.track), len(sub.ladder) - 1)
+                if a.reason == "disabled-by-subscriber" or a.spatial >= top:
+                    continue  # not deficient
+                key = (allocator.rank(sub), top - max(a.spatial, -1))
+                if best is None or key > best[0]:
+                    best = (key, sub.ladder[max(a.spatial, -1) + 1][-1] - max(a.bitrate, 0))
             else:
                 wanted += a.bitrate
+        # LiveKit: probe for the deficient track with the highest priority, then the largest distance to its
+        # desired layer; the goal is its next layer with the overage on top
+        step = 0 if best is None else best[1]
         goal = used + max(int(PROBE_OVERAGE * step), PROBE_MIN_BPS)
         if state.get("open"):
             goal = max(goal, min(int(PROBE_SCALE * estimate), int(PROBE_OVERAGE * wanted)))

@@ -341,9 +341,7 @@ class Allocator:
                 if top < 0:
                     result[sub.track] = Allocation(sub.track, -1, -1, 0, held.reason)
                     continue
-            rank = PRIORITIES[sub.priority]
-            if sub.dominant:
-                rank = max(rank, dsp)
+            rank = self.rank(sub, dsp)
             rungs = [(s, t) for s in range(top + 1) for t in range(len(sub.ladder[s]))]
             videos.append(_Video(sub, rank, rungs))
 
@@ -373,13 +371,22 @@ class Allocator:
         self._last_total = sum(a.bitrate for a in out)
         return out
 
+    def rank(self, sub: Subscription, dominant_rank: int | None = None) -> int:
+        """A video subscription's effective priority (rule 2): its publish priority, raised to the profile's
+        ``dominant_speaker_priority`` while its publisher is the dominant speaker."""
+        rank = PRIORITIES[sub.priority]
+        if sub.dominant:
+            rank = max(rank, PRIORITIES[self.profile.dominant_speaker_priority] if dominant_rank is None
+                       else dominant_rank)
+        return rank
+
     def _remember(self, now_us: int, subs: list[Subscription], result: dict[int, Allocation]) -> None:
         """Rule 6: start (or deepen) a hold on each bandwidth-driven spatial downgrade."""
         spatial: dict[int, int] = {}
         for sub in sorted((s for s in subs if s.kind == "video"), key=lambda s: s.track):
             a = result[sub.track]
-            before = self._spatial.get(sub.track, 0)  # a new subscription starts on its lowest layer
-            if (not sub.switched_off_by_client and a.spatial < before
+            before = self._spatial.get(sub.track)  # a first allocation is no downgrade: nothing was sent yet
+            if (before is not None and not sub.switched_off_by_client and a.spatial < before
                     and a.spatial < _cap_top(sub)):
                 held = self._held.get(sub.track)
                 ceiling = a.spatial if held is None else min(held.ceiling, a.spatial)
