@@ -15,7 +15,7 @@ class ControlPlane(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         self.quotas = Quotas(concurrent_rooms=3, concurrent_participants=5)
-        self.sim = vroom.Simulation(seed=5, quotas=self.quotas)
+        self.sim = vroom.Simulation(seed=5, quotas=self.quotas, congestion_control=False)  # the control plane is under test
         self.cloud = self.sim.cloud
 
     def snapshot(self):
