@@ -270,7 +270,7 @@ class Adaptation:
         subs = self._subscriptions(p)
         if not subs:
             return
-        result = allocator.allocate(now, estimate, subs)
+        result = allocator.allocate(now, estimate, subs, validate=False)  # built by _subscriptions
         fwd = sfu.forwarder
         deficient = False
         for i, (a, sub) in enumerate(zip(result, subs)):

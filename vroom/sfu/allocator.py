@@ -305,11 +305,14 @@ class Allocator:
         self._held: dict[int, _Held] = {}
         self._last_total = 0  # bps handed out by the previous call (rule 4, "detected")
 
-    def allocate(self, now_us: int, estimate_bps: int, subs: list[Subscription]) -> list[Allocation]:
-        """Share ``estimate_bps`` among ``subs``; returns one Allocation per subscription, in order."""
+    def allocate(self, now_us: int, estimate_bps: int, subs: list[Subscription], *,
+                 validate: bool = True) -> list[Allocation]:
+        """Share ``estimate_bps`` among ``subs``; returns one Allocation per subscription, in order.
+        ``validate=False`` skips the checks of ``subs`` (for a driver that builds them itself)."""
         if estimate_bps < 0:
             raise ValueError(f"estimate_bps must be >= 0, got {estimate_bps}")
-        _check(subs)
+        if validate:
+            _check(subs)
         profile = self.profile
         cap = profile.max_subscription_bitrate
         budget = estimate_bps if cap is None else min(estimate_bps, cap)
