@@ -8,6 +8,7 @@ second to that rate says how close vroom gets to simpy's own speed.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import multiprocessing as mp
 import resource
@@ -20,6 +21,7 @@ from typing import Any
 __all__ = ["run_bench", "bare_simpy_rate", "DEFAULT_SCENARIOS"]
 
 DEFAULT_SCENARIOS = ("classroom-50.yaml", "lossy-meeting.yaml", "two-party.yaml")
+RECORDED_SCENARIO = "recorded-meeting.yaml"  # with PyAV installed: recording + composing, media s per wall s
 
 
 def bare_simpy_rate(events: int = 300_000) -> float:
@@ -71,7 +73,13 @@ def _measure(path: str, quick: bool, queue: Any) -> None:
 def _default_paths() -> list[str]:
     for base in (Path("scenarios"), Path(__file__).resolve().parents[1] / "scenarios"):
         if all((base / name).exists() for name in DEFAULT_SCENARIOS):
-            return [str(base / name) for name in DEFAULT_SCENARIOS]
+            names = list(DEFAULT_SCENARIOS)
+            if (base / RECORDED_SCENARIO).exists():
+                if importlib.util.find_spec("av") is not None:
+                    names.append(RECORDED_SCENARIO)
+                else:
+                    print(f"({RECORDED_SCENARIO} left out: recording needs PyAV, pip install '.[media]')")
+            return [str(base / name) for name in names]
     raise FileNotFoundError("the benchmark scenarios (scenarios/classroom-50.yaml ...) were not found; "
                             "run from the vroom checkout or pass scenario files")
 
