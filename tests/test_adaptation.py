@@ -142,6 +142,17 @@ def test_the_timeline_has_a_row_per_subscription_per_second():
     assert isinstance(frame, pd.DataFrame) and len(frame) == len(rows)
 
 
+def test_the_latest_second_is_the_timelines_last_second_as_columns():
+    sim, room = call()
+    assert sim.latest_second() is None
+    sim.run("3.05s")
+    cols = sim.latest_second()
+    last = [r for r in sim.timeline if r["t"] == 3.0]
+    assert cols["t"].tolist() == [3_000_000] * len(last)
+    assert cols["bitrate_bps"].tolist() == [r["bitrate_bps"] for r in last]
+    assert [sim._participant_of_member[s].identity for s in cols["sub"].tolist()] == [r["subscriber"] for r in last]
+
+
 def test_the_timeline_carries_each_subscriptions_connection_score():
     """Scores come in 5 s windows: none before the first; on a clean 20 ms path with no loss the
     packet score is 100 less the RTT/jitter term, well above LiveKit's 80 for EXCELLENT."""

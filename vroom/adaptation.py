@@ -583,6 +583,12 @@ class Adaptation:
                     "score": None if math.isnan(chunk["score"][i]) else round(float(chunk["score"][i]), 1)})
         return rows
 
+    def latest_second(self) -> dict[str, np.ndarray] | None:
+        """The newest once-a-second sample of ``timeline`` as columns (``t``, ``sub`` and ``track`` as SFU
+        indices, then the row's fields), without building rows: what a live view redraws from. None before
+        the first second."""
+        return self._timeline[-1] if self._timeline else None
+
     def timeline_frame(self) -> Any:
         """``timeline`` as a pandas DataFrame (pandas is needed for this one)."""
         import pandas as pd

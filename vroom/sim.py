@@ -290,6 +290,11 @@ class Simulation(DataPath, Adaptation):
                     self._dominant[room_sid] = member
                     self._announce_dominant(room_sid, member)
 
+    def dominant_speaker(self, room_sid: str) -> str | None:
+        """The identity of the room's dominant speaker now (None: nobody, or no detector there)."""
+        member = self._dominant.get(room_sid)
+        return None if member is None else self._participant_of_member[member].identity
+
     def _announce_dominant(self, room_sid: str, member: int | None) -> None:
         self.preferences_changed()
         speaker = None if member is None else self._participant_of_member[member]

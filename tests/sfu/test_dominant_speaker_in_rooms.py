@@ -44,6 +44,7 @@ def test_only_clients_that_asked_get_the_events_but_all_see_the_property():
     assert quiet.dominant_speaker is not None and quiet.dominant_speaker.identity == "talker"
     records = [r.fields["identity"] for r in sim.trace.of_kind("dominant-speaker-changed")]
     assert records[0] == "talker"
+    assert sim.dominant_speaker(quiet.sid) == records[-1] == "talker"  # the simulation's own answer
 
 
 def test_a_departing_dominant_speaker_gives_up_the_floor():

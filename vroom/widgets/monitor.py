@@ -92,10 +92,9 @@ class RoomMonitor:
 
     def _jitter_ms(self) -> dict[int, float]:
         """Subscriber member → worst jitter over its subscriptions in the latest timeline second."""
-        chunks = self.sim._timeline
+        chunk = self.sim.latest_second()
         out: dict[int, float] = {}
-        if chunks:
-            chunk = chunks[-1]
+        if chunk is not None:
             for sub, jitter, bps in zip(chunk["sub"].tolist(), chunk["jitter_ms"].tolist(),
                                         chunk["bitrate_bps"].tolist()):
                 if bps > 0:  # a silent subscription keeps its last jitter; it says nothing about now

@@ -110,8 +110,7 @@ class RoomView:
             viewer = None
         dominant = None
         if members:
-            index = sim._dominant.get(members[0].record.room.sid)
-            dominant = None if index is None else sim._participant_of_member[index].identity
+            dominant = sim.dominant_speaker(members[0].record.room.sid)
         received = self._received_bps(viewer)
         fwd, route = sim.sfu.forwarder, sim.sfu.route
         views = viewer.client._remote_tracks() if viewer is not None and viewer.client is not None else {}
@@ -150,10 +149,9 @@ class RoomView:
 
     def _received_bps(self, viewer: Any) -> dict[int, int] | None:
         """Publisher member → bits the viewer received from it in the latest timeline second."""
-        chunks = self.sim._timeline
-        if viewer is None or not chunks:
+        chunk = self.sim.latest_second()
+        if viewer is None or chunk is None:
             return None
-        chunk = chunks[-1]
         pubs = self.sim.sfu.publications
         out: dict[int, int] = {}
         for sub, track, bps in zip(chunk["sub"].tolist(), chunk["track"].tolist(), chunk["bitrate_bps"].tolist()):
