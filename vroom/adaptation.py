@@ -24,7 +24,6 @@ participant (``sfu.quality``), which clients that asked for it receive as
 from __future__ import annotations
 
 import math
-
 from typing import TYPE_CHECKING, Any
 
 import numpy as np

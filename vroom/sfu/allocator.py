@@ -79,7 +79,7 @@ Rules:
    further downgrade in the hold lowers the ceiling and restarts the hold. A track switched off
    for bandwidth stays off during the hold, with the same reason. Temporal layers move freely under
    the ceiling. Downgrades the subscriber asked for (switch-off, a lower ``max_spatial``) start no
-   hold.
+   hold, nor does a track's first allocation (nothing was sent before it).
 7. **Determinism**: every order is a sort on track ids (and priorities, sizes); no sets, no clock.
    The result does not depend on the order of ``subs``; allocations come back in that order.
 """
