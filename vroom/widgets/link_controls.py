@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..units import parse_duration
-from .live import simulation_of, watch
+from .live import LazyWidget, simulation_of, watch
 
 __all__ = ["LinkControls", "recorded_link_changes", "replay", "FIELDS"]
 
@@ -60,7 +60,7 @@ def replay(sim: Any, events: list[dict[str, Any]]) -> None:
         sim.env.schedule(due, simpy.events.URGENT, at - sim.now_us)
 
 
-class LinkControls:
+class LinkControls(LazyWidget):
     """Sliders for rate, delay, jitter and loss and an outage switch, for a participant's uplink and
     downlink. Moving one calls ``sim.set_link`` at the current simulated time (see the module doc).
 
@@ -147,13 +147,6 @@ class LinkControls:
         return [e for e in recorded_link_changes(self.sim) if e["link"].rpartition("/")[0] == self.identity]
 
     # -- the widget ---------------------------------------------------------------------------------
-    @property
-    def widget(self) -> Any:
-        """The sliders (built on first use)."""
-        if self._widget is None:
-            self._build()
-        return self._widget
-
     def _build(self) -> None:
         import ipywidgets as w
 
@@ -207,11 +200,6 @@ class LinkControls:
                     control.value = min(max(s[field], FIELDS[field][1]), FIELDS[field][2])
         finally:
             self._updating = False
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
 
     def __repr__(self) -> str:
         return f"<LinkControls {self.identity} changes={len(self.events())}>"

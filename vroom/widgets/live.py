@@ -5,7 +5,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-__all__ = ["watch", "refresh", "simulation_of"]
+__all__ = ["LazyWidget", "watch", "refresh", "simulation_of"]
 
 _watchers: "weakref.WeakKeyDictionary[Any, list[weakref.ref[Any]]]" = weakref.WeakKeyDictionary()
 
@@ -35,3 +35,25 @@ def simulation_of(obj: Any, name: str = "sim") -> tuple[Any, Any]:
     if isinstance(obj, Room):
         return obj._sim, obj
     raise TypeError(f"{name}: expected a vroom.Simulation or a connected Room, got {type(obj).__name__}")
+
+
+class LazyWidget:
+    """The ipywidgets side of a vroom widget: ``widget`` is built by ``_build`` on first use (so the model side
+    works, and is tested, without ipywidgets), and IPython shows it when the object ends a cell."""
+
+    _widget: Any = None
+
+    @property
+    def widget(self) -> Any:
+        """The ipywidgets view (built on first use)."""
+        if self._widget is None:
+            self._build()
+        return self._widget
+
+    def _build(self) -> None:
+        raise NotImplementedError
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)

@@ -7,7 +7,7 @@ import io
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .live import simulation_of, watch
+from .live import LazyWidget, simulation_of, watch
 
 __all__ = ["RoomMonitor", "MonitorRow", "SAMPLE_US"]
 
@@ -40,7 +40,7 @@ class MonitorRow:
     network_quality: int | None
 
 
-class RoomMonitor:
+class RoomMonitor(LazyWidget):
     """Per participant of a room, once a simulated second: send and receive bitrate, packet loss and
     jitter, bandwidth estimates and network quality (``rows()`` the latest, ``history`` all of them);
     as a widget, a table and three plots over time. Sampling starts when the monitor is made."""
@@ -115,18 +115,14 @@ class RoomMonitor:
         return pd.DataFrame([asdict(r) for r in self.history])
 
     # -- the widget ---------------------------------------------------------------------------------
-    @property
-    def widget(self) -> Any:
-        """The table and the plots (built on first use)."""
-        if self._widget is None:
-            import ipywidgets as w
+    def _build(self) -> None:
+        import ipywidgets as w
 
-            self._table = w.HTML()
-            self._plots = w.Image(format="png", layout=w.Layout(max_width="900px"))
-            self._widget = w.VBox([self._table, self._plots])
-            self._widget.add_class("vroom-room-monitor")
-            self.refresh()
-        return self._widget
+        self._table = w.HTML()
+        self._plots = w.Image(format="png", layout=w.Layout(max_width="900px"))
+        self._widget = w.VBox([self._table, self._plots])
+        self._widget.add_class("vroom-room-monitor")
+        self.refresh()
 
     def table_html(self) -> str:
         """The latest rows as an HTML table."""
@@ -185,11 +181,6 @@ class RoomMonitor:
         png = io.BytesIO()
         self.figure().savefig(png, format="png")  # PNG bytes: shown whatever matplotlib backend is active
         self._plots.value = png.getvalue()
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
 
     def __repr__(self) -> str:
         return f"<RoomMonitor {self.room} samples={len(self.history)}>"

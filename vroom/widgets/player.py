@@ -14,7 +14,7 @@ import asyncio
 from typing import Any
 
 from ..units import parse_duration
-from .live import refresh, simulation_of, watch
+from .live import LazyWidget, refresh, simulation_of, watch
 
 __all__ = ["Player", "SPEEDS"]
 
@@ -24,7 +24,7 @@ SPEEDS = {"×0.5": 0.5, "×1 (real time)": 1.0, "×2": 2.0, "×5": 5.0, "×10": 
 PAUSE_S = 0.05
 
 
-class Player:
+class Player(LazyWidget):
     """Play, pause, step and speed for ``sim``, with a simulated-time readout.
 
     ``until``: where playing stops (None: never); ``step``: what the step button advances;
@@ -139,13 +139,6 @@ class Player:
         return f"t = {self.sim.now:.3f} s{end} · {label} · {state}"
 
     # -- the widget ---------------------------------------------------------------------------------
-    @property
-    def widget(self) -> Any:
-        """Play/pause, step, speed and the readout (built on first use)."""
-        if self._widget is None:
-            self._build()
-        return self._widget
-
     def _build(self) -> None:
         import ipywidgets as w
 
@@ -179,11 +172,6 @@ class Player:
             self._play.value = self.playing  # the observer sees no change of intent: play()/pause() are idempotent
         self._play.description = "pause" if self.playing else "play"
         self._play.icon = "pause" if self.playing else "play"
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
 
     def __repr__(self) -> str:
         return f"<Player {self.readout()}>"

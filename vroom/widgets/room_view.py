@@ -6,7 +6,7 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
-from .live import simulation_of, watch
+from .live import LazyWidget, simulation_of, watch
 
 __all__ = ["RoomView", "Tile", "tile_html", "TILE_MIN_PX"]
 
@@ -52,7 +52,7 @@ class Tile:
                 f"bitrate={self.bitrate_bps}{' ' + ' '.join(flags) if flags else ''}>")
 
 
-class RoomView:
+class RoomView(LazyWidget):
     """A tile per connected participant of a room: identity, mic and camera, speaking, the dominant
     speaker (highlighted), Network Quality bars, and what ``viewer`` receives of each: the layer, the
     bitrate, switched off. ``tiles()`` is the data; ``widget`` (or displaying the view) is an
@@ -161,13 +161,6 @@ class RoomView:
         return out
 
     # -- the widget -------------------------------------------------------------------------------
-    @property
-    def widget(self) -> Any:
-        """The ipywidgets grid (built on first use)."""
-        if self._widget is None:
-            self._build()
-        return self._widget
-
     def _build(self) -> None:
         import ipywidgets as w
 
@@ -214,11 +207,6 @@ class RoomView:
         children = tuple(self._tile_widgets[t.identity] for t in tiles)
         if self._grid.children != children:
             self._grid.children = children
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
 
     def __repr__(self) -> str:
         return f"<RoomView {self.room} viewer={self.viewer} t={self.sim.now:.3f}s>"
