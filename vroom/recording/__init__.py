@@ -6,3 +6,15 @@ recordings out over time and mixes their audio; ``storage`` is the local folder 
 ``service`` decides which tracks record and runs it all on the simulated clock. PyAV is
 imported only when a file is written.
 """
+
+from typing import Any
+
+
+def import_av() -> Any:
+    """PyAV, or an error that says how to get it (it is the ``media`` extra)."""
+    try:
+        import av
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError("recordings and compositions need PyAV: pip install 'vroom[media]' "
+                                  "(in a checkout: pip install '.[media]')") from None
+    return av

@@ -38,6 +38,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from . import import_av
 from .content import SAMPLE_RATE
 from .recorder import MediaInfo
 
@@ -150,7 +151,7 @@ class _VideoReader:
     """A video recording decoded in order; ``at(t_ms)`` is its frame nearest ``t_ms`` (held across gaps)."""
 
     def __init__(self, source: Source, tolerance_ms: int) -> None:
-        import av
+        av = import_av()
 
         self.container = av.open(str(source.path))
         self.frames: Iterator[Any] = self.container.decode(video=0)
@@ -209,7 +210,7 @@ def _fit(src_w: int, src_h: int, w: int, h: int) -> tuple[int, int, int, int]:
 
 def _mix(sources: list[Source], stretches: list[tuple[int, int]]) -> np.ndarray:
     """The audio sources added on the output time line (float32 mono, 48 kHz)."""
-    import av
+    av = import_av()
 
     starts_ms = [a for a, _ in stretches]
     offsets = np.cumsum([0] + [b - a for a, b in stretches])
@@ -255,7 +256,7 @@ def _decode_audio(container: Any) -> Iterator[Any]:
 def compose(path: Path, *, fmt: str, width: int, height: int, regions: list[Region], audio: list[Source],
             end_ms: int, trim: bool) -> MediaInfo:
     """Write a composition to ``path``; returns its size, duration and video frame count."""
-    import av
+    av = import_av()
 
     video_sources = [s for r in regions for s in r.sources]
     stretches = kept_stretches(video_sources + audio, end_ms, trim)
@@ -302,7 +303,7 @@ def compose(path: Path, *, fmt: str, width: int, height: int, regions: list[Regi
 
 def _render(container: Any, stream: Any, regions: list[Region], stretches: list[tuple[int, int]], total_ms: int,
             width: int, height: int) -> int:
-    import av
+    av = import_av()
 
     readers: dict[str, _VideoReader] = {}
     arrivals: dict[str, list[str]] = {r.name: [] for r in regions}

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..media.rtp import FLAG_KEYFRAME
+from . import import_av
 from .content import SAMPLE_RATE, TALK_LEVEL, Slide, Speech, TestCard
 
 __all__ = ["TrackCapture", "MediaInfo", "video_frames", "audio_frames", "data_messages", "write_track",
@@ -171,7 +172,7 @@ def write_track(path: Path, kind: str, c: dict[str, np.ndarray], *, identity: st
 
 def _write_video(path: Path, k: np.ndarray, t: np.ndarray, key: np.ndarray, picture: Any, room_start_us: int,
                  bitrate_bps: int, fps: float, content_change_us: int) -> MediaInfo:
-    import av
+    av = import_av()
 
     container = av.open(str(path), mode="w", format="matroska", container_options=_BITEXACT)
     try:
@@ -214,7 +215,7 @@ def _write_video(path: Path, k: np.ndarray, t: np.ndarray, key: np.ndarray, pict
 
 def _write_audio(path: Path, k: np.ndarray, t: np.ndarray, talking: np.ndarray, identity: str,
                  room_start_us: int, bitrate_bps: int, rng: np.random.Generator | None) -> MediaInfo:
-    import av
+    av = import_av()
 
     speech = Speech(identity, rng if rng is not None else np.random.default_rng(0))
     n = len(k)
