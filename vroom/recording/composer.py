@@ -290,10 +290,8 @@ def compose(path: Path, *, fmt: str, width: int, height: int, regions: list[Regi
                 frame.sample_rate = SAMPLE_RATE
                 frame.pts = i
                 frame.time_base = Fraction(1, SAMPLE_RATE)
-                for packet in astream.encode(frame):
-                    container.mux(packet)
-            for packet in astream.encode(None):
-                container.mux(packet)
+                container.mux(astream.encode(frame))
+            container.mux(astream.encode(None))
         if vstream is not None:
             frames = _render(container, vstream, regions, stretches, total_ms, width, height)
     finally:
@@ -352,10 +350,8 @@ def _render(container: Any, stream: Any, regions: list[Region], stretches: list[
             frame = av.VideoFrame.from_ndarray(buf.reshape(height * 3 // 2, width), format="yuv420p")
             frame.pts = i
             frame.time_base = Fraction(1, FPS)
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
     finally:
         for reader in readers.values():
             reader.close()

@@ -200,11 +200,9 @@ def _write_video(path: Path, k: np.ndarray, t: np.ndarray, key: np.ndarray, pict
             frame.time_base = MS
             if keyi:
                 frame.pict_type = av.video.frame.PictureType.I
-            for packet in stream.encode(frame):
-                container.mux(packet)
+            container.mux(stream.encode(frame))
             written += 1
-        for packet in stream.encode(None):
-            container.mux(packet)
+        container.mux(stream.encode(None))
     finally:
         container.close()
     period = round(1000 / fps)
