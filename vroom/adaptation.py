@@ -467,11 +467,7 @@ class Adaptation:
                 self._network_quality(p, now, 0.0)
             self._note_source_rates(now)
             return
-        prev = self._last_sample
-        cur = {"bytes": rec.bytes[:n].copy(), "received": rec.received[:n].copy(),
-               "expected": np.maximum(rec.max_seq[:n] - np.minimum(rec.first_seq[:n], rec.max_seq[:n]) + 1, 0)}
-        d = {k: v - _pad(prev.get(k), n) for k, v in cur.items()}
-        self._last_sample = cur
+        self._last_sample, d = self._counts_since(self._last_sample, n)
         sub, track = rec.slot_sub[:n], rec.slot_track[:n]
         connected = np.array([p.connected for p in self._participant_of_member], dtype=bool)
         keep = connected[sub] if n else np.zeros(0, bool)
@@ -509,14 +505,18 @@ class Adaptation:
             if not isinstance(src, VideoSource) and now > src.start_us:  # talk spurts come and go: audio and data at their average so far
                 self._source_rates[pub.track] = src.bytes_sent * 8 * US_PER_S // (now - src.start_us)
 
-    def _score(self, now: int, n: int) -> None:
-        """LiveKit's connection score per subscription, over the last 5 s window."""
+    def _counts_since(self, last: dict[str, np.ndarray], n: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """The first ``n`` subscriptions' byte, packet and expected-packet counters now, and how much each
+        grew since ``last`` (a slot new since then counts from zero)."""
         rec = self.receivers
         cur = {"bytes": rec.bytes[:n].copy(), "received": rec.received[:n].copy(),
                "expected": np.maximum(rec.max_seq[:n] - np.minimum(rec.first_seq[:n], rec.max_seq[:n]) + 1, 0)}
-        prev = self._score_sample
-        d = {k: v - _pad(prev.get(k), n) for k, v in cur.items()}
-        self._score_sample = cur
+        return cur, {k: v - _pad(last.get(k), n) for k, v in cur.items()}
+
+    def _score(self, now: int, n: int) -> None:
+        """LiveKit's connection score per subscription, over the last 5 s window."""
+        rec = self.receivers
+        self._score_sample, d = self._counts_since(self._score_sample, n)
         window = ConnectionScorer.UPDATE_INTERVAL_S
         t = now / US_PER_S
         fwd = self.sfu.forwarder
