@@ -11,8 +11,8 @@ import pytest
 
 from tests.net.helpers import make_link
 from tests.scenario.test_scenario import ROOT
-from vroom.metrics.rmcat import (LinkMeter, LinkState, capacity_series, flow_rates, jain_index, link_metrics,
-                                 link_states, queuing_delays_us, utilisation)
+from vroom.metrics.rmcat import (LinkMeter, LinkState, capacity_series, capacity_share, flow_rates, jain_index,
+                                 link_metrics, link_states, queuing_delays_us, utilisation)
 from vroom.net.link import DELIVERED
 from vroom.scenario import Scenario
 from vroom.sim import Simulation
@@ -72,11 +72,22 @@ def test_capacity_is_the_time_weighted_configured_rate():
     assert capacity_series(states, starts, ends).tolist() == [1e6, 1.5e6, 2e6, 0.0]
 
 
-def test_utilisation_is_mean_sending_over_mean_capacity():
-    # (0.5 + 1.5 + 1 + 0) / (1 + 1.5 + 2 + 0) = 3 / 4.5
-    assert utilisation([0.5e6, 1.5e6, 1e6, 0], [1e6, 1.5e6, 2e6, 0]) == pytest.approx(2 / 3)
+def test_utilisation_is_the_mean_of_each_intervals_sending_over_capacity():
+    # RFC 8868: sending rate / capacity per interval, then its mean: (0.5 + 1.5 + 0.25) / 3 = 0.75;
+    # the capacity share is the ratio of the sums instead: 4.5 / 7
+    sending, capacity = [0.5e6, 3e6, 1e6], [1e6, 2e6, 4e6]
+    assert utilisation(sending, capacity) == pytest.approx(0.75)
+    assert capacity_share(sending, capacity) == pytest.approx(4.5 / 7)
+    # an interval with the link down has no capacity to use: left out of the mean, not of the share
+    assert utilisation(sending + [0.2e6], capacity + [0.0]) == pytest.approx(0.75)
+    assert capacity_share(sending + [0.2e6], capacity + [0.0]) == pytest.approx(4.7 / 7)
+    # one capacity throughout: both are the mean sending rate over it
+    assert utilisation([1e6, 2e6], [4e6, 4e6]) == pytest.approx(capacity_share([1e6, 2e6], [4e6, 4e6])) == 0.375
+    for bad in ([0.0], [math.nan]):
+        with pytest.raises(ValueError):
+            utilisation([1e6], bad)
     with pytest.raises(ValueError):
-        utilisation([1e6], [0.0])
+        capacity_share([1e6], [0.0])
 
 
 # -- the whole pipeline on a tiny run ------------------------------------------------------------------------
@@ -165,12 +176,15 @@ def test_5_1_report(case_5_1, record_property):
     assert m.packets_in > 0
 
 
-@pytest.mark.xfail(strict=True, reason="GCC as vroom runs it reaches about 73 %: after each capacity rise its "
-                                       "AIMD climbs additively near its last link-capacity estimate (libwebrtc's "
-                                       "rule) until it passes that estimate's upper bound; the publisher has no "
-                                       "probing beyond GCC's start-up probes")
 def test_5_1_uses_at_least_80_percent_of_the_available_capacity(case_5_1):
-    assert case_5_1[1].utilisation >= 0.80
+    """The issue's bar, as RFC 8868 defines utilisation (the mean of sending rate / capacity, here per
+    second). The run's capacity share (mean rate over mean capacity) is lower, about 78 %: most of what
+    is left unused is in the 2.5 Mbps stretch, where GCC climbs additively near its last link-capacity
+    estimate before it ramps up (docs/bandwidth-estimation.md)."""
+    m = case_5_1[1]
+    assert m.utilisation >= 0.80
+    # and not thanks to the overshoot after the drop to 0.6 Mbps: with each second's ratio capped at 1
+    assert np.mean(np.minimum(m.sending_bps / m.capacity_bps, 1.0)) >= 0.80
 
 
 def test_5_1_the_receiver_gets_the_video_on_its_fat_link(case_5_1):

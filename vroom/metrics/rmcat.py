@@ -18,11 +18,18 @@ subscriber's downlink, whose sender is the SFU's allocator). What each metric is
   ``link-changed`` records; each interval gets the time-weighted mean of the rate in force. A link
   that is down counts 0; a link on a Mahimahi trace has no single rate (NaN), and its utilisation is
   refused.
-* **Average utilisation** = ``sum(sending_bps) / sum(capacity_bps)`` over the intervals of the
-  window. The intervals are equally long, so this is mean(sending rate) / mean(capacity): the share of
-  what the link could have carried over the whole window that the sender offered. It is not capped
-  per interval (a sender that overshoots pays in queuing delay and loss, which are reported
-  beside it).
+* **Average utilisation**: RFC 8868 defines bandwidth utilisation as "the ratio of the
+  instantaneous sending rate to the instantaneous bottleneck capacity" and reports its statistics
+  (mean, ...) over the session; here the instantaneous ratio is that of each interval, and the
+  average is the mean of those ratios over the intervals of the window (a link that is down has no
+  capacity to use: its intervals are left out). Within a stretch of constant capacity this is the
+  mean sending rate over that capacity, whatever the interval length; across changes each interval
+  counts alike, so a second at 0.6 Mbps weighs as much as one at 2.5 Mbps. It is not capped per
+  interval: a sender that overshoots after a capacity drop shows a ratio above 1 there (and pays in
+  queuing delay and loss, reported beside it).
+* **Capacity share** = ``sum(sending_bps) / sum(capacity_bps)``: the share of what the link could
+  have carried over the whole window that the sender offered (mean sending rate over mean capacity;
+  high-capacity stretches weigh more). Not an RFC 8868 metric; reported beside it.
 * **Queuing delay** per delivered packet = (arrival − entry) − the propagation delay configured when
   it entered. It comes from the per-packet trace (``Simulation(trace_packets=True)``: every packet's
   entry time and arrival on every link), and so includes the packet's own serialization time
@@ -60,8 +67,8 @@ from ..units import parse_duration, parse_rate
 if TYPE_CHECKING:
     from ..sim import Simulation
 
-__all__ = ["LinkMeter", "LinkState", "RmcatMetrics", "capacity_series", "flow_rates", "jain_index", "link_metrics",
-           "link_states", "queuing_delays_us", "utilisation"]
+__all__ = ["LinkMeter", "LinkState", "RmcatMetrics", "capacity_series", "capacity_share", "flow_rates", "jain_index",
+           "link_metrics", "link_states", "queuing_delays_us", "utilisation"]
 
 US_PER_S = 1_000_000
 
@@ -130,14 +137,31 @@ def queuing_delays_us(entry_us: np.ndarray, arrival_us: np.ndarray, states: Sequ
     return arrival - entry - delays[_state_index(states, entry)]
 
 
-def utilisation(sending_bps: Sequence[float], capacity_bps: Sequence[float]) -> float:
-    """``sum(sending) / sum(capacity)`` over equally long intervals: mean sending rate over mean capacity."""
+def _series(sending_bps: Sequence[float], capacity_bps: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     s = np.asarray(sending_bps, dtype=float)
     c = np.asarray(capacity_bps, dtype=float)
     if s.shape != c.shape or s.size == 0:
         raise ValueError("utilisation needs sending and capacity series of one, non-zero length")
+    if not np.isfinite(c).all() or (c < 0).any():
+        raise ValueError("utilisation needs a known capacity in every interval")
+    return s, c
+
+
+def utilisation(sending_bps: Sequence[float], capacity_bps: Sequence[float]) -> float:
+    """RFC 8868's bandwidth utilisation, averaged: the mean over the intervals of sending / capacity
+    (intervals with no capacity, a link that is down, left out)."""
+    s, c = _series(sending_bps, capacity_bps)
+    up = c > 0
+    if not up.any():
+        raise ValueError("utilisation needs at least one interval with a positive capacity")
+    return float(np.mean(s[up] / c[up]))
+
+
+def capacity_share(sending_bps: Sequence[float], capacity_bps: Sequence[float]) -> float:
+    """``sum(sending) / sum(capacity)`` over equally long intervals: mean sending rate over mean capacity."""
+    s, c = _series(sending_bps, capacity_bps)
     total = float(c.sum())
-    if not math.isfinite(total) or total <= 0:
+    if total <= 0:
         raise ValueError("utilisation needs a known, positive capacity")
     return float(s.sum()) / total
 
@@ -293,6 +317,7 @@ class RmcatMetrics:
     capacity_bps: np.ndarray
     estimate_bps: np.ndarray
     utilisation: float
+    capacity_share: float
     queue_delay_ms: np.ndarray
     queue_delay_mean_ms: float
     queue_delay_p95_ms: float
@@ -310,7 +335,8 @@ class RmcatMetrics:
             f"RFC 8868 metrics for {self.link}, {self.start_s:g}-{self.end_s:g} s",
             f"  mean sending rate        {np.mean(self.sending_bps) / 1e3:10.0f} kbps",
             f"  mean capacity            {np.mean(self.capacity_bps) / 1e3:10.0f} kbps",
-            f"  average utilisation      {100 * self.utilisation:10.1f} %",
+            f"  average utilisation      {100 * self.utilisation:10.1f} %  (RFC 8868: mean of sending/capacity)",
+            f"  capacity share           {100 * self.capacity_share:10.1f} %  (mean sending / mean capacity)",
             f"  queuing delay mean       {self.queue_delay_mean_ms:10.1f} ms",
             f"  queuing delay p95        {self.queue_delay_p95_ms:10.1f} ms",
             (f"  packet loss              {100 * self.loss_ratio:10.2f} %  ({self.packets_dropped} dropped + "
@@ -381,7 +407,8 @@ def link_metrics(sim: "Simulation", link: str, meter: LinkMeter, *, start: float
     return RmcatMetrics(
         link=link, start_s=starts[0] / US_PER_S, end_s=ends[-1] / US_PER_S, interval_starts_s=starts / US_PER_S,
         sending_bps=sending, capacity_bps=capacity, estimate_bps=estimate,
-        utilisation=utilisation(sending, capacity), queue_delay_ms=qd,
+        utilisation=utilisation(sending, capacity), capacity_share=capacity_share(sending, capacity),
+        queue_delay_ms=qd,
         queue_delay_mean_ms=float(qd.mean()) if qd.size else math.nan,
         queue_delay_p95_ms=float(np.percentile(qd, 95)) if qd.size else math.nan,
         packets_in=n_in, packets_dropped=dropped, packets_lost=lost,
