@@ -3,6 +3,7 @@ docs reference sfu.md §3 and libwebrtc's sources, not from this code's output."
 
 from collections import deque
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -507,3 +508,24 @@ def test_feedback_accepts_plain_tuples():
     a.on_feedback(150 * MS, packets)
     b.on_feedback(150 * MS, [PacketResult(*p) for p in packets])
     assert a.snapshot() == b.snapshot()
+
+
+@pytest.mark.parametrize("arrays", [False, True])
+def test_aimd_takes_the_round_trip_unless_feedback_only(arrays):
+    """A report at 1 s of two packets sent at 800 and 850 ms that took 50 ms each: the latest feedback
+    RTT is 200 ms (the first packet's, which waited 50 ms for the report); the round trip without that
+    wait is 150 ms. Chrome's GoogCC (RTCP's RTT) gives AIMD 150 ms; feedback-only mode the mean of the
+    reports' max feedback RTTs: 200 ms, then (200 + 300) / 2 after a report whose first packet waited
+    150 ms."""
+    reports = [(1000 * MS, [(800 * MS, 850 * MS, 1200), (850 * MS, 900 * MS, 1200)]),
+               (2000 * MS, [(1700 * MS, 1750 * MS, 1200), (1850 * MS, 1900 * MS, 1200)])]
+    for feedback_only, expected in ((False, [150 * MS, 150 * MS]), (True, [200 * MS, 250 * MS])):
+        est = GccEstimator(probing=False, feedback_only=feedback_only)
+        for (now, packets), rtt in zip(reports, expected):
+            if arrays:
+                send, arrival, size = (np.array(c, dtype=np.int64) for c in zip(*packets))
+                est.on_feedback_arrays(now, send, arrival, size)
+            else:
+                est.on_feedback(now, packets)
+            assert est.delay_bwe.rate_control.rtt_us == rtt
+            assert est.rtt_us == 150 * MS

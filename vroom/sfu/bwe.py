@@ -1648,8 +1648,12 @@ class GccEstimator(BandwidthEstimator):
     """Google Congestion Control as ``GoogCcNetworkController`` runs it on transport-wide feedback only.
 
     Each ``on_feedback`` (or ``on_feedback_arrays``: the same computation, done faster, with an identical
-    result and state): RTT from the feedback (mean of the last 32 per-report max
-    RTTs for AIMD, the min propagation RTT for the loss controller); loss counted and reported once a second; acknowledged
+    result and state): the round-trip time from the feedback (each report's min propagation RTT, the
+    round trip without the feedback's own wait, for AIMD and the loss controller, as Chrome runs GoogCC,
+    with RTCP's RTT beside the feedback: ``GoogCcFactoryConfig.feedback_only`` is false by default;
+    ``feedback_only=True`` gives AIMD libwebrtc's
+    feedback-only RTT instead, the mean of the last 32 reports' max feedback RTTs, which includes up to a
+    feedback interval of waiting and so slows the near-max additive increase); loss counted and reported once a second; acknowledged
     throughput updated; probe packets measured; the delay-based estimate updated and handed to the
     loss-based controller, whose capped result is ``target_bitrate_bps``; then the periodic processing
     (``on_process``) runs. Defaults are libwebrtc's: start 300 kbps, min 5 kbps, max 1 Gbps (probing
@@ -1674,7 +1678,7 @@ class GccEstimator(BandwidthEstimator):
     def __init__(self, start_bitrate_bps: float = K_DEFAULT_START_BITRATE_BPS,
                  min_bitrate_bps: float = K_CONGESTION_CONTROLLER_MIN_BITRATE_BPS,
                  max_bitrate_bps: float | None = None, *, now_us: int = 0, probing: bool = True,
-                 rapid_recovery: bool = False) -> None:
+                 rapid_recovery: bool = False, feedback_only: bool = False) -> None:
         min_bps = float(max(min_bitrate_bps, K_CONGESTION_CONTROLLER_MIN_BITRATE_BPS))
         max_bps = float(K_DEFAULT_MAX_BITRATE_BPS if max_bitrate_bps is None else max_bitrate_bps)
         if max_bps < min_bps:
@@ -1694,6 +1698,7 @@ class GccEstimator(BandwidthEstimator):
         if probing:
             self._add_probes(self.probe_controller.initial)
         self.probing = probing
+        self.feedback_only = feedback_only
         self._feedback_max_rtts: deque[int] = deque(maxlen=K_MAX_FEEDBACK_RTT_WINDOW)
         self._lost_since_loss_update = 0
         self._expected_since_loss_update = 0
@@ -1836,10 +1841,12 @@ class GccEstimator(BandwidthEstimator):
 
     # -- plumbing ----------------------------------------------------------------------------------------
     def _update_rtt(self, now_us: int, max_feedback_rtt_us: int, min_propagation_rtt_us: int) -> None:
-        self._feedback_max_rtts.append(max_feedback_rtt_us)
         self.loss_bwe.update_propagation_rtt(now_us, min_propagation_rtt_us)
-        mean_rtt = sum(self._feedback_max_rtts) // len(self._feedback_max_rtts)
-        self.delay_bwe.on_rtt_update(mean_rtt)
+        if self.feedback_only:  # AIMD's RTT: the mean of the last 32 reports' max feedback RTTs
+            self._feedback_max_rtts.append(max_feedback_rtt_us)
+            self.delay_bwe.on_rtt_update(sum(self._feedback_max_rtts) // len(self._feedback_max_rtts))
+        else:  # the round trip itself, as RTCP measures it (the feedback's own waiting excluded)
+            self.delay_bwe.on_rtt_update(min_propagation_rtt_us)
         self.loss_bwe.update_rtt(min_propagation_rtt_us, now_us)
         self.rtt_us = min_propagation_rtt_us
 
