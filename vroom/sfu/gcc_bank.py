@@ -6,11 +6,11 @@ link's sending end. ``feedback_round(now_us, reports)`` does what ``on_feedback_
 bit for bit, with the per-report numpy work done once for the whole round:
 
 * the reports are concatenated; the lost packets are taken out, and the reports whose send or arrival
-  times go backwards or that carry probes are found, with a handful of numpy calls for all of them. Those
-  few reports go through ``on_feedback_arrays`` as they are;
+  times go backwards and the received probe packets are found, with a handful of numpy calls for all of
+  them. Those few reports go through ``on_feedback_arrays`` as they are;
 * every other report is received in order, so its RTT comes from its ends, and its columns are slices of
-  one list per column. Its loss count, acknowledged bitrate and send-time grouping (``InterArrivalDelta``)
-  run per estimator as in ``on_feedback_arrays``, and so do the trendline points
+  one list per column. Its loss count, acknowledged bitrate, probe packets and send-time grouping
+  (``InterArrivalDelta``) run per estimator as in ``on_feedback_arrays``, and so do the trendline points
   (``TrendlineEstimator.add_points``);
 * the trendline slopes of all the estimators' full windows are fitted at once, each sum of
   ``_linear_fit_slope`` taken term by term in its order over all the windows;
@@ -68,14 +68,17 @@ def feedback_round(now_us: int, reports: Sequence[tuple[BandwidthEstimator, Any,
         send, arrival, size, probe = send[got], arrival[got], size[got], probe[got]
     ends = np.cumsum(received)
     firsts = ends - received
-    # the reports that go back in send or arrival time, or that carry probes: on their own
+    # the reports that go back in send or arrival time: on their own
     odd = np.zeros(len(batch), bool)
     if len(send) > 1:
         back = np.flatnonzero(((send[1:] - send[:-1]) | (arrival[1:] - arrival[:-1])) < 0) + 1
         report = np.searchsorted(ends, back, "right")
         odd[report[back > firsts[report]]] = True  # a report's first packet is below the one of the report before
+    probes: dict[int, list[int]] = {}  # report -> its received probe packets
     if len(probe) and probe.max() >= 0:
-        odd[np.searchsorted(ends, np.flatnonzero(probe >= 0), "right")] = True
+        at = np.flatnonzero(probe >= 0)
+        for j, k in zip(np.searchsorted(ends, at, "right").tolist(), at.tolist()):
+            probes.setdefault(j, []).append(k)
     ends, odd = ends.tolist(), odd.tolist()
     S, A, Z = send.tolist(), arrival.tolist(), size.tolist()
     pending = []  # (est, deltas, first window, full windows, recovered, acknowledged, probe)
@@ -95,6 +98,8 @@ def feedback_round(now_us: int, reports: Sequence[tuple[BandwidthEstimator, Any,
             est.acknowledged.update_lists(a, z)
         else:
             est.acknowledged.update_sorted(a, z)
+        for k in probes.get(j, ()):
+            est._handle_probe(probe.item(k), S[k], A[k], Z[k])
         probe_bps = est.probe_estimator.fetch_and_reset()
         acked_bps = est.acknowledged.bitrate_bps
         if not r:
@@ -149,14 +154,20 @@ def _fit_windows(xy: np.ndarray, window: int) -> list[float | None]:
     """``_linear_fit_slope`` of the points ``xy[k:k + window]`` (rows of x, y) for each k: the same sums in
     the same order, each over all windows at once."""
     count = len(xy) - window + 1
-    sums = np.zeros((count, 2))
+    x, y = xy[:, 0].copy(), xy[:, 1].copy()
+    sum_x, sum_y = np.zeros(count), np.zeros(count)
     for i in range(window):
-        sums += xy[i:i + count]
-    avg = sums / window
-    num = np.zeros(count)
-    den = np.zeros(count)
+        sum_x += x[i:i + count]
+        sum_y += y[i:i + count]
+    x_avg, y_avg = sum_x / window, sum_y / window
+    num, den = np.zeros(count), np.zeros(count)
     for i in range(window):
-        dev = xy[i:i + count] - avg
-        num += dev[:, 0] * dev[:, 1]
-        den += dev[:, 0] * dev[:, 0]
-    return [None if d == 0 else n / d for n, d in zip(num.tolist(), den.tolist())]
+        dx = x[i:i + count] - x_avg
+        num += dx * (y[i:i + count] - y_avg)
+        den += dx * dx
+    flat = den == 0
+    slopes = np.divide(num, den, out=np.zeros(count), where=~flat).tolist()
+    if flat.any():
+        for k in np.flatnonzero(flat).tolist():
+            slopes[k] = None
+    return slopes
