@@ -73,7 +73,7 @@ def feedback_round(now_us: int, reports: Sequence[tuple[BandwidthEstimator, Any,
     if len(send) > 1:
         back = np.flatnonzero(((send[1:] - send[:-1]) | (arrival[1:] - arrival[:-1])) < 0) + 1
         report = np.searchsorted(ends, back, "right")
-        odd[report[back > firsts[report]]] = True  # a report's first packet is below the one of the report before
+        odd[report[back > firsts[report]]] = True  # (a report may start below where the one before ends)
     probes: dict[int, list[int]] = {}  # report -> its received probe packets
     if len(probe) and probe.max() >= 0:
         at = np.flatnonzero(probe >= 0)
