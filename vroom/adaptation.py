@@ -33,6 +33,7 @@ from .media.video import VideoSource
 from .net.feedback import FeedbackLog, Report
 from .sfu.allocator import Allocator, BandwidthProfile, Subscription
 from .sfu.bwe import make_estimator
+from .sfu.gcc_bank import feedback_round
 from .sfu.quality import ConnectionScorer, DirectionStats, network_quality, packet_loss_weight
 
 if TYPE_CHECKING:
@@ -189,11 +190,16 @@ class Adaptation:
                 cutoff[link_id] = now - back.config.delay_us
                 links.append((p, link.name, link_id, est, target))
         reports = self.feedback.reports(cutoff)
-        for p, name, link_id, est, target in links:
+        fed = []
+        for _, _, link_id, est, _ in links:
             report = reports.get(link_id)
             if report is not None:
                 est.on_packet_sent(report.last_send_us)  # the link is in use: feedback is expected
-                est.on_feedback_arrays(now, report.send, report.arrival, report.size, report.probe)
+                fed.append((est, report.send, report.arrival, report.size, report.probe))
+        feedback_round(now, fed)  # est.on_feedback_arrays(now, ...) for each, all at once
+        for p, name, link_id, est, target in links:
+            report = reports.get(link_id)
+            if report is not None:
                 self._note_congestion(name, report)
                 got = self._received.setdefault(name, [])
                 got.append((now, report.received_bytes))

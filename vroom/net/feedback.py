@@ -95,9 +95,10 @@ class FeedbackLog:
         min_owd = np.minimum.reduceat(np.where(got, owd, big), seg)[::2]
         max_owd = np.maximum.reduceat(np.where(got, owd, -big), seg)[::2]
         out: dict[int, Report] = {}
-        for k, (lid, a, z) in enumerate(zip(ids[has].tolist(), r_starts.tolist(), r_ends.tolist())):
-            out[lid] = Report(send[a:z], cols[1][a:z], size[a:z], probe[a:z], int(last_send[k]), int(received[k]),
-                              int(received_bytes[k]), int(min_owd[k]), int(max_owd[k]))
+        arrival_or_lost = cols[1]
+        for lid, a, z, *read in zip(ids[has].tolist(), r_starts.tolist(), r_ends.tolist(), last_send.tolist(),
+                                    received.tolist(), received_bytes.tolist(), min_owd.tolist(), max_owd.tolist()):
+            out[lid] = Report(send[a:z], arrival_or_lost[a:z], size[a:z], probe[a:z], *read)
         keep = ~reported
         self._chunks = [tuple(c[keep] for c in (link, send, arrival, size, probe))] if keep.any() else []
         return out

@@ -537,6 +537,26 @@ class TrendlineEstimator:
         k = len(deltas)
         if k == 0:
             return False
+        lo, full = self.add_points(deltas)
+        window = self.window_size
+        hist = self._hist
+        if full <= 0:
+            slopes: list[float | None] = [None] * k
+        elif full < _BATCH_SLOPES:
+            slopes = [None] * (k - full)
+            for start in range(lo, lo + full):
+                points = hist[2 * start:2 * (start + window)].tolist()
+                slopes.append(_linear_fit_slope(points[0::2], points[1::2]))
+        else:
+            slopes = [None] * (k - full) + _linear_fit_slopes(hist, lo, window)
+        self.trim_points()
+        return self.detect_many(deltas, slopes)
+
+    def add_points(self, deltas: Sequence[tuple[int, int, int]]) -> tuple[int, int]:
+        """The first half of ``update_many``: the deltas' points into the window buffer. Returns where the
+        windows to fit start (the first point of the first full one) and how many there are (the last that
+        many deltas see a full window; ``trim_points`` drops the points no window needs any more)."""
+        k = len(deltas)
         window = self.window_size
         coef = self.smoothing_coef
         rest = 1 - coef
@@ -558,20 +578,18 @@ class TrendlineEstimator:
         self._first_arrival_ms = first
         self.accumulated_delay_ms = accumulated
         self.smoothed_delay_ms = smoothed
-        full = min(old + k - window + 1, k)  # the last `full` deltas see a full window
-        if full <= 0:
-            slopes: list[float | None] = [None] * k
-        elif full < _BATCH_SLOPES:
-            slopes = [None] * (k - full)
-            for lo in range(old + k - full + 1 - window, old + k + 1 - window):
-                points = hist[2 * lo:2 * (lo + window)].tolist()
-                slopes.append(_linear_fit_slope(points[0::2], points[1::2]))
-        else:
-            lo = old + k - full + 1 - window
-            slopes = [None] * (k - full) + _linear_fit_slopes(hist, lo, window)
-        if old + k > window:
-            del hist[:-2 * window]
+        full = min(old + k - window + 1, k)
+        return old + k - full + 1 - window, full
 
+    def trim_points(self) -> None:
+        """Keep the last window's points only."""
+        hist = self._hist
+        if len(hist) > 2 * self.window_size:
+            del hist[:-2 * self.window_size]
+
+    def detect_many(self, deltas: Sequence[tuple[int, int, int]], slopes: Sequence[float | None]) -> bool:
+        """The second half of ``update_many``: the detector and γ through the deltas in order, given each
+        delta's fitted slope (None: no full window, or all its points at one time)."""
         gain = self.threshold_gain
         nd = self.num_of_deltas
         threshold = self.threshold
