@@ -474,6 +474,8 @@ class Adaptation:
         estimate = np.array([self._estimate_of(p) for p in self._participant_of_member], dtype=np.int64)
         lost = np.maximum(d["expected"] - d["received"], 0)
         kind = rec.slot_kind[:n]
+        keys = list(zip(sub.tolist(), track.tolist()))
+        allocations = self.allocations
         clock = np.array([_clock(k) for k in range(3)])
         jitter_ms = rec.jitter[:n] / clock[kind] * 1000
         worst_jitter_ms = np.zeros(len(self._participant_of_member))  # what each receiver sees, for its direction
@@ -483,7 +485,8 @@ class Adaptation:
             "bitrate_bps": d["bytes"] * 8, "layer": rec.layer[:n].copy(),
             "target_layer": self.sfu.forwarder.target[sub, track].astype(np.int64),
             "sent_layer": self.sfu.forwarder.current[sub, track].astype(np.int64),
-            "allocated_bps": np.array([self._allocated(int(a), int(b)) for a, b in zip(sub, track)], np.int64),
+            "allocated_bps": np.array([-1 if (a := allocations.get(key)) is None else a.bitrate for key in keys],
+                                      np.int64),
             "estimate_bps": estimate[sub] if n else np.zeros(0, np.int64),
             "loss": np.where(d["expected"] > 0, lost / np.maximum(d["expected"], 1), 0.0),
             "jitter_ms": jitter_ms}
@@ -492,8 +495,8 @@ class Adaptation:
         if now % int(ConnectionScorer.UPDATE_INTERVAL_S * US_PER_S) == 0:
             self._score(now, n)
         scores = self.connection_scores
-        chunk["score"] = np.array([scores[key].score if key in scores else math.nan
-                                   for key in zip(sub.tolist(), track.tolist())], dtype=np.float64)
+        chunk["score"] = np.array([scores[key].score if key in scores else math.nan for key in keys],
+                                  dtype=np.float64)
         self._timeline.append({k: v[keep] for k, v in chunk.items()})
         self._note_source_rates(now)
 
@@ -519,13 +522,17 @@ class Adaptation:
         self._score_sample, d = self._counts_since(self._score_sample, n)
         window = ConnectionScorer.UPDATE_INTERVAL_S
         t = now / US_PER_S
-        fwd = self.sfu.forwarder
-        for slot in range(n):
-            sub, track = int(rec.slot_sub[slot]), int(rec.slot_track[slot])
+        subs, tracks = rec.slot_sub[:n], rec.slot_track[:n]
+        routed = self.sfu.route[subs, tracks].tolist()
+        current_layer = self.sfu.forwarder.current[subs, tracks].tolist()
+        kinds, jitter = rec.slot_kind[:n].tolist(), rec.jitter[:n].tolist()
+        expected, received, got = d["expected"].tolist(), d["received"].tolist(), d["bytes"].tolist()
+        clocks = [_clock(k) for k in range(3)]
+        for slot, (sub, track) in enumerate(zip(subs.tolist(), tracks.tolist())):
             p = self._participant_of_member[sub]
-            if not p.connected or not self.sfu.route[sub, track]:
+            if not p.connected or not routed[slot]:
                 continue
-            kind = int(rec.slot_kind[slot])
+            kind = kinds[slot]
             scorer = self.connection_scores.get((sub, track))
             if scorer is None:
                 weight = packet_loss_weight(("audio/opus", "video/vp8", "application/data")[kind])
@@ -536,24 +543,18 @@ class Adaptation:
             layers_expected = layers_received = 0.0
             if kind == KIND_VIDEO:
                 top = self._desired.get((sub, track), len(src.ladder) - 1)  # capped by content preferences
-                current = int(fwd.current[sub, track])
+                current = current_layer[slot]
                 a = self.allocations.get((sub, track))
                 paused = a is not None and a.spatial < 0
                 scorer.set_paused(paused, t)
                 if current >= 0:
                     expected_bps = float(src.rungs[current][-1])
-                actual = float(d["bytes"][slot]) * 8 / window
+                actual = float(got[slot]) * 8 / window
                 layers_expected, layers_received = float(top), float(max(current, 0))
             rtt_ms = _rtt_us(p) / 1000
-            scorer.update(t, packets_expected=int(d["expected"][slot]),
-                          packets_lost=max(int(d["expected"][slot]) - int(d["received"][slot]), 0),
+            scorer.update(t, packets_expected=expected[slot], packets_lost=max(expected[slot] - received[slot], 0),
                           bitrate_bps=actual, expected_bitrate_bps=expected_bps, layers_expected=layers_expected,
-                          layers_received=layers_received, rtt_ms=rtt_ms,
-                          jitter_ms=float(rec.jitter[slot]) / _clock(kind) * 1000)
-
-    def _allocated(self, sub: int, track: int) -> int:
-        a = self.allocations.get((sub, track))
-        return -1 if a is None else a.bitrate
+                          layers_received=layers_received, rtt_ms=rtt_ms, jitter_ms=jitter[slot] / clocks[kind] * 1000)
 
     def _estimate_of(self, p: "Participant") -> int:
         est = self.estimators.get(p.downlink.name) if p.downlink is not None else None
