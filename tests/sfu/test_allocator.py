@@ -705,3 +705,22 @@ def test_no_spatial_upgrade_within_the_hold_of_a_downgrade_and_full_quality_afte
 
 def test_allocation_on_flag():
     assert Allocation(1, 0, 0, 10).on and not Allocation(1, -1, -1, 0, NETWORK_CONGESTION).on
+
+
+def test_an_allocation_handed_out_again_only_when_equal():
+    """The allocator hands back the previous call's Allocation object when nothing about it changed, and a
+    new one as soon as anything did: the layer, the bitrate, its type, or the switch-off reason."""
+    alloc = Allocator(BandwidthProfile(mode="grid"))
+    audio = Subscription(track=1, kind="audio", bitrate=40 * K)
+    video = Subscription(track=2, kind="video", ladder=((100 * K,),))
+    first = alloc.allocate(0, 1 * S, [audio, video])
+    again = alloc.allocate(S, 1 * S, [audio, video])
+    assert again == first and all(a is b for a, b in zip(again, first))
+    louder = alloc.allocate(2 * S, 1 * S, [Subscription(track=1, kind="audio", bitrate=50 * K), video])
+    assert louder[0] == Allocation(1, 0, 0, 50 * K) and louder[1] is first[1]
+    as_float = alloc.allocate(3 * S, 1 * S, [audio, Subscription(track=2, kind="video", ladder=((100_000.0,),))])
+    assert as_float[1] == Allocation(2, 0, 0, 100 * K) and type(as_float[1].bitrate) is float
+    off = alloc.allocate(4 * S, 10 * K, [audio, video])
+    assert off[1] == Allocation(2, -1, -1, 0, NETWORK_CONGESTION)
+    by_client = Subscription(track=2, kind="video", ladder=((100 * K,),), switched_off_by_client=True)
+    assert alloc.allocate(5 * S, 1 * S, [audio, by_client])[1] == Allocation(2, -1, -1, 0, DISABLED_BY_SUBSCRIBER)
