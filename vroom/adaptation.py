@@ -325,28 +325,32 @@ class Adaptation:
 
     def _subscriptions(self, p: "Participant") -> list[Subscription]:
         sfu = self.sfu
-        s = p.index
-        tracks = np.flatnonzero(sfu.route[s, : len(sfu.publications)]).tolist()
+        publications = sfu.publications
+        tracks = np.flatnonzero(sfu.route[p.index, : len(publications)]).tolist()
         room_sid = p.record.room.sid if p.record is not None else None
         dominant = self._dominant.get(room_sid) if room_sid is not None else None
+        remotes = p.client.participants if p.client is not None else {}  # their views, by publisher SID
         out = []
-        client = p.client
-        views = client._remote_tracks() if client is not None else {}
         for t in tracks:
             pub = self._pub_of_track[t]
-            sfu_pub = sfu.publications[t]
+            sfu_pub = publications[t]
             src = pub.source
             if sfu_pub.kind == KIND_VIDEO:
-                view = views.get(pub.record.sid)
                 rungs = src.rungs
                 if len(rungs) == 1:  # one stream the SFU cannot thin: it costs what its encoder sends now
                     rungs = ((max(src.bitrate_bps, 1),),)
-                out.append(Subscription(
-                    track=t, kind="video", priority=sfu_pub.priority, ladder=rungs,
-                    render_pixels=None if view is None else view.render_pixels,
-                    max_spatial=None if view is None else view.max_spatial(len(src.ladder), src.ladder),
-                    switched_off_by_client=False if view is None else view.switched_off_by_client,
-                    dominant=dominant is not None and sfu_pub.publisher == dominant))
+                is_dominant = dominant is not None and sfu_pub.publisher == dominant
+                owner = self._participant_of_member[sfu_pub.publisher].record
+                remote = remotes.get(owner.sid) if owner is not None else None
+                view = remote.tracks.get(pub.record.sid) if remote is not None else None
+                if view is None:
+                    out.append(Subscription(track=t, kind="video", priority=sfu_pub.priority, ladder=rungs,
+                                            dominant=is_dominant))
+                else:
+                    out.append(Subscription(
+                        track=t, kind="video", priority=sfu_pub.priority, ladder=rungs,
+                        render_pixels=view.render_pixels, max_spatial=view.max_spatial(len(src.ladder), src.ladder),
+                        switched_off_by_client=view.switched_off_by_client, dominant=is_dominant))
             else:
                 bps = self._source_rates.get(t)
                 if bps is None:  # not measured yet: its nominal rate (with headers, 20 ms packets)
