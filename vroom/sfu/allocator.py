@@ -304,7 +304,6 @@ class Allocator:
         self._spatial: dict[int, int] = {}  # last allocated spatial layer per video track (-1 = off)
         self._held: dict[int, _Held] = {}
         self._last_total = 0  # bps handed out by the previous call (rule 4, "detected")
-        self._last: dict[int, Allocation] = {}  # the previous call's allocation per track (handed out again if equal)
 
     def allocate(self, now_us: int, estimate_bps: int, subs: list[Subscription], *,
                  validate: bool = True) -> list[Allocation]:
@@ -332,20 +331,19 @@ class Allocator:
             del self._held[track]
 
         dsp = PRIORITIES[profile.dominant_speaker_priority]
-        last = self._last
         result: dict[int, Allocation] = {}
         videos: list[_Video] = []
         video_subs = sorted((s for s in subs if s.kind == "video"), key=_track_of)
         for sub in video_subs:
             if sub.switched_off_by_client:
-                result[sub.track] = _allocation(last, sub.track, -1, -1, 0, DISABLED_BY_SUBSCRIBER)
+                result[sub.track] = _allocation(sub.track, -1, -1, 0, DISABLED_BY_SUBSCRIBER)
                 continue
             top = _cap_top(sub)
             held = self._held.get(sub.track)
             if held is not None:
                 top = min(top, held.ceiling)
                 if top < 0:
-                    result[sub.track] = _allocation(last, sub.track, -1, -1, 0, held.reason)
+                    result[sub.track] = _allocation(sub.track, -1, -1, 0, held.reason)
                     continue
             rank = self.rank(sub, dsp)
             ladder = sub.ladder
@@ -366,19 +364,17 @@ class Allocator:
         for v in videos:
             track = v.sub.track
             if v.level < 0:
-                result[track] = _allocation(last, track, -1, -1, 0, off_reason)
+                result[track] = _allocation(track, -1, -1, 0, off_reason)
             else:
                 s, t = v.rungs[v.level]
-                result[track] = _allocation(last, track, s, t, v.cost(v.level), None)
+                result[track] = _allocation(track, s, t, v.cost(v.level), None)
 
         out = []
         for sub in subs:
             if sub.kind == "video":
                 out.append(result[sub.track])
             else:
-                a = result[sub.track] = _allocation(last, sub.track, 0, 0, sub.bitrate, None)
-                out.append(a)
-        self._last = result
+                out.append(_allocation(sub.track, 0, 0, sub.bitrate, None))
         self._remember(now_us, video_subs, result)
         self._last_total = sum(a.bitrate for a in out)
         return out
@@ -439,15 +435,21 @@ def _track_of(sub: Subscription) -> int:
 _ONE_RUNG = ((0, 0),)  # the rungs of a one-layer ladder
 
 
-def _allocation(last: dict[int, Allocation], track: int, spatial: int, temporal: int, bitrate: int,
-                reason: str | None) -> Allocation:
-    """``Allocation(track, spatial, temporal, bitrate, reason)``: the previous one when equal, bitrate of the
-    same type too (allocations are immutable, and most stay as they were from one call to the next)."""
-    a = last.get(track)
-    if (a is not None and a.bitrate == bitrate and type(a.bitrate) is type(bitrate) and a.spatial == spatial
-            and a.temporal == temporal and a.reason == reason):
-        return a
-    return Allocation(track, spatial, temporal, bitrate, reason)
+_ALLOCATIONS: dict[tuple[Any, ...], Allocation] = {}  # by value: see ``_allocation``
+_ALLOCATIONS_MAX = 1 << 14
+
+
+def _allocation(track: int, spatial: int, temporal: int, bitrate: int, reason: str | None) -> Allocation:
+    """``Allocation(track, spatial, temporal, bitrate, reason)``, or an equal one made before (bitrate of the
+    same type too). Allocations are immutable, and dear to make; most subscribers of a track are handed the
+    same one (an audio track's rate changes once a second), so equal ones are shared, from a bounded table."""
+    key = (track, spatial, temporal, bitrate, type(bitrate), reason)
+    a = _ALLOCATIONS.get(key)
+    if a is None:
+        if len(_ALLOCATIONS) >= _ALLOCATIONS_MAX:
+            _ALLOCATIONS.clear()
+        a = _ALLOCATIONS[key] = Allocation(track, spatial, temporal, bitrate, reason)
+    return a
 
 
 def _cap_top(sub: Subscription) -> int:
