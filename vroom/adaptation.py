@@ -123,6 +123,7 @@ class Adaptation:
         self._timeline: list[dict[str, np.ndarray]] = []  # one chunk of columns per second
         # audio and data are allocated their average rate so far (DTX makes most audio tiny)
         self._source_rates: dict[int, int] = {}
+        self._fixed_subs: dict[tuple[int, int], Subscription] = {}  # audio/data track -> its latest Subscription
         self.connection_scores: dict[tuple[int, int], ConnectionScorer] = {}  # (subscriber, track) -> scorer
         self._desired: dict[tuple[int, int], int] = {}  # (subscriber, track) -> the layer it asks for
         self._score_sample: dict[str, np.ndarray] = {}
@@ -356,8 +357,13 @@ class Adaptation:
                 if bps is None:  # not measured yet: its nominal rate (with headers, 20 ms packets)
                     bps = getattr(src.spec, "bitrate_bps", 0) + (HEADER_BYTES * 8 * 50 if sfu_pub.kind == KIND_AUDIO
                                                                  else 0)
-                out.append(Subscription(track=t, kind="audio" if sfu_pub.kind == KIND_AUDIO else "data",
-                                        bitrate=int(bps)))
+                # the same for every subscriber: made once per rate (the allocator only reads it)
+                bps = int(bps)
+                sub = self._fixed_subs.get((t, sfu_pub.kind))
+                if sub is None or sub.bitrate != bps:
+                    sub = self._fixed_subs[(t, sfu_pub.kind)] = Subscription(
+                        track=t, kind="audio" if sfu_pub.kind == KIND_AUDIO else "data", bitrate=bps)
+                out.append(sub)
         return out
 
     def _switched(self, p: "Participant", track: int, on: bool, reason: str | None) -> None:
