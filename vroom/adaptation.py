@@ -484,7 +484,7 @@ class Adaptation:
         estimate = np.array([self._estimate_of(p) for p in self._participant_of_member], dtype=np.int64)
         lost = np.maximum(d["expected"] - d["received"], 0)
         kind = rec.slot_kind[:n]
-        keys = list(zip(sub.tolist(), track.tolist()))
+        subs, tracks = sub.tolist(), track.tolist()  # (sub, track) keys made as looked up: no n tuples kept
         allocations = self.allocations
         clock = np.array([_clock(k) for k in range(3)])
         jitter_ms = rec.jitter[:n] / clock[kind] * 1000
@@ -495,8 +495,8 @@ class Adaptation:
             "bitrate_bps": d["bytes"] * 8, "layer": rec.layer[:n].copy(),
             "target_layer": self.sfu.forwarder.target[sub, track].astype(np.int64),
             "sent_layer": self.sfu.forwarder.current[sub, track].astype(np.int64),
-            "allocated_bps": np.array([-1 if (a := allocations.get(key)) is None else a.bitrate for key in keys],
-                                      np.int64),
+            "allocated_bps": np.array([-1 if (a := allocations.get(key)) is None else a.bitrate
+                                       for key in zip(subs, tracks)], np.int64),
             "estimate_bps": estimate[sub] if n else np.zeros(0, np.int64),
             "loss": np.where(d["expected"] > 0, lost / np.maximum(d["expected"], 1), 0.0),
             "jitter_ms": jitter_ms}
@@ -505,7 +505,7 @@ class Adaptation:
         if now % int(ConnectionScorer.UPDATE_INTERVAL_S * US_PER_S) == 0:
             self._score(now, n)
         scores = self.connection_scores
-        chunk["score"] = np.array([scores[key].score if key in scores else math.nan for key in keys],
+        chunk["score"] = np.array([scores[key].score if key in scores else math.nan for key in zip(subs, tracks)],
                                   dtype=np.float64)
         self._timeline.append({k: v[keep] for k, v in chunk.items()})
         self._note_source_rates(now)
