@@ -293,9 +293,11 @@ class Receivers:
         arrival = np.concatenate([p["arrival"], arrival])
         sent = np.concatenate([p["t"], np.zeros(len(frame) - len(p["t"]), np.int64) if sent is None else sent])
         order = _stable_order(slot, len(self._slot_of))
-        if np.any((slot[order][1:] == slot[order][:-1]) & (np.diff(frame[order]) < 0)):  # reordered frames
+        slot_sorted, frame_sorted = slot[order], frame[order]
+        if np.any((slot_sorted[1:] == slot_sorted[:-1]) & (np.diff(frame_sorted) < 0)):  # reordered frames
             order = np.lexsort((frame, slot))
-        slot, frame, nfr, count, arrival = slot[order], frame[order], nfr[order], count[order], arrival[order]
+            slot_sorted, frame_sorted = slot[order], frame[order]
+        slot, frame, nfr, count, arrival = slot_sorted, frame_sorted, nfr[order], count[order], arrival[order]
         sent = sent[order]
         key = (slot << 24) ^ frame
         starts, _ = _segments(key)
@@ -378,7 +380,10 @@ class Receivers:
         wcnt[:, FREEZE_WINDOW:] -= ccnt[:, 1: width + 1 - FREEZE_WINDOW]
         with np.errstate(invalid="ignore", divide="ignore"):
             avg = wsum / wcnt
-        freeze = valid & (wcnt >= FREEZE_MIN_SAMPLES) & (grid > np.maximum(3 * avg, avg + FREEZE_MIN_INCREASE_US))
+        threshold = np.maximum(3 * avg, avg + FREEZE_MIN_INCREASE_US, out=avg)
+        freeze = grid > threshold
+        freeze &= valid
+        freeze &= wcnt >= FREEZE_MIN_SAMPLES
         self.freezes[seg_slot] += freeze.sum(axis=1)
         self.freeze_us[seg_slot] += np.where(freeze, grid, 0.0).sum(axis=1).astype(np.int64)
         self.pauses[seg_slot] += paused.sum(axis=1)
