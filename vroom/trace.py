@@ -117,11 +117,12 @@ class Trace:
         counts = np.count_nonzero(valid, axis=1)
         rows = np.flatnonzero(counts)
         if len(rows):  # hash the valid cells only, row after row
-            r, c = np.nonzero(valid)
+            cells = np.flatnonzero(valid)
+            r = np.repeat(np.arange(len(counts)), counts)
             starts = np.cumsum(counts) - counts
             pos = first_pos[r] + np.arange(len(r)) - starts[r]
-            h = _packet_hash(pos, np.broadcast_to(ssrc, valid.shape)[r, c], np.broadcast_to(seq, valid.shape)[r, c],
-                             outcome[r, c], arrival_us[r, c])
+            h = _packet_hash(pos, *(np.take(np.broadcast_to(a, valid.shape), cells)
+                                    for a in (ssrc, seq, outcome, arrival_us)))
             row_sum = np.zeros(len(counts), np.uint64)  # sums wrap around (mod 2**64): any order gives the same
             row_xor = np.zeros(len(counts), np.uint64)
             row_sum[rows] = np.add.reduceat(h, starts[rows])
