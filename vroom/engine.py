@@ -51,6 +51,11 @@ def rto_us(attempt: np.ndarray) -> np.ndarray:
     return np.minimum(RTO_MIN_US << np.minimum(attempt - 1, 6), RTO_MAX_US)
 
 
+def _take(cols: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
+    """The rows ``idx`` of every column (indices: a boolean mask is slower, once per column)."""
+    return {k: v[idx] for k, v in cols.items()}
+
+
 def _nonzero(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.nonzero`` of a 2-D mask (row, column of each true cell, row-major), three times faster on the
     data path's wide batches."""
@@ -182,8 +187,8 @@ class DataPath:
         if due.all():
             batch, self._ingress = ingress, None
         else:
-            batch = {k: v[due] for k, v in ingress.items()}
-            self._ingress = {k: v[~due] for k, v in ingress.items()}
+            batch = _take(ingress, np.flatnonzero(due))
+            self._ingress = _take(ingress, np.flatnonzero(~due))
         order = np.lexsort((batch["target"], batch["attempt"], batch["uid"], batch["t_sfu"]))
         self._downlinks({k: v[order] for k, v in batch.items()})
 
@@ -215,7 +220,8 @@ class DataPath:
             ids = np.array([self._link_ids[link.name] for link in links], dtype=np.int64)[row]
             self.feedback.add(ids, e["t_up"], np.where(oc == DELIVERED, ar, NOT_RECEIVED), e["size"], e["probe"])
         ok = oc == DELIVERED
-        self._enqueue_ingress({**{k: v[ok] for k, v in e.items()}, "t_sfu": ar[ok]})
+        ok_rows = np.flatnonzero(ok)
+        self._enqueue_ingress({**_take(e, ok_rows), "t_sfu": ar[ok_rows]})
         again = ~ok & ((e["flags"] & FLAG_RELIABLE) > 0)
         if again.any():  # the publisher's SCTP stack sends it again after its RTO
             retry = {k: v[again] for k, v in e.items()}

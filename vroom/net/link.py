@@ -478,13 +478,15 @@ def transmit(
     rate, delay = np.array(rate_l, dtype=np.int64), np.array(delay_l, dtype=np.int64)
     busy, last = np.array(busy_l, dtype=np.int64), np.array(last_l, dtype=np.int64)
     qlim, reorder = np.array(qlim_l, dtype=np.int64), np.array(reorder_l, dtype=bool)
+    # cells by flat index: boolean-mask indexing is several times slower on these scattered masks
+    valid_cells = np.flatnonzero(valid)
     lost = np.zeros((n_rows, n_cols), dtype=bool)
     if lost_parts:
-        lost[valid] = np.concatenate(lost_parts)
+        lost.reshape(-1)[valid_cells] = np.concatenate(lost_parts)
     jitter = np.zeros((n_rows, n_cols), dtype=np.int64)
     if any(j is not None for j in jitter_parts):
-        jitter[valid] = np.concatenate([np.zeros(len(row), dtype=np.int64) if j is None else j
-                                        for row, j in zip(lost_parts, jitter_parts)])
+        jitter.reshape(-1)[valid_cells] = np.concatenate([np.zeros(len(row), dtype=np.int64) if j is None else j
+                                                          for row, j in zip(lost_parts, jitter_parts)])
 
     sent = valid & ~lost
     svc = np.where(sent, (size.astype(np.int64) * 8_000_000 + rate[:, None] - 1) // rate[:, None], 0)
@@ -498,9 +500,10 @@ def transmit(
     in_order = np.maximum.accumulate(np.where(sent, arr, _NEG), axis=1)
     np.maximum(in_order, last[:, None], out=in_order)
     arr = np.where(reorder[:, None], arr, in_order)
-    outcome[sent] = DELIVERED
-    outcome[valid & lost] = LOST
-    arrival[sent] = arr[sent]
+    sent_cells = np.flatnonzero(sent)
+    outcome.reshape(-1)[sent_cells] = DELIVERED
+    outcome.reshape(-1)[np.flatnonzero(valid & lost)] = LOST
+    arrival.reshape(-1)[sent_cells] = np.take(arr, sent_cells)
 
     is_slow = np.zeros(n_rows, dtype=bool)
     is_slow[slow] = True
@@ -510,8 +513,8 @@ def transmit(
     last_dep = dep[np.arange(n_rows), n_cols - 1 - np.argmax(sent[:, ::-1], axis=1)].tolist()
     last_in_order = in_order[:, -1].tolist()
     # what the fast rows accepted, row after row: row r's packets are [end[r] - n_sent[r], end[r])
-    accepted = sent & ~is_slow[:, None]
-    accepted_arr, accepted_size = arr[accepted], size[accepted]
+    accepted = np.flatnonzero(sent & ~is_slow[:, None])
+    accepted_arr, accepted_size = np.take(arr, accepted), np.take(size, accepted)
     end = np.cumsum(np.where(is_slow, 0, n_sent)).tolist()
     n_sent_l, counts_l = n_sent.tolist(), counts.tolist()
     for r in np.flatnonzero(~is_slow & (counts > 0)).tolist():
