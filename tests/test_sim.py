@@ -292,5 +292,6 @@ def test_the_data_paths_nonzero_is_numpys():
     for shape, density in (((50, 351), 0.36), ((50, 53), 0.07), ((1, 5), 1.0), ((3, 0), 0.5), ((0, 4), 0.5),
                            ((4, 6), 0.0)):
         mask = rng.random(shape) < density
-        for got, want in zip(_nonzero(mask), np.nonzero(mask)):
+        rows, cols, cells = _nonzero(mask)
+        for got, want in ((rows, np.nonzero(mask)[0]), (cols, np.nonzero(mask)[1]), (cells, np.flatnonzero(mask))):
             assert np.array_equal(got, want) and got.dtype == want.dtype
