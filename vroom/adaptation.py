@@ -274,8 +274,10 @@ class Adaptation:
         fwd = sfu.forwarder
         deficient = False
         for i, (a, sub) in enumerate(zip(result, subs)):
+            if sub.kind != "video" or a.spatial < 0:
+                continue
             before = self.allocations.get((s, a.track))
-            if sub.kind == "video" and a.spatial >= 0 and before is not None and before.spatial < 0:
+            if before is not None and before.spatial < 0:
                 # what is left with this track still off, beside audio, data and the video tracks that rank as
                 # high or higher (those below it yield: the allocator already sized them around it)
                 rank = allocator.rank(sub)
