@@ -216,3 +216,49 @@ def test_a_high_priority_screen_share_is_not_kept_off_by_a_lower_priority_camera
     sim.run("61s")
     assert all(s >= 0 for s, _ in seen), seen  # the screen share is on
     assert not any(s < 0 <= c for s, c in seen)  # never off while the camera is on
+
+
+class _NoCache(dict):
+    """A table that never keeps anything: every lookup misses."""
+
+    def get(self, key, default=None):
+        return default
+
+    def __setitem__(self, key, value):
+        pass
+
+
+def test_audio_and_data_subscriptions_shared_between_subscribers_change_with_their_tracks():
+    """The allocator's audio and data subscriptions, made once per rate and shared by the subscribers, are
+    what fresh ones would be, with tracks published and unpublished mid-run: the run is the same without
+    the sharing."""
+
+    def run(shared):
+        sim, room = call(seed=5)
+        sim.connect(sim.cloud.access_token("third"), "r", network=GOOD, audio=True, video=False)
+        if not shared:
+            sim._fixed_subs = _NoCache()
+        checks = []
+
+        def check():
+            for p in sim._participant_of_member:
+                if p.connected:
+                    subs = sim._subscriptions(p)
+                    fresh = sim._fixed_subs
+                    sim._fixed_subs = _NoCache()
+                    assert subs == sim._subscriptions(p)
+                    sim._fixed_subs = fresh
+                    checks.append(sorted((s.track, s.kind, s.bitrate) for s in subs if s.kind != "video"))
+
+        sim.at("2.5s", lambda: sim.publish("third", {"data": {"name": "chat"}}))
+        sim.at("4.5s", lambda: sim.unpublish("pub", "audio"))
+        sim.at("6.5s", lambda: sim.publish("pub", {"audio": {"name": "mic2", "dtx": False}}))
+        for t in range(1, 10):
+            sim.at(f"{t}.05s", check)
+        sim.run("10s")
+        return sim.trace_digest(), checks, sim.timeline
+
+    shared, unshared = run(True), run(False)
+    assert shared == unshared
+    rates = {kind_rate for second in shared[1] for kind_rate in second}
+    assert len({t for t, _, _ in rates}) >= 3 and len(rates) > 6  # tracks came and went, rates changed

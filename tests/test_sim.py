@@ -281,3 +281,17 @@ def test_message_latency_on_a_clean_path_is_the_one_way_delay():
     # 960 + 40 header bytes = 8000 bits: 1 ms on each 8 Mbit/s hop, plus 20 ms + 30 ms of delay
     assert data["message_latency_ms"]["mean"] == pytest.approx(52.0)
     assert data["message_latency_ms"]["max"] == pytest.approx(52.0)
+
+
+def test_the_data_paths_nonzero_is_numpys():
+    import numpy as np
+
+    from vroom.engine import _nonzero
+
+    rng = np.random.default_rng(1)
+    for shape, density in (((50, 351), 0.36), ((50, 53), 0.07), ((1, 5), 1.0), ((3, 0), 0.5), ((0, 4), 0.5),
+                           ((4, 6), 0.0)):
+        mask = rng.random(shape) < density
+        rows, cols, cells = _nonzero(mask)
+        for got, want in ((rows, np.nonzero(mask)[0]), (cols, np.nonzero(mask)[1]), (cells, np.flatnonzero(mask))):
+            assert np.array_equal(got, want) and got.dtype == want.dtype

@@ -124,6 +124,7 @@ class Adaptation:
         self._timeline: list[dict[str, np.ndarray]] = []  # one chunk of columns per second
         # audio and data are allocated their average rate so far (DTX makes most audio tiny)
         self._source_rates: dict[int, int] = {}
+        self._fixed_subs: dict[tuple[int, int], Subscription] = {}  # audio/data track -> its latest Subscription
         self.connection_scores: dict[tuple[int, int], ConnectionScorer] = {}  # (subscriber, track) -> scorer
         self._desired: dict[tuple[int, int], int] = {}  # (subscriber, track) -> the layer it asks for
         self._score_sample: dict[str, np.ndarray] = {}
@@ -279,8 +280,10 @@ class Adaptation:
         fwd = sfu.forwarder
         deficient = False
         for i, (a, sub) in enumerate(zip(result, subs)):
+            if sub.kind != "video" or a.spatial < 0:
+                continue
             before = self.allocations.get((s, a.track))
-            if sub.kind == "video" and a.spatial >= 0 and before is not None and before.spatial < 0:
+            if before is not None and before.spatial < 0:
                 # what is left with this track still off, beside audio, data and the video tracks that rank as
                 # high or higher (those below it yield: the allocator already sized them around it)
                 rank = allocator.rank(sub)
@@ -331,35 +334,44 @@ class Adaptation:
 
     def _subscriptions(self, p: "Participant") -> list[Subscription]:
         sfu = self.sfu
-        s = p.index
-        tracks = np.flatnonzero(sfu.route[s, : len(sfu.publications)]).tolist()
+        publications = sfu.publications
+        tracks = np.flatnonzero(sfu.route[p.index, : len(publications)]).tolist()
         room_sid = p.record.room.sid if p.record is not None else None
         dominant = self._dominant.get(room_sid) if room_sid is not None else None
+        remotes = p.client.participants if p.client is not None else {}  # their views, by publisher SID
         out = []
-        client = p.client
-        views = client._remote_tracks() if client is not None else {}
         for t in tracks:
             pub = self._pub_of_track[t]
-            sfu_pub = sfu.publications[t]
+            sfu_pub = publications[t]
             src = pub.source
             if sfu_pub.kind == KIND_VIDEO:
-                view = views.get(pub.record.sid)
                 rungs = src.rungs
                 if len(rungs) == 1:  # one stream the SFU cannot thin: it costs what its encoder sends now
                     rungs = ((max(src.bitrate_bps, 1),),)
-                out.append(Subscription(
-                    track=t, kind="video", priority=sfu_pub.priority, ladder=rungs,
-                    render_pixels=None if view is None else view.render_pixels,
-                    max_spatial=None if view is None else view.max_spatial(len(src.ladder), src.ladder),
-                    switched_off_by_client=False if view is None else view.switched_off_by_client,
-                    dominant=dominant is not None and sfu_pub.publisher == dominant))
+                is_dominant = dominant is not None and sfu_pub.publisher == dominant
+                owner = self._participant_of_member[sfu_pub.publisher].record
+                remote = remotes.get(owner.sid) if owner is not None else None
+                view = remote.tracks.get(pub.record.sid) if remote is not None else None
+                if view is None:
+                    out.append(Subscription(track=t, kind="video", priority=sfu_pub.priority, ladder=rungs,
+                                            dominant=is_dominant))
+                else:
+                    out.append(Subscription(
+                        track=t, kind="video", priority=sfu_pub.priority, ladder=rungs,
+                        render_pixels=view.render_pixels, max_spatial=view.max_spatial(len(src.ladder), src.ladder),
+                        switched_off_by_client=view.switched_off_by_client, dominant=is_dominant))
             else:
                 bps = self._source_rates.get(t)
                 if bps is None:  # not measured yet: its nominal rate (with headers, 20 ms packets)
                     bps = getattr(src.spec, "bitrate_bps", 0) + (HEADER_BYTES * 8 * 50 if sfu_pub.kind == KIND_AUDIO
                                                                  else 0)
-                out.append(Subscription(track=t, kind="audio" if sfu_pub.kind == KIND_AUDIO else "data",
-                                        bitrate=int(bps)))
+                # the same for every subscriber: made once per rate (the allocator only reads it)
+                bps = int(bps)
+                sub = self._fixed_subs.get((t, sfu_pub.kind))
+                if sub is None or sub.bitrate != bps:
+                    sub = self._fixed_subs[(t, sfu_pub.kind)] = Subscription(
+                        track=t, kind="audio" if sfu_pub.kind == KIND_AUDIO else "data", bitrate=bps)
+                out.append(sub)
         return out
 
     def _switched(self, p: "Participant", track: int, on: bool, reason: str | None) -> None:
@@ -480,6 +492,8 @@ class Adaptation:
         estimate = np.array([self._estimate_of(p) for p in self._participant_of_member], dtype=np.int64)
         lost = np.maximum(d["expected"] - d["received"], 0)
         kind = rec.slot_kind[:n]
+        subs, tracks = sub.tolist(), track.tolist()  # (sub, track) keys made as looked up: no n tuples kept
+        allocations = self.allocations
         clock = np.array([_clock(k) for k in range(3)])
         jitter_ms = rec.jitter[:n] / clock[kind] * 1000
         worst_jitter_ms = np.zeros(len(self._participant_of_member))  # what each receiver sees, for its direction
@@ -489,7 +503,8 @@ class Adaptation:
             "bitrate_bps": d["bytes"] * 8, "layer": rec.layer[:n].copy(),
             "target_layer": self.sfu.forwarder.target[sub, track].astype(np.int64),
             "sent_layer": self.sfu.forwarder.current[sub, track].astype(np.int64),
-            "allocated_bps": np.array([self._allocated(int(a), int(b)) for a, b in zip(sub, track)], np.int64),
+            "allocated_bps": np.array([-1 if (a := allocations.get(key)) is None else a.bitrate
+                                       for key in zip(subs, tracks)], np.int64),
             "estimate_bps": estimate[sub] if n else np.zeros(0, np.int64),
             "loss": np.where(d["expected"] > 0, lost / np.maximum(d["expected"], 1), 0.0),
             "jitter_ms": jitter_ms}
@@ -498,8 +513,8 @@ class Adaptation:
         if now % int(ConnectionScorer.UPDATE_INTERVAL_S * US_PER_S) == 0:
             self._score(now, n)
         scores = self.connection_scores
-        chunk["score"] = np.array([scores[key].score if key in scores else math.nan
-                                   for key in zip(sub.tolist(), track.tolist())], dtype=np.float64)
+        chunk["score"] = np.array([scores[key].score if key in scores else math.nan for key in zip(subs, tracks)],
+                                  dtype=np.float64)
         self._timeline.append({k: v[keep] for k, v in chunk.items()})
         self._note_source_rates(now)
 
@@ -525,13 +540,17 @@ class Adaptation:
         self._score_sample, d = self._counts_since(self._score_sample, n)
         window = ConnectionScorer.UPDATE_INTERVAL_S
         t = now / US_PER_S
-        fwd = self.sfu.forwarder
-        for slot in range(n):
-            sub, track = int(rec.slot_sub[slot]), int(rec.slot_track[slot])
+        subs, tracks = rec.slot_sub[:n], rec.slot_track[:n]
+        routed = self.sfu.route[subs, tracks].tolist()
+        current_layer = self.sfu.forwarder.current[subs, tracks].tolist()
+        kinds, jitter = rec.slot_kind[:n].tolist(), rec.jitter[:n].tolist()
+        expected, received, got = d["expected"].tolist(), d["received"].tolist(), d["bytes"].tolist()
+        clocks = [_clock(k) for k in range(3)]
+        for slot, (sub, track) in enumerate(zip(subs.tolist(), tracks.tolist())):
             p = self._participant_of_member[sub]
-            if not p.connected or not self.sfu.route[sub, track]:
+            if not p.connected or not routed[slot]:
                 continue
-            kind = int(rec.slot_kind[slot])
+            kind = kinds[slot]
             scorer = self.connection_scores.get((sub, track))
             if scorer is None:
                 weight = packet_loss_weight(("audio/opus", "video/vp8", "application/data")[kind])
@@ -542,24 +561,18 @@ class Adaptation:
             layers_expected = layers_received = 0.0
             if kind == KIND_VIDEO:
                 top = self._desired.get((sub, track), len(src.ladder) - 1)  # capped by content preferences
-                current = int(fwd.current[sub, track])
+                current = current_layer[slot]
                 a = self.allocations.get((sub, track))
                 paused = a is not None and a.spatial < 0
                 scorer.set_paused(paused, t)
                 if current >= 0:
                     expected_bps = float(src.rungs[current][-1])
-                actual = float(d["bytes"][slot]) * 8 / window
+                actual = float(got[slot]) * 8 / window
                 layers_expected, layers_received = float(top), float(max(current, 0))
             rtt_ms = _rtt_us(p) / 1000
-            scorer.update(t, packets_expected=int(d["expected"][slot]),
-                          packets_lost=max(int(d["expected"][slot]) - int(d["received"][slot]), 0),
+            scorer.update(t, packets_expected=expected[slot], packets_lost=max(expected[slot] - received[slot], 0),
                           bitrate_bps=actual, expected_bitrate_bps=expected_bps, layers_expected=layers_expected,
-                          layers_received=layers_received, rtt_ms=rtt_ms,
-                          jitter_ms=float(rec.jitter[slot]) / _clock(kind) * 1000)
-
-    def _allocated(self, sub: int, track: int) -> int:
-        a = self.allocations.get((sub, track))
-        return -1 if a is None else a.bitrate
+                          layers_received=layers_received, rtt_ms=rtt_ms, jitter_ms=jitter[slot] / clocks[kind] * 1000)
 
     def _estimate_of(self, p: "Participant") -> int:
         est = self.estimators.get(p.downlink.name) if p.downlink is not None else None

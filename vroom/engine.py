@@ -51,6 +51,19 @@ def rto_us(attempt: np.ndarray) -> np.ndarray:
     return np.minimum(RTO_MIN_US << np.minimum(attempt - 1, 6), RTO_MAX_US)
 
 
+def _take(cols: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
+    """The rows ``idx`` of every column (indices: a boolean mask is slower, once per column)."""
+    return {k: v[idx] for k, v in cols.items()}
+
+
+def _nonzero(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.nonzero`` of a 2-D mask (row, column of each true cell, row-major), three times faster on the
+    data path's wide batches, and the cells' flat indices (``np.take`` by those beats ``a[rows, cols]``)."""
+    cells = np.flatnonzero(mask)
+    rows = np.repeat(np.arange(mask.shape[0]), np.count_nonzero(mask, axis=1))
+    return rows, cells - rows * mask.shape[1], cells
+
+
 class DataPath:
     """The packet machinery the Simulation inherits; state is created by ``_init_data_path``."""
 
@@ -174,8 +187,8 @@ class DataPath:
         if due.all():
             batch, self._ingress = ingress, None
         else:
-            batch = {k: v[due] for k, v in ingress.items()}
-            self._ingress = {k: v[~due] for k, v in ingress.items()}
+            batch = _take(ingress, np.flatnonzero(due))
+            self._ingress = _take(ingress, np.flatnonzero(~due))
         order = np.lexsort((batch["target"], batch["attempt"], batch["uid"], batch["t_sfu"]))
         self._downlinks({k: v[order] for k, v in batch.items()})
 
@@ -207,7 +220,8 @@ class DataPath:
             ids = np.array([self._link_ids[link.name] for link in links], dtype=np.int64)[row]
             self.feedback.add(ids, e["t_up"], np.where(oc == DELIVERED, ar, NOT_RECEIVED), e["size"], e["probe"])
         ok = oc == DELIVERED
-        self._enqueue_ingress({**{k: v[ok] for k, v in e.items()}, "t_sfu": ar[ok]})
+        ok_rows = np.flatnonzero(ok)
+        self._enqueue_ingress({**_take(e, ok_rows), "t_sfu": ar[ok_rows]})
         again = ~ok & ((e["flags"] & FLAG_RELIABLE) > 0)
         if again.any():  # the publisher's SCTP stack sends it again after its RTO
             retry = {k: v[again] for k, v in e.items()}
@@ -289,26 +303,26 @@ class DataPath:
         ssrc = np.broadcast_to(self._ssrc(b, rewritten=True), shape)
         self._hash(links, first, ssrc, out_seq, outcome, arrival, valid, t_in)
         if self.feedback is not None:
-            r_idx, c_idx = np.nonzero(valid)  # row by row: each link's packets in FIFO order
+            r_idx, c_idx, cells = _nonzero(valid)  # row by row: each link's packets in FIFO order
             ids = np.array([self._link_ids[link.name] for link in links], dtype=np.int64)
-            ok = outcome[r_idx, c_idx] == DELIVERED
-            self.feedback.add(ids[r_idx], b["t_sfu"][c_idx], np.where(ok, arrival[r_idx, c_idx], NOT_RECEIVED),
+            ok = np.take(outcome, cells) == DELIVERED
+            self.feedback.add(ids[r_idx], b["t_sfu"][c_idx], np.where(ok, np.take(arrival, cells), NOT_RECEIVED),
                               b["size"][c_idx], b["probe"][c_idx])
         delivered = outcome == DELIVERED
         if padding.any():
             delivered[:, padding] = False
-        r_idx, c_idx = np.nonzero(delivered)
+        r_idx, c_idx, cells = _nonzero(delivered)
         tracks = b["track"][c_idx]
         layers = b["layer"][c_idx]
         self.receivers.add({
             "sub": rows[r_idx], "track": tracks, "kind": sfu.track_kind[tracks],
-            "seq": out_seq[r_idx, c_idx], "ts": b["ts"][c_idx] - sfu.forwarder.ts_shift[tracks, layers],
-            "t": b["t"][c_idx], "arrival": arrival[r_idx, c_idx],
+            "seq": np.take(out_seq, cells), "ts": b["ts"][c_idx] - sfu.forwarder.ts_shift[tracks, layers],
+            "t": b["t"][c_idx], "arrival": np.take(arrival, cells),
             "frame": b["frame"][c_idx], "nfr": b["nfr"][c_idx], "size": b["size"][c_idx], "layer": layers,
         })
         reliable = (b["flags"] & FLAG_RELIABLE) > 0
         if reliable.any():  # the SFU's SCTP stack resends what a subscriber's downlink lost
-            r_idx, c_idx = np.nonzero(valid & (outcome != DELIVERED) & reliable[None, :])
+            r_idx, c_idx, _ = _nonzero(valid & (outcome != DELIVERED) & reliable[None, :])
             if len(c_idx):
                 retry = {k: v[c_idx] for k, v in b.items()}
                 retry["attempt"] = retry["attempt"] + 1

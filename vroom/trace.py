@@ -114,13 +114,22 @@ class Trace:
         """Hash rows of packet outcomes: row r entered link ``ids[r]`` starting at
         that link's packet number ``first_pos[r]``; cells where ``valid`` is false are skipped.
         ``ssrc`` and ``seq`` may be 1-D (one per column) or 2-D."""
-        pos = first_pos[:, None] + np.cumsum(valid, axis=1) - 1
-        h = _packet_hash(pos, ssrc, seq, outcome, arrival_us)
-        h = np.where(valid, h, np.uint64(0))
-        with np.errstate(over="ignore"):
-            self._sum[ids] += h.sum(axis=1, dtype=np.uint64)
-        self._xor[ids] ^= np.bitwise_xor.reduce(h, axis=1)
-        self._count[ids] += np.count_nonzero(valid, axis=1)
+        counts = np.count_nonzero(valid, axis=1)
+        rows = np.flatnonzero(counts)
+        if len(rows):  # hash the valid cells only, row after row
+            cells = np.flatnonzero(valid)
+            r = np.repeat(np.arange(len(counts)), counts)
+            starts = np.cumsum(counts) - counts
+            pos = first_pos[r] + np.arange(len(r)) - starts[r]
+            h = _packet_hash(pos, *(np.take(np.broadcast_to(a, valid.shape), cells)
+                                    for a in (ssrc, seq, outcome, arrival_us)))
+            row_sum = np.zeros(len(counts), np.uint64)  # sums wrap around (mod 2**64): any order gives the same
+            row_xor = np.zeros(len(counts), np.uint64)
+            row_sum[rows] = np.add.reduceat(h, starts[rows])
+            row_xor[rows] = np.bitwise_xor.reduceat(h, starts[rows])
+            self._sum[ids] += row_sum
+            self._xor[ids] ^= row_xor
+        self._count[ids] += counts
 
     def link_packets(self, name: str, first_pos: int, ssrc: np.ndarray, seq: np.ndarray,
                      outcome: np.ndarray, arrival_us: np.ndarray, t_in_us: np.ndarray | None = None) -> None:

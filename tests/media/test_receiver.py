@@ -158,3 +158,13 @@ def test_only_arrived_packets_are_consumed():
     rec.consume(250)
     assert rec.subscription(0)["packets_received"] == 2
     assert rec.pending == 1
+
+
+def test_jitter_decay_powers_grow_and_match_the_array_power():
+    from vroom.media import receiver
+
+    small = receiver._decay_powers(3)[:3].copy()
+    big = receiver._decay_powers(5000)
+    assert len(big) >= 5000
+    assert np.array_equal(big[:5000], np.power(15 / 16, np.arange(1, 5001)))
+    assert np.array_equal(small, big[:3])

@@ -705,3 +705,30 @@ def test_no_spatial_upgrade_within_the_hold_of_a_downgrade_and_full_quality_afte
 
 def test_allocation_on_flag():
     assert Allocation(1, 0, 0, 10).on and not Allocation(1, -1, -1, 0, NETWORK_CONGESTION).on
+
+
+def test_equal_allocations_are_shared_and_every_change_makes_a_new_one(monkeypatch):
+    """Allocations are shared by value (a bounded table): an equal one comes back as the same object, any
+    change (layer, bitrate, its type, switch-off reason) gives a new one, and a full table starts over."""
+    from vroom.sfu import allocator as allocator_module
+
+    alloc = Allocator(BandwidthProfile(mode="grid"))
+    audio = Subscription(track=1, kind="audio", bitrate=40 * K)
+    video = Subscription(track=2, kind="video", ladder=((100 * K,),))
+    first = alloc.allocate(0, 1 * S, [audio, video])
+    again = Allocator(BandwidthProfile(mode="grid")).allocate(S, 1 * S, [audio, video])  # another subscriber
+    assert again == first and all(a is b for a, b in zip(again, first))
+    louder = alloc.allocate(2 * S, 1 * S, [Subscription(track=1, kind="audio", bitrate=50 * K), video])
+    assert louder[0] == Allocation(1, 0, 0, 50 * K) and louder[1] is first[1]
+    as_float = alloc.allocate(3 * S, 1 * S, [audio, Subscription(track=2, kind="video", ladder=((100_000.0,),))])
+    assert as_float[1] == Allocation(2, 0, 0, 100 * K) and type(as_float[1].bitrate) is float
+    assert type(alloc.allocate(4 * S, 1 * S, [audio, video])[1].bitrate) is int
+    off = alloc.allocate(5 * S, 10 * K, [audio, video])
+    assert off[1] == Allocation(2, -1, -1, 0, NETWORK_CONGESTION)
+    by_client = Subscription(track=2, kind="video", ladder=((100 * K,),), switched_off_by_client=True)
+    assert alloc.allocate(6 * S, 1 * S, [audio, by_client])[1] == Allocation(2, -1, -1, 0, DISABLED_BY_SUBSCRIBER)
+    monkeypatch.setattr(allocator_module, "_ALLOCATIONS_MAX", len(allocator_module._ALLOCATIONS))
+    full = Allocator(BandwidthProfile(mode="grid")).allocate(7 * S, 1 * S, [Subscription(track=1, kind="audio",
+                                                                                         bitrate=60 * K), video])
+    assert full == [Allocation(1, 0, 0, 60 * K), Allocation(2, 0, 0, 100 * K)]
+    assert len(allocator_module._ALLOCATIONS) <= 2

@@ -50,6 +50,10 @@ FIELDS = ("sub", "track", "kind", "seq", "ts", "t", "arrival", "frame", "nfr", "
 _LAYERS = 3  # simulcast layers: frames of different layers are different frames
 
 
+def _take(cols: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
+    return {k: v[idx] for k, v in cols.items()}
+
+
 def _grow(arr: np.ndarray, n: int, fill: Any = 0) -> np.ndarray:
     if len(arr) >= n:
         return arr
@@ -75,6 +79,19 @@ def _stable_order(keys: np.ndarray, n_keys: int) -> np.ndarray:
 
 def _rank_in_segment(starts: np.ndarray, lengths: np.ndarray, n: int) -> np.ndarray:
     return np.arange(n) - np.repeat(starts, lengths)
+
+
+_JITTER_DECAY = 15 / 16
+_decay = np.zeros(0)  # _JITTER_DECAY ** (k + 1) at k, grown on demand
+
+
+def _decay_powers(n: int) -> np.ndarray:
+    """``_JITTER_DECAY ** (k + 1)`` for k < n (at least). An array power, as ``np.power(a, rank + 1)`` is:
+    the scalar ``a ** k`` can differ from it in the last bit."""
+    global _decay
+    if len(_decay) < n:
+        _decay = np.power(_JITTER_DECAY, np.arange(1, max(n, 2 * len(_decay)) + 1))
+    return _decay
 
 
 class Receivers:
@@ -131,15 +148,14 @@ class Receivers:
         if not self._pending:
             return
         # batches that have wholly arrived need no filtering; only the latest few straddle ``now``
-        whole = [b for b in self._pending if int(b["arrival"].max()) < now]
-        partial = [b for b in self._pending if int(b["arrival"].max()) >= now]
-        parts = list(whole)
-        keep = []
-        for b in partial:
+        parts, straddling, keep = [], [], []
+        for b in self._pending:
+            (parts if int(b["arrival"].max()) < now else straddling).append(b)
+        for b in straddling:
             due = b["arrival"] < now
             if due.any():
-                parts.append({k: v[due] for k, v in b.items()})
-            keep.append({k: v[~due] for k, v in b.items()})
+                parts.append(_take(b, np.flatnonzero(due)))
+            keep.append(_take(b, np.flatnonzero(~due)))
         self._pending = keep
         if not parts:
             return
@@ -225,10 +241,11 @@ class Receivers:
         for k in (KIND_VIDEO, KIND_DATA):
             mask = kind == k
             if mask.any():
-                frame = c["frame"][order][mask]
+                idx = order[mask]
+                frame = c["frame"][idx]
                 if k == KIND_VIDEO:
                     frame = frame * _LAYERS + layer[mask]
-                self._frames(slot[mask], frame, c["nfr"][order][mask], arrival[mask], k, c["t"][order][mask])
+                self._frames(slot[mask], frame, c["nfr"][idx], arrival[mask], k, c["t"][idx])
 
     def _jitter(self, slot: np.ndarray, starts: np.ndarray, lengths: np.ndarray, seg_slot: np.ndarray,
                 kind: np.ndarray, s: np.ndarray, arrival: np.ndarray) -> None:
@@ -247,15 +264,15 @@ class Receivers:
         self.last_s[seg_slot] = s[ends]
         # one filter over all slots back to back, then give each slot its own start:
         # J_k = y_k + a^(k+1)·(J0 − y_before) removes the previous slot's tail (linearity)
-        from scipy.signal import lfilter  # here: importing scipy.signal costs 0.7 s, which a run pays only once
+        from scipy.signal import lfilter  # here: importing scipy.signal costs 0.7 s (vroom.bench.LAZY_IMPORTS)
 
-        a = 15 / 16
+        a = _JITTER_DECAY
         y = lfilter([1 / 16], [1.0, -a], d)
         before = np.zeros(len(starts))
         before[1:] = y[starts[1:] - 1]
         rank = _rank_in_segment(starts, lengths, len(slot))
         seg = np.repeat(np.arange(len(starts)), lengths)
-        y += np.power(a, rank + 1) * (self.jitter[seg_slot] - before)[seg]
+        y += _decay_powers(int(lengths.max()))[rank] * (self.jitter[seg_slot] - before)[seg]
         np.maximum(y, 0.0, out=y)  # J >= 0; the start correction can leave -1e-14 of rounding
         self.jitter[seg_slot] = y[ends]
         n_slots = len(self._slot_of)
@@ -266,7 +283,9 @@ class Receivers:
                 kind: int = KIND_VIDEO, sent: np.ndarray | None = None) -> None:
         """Group packets into frames (video) or messages (data) and hand on the complete ones."""
         p = self._partial[kind]
-        np.maximum.at(self.newest_frame, slot, frame)
+        slot_starts, _ = _segments(slot)  # ``slot`` comes sorted
+        seg_slot = slot[slot_starts]
+        self.newest_frame[seg_slot] = np.maximum(self.newest_frame[seg_slot], np.maximum.reduceat(frame, slot_starts))
         slot = np.concatenate([p["slot"], slot])
         frame = np.concatenate([p["frame"], frame])
         nfr = np.concatenate([p["nfr"], nfr])
@@ -274,9 +293,11 @@ class Receivers:
         arrival = np.concatenate([p["arrival"], arrival])
         sent = np.concatenate([p["t"], np.zeros(len(frame) - len(p["t"]), np.int64) if sent is None else sent])
         order = _stable_order(slot, len(self._slot_of))
-        if np.any((slot[order][1:] == slot[order][:-1]) & (np.diff(frame[order]) < 0)):  # reordered frames
+        slot_sorted, frame_sorted = slot[order], frame[order]
+        if np.any((slot_sorted[1:] == slot_sorted[:-1]) & (np.diff(frame_sorted) < 0)):  # reordered frames
             order = np.lexsort((frame, slot))
-        slot, frame, nfr, count, arrival = slot[order], frame[order], nfr[order], count[order], arrival[order]
+            slot_sorted, frame_sorted = slot[order], frame[order]
+        slot, frame, nfr, count, arrival = slot_sorted, frame_sorted, nfr[order], count[order], arrival[order]
         sent = sent[order]
         key = (slot << 24) ^ frame
         starts, _ = _segments(key)
@@ -347,16 +368,22 @@ class Receivers:
         hist_cols = np.arange(FREEZE_WINDOW - 1)[None, :] + shift[:, None]
         grid[np.arange(len(starts))[:, None], hist_cols] = self.delay_hist[seg_slot]
         paused = grid > PAUSE_US  # NaN compares False
-        grid = np.where(paused, np.nan, grid)  # paused intervals are not frame delays
+        grid[paused] = np.nan  # paused intervals are not frame delays
         valid = ~np.isnan(grid)
-        csum = np.concatenate([np.zeros((len(starts), 1)), np.cumsum(np.where(valid, grid, 0.0), axis=1)], axis=1)
-        ccnt = np.concatenate([np.zeros((len(starts), 1), np.int64), np.cumsum(valid, axis=1)], axis=1)
-        lo = np.maximum(np.arange(1, width + 1) - FREEZE_WINDOW, 0)
-        wsum = csum[:, 1:] - csum[:, lo]
-        wcnt = ccnt[:, 1:] - ccnt[:, lo]
+        # sums and counts over the last 30 columns, from running totals (a leading 0 column)
+        csum = np.zeros((len(starts), width + 1))
+        np.cumsum(np.where(valid, grid, 0.0), axis=1, out=csum[:, 1:])
+        ccnt = np.zeros((len(starts), width + 1), np.int64)
+        np.cumsum(valid, axis=1, out=ccnt[:, 1:])
+        wsum, wcnt = csum[:, 1:].copy(), ccnt[:, 1:].copy()
+        wsum[:, FREEZE_WINDOW:] -= csum[:, 1: width + 1 - FREEZE_WINDOW]
+        wcnt[:, FREEZE_WINDOW:] -= ccnt[:, 1: width + 1 - FREEZE_WINDOW]
         with np.errstate(invalid="ignore", divide="ignore"):
             avg = wsum / wcnt
-        freeze = valid & (wcnt >= FREEZE_MIN_SAMPLES) & (grid > np.maximum(3 * avg, avg + FREEZE_MIN_INCREASE_US))
+        threshold = np.maximum(3 * avg, avg + FREEZE_MIN_INCREASE_US, out=avg)
+        freeze = grid > threshold
+        freeze &= valid
+        freeze &= wcnt >= FREEZE_MIN_SAMPLES
         self.freezes[seg_slot] += freeze.sum(axis=1)
         self.freeze_us[seg_slot] += np.where(freeze, grid, 0.0).sum(axis=1).astype(np.int64)
         self.pauses[seg_slot] += paused.sum(axis=1)

@@ -284,10 +284,12 @@ class Link:
             lost = np.zeros(n, dtype=bool)
         else:
             lost = self._draw_loss(n)
-            if n:
+            if n and lost.any():
                 starts = int(np.count_nonzero(lost[1:] & ~lost[:-1])) + int(lost[0] and not self._last_lost)
                 self.loss_bursts += starts
                 self._last_lost = bool(lost[-1])
+            elif n:
+                self._last_lost = False
         jitter = self._draw_jitter(n) if cfg.jitter_us > 0 else None
         return lost, jitter
 
@@ -447,46 +449,44 @@ def transmit(
     if n_rows == 0 or n_cols == 0:
         return outcome, arrival
     counts = np.count_nonzero(valid, axis=1)
-    row_bytes = np.where(valid, size, 0).sum(axis=1)
+    row_bytes = np.where(valid, size, 0).sum(axis=1).tolist()
     slow: list[int] = []
-    rate = np.ones(n_rows, dtype=np.int64)
-    delay = np.zeros(n_rows, dtype=np.int64)
-    busy = np.zeros(n_rows, dtype=np.int64)
-    last = np.zeros(n_rows, dtype=np.int64)
-    qlim = np.full(n_rows, np.iinfo(np.int64).max // 4, dtype=np.int64)
-    reorder = np.zeros(n_rows, dtype=bool)
+    # each row's link state, gathered as lists (rows without packets keep these defaults)
+    rate_l, delay_l, busy_l, last_l = [1] * n_rows, [0] * n_rows, [0] * n_rows, [0] * n_rows
+    qlim_l, reorder_l = [np.iinfo(np.int64).max // 4] * n_rows, [False] * n_rows
     lost_parts: list[np.ndarray] = []
-    jitter_parts: list[np.ndarray] = []
-    any_jitter = False
+    jitter_parts: list[np.ndarray | None] = []  # None: no jitter on that link
     for r, (link, n) in enumerate(zip(links, counts.tolist())):
         if n == 0:
             continue
         cfg = link.config
         row_lost, row_jitter = link._take(n)
         lost_parts.append(row_lost)
-        if row_jitter is None:
-            jitter_parts.append(np.zeros(n, dtype=np.int64))
-        else:
-            jitter_parts.append(row_jitter)
-            any_jitter = True
+        jitter_parts.append(row_jitter)
         link.packets_in += n
-        link.bytes_in += int(row_bytes[r])
+        link.bytes_in += row_bytes[r]
         if cfg.trace is not None or cfg.queue.packets is not None or cfg.queue.bytes is not None or not cfg.up:
             slow.append(r)
         else:
-            rate[r] = cfg.rate_bps
-        delay[r] = cfg.delay_us
-        busy[r] = link.busy_until
-        last[r] = link.last_arrival
+            rate_l[r] = cfg.rate_bps
+        delay_l[r] = cfg.delay_us
+        busy_l[r] = link.busy_until
+        last_l[r] = link.last_arrival
         if cfg.queue.ms is not None:
-            qlim[r] = cfg.queue.delay_us
-        reorder[r] = cfg.reorder
+            qlim_l[r] = cfg.queue.delay_us
+        reorder_l[r] = cfg.reorder
+    rate, delay = np.array(rate_l, dtype=np.int64), np.array(delay_l, dtype=np.int64)
+    busy, last = np.array(busy_l, dtype=np.int64), np.array(last_l, dtype=np.int64)
+    qlim, reorder = np.array(qlim_l, dtype=np.int64), np.array(reorder_l, dtype=bool)
+    # cells by flat index: boolean-mask indexing is several times slower on these scattered masks
+    valid_cells = np.flatnonzero(valid)
     lost = np.zeros((n_rows, n_cols), dtype=bool)
     if lost_parts:
-        lost[valid] = np.concatenate(lost_parts)
+        lost.reshape(-1)[valid_cells] = np.concatenate(lost_parts)
     jitter = np.zeros((n_rows, n_cols), dtype=np.int64)
-    if any_jitter:
-        jitter[valid] = np.concatenate(jitter_parts)
+    if any(j is not None for j in jitter_parts):
+        jitter.reshape(-1)[valid_cells] = np.concatenate([np.zeros(len(row), dtype=np.int64) if j is None else j
+                                                          for row, j in zip(lost_parts, jitter_parts)])
 
     sent = valid & ~lost
     svc = np.where(sent, (size.astype(np.int64) * 8_000_000 + rate[:, None] - 1) // rate[:, None], 0)
@@ -500,28 +500,34 @@ def transmit(
     in_order = np.maximum.accumulate(np.where(sent, arr, _NEG), axis=1)
     np.maximum(in_order, last[:, None], out=in_order)
     arr = np.where(reorder[:, None], arr, in_order)
-    outcome[sent] = DELIVERED
-    outcome[valid & lost] = LOST
-    arrival[sent] = arr[sent]
+    sent_cells = np.flatnonzero(sent)
+    outcome.reshape(-1)[sent_cells] = DELIVERED
+    outcome.reshape(-1)[np.flatnonzero(valid & lost)] = LOST
+    arrival.reshape(-1)[sent_cells] = np.take(arr, sent_cells)
 
     is_slow = np.zeros(n_rows, dtype=bool)
     is_slow[slow] = True
     is_slow |= over
     n_sent = np.count_nonzero(sent, axis=1)
-    sent_bytes = np.where(sent, size, 0).sum(axis=1)
-    last_dep = dep[np.arange(n_rows), n_cols - 1 - np.argmax(sent[:, ::-1], axis=1)]
+    sent_bytes = np.where(sent, size, 0).sum(axis=1).tolist()
+    last_dep = dep[np.arange(n_rows), n_cols - 1 - np.argmax(sent[:, ::-1], axis=1)].tolist()
+    last_in_order = in_order[:, -1].tolist()
+    # what the fast rows accepted, row after row: row r's packets are [end[r] - n_sent[r], end[r])
+    accepted = np.flatnonzero(sent & ~is_slow[:, None])
+    accepted_arr, accepted_size = np.take(arr, accepted), np.take(size, accepted)
+    end = np.cumsum(np.where(is_slow, 0, n_sent)).tolist()
+    n_sent_l, counts_l = n_sent.tolist(), counts.tolist()
     for r in np.flatnonzero(~is_slow & (counts > 0)).tolist():
         link = links[r]
-        k = int(n_sent[r])
-        link.lost_packets += int(counts[r]) - k
+        k = n_sent_l[r]
+        link.lost_packets += counts_l[r] - k
         if k:
-            link.busy_until = int(last_dep[r])
-            if not reorder[r]:
-                link.last_arrival = int(in_order[r, -1])
+            link.busy_until = last_dep[r]
+            if not reorder_l[r]:
+                link.last_arrival = last_in_order[r]
             link.accepted_packets += k
-            link.accepted_bytes += int(sent_bytes[r])
-            row_sent = sent[r]
-            link._accept(arr[r, row_sent], size[r, row_sent])
+            link.accepted_bytes += sent_bytes[r]
+            link._accept(accepted_arr[end[r] - k: end[r]], accepted_size[end[r] - k: end[r]])
     for r in np.flatnonzero(is_slow).tolist():
         link = links[r]
         row_valid = valid[r]

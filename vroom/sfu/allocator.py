@@ -278,7 +278,7 @@ class _Video:
 
     sub: Subscription
     rank: int  # effective priority
-    rungs: list[tuple[int, int]]
+    rungs: list[tuple[int, int]] | tuple[tuple[int, int], ...]
     level: int = -1  # index into rungs; -1 = off
     frozen: bool = False
 
@@ -333,19 +333,24 @@ class Allocator:
         dsp = PRIORITIES[profile.dominant_speaker_priority]
         result: dict[int, Allocation] = {}
         videos: list[_Video] = []
-        for sub in sorted((s for s in subs if s.kind == "video"), key=lambda s: s.track):
+        video_subs = sorted((s for s in subs if s.kind == "video"), key=_track_of)
+        for sub in video_subs:
             if sub.switched_off_by_client:
-                result[sub.track] = Allocation(sub.track, -1, -1, 0, DISABLED_BY_SUBSCRIBER)
+                result[sub.track] = _allocation(sub.track, -1, -1, 0, DISABLED_BY_SUBSCRIBER)
                 continue
             top = _cap_top(sub)
             held = self._held.get(sub.track)
             if held is not None:
                 top = min(top, held.ceiling)
                 if top < 0:
-                    result[sub.track] = Allocation(sub.track, -1, -1, 0, held.reason)
+                    result[sub.track] = _allocation(sub.track, -1, -1, 0, held.reason)
                     continue
             rank = self.rank(sub, dsp)
-            rungs = [(s, t) for s in range(top + 1) for t in range(len(sub.ladder[s]))]
+            ladder = sub.ladder
+            if top == 0 and len(ladder[0]) == 1:
+                rungs = _ONE_RUNG
+            else:
+                rungs = [(s, t) for s in range(top + 1) for t in range(len(ladder[s]))]
             videos.append(_Video(sub, rank, rungs))
 
         mode = profile.mode
@@ -359,18 +364,18 @@ class Allocator:
         for v in videos:
             track = v.sub.track
             if v.level < 0:
-                result[track] = Allocation(track, -1, -1, 0, off_reason)
+                result[track] = _allocation(track, -1, -1, 0, off_reason)
             else:
                 s, t = v.rungs[v.level]
-                result[track] = Allocation(track, s, t, v.cost(v.level))
+                result[track] = _allocation(track, s, t, v.cost(v.level), None)
 
         out = []
         for sub in subs:
             if sub.kind == "video":
                 out.append(result[sub.track])
             else:
-                out.append(Allocation(sub.track, 0, 0, sub.bitrate))
-        self._remember(now_us, subs, result)
+                out.append(_allocation(sub.track, 0, 0, sub.bitrate, None))
+        self._remember(now_us, video_subs, result)
         self._last_total = sum(a.bitrate for a in out)
         return out
 
@@ -383,10 +388,11 @@ class Allocator:
                        else dominant_rank)
         return rank
 
-    def _remember(self, now_us: int, subs: list[Subscription], result: dict[int, Allocation]) -> None:
-        """Rule 6: start (or deepen) a hold on each bandwidth-driven spatial downgrade."""
+    def _remember(self, now_us: int, video_subs: list[Subscription], result: dict[int, Allocation]) -> None:
+        """Rule 6: start (or deepen) a hold on each bandwidth-driven spatial downgrade (``video_subs`` by
+        track)."""
         spatial: dict[int, int] = {}
-        for sub in sorted((s for s in subs if s.kind == "video"), key=lambda s: s.track):
+        for sub in video_subs:
             a = result[sub.track]
             before = self._spatial.get(sub.track)  # a first allocation is no downgrade: nothing was sent yet
             if (before is not None and not sub.switched_off_by_client and a.spatial < before
@@ -420,6 +426,30 @@ def _check(subs: list[Subscription]) -> None:
                 raise ValueError(f"track {sub.track}: max_spatial must be >= 0 or None, got {sub.max_spatial}")
         elif sub.bitrate < 0:
             raise ValueError(f"track {sub.track}: bitrate must be >= 0, got {sub.bitrate}")
+
+
+def _track_of(sub: Subscription) -> int:
+    return sub.track
+
+
+_ONE_RUNG = ((0, 0),)  # the rungs of a one-layer ladder
+
+
+_ALLOCATIONS: dict[tuple[Any, ...], Allocation] = {}  # by value: see ``_allocation``
+_ALLOCATIONS_MAX = 1 << 14
+
+
+def _allocation(track: int, spatial: int, temporal: int, bitrate: int, reason: str | None) -> Allocation:
+    """``Allocation(track, spatial, temporal, bitrate, reason)``, or an equal one made before (bitrate of the
+    same type too). Allocations are immutable, and dear to make; most subscribers of a track are handed the
+    same one (an audio track's rate changes once a second), so equal ones are shared, from a bounded table."""
+    key = (track, spatial, temporal, bitrate, type(bitrate), reason)
+    a = _ALLOCATIONS.get(key)
+    if a is None:
+        if len(_ALLOCATIONS) >= _ALLOCATIONS_MAX:
+            _ALLOCATIONS.clear()
+        a = _ALLOCATIONS[key] = Allocation(track, spatial, temporal, bitrate, reason)
+    return a
 
 
 def _cap_top(sub: Subscription) -> int:
