@@ -109,6 +109,19 @@ def test_a_200ms_gap_at_30fps_is_a_freeze():
     assert stats["freeze_seconds"] == pytest.approx(0.2)
 
 
+@pytest.mark.parametrize("cut", [36, 40, 41, 42, 45, 50, 51])
+def test_a_freeze_counts_once_wherever_the_batches_are_cut(cut):
+    # the 200 ms delay is the 41st frame's: a batch that ends at or after it keeps it among the 29
+    # delays of history that the next batch's window looks back on, without judging it again
+    times = list(np.arange(40) * 33_333)
+    times.append(times[-1] + 200_000)
+    times += [times[-1] + 33_333 * (i + 1) for i in range(20)]
+    rec = Receivers()
+    feed(rec, video_frames(np.array(times)), cuts=(cut,))
+    stats = rec.subscription(0)
+    assert (stats["freezes"], stats["freeze_seconds"]) == (1, pytest.approx(0.2))
+
+
 def test_a_180ms_gap_at_30fps_is_not_a_freeze():
     # avg = (29·33.333 + 180)/30 = 38.2 ms; threshold = 188.2 ms > 180 ms
     assert freezes_for(180_000)["freezes"] == 0

@@ -384,9 +384,13 @@ class Receivers:
         freeze = grid > threshold
         freeze &= valid
         freeze &= wcnt >= FREEZE_MIN_SAMPLES
+        # only this batch's delays are judged: the history columns were judged in the batch before
+        fresh = np.zeros_like(valid)
+        fresh[seg, cols] = True
+        freeze &= fresh
         self.freezes[seg_slot] += freeze.sum(axis=1)
         self.freeze_us[seg_slot] += np.where(freeze, grid, 0.0).sum(axis=1).astype(np.int64)
-        self.pauses[seg_slot] += paused.sum(axis=1)
+        self.pauses[seg_slot] += (paused & fresh).sum(axis=1)
         pause_delay = np.zeros(len(slot), np.int64)
         pause_delay[has] = (render - prev)[has]
         self.pause_us[:n_slots] += np.bincount(slot, weights=np.where(pause_delay > PAUSE_US, pause_delay, 0),
