@@ -352,23 +352,26 @@ def test_arrays_must_be_one_dimensional_and_of_one_length():
         est.on_feedback_arrays(0, np.zeros((2, 2)), np.zeros((2, 2)), np.zeros((2, 2)))
 
 
+class Recorder(BandwidthEstimator):
+    """Not a GCC: keeps the packet lists it is handed."""
+
+    def __init__(self):
+        self.reports = []
+
+    def on_feedback(self, now_us, packets):
+        self.reports.append((now_us, list(packets)))
+        return 1
+
+    @property
+    def target_bitrate_bps(self):
+        return 1
+
+    @property
+    def state(self):
+        return "hold"
+
+
 def test_the_default_builds_the_packet_list_in_report_order():
-    class Recorder(BandwidthEstimator):
-        def __init__(self):
-            self.reports = []
-
-        def on_feedback(self, now_us, packets):
-            self.reports.append((now_us, list(packets)))
-            return 1
-
-        @property
-        def target_bitrate_bps(self):
-            return 1
-
-        @property
-        def state(self):
-            return "hold"
-
     est = Recorder()
     send, arrival, size = [30, 10, 20], [LOST, 15, -7], [100, 200, 300]
     assert est.on_feedback_arrays(99, np.array(send), np.array(arrival), np.array(size), np.array([4, -1, -5])) == 1

@@ -9,29 +9,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vroom.sfu.bwe import LOST, BandwidthEstimator, GccEstimator
+from vroom.sfu.bwe import LOST, GccEstimator
 from vroom.sfu.gcc_bank import feedback_round
 
-from .test_bwe_arrays import DELAY, MS, STEP, S, columns, deep_state, report_st, small_report
-
-
-class Recorder(BandwidthEstimator):
-    """Not a GCC: the round hands it its report as it is."""
-
-    def __init__(self):
-        self.reports = []
-
-    def on_feedback(self, now_us, packets):
-        self.reports.append((now_us, list(packets)))
-        return 1
-
-    @property
-    def target_bitrate_bps(self):
-        return 1
-
-    @property
-    def state(self):
-        return "hold"
+from .test_bwe_arrays import DELAY, MS, STEP, Recorder, S, columns, deep_state, report_st, small_report
 
 
 class Link:
