@@ -712,6 +712,7 @@ def test_equal_allocations_are_shared_and_every_change_makes_a_new_one(monkeypat
     change (layer, bitrate, its type, switch-off reason) gives a new one, and a full table starts over."""
     from vroom.sfu import allocator as allocator_module
 
+    monkeypatch.setattr(allocator_module, "_ALLOCATIONS", {})  # this test's allocations only, whatever ran before
     alloc = Allocator(BandwidthProfile(mode="grid"))
     audio = Subscription(track=1, kind="audio", bitrate=40 * K)
     video = Subscription(track=2, kind="video", ladder=((100 * K,),))
