@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .media.rtp import FLAG_PADDING, FLAG_RELIABLE, PacketColumns
+from .media.rtp import FLAG_PADDING, FLAG_RELIABLE, PacketColumns, take_rows
 from .net.feedback import NOT_RECEIVED, FeedbackLog
 from .net.link import DELIVERED, Link, transmit
 
@@ -49,11 +49,6 @@ MAX_EPOCH_US = RTO_MIN_US
 def rto_us(attempt: np.ndarray) -> np.ndarray:
     """Delay before retransmission number ``attempt`` (1, 2, ...)."""
     return np.minimum(RTO_MIN_US << np.minimum(attempt - 1, 6), RTO_MAX_US)
-
-
-def _take(cols: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
-    """The rows ``idx`` of every column (indices: a boolean mask is slower, once per column)."""
-    return {k: v[idx] for k, v in cols.items()}
 
 
 def _nonzero(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -187,8 +182,8 @@ class DataPath:
         if due.all():
             batch, self._ingress = ingress, None
         else:
-            batch = _take(ingress, np.flatnonzero(due))
-            self._ingress = _take(ingress, np.flatnonzero(~due))
+            batch = take_rows(ingress, np.flatnonzero(due))
+            self._ingress = take_rows(ingress, np.flatnonzero(~due))
         order = np.lexsort((batch["target"], batch["attempt"], batch["uid"], batch["t_sfu"]))
         self._downlinks({k: v[order] for k, v in batch.items()})
 
@@ -221,7 +216,7 @@ class DataPath:
             self.feedback.add(ids, e["t_up"], np.where(oc == DELIVERED, ar, NOT_RECEIVED), e["size"], e["probe"])
         ok = oc == DELIVERED
         ok_rows = np.flatnonzero(ok)
-        self._enqueue_ingress({**_take(e, ok_rows), "t_sfu": ar[ok_rows]})
+        self._enqueue_ingress({**take_rows(e, ok_rows), "t_sfu": ar[ok_rows]})
         again = ~ok & ((e["flags"] & FLAG_RELIABLE) > 0)
         if again.any():  # the publisher's SCTP stack sends it again after its RTO
             retry = {k: v[again] for k, v in e.items()}

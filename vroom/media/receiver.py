@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from .audio import CLOCK_RATE as OPUS_CLOCK
-from .rtp import KIND_AUDIO, KIND_DATA, KIND_VIDEO
+from .rtp import KIND_AUDIO, KIND_DATA, KIND_VIDEO, take_rows
 from .video import CLOCK_RATE as VIDEO_CLOCK
 
 __all__ = ["Receivers"]
@@ -48,10 +48,6 @@ _CLOCK_BY_KIND = np.array([CLOCK[k] for k in sorted(CLOCK)], dtype=np.float64)
 
 FIELDS = ("sub", "track", "kind", "seq", "ts", "t", "arrival", "frame", "nfr", "size", "layer")
 _LAYERS = 3  # simulcast layers: frames of different layers are different frames
-
-
-def _take(cols: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
-    return {k: v[idx] for k, v in cols.items()}
 
 
 def _grow(arr: np.ndarray, n: int, fill: Any = 0) -> np.ndarray:
@@ -154,8 +150,8 @@ class Receivers:
         for b in straddling:
             due = b["arrival"] < now
             if due.any():
-                parts.append(_take(b, np.flatnonzero(due)))
-            keep.append(_take(b, np.flatnonzero(~due)))
+                parts.append(take_rows(b, np.flatnonzero(due)))
+            keep.append(take_rows(b, np.flatnonzero(~due)))
         self._pending = keep
         if not parts:
             return
