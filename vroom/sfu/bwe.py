@@ -1663,15 +1663,15 @@ class BandwidthEstimator(ABC):
 
 
 class GccEstimator(BandwidthEstimator):
-    """Google Congestion Control as ``GoogCcNetworkController`` runs it on transport-wide feedback only.
+    """Google Congestion Control as ``GoogCcNetworkController`` runs it on transport-wide feedback.
 
     Each ``on_feedback`` (or ``on_feedback_arrays``: the same computation, done faster, with an identical
-    result and state): the round-trip time from the feedback (each report's min propagation RTT, the
-    round trip without the feedback's own wait, for AIMD and the loss controller, as Chrome runs GoogCC,
-    with RTCP's RTT beside the feedback: ``GoogCcFactoryConfig.feedback_only`` is false by default;
-    ``feedback_only=True`` gives AIMD libwebrtc's
-    feedback-only RTT instead, the mean of the last 32 reports' max feedback RTTs, which includes up to a
-    feedback interval of waiting and so slows the near-max additive increase); loss counted and reported once a second; acknowledged
+    result and state): the round-trip time from the feedback, for AIMD and the loss controller: each
+    report's min propagation RTT, the round trip without the feedback's own wait, as Chrome runs GoogCC
+    (``GoogCcFactoryConfig.feedback_only`` is false by default: RTCP's RTT comes beside the feedback).
+    ``feedback_only=True`` gives AIMD libwebrtc's feedback-only RTT instead, the mean of the last 32
+    reports' max feedback RTTs, which includes up to a feedback interval of waiting and so slows the
+    near-max additive increase. Then: loss counted and reported once a second; acknowledged
     throughput updated; probe packets measured; the delay-based estimate updated and handed to the
     loss-based controller, whose capped result is ``target_bitrate_bps``; then the periodic processing
     (``on_process``) runs. Defaults are libwebrtc's: start 300 kbps, min 5 kbps, max 1 Gbps (probing
