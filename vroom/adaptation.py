@@ -609,8 +609,9 @@ class Adaptation:
 
     def timeline_frame(self) -> Any:
         """``timeline`` as a pandas DataFrame (pandas is needed for this one)."""
-        import pandas as pd
+        from .optional import require
 
+        pd = require("pandas", purpose="timeline_frame()")
         return pd.DataFrame(self.timeline)
 
     def _network_quality(self, p: "Participant", now: int, jitter_ms: float) -> None:

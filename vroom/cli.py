@@ -1,27 +1,86 @@
-"""``vroom run | validate | bench``: the command line.
+"""``vroom run | validate | bench | replay | trace diff``: the command line.
 
-User mistakes (a bad scenario, a missing file) print one clear line and exit 2;
-they never print a traceback.
+User mistakes (a bad scenario, a missing file, a bad option value, an output
+path that cannot be written) print one clear line and exit 2; they never print
+a traceback. Output paths are checked before a run starts, so a long run's
+results are never lost to a typo. Anything else is a bug in vroom and keeps its
+traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
+import shlex
+import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from .errors import ConfigError
+from .errors import ConfigError, TwilioError
+from .optional import MissingDependency
 from .units import UnitError, parse_duration
 
-__all__ = ["main"]
+__all__ = ["main", "build_parser"]
+
+#: the slowest --realtime pace: one simulated second per 1000 s of wall time
+MIN_REALTIME = 1e-3
 
 
 def _fail(message: str) -> int:
     print(f"vroom: error: {message}", file=sys.stderr)
     return 2
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("vroom")
+    except PackageNotFoundError:  # run from a checkout that is not installed
+        from . import __version__
+
+        return __version__
+
+
+def _unwritable(path: str) -> str | None:
+    """Why ``path`` cannot be written as a file, or None if it can (nothing is created)."""
+    p = Path(path)
+    if p.is_dir():
+        return "is a folder; give a file name in it"
+    folder = p.parent
+    if not folder.exists():
+        return f"the folder {folder} does not exist"
+    if not folder.is_dir():
+        return f"{folder} is not a folder"
+    if p.exists():
+        if not os.access(p, os.W_OK):
+            return "cannot write the file (permission denied)"
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        return f"cannot create a file in {folder} (permission denied)"
+    return None
+
+
+def _check_outputs(*flags: tuple[str, str | None]) -> str | None:
+    """The first problem with the output paths given as (flag, path), or None."""
+    given = [(flag, path) for flag, path in flags if path and path != "-"]
+    for flag, path in given:
+        problem = _unwritable(path)
+        if problem:
+            return f"{flag} {path}: {problem}"
+    resolved = [Path(path).resolve() for _, path in given]
+    if len(set(resolved)) < len(resolved):
+        return f"{given[0][0]} and {given[1][0]} name the same file ({given[0][1]})"
+    return None
+
+
+def _print_warnings(scenario: Any) -> None:
+    """The loader's warnings (things that validate but will likely not do what was meant)."""
+    for warning in getattr(scenario, "warnings", None) or ():
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def _run_with_progress(sim: Any, duration_us: int, *, show: bool) -> None:
@@ -44,21 +103,40 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .metrics import format_table, summarize
     from .scenario import Scenario
 
-    scenario = Scenario.load(args.file)
-    duration = scenario.duration_us
+    # every check of the options first: a mistake must not cost a whole run
+    if args.timeline and not args.json:
+        return _fail("--timeline requires --json (the timeline is part of the JSON summary)")
+    if args.trace_packets and not args.trace:
+        return _fail("--trace-packets requires --trace (the packet records go into the trace file)")
+    if args.seed is not None and args.seed < 0:
+        return _fail(f"--seed: expected a non-negative integer, got {args.seed}")
+    if args.realtime is not None and not (math.isfinite(args.realtime) and args.realtime >= MIN_REALTIME):
+        return _fail(f"--realtime: expected a speed factor like 1.0 (1 = wall-clock speed), at least "
+                     f"{MIN_REALTIME:g}, got {args.realtime!r}")
+    duration = None
     if args.duration is not None:
         try:
             duration = parse_duration(args.duration)
-        except UnitError as exc:
+        except UnitError as exc:  # 'forever'
             return _fail(f"--duration: {exc}")
+        except (OverflowError, ValueError):  # '1e400s' is infinite: no number of microseconds
+            return _fail(f"--duration: expected a finite duration like 30s, got {_short(args.duration)!r}")
         if duration <= 0:
-            return _fail(f"--duration: expected a positive duration, got {args.duration!r}")
+            return _fail(f"--duration: expected a positive duration, got {_short(args.duration)!r}")
+    problem = _check_outputs(("--json", args.json), ("--trace", args.trace))
+    if problem:
+        return _fail(problem)
+    if args.media_dir and Path(args.media_dir).exists() and not Path(args.media_dir).is_dir():
+        return _fail(f"--media-dir {args.media_dir}: is a file, not a folder")
+
+    scenario = Scenario.load(args.file)
+    _print_warnings(scenario)
+    if duration is None:
+        duration = scenario.duration_us
     options: dict[str, Any] = {"trace_packets": bool(args.trace and args.trace_packets),
                                # files appear there only if a room records
                                "media_dir": Path(args.media_dir) if args.media_dir else Path("vroom-media") / scenario.name}
     if args.realtime is not None:
-        if args.realtime <= 0:
-            return _fail(f"--realtime: expected a positive speed factor like 1.0, got {args.realtime}")
         options["realtime"] = args.realtime
     sim = scenario.build(seed=args.seed, **options)
     wall0 = time.perf_counter()
@@ -85,13 +163,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if args.json == "-":
             print(text)
         else:
-            Path(args.json).write_text(text + "\n")
+            try:
+                Path(args.json).write_text(text + "\n")
+            except OSError as exc:  # checked before the run; the disk can still fill up
+                return _fail(f"--json {args.json}: cannot write the file ({exc.strerror})")
             print(f"JSON summary written to {args.json}")
     if args.trace:
-        with open(args.trace, "w") as out:
-            n = sim.trace.write_jsonl(out)
+        try:
+            with open(args.trace, "w") as out:
+                n = sim.trace.write_jsonl(out)
+        except OSError as exc:
+            return _fail(f"--trace {args.trace}: cannot write the file ({exc.strerror})")
         print(f"{n} trace records written to {args.trace}", file=sys.stderr if args.json == "-" else sys.stdout)
     return 0
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _print_media(sim: Any) -> None:
@@ -103,9 +191,18 @@ def _print_media(sim: Any) -> None:
     done = [r for r in recordings if r.path is not None]
     seconds = sum(r.duration_ms for r in done if r.kind != "data") / 1000
     print(f"recordings: {len(done)} files, {seconds:.1f} s of audio and video, in {sim.media_dir}")
+    failed: dict[tuple[str, str], list[Any]] = {}
     for r in recordings:
         if r.status != "completed":
-            print(f"  {r.sid} {r.participant.identity}/{r.track.name}: {r.status} {r.error or ''}".rstrip())
+            failed.setdefault((r.status, r.error or ""), []).append(r)
+    for (status, error), group in failed.items():  # one line per distinct reason (PyAV missing fails them all)
+        if len(group) == 1:
+            r = group[0]
+            print(f"  {r.sid} {r.participant.identity}/{r.track.name}: {status} {error}".rstrip())
+        else:
+            names = ", ".join(f"{r.participant.identity}/{r.track.name}" for r in group[:4])
+            more = f" and {len(group) - 4} more" if len(group) > 4 else ""
+            print(f"  {len(group)} recordings ({names}{more}): {status} {error}".rstrip())
     for x in compositions:
         where = x.path if x.path is not None else x.error or "not written"
         print(f"composition {x.sid} ({x.params['format']}, {x.params['resolution']}, {x.duration_ms / 1000:.1f} s): "
@@ -116,27 +213,40 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from .scenario import Scenario
 
     sc = Scenario.load(args.file)
+    _print_warnings(sc)
+    n = len(getattr(sc, "warnings", None) or ())
+    note = f", {n} warning{'s' if n > 1 else ''}" if n else ""
     print(f"{args.file}: ok ({sc.name}: {len(sc.participants)} participants, {sc.duration_us / 1e6:g} s, "
-          f"{len(sc.events)} events)")
+          f"{len(sc.events)} events{note})")
     return 0
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
+    from .scenario import Scenario
 
+    problem = _check_outputs(("--json", args.json))
+    if problem:
+        return _fail(problem)
+    for path in args.scenarios:  # each runs in a child process: find a bad file before any of them starts
+        _print_warnings(Scenario.load(path))
     return run_bench(args.scenarios, json_path=args.json, quick=args.quick)
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    """Re-run a saved scenario, check every invariant, show the trace around the first violation."""
+    """Re-run a saved scenario: check vroom's invariants (the trace around the first violation), or run the
+    user's test on it (``--test``)."""
     from .scenario import Scenario
-    from .testing.invariants import InvariantViolation, check_all
+    from .testing import invariants
+    from .testing.invariants import InvariantViolation
 
     scenario = Scenario.load(args.file)
+    if args.test is not None:
+        return _replay_test(args, scenario)
     sim = scenario.build(trace_packets=args.packets)
     sim.run(scenario.duration_us / 1e6)
     try:
-        check_all(sim)
+        ran = invariants.check_all(sim) or []
     except InvariantViolation as violation:
         print(f"{scenario.name} (seed {sim.seed}): {violation}")
         when = violation.time if violation.time is not None else sim.now
@@ -146,9 +256,40 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         for rec in window[-args.limit:]:
             print(f"  {rec!r}")
         return 1
-    print(f"{scenario.name} (seed {sim.seed}): every invariant holds after {sim.now:g} s; "
-          f"trace digest {sim.trace_digest()[:16]}")
+    skipped = [check.__name__ for check in invariants.INVARIANTS if check.__name__ not in ran]
+    print(f"{scenario.name} (seed {sim.seed}): vroom's invariants hold after {sim.now:g} s "
+          f"({', '.join(ran)}); trace digest {sim.trace_digest()[:16]}")
+    if skipped:
+        print(f"not checked, for want of packet records: {', '.join(skipped)} (add --packets)")
+    print(f"These are vroom's own checks, not your test's assertions: to run your test on this scenario, "
+          f"vroom replay {args.file} --test [TEST_NODE_ID]")
     return 0
+
+
+def _replay_test(args: argparse.Namespace, scenario: Any) -> int:
+    """Run the pytest test that wrote ``args.file`` (or ``--test NODE``) with this scenario pinned."""
+    from .testing.pytest_plugin import read_header
+
+    header = read_header(Path(args.file).read_text())
+    node = header.get("test") if args.test is True else args.test
+    if not node:
+        return _fail(f"{args.file}: does not say which test wrote it; name the test: "
+                     f"--test tests/test_file.py::test_name")
+    cmd = [sys.executable, "-m", "pytest", node, "--vroom-seed", str(scenario.seed), "--vroom-replay", args.file]
+    if header.get("call") == "sim":
+        what = (f"your test {node} with seed {scenario.seed} (it builds its Simulation in Python, so it runs as "
+                f"written: edits to {args.file} do not count)")
+    else:
+        what = f"your test {node} with seed {scenario.seed}, vroom_scenario call {header.get('call', '0')} " \
+               f"running {args.file}"
+    print(f"running {what}:\n  {shlex.join(cmd)}", flush=True)
+    code = subprocess.call(cmd)
+    if code in (0, 1):
+        print(f"{node}: {'passes' if code == 0 else 'fails'} on {args.file}")
+        return code
+    if code == 5:
+        return _fail(f"pytest found no test {node}; run vroom replay from the folder where you ran pytest")
+    return _fail(f"pytest could not run {node} (exit code {code})")
 
 
 def _cmd_trace_diff(args: argparse.Namespace) -> int:
@@ -175,6 +316,7 @@ def _cmd_trace_diff(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vroom", description="Simulate Twilio-Video-style rooms, deterministically.")
+    parser.add_argument("--version", action="version", version=f"vroom {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a scenario file and print a summary")
     run.add_argument("file", help="scenario YAML file")
@@ -182,9 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--duration", help="override the scenario's duration (e.g. 30s)")
     run.add_argument("--json", metavar="PATH", help="write the JSON summary to PATH ('-' for stdout)")
     run.add_argument("--timeline", action="store_true",
-                     help="with --json, add the per-second timeline of every subscription")
+                     help="add the per-second timeline of every subscription to the JSON (requires --json)")
     run.add_argument("--trace", metavar="PATH", help="write the trace as JSON lines to PATH")
-    run.add_argument("--trace-packets", action="store_true", help="with --trace, one record per packet too")
+    run.add_argument("--trace-packets", action="store_true", help="one record per packet too (requires --trace)")
     run.add_argument("--realtime", type=float, metavar="F", help="pace the run: 1.0 = wall-clock speed")
     run.add_argument("--all", action="store_true", help="show every participant in the table")
     run.add_argument("--media-dir", metavar="PATH",
@@ -199,8 +341,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     bench.add_argument("--quick", action="store_true", help="shorter runs (a smoke test, not a measurement)")
     bench.set_defaults(func=_cmd_bench)
-    replay = sub.add_parser("replay", help="re-run a saved scenario and check every invariant")
+    replay = sub.add_parser("replay", help="re-run a saved scenario: check vroom's invariants, or run your test on it",
+                            description="Re-run a scenario written by a failing test (or any scenario file) and "
+                                        "check vroom's own invariants; with --test, run your pytest test on it "
+                                        "instead, with the scenario pinned.")
     replay.add_argument("file")
+    replay.add_argument("--test", nargs="?", const=True, metavar="NODE_ID",
+                        help="run this pytest test (default: the test that wrote FILE) with FILE in place of its "
+                             "vroom_scenario call, and the same seed")
     replay.add_argument("--window", type=float, default=1.0, metavar="S",
                         help="show trace records within S seconds of the violation (default 1)")
     replay.add_argument("--limit", type=int, default=40, help="at most this many records (default 40)")
@@ -219,7 +367,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except ConfigError as exc:
+    except (ConfigError, UnitError) as exc:  # a bad scenario or value (ScenarioError names the file)
+        return _fail(str(exc))
+    except TwilioError as exc:  # something the scenario asks that Twilio would refuse
+        return _fail(f"Twilio error {exc}")
+    except MissingDependency as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return _fail("interrupted")

@@ -33,6 +33,7 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING, Any, Iterable
 
+from .optional import require
 from .units import parse_duration
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ def record_estimates(sim: "Simulation", *links: str, every: object = "100ms") ->
 def _axes(ax: "Axes | None") -> tuple["Figure", "Axes"]:
     if ax is not None:
         return ax.figure, ax  # type: ignore[return-value]
-    from matplotlib.figure import Figure
+    Figure = require("matplotlib.figure", purpose="vroom.plot").Figure
 
     fig = Figure(figsize=SIZE_IN, dpi=DPI, layout="constrained")
     return fig, fig.add_subplot()
@@ -144,7 +145,7 @@ def _spread(ax: "Axes", i: int, n: int) -> Any:
     """A transform that draws line ``i`` of ``n`` a point or two above or below its true place, so equal
     step lines stay visible side by side (the data are unchanged). Set it after plotting: a line drawn
     with it from the start would not count towards the axes' limits."""
-    from matplotlib.transforms import offset_copy
+    offset_copy = require("matplotlib.transforms", purpose="vroom.plot").offset_copy
 
     step = 1.5 if n <= 5 else 6.0 / (n - 1)
     return offset_copy(ax.transData, fig=ax.figure, x=0.0, y=step * (i - (n - 1) / 2), units="points")

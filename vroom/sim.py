@@ -885,6 +885,13 @@ class Simulation(DataPath, Adaptation):
 
         return summarize(self)
 
+    def summary_frame(self, by: str = "participant") -> Any:
+        """``summary()`` as a pandas DataFrame, one row per ``"participant"``, ``"subscription"``,
+        ``"publication"`` or ``"link"`` (see ``vroom.metrics.summary_frame``)."""
+        from .metrics import summary_frame
+
+        return summary_frame(self, by)
+
     def trace_digest(self) -> str:
         """A hash over every trace record and every packet outcome of the run so far."""
         return self.trace.digest()

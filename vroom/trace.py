@@ -172,6 +172,18 @@ class Trace:
     def of_kind(self, *kinds: str) -> Iterator[TraceRecord]:
         return (r for r in self.records if r.kind in kinds)
 
+    def frame(self, *kinds: str) -> Any:
+        """The kept records of these kinds (every kind if none is given) as a pandas DataFrame, in time
+        order: one row per record, with the columns of ``write_jsonl``'s lines (``t`` in seconds,
+        ``kind``, then the fields; NaN where a record has no such field)."""
+        from .optional import require
+
+        pd = require("pandas", purpose="Trace.frame()")
+        wanted = set(kinds)
+        rows = [rec.to_dict() for rec in sorted(self.records, key=lambda r: r.time_us)
+                if not wanted or rec.kind in wanted]
+        return pd.DataFrame(rows, columns=None if rows else ["t", "kind"])
+
     def write_jsonl(self, out: IO[str]) -> int:
         """Write every kept record, in time order, as one JSON object per line; returns the count."""
         for rec in sorted(self.records, key=lambda r: r.time_us):

@@ -14,6 +14,9 @@ import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from ..optional import require
+
+require("twilio", purpose="sim.twilio_http_client()")
 from twilio.http import HttpClient
 from twilio.http.response import Response
 

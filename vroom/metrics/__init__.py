@@ -9,7 +9,10 @@ from ..media.rtp import KIND_AUDIO, KIND_VIDEO
 if TYPE_CHECKING:
     from ..sim import Simulation
 
-__all__ = ["summarize", "format_table"]
+__all__ = ["summarize", "format_table", "summary_frame", "FRAMES"]
+
+#: what ``summary_frame`` can make a row of
+FRAMES = ("participant", "subscription", "publication", "link")
 
 
 def _participant(sim: "Simulation", p: Any) -> dict[str, Any]:
@@ -135,6 +138,59 @@ def summarize(sim: "Simulation") -> dict[str, Any]:
     return out
 
 
+def _flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested fields as one level: ``{"latency_ms": {"p50": 3}}`` -> ``{"latency_ms.p50": 3}``."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def summary_frame(summary: "Simulation | dict[str, Any]", by: str = "participant") -> Any:
+    """A summary as a pandas DataFrame with one row per ``by``: ``"participant"``, ``"subscription"``
+    (a subscriber and a track it received), ``"publication"`` or ``"link"``.
+
+    ``summary`` is a Simulation or what ``summary()`` (or ``vroom run --json``) gave. The columns are the
+    summary's fields, nested ones joined with dots (``latency_ms.p95``, ``error.code``), after the row's
+    keys: ``participant``; ``participant`` (the subscriber), ``subscription`` (its key in the summary),
+    ``publisher``, ``track``, ``kind``; ``participant``, ``track``; ``link``. A field a row does not
+    have (``layer`` for audio, ``error`` for a connected participant) is NaN.
+    """
+    from ..optional import require
+
+    pd = require("pandas", purpose="summary_frame()")
+    if by not in FRAMES:
+        raise ValueError(f"by: expected one of {', '.join(FRAMES)}, got {str(by)[:40]!r}")
+    if not isinstance(summary, dict):
+        summary = summary.summary()
+    people = summary["participants"]
+    rows: list[dict[str, Any]] = []
+    if by == "participant":
+        for key, p in people.items():
+            rows.append({"participant": key, **_flat({k: v for k, v in p.items()
+                                                      if k not in ("publications", "subscriptions")})})
+    elif by == "publication":
+        for key, p in people.items():
+            for name, pub in p.get("publications", {}).items():
+                rows.append({"participant": key, "track": name, **_flat(pub)})
+    elif by == "subscription":
+        tracks = {f"{key}/{name}": (key, name, pub.get("kind")) for key, p in people.items()
+                  for name, pub in p.get("publications", {}).items()}
+        for key, p in people.items():
+            for sub, stats in p.get("subscriptions", {}).items():
+                publisher, track, kind = tracks.get(sub, (None, None, None))
+                rows.append({"participant": key, "subscription": sub, "publisher": publisher, "track": track,
+                             "kind": kind, **_flat(stats)})
+    else:
+        rows = [{"link": name, **_flat(counters)} for name, counters in summary["links"].items()]
+    keys = {"participant": ["participant"], "publication": ["participant", "track"], "link": ["link"],
+            "subscription": ["participant", "subscription", "publisher", "track", "kind"]}[by]
+    return pd.DataFrame(rows, columns=None if rows else keys)
+
+
 def _fmt(value: Any, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
@@ -160,7 +216,7 @@ def format_table(summary: dict[str, Any], *, limit: int | None = None) -> str:
     for r in shown:
         lines.append("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
     if len(shown) < len(rows):
-        lines.append(f"... and {len(rows) - len(shown)} more participants (see --json for all)")
+        lines.append(f"... {len(rows) - len(shown)} more participants: --all shows every row")
     served = [p for p in summary["participants"].values() if "error" not in p and p["received"]["packets"]]
     if len(served) > 1:
         loss = sorted(100 * p["loss"] for p in served)

@@ -12,9 +12,6 @@ from typing import Any
 
 def import_av() -> Any:
     """PyAV, or an error that says how to get it (it is the ``media`` extra)."""
-    try:
-        import av
-    except ModuleNotFoundError:
-        raise ModuleNotFoundError("recordings and compositions need PyAV: pip install 'vroom[media]' "
-                                  "(in a checkout: pip install '.[media]')") from None
-    return av
+    from ..optional import require
+
+    return require("av", purpose="writing recordings and compositions")

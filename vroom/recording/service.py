@@ -32,6 +32,7 @@ from ..backoff import Backoff
 from ..control.recordings import CompositionRecord, RecordingRecord, is_recorded, selected
 from ..control.records import iso8601_ms
 from ..media.rtp import FLAG_PADDING
+from . import import_av
 from .recorder import CONTAINERS, TrackCapture, write_track
 
 if TYPE_CHECKING:
@@ -316,6 +317,7 @@ class RecordingService:
         end_us = room.end_us if room.end_us is not None else sim.now_us
         path = self._local(cloud.account_sid, room.sid, f"{comp.sid}.{p['format']}")
         try:
+            import_av()  # without PyAV no recording was written: say that, not "no recording matches"
             if not audio and not any(r.sources for r in regions):
                 raise ValueError("no recording of the room matches the composition's sources")
             info = compose(path, fmt=p["format"], width=width & ~1, height=height & ~1, regions=regions, audio=audio,

@@ -72,8 +72,10 @@ def parse_s3_url(url: object) -> S3Target:
 
 
 def _client(target: S3Target, credentials: tuple[str, str] | None) -> Any:
-    import boto3
-    from botocore.config import Config
+    from ..optional import require
+
+    boto3 = require("boto3", purpose="S3 storage of recordings and compositions")
+    Config = require("botocore.config", purpose="S3 storage of recordings and compositions").Config
 
     kwargs: dict[str, Any] = {"region_name": target.region,
                               # one try per call, quick to give up: vroom's own backoff does the retrying

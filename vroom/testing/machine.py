@@ -28,6 +28,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..optional import require
+
+require("hypothesis", purpose="vroom.testing.machine")
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 

@@ -62,6 +62,9 @@ import math
 from fractions import Fraction
 from typing import Any, Sequence
 
+from ..optional import require
+
+require("hypothesis", purpose="vroom.testing.strategies")
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 

@@ -13,6 +13,7 @@ import weakref
 from typing import Any
 
 from ..errors import ConfigError
+from ..optional import require
 from ..units import parse_duration
 from .live import LazyWidget, simulation_of, watch
 
@@ -148,7 +149,7 @@ class LinkControls(LazyWidget):
 
     # -- the widget ---------------------------------------------------------------------------------
     def _build(self) -> None:
-        import ipywidgets as w
+        w = require("ipywidgets", purpose="LinkControls.widget")
 
         columns = []
         style = {"description_width": "56px"}

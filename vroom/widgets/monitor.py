@@ -7,6 +7,7 @@ import io
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..optional import require
 from .live import LazyWidget, simulation_of, watch
 
 __all__ = ["RoomMonitor", "MonitorRow", "SAMPLE_US"]
@@ -110,13 +111,13 @@ class RoomMonitor(LazyWidget):
 
     def frame(self) -> Any:
         """``history`` as a pandas DataFrame."""
-        import pandas as pd
+        pd = require("pandas", purpose="RoomMonitor.frame()")
 
         return pd.DataFrame([asdict(r) for r in self.history])
 
     # -- the widget ---------------------------------------------------------------------------------
     def _build(self) -> None:
-        import ipywidgets as w
+        w = require("ipywidgets", purpose="RoomMonitor.widget")
 
         self._table = w.HTML()
         self._plots = w.Image(format="png", layout=w.Layout(max_width="900px"))
@@ -146,7 +147,7 @@ class RoomMonitor(LazyWidget):
 
     def figure(self) -> Any:
         """Send and receive bitrate, loss and jitter of every participant over the last ``window``."""
-        from matplotlib.figure import Figure
+        Figure = require("matplotlib.figure", purpose="RoomMonitor.figure()").Figure
 
         fig = Figure(figsize=(9.0, 6.0), dpi=100, layout="constrained")
         bw, loss, jit = fig.subplots(3, 1, sharex=True)

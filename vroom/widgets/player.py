@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ..optional import require
 from ..units import parse_duration
 from .live import LazyWidget, refresh, simulation_of, watch
 
@@ -140,7 +141,7 @@ class Player(LazyWidget):
 
     # -- the widget ---------------------------------------------------------------------------------
     def _build(self) -> None:
-        import ipywidgets as w
+        w = require("ipywidgets", purpose="Player.widget")
 
         self._play = w.ToggleButton(description="play", icon="play", layout=w.Layout(width="90px"))
         self._play.add_class("vroom-play")

@@ -6,6 +6,7 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
+from ..optional import require
 from .live import LazyWidget, simulation_of, watch
 
 __all__ = ["RoomView", "Tile", "tile_html", "TILE_MIN_PX"]
@@ -162,7 +163,7 @@ class RoomView(LazyWidget):
 
     # -- the widget -------------------------------------------------------------------------------
     def _build(self) -> None:
-        import ipywidgets as w
+        w = require("ipywidgets", purpose="RoomView.widget")
 
         self._header = w.HTML()
         self._choose = w.Dropdown(description="viewer", layout=w.Layout(width="260px"))
@@ -182,7 +183,7 @@ class RoomView(LazyWidget):
         """Redraw the tiles for the current simulated time (only widgets whose content changed)."""
         if self._widget is None:
             return
-        import ipywidgets as w
+        w = require("ipywidgets", purpose="RoomView.widget")
 
         tiles = self.tiles()
         self._refreshing = True
