@@ -103,7 +103,14 @@ def test_trace_diff_points_at_the_first_divergence(tmp_path, capsys):
 def test_replay_checks_every_invariant(capsys, monkeypatch):
     path = str(ROOT / "scenarios" / "two-party.yaml")
     assert main(["replay", path]) == 0
-    assert "every invariant holds after 60 s" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "vroom's invariants hold after 60 s" in out
+    # it names what it checked (all but the sequence-number check, which needs packet records) ...
+    assert "(packet_conservation, no_echo, subscriptions_respected, room_limits, dominant_speaker_valid, " \
+           "callbacks_consistent)" in out
+    assert "contiguous_sequence_numbers (add --packets)" in out
+    # ... and says what it did not check
+    assert "not your test's assertions" in out and "--test" in out
 
     from vroom.testing import invariants
 
@@ -126,3 +133,120 @@ def test_run_can_add_the_per_second_timeline_to_the_json(tmp_path, capsys):
     # two people, each subscribed to the other's audio and video, sampled at 1, 2 and 3 s
     assert len(rows) == 2 * 2 * 3 and {r["t"] for r in rows} == {1.0, 2.0, 3.0}
     assert "media:" in capsys.readouterr().out
+
+
+TWO_PARTY = str(ROOT / "scenarios" / "two-party.yaml")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seed", "-1"], "--seed: expected a non-negative integer, got -1"),
+    (["--duration", "1e400s"], "--duration: expected a finite duration like 30s, got '1e400s'"),
+    (["--realtime", "nan"], "--realtime: expected a speed factor like 1.0"),
+    (["--realtime", "1e-300"], "at least 0.001, got 1e-300"),
+    (["--realtime", "-1"], "at least 0.001, got -1.0"),
+    (["--timeline"], "--timeline requires --json"),
+    (["--trace-packets"], "--trace-packets requires --trace"),
+])
+def test_bad_option_values_are_refused_before_the_run(args, message, capsys, monkeypatch):
+    from vroom.scenario import Scenario
+
+    built = []
+    monkeypatch.setattr(Scenario, "build", lambda *a, **k: built.append(1))
+    assert main(["run", TWO_PARTY, *args, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("vroom: error: ") and message in err and "Traceback" not in err
+    assert built == []  # refused before anything was built
+
+
+@pytest.mark.parametrize("flag", ["--json", "--trace"])
+def test_an_output_path_that_cannot_be_written_is_refused_before_the_run(flag, tmp_path, capsys, monkeypatch):
+    from vroom.scenario import Scenario
+
+    built = []
+    monkeypatch.setattr(Scenario, "build", lambda *a, **k: built.append(1))
+    missing = tmp_path / "no-such-folder" / "out.json"
+    assert main(["run", TWO_PARTY, flag, str(missing)]) == 2
+    assert capsys.readouterr().err.strip() == (f"vroom: error: {flag} {missing}: the folder "
+                                               f"{missing.parent} does not exist")
+    assert main(["run", TWO_PARTY, flag, str(tmp_path)]) == 2
+    assert f"{flag} {tmp_path}: is a folder" in capsys.readouterr().err
+    assert built == [] and not missing.parent.exists()  # nothing ran, nothing was created
+
+
+def test_json_and_trace_cannot_be_the_same_file(tmp_path, capsys):
+    same = tmp_path / "out.json"
+    assert main(["run", TWO_PARTY, "--json", str(same), "--trace", str(tmp_path / "." / "out.json")]) == 2
+    assert "--json and --trace name the same file" in capsys.readouterr().err
+    assert not same.exists()
+
+
+def test_bench_with_a_missing_file_is_a_clear_error(capsys):
+    assert main(["bench", "no-such-file.yaml", "--quick"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip() == ("vroom: error: no-such-file.yaml: cannot read the file "
+                                    "(No such file or directory)")
+    assert "scenario" not in captured.out  # no table was started
+
+
+def test_version_is_the_installed_distributions(capsys):
+    import tomllib
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"vroom {version}"
+
+
+def test_the_footer_of_a_cut_table_points_to_all(capsys):
+    # classroom-50 has 50 participants; the table shows 19 and a footer for the 31 others
+    path = str(ROOT / "scenarios" / "classroom-50.yaml")
+    assert main(["run", path, "--duration", "1s", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "... 31 more participants: --all shows every row" in out and "--json for all" not in out
+    assert main(["run", path, "--duration", "1s", "--quiet", "--all"]) == 0
+    assert "more participants" not in capsys.readouterr().out
+
+
+def test_loader_warnings_are_printed_by_validate_and_run(capsys, monkeypatch):
+    from vroom.scenario import Scenario
+
+    real_load = Scenario.load.__func__
+
+    def load_with_a_warning(cls, path):
+        scenario = real_load(cls, path)
+        scenario.warnings = ["participants: 5 counted, but the room holds 2"]
+        return scenario
+
+    monkeypatch.setattr(Scenario, "load", classmethod(load_with_a_warning))
+    assert main(["validate", TWO_PARTY]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "warning: participants: 5 counted, but the room holds 2\n"
+    assert "ok (two-party: 2 participants, 60 s, 0 events, 1 warning)" in captured.out
+    assert main(["run", TWO_PARTY, "--duration", "1s", "--quiet"]) == 0
+    assert capsys.readouterr().err == "warning: participants: 5 counted, but the room holds 2\n"
+
+
+def test_a_scenario_without_warnings_prints_none(capsys):
+    assert main(["validate", TWO_PARTY]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and "warning" not in captured.out
+
+
+def test_user_errors_are_one_line_but_a_bug_keeps_its_traceback(monkeypatch, capsys):
+    from vroom import TwilioError
+    from vroom.scenario import Scenario
+
+    def refuse(*args, **kwargs):
+        raise TwilioError(53113, "Room exists")
+
+    monkeypatch.setattr(Scenario, "build", refuse)
+    assert main(["run", TWO_PARTY, "--quiet"]) == 2
+    assert capsys.readouterr().err == "vroom: error: Twilio error 53113: Room exists\n"
+
+    def bug(*args, **kwargs):
+        raise ZeroDivisionError("a bug in vroom")
+
+    monkeypatch.setattr(Scenario, "build", bug)
+    with pytest.raises(ZeroDivisionError):  # not turned into a user error: the traceback shows
+        main(["run", TWO_PARTY, "--quiet"])
