@@ -87,3 +87,108 @@ def test_a_failing_python_built_simulation_is_written_for_replay(pytester):
 
     cam = parse_publish(a.publish)[1]
     assert (cam.name, cam.spec.bitrate_bps, cam.spec.fps) == ("cam", 300_000, 12)
+
+
+TINY = '''
+        def tiny(duration):
+            return {"name": "tiny", "duration": duration, "participants": [
+                {"identity": "a", "publish": ["audio"], "network": {"up": {"rate": "1Mbps"}, "down": {"rate": "1Mbps"}}}]}
+'''  # indented like the test files below (makepyfile dedents the whole text)
+
+
+def test_the_factories_work_under_given(pytester):
+    pytester.makepyfile(test_given=TINY + """
+        from hypothesis import given, settings, strategies as st
+
+        SEEDS = []
+
+        @settings(max_examples=5, database=None, deadline=None)
+        @given(st.integers(1, 5))
+        def test_runs(vroom_scenario, vroom_new_sim, n):
+            sim = vroom_scenario(tiny(f"{n * 100}ms"))
+            assert sim.now == n / 10
+            fresh = vroom_new_sim()
+            assert fresh.now == 0 and fresh.seed == sim.seed  # a new Simulation each example, the test's seed
+            SEEDS.append(sim.seed)
+
+        def test_after():
+            assert len(set(SEEDS)) == 1 and len(SEEDS) >= 1
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)  # no health check failure for the factories
+
+
+def test_a_per_test_fixture_under_given_says_what_to_use(pytester):
+    pytester.makepyfile(test_given="""
+        from hypothesis import HealthCheck, given, settings, strategies as st
+
+        @settings(max_examples=3, database=None)
+        @given(st.integers(0, 3))
+        def test_shared(vroom_sim, n):
+            pass
+
+        @settings(max_examples=3, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+        @given(st.integers(0, 3))
+        def test_shared_on_purpose(vroom_sim, n):
+            pass
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1, passed=1)
+    result.stdout.fnmatch_lines(["*vroom_sim is one object per test*call vroom_new_sim()*"])
+
+
+def test_only_the_minimal_failing_example_is_written_and_marked(pytester):
+    # fails for every duration of 350 ms or more: hypothesis shrinks the integer to exactly 7
+    pytester.makepyfile(test_prop=TINY + """
+        from hypothesis import given, settings, strategies as st
+
+        @settings(max_examples=30, database=None, deadline=None)
+        @given(st.integers(1, 40))
+        def test_short(vroom_scenario, n):
+            sim = vroom_scenario(tiny(f"{n * 50}ms"))
+            assert sim.now < 0.35
+    """)
+    (pytester.path / "fails").mkdir()
+    (pytester.path / "fails" / "test_prop_py__test_short-0.yaml").write_text("a stale file\\n")
+    result = pytester.runpytest_subprocess("--vroom-failures", "fails", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    written = sorted((pytester.path / "fails").glob("*.yaml"))
+    assert [p.name for p in written] == ["test_prop_py__test_short-minimal-0.yaml"]
+    text = written[0].read_text()
+    assert "# minimal: hypothesis's shrunk failing example" in text
+    import yaml
+
+    assert yaml.safe_load(text)["duration"] == "350ms"
+    result.stdout.fnmatch_lines(["*hypothesis's minimal failing example*",
+                                 f"*vroom replay fails/{written[0].name} --test (this test)*"])
+
+
+def test_replay_runs_the_users_test_with_the_scenario_pinned(pytester, capfd, monkeypatch):
+    from vroom.cli import main
+
+    pytester.makepyfile(test_rep="""
+        def test_quiet_room(vroom_scenario):
+            sim = vroom_scenario({"name": "room", "duration": "1s", "participants": [
+                {"identity": "a", "publish": ["audio"], "network": {"up": {"rate": "1Mbps"}, "down": {"rate": "1Mbps"}}},
+                {"identity": "b", "publish": [], "network": {"up": {"rate": "1Mbps"}, "down": {"rate": "1Mbps"}}}]})
+            assert sim.summary()["participants"]["b"]["received"]["packets"] == 0, "b hears a"
+    """)
+    pytester.runpytest_subprocess("--vroom-failures", "fails", "-p", "no:cacheprovider").assert_outcomes(failed=1)
+    [path] = (pytester.path / "fails").glob("*.yaml")
+    monkeypatch.chdir(pytester.path)
+    capfd.readouterr()
+    replay = ["replay", str(path.relative_to(pytester.path)), "--test"]
+    written = path.read_text()
+    assert main(replay) == 1
+    assert path.read_text() == written and not (pytester.path / ".vroom-failures").exists()  # nothing rewritten
+    out = capfd.readouterr().out
+    assert "running your test test_rep.py::test_quiet_room with seed" in out
+    assert "b hears a" in out  # the user's own assertion ran
+    assert "test_rep.py::test_quiet_room: fails on" in out
+    # the scenario is pinned: with a silenced in the file, the same test passes
+    path.write_text(path.read_text().replace("- audio", "[]").replace("publish:\n  ", "publish: "))
+    import yaml
+
+    assert yaml.safe_load(path.read_text())["participants"][0]["publish"] == []
+    assert main(replay) == 0
+    assert "test_rep.py::test_quiet_room: passes on" in capfd.readouterr().out

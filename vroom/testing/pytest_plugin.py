@@ -241,7 +241,10 @@ def pytest_runtest_makereport(item: Any, call: Any) -> Any:
     written: list[tuple[str, dict[str, Any]]] = [(str(n), data) for n, data in enumerate(state.get("runs", []))]
     sims = getattr(item, "_vroom_sims", []) + state.get("sims", [])
     written += [("sim", sim.scenario_dict(item.name)) for sim in sims if sim.plan]
-    if not written:
+    replayed = item.config.getoption("--vroom-replay")
+    if replayed is not None:  # the scenario is already in a file: keep it as it is
+        lines.append(f"the scenario came from {replayed} (--vroom-replay); nothing new was written")
+    if not written or replayed is not None:
         report.sections.append(("vroom", "\n".join(lines)))
         return
     import yaml
