@@ -64,13 +64,16 @@ def _unwritable(path: str) -> str | None:
     return None
 
 
-def _check_outputs(*flags: tuple[str, str | None]) -> str | None:
-    """The first problem with the output paths given as (flag, path), or None."""
+def _check_outputs(*flags: tuple[str, str | None], inputs: Sequence[str] = ()) -> str | None:
+    """The first problem with the output paths given as (flag, path), or None; none may be one of ``inputs``."""
     given = [(flag, path) for flag, path in flags if path and path != "-"]
+    read = {Path(path).resolve() for path in inputs}
     for flag, path in given:
         problem = _unwritable(path)
         if problem:
             return f"{flag} {path}: {problem}"
+        if Path(path).resolve() in read:
+            return f"{flag} {path}: is the scenario file, which this would overwrite"
     resolved = [Path(path).resolve() for _, path in given]
     if len(set(resolved)) < len(resolved):
         return f"{given[0][0]} and {given[1][0]} name the same file ({given[0][1]})"
@@ -123,7 +126,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             return _fail(f"--duration: expected a finite duration like 30s, got {_short(args.duration)!r}")
         if duration <= 0:
             return _fail(f"--duration: expected a positive duration, got {_short(args.duration)!r}")
-    problem = _check_outputs(("--json", args.json), ("--trace", args.trace))
+    problem = _check_outputs(("--json", args.json), ("--trace", args.trace), inputs=[args.file])
     if problem:
         return _fail(problem)
     if args.media_dir and Path(args.media_dir).exists() and not Path(args.media_dir).is_dir():
@@ -225,7 +228,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
     from .scenario import Scenario
 
-    problem = _check_outputs(("--json", args.json))
+    problem = _check_outputs(("--json", args.json), inputs=args.scenarios)
     if problem:
         return _fail(problem)
     for path in args.scenarios:  # each runs in a child process: find a bad file before any of them starts
