@@ -86,7 +86,7 @@ def _default_paths() -> list[str]:
                 if importlib.util.find_spec("av") is not None:
                     names.append(RECORDED_SCENARIO)
                 else:
-                    print(f"({RECORDED_SCENARIO} left out: recording needs PyAV, pip install '.[media]')")
+                    print(f'({RECORDED_SCENARIO} left out: recording needs PyAV: pip install "vroom[media]")')
             return [str(base / name) for name in names]
     raise FileNotFoundError("the benchmark scenarios (scenarios/classroom-50.yaml ...) were not found; "
                             "run from the vroom checkout or pass scenario files")
