@@ -147,13 +147,20 @@ def test_only_the_minimal_failing_example_is_written_and_marked(pytester):
         def test_short(vroom_scenario, n):
             sim = vroom_scenario(tiny(f"{n * 50}ms"))
             assert sim.now < 0.35
+
+        @settings(max_examples=30, database=None, deadline=None)
+        @given(st.integers(1, 40))
+        def test_fails_before_its_scenario(vroom_scenario, n):
+            assert n < 5  # the failing examples run no scenario: the passing ones' must not be written
+            vroom_scenario(tiny("100ms"))
     """)
     (pytester.path / "fails").mkdir()
     (pytester.path / "fails" / "test_prop_py__test_short-0.yaml").write_text("a stale file\\n")
     result = pytester.runpytest_subprocess("--vroom-failures", "fails", "-p", "no:cacheprovider")
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(failed=2)
     written = sorted((pytester.path / "fails").glob("*.yaml"))
     assert [p.name for p in written] == ["test_prop_py__test_short-minimal-0.yaml"]
+    result.stdout.fnmatch_lines(["*the failing example ran no vroom scenario: nothing written*"])
     text = written[0].read_text()
     assert "# minimal: hypothesis's shrunk failing example" in text
     import yaml

@@ -250,6 +250,11 @@ def pytest_runtest_makereport(item: Any, call: Any) -> Any:
     import yaml
 
     minimal = bool(state.get("final"))
+    if getattr(getattr(item, "obj", None), "is_hypothesis_test", False) and not minimal:
+        # what ran belongs to an earlier example, not to the one hypothesis reports: writing it would mislead
+        lines.append("the failing example ran no vroom scenario: nothing written")
+        report.sections.append(("vroom", "\n".join(lines)))
+        return
     folder = Path(item.config.getoption("--vroom-failures"))
     folder.mkdir(parents=True, exist_ok=True)
     stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in item.nodeid)[-80:]
