@@ -271,8 +271,10 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 def _replay_test(args: argparse.Namespace, scenario: Any) -> int:
     """Run the pytest test that wrote ``args.file`` (or ``--test NODE``) with this scenario pinned."""
+    from .optional import require
     from .testing.pytest_plugin import read_header
 
+    require("pytest", purpose="vroom replay --test")
     header = read_header(Path(args.file).read_text())
     node = header.get("test") if args.test is True else args.test
     if not node:

@@ -23,6 +23,7 @@ EXTRAS: dict[str, tuple[str, str, str | None]] = {
     "ipywidgets": ("ipywidgets", "ipywidgets", "notebook"),
     "twilio": ("twilio", "twilio", None),  # in the "test" extra, with much else
     "hypothesis": ("hypothesis", "hypothesis", None),
+    "pytest": ("pytest", "pytest", None),
 }
 
 

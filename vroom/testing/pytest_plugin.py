@@ -60,6 +60,12 @@ def pytest_addoption(parser: Any) -> None:
                     help="run a scenario written by a failing test in place of the vroom_scenario call that made it")
 
 
+def pytest_configure(config: Any) -> None:
+    path = config.getoption("--vroom-replay", None)
+    if path is not None and not Path(path).is_file():
+        raise pytest.UsageError(f"--vroom-replay {path}: no such scenario file")
+
+
 def seed_for(nodeid: str) -> int:
     """A stable seed from a test's node id (BLAKE2b, not Python's salted hash)."""
     return int.from_bytes(hashlib.blake2b(nodeid.encode(), digest_size=4).digest(), "little")
