@@ -1,9 +1,11 @@
 """Optional dependencies: import one, or say which extra brings it.
 
-    pd = require("pandas", extra="plot", purpose="timeline_frame()")
+    pd = require("pandas", purpose="timeline_frame()")
 
 A missing package raises ``MissingDependency`` (a ``ModuleNotFoundError``) naming the
-package, what needed it and the ``pip install`` that brings it.
+package, what needed it and the ``pip install`` that brings it (``EXTRAS`` knows
+each package's extra; ``extra=`` overrides it). A package that is installed but
+fails to import keeps its own error.
 """
 
 from __future__ import annotations
@@ -48,8 +50,4 @@ def require(module: str, *, purpose: str, extra: str | None = None) -> Any:
         top = module.partition(".")[0]
         if exc.name is not None and exc.name.partition(".")[0] != top:
             raise  # the package is there but one of its own dependencies is broken: show that
-        raise MissingDependency(module, purpose, extra) from None
-    except ImportError as exc:
-        if exc.name is None or exc.name.partition(".")[0] != module.partition(".")[0]:
-            raise
         raise MissingDependency(module, purpose, extra) from None

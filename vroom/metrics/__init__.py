@@ -153,11 +153,18 @@ def summary_frame(summary: "Simulation | dict[str, Any]", by: str = "participant
     """A summary as a pandas DataFrame with one row per ``by``: ``"participant"``, ``"subscription"``
     (a subscriber and a track it received), ``"publication"`` or ``"link"``.
 
-    ``summary`` is a Simulation or what ``summary()`` (or ``vroom run --json``) gave. The columns are the
-    summary's fields, nested ones joined with dots (``latency_ms.p95``, ``error.code``), after the row's
-    keys: ``participant``; ``participant`` (the subscriber), ``subscription`` (its key in the summary),
-    ``publisher``, ``track``, ``kind``; ``participant``, ``track``; ``link``. A field a row does not
-    have (``layer`` for audio, ``error`` for a connected participant) is NaN.
+    ``summary`` is a Simulation or what ``summary()`` (or ``vroom run --json``) gave. The first columns
+    say what the row is:
+
+    - participant: ``participant`` (its key in the summary);
+    - subscription: ``participant`` (the subscriber), ``subscription`` (its key, ``publisher/track``),
+      ``publisher``, ``track``, ``kind``;
+    - publication: ``participant``, ``track``;
+    - link: ``link``.
+
+    The other columns are the summary's fields, nested ones joined with dots (``latency_ms.p95``,
+    ``error.code``). A field a row does not have (``layer`` for audio, ``error`` for a connected
+    participant) is NaN.
     """
     from ..optional import require
 
