@@ -108,7 +108,7 @@ def test_replay_checks_every_invariant(capsys, monkeypatch):
     # it names what it checked (all but the sequence-number check, which needs packet records) ...
     assert "(packet_conservation, no_echo, subscriptions_respected, room_limits, dominant_speaker_valid, " \
            "callbacks_consistent)" in out
-    assert "contiguous_sequence_numbers (add --packets)" in out
+    assert "not checked, their data not being recorded: contiguous_sequence_numbers (--packets" in out
     # ... and says what it did not check
     assert "not your test's assertions" in out and "--test" in out
 
@@ -188,6 +188,15 @@ def test_an_output_cannot_overwrite_the_scenario(tmp_path, capsys):
     assert main(["run", str(scenario), "--trace", str(scenario)]) == 2
     assert "is the scenario file, which this would overwrite" in capsys.readouterr().err
     assert scenario.read_text() == Path(TWO_PARTY).read_text()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--window", "nan"], "--window: expected seconds like 1.0, at least 0, got nan"),
+    (["--limit", "0"], "--limit: expected a number of records, at least 1, got 0"),
+])
+def test_bad_replay_options_are_refused(args, message, capsys):
+    assert main(["replay", TWO_PARTY, *args]) == 2
+    assert capsys.readouterr().err == f"vroom: error: {message}\n"
 
 
 def test_bench_with_a_missing_file_is_a_clear_error(capsys):

@@ -243,6 +243,10 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     from .testing import invariants
     from .testing.invariants import InvariantViolation
 
+    if not (math.isfinite(args.window) and args.window >= 0):
+        return _fail(f"--window: expected seconds like 1.0, at least 0, got {args.window!r}")
+    if args.limit < 1:
+        return _fail(f"--limit: expected a number of records, at least 1, got {args.limit}")
     scenario = Scenario.load(args.file)
     if args.test is not None:
         return _replay_test(args, scenario)
@@ -263,7 +267,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     print(f"{scenario.name} (seed {sim.seed}): vroom's invariants hold after {sim.now:g} s "
           f"({', '.join(ran)}); trace digest {sim.trace_digest()[:16]}")
     if skipped:
-        print(f"not checked, for want of packet records: {', '.join(skipped)} (add --packets)")
+        print(f"not checked, their data not being recorded: {', '.join(skipped)} (--packets records "
+              f"every packet)")
     print(f"These are vroom's own checks, not your test's assertions: to run your test on this scenario, "
           f"vroom replay {args.file} --test [TEST_NODE_ID]")
     return 0
