@@ -199,6 +199,15 @@ def test_bad_replay_options_are_refused(args, message, capsys):
     assert capsys.readouterr().err == f"vroom: error: {message}\n"
 
 
+def test_trace_diff_of_a_binary_file_is_a_clear_error(tmp_path, capsys):
+    good, binary = tmp_path / "a.jsonl", tmp_path / "b.bin"
+    good.write_text('{"t": 0, "kind": "x"}\n')
+    binary.write_bytes(bytes([0x9C, 0xFF, 0x00, 0x10]) * 100 + b"\n")
+    assert main(["trace", "diff", str(good), str(binary)]) == 2
+    assert capsys.readouterr().err == (f"vroom: error: {good} or {binary}: not a trace (not UTF-8 text; traces come "
+                                       f"from vroom run --trace)\n")
+
+
 def test_bench_with_a_missing_file_is_a_clear_error(capsys):
     assert main(["bench", "no-such-file.yaml", "--quick"]) == 2
     captured = capsys.readouterr()

@@ -310,6 +310,8 @@ def _cmd_trace_diff(args: argparse.Namespace) -> int:
             result = first_divergence(a, b)
     except OSError as exc:
         return _fail(f"{exc.filename}: cannot read the trace ({exc.strerror})")
+    except UnicodeDecodeError:
+        return _fail(f"{args.a} or {args.b}: not a trace (not UTF-8 text; traces come from vroom run --trace)")
     except ValueError as exc:
         return _fail(str(exc))
     if result is None:
