@@ -278,3 +278,29 @@ def test_user_errors_are_one_line_but_a_bug_keeps_its_traceback(monkeypatch, cap
     monkeypatch.setattr(Scenario, "build", bug)
     with pytest.raises(ZeroDivisionError):  # not turned into a user error: the traceback shows
         main(["run", TWO_PARTY, "--quiet"])
+
+
+RECORDED = """
+name: tiny-recorded
+duration: 4s
+room: {unique_name: rec}
+participants:
+  - {identity: ana, publish: [audio], network: {up: {rate: 1Mbps}, down: {rate: 1Mbps}}}
+  - {identity: ben, publish: [audio], network: {up: {rate: 1Mbps}, down: {rate: 1Mbps}}}
+events:
+  - {at: 0s, rest: {method: POST, path: /v1/Rooms/rec/RecordingRules, params: {Rules: [{type: include, all: true}]}}}
+  - {at: 0s, rest: {method: POST, path: /v1/CompositionHooks, params: {FriendlyName: all, AudioSources: ["*"]}}}
+  - {at: 2s, rest: {method: POST, path: /v1/Rooms/rec, params: {Status: completed}}}
+"""
+
+
+def test_without_pyav_a_recorded_run_says_pyav_is_missing_once(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "av", None)  # as if PyAV were not installed
+    scenario = tmp_path / "rec.yaml"
+    scenario.write_text(RECORDED)
+    assert main(["run", str(scenario), "--quiet", "--media-dir", str(tmp_path / "media")]) == 0
+    out = capsys.readouterr().out
+    hint = 'writing recordings and compositions needs PyAV, which is not installed: pip install "vroom[media]"'
+    assert f"  2 recordings (ana/audio, ben/audio): failed MissingDependency: {hint}" in out  # one line for both
+    assert f"failed, MissingDependency: {hint}" in out  # the composition says why too
+    assert "no recording" not in out
