@@ -1,6 +1,7 @@
 """vroom.widgets: the model part of each widget without a browser, and the ipywidgets wired to it."""
 
 import asyncio
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -108,7 +109,7 @@ def test_a_long_name_keeps_its_end_around_an_ellipsis():
     assert shown_name(a).startswith("participant-") and "…" in shown_name(a) and shown_name(a) != shown_name(b)
     assert shown_name("x" * NAME_MAX_CHARS) == "x" * NAME_MAX_CHARS
     tile = RoomView(call()).tiles()[0]
-    text = tile_html(type(tile)(**{**{f: getattr(tile, f) for f in tile.__slots__}, "identity": a}))
+    text = tile_html(dataclasses.replace(tile, identity=a))
     assert f"title='{a}'" in text and f">{shown_name(a)}</b>" in text  # the tooltip has it whole
 
 
