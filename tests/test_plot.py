@@ -57,6 +57,7 @@ def test_bitrate_draws_one_line_per_subscription_with_the_timeline_values(drop):
     (ax,) = plot.bitrate(sim, "viewer").axes
     lines = by_label(ax)
     assert sorted(lines) == sorted(subs)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(subs)  # six lines: each named
     for name, rows in subs.items():
         assert list(lines[name].get_xdata()) == [r["t"] for r in rows]
         assert list(lines[name].get_ydata()) == [r["bitrate_bps"] / 1000 for r in rows]
@@ -208,6 +209,67 @@ def test_every_function_draws_on_the_axes_it_is_given(drop):
     assert plot.network_quality(sim, ax=axes[3]) is fig
     assert [len(ax.get_lines()) for ax in axes] == [6, 3, 2, 4]
     assert plot.loss_jitter(sim, "viewer", ax=axes[0]) is fig
+
+
+@pytest.fixture(scope="module")
+def classroom():
+    """classroom-50 for 4 s: one student subscribes to 3 tracks of the teacher and 2 of each of 48 students."""
+    sim = Scenario.load(SCENARIOS / "classroom-50.yaml").build()
+    sim.run("4.05s")
+    return sim
+
+
+def legend_of(ax):
+    legend = ax.get_legend()
+    return [t.get_text() for t in legend.get_texts()], legend.get_title().get_text()
+
+
+def top(score, k=plot.TOP_K):
+    """The k highest scores' names; ties keep the order the lines were drawn in (``score``'s order)."""
+    return sorted(score, key=lambda name: -score[name])[:k]
+
+
+def test_with_many_lines_the_highest_bitrates_are_coloured_and_named_and_the_rest_grey(classroom):
+    subs = rows_of(classroom, "student-0")
+    assert len(subs) == 3 + 2 * 48 > plot.MAX_LEGEND
+    mean = {name: sum(r["bitrate_bps"] for r in rows) / len(rows) for name, rows in subs.items()}
+    expected = top(mean)
+    assert set(expected[:2]) == {"teacher/screen", "teacher/video"}  # 1 Mbps and 720p against 150 kbps thumbnails
+    (ax,) = plot.bitrate(classroom, "student-0").axes
+    names, title = legend_of(ax)
+    assert names == expected + [f"{len(subs) - plot.TOP_K} others"]
+    assert title == f"top {plot.TOP_K} of {len(subs)}: highest mean bitrate"
+    colour = {line.get_label(): line.get_color() for line in ax.get_lines()}
+    assert len({colour[n] for n in expected}) == plot.TOP_K and plot.REST_COLOR not in {colour[n] for n in expected}
+    assert {c for n, c in colour.items() if n not in expected} == {plot.REST_COLOR}
+
+
+def test_with_many_lines_loss_layers_and_quality_name_their_worst(classroom):
+    subs = rows_of(classroom, "student-0")
+    loss = {}
+    for name, rows in subs.items():
+        got = [r["loss"] for r in rows if r["bitrate_bps"] > 0]
+        loss[name] = sum(got) / len(got) if got else 0.0
+    fig = plot.loss_jitter(classroom, "student-0")
+    assert legend_of(fig.axes[0]) == (top(loss) + [f"{len(subs) - plot.TOP_K} others"],
+                                      f"top {plot.TOP_K} of {len(subs)}: highest mean loss")
+    right = {line.get_color() for line in fig.axes[1].get_lines()}
+    assert len(right - {plot.REST_COLOR}) == plot.TOP_K  # the jitter lines take their loss line's colour
+
+    video = rows_of(classroom, "student-0", "video")
+    changes = {name: sum(a["sent_layer"] != b["sent_layer"] for a, b in zip(rows, rows[1:]))
+               for name, rows in video.items()}
+    (ax,) = plot.layers(classroom, "student-0").axes
+    assert legend_of(ax)[0][:-1] == top(changes) and "most layer changes" in legend_of(ax)[1]
+
+    levels = {}
+    for q in classroom.quality_timeline:
+        levels.setdefault(q["identity"], []).append(q["level"])
+    assert len(levels) > plot.MAX_LEGEND
+    lowest = {who: -sum(v) / len(v) for who, v in levels.items()}
+    (ax,) = plot.network_quality(classroom).axes
+    assert legend_of(ax) == (top(lowest) + [f"{len(levels) - plot.TOP_K} others"],
+                             f"top {plot.TOP_K} of {len(levels)}: lowest mean level")
 
 
 def test_importing_vroom_and_vroom_plot_does_not_import_matplotlib():

@@ -1,6 +1,7 @@
 """vroom.widgets: the model part of each widget without a browser, and the ipywidgets wired to it."""
 
 import asyncio
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +12,10 @@ import yaml
 import vroom
 from vroom.media.rtp import HEADER_BYTES
 from vroom.scenario import Scenario
+from vroom import plot
 from vroom.widgets import (LinkControls, Player, RoomMonitor, RoomView, recorded_link_changes, refresh, replay,
                            tile_html)
+from vroom.widgets.room_view import NAME_MAX_CHARS, shown_name
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -30,10 +33,17 @@ def call(seed=3):
 
 
 @pytest.fixture(scope="module")
-def classroom():
+def monitored_classroom():
+    """classroom-50 for 3 s, a RoomMonitor watching from the start (watching changes nothing in the run)."""
     sim = Scenario.load(SCENARIOS / "classroom-50.yaml").build()
+    monitor = RoomMonitor(sim)
     sim.run("3s")
-    return sim
+    return sim, monitor
+
+
+@pytest.fixture(scope="module")
+def classroom(monitored_classroom):
+    return monitored_classroom[0]
 
 
 def test_importing_vroom_and_its_widgets_needs_neither_ipywidgets_nor_matplotlib():
@@ -76,6 +86,37 @@ def test_fifty_tiles_render_in_a_grid_that_fills_the_width(classroom):
     texts = [child.value for child in grid.children]
     assert all(f"data-identity='{t.identity}'" in text for t, text in zip(view.tiles(), texts))
     assert view.widget.children[0].children[0].options == tuple(t.identity for t in view.tiles())
+
+
+def test_every_tile_prints_its_whole_name_so_the_class_can_be_told_apart(classroom):
+    tiles = RoomView(classroom).tiles()
+    # the 16 remote students' names are 16-17 characters; each tile prints all of it (wrapped if narrow)
+    remote = [t for t in tiles if t.identity.startswith("remote-student-")]
+    assert len(remote) == 16
+    for tile in tiles:
+        text = tile_html(tile)
+        assert f">{'★ ' if tile.dominant else ''}{tile.identity}</b>" in text and f"title='{tile.identity}'" in text
+        assert "text-overflow" not in text and "nowrap" not in text  # nothing cut at its end
+    shown = [shown_name(t.identity) for t in tiles]
+    assert len(set(shown)) == 50
+
+
+def test_a_long_name_keeps_its_end_around_an_ellipsis():
+    a, b = "participant-from-the-third-floor-7", "participant-from-the-third-floor-12"
+    assert len(a) > NAME_MAX_CHARS and len(b) > NAME_MAX_CHARS
+    assert len(shown_name(a)) == len(shown_name(b)) == NAME_MAX_CHARS
+    assert shown_name(a).endswith("hird-floor-7") and shown_name(b).endswith("ird-floor-12")
+    assert shown_name(a).startswith("participant-") and "…" in shown_name(a) and shown_name(a) != shown_name(b)
+    assert shown_name("x" * NAME_MAX_CHARS) == "x" * NAME_MAX_CHARS
+    tile = RoomView(call()).tiles()[0]
+    text = tile_html(dataclasses.replace(tile, identity=a))
+    assert f"title='{a}'" in text and f">{shown_name(a)}</b>" in text  # the tooltip has it whole
+
+
+def test_the_signal_bars_are_one_row_that_never_shrinks():
+    tile = RoomView(call()).tiles()[0]
+    bars = tile_html(tile).split("class='vroom-nq'")[1]
+    assert "display:flex;flex:none" in bars and bars.count("flex:none;width:4px") == 5
 
 
 def test_speaking_dominant_and_mute_follow_the_sources():
@@ -311,6 +352,46 @@ def test_the_monitor_measures_what_is_sent_lost_and_not_received():
     assert "<td>alice</td>" in monitor.table_html()
     assert len(monitor.figure().axes) == 3
     assert len(monitor.frame()) == len(monitor.history)
+
+
+def test_before_its_first_rows_the_monitor_says_it_is_waiting_instead_of_drawing_empty_charts():
+    sim = call()
+    monitor = RoomMonitor(sim)
+    waiting, table, plots = monitor.widget.children
+    assert monitor.first_rows_at == 2.0  # the sample at 1 s starts the counters, the one at 2 s compares
+    assert "Waiting for the first second of data" in waiting.value and "t = 2 s" in waiting.value
+    assert waiting.layout.display is None and table.layout.display == plots.layout.display == "none"
+    assert monitor.figure().axes == []
+    sim.run("1.5s")
+    refresh(sim)
+    assert monitor.history == [] and plots.layout.display == "none" and "now t = 1.5 s" in waiting.value
+    sim.run("2.01s")
+    refresh(sim)
+    assert {r.identity for r in monitor.rows()} == {"alice", "bob", "carol"}
+    assert waiting.layout.display == "none" and table.layout.display is None and plots.layout.display is None
+    assert plots.value[:8] == b"\x89PNG\r\n\x1a\n" and len(monitor.figure().axes) == 3
+    late = RoomMonitor(sim)  # made at 2.01 s: samples at 3 s and 4 s
+    assert late.first_rows_at == 4.0
+
+
+def test_a_monitor_of_fifty_colours_the_worst_losses_and_greys_the_rest(monitored_classroom):
+    _, monitor = monitored_classroom
+    fig = monitor.figure()
+    bw = fig.axes[0]
+    loss = {}
+    for r in monitor.history:
+        loss.setdefault(r.identity, []).append(r.recv_loss)
+    assert len(loss) == 50
+    mean = {who: sum(v) / len(v) for who, v in loss.items()}
+    worst = sorted(mean, key=lambda who: -mean[who])[:plot.TOP_K]  # stable: ties in the order drawn
+    legend = bw.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == worst + [f"{50 - plot.TOP_K} others"]
+    assert "highest mean received loss" in legend.get_title().get_text()
+    received = {line.get_label(): line.get_color() for line in bw.get_lines() if not line.get_label().startswith("_")}
+    assert len({received[w] for w in worst}) == plot.TOP_K and plot.REST_COLOR not in {received[w] for w in worst}
+    assert {c for who, c in received.items() if who not in worst} == {plot.REST_COLOR}
+    # the worst one has the same colour in the three charts: received and sent, loss, jitter
+    assert sum(line.get_color() == received[worst[0]] for ax in fig.axes for line in ax.get_lines()) == 4
 
 
 def test_watching_a_run_does_not_change_it():

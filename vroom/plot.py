@@ -20,6 +20,12 @@ function               what it draws                                         fro
 ``network_quality``    Network Quality Level (0–5) per participant           ``sim.quality_timeline``
 =====================  ====================================================  =============================
 
+With at most ``MAX_LEGEND`` (12) lines, every line has its colour and a legend entry. With more (a
+subscriber of a 50-person class has 98 subscriptions), the ``TOP_K`` (8) lines that matter most by a
+criterion stated in each function's docstring and in the legend's title (worst loss, highest bitrate,
+...) keep a colour and the legend; every other line is drawn thin and light grey behind them, so the
+spread of the rest stays visible, and one legend entry counts them (``highlight``).
+
 The timeline has one row per subscription per simulated second, so these plots have 1 s steps. The
 estimate of a downlink is in the timeline (``estimate_bps``); for an uplink, or a finer grain, call
 ``record_estimates(sim, "alice/up")`` before running: it reads the estimator every 100 ms (reading
@@ -43,13 +49,18 @@ if TYPE_CHECKING:
     from .sim import Simulation
 
 __all__ = ["bitrate", "layers", "estimate", "loss_jitter", "dominant_speaker", "network_quality",
-           "record_estimates", "EstimateRecorder", "SIZE_IN", "DPI"]
+           "record_estimates", "EstimateRecorder", "highlight", "SIZE_IN", "DPI", "MAX_LEGEND", "TOP_K"]
 
 #: Size of a new Figure in inches, and its resolution: 900 × 450 pixels.
 SIZE_IN = (9.0, 4.5)
 DPI = 100
 #: Up to this many lines get a legend; more would hide the plot.
 MAX_LEGEND = 12
+#: With more lines than ``MAX_LEGEND``, this many keep a colour and a legend entry; the rest are grey.
+TOP_K = 8
+#: The colours of the top lines: matplotlib's default cycle without its grey (C7), kept for the rest.
+TOP_COLORS = ("C0", "C1", "C2", "C3", "C4", "C5", "C6", "C8", "C9")
+REST_COLOR = "0.75"
 _LEVEL_NAMES = {0: "0 broken", 1: "1 bad", 2: "2 below avg", 3: "3 average", 4: "4 good", 5: "5 excellent"}
 _recorders: "weakref.WeakKeyDictionary[Any, EstimateRecorder]" = weakref.WeakKeyDictionary()
 
@@ -141,6 +152,35 @@ def _legend(ax: "Axes", **kwargs: Any) -> None:
         ax.legend(fontsize="small", **kwargs)
 
 
+def highlight(ax: "Axes", lines: dict[str, list[Any]], score: dict[str, float], *, criterion: str,
+              **legend: Any) -> list[str]:
+    """Colours and a legend for many lines, one name each (``lines[name]``: that name's lines, on any axes).
+
+    Up to ``MAX_LEGEND`` names: every line keeps its colour, and ``ax`` gets a legend of every name. More:
+    the ``TOP_K`` names with the highest ``score`` (ties: the first drawn) get the colours of
+    ``TOP_COLORS`` and the legend, titled "top k of n: ``criterion``"; every other line turns thin and
+    light grey, behind, and one legend entry counts them. Returns the names in the legend, in order."""
+    names = list(lines)
+    if len(names) <= MAX_LEGEND:
+        if names:
+            ax.legend(handles=[lines[n][0] for n in names], labels=names, fontsize="small", **legend)
+        return names
+    order = sorted(range(len(names)), key=lambda i: (-score[names[i]], i))
+    top = [names[i] for i in order[:TOP_K]]
+    for name in names:
+        for line in lines[name]:
+            line.set(color=REST_COLOR, linewidth=0.8, zorder=1.5)
+    for name, color in zip(top, TOP_COLORS):
+        for line in lines[name]:
+            line.set(color=color, linewidth=1.6, zorder=2.5)
+    Line2D = require("matplotlib.lines", purpose="vroom.plot").Line2D
+
+    rest = Line2D([], [], color=REST_COLOR, linewidth=0.8, label=f"{len(names) - len(top)} others")
+    ax.legend(handles=[lines[n][0] for n in top] + [rest], labels=top + [rest.get_label()], fontsize="small",
+              title=f"top {len(top)} of {len(names)}: {criterion}", title_fontsize="small", **legend)
+    return top
+
+
 def _spread(ax: "Axes", i: int, n: int) -> Any:
     """A transform that draws line ``i`` of ``n`` a point or two above or below its true place, so equal
     step lines stay visible side by side (the data are unchanged). Set it after plotting: a line drawn
@@ -156,13 +196,17 @@ def bitrate(sim: "Simulation", subscriber: str, ax: "Axes | None" = None, *, kin
             tracks: Iterable[str] | None = None) -> "Figure":
     """Bitrate ``subscriber`` received per subscription, once a second (kbps): one line per
     ``publisher/track``. ``kind`` ("audio", "video", "data") or ``tracks`` (``["alice/video", ...]``)
-    narrow it down."""
+    narrow it down. With more than ``MAX_LEGEND`` subscriptions, the ``TOP_K`` with the highest mean
+    bitrate are coloured and named, the others grey (``highlight``)."""
     fig, ax = _axes(ax)
+    lines, score = {}, {}
     for name, rows in _subscriptions(sim, subscriber, kind, tracks).items():
-        ax.plot([r["t"] for r in rows], [r["bitrate_bps"] / 1000 for r in rows], label=name)
+        kbps = [r["bitrate_bps"] / 1000 for r in rows]
+        lines[name] = ax.plot([r["t"] for r in rows], kbps, label=name)
+        score[name] = sum(kbps) / len(kbps)
     ax.set(xlabel="time (s)", ylabel="received (kbps)", title=f"{subscriber}: bitrate received")
     ax.set_ylim(bottom=0)
-    _legend(ax, loc="upper left")
+    highlight(ax, lines, score, criterion="highest mean bitrate", loc="upper left")
     return fig
 
 
@@ -170,15 +214,20 @@ def layers(sim: "Simulation", subscriber: str, ax: "Axes | None" = None, *,
            tracks: Iterable[str] | None = None) -> "Figure":
     """The spatial layer the SFU forwarded to ``subscriber``, per video subscription, once a second
     (``sent_layer``: -1 = nothing, switched off or waiting for a first keyframe), as steps. Each
-    switch-off (``track-switched-off``) is marked ▼ on the "off" line, each switch-on ▲."""
+    switch-off (``track-switched-off``) is marked ▼ on the "off" line, each switch-on ▲. With more than
+    ``MAX_LEGEND`` subscriptions, the ``TOP_K`` whose layer changed most often (the unsettled ones) are
+    coloured and named, the others grey (``highlight``)."""
     fig, ax = _axes(ax)
     subs = _subscriptions(sim, subscriber, "video", tracks)
-    colors: dict[str, Any] = {}
+    lines, score = {}, {}
     for i, (name, rows) in enumerate(subs.items()):
-        (line,) = ax.plot([r["t"] for r in rows], [r["sent_layer"] for r in rows], drawstyle="steps-post",
-                          label=name)
+        sent = [r["sent_layer"] for r in rows]
+        (line,) = ax.plot([r["t"] for r in rows], sent, drawstyle="steps-post", label=name)
         line.set_transform(_spread(ax, i, len(subs)))
-        colors[rows[0]["track_sid"]] = (name, line.get_color())
+        lines[name] = [line]
+        score[name] = sum(a != b for a, b in zip(sent, sent[1:]))
+    highlight(ax, lines, score, criterion="most layer changes", loc="lower left")
+    colors = {rows[0]["track_sid"]: (name, lines[name][0].get_color()) for name, rows in subs.items()}
     for kind, marker in (("track-switched-off", "v"), ("track-switched-on", "^")):
         for rec in sim.trace.of_kind(kind):
             hit = colors.get(rec.fields.get("track_sid")) if rec.fields.get("subscriber") == subscriber else None
@@ -189,7 +238,6 @@ def layers(sim: "Simulation", subscriber: str, ax: "Axes | None" = None, *,
     ax.set_yticks(ticks, ["off"] + [str(t) for t in ticks[1:]])
     ax.set_ylim(-1.5, ticks[-1] + 0.5)
     ax.set(xlabel="time (s)", ylabel="spatial layer sent", title=f"{subscriber}: video layers received")
-    _legend(ax, loc="lower left")
     return fig
 
 
@@ -242,21 +290,26 @@ def loss_jitter(sim: "Simulation", subscriber: str, ax: "Axes | None" = None, *,
     """Per subscription, once a second: the fraction of packets lost that second (%, solid, left axis)
     and the RFC 3550 interarrival jitter (ms, dashed, right axis, ``fig.axes[1]``). A second in which
     nothing arrived (switched off, muted, gone) has no point: its jitter would be the last one
-    measured."""
+    measured. With more than ``MAX_LEGEND`` subscriptions, the ``TOP_K`` with the highest mean loss
+    over the seconds something arrived are coloured and named, the others grey (``highlight``)."""
     fig, ax = _axes(ax)
     right = ax.twinx()
+    lines, score = {}, {}
     for i, (name, rows) in enumerate(_subscriptions(sim, subscriber, kind, tracks).items()):
         got = [r["bitrate_bps"] > 0 for r in rows]
         t = [r["t"] for r in rows]
         color = f"C{i % 10}"
-        ax.plot(t, [100 * r["loss"] if g else float("nan") for r, g in zip(rows, got)], color=color, label=name)
-        right.plot(t, [r["jitter_ms"] if g else float("nan") for r, g in zip(rows, got)], color=color,
-                   linestyle="--", alpha=0.7)
+        lines[name] = ax.plot(t, [100 * r["loss"] if g else float("nan") for r, g in zip(rows, got)], color=color,
+                              label=name)
+        lines[name] += right.plot(t, [r["jitter_ms"] if g else float("nan") for r, g in zip(rows, got)],
+                                  color=color, linestyle="--", alpha=0.7)
+        losses = [r["loss"] for r, g in zip(rows, got) if g]
+        score[name] = sum(losses) / len(losses) if losses else 0.0
     ax.set(xlabel="time (s)", ylabel="loss (%), solid", title=f"{subscriber}: loss and jitter per subscription")
     right.set_ylabel("jitter (ms), dashed")
     ax.set_ylim(bottom=0)
     right.set_ylim(bottom=0)
-    _legend(ax, loc="upper left")
+    highlight(ax, lines, score, criterion="highest mean loss", loc="upper left")
     return fig
 
 
@@ -295,7 +348,8 @@ def dominant_speaker(sim: "Simulation", ax: "Axes | None" = None, *, room: str |
 def network_quality(sim: "Simulation", ax: "Axes | None" = None, *,
                     identities: Iterable[str] | None = None) -> "Figure":
     """Each participant's Network Quality Level (0–5) once a second (``sim.quality_timeline``), as steps;
-    ``identities`` picks some."""
+    ``identities`` picks some. With more than ``MAX_LEGEND`` participants, the ``TOP_K`` with the lowest
+    mean level are coloured and named, the others grey (``highlight``)."""
     wanted = None if identities is None else list(identities)
     for who in wanted or ():
         _identity(sim, who)
@@ -309,11 +363,14 @@ def network_quality(sim: "Simulation", ax: "Axes | None" = None, *,
     if not series:
         raise ValueError("no network quality samples (the first is taken at 1 s)")
     fig, ax = _axes(ax)
+    lines, score = {}, {}
     for i, (who, points) in enumerate(series.items()):
         (line,) = ax.plot([t for t, _ in points], [lv for _, lv in points], drawstyle="steps-post", label=who)
         line.set_transform(_spread(ax, i, len(series)))
+        lines[who] = [line]
+        score[who] = -sum(lv for _, lv in points) / len(points)
     ax.set_yticks(list(_LEVEL_NAMES), list(_LEVEL_NAMES.values()))
     ax.set_ylim(-0.5, 5.5)
     ax.set(xlabel="time (s)", title="Network Quality Level")
-    _legend(ax, loc="lower left")
+    highlight(ax, lines, score, criterion="lowest mean level", loc="lower left")
     return fig

@@ -157,12 +157,15 @@ def _epoch(value: object) -> float:
 class Simulation(DataPath, Adaptation):
     """A deterministic run: one seed, one clock, one trace, one or more Twilio accounts.
 
-    >>> sim = Simulation(seed=7)
-    >>> alice = sim.add_participant("alice", publish=["audio", "video"])
-    >>> bob = sim.add_participant("bob", publish=["audio"])
-    >>> sim.run("10s")
-    >>> sim.now
-    10.0
+    Examples:
+        Two participants for ten simulated seconds:
+
+        >>> sim = Simulation(seed=7)
+        >>> alice = sim.add_participant("alice", publish=["audio", "video"])
+        >>> bob = sim.add_participant("bob", publish=["audio"])
+        >>> sim.run("10s")
+        >>> sim.now
+        10.0
     """
 
     def __init__(self, seed: int = 0, realtime: float | None = None, *, tick: object = "100ms",

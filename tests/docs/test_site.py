@@ -48,6 +48,22 @@ def test_the_site_builds_without_a_warning(tmp_path):
     api = (site / "api" / "simulation" / "index.html").read_text()
     assert "A deterministic run: one seed, one clock, one trace" in api
     assert "register_estimator" in (site / "api" / "sfu" / "index.html").read_text()
+    # a docstring's example renders as a code block, never as text (``>>>`` read as nested quotes)
+    example = [_text(block) for block in PRE.findall(api) if "&gt;&gt;&gt;" in block]
+    assert any('>>> sim = Simulation(seed=7)' in block and "\n10.0" in block for block in example), example
+    for page in sorted((site / "api").glob("*/index.html")):
+        outside = PRE.sub("", page.read_text())
+        assert "&gt;&gt;&gt;" not in outside and "<blockquote>" not in outside, page.parent.name
+
+
+PRE = re.compile(r"<pre\b.*?</pre>", flags=re.S)
+
+
+def _text(html_block: str) -> str:
+    """The text of an HTML fragment (tags dropped, entities decoded)."""
+    import html
+
+    return html.unescape(re.sub(r"<[^>]+>", "", html_block))
 
 
 def test_every_page_is_in_the_nav():

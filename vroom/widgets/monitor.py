@@ -10,7 +10,7 @@ from typing import Any
 from ..optional import require
 from .live import LazyWidget, simulation_of, watch
 
-__all__ = ["RoomMonitor", "MonitorRow", "SAMPLE_US"]
+__all__ = ["RoomMonitor", "MonitorRow", "SAMPLE_US", "WAITING"]
 
 #: The monitor samples every simulated second, 1 µs after the second (as ``vroom.plot.record_estimates``),
 #: once the second's feedback round and timeline sample are done. Reading changes nothing in the run.
@@ -41,10 +41,16 @@ class MonitorRow:
     network_quality: int | None
 
 
+#: What the widget shows (instead of empty charts) until the first row arrives.
+WAITING = "Waiting for the first second of data"
+
+
 class RoomMonitor(LazyWidget):
     """Per participant of a room, once a simulated second: send and receive bitrate, packet loss and
     jitter, bandwidth estimates and network quality (``rows()`` the latest, ``history`` all of them);
-    as a widget, a table and three plots over time. Sampling starts when the monitor is made."""
+    as a widget, a table and three plots over time. Sampling starts when the monitor is made; a
+    participant's first sampled second only starts its counters, so the first rows come two samples
+    in (``first_rows_at``), and until then the widget says it is waiting instead of drawing empty charts."""
 
     def __init__(self, room: Any, *, name: str | None = None, window: object = "30s") -> None:
         from ..units import parse_duration
@@ -57,6 +63,8 @@ class RoomMonitor(LazyWidget):
         self._widget: Any = None
         self._drawn = -1  # samples in the drawn figure
         start = (self.sim.now_us // SAMPLE_US + 1) * SAMPLE_US + 1
+        self.first_rows_at = (start - 1) / 1e6 + SAMPLE_US / 1e6
+        """Simulated time (s) of the earliest rows: the second sample after the monitor was made."""
         self.sim.env.process(self._sampler(start - self.sim.now_us))
         watch(self.sim, self)
 
@@ -120,8 +128,10 @@ class RoomMonitor(LazyWidget):
         w = require("ipywidgets", purpose="RoomMonitor.widget")
 
         self._table = w.HTML()
+        self._waiting = w.HTML()
+        self._waiting.add_class("vroom-monitor-waiting")
         self._plots = w.Image(format="png", layout=w.Layout(max_width="900px"))
-        self._widget = w.VBox([self._table, self._plots])
+        self._widget = w.VBox([self._waiting, self._table, self._plots])
         self._widget.add_class("vroom-room-monitor")
         self.refresh()
 
@@ -145,35 +155,63 @@ class RoomMonitor(LazyWidget):
                 + "".join(f"<th style='text-align:right;padding:0 6px'>{h}</th>" for h in head) + "</tr>"
                 + "".join(cells) + "</table></div>")
 
+    def waiting_html(self) -> str:
+        """What the widget shows before the first rows: what it waits for, and when that comes."""
+        return (f"<div class='vroom-monitor-waiting' style='font:13px sans-serif;color:#546e7a;padding:24px;"
+                f"border:1px dashed #b0bec5;border-radius:6px;max-width:860px'>{WAITING}: the Room Monitor "
+                f"compares each participant's counters one simulated second apart, so its first numbers come "
+                f"at t = {self.first_rows_at:g} s (now t = {self.sim.now:.1f} s).</div>")
+
     def figure(self) -> Any:
-        """Send and receive bitrate, loss and jitter of every participant over the last ``window``."""
+        """Send and receive bitrate, loss and jitter of every participant over the last ``window``; before
+        the first rows, a figure with no axes that says it is waiting.
+
+        With more than ``vroom.plot.MAX_LEGEND`` participants, the ``TOP_K`` with the highest mean
+        received loss over the window keep their colour (the same in the three charts) and the legend;
+        the others are grey (``vroom.plot.highlight``): the Room Monitor is where one looks for who
+        suffers."""
         Figure = require("matplotlib.figure", purpose="RoomMonitor.figure()").Figure
 
+        from ..plot import highlight
+
         fig = Figure(figsize=(9.0, 6.0), dpi=100, layout="constrained")
+        if not self.history:
+            fig.text(0.5, 0.5, f"{WAITING}\n(the first numbers come at t = {self.first_rows_at:g} s)",
+                     ha="center", va="center", fontsize=14, color="0.4")
+            return fig
         bw, loss, jit = fig.subplots(3, 1, sharex=True)
-        since = (self.history[-1].t - self.window_us / 1e6) if self.history else 0.0
+        since = self.history[-1].t - self.window_us / 1e6
         series: dict[str, list[MonitorRow]] = {}
         for r in self.history:
             if r.t >= since:
                 series.setdefault(r.identity, []).append(r)
+        lines, score = {}, {}
         for i, (who, rows) in enumerate(series.items()):
             color = f"C{i % 10}"
             t = [r.t for r in rows]
-            bw.plot(t, [r.recv_kbps for r in rows], color=color, label=who)
-            bw.plot(t, [r.send_kbps for r in rows], color=color, linestyle=":")
-            loss.plot(t, [100 * r.recv_loss for r in rows], color=color)
-            jit.plot(t, [float("nan") if r.jitter_ms is None else r.jitter_ms for r in rows], color=color)
+            lines[who] = (bw.plot(t, [r.recv_kbps for r in rows], color=color, label=who)
+                          + bw.plot(t, [r.send_kbps for r in rows], color=color, linestyle=":")
+                          + loss.plot(t, [100 * r.recv_loss for r in rows], color=color)
+                          + jit.plot(t, [float("nan") if r.jitter_ms is None else r.jitter_ms for r in rows],
+                                     color=color))
+            score[who] = sum(r.recv_loss for r in rows) / len(rows)
         bw.set(ylabel="kbps", title="bandwidth: received (solid), sent (dotted)")
         loss.set(ylabel="%", title="packet loss received")
         jit.set(ylabel="ms", xlabel="time (s)", title="jitter (worst subscription)")
         for ax in (bw, loss, jit):
             ax.set_ylim(bottom=0)
-        if 0 < len(series) <= 12:
-            bw.legend(fontsize="small", loc="upper left", ncols=min(len(series), 4))
+        highlight(bw, lines, score, criterion="highest mean received loss", loc="upper left",
+                  ncols=min(len(series), 4) if len(series) <= 12 else 3)
         return fig
 
     def refresh(self) -> None:
         if self._widget is None:
+            return
+        waiting = not self.history
+        for part, shown in ((self._waiting, waiting), (self._table, not waiting), (self._plots, not waiting)):
+            part.layout.display = None if shown else "none"
+        if waiting:
+            self._waiting.value = self.waiting_html()
             return
         if self._drawn == len(self.history):
             return  # no new second sampled: nothing new to draw

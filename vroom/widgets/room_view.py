@@ -9,11 +9,16 @@ from typing import Any
 from ..optional import require
 from .live import LazyWidget, simulation_of, watch
 
-__all__ = ["RoomView", "Tile", "tile_html", "TILE_MIN_PX"]
+__all__ = ["RoomView", "Tile", "tile_html", "shown_name", "TILE_MIN_PX", "NAME_MAX_CHARS"]
 
 #: Narrowest tile; the grid fits as many columns as the width allows (8 in a 1100 px notebook, so
 #: 50 tiles make 7 rows).
 TILE_MIN_PX = 128
+#: Longer identities are shortened in the middle (the full one is the tile's tooltip): the end is kept,
+#: since that is what tells "remote-student-7" from "remote-student-12". Shorter ones wrap onto a second
+#: line in a narrow tile rather than being cut.
+NAME_MAX_CHARS = 30
+_NAME_TAIL_CHARS = 12
 _LEVEL_COLORS = {0: "#b00020", 1: "#d84315", 2: "#ef6c00", 3: "#f9a825", 4: "#7cb342", 5: "#2e7d32"}
 
 
@@ -216,10 +221,22 @@ class RoomView(LazyWidget):
 def _bars(level: int | None) -> str:
     color = _LEVEL_COLORS.get(level if level is not None else -1, "#9e9e9e")
     bars = "".join(
-        f"<span style='display:inline-block;width:4px;height:{3 + 2 * i}px;margin-left:1px;"
+        f"<span style='display:block;flex:none;width:4px;height:{3 + 2 * i}px;margin-left:1px;"
         f"background:{color if level is not None and i < level else '#ddd'}'></span>" for i in range(5))
     title = "network quality: not measured yet" if level is None else f"network quality {level}/5"
-    return f"<span class='vroom-nq' data-level='{'' if level is None else level}' title='{title}'>{bars}</span>"
+    # a flex row that never shrinks: the five bars stay on one line whatever the name beside them
+    return (f"<span class='vroom-nq' data-level='{'' if level is None else level}' title='{title}' "
+            f"style='display:flex;flex:none;align-items:flex-end;height:13px'>{bars}</span>")
+
+
+def shown_name(identity: str, limit: int = NAME_MAX_CHARS) -> str:
+    """``identity`` as the tile prints it: whole up to ``limit`` characters, else its start and its last
+    characters around an ellipsis ("a-very-long-na…remote-student-7"), so names that differ only at the
+    end still differ."""
+    if len(identity) <= limit:
+        return identity
+    head = limit - _NAME_TAIL_CHARS - 1
+    return f"{identity[:head]}…{identity[-_NAME_TAIL_CHARS:]}"
 
 
 def _layer_text(layer: int | None, name: str) -> str:
@@ -250,13 +267,16 @@ def tile_html(tile: Tile) -> str:
     rate = "" if tile.bitrate_bps is None else f"{tile.bitrate_bps / 1000:.0f} kbps"
     status = "reconnecting…" if tile.reconnecting else ("speaking" if tile.speaking else "")
     flags = " · ".join(f for f in (mic, cam, "screen" if tile.screen else "") if f)
+    identity = html.escape(tile.identity, quote=True)
+    # the name wraps (at any character if it must) instead of being cut with an ellipsis at the end
     return (
-        f"<div class='vroom-tile-body' data-identity='{html.escape(tile.identity)}' "
+        f"<div class='vroom-tile-body' data-identity='{identity}' title='{identity}' "
         f"style='border:2px solid {border};{ring}border-radius:6px;padding:4px 6px;background:{background};"
-        f"font:11px/1.35 sans-serif;height:84px;overflow:hidden'>"
-        f"<div style='display:flex;justify-content:space-between;align-items:flex-end'>"
-        f"<b style='overflow:hidden;text-overflow:ellipsis;white-space:nowrap' title='{html.escape(tile.identity)}'>"
-        f"{'★ ' if tile.dominant else ''}{html.escape(tile.identity)}</b>{_bars(tile.network_quality)}</div>"
+        f"font:11px/1.35 sans-serif;min-height:96px;box-sizing:border-box'>"
+        f"<div style='display:flex;justify-content:space-between;align-items:flex-start;gap:4px'>"
+        f"<b class='vroom-name' style='flex:1 1 auto;min-width:0;overflow-wrap:anywhere;line-height:1.2'>"
+        f"{'★ ' if tile.dominant else ''}{html.escape(shown_name(tile.identity))}</b>"
+        f"{_bars(tile.network_quality)}</div>"
         f"<div style='color:#546e7a'>{flags}</div>"
         f"<div class='vroom-media'>{media}</div>"
         f"<div class='vroom-rate'>{rate}</div>"
