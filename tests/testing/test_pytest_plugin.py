@@ -127,14 +127,20 @@ def test_a_per_test_fixture_under_given_says_what_to_use(pytester):
         def test_shared(vroom_sim, n):
             pass
 
+        @settings(max_examples=3, database=None)
+        @given(st.integers(0, 3))
+        def test_shared_client(vroom_twilio_client, n):
+            pass
+
         @settings(max_examples=3, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
         @given(st.integers(0, 3))
         def test_shared_on_purpose(vroom_sim, n):
             pass
     """)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(errors=1, passed=1)
+    result.assert_outcomes(errors=2, passed=1)
     result.stdout.fnmatch_lines(["*vroom_sim is one object per test*call vroom_new_sim()*"])
+    result.stdout.fnmatch_lines(["*vroom_twilio_client is one object per test*"])
 
 
 def test_only_the_minimal_failing_example_is_written_and_marked(pytester):

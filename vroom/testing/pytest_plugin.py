@@ -127,8 +127,8 @@ def pytest_runtest_protocol(item: Any, nextitem: Any) -> Any:
         _current["item"] = None
 
 
-def _refuse_under_given(request: Any, name: str) -> None:
-    """A clear error for a per-test fixture in a ``@given`` test, unless its health check is suppressed."""
+def _refuse_under_given(request: Any) -> None:
+    """A clear error for the per-test fixtures in a ``@given`` test, unless its health check is suppressed."""
     test = getattr(request.node, "obj", None)
     if not getattr(test, "is_hypothesis_test", False):
         return
@@ -136,10 +136,16 @@ def _refuse_under_given(request: Any, name: str) -> None:
     suppressed = [str(h) for h in getattr(settings, "suppress_health_check", ())]
     if any(h.endswith("function_scoped_fixture") for h in suppressed):
         return
-    pytest.fail(f"{name} is one object per test, and @given runs the test once per example: every example "
-                f"would share it. Under @given, call vroom_new_sim() (a new Simulation with this test's seed) "
-                f"or vroom_scenario(data) in the test instead; if sharing is what you want, add "
-                f"@settings(suppress_health_check=[HealthCheck.function_scoped_fixture]).", pytrace=False)
+    import inspect
+
+    asked = inspect.signature(request.node.function).parameters  # what the test names, not what they need
+    names = [name for name in PER_TEST if name in asked] or ["vroom_sim"]
+    what = f"{names[0]} is one object" if len(names) == 1 else f"{' and '.join(names)} are one object each"
+    pytest.fail(f"{what} per test, and @given runs the test once per example: every example would share "
+                f"{'it' if len(names) == 1 else 'them'}. Under @given, call vroom_new_sim() (a new Simulation "
+                f"with this test's seed) or vroom_scenario(data) in the test instead; if sharing is what you "
+                f"want, add @settings(suppress_health_check=[HealthCheck.function_scoped_fixture]).",
+                pytrace=False)
 
 
 @pytest.fixture
@@ -149,7 +155,7 @@ def vroom_seed(request: Any) -> int:
 
 @pytest.fixture
 def vroom_sim(request: Any, vroom_seed: int) -> Any:
-    _refuse_under_given(request, "vroom_sim")
+    _refuse_under_given(request)
     from vroom import Simulation
 
     sim = Simulation(seed=vroom_seed)
