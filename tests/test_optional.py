@@ -28,7 +28,8 @@ def test_require_names_the_package_the_purpose_and_the_extra(monkeypatch):
     block(monkeypatch, "pandas")
     with pytest.raises(MissingDependency) as err:
         require("pandas", purpose="a table")
-    assert str(err.value) == 'a table needs pandas, which is not installed: pip install "vroom[plot]" (or pip install pandas)'
+    assert str(err.value) == ('a table needs pandas, which is not installed: pip install "vroom[plot]" '
+                              '(or pip install pandas)')
     assert isinstance(err.value, ModuleNotFoundError)  # what code catching a missing module expects
     block(monkeypatch, "av")
     with pytest.raises(MissingDependency, match=r'needs PyAV, .*"vroom\[media\]" \(or pip install av\)'):

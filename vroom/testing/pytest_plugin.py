@@ -272,8 +272,9 @@ def pytest_runtest_makereport(item: Any, call: Any) -> Any:
     stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in item.nodeid)[-80:]
     for old in sorted(folder.glob(f"{stem}-*.yaml")):  # an earlier failure of this test: not this one's
         old.unlink()
+    of = f"of {state['examples']} examples that ran a scenario"
     if minimal:
-        lines.append(f"hypothesis's minimal failing example (after {state['examples']} examples) ran:")
+        lines.append(f"hypothesis's minimal failing example ({of}) ran:")
     for n, (call_index, data) in enumerate(written):
         path = folder / f"{stem}{'-minimal' if minimal else ''}-{n}.yaml"
         header = [f"# vroom: a scenario of the failing test {item.nodeid}, seed {seed}",
@@ -281,7 +282,7 @@ def pytest_runtest_makereport(item: Any, call: Any) -> Any:
         if call_index == "sim":
             header.append("# source: a Simulation built in Python (this file is a copy of its participants)")
         if minimal:
-            header.append(f"# minimal: hypothesis's shrunk failing example (after {state['examples']} examples)")
+            header.append(f"# minimal: hypothesis's shrunk failing example ({of})")
         header.append(f"# replay: vroom replay {path} (invariants), vroom replay {path} --test (this test)")
         path.write_text("\n".join(header) + "\n" + yaml.safe_dump(data, sort_keys=False))
         lines.append(f"scenario written to {path}; replay it with: vroom replay {path} "
