@@ -272,7 +272,7 @@ def pytest_runtest_makereport(item: Any, call: Any) -> Any:
     stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in item.nodeid)[-80:]
     for old in sorted(folder.glob(f"{stem}-*.yaml")):  # an earlier failure of this test: not this one's
         old.unlink()
-    of = f"of {state['examples']} examples that ran a scenario"
+    of = f"of {state.get('examples', 0)} examples that ran a scenario"
     if minimal:
         lines.append(f"hypothesis's minimal failing example ({of}) ran:")
     for n, (call_index, data) in enumerate(written):
