@@ -78,6 +78,10 @@ def test_a_failing_python_built_simulation_is_written_for_replay(pytester):
     from vroom.scenario import Scenario
 
     sc = Scenario.load(written[0])
+    from vroom.testing.pytest_plugin import read_header
+
+    header = read_header(written[0].read_text())  # replay --test reruns this test as written: nothing to pin
+    assert (header["test"], header["call"]) == ("test_py.py::test_py", "sim") and "minimal" not in header
     assert [p.identity for p in sc.participants] == ["a", "b"]
     a = sc.participants[0]
     assert a.network.up.rate_bps == 1_000_000 and a.network.up.loss.mean_loss == 0.05

@@ -204,7 +204,7 @@ def _pinned(config: Any) -> tuple[dict[str, Any], int] | None:
 
         text = Path(path).read_text()
         call = read_header(text).get("call", "0")
-        cached = (yaml.safe_load(text), int(call) if call.isdigit() else 0)
+        cached = (yaml.safe_load(text), int(call) if call.isdigit() else -1)  # -1: a Python-built sim, nothing to pin
         config._vroom_pinned = cached
     return cached
 
@@ -238,7 +238,9 @@ def pytest_report_header(config: Any) -> str | None:
     if path is None:
         return None
     pinned = _pinned(config)
-    return f"vroom: replaying {path} as vroom_scenario call {pinned[1] if pinned else 0}"
+    if pinned is None or pinned[1] < 0:
+        return f"vroom: {path} came from a Simulation built in Python: the test runs as written"
+    return f"vroom: replaying {path} as vroom_scenario call {pinned[1]}"
 
 
 @pytest.hookimpl(hookwrapper=True)
