@@ -55,13 +55,13 @@ def check_fields(params: object) -> dict[str, Any]:
     for key, value in params.items():
         if not isinstance(key, str) or not 0 < len(key) <= MAX_FIELD_NAME:
             raise twilio_error(20001, f"a field name is a string of 1 to {MAX_FIELD_NAME} characters, got {shown(key)}")
-        limit = MAX_JSON_CHARS if key in JSON_FIELDS else MAX_VALUE_CHARS
-        items = value if isinstance(value, (list, tuple)) and key not in JSON_FIELDS else (value,)
-        if len(items) > MAX_LIST_ITEMS:
-            raise twilio_error(20001, f"{key}: at most {MAX_LIST_ITEMS} values, got {len(items)}")
-        for item in items:
-            if isinstance(item, (str, bytes)) and len(item) > limit:
-                raise twilio_error(20001, f"{key}: at most {limit} characters, got {len(item)}")
+        if key not in JSON_FIELDS:  # JSON fields are checked as they are read, with their own codes (json_value)
+            items = value if isinstance(value, (list, tuple)) else (value,)
+            if len(items) > MAX_LIST_ITEMS:
+                raise twilio_error(20001, f"{key}: at most {MAX_LIST_ITEMS} values, got {len(items)}")
+            for item in items:
+                if isinstance(item, (str, bytes)) and len(item) > MAX_VALUE_CHARS:
+                    raise twilio_error(20001, f"{key}: at most {MAX_VALUE_CHARS} characters, got {len(item)}")
         out[key] = value
     return out
 

@@ -1,0 +1,52 @@
+"""The REST fuzzer (tests/fuzz/rest.py) in the suite: a bounded number of calls, derandomized.
+
+The longer run is ``python -m tests.fuzz.rest --count 10000`` (docs/control-plane.md §5.11).
+"""
+
+import functools
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vroom.control.api import ROUTES
+
+from .rest import FIELDS, World, check_answer, draw_call, send
+
+
+@functools.cache
+def world():
+    return World()
+
+
+def test_every_route_the_api_serves_is_fuzzed():
+    # a route added to api.ROUTES without its fields in FIELDS fails here, and so does a stale FIELDS entry
+    assert {(r.method, r.path) for r in ROUTES} == set(FIELDS)
+    assert len(ROUTES) == len(set(ROUTES))
+
+
+@pytest.mark.parametrize("status, body, wrong", [
+    (200, {"sid": "RM1"}, False),
+    (204, None, False),
+    (400, {"code": 20001, "message": "Invalid parameter: x", "more_info": "https://www.twilio.com/docs/errors/20001",
+           "status": 400}, False),
+    (500, {"code": 20500, "message": "x", "more_info": "https://www.twilio.com/docs/errors/20500", "status": 500}, True),
+    (400, {"code": 20001, "message": "x" * 500, "more_info": "https://www.twilio.com/docs/errors/20001",
+           "status": 400}, True),
+    (404, {"code": 20404, "message": "x", "more_info": "https://www.twilio.com/docs/errors/20404", "status": 400}, True),
+    (400, {"error": "ValueError"}, True),
+])
+def test_the_judge_tells_twilio_answers_from_others(status, body, wrong):
+    assert (check_answer(status, body) is not None) == wrong
+
+
+@settings(max_examples=700, deadline=None, database=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.data())
+def test_every_hostile_request_gets_a_twilio_answer(data):
+    w = world()
+    if data.draw(st.integers(0, 49), label="heal") == 0:
+        w.heal()
+    call = draw_call(data.draw, w)
+    outcome, problem = send(w, call)  # a Python exception from vroom fails the test here
+    assert problem is None, f"{problem}: {call.summary()}"
