@@ -106,9 +106,13 @@ def test_deeply_nested_python_values_are_refused_too(sim):
         value = [value]
     cyclic = []
     cyclic.append(cyclic)
-    for rules in (value, cyclic, [{"type": "include", "all": float("nan")}], [{1: "x"}]):
+    for rules in (value, cyclic, [{"type": "include", "all": float("nan")}], [{1: "x"}], [{"type": {1, 2}}]):
         body = sim.cloud.rest.request("POST", "/v1/Rooms", {"RecordingRules": rules}, trusted=True).body
         assert body["code"] == 53120 and len(body["message"]) < 500
+        with pytest.raises(vroom.TwilioError) as err:  # the Python face: json.dumps used to raise first
+            sim.cloud.video.v1.rooms.create(recording_rules=rules)
+        assert err.value.code == 53120
+    assert not sim.cloud.rooms
 
 
 @pytest.mark.parametrize("fields, wanted", [
@@ -216,3 +220,23 @@ def test_a_token_with_a_deeply_nested_payload_is_20101(sim):
     with pytest.raises(vroom.TwilioError) as err:
         claims_of(sim, f"{header}.{payload}.{signature}")
     assert err.value.code == 20101 and len(err.value.message) < 500
+
+
+@pytest.mark.parametrize("path, fields", [
+    ("/v1/CompositionHooks", {"FriendlyName": "h", "AudioSources": ["*"],
+                              "Resolution": "9" * 4400 + "x16"}),              # was ValueError: int() of 4400 digits
+    ("/v1/CompositionHooks", {"FriendlyName": "h", "AudioSources": ["*"], "Resolution": "１２８０x７２０"}),
+    ("/v1/RecordingSettings/Default", {"FriendlyName": "s", "AwsCredentialsSid": ["CR1"]}),  # was unhashable
+    ("/v1/RecordingSettings/Default", {"FriendlyName": "s", "EncryptionKeySid": {"a": 1}}),
+    ("/v1/CompositionHooks", {"FriendlyName": 5}),
+])
+def test_recording_and_composition_fields_of_odd_types_are_20001(sim, path, fields):
+    body = sim.cloud.rest.request("POST", path, fields, trusted=True).body
+    assert body["code"] == 20001 and len(body["message"]) < 500
+    assert not sim.cloud.composition_hooks and sim.cloud.recording_settings.friendly_name is None
+
+
+def test_a_grouping_sid_that_is_no_sid_matches_nothing(sim):
+    # was TypeError: list(5) in the recordings list
+    answer = sim.cloud.rest.request("GET", "/v1/Recordings", {"GroupingSid": 5}, trusted=True)
+    assert answer.status == 200 and answer.body["recordings"] == []

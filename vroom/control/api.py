@@ -420,7 +420,10 @@ def _params(kwargs: dict[str, Any]) -> dict[str, Any]:
         if v is None:
             continue
         if k in ("rules", "recording_rules", "video_layout") and not isinstance(v, str):
-            v = json.dumps(v)
+            try:
+                v = json.dumps(v)
+            except (TypeError, ValueError, RecursionError):
+                pass  # not JSON: the route refuses it with the field's code (params.json_value)
         out[_pascal(k)] = v
     return out
 
