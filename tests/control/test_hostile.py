@@ -135,7 +135,8 @@ def test_create_room_answers_odd_types_with_its_codes(sim, fields, wanted):
 
 def test_create_room_from_python_refuses_odd_types(sim):
     for kwargs, wanted in (({"type": ["group"]}, 53108), ({"max_participants": 10 ** 5000}, 53107),
-                           ({"empty_room_timeout": "5"}, 53109), ({"status_callback": b"https://x"}, 53111)):
+                           ({"empty_room_timeout": "5"}, 53109), ({"status_callback": b"https://x"}, 53111),
+                           ({"audio_only": "false"}, 53124), ({"large_room": object()}, 53114)):
         with pytest.raises(vroom.TwilioError) as err:
             sim.cloud.create_room(**kwargs)
         assert err.value.code == wanted and len(err.value.message) < 500

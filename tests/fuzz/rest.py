@@ -388,8 +388,8 @@ def draw_call(draw: Any, world: World) -> Call:
 _SNAKE = {"UniqueName": "unique_name", "Type": "type", "MaxParticipants": "max_participants",
           "StatusCallback": "status_callback", "StatusCallbackMethod": "status_callback_method",
           "RecordParticipantsOnConnect": "record_participants_on_connect", "VideoCodecs": "video_codecs",
-          "MediaRegion": "media_region", "AudioOnly": "audio_only", "MaxParticipantDuration": "max_participant_duration",
-          "EmptyRoomTimeout": "empty_room_timeout", "UnusedRoomTimeout": "unused_room_timeout",
+          "MediaRegion": "media_region", "AudioOnly": "audio_only",
+          "MaxParticipantDuration": "max_participant_duration", "EmptyRoomTimeout": "empty_room_timeout", "UnusedRoomTimeout": "unused_room_timeout",
           "LargeRoom": "large_room", "RecordingRules": "recording_rules", "Status": "status",
           "DateCreatedAfter": "date_created_after", "DateCreatedBefore": "date_created_before",
           "PageSize": "page_size"}

@@ -25,15 +25,19 @@ def test_every_route_the_api_serves_is_fuzzed():
     assert len(ROUTES) == len(set(ROUTES))
 
 
+def err(code, status, message="x"):
+    return {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status}
+
+
 @pytest.mark.parametrize("status, body, wrong", [
     (200, {"sid": "RM1"}, False),
     (204, None, False),
-    (400, {"code": 20001, "message": "Invalid parameter: x", "more_info": "https://www.twilio.com/docs/errors/20001",
-           "status": 400}, False),
-    (500, {"code": 20500, "message": "x", "more_info": "https://www.twilio.com/docs/errors/20500", "status": 500}, True),
-    (400, {"code": 20001, "message": "x" * 500, "more_info": "https://www.twilio.com/docs/errors/20001",
-           "status": 400}, True),
-    (404, {"code": 20404, "message": "x", "more_info": "https://www.twilio.com/docs/errors/20404", "status": 400}, True),
+    (400, err(20001, 400, "Invalid parameter: x"), False),
+    (500, err(20500, 500), True),                   # not a status the REST API answers with
+    (400, err(20001, 400, "x" * 500), True),        # a message of 500 characters
+    (404, err(20404, 400), True),                   # the body's status is not the HTTP status
+    (400, {**err(20001, 400), "more_info": "https://example.test"}, True),
     (400, {"error": "ValueError"}, True),
 ])
 def test_the_judge_tells_twilio_answers_from_others(status, body, wrong):

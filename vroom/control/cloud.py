@@ -167,7 +167,8 @@ class Cloud:
         if max_participants is None:
             max_participants = limit
         if not (_whole(max_participants) and 1 <= max_participants <= limit):
-            raise twilio_error(53107, f"MaxParticipants for a {type} room is 1 to {limit}, got {shown(max_participants)}")
+            raise twilio_error(53107, f"MaxParticipants for a {type} room is 1 to {limit}, "
+                                      f"got {shown(max_participants)}")
         if unique_name is not None:
             _check_name(unique_name, "room")
             if any(r.unique_name == unique_name for r in self.in_progress()):
@@ -176,14 +177,21 @@ class Cloud:
                                                 and re.match(r"^https?://\S+$", status_callback)):
             raise twilio_error(53111, f"StatusCallback must be an http(s) URL, got {shown(status_callback)}")
         if status_callback_method not in ("GET", "POST"):
-            raise twilio_error(53110, f"StatusCallbackMethod must be GET or POST, got {shown(status_callback_method)}")
+            raise twilio_error(53110, f"StatusCallbackMethod must be GET or POST, "
+                                      f"got {shown(status_callback_method)}")
         for name, value in (("EmptyRoomTimeout", empty_room_timeout), ("UnusedRoomTimeout", unused_room_timeout)):
             if not (_whole(value) and 1 <= value <= 60):
                 raise twilio_error(53109, f"{name} is 1 to 60 minutes, got {shown(value)}")
         if not (_whole(max_participant_duration) and 1 <= max_participant_duration <= 86_400):
-            raise twilio_error(53109, f"MaxParticipantDuration is 1 to 86400 seconds, got {shown(max_participant_duration)}")
+            raise twilio_error(53109, f"MaxParticipantDuration is 1 to 86400 seconds, "
+                                      f"got {shown(max_participant_duration)}")
         if media_region is not None and media_region not in MEDIA_REGIONS:
-            raise twilio_error(53115, f"MediaRegion must be one of {', '.join(MEDIA_REGIONS)}, got {shown(media_region)}")
+            raise twilio_error(53115, f"MediaRegion must be one of {', '.join(MEDIA_REGIONS)}, "
+                                      f"got {shown(media_region)}")
+        for name, flag, code in (("RecordParticipantsOnConnect", record_participants_on_connect, 53114),
+                                 ("AudioOnly", audio_only, 53124), ("LargeRoom", large_room, 53114)):
+            if not isinstance(flag, bool):
+                raise twilio_error(code, f"{name} must be true or false, got {shown(flag)}")
         if audio_only and type != "group":
             raise twilio_error(53124, f"AudioOnly needs a group room, not {type}")
         if record_participants_on_connect and type in ("go", "peer-to-peer"):

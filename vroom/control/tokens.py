@@ -342,10 +342,11 @@ def _check_grants(grants: object, room: str | None) -> tuple[str, str | None]:
         raise twilio_error(20106, "grants.identity is missing or empty; pass identity=... to AccessToken")
     granted = video.get("room")
     if granted is not None and (not isinstance(granted, str) or not granted):
-        raise twilio_error(20106, f"grants.video.room is {shown(granted)}; use a room name, or leave it out for any room")
+        raise twilio_error(20106, f"grants.video.room is {shown(granted)}; use a room name, or leave it out "
+                                  "for any room")
     if granted is not None and room is not None and granted != room:
-        raise twilio_error(20106, f"the video grant is for room {shown(granted)}, not {shown(room)}; mint the token with "
-                                  f"VideoGrant(room={shown(room)}), or VideoGrant() for any room")
+        raise twilio_error(20106, f"the video grant is for room {shown(granted)}, not {shown(room)}; mint the "
+                                  f"token with VideoGrant(room={shown(room)}), or VideoGrant() for any room")
     return identity, granted
 
 
