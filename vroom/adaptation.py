@@ -632,9 +632,9 @@ class Adaptation:
         self.quality_timeline.append({"t": now / US_PER_S, "identity": p.identity, "level": level,
                                       "send": None if nq.send is None else nq.send.level,
                                       "recv": None if nq.recv is None else nq.recv.level})
-        if self.network_quality_levels.get(p.identity) == level:
+        if self.network_quality_levels.get(p.key) == level:
             return
-        self.network_quality_levels[p.identity] = level
+        self.network_quality_levels[p.key] = level
         self.trace.record(now, "network-quality-level-changed", identity=p.identity, level=level)
         client = p.client
         if client is None:

@@ -1,4 +1,19 @@
-"""A participant as the simulation drives it: its links, its sources, its state."""
+"""A participant as the simulation drives it: its links, its sources, its state; and its key.
+
+A participant's *key* names it in ``sim.participants``, in ``summary()``, in its
+link names (``<key>/up``) and in its random streams. The key is the identity,
+unless another participant with that identity is live (pending or connected) in
+another room or account when it is added: then it is qualified by its room,
+``<identity>@<room>``, and by its account when that is not the simulation's
+first, ``<identity>@<room>#<n>`` (``n`` counts accounts from 1 in the order of
+``sim.accounts``; ``~2``, ``~3`` … is appended in the rare case that this is
+taken too). A participant still pending (added, not joined yet) whose key is its
+bare identity is re-keyed the same way when a namesake arrives; once it has
+joined, its key never changes (its links and random streams are named after
+it). A participant who comes back to the same room of the same account gets the
+key it had, unless someone else holds it now. Keys depend only on the order of
+joins and leaves and on the names.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +24,7 @@ from .errors import ConfigError
 from .media.source import Source
 from .net.link import Link
 
-__all__ = ["Participant", "Publication"]
+__all__ = ["Participant", "Publication", "Keys"]
 
 
 @dataclass(slots=True, eq=False)
@@ -29,10 +44,12 @@ class Publication:
 
 @dataclass(slots=True, eq=False)
 class Participant:
-    """One participant: identity, state, links to and from the SFU, publications."""
+    """One participant: identity, key, state, links to and from the SFU, publications."""
 
     identity: str
     room: str
+    key: str = ""  # its name in sim.participants and in its links' names (the identity unless qualified)
+    account: int = 1  # which of sim.accounts it belongs to, counted from 1
     state: str = "pending"  # pending -> connected -> disconnected; or refused
     index: int = -1  # SFU member index once connected
     uplink: Link | None = None
@@ -47,9 +64,25 @@ class Participant:
     outage: int = 0  # generation of the pending outage timers
     outage_since: int | None = None  # µs when its links went down
 
+    def __post_init__(self) -> None:
+        self.key = self.key or self.identity
+
     @property
     def connected(self) -> bool:
         return self.state == "connected"
+
+    @property
+    def live(self) -> bool:
+        """Pending (added, not joined yet) or connected."""
+        return self.state in ("pending", "connected")
+
+    def named(self, prefix: str = "") -> dict[str, str]:
+        """Trace fields naming it: ``identity`` (or ``<prefix>``), and ``key`` (``<prefix>_key``) when the
+        key is not the identity."""
+        name = prefix or "identity"
+        if self.key == self.identity:
+            return {name: self.identity}
+        return {name: self.identity, f"{prefix}_key" if prefix else "key": self.key}
 
     def publication(self, name: str) -> Publication:
         """The published track called ``name``."""
@@ -57,7 +90,85 @@ class Participant:
             if pub.name == name and pub.published:
                 return pub
         names = ", ".join(p.name for p in self.publications if p.published) or "none"
-        raise ConfigError("track", f"{self.identity!r} publishes no track named {name!r} (tracks: {names})")
+        raise ConfigError("track", f"{self.key!r} publishes no track named {name!r} (tracks: {names})")
 
     def __repr__(self) -> str:
-        return f"<Participant {self.identity} {self.state}>"
+        return f"<Participant {self.key} {self.state}>"
+
+
+def _short(text: str, limit: int = 48) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _listed(keys: list[str], suffix: str = "") -> str:
+    shown = ", ".join(repr(_short(k + suffix)) for k in keys[:4])
+    return shown + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
+
+
+class Keys:
+    """Gives each participant its key in ``participants`` (key -> Participant, in the order they were
+    added), and finds participants by key, or by an identity that only one of them has."""
+
+    def __init__(self, participants: dict[str, Participant]) -> None:
+        self.participants = participants
+        self._seats: dict[tuple[int, str, str], str] = {}  # (account, room, identity) -> its latest key
+
+    @staticmethod
+    def _seat(p: Participant) -> tuple[int, str, str]:
+        return p.account, p.room, p.identity
+
+    def live_in_seat(self, identity: str, room: str, account: int) -> Participant | None:
+        """The live participant with that identity in that room of that account, if any."""
+        key = self._seats.get((account, room, identity))
+        p = None if key is None else self.participants.get(key)
+        return p if p is not None and p.live and self._seat(p) == (account, room, identity) else None
+
+    def add(self, p: Participant) -> None:
+        """Key ``p`` (its identity, room and account set) and put it in ``participants``."""
+        seat = self._seat(p)
+        held = {k: q for k, q in self.participants.items() if q.live and self._seat(q) != seat}
+        key = self._seats.get(seat)
+        if key is None or key in held:
+            namesakes = [q for q in held.values() if q.identity == p.identity]
+            key = p.identity
+            if namesakes or key in held:
+                key = self._qualified(seat)
+                for q in namesakes:
+                    if q.state == "pending" and q.key == q.identity:
+                        self._rekey(q, self._qualified(self._seat(q), avoid=key))
+        p.key = self._seats[seat] = key
+        self.participants[key] = p
+
+    def _qualified(self, seat: tuple[int, str, str], avoid: str = "") -> str:
+        """``identity@room`` (``#n`` for the n-th account), unique among the keys of other seats."""
+        account, room, identity = seat
+        base = f"{identity}@{room}" + (f"#{account}" if account > 1 else "")
+        key, n = base, 1
+        while key == avoid or (key in self.participants and self._seat(self.participants[key]) != seat):
+            n += 1
+            key = f"{base}~{n}"
+        return key
+
+    def _rekey(self, p: Participant, key: str) -> None:
+        items = [(key if q is p else k, q) for k, q in self.participants.items()]
+        self.participants.clear()
+        self.participants.update(items)
+        p.key = self._seats[self._seat(p)] = key
+
+    def find(self, name: object, field: str = "identity", suffix: str = "") -> Participant:
+        """The participant whose key is ``name``, else the only one whose identity is ``name``.
+
+        An identity that several participants share (and that is not a key) is refused, listing their
+        keys (each followed by ``suffix``, like ``/up``). Raises ConfigError at ``field``."""
+        if not isinstance(name, str):
+            raise ConfigError(field, f"expected a participant's key or identity, got {type(name).__name__}")
+        p = self.participants.get(name)
+        if p is not None:
+            return p
+        keys = [k for k, q in self.participants.items() if q.identity == name]
+        if len(keys) == 1:
+            return self.participants[keys[0]]
+        if keys:
+            raise ConfigError(field, f"{_short(name + suffix)!r} is ambiguous: {len(keys)} participants have the "
+                                     f"identity {_short(name)!r}; name one by its key: {_listed(keys, suffix)}")
+        raise ConfigError(field, f"no participant {_short(name)!r}")

@@ -108,9 +108,18 @@ def _axes(ax: "Axes | None") -> tuple["Figure", "Axes"]:
 
 
 def _identity(sim: "Simulation", identity: str) -> None:
-    if identity not in sim.participants:
+    from .errors import ConfigError
+
+    if identity not in sim.participants and not any(p.identity == identity for p in sim.participants.values()):
         known = ", ".join(sim.participants) or "none"
         raise ValueError(f"no participant {identity!r} in this run (participants: {known})")
+    try:
+        p = sim.participant(identity)
+    except ConfigError as exc:
+        raise ValueError(exc.message) from None
+    if p.key != p.identity:  # the timeline names subscribers and publishers by identity only
+        raise ValueError(f"{p.key!r} shares its identity with another participant of this run; the timeline "
+                         f"these plots read cannot tell them apart")
 
 
 def _subscriptions(sim: "Simulation", subscriber: str, kind: str | None = None,

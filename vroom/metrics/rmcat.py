@@ -174,12 +174,15 @@ def link_states(sim: "Simulation", link: str, initial: LinkConfig | Mapping[str,
     The initial configuration is ``initial`` if given, else the participant's ``network`` in ``sim.plan``
     (what ``add_participant`` and scenario files record), else the link's current one when it never
     changed. The first state starts when the participant connected (0 if unknown)."""
-    identity, _, direction = link.rpartition("/")
+    key, _, direction = link.rpartition("/")
     if direction not in ("up", "down"):
         raise ValueError(f"expected '<identity>/up' or '<identity>/down', got {link!r}")
     changes = [r for r in sim.trace.records if r.kind == "link-changed" and r.fields.get("link") == link]
+    p = sim.participants.get(key)
+    identity, room = (key, None) if p is None or p.key == p.identity else (p.identity, p.room)
     if initial is None:
-        entry = next((e for e in sim.plan if e.get("identity") == identity), None)
+        entry = next((e for e in sim.plan if e.get("identity") == identity
+                      and (room is None or e.get("room", sim.default_room) == room)), None)
         if entry is not None:
             initial = entry["network"][direction]
         elif not changes:
@@ -188,7 +191,8 @@ def link_states(sim: "Simulation", link: str, initial: LinkConfig | Mapping[str,
             raise ValueError(f"{link}: the initial configuration is not in sim.plan; pass initial=")
     config = LinkConfig.from_spec(initial, link)
     connected = next((r.time_us for r in sim.trace.records
-                      if r.kind == "participant-connected" and r.fields.get("identity") == identity), 0)
+                      if r.kind == "participant-connected" and r.fields.get("key", r.fields.get("identity")) == key),
+                     0)
     states = [LinkState(connected, _rate(config.rate_bps, config.trace is not None, config.up), config.delay_us)]
     rate = None if config.trace is not None else config.rate_bps
     on_trace, up, delay = config.trace is not None, config.up, config.delay_us
