@@ -3,16 +3,21 @@
 A participant's *key* names it in ``sim.participants``, in ``summary()``, in its
 link names (``<key>/up``) and in its random streams. The key is the identity,
 unless another participant with that identity is live (pending or connected) in
-another room or account when it is added: then it is qualified by its room,
-``<identity>@<room>``, and by its account when that is not the simulation's
-first, ``<identity>@<room>#<n>`` (``n`` counts accounts from 1 in the order of
+another room or account when it is added: then it is its *qualified name*,
+``<identity>@<room>``, with the account when that is not the simulation's first,
+``<identity>@<room>#<n>`` (``n`` counts accounts from 1 in the order of
 ``sim.accounts``; ``~2``, ``~3`` … is appended in the rare case that this is
-taken too). A participant still pending (added, not joined yet) whose key is its
-bare identity is re-keyed the same way when a namesake arrives; once it has
-joined, its key never changes (its links and random streams are named after
-it). A participant who comes back to the same room of the same account gets the
-key it had, unless someone else holds it now. Keys depend only on the order of
-joins and leaves and on the names.
+taken too). So the first of two namesakes keeps its identity as its key; a key
+never changes (links and random streams are named after it). A participant who
+comes back to the same room of the same account gets the key it had, unless
+someone else holds it now; one who moves to another room while no namesake is
+live keeps its identity. Keys depend only on the order of joins and leaves and
+on the names.
+
+Looking a participant up (``Keys.find``) takes a key, a qualified name (every
+participant has one, even the one keyed by its bare identity) or an identity;
+an identity that several participants of ``sim.participants`` share is refused,
+with their qualified names, even when it is one of them's key.
 """
 
 from __future__ import annotations
@@ -126,49 +131,49 @@ class Keys:
     def add(self, p: Participant) -> None:
         """Key ``p`` (its identity, room and account set) and put it in ``participants``."""
         seat = self._seat(p)
-        held = {k: q for k, q in self.participants.items() if q.live and self._seat(q) != seat}
+        held = {k for k, q in self.participants.items() if q.live and self._seat(q) != seat}
         key = self._seats.get(seat)
         if key is None or key in held:
-            namesakes = [q for q in held.values() if q.identity == p.identity]
             key = p.identity
-            if namesakes or key in held:
+            if key in held or any(self.participants[k].identity == p.identity for k in held):
                 key = self._qualified(seat)
-                for q in namesakes:
-                    if q.state == "pending" and q.key == q.identity:
-                        self._rekey(q, self._qualified(self._seat(q), avoid=key))
         p.key = self._seats[seat] = key
         self.participants[key] = p
 
-    def _qualified(self, seat: tuple[int, str, str], avoid: str = "") -> str:
+    def _qualified(self, seat: tuple[int, str, str]) -> str:
         """``identity@room`` (``#n`` for the n-th account), unique among the keys of other seats."""
         account, room, identity = seat
         base = f"{identity}@{room}" + (f"#{account}" if account > 1 else "")
         key, n = base, 1
-        while key == avoid or (key in self.participants and self._seat(self.participants[key]) != seat):
+        while key in self.participants and self._seat(self.participants[key]) != seat:
             n += 1
             key = f"{base}~{n}"
         return key
 
-    def _rekey(self, p: Participant, key: str) -> None:
-        items = [(key if q is p else k, q) for k, q in self.participants.items()]
-        self.participants.clear()
-        self.participants.update(items)
-        p.key = self._seats[self._seat(p)] = key
+    def qualified_name(self, p: Participant) -> str:
+        """Its key when that is qualified, else ``identity@room[#n]``: a name that tells it from namesakes."""
+        if p.key != p.identity:
+            return p.key
+        return f"{p.identity}@{p.room}" + (f"#{p.account}" if p.account > 1 else "")
 
     def find(self, name: object, field: str = "identity", suffix: str = "") -> Participant:
-        """The participant whose key is ``name``, else the only one whose identity is ``name``.
+        """The participant called ``name``: a key, a qualified name, or an identity only one participant has.
 
-        An identity that several participants share (and that is not a key) is refused, listing their
-        keys (each followed by ``suffix``, like ``/up``). Raises ConfigError at ``field``."""
+        An identity that several participants share is refused even when it is one of them's key, listing
+        their qualified names (each followed by ``suffix``, like ``/up``). Raises ConfigError at ``field``."""
         if not isinstance(name, str):
             raise ConfigError(field, f"expected a participant's key or identity, got {type(name).__name__}")
+        same = [q for q in self.participants.values() if q.identity == name]
         p = self.participants.get(name)
-        if p is not None:
+        if p is not None and (p.key != p.identity or len(same) == 1):
             return p
-        keys = [k for k, q in self.participants.items() if q.identity == name]
-        if len(keys) == 1:
-            return self.participants[keys[0]]
-        if keys:
-            raise ConfigError(field, f"{_short(name + suffix)!r} is ambiguous: {len(keys)} participants have the "
-                                     f"identity {_short(name)!r}; name one by its key: {_listed(keys, suffix)}")
+        if len(same) == 1:
+            return same[0]
+        if same:
+            names = [self.qualified_name(q) for q in same]
+            raise ConfigError(field, f"{_short(name + suffix)!r} is ambiguous: {len(same)} participants have the "
+                                     f"identity {_short(name)!r}; name one: {_listed(names, suffix)}")
+        for q in self.participants.values():
+            if self.qualified_name(q) == name:
+                return q
         raise ConfigError(field, f"no participant {_short(name)!r}")

@@ -861,7 +861,12 @@ class Simulation(DataPath, Adaptation):
                           **({} if room is None else {"room": room}), **options})
         self._schedule(join_us, lambda: self._join(p, account, net, tracks, token, options))
         if leave_us is not None:
-            self._schedule(leave_us, lambda: self.disconnect(p.key))
+            def leave() -> None:  # whoever holds its key then (a rejoin may have replaced it), as disconnect() did
+                q = self.participants[p.key]
+                if q.connected:
+                    self._disconnect_participant(q.record, None)
+
+            self._schedule(leave_us, leave)
         return p
 
     def _join(self, p: Participant, cloud: Cloud, net: Network, tracks: list[TrackSpec], token: Any,
