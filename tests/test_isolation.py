@@ -68,6 +68,11 @@ def test_namesakes_get_their_own_keys_links_counters_and_summary(layout):
         assert (links[name]["packets_in"], links[name]["delivered_packets"], links[name]["in_flight_packets"]) \
             == (sent, sent, 0)
     assert inv.check_all(sim) == [check.__name__ for check in inv.INVARIANTS]  # all seven hold
+    # the trace names the second pair by key too (the first pair's records are as they always were)
+    subscribed = [r.fields for r in sim.trace.of_kind("track-subscribed")]
+    assert {"identity": "bob", "publisher": "alice", "track": "audio"} in subscribed
+    assert {"identity": "bob", "key": bob2, "publisher": "alice", "publisher_key": alice2, "track": "mic2"} \
+        in subscribed
 
 
 @pytest.mark.parametrize("layout", list(LAYOUTS))
@@ -123,6 +128,23 @@ def test_an_identity_several_participants_share_is_refused_with_their_names():
     assert [p.state for p in sim.participants.values()] == ["disconnected", "connected"]
     with pytest.raises(ConfigError, match="identity: no participant 'zoe'"):
         sim.disconnect("zoe")
+
+
+def test_a_room_view_refuses_an_ambiguous_viewer_and_takes_a_qualified_one():
+    from vroom.widgets import RoomView
+
+    sim = namesakes("accounts")
+    with pytest.raises(ValueError, match="viewer: 'alice' is ambiguous: .* name one: 'alice@r', 'alice@r#2'"):
+        RoomView(sim, viewer="alice", room="r")
+    assert RoomView(sim, viewer="alice@r#2", room="r").viewer == "alice@r#2"
+    assert RoomView(sim, viewer="alice@r", room="r").viewer == "alice"
+
+
+def test_a_participant_of_another_simulation_s_account_is_refused():
+    sim, elsewhere = vroom.Simulation(seed=1), vroom.Simulation(seed=2)
+    with pytest.raises(ConfigError, match="cloud: expected an account of this simulation"):
+        sim.add_participant("alice", cloud=elsewhere.cloud)
+    assert sim.participants == {}
 
 
 def test_the_same_room_twice_is_still_refused_and_a_long_identity_keeps_errors_short():

@@ -586,8 +586,9 @@ class Simulation(DataPath, Adaptation):
         return record.driver is not None and bool(self.sfu.route[record.driver.index, track.sfu_track])
 
     def participant(self, name: str) -> Participant:
-        """The participant whose key is ``name`` (see ``participants``), or the only one with identity ``name``;
-        an identity that several participants share is refused (the error lists their keys)."""
+        """The participant called ``name``: its key in ``participants``, its qualified name
+        ``identity@room[#n]``, or an identity only one participant has. An identity that several share is
+        refused, listing their qualified names (``vroom.participant`` has the rules)."""
         return self._keys.find(name)
 
     def _participant(self, identity: str, room: Room | None = None) -> Participant:
@@ -688,7 +689,7 @@ class Simulation(DataPath, Adaptation):
 
     # -- leaving -----------------------------------------------------------------------
     def disconnect(self, identity: str) -> None:
-        """Disconnect a participant (by key, or by an identity only one has) now (no-op if not connected)."""
+        """Disconnect a participant now (no-op if not connected); ``identity`` as ``participant()`` takes it."""
         p = self._keys.find(identity)
         if p.connected:
             self._disconnect_participant(p.record, None)
@@ -741,7 +742,8 @@ class Simulation(DataPath, Adaptation):
 
     # -- links and outages ---------------------------------------------------------------
     def link(self, name: str) -> Link:
-        """A link by name: ``"alice/up"`` or ``"alice/down"`` (``<key>/up``; an identity only one has will do)."""
+        """A link by name: ``"alice/up"`` or ``"alice/down"`` (``<name>/up``, with ``<name>`` as
+        ``participant()`` takes it)."""
         identity, _, direction = name.rpartition("/") if isinstance(name, str) else ("", "", "")
         if direction not in ("up", "down") or not identity:
             raise ConfigError("link", f"expected '<identity>/up' or '<identity>/down', got {name!r}")
@@ -843,9 +845,11 @@ class Simulation(DataPath, Adaptation):
         A refused connect is recorded with its Twilio code; the run goes on."""
         if not isinstance(identity, str) or not identity:
             raise ConfigError("identity", f"expected a non-empty string, got {identity!r}")
-        account = cloud or self.cloud
-        if self._keys.live_in_seat(identity, room or self.default_room, self.accounts.index(account) + 1):
-            raise ConfigError("identity", f"{identity!r} is already a participant of room {room or self.default_room!r}")
+        account, room_name = cloud or self.cloud, room or self.default_room
+        if account not in self.accounts:
+            raise ConfigError("cloud", f"expected an account of this simulation (sim.accounts), got {account!r}")
+        if self._keys.live_in_seat(identity, room_name, self.accounts.index(account) + 1):
+            raise ConfigError("identity", f"{identity!r} is already a participant of room {room_name!r}")
         net = Network.ideal() if network is None else Network.from_spec(network)
         tracks = parse_publish(list(publish) if publish is not None else [])
         join_us = _duration(join, "join")
@@ -853,7 +857,7 @@ class Simulation(DataPath, Adaptation):
         if leave_us is not None and leave_us <= join_us:
             raise ConfigError("leave", f"expected a time after join ({join_us / 1e6}s), got {leave!r}")
         options = _connect_options(options)
-        p = Participant(identity, room or self.default_room, account=self.accounts.index(account) + 1)
+        p = Participant(identity, room_name, account=self.accounts.index(account) + 1)
         self._keys.add(p)
         self.plan.append({"identity": identity, "network": {"up": net.up.to_spec(), "down": net.down.to_spec()},
                           "publish": [_publish_item(t) for t in tracks], "join": f"{join_us}us",

@@ -93,14 +93,13 @@ class RoomView(LazyWidget):
     def _check_viewer(self, identity: object) -> str:
         from ..errors import ConfigError
 
-        if not isinstance(identity, str) or not any(identity in (k, p.identity)
-                                                     for k, p in self.sim.participants.items()):
-            known = ", ".join(self.sim.participants) or "none"
-            raise ValueError(f"viewer: expected the identity of a participant ({known}), got {identity!r}")
         try:
-            return self.sim.participant(identity).key  # a key, or an identity only one participant has
+            return self.sim.participant(identity).key  # a key, a qualified name, or an identity only one has
         except ConfigError as exc:
-            raise ValueError(f"viewer: {exc.message}") from None
+            if sum(p.identity == identity for p in self.sim.participants.values()) > 1:
+                raise ValueError(f"viewer: {exc.message}") from None  # ambiguous: the message names them
+        known = ", ".join(self.sim.participants) or "none"
+        raise ValueError(f"viewer: expected the identity of a participant ({known}), got {identity!r}")
 
     def participants(self) -> list[Any]:
         """The room's connected participants (reconnecting ones included), in the order they were added."""
