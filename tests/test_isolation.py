@@ -140,6 +140,45 @@ def test_a_room_view_refuses_an_ambiguous_viewer_and_takes_a_qualified_one():
     assert RoomView(sim, viewer="alice@r", room="r").viewer == "alice"
 
 
+def test_link_controls_drive_the_namesake_they_were_given():
+    from vroom.widgets import LinkControls
+
+    sim = namesakes("rooms")
+    with pytest.raises(ValueError, match="participant: 'alice' is ambiguous: .* name one: 'alice@r', 'alice@r2'"):
+        LinkControls("alice", sim=sim)
+    second = sim.participants["alice@r2"]
+    for given in (second, "alice@r2", second.client):
+        controls = LinkControls(given, sim=sim if given is not second.client else None)
+        controls.set("up", "rate", 300)  # kbps
+        assert second.uplink.config.rate_bps == 300_000
+        assert sim.participants["alice"].uplink.config.rate_bps == 1_000_000_000
+
+
+def test_a_link_meter_reads_the_namesake_it_was_given():
+    from vroom.metrics.rmcat import LinkMeter
+
+    sim = namesakes("rooms")
+    with pytest.raises(ConfigError, match="'alice/up' is ambiguous"):
+        LinkMeter(sim, "alice/up")
+    first, second = LinkMeter(sim, "alice@r/up", "0.5s"), LinkMeter(sim, "alice@r2/up", "0.5s")
+    assert (first.link, second.link) == ("alice/up", "alice@r2/up")
+    sim.at("1.5s", lambda: (sim.disconnect("alice@r"), sim.disconnect("alice@r2")))
+    sim.run("2s")
+    # a frame every 20 ms per track (the first alice has one track, the second two) until they left at 1.5 s
+    assert first.packets_in[-1] == 75 and second.packets_in[-1] == 150
+
+
+def test_plots_refuse_namesakes_rather_than_mix_them():
+    plot = pytest.importorskip("vroom.plot")
+    sim = namesakes("rooms")
+    for name in ("alice/up", "alice@r/up", "alice@r2/down"):
+        with pytest.raises(ValueError, match="ambiguous|shares its identity"):
+            plot.record_estimates(sim, name)
+    sim.run("1s")
+    with pytest.raises(ValueError, match="shares its identity with another participant"):
+        plot.estimate(sim, "alice@r2/up")
+
+
 def test_a_participant_of_another_simulation_s_account_is_refused():
     sim, elsewhere = vroom.Simulation(seed=1), vroom.Simulation(seed=2)
     with pytest.raises(ConfigError, match="cloud: expected an account of this simulation"):

@@ -234,6 +234,12 @@ class LinkMeter:
     def __init__(self, sim: "Simulation", link: str, interval: object = "1s") -> None:
         self.sim = sim
         self.link = link
+        name, _, self._direction = link.rpartition("/")
+        try:  # the link's real name, <key>/up, whatever name the participant was given by
+            self.link = f"{sim.participant(name).key}/{self._direction}"
+        except ConfigError:
+            if sum(p.identity == name for p in sim.participants.values()) > 1:
+                sim.link(link)  # an identity several participants share: refused, naming their links
         self.interval_us = parse_duration(interval)
         if self.interval_us <= 0:
             raise ValueError(f"interval must be positive, got {interval!r}")
@@ -249,10 +255,8 @@ class LinkMeter:
 
     def _read(self) -> None:
         sim = self.sim
-        try:
-            obj = sim.link(self.link)
-        except ConfigError:
-            obj = None
+        p = sim.participants.get(self.link.rpartition("/")[0])  # by key, which is never ambiguous
+        obj = None if p is None else p.uplink if self._direction == "up" else p.downlink
         if obj is not self._obj:
             if self._obj is not None:
                 self._base = (self._base[0] + self._obj.bytes_in, self._base[1] + self._obj.packets_in)
