@@ -318,3 +318,83 @@ def test_identities_with_path_characters_record_inside_the_media_folder(tmp_path
         assert rec.path.name == f"{rec.sid}.mka"
     with av.open(str(recordings[0].path)) as f:
         assert f.streams.audio
+
+
+# -- the key rules, as a property ----------------------------------------------------------------------------
+
+@st.composite
+def joins_and_leaves(draw):
+    """Steps: ("join", identity, room, account) or ("leave", n) for the n-th participant added so far."""
+    steps, added = [], 0
+    for _ in range(draw(st.integers(1, 25))):
+        if added and draw(st.booleans()):
+            steps.append(("leave", draw(st.integers(0, added - 1))))
+        else:
+            steps.append(("join", draw(st.sampled_from(["alice", "bob", "alice@r1"])),
+                          draw(st.sampled_from(["r1", "r2"])), draw(st.sampled_from([1, 2]))))
+            added += 1
+    return steps
+
+
+def play(steps):
+    from vroom.participant import Keys, Participant
+
+    participants = {}
+    keys, made, history = Keys(participants), [], []
+    for step in steps:
+        if step[0] == "leave":
+            made[step[1]].state = "disconnected"
+            continue
+        _, identity, room, account = step
+        for q in made:  # the same identity in the same room of the same account: the older one is kicked (53205)
+            if q.live and (q.identity, q.room, q.account) == (identity, room, account):
+                q.state = "disconnected"
+        live_namesake = any(p.live and p.identity == identity and (p.room, p.account) != (room, account)
+                            for p in made)
+        # coming back to a seat (identity, room, account) that had its identity as key: it gets it back
+        returning = any(q.key == identity and (q.identity, q.room, q.account) == (identity, room, account)
+                        for q in made)
+        p = Participant(identity, room, account=account)
+        keys.add(p)
+        p.state = "connected"
+        made.append(p)
+        history.append((p, p.key, live_namesake and not returning))
+        live = [q.key for q in made if q.live]
+        assert len(live) == len(set(live)), f"two live participants share a key: {live}"
+    return keys, participants, made, history
+
+
+@given(joins_and_leaves())
+def test_keys_are_unique_stable_and_plain_unless_a_namesake_is_live(steps):
+    keys, participants, made, history = play(steps)
+    for p, key, live_namesake in history:
+        assert p.key == key  # never changes
+        qualified = f"{p.identity}@{p.room}" + (f"#{p.account}" if p.account > 1 else "")
+        assert key == p.identity or key == qualified or key.startswith(qualified + "~")
+        if live_namesake:
+            assert key != p.identity
+        # the latest holder of a key is found by its key if qualified, else by its qualified name (unless
+        # that is someone else's key: an identity like "alice@r1" takes precedence over alice's name)
+        name = key if key != p.identity else qualified
+        if participants.get(key) is p and (name == key or name not in participants):
+            assert keys.find(name) is p
+    assert [p.key for p in made] == [p.key for p in play(steps)[2]]  # the same steps, the same keys
+
+
+@given(joins_and_leaves())
+def test_one_at_a_time_every_key_is_the_identity(steps):
+    """Without two participants of one identity live at once in different rooms or accounts (no
+    collision), keys are identities, as they always were."""
+    kept, live = [], {}
+    for step in steps:
+        if step[0] == "join":
+            _, identity, room, account = step
+            if any(seat != (room, account) for seat in live.get(identity, [])):
+                continue  # that would be a collision
+            live.setdefault(identity, []).append((room, account))
+            kept.append((step, identity, (room, account)))
+        else:
+            kept.append((step, None, None))
+    joins = [s for s, _, _ in kept if s[0] == "join"]
+    _, _, made, _ = play(joins)  # no leaves: all live at once, but never in two seats
+    assert all(p.key == p.identity for p in made)
