@@ -256,7 +256,7 @@ class LinkMeter:
     def _read(self) -> None:
         sim = self.sim
         p = sim.participants.get(self.link.rpartition("/")[0])  # by key, which is never ambiguous
-        obj = None if p is None else p.uplink if self._direction == "up" else p.downlink
+        obj = None if p is None else {"up": p.uplink, "down": p.downlink}.get(self._direction)
         if obj is not self._obj:
             if self._obj is not None:
                 self._base = (self._base[0] + self._obj.bytes_in, self._base[1] + self._obj.packets_in)
