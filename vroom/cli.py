@@ -53,9 +53,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
             return _fail(f"--duration: {exc}")
         if duration <= 0:
             return _fail(f"--duration: expected a positive duration, got {args.duration!r}")
+    from .recording.storage import folder_name
+
     options: dict[str, Any] = {"trace_packets": bool(args.trace and args.trace_packets),
-                               # files appear there only if a room records
-                               "media_dir": Path(args.media_dir) if args.media_dir else Path("vroom-media") / scenario.name}
+                               # files appear there only if a room records; the name never leaves vroom-media
+                               "media_dir": Path(args.media_dir) if args.media_dir
+                               else Path("vroom-media") / folder_name(scenario.name)}
     if args.realtime is not None:
         if args.realtime <= 0:
             return _fail(f"--realtime: expected a positive speed factor like 1.0, got {args.realtime}")
