@@ -377,7 +377,7 @@ class Adaptation:
     def _switched(self, p: "Participant", track: int, on: bool, reason: str | None) -> None:
         pub = self._pub_of_track[track]
         self.trace.record(self.env.now, "track-switched-on" if on else "track-switched-off",
-                          subscriber=p.identity, track_sid=pub.record.sid, reason=reason)
+                          **p.named("subscriber"), track_sid=pub.record.sid, reason=reason)
         client = p.client
         view = client._remote_track(pub.record.sid) if client is not None else None
         if view is None:
@@ -633,10 +633,10 @@ class Adaptation:
         self.quality_timeline.append({"t": now / US_PER_S, "identity": p.identity, "level": level,
                                       "send": None if nq.send is None else nq.send.level,
                                       "recv": None if nq.recv is None else nq.recv.level})
-        if self.network_quality_levels.get(p.identity) == level:
+        if self.network_quality_levels.get(p.key) == level:
             return
-        self.network_quality_levels[p.identity] = level
-        self.trace.record(now, "network-quality-level-changed", identity=p.identity, level=level)
+        self.network_quality_levels[p.key] = level
+        self.trace.record(now, "network-quality-level-changed", **p.named(), level=level)
         client = p.client
         if client is None:
             return

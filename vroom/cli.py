@@ -104,6 +104,7 @@ def _run_with_progress(sim: Any, duration_us: int, *, show: bool) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from .metrics import format_table, summarize
+    from .recording.storage import folder_name
     from .scenario import Scenario
 
     # every check of the options first: a mistake must not cost a whole run
@@ -137,8 +138,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if duration is None:
         duration = scenario.duration_us
     options: dict[str, Any] = {"trace_packets": bool(args.trace and args.trace_packets),
-                               # files appear there only if a room records
-                               "media_dir": Path(args.media_dir) if args.media_dir else Path("vroom-media") / scenario.name}
+                               # files appear there only if a room records; the name never leaves vroom-media
+                               "media_dir": Path(args.media_dir) if args.media_dir
+                               else Path("vroom-media") / folder_name(scenario.name)}
     if args.realtime is not None:
         options["realtime"] = args.realtime
     sim = scenario.build(seed=args.seed, **options)

@@ -1,4 +1,24 @@
-"""A participant as the simulation drives it: its links, its sources, its state."""
+"""A participant as the simulation drives it: its links, its sources, its state; and its key.
+
+A participant's *key* names it in ``sim.participants``, in ``summary()``, in its
+link names (``<key>/up``) and in its random streams. The key is the identity,
+unless another participant with that identity is live (pending or connected) in
+another room or account when it is added: then it is its *qualified name*,
+``<identity>@<room>``, with the account when that is not the simulation's first,
+``<identity>@<room>#<n>`` (``n`` counts accounts from 1 in the order of
+``sim.accounts``; ``~2``, ``~3`` … is appended in the rare case that this is
+taken too). So the first of two namesakes keeps its identity as its key; a key
+never changes (links and random streams are named after it). A participant who
+comes back to the same room of the same account gets the key it had, unless
+someone else holds it now; one who moves to another room while no namesake is
+live keeps its identity. Keys depend only on the order of joins and leaves and
+on the names.
+
+Looking a participant up (``Keys.find``) takes a key, a qualified name (every
+participant has one, even the one keyed by its bare identity) or an identity;
+an identity that several participants of ``sim.participants`` share is refused,
+with their qualified names, even when it is one of them's key.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +29,7 @@ from .errors import ConfigError
 from .media.source import Source
 from .net.link import Link
 
-__all__ = ["Participant", "Publication"]
+__all__ = ["Participant", "Publication", "Keys"]
 
 
 @dataclass(slots=True, eq=False)
@@ -29,10 +49,12 @@ class Publication:
 
 @dataclass(slots=True, eq=False)
 class Participant:
-    """One participant: identity, state, links to and from the SFU, publications."""
+    """One participant: identity, key, state, links to and from the SFU, publications."""
 
     identity: str
     room: str
+    key: str = ""  # its name in sim.participants and in its links' names (the identity unless qualified)
+    account: int = 1  # which of sim.accounts it belongs to, counted from 1
     state: str = "pending"  # pending -> connected -> disconnected; or refused
     index: int = -1  # SFU member index once connected
     uplink: Link | None = None
@@ -47,9 +69,25 @@ class Participant:
     outage: int = 0  # generation of the pending outage timers
     outage_since: int | None = None  # µs when its links went down
 
+    def __post_init__(self) -> None:
+        self.key = self.key or self.identity
+
     @property
     def connected(self) -> bool:
         return self.state == "connected"
+
+    @property
+    def live(self) -> bool:
+        """Pending (added, not joined yet) or connected."""
+        return self.state in ("pending", "connected")
+
+    def named(self, prefix: str = "") -> dict[str, str]:
+        """Trace fields naming it: ``identity`` (or ``<prefix>``), and ``key`` (``<prefix>_key``) when the
+        key is not the identity."""
+        name = prefix or "identity"
+        if self.key == self.identity:
+            return {name: self.identity}
+        return {name: self.identity, f"{prefix}_key" if prefix else "key": self.key}
 
     def publication(self, name: str) -> Publication:
         """The published track called ``name``."""
@@ -57,7 +95,85 @@ class Participant:
             if pub.name == name and pub.published:
                 return pub
         names = ", ".join(p.name for p in self.publications if p.published) or "none"
-        raise ConfigError("track", f"{self.identity!r} publishes no track named {name!r} (tracks: {names})")
+        raise ConfigError("track", f"{self.key!r} publishes no track named {name!r} (tracks: {names})")
 
     def __repr__(self) -> str:
-        return f"<Participant {self.identity} {self.state}>"
+        return f"<Participant {self.key} {self.state}>"
+
+
+def _short(text: str, limit: int = 48) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _listed(keys: list[str], suffix: str = "") -> str:
+    shown = ", ".join(repr(_short(k + suffix)) for k in keys[:4])
+    return shown + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
+
+
+class Keys:
+    """Gives each participant its key in ``participants`` (key -> Participant, in the order they were
+    added), and finds participants by key, or by an identity that only one of them has."""
+
+    def __init__(self, participants: dict[str, Participant]) -> None:
+        self.participants = participants
+        self._seats: dict[tuple[int, str, str], str] = {}  # (account, room, identity) -> its latest key
+
+    @staticmethod
+    def _seat(p: Participant) -> tuple[int, str, str]:
+        return p.account, p.room, p.identity
+
+    def live_in_seat(self, identity: str, room: str, account: int) -> Participant | None:
+        """The live participant with that identity in that room of that account, if any."""
+        key = self._seats.get((account, room, identity))
+        p = None if key is None else self.participants.get(key)
+        return p if p is not None and p.live and self._seat(p) == (account, room, identity) else None
+
+    def add(self, p: Participant) -> None:
+        """Key ``p`` (its identity, room and account set) and put it in ``participants``."""
+        seat = self._seat(p)
+        held = {k for k, q in self.participants.items() if q.live and self._seat(q) != seat}
+        key = self._seats.get(seat)
+        if key is None or key in held:
+            key = p.identity
+            if key in held or any(self.participants[k].identity == p.identity for k in held):
+                key = self._qualified(seat)
+        p.key = self._seats[seat] = key
+        self.participants[key] = p
+
+    def _qualified(self, seat: tuple[int, str, str]) -> str:
+        """``identity@room`` (``#n`` for the n-th account), unique among the keys of other seats."""
+        account, room, identity = seat
+        base = f"{identity}@{room}" + (f"#{account}" if account > 1 else "")
+        key, n = base, 1
+        while key in self.participants and self._seat(self.participants[key]) != seat:
+            n += 1
+            key = f"{base}~{n}"
+        return key
+
+    def qualified_name(self, p: Participant) -> str:
+        """Its key when that is qualified, else ``identity@room[#n]``: a name that tells it from namesakes."""
+        if p.key != p.identity:
+            return p.key
+        return f"{p.identity}@{p.room}" + (f"#{p.account}" if p.account > 1 else "")
+
+    def find(self, name: object, field: str = "identity", suffix: str = "") -> Participant:
+        """The participant called ``name``: a key, a qualified name, or an identity only one participant has.
+
+        An identity that several participants share is refused even when it is one of them's key, listing
+        their qualified names (each followed by ``suffix``, like ``/up``). Raises ConfigError at ``field``."""
+        if not isinstance(name, str):
+            raise ConfigError(field, f"expected a participant's key or identity, got {type(name).__name__}")
+        same = [q for q in self.participants.values() if q.identity == name]
+        p = self.participants.get(name)
+        if p is not None and (p.key != p.identity or len(same) == 1):
+            return p
+        if len(same) == 1:
+            return same[0]
+        if same:
+            names = [self.qualified_name(q) for q in same]
+            raise ConfigError(field, f"{_short(name + suffix)!r} is ambiguous: {len(same)} participants have the "
+                                     f"identity {_short(name)!r}; name one: {_listed(names, suffix)}")
+        for q in self.participants.values():
+            if self.qualified_name(q) == name:
+                return q
+        raise ConfigError(field, f"no participant {_short(name)!r}")

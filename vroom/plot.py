@@ -102,8 +102,11 @@ def record_estimates(sim: "Simulation", *links: str, every: object = "100ms") ->
     if not links:
         raise ValueError("name at least one link, like 'alice/up'")
     for link in links:
-        if link.rpartition("/")[2] not in ("up", "down"):
+        who, _, direction = link.rpartition("/")
+        if direction not in ("up", "down"):
             raise ValueError(f"expected '<identity>/up' or '<identity>/down', got {link!r}")
+        if who in sim.participants or any(p.identity == who for p in sim.participants.values()) or "@" in who:
+            _identity(sim, who)  # a participant who shares its identity cannot be plotted (see _identity)
     recorder = EstimateRecorder(sim, links, every)
     _recorders[sim] = recorder
     return recorder
@@ -120,9 +123,19 @@ def _axes(ax: "Axes | None") -> tuple["Figure", "Axes"]:
 
 
 def _identity(sim: "Simulation", identity: str) -> None:
-    if identity not in sim.participants:
+    from .errors import ConfigError
+
+    try:
+        p = sim.participant(identity)
+    except ConfigError as exc:
+        if sum(q.identity == identity for q in sim.participants.values()) > 1:
+            raise ValueError(exc.message) from None  # ambiguous: the message names them
         known = ", ".join(sim.participants) or "none"
-        raise ValueError(f"no participant {identity!r} in this run (participants: {known})")
+        raise ValueError(f"no participant {identity!r} in this run (participants: {known})") from None
+    if p.key != p.identity or sum(q.identity == p.identity for q in sim.participants.values()) > 1:
+        # the timeline names subscribers and publishers by identity only
+        raise ValueError(f"{p.key!r} shares its identity with another participant of this run; the timeline "
+                         f"these plots read cannot tell them apart")
 
 
 def _subscriptions(sim: "Simulation", subscriber: str, kind: str | None = None,

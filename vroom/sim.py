@@ -46,7 +46,7 @@ from .media.receiver import Receivers
 from .media.rtp import KIND_AUDIO, KIND_DATA, KIND_VIDEO
 from .media.tracks import TrackSpec, make_source, parse_publish, parse_track
 from .net.link import Link, LinkConfig
-from .participant import Participant, Publication
+from .participant import Keys, Participant, Publication
 from .rng import Draws, RandomStreams
 from .sfu.core import SFU
 from .sfu.speaker import DECISION_INTERVAL_MS, make_detector
@@ -199,7 +199,8 @@ class Simulation(DataPath, Adaptation):
         self.trace = Trace(packets=trace_packets)
         self.sfu = SFU()
         self.receivers = Receivers()
-        self.participants: dict[str, Participant] = {}
+        self.participants: dict[str, Participant] = {}  # by key: the identity unless qualified (vroom.participant)
+        self._keys = Keys(self.participants)
         self.default_room = room
         self._last_consume = 0
         self._pub_of_track: list[Publication] = []
@@ -302,7 +303,7 @@ class Simulation(DataPath, Adaptation):
         self.preferences_changed()
         speaker = None if member is None else self._participant_of_member[member]
         self.trace.record(self.now_us, "dominant-speaker-changed", room_sid=room_sid,
-                          identity=None if speaker is None else speaker.identity)
+                          **({"identity": None} if speaker is None else speaker.named()))
         for p in self._participant_of_member:
             if not p.connected or p.record is None or p.record.room.sid != room_sid:
                 continue
@@ -387,8 +388,8 @@ class Simulation(DataPath, Adaptation):
                                        "kind": None, "priority": None}]
         p = _driver
         if p is None:
-            p = Participant(claims.identity, room.unique_name)
-            self.participants[claims.identity] = p
+            p = Participant(claims.identity, room.unique_name, account=self.accounts.index(cloud) + 1)
+            self._keys.add(p)
         return self._attach(p, record, cloud, net, specs, options)
 
     def _cloud_for(self, token: object) -> Cloud:
@@ -418,11 +419,11 @@ class Simulation(DataPath, Adaptation):
         p.cloud = cloud
         record.driver = p
         self._participant_of_member.append(p)
-        p.uplink = self._make_link(f"{p.identity}/up", net.up)
-        p.downlink = self._make_link(f"{p.identity}/down", net.down)
+        p.uplink = self._make_link(f"{p.key}/up", net.up)
+        p.downlink = self._make_link(f"{p.key}/down", net.down)
         client = Room(self, record, options)
         p.client = client
-        self.trace.record(now, "participant-connected", identity=p.identity, room=room.unique_name,
+        self.trace.record(now, "participant-connected", **p.named(), room=room.unique_name,
                           room_sid=room.sid, participant_sid=record.sid)
         cloud.event(room, "participant-connected", participant=record)
         for other in room.connected:
@@ -445,7 +446,7 @@ class Simulation(DataPath, Adaptation):
             try:
                 self._publish(p, spec)
             except TwilioError as exc:
-                self.trace.record(now, "track-refused", identity=p.identity, track=spec.name, code=exc.code,
+                self.trace.record(now, "track-refused", **p.named(), track=spec.name, code=exc.code,
                                   message=exc.message)
         return client
 
@@ -495,7 +496,7 @@ class Simulation(DataPath, Adaptation):
         record = p.record
         assert record is not None and p.cloud is not None
         track_record = p.cloud.add_track(record, spec.name, TRACK_KIND[spec.kind])
-        draws = Draws(self.streams.stream(f"source/{p.identity}/{spec.name}"))
+        draws = Draws(self.streams.stream(f"source/{p.key}/{spec.name}"))
         ssrc = int(draws.uniform() * 2**32) or 1
         period = {"audio": 20_000}.get(spec.kind, 0)
         if spec.kind in ("video", "screen"):
@@ -520,7 +521,7 @@ class Simulation(DataPath, Adaptation):
         p.publications.append(pub)
         self._pub_of_track.append(pub)
         self._track_member = np.append(self._track_member, p.index)
-        self.trace.record(now, "track-published", identity=p.identity, track=spec.name, track_kind=spec.kind,
+        self.trace.record(now, "track-published", **p.named(), track=spec.name, track_kind=spec.kind,
                           track_sid=track_record.sid, ssrc=ssrc,
                           **{k: v for k, v in source.describe().items() if k != "kind"})
         room = record.room
@@ -561,7 +562,7 @@ class Simulation(DataPath, Adaptation):
                     if routed != pub.is_subscribed:
                         pub.is_subscribed = routed
                         kind = "track-subscribed" if routed else "track-unsubscribed"
-                        self.trace.record(self.now_us, kind, identity=s.identity, publisher=publisher.identity,
+                        self.trace.record(self.now_us, kind, **s.driver.named(), **publisher.driver.named("publisher"),
                                           track=t.name)
                         event = "trackSubscribed" if routed else "trackUnsubscribed"
                         remote.emit(event, pub, pub)
@@ -587,13 +588,14 @@ class Simulation(DataPath, Adaptation):
     def _is_routed(self, record: "ParticipantRecord", track: "TrackRecord") -> bool:
         return record.driver is not None and bool(self.sfu.route[record.driver.index, track.sfu_track])
 
+    def participant(self, name: str) -> Participant:
+        """The participant called ``name``: its key in ``participants``, its qualified name
+        ``identity@room[#n]``, or an identity only one participant has. An identity that several share is
+        refused, listing their qualified names (``vroom.participant`` has the rules)."""
+        return self._keys.find(name)
+
     def _participant(self, identity: str, room: Room | None = None) -> Participant:
-        if room is not None:
-            p = room._record.driver
-        else:
-            p = self.participants.get(identity)
-            if p is None:
-                raise ConfigError("identity", f"no participant {identity!r}")
+        p = room._record.driver if room is not None else self._keys.find(identity)
         if not p.connected:
             raise ConfigError("identity", f"{identity!r} is {p.state}, not connected")
         return p
@@ -621,7 +623,7 @@ class Simulation(DataPath, Adaptation):
         t.published = False
         t.updated_us = self.now_us
         self.sfu.unpublish(pub.track)
-        self.trace.record(self.now_us, "track-unpublished", identity=p.identity, track=pub.name)
+        self.trace.record(self.now_us, "track-unpublished", **p.named(), track=pub.name)
         if self._media_service is not None:
             self._media_service.stop(t)
         room = record.room
@@ -649,7 +651,7 @@ class Simulation(DataPath, Adaptation):
         t.enabled = enabled
         t.updated_us = self.now_us
         self.trace.record(self.now_us, "track-enabled" if enabled else "track-disabled",
-                          identity=p.identity, track=pub.name)
+                          **p.named(), track=pub.name)
         record = p.record
         for client, remote in self._seen_by_others(record):
             if t.sid in remote.tracks:
@@ -678,7 +680,7 @@ class Simulation(DataPath, Adaptation):
         self.sfu.publications[pub.track].priority = priority
         pub.record.priority = priority
         self.preferences_changed()
-        self.trace.record(self.now_us, "track-priority-changed", identity=p.identity, track=name, priority=priority)
+        self.trace.record(self.now_us, "track-priority-changed", **p.named(), track=name, priority=priority)
         for client, remote in self._seen_by_others(p.record):
             view = remote.tracks.get(pub.record.sid)
             if view is not None:
@@ -690,10 +692,8 @@ class Simulation(DataPath, Adaptation):
 
     # -- leaving -----------------------------------------------------------------------
     def disconnect(self, identity: str) -> None:
-        """Disconnect a participant now (no-op if not connected)."""
-        p = self.participants.get(identity)
-        if p is None:
-            raise ConfigError("identity", f"no participant {identity!r}")
+        """Disconnect a participant now (no-op if not connected); ``identity`` as ``participant()`` takes it."""
+        p = self._keys.find(identity)
         if p.connected:
             self._disconnect_participant(p.record, None)
 
@@ -715,7 +715,7 @@ class Simulation(DataPath, Adaptation):
         p.state = "disconnected"
         p.left_at = now
         p.outage += 1
-        fields: dict[str, Any] = {"identity": p.identity, "room": room.unique_name, "room_sid": room.sid,
+        fields: dict[str, Any] = {**p.named(), "room": room.unique_name, "room_sid": room.sid,
                                   "participant_sid": record.sid}
         if error is not None:
             fields.update(code=error.code, message=error.message)
@@ -745,11 +745,12 @@ class Simulation(DataPath, Adaptation):
 
     # -- links and outages ---------------------------------------------------------------
     def link(self, name: str) -> Link:
-        """A link by name: ``"alice/up"`` or ``"alice/down"``."""
-        identity, _, direction = name.rpartition("/")
-        p = self.participants.get(identity)
-        if p is None or direction not in ("up", "down"):
+        """A link by name: ``"alice/up"`` or ``"alice/down"`` (``<name>/up``, with ``<name>`` as
+        ``participant()`` takes it)."""
+        identity, _, direction = name.rpartition("/") if isinstance(name, str) else ("", "", "")
+        if direction not in ("up", "down") or not identity:
             raise ConfigError("link", f"expected '<identity>/up' or '<identity>/down', got {name!r}")
+        p = self._keys.find(identity, "link", f"/{direction}")
         link = p.uplink if direction == "up" else p.downlink
         if link is None:
             raise ConfigError("link", f"{identity!r} is not connected yet, so {name!r} does not exist")
@@ -797,7 +798,7 @@ class Simulation(DataPath, Adaptation):
         record.status = "reconnecting" if on else "connected"
         record.updated_us = self.now_us
         self.trace.record(self.now_us, "participant-reconnecting" if on else "participant-reconnected",
-                          identity=p.identity)
+                          **p.named())
         client = p.client
         client.state = "reconnecting" if on else "connected"
         if on:
@@ -847,8 +848,11 @@ class Simulation(DataPath, Adaptation):
         A refused connect is recorded with its Twilio code; the run goes on."""
         if not isinstance(identity, str) or not identity:
             raise ConfigError("identity", f"expected a non-empty string, got {identity!r}")
-        if identity in self.participants:
-            raise ConfigError("identity", f"{identity!r} is already a participant")
+        account, room_name = cloud or self.cloud, room or self.default_room
+        if account not in self.accounts:
+            raise ConfigError("cloud", f"expected an account of this simulation (sim.accounts), got {account!r}")
+        if self._keys.live_in_seat(identity, room_name, self.accounts.index(account) + 1):
+            raise ConfigError("identity", f"{identity!r} is already a participant of room {room_name!r}")
         net = Network.ideal() if network is None else Network.from_spec(network)
         tracks = parse_publish(list(publish) if publish is not None else [])
         join_us = _duration(join, "join")
@@ -856,16 +860,20 @@ class Simulation(DataPath, Adaptation):
         if leave_us is not None and leave_us <= join_us:
             raise ConfigError("leave", f"expected a time after join ({join_us / 1e6}s), got {leave!r}")
         options = _connect_options(options)
-        p = Participant(identity, room or self.default_room)
-        self.participants[identity] = p
+        p = Participant(identity, room_name, account=self.accounts.index(account) + 1)
+        self._keys.add(p)
         self.plan.append({"identity": identity, "network": {"up": net.up.to_spec(), "down": net.down.to_spec()},
                           "publish": [_publish_item(t) for t in tracks], "join": f"{join_us}us",
                           **({} if leave_us is None else {"leave": f"{leave_us}us"}),
                           **({} if room is None else {"room": room}), **options})
-        account = cloud or self.cloud
         self._schedule(join_us, lambda: self._join(p, account, net, tracks, token, options))
         if leave_us is not None:
-            self._schedule(leave_us, lambda: self.disconnect(identity))
+            def leave() -> None:  # whoever holds its key then (a rejoin may have replaced it), as disconnect() did
+                q = self.participants[p.key]
+                if q.connected:
+                    self._disconnect_participant(q.record, None)
+
+            self._schedule(leave_us, leave)
         return p
 
     def _join(self, p: Participant, cloud: Cloud, net: Network, tracks: list[TrackSpec], token: Any,
@@ -877,7 +885,7 @@ class Simulation(DataPath, Adaptation):
         except TwilioError as exc:
             p.state = "refused"
             p.error = {"code": exc.code, "message": exc.message}
-            self.trace.record(self.now_us, "participant-refused", identity=p.identity, room=p.room,
+            self.trace.record(self.now_us, "participant-refused", **p.named(), room=p.room,
                               code=exc.code, message=exc.message)
 
 

@@ -14,18 +14,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from .cloud import validate_recording_rules, validate_subscribe_rules
-from .errors import TwilioError, twilio_error
+from .errors import TwilioError, shown, twilio_error
+from .media_api import MEDIA_ROUTES
+from .params import check_fields, date, flag, json_value, values, whole
 from .records import BASE_URL, DEFAULT_RULES, ParticipantRecord, RoomRecord, TrackRecord, iso8601
+from .routes import Route
 
 if TYPE_CHECKING:
     from .cloud import Cloud
 
-__all__ = ["RestApi", "RestResponse", "VideoDomain", "Resource"]
+__all__ = ["RestApi", "RestResponse", "VideoDomain", "Resource", "ROUTES", "MAX_PAGE_SIZE"]
 
 
 @dataclass(slots=True)
@@ -42,64 +46,14 @@ def _error_body(err: TwilioError) -> dict[str, Any]:
     return {"code": err.code, "message": err.message, "more_info": err.more_info, "status": err.status}
 
 
-# -- parameter readers (HTTP gives strings; the Python face gives Python values) ---
-def _bool(params: dict[str, Any], key: str, default: bool, code: int = 53114) -> bool:
-    if key not in params:
-        return default
-    v = params[key]
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, str) and v.lower() in ("true", "false"):
-        return v.lower() == "true"
-    raise twilio_error(code, f"{key} must be true or false, got {v!r}")
-
-
-def _int(params: dict[str, Any], key: str, default: int | None, code: int = 53114) -> int | None:
-    if key not in params:
-        return default
-    v = params[key]
-    try:
-        if isinstance(v, bool):
-            raise ValueError
-        return int(v)
-    except (TypeError, ValueError):
-        raise twilio_error(code, f"{key} must be a whole number, got {v!r}") from None
-
-
-def _list(params: dict[str, Any], key: str) -> list[Any] | None:
-    if key not in params:
-        return None
-    v = params[key]
-    return list(v) if isinstance(v, (list, tuple)) else [v]
-
-
-def _json(params: dict[str, Any], key: str, code: int) -> Any:
-    v = params.get(key)
-    if isinstance(v, str):
-        try:
-            return json.loads(v)
-        except ValueError:
-            raise twilio_error(code, f"{key} must be JSON, got {v!r}") from None
-    return v
-
-
-def _date(params: dict[str, Any], key: str) -> float | None:
-    v = params.get(key)
-    if v is None:
-        return None
-    if isinstance(v, dt.datetime):
-        return v.replace(tzinfo=v.tzinfo or dt.timezone.utc).timestamp()
-    if isinstance(v, dt.date):
-        return dt.datetime(v.year, v.month, v.day, tzinfo=dt.timezone.utc).timestamp()
-    text = str(v).replace("Z", "+00:00")
-    try:
-        parsed = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise twilio_error(53114, f"{key} must be a date like 2026-01-31, got {v!r}") from None
-    return parsed.replace(tzinfo=parsed.tzinfo or dt.timezone.utc).timestamp()
+def _shorten(path: str) -> str:
+    return path if len(path) <= 200 else path[:200] + "…"
 
 
 _READ_ONLY = ("GET",)
+#: Twilio's PageSize range (reference/twilio.md §1 Paging); above it, 20007 "Page size too large"
+MAX_PAGE_SIZE = 1000
+_PAGE_TOKEN = re.compile(r"PT[0-9]{1,18}")
 
 
 class RestApi:
@@ -109,8 +63,9 @@ class RestApi:
         self.cloud = cloud
         self.requests = 0
 
-    def authenticate(self, auth: tuple[str, str] | None) -> bool:
-        if auth is None:
+    def authenticate(self, auth: object) -> bool:
+        """Whether ``auth`` is ``(account SID, auth token)`` or ``(API key SID, secret)`` of this account."""
+        if not (isinstance(auth, tuple) and len(auth) == 2 and all(isinstance(a, str) for a in auth)):
             return False
         user, password = auth
         c = self.cloud
@@ -123,8 +78,8 @@ class RestApi:
                 auth: tuple[str, str] | None = None, trusted: bool = False) -> RestResponse:
         """Serve one request; errors come back as Twilio error bodies, never as exceptions."""
         c = self.cloud
-        params = dict(params or {})
-        method = method.upper()
+        method = method.upper() if isinstance(method, str) else ""
+        path = path if isinstance(path, str) else ""
         self.requests += 1
         try:
             if not trusted and not self.authenticate(auth):
@@ -133,7 +88,7 @@ class RestApi:
             if not bucket.take(c.now_us):
                 kind = "read" if method in _READ_ONLY else "write"
                 raise twilio_error(20429, f"more than {bucket.rate:g} REST {kind}s per second")
-            status, body = self._route(method, path.rstrip("/"), params)
+            status, body = self._route(method, path.rstrip("/"), check_fields(params))
             response = RestResponse(status, body)
         except TwilioError as err:
             response = RestResponse(err.status, _error_body(err))
@@ -143,111 +98,43 @@ class RestApi:
 
     # -- routing ---------------------------------------------------------------------
     def _route(self, method: str, path: str, p: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
-        parts = path.split("/")[1:]  # "", v1, Rooms, ...
-        from .media_api import TOP_LEVEL, route, route_room_recordings
+        parts = path.split("/")
+        served = False
+        for route in ROUTES:
+            args = route.match(parts)
+            if args is not None:
+                served = True
+                if route.method == method:
+                    return route.handler(self, args, p, path)
+        if served:
+            raise twilio_error(20404, f"{method or 'this method'} is not served at {_shorten(path)}")
+        raise twilio_error(20404, f"no resource at {_shorten(path)}")
 
-        if len(parts) >= 2 and parts[0] == "v1" and parts[1] in TOP_LEVEL:
-            return route(self, method, parts[1:], p, path)
-        if parts[:2] != ["v1", "Rooms"]:
-            raise twilio_error(20404, f"no resource at {path}")
-        rest = parts[2:]
-        c = self.cloud
-        if not rest:
-            if method == "POST":
-                return 201, self._create_room(p)
-            if method == "GET":
-                return 200, self._list_rooms(p, path)
-            raise twilio_error(20404, f"{method} is not served at {path}")
-        room = c.find_room(rest[0])
-        if len(rest) == 1:
-            if method == "GET":
-                return 200, room.to_json(c.epoch)
-            if method == "POST":
-                return 202, self._update_room(room, p)
-        elif rest[1] == "RecordingRules" and len(rest) == 2 and method in ("GET", "POST"):
-            if method == "POST":
-                room.recording_rules = validate_recording_rules(_json(p, "Rules", 53120))
-                room.recording_rules_updated_us = c.now_us
-                c.sim._recording_rules_changed(room)
-            return 200, self._recording_rules(room)
-        elif rest[1] == "Recordings":
-            return route_room_recordings(self, method, room, rest[2:], p, path)
-        elif rest[1] == "Participants":
-            if len(rest) == 2 and method == "GET":
-                return 200, self._list_participants(room, p, path)
-            if len(rest) >= 3:
-                return self._participant(method, room, self._find_participant(room, rest[2]), rest[3:], p, path)
-        raise twilio_error(20404, f"no resource at {method} {path}")
+    def room(self, sid_or_name: str) -> RoomRecord:
+        """The account's room with this SID, or the in-progress room with this unique name (else 20404)."""
+        return self.cloud.find_room(sid_or_name)
 
-    def _participant(self, method: str, room: RoomRecord, part: ParticipantRecord, rest: list[str],
-                     p: dict[str, Any], path: str) -> tuple[int, dict[str, Any] | None]:
-        c = self.cloud
-        if not rest:
-            if method == "GET":
-                return 200, part.to_json(c.epoch)
-            if method == "POST":
-                status = p.get("Status")
-                if status != "disconnected":
-                    raise twilio_error(53209, f"Status may only be 'disconnected', got {status!r}")
-                if part.status == "disconnected":
-                    raise twilio_error(53209, f"{part.sid} is already disconnected")
-                c.sim._disconnect_participant(part, None, kicked=True)
-                return 202, part.to_json(c.epoch)
-        elif rest == ["Anonymize"] and method == "POST":
-            part.anonymized = True
-            out = part.to_json(c.epoch)
-            out.pop("links")
-            return 200, out
-        elif rest[0] == "PublishedTracks":
-            published = [t for t in part.tracks if t.published]
-            if len(rest) == 1 and method == "GET":
-                return 200, self._page([t.to_json(c.epoch) for t in published], "published_tracks", path, {}, p)
-            if len(rest) == 2 and method == "GET":
-                for t in published:
-                    if rest[1] in (t.sid, t.name):
-                        return 200, t.to_json(c.epoch)
-                raise twilio_error(20404, f"{part.sid} publishes no track {rest[1]!r}")
-        elif rest[0] == "SubscribedTracks":
-            subscribed = self._subscribed(part)
-            if len(rest) == 1 and method == "GET":
-                return 200, self._page([self._subscribed_json(part, t) for t in subscribed], "subscribed_tracks",
-                                       path, {}, p)
-            if len(rest) == 2 and method == "GET":
-                for t in subscribed:
-                    if rest[1] == t.sid:
-                        return 200, self._subscribed_json(part, t)
-                raise twilio_error(20404, f"{part.sid} is not subscribed to {rest[1]!r}")
-        elif rest == ["SubscribeRules"]:
-            if room.type in ("go", "peer-to-peer"):
-                raise twilio_error(53117, f"subscribe rules need a group room, not {room.type}")
-            if method == "POST":
-                rules = validate_subscribe_rules(_json(p, "Rules", 53114))
-                now = c.now_us
-                part.rules_created_us = part.rules_created_us or now
-                part.rules_updated_us = now
-                part.subscribe_rules = rules
-                c.sim._apply_subscribe_rules(part)
-            if method in ("GET", "POST"):
-                return 200, self._subscribe_rules(part)
-        raise twilio_error(20404, f"no resource at {method} {path}")
+    def participant(self, room_key: str, key: str) -> ParticipantRecord:
+        """A participant of the room, by PA SID or (not anonymized) identity; the latest first (else 20404)."""
+        return self._find_participant(self.room(room_key), key)
 
     # -- resources ---------------------------------------------------------------------
     def _create_room(self, p: dict[str, Any]) -> dict[str, Any]:
         c = self.cloud
-        rules = _json(p, "RecordingRules", 53120)
+        rules = json_value(p, "RecordingRules", 53120)
         if isinstance(rules, dict) and "rules" in rules:
             rules = rules["rules"]
         room = c.create_room(
             unique_name=p.get("UniqueName"), type=p.get("Type", "group"),
-            max_participants=_int(p, "MaxParticipants", None, 53107),
+            max_participants=whole(p, "MaxParticipants", None, 53107),
             status_callback=p.get("StatusCallback"), status_callback_method=p.get("StatusCallbackMethod", "POST"),
-            record_participants_on_connect=_bool(p, "RecordParticipantsOnConnect", False),
-            video_codecs=_list(p, "VideoCodecs"), media_region=p.get("MediaRegion"),
-            audio_only=_bool(p, "AudioOnly", False, 53124),
-            max_participant_duration=_int(p, "MaxParticipantDuration", 14_400, 53109),  # type: ignore[arg-type]
-            empty_room_timeout=_int(p, "EmptyRoomTimeout", 5, 53109),  # type: ignore[arg-type]
-            unused_room_timeout=_int(p, "UnusedRoomTimeout", 5, 53109),  # type: ignore[arg-type]
-            large_room=_bool(p, "LargeRoom", False), recording_rules=rules,
+            record_participants_on_connect=flag(p, "RecordParticipantsOnConnect", False, 53114),
+            video_codecs=values(p, "VideoCodecs"), media_region=p.get("MediaRegion"),
+            audio_only=flag(p, "AudioOnly", False, 53124),
+            max_participant_duration=whole(p, "MaxParticipantDuration", 14_400, 53109),
+            empty_room_timeout=whole(p, "EmptyRoomTimeout", 5, 53109),
+            unused_room_timeout=whole(p, "UnusedRoomTimeout", 5, 53109),
+            large_room=flag(p, "LargeRoom", False, 53114), recording_rules=rules,
         )
         return room.to_json(c.epoch)
 
@@ -256,7 +143,7 @@ class RestApi:
         if status is None:
             raise twilio_error(53112, "Status is required (the only value is 'completed')")
         if status != "completed":
-            raise twilio_error(53112, f"Status may only be 'completed', got {status!r}")
+            raise twilio_error(53112, f"Status may only be 'completed', got {shown(status)}")
         self.cloud.complete_room(room)
         return room.to_json(self.cloud.epoch)
 
@@ -264,14 +151,14 @@ class RestApi:
         c = self.cloud
         status = p.get("Status", "in-progress")
         if status not in ("in-progress", "completed", "failed"):
-            raise twilio_error(53112, f"Status must be in-progress, completed or failed, got {status!r}")
-        after, before = _date(p, "DateCreatedAfter"), _date(p, "DateCreatedBefore")
+            raise twilio_error(53112, f"Status must be in-progress, completed or failed, got {shown(status)}")
+        after, before = date(p, "DateCreatedAfter", 20001), date(p, "DateCreatedBefore", 20001)
         rooms = [r for r in c.rooms.values() if r.status == status
                  and ("UniqueName" not in p or r.unique_name == p["UniqueName"])
                  and (after is None or c.epoch + r.created_us / 1e6 >= after)
                  and (before is None or c.epoch + r.created_us / 1e6 <= before)]
         filters = {k: p[k] for k in ("Status", "UniqueName", "DateCreatedAfter", "DateCreatedBefore") if k in p}
-        return self._page([r.to_json(c.epoch) for r in rooms], "rooms", path, filters, p)
+        return self.page([r.to_json(c.epoch) for r in rooms], "rooms", path, filters, p)
 
     def _find_participant(self, room: RoomRecord, key: str) -> ParticipantRecord:
         for part in reversed(room.participants):
@@ -280,21 +167,21 @@ class RestApi:
         for part in reversed(room.participants):
             if part.identity == key and not part.anonymized:
                 return part
-        raise twilio_error(20404, f"no participant {key!r} in room {room.sid}")
+        raise twilio_error(20404, f"no participant {shown(key)} in room {room.sid}")
 
     def _list_participants(self, room: RoomRecord, p: dict[str, Any], path: str) -> dict[str, Any]:
         c = self.cloud
         default = "connected" if room.status == "in-progress" else "disconnected"
         status = p.get("Status", default)
         if status not in ("connected", "disconnected", "reconnecting"):
-            raise twilio_error(53209, f"Status must be connected, disconnected or reconnecting, got {status!r}")
-        after, before = _date(p, "DateCreatedAfter"), _date(p, "DateCreatedBefore")
+            raise twilio_error(53209, f"Status must be connected, disconnected or reconnecting, got {shown(status)}")
+        after, before = date(p, "DateCreatedAfter", 20001), date(p, "DateCreatedBefore", 20001)
         parts = [q for q in room.participants if q.status == status
                  and ("Identity" not in p or q.identity == p["Identity"])
                  and (after is None or c.epoch + q.created_us / 1e6 >= after)
                  and (before is None or c.epoch + q.created_us / 1e6 <= before)]
         filters = {k: p[k] for k in ("Status", "Identity", "DateCreatedAfter", "DateCreatedBefore") if k in p}
-        return self._page([q.to_json(c.epoch) for q in parts], "participants", path, filters, p)
+        return self.page([q.to_json(c.epoch) for q in parts], "participants", path, filters, p)
 
     def _subscribed(self, part: ParticipantRecord) -> list[TrackRecord]:
         if part.status == "disconnected":
@@ -328,17 +215,22 @@ class RestApi:
                 "date_created": iso8601(None if updated is None else e + room.created_us / 1e6),
                 "date_updated": iso8601(None if updated is None else e + updated / 1e6)}
 
-    def _page(self, items: list[dict[str, Any]], key: str, path: str, filters: dict[str, Any],
-              p: dict[str, Any]) -> dict[str, Any]:
-        size = _int(p, "PageSize", 50, 53114)
-        page = _int(p, "Page", 0, 53114)
-        if not 1 <= size <= 1000 or page < 0:  # type: ignore[operator]
-            raise twilio_error(53114, f"PageSize must be 1 to 1000 and Page >= 0, got {size} and {page}")
+    def page(self, items: list[dict[str, Any]], key: str, path: str, filters: dict[str, Any],
+             p: dict[str, Any]) -> dict[str, Any]:
+        """One page of ``items`` as Twilio lists them (``PageSize``, ``Page``, ``PageToken``; ``meta``)."""
+        size = whole(p, "PageSize", 50, 20001)
+        page = whole(p, "Page", 0, 20001)
+        if size > MAX_PAGE_SIZE:
+            raise twilio_error(20007, f"PageSize is at most {MAX_PAGE_SIZE}, got {size}")
+        if size < 1:
+            raise twilio_error(20001, f"PageSize must be 1 to {MAX_PAGE_SIZE}, got {size}")
+        if page < 0:
+            raise twilio_error(20001, f"Page must be 0 or more, got {page}")
         token = p.get("PageToken")
-        offset = page * size  # type: ignore[operator]
+        offset = page * size
         if token is not None:
-            if not (isinstance(token, str) and token.startswith("PT") and token[2:].isdigit()):
-                raise twilio_error(20404, f"unknown PageToken {token!r}")
+            if not (isinstance(token, str) and _PAGE_TOKEN.fullmatch(token)):
+                raise twilio_error(20404, f"unknown PageToken {shown(token)}")
             offset = int(token[2:])
 
         def url(pg: int, off: int | None) -> str:
@@ -352,12 +244,148 @@ class RestApi:
             key: items[offset:offset + size],
             "meta": {
                 "page": page, "page_size": size, "first_page_url": url(0, None),
-                "previous_page_url": url(page - 1, max(offset - size, 0)) if page > 0 else None,  # type: ignore[operator]
-                "url": url(page, None if token is None else offset),  # type: ignore[arg-type]
-                "next_page_url": url(page + 1, offset + size) if more else None,  # type: ignore[operator]
+                "previous_page_url": url(page - 1, max(offset - size, 0)) if page > 0 else None,
+                "url": url(page, None if token is None else offset),
+                "next_page_url": url(page + 1, offset + size) if more else None,
                 "key": key,
             },
         }
+
+
+# -- the routes -------------------------------------------------------------------------
+def _create_room(api: RestApi, args: list[str], p: dict[str, Any], path: str) -> tuple[int, dict[str, Any]]:
+    return 201, api._create_room(p)
+
+
+def _list_rooms(api: RestApi, args: list[str], p: dict[str, Any], path: str) -> tuple[int, dict[str, Any]]:
+    return 200, api._list_rooms(p, path)
+
+
+def _fetch_room(api: RestApi, args: list[str], p: dict[str, Any], path: str) -> tuple[int, dict[str, Any]]:
+    return 200, api.room(args[0]).to_json(api.cloud.epoch)
+
+
+def _update_room(api: RestApi, args: list[str], p: dict[str, Any], path: str) -> tuple[int, dict[str, Any]]:
+    return 202, api._update_room(api.room(args[0]), p)
+
+
+def _fetch_recording_rules(api: RestApi, args: list[str], p: dict[str, Any],
+                           path: str) -> tuple[int, dict[str, Any]]:
+    return 200, api._recording_rules(api.room(args[0]))
+
+
+def _update_recording_rules(api: RestApi, args: list[str], p: dict[str, Any],
+                            path: str) -> tuple[int, dict[str, Any]]:
+    c = api.cloud
+    room = api.room(args[0])
+    room.recording_rules = validate_recording_rules(json_value(p, "Rules", 53120))
+    room.recording_rules_updated_us = c.now_us
+    c.sim._recording_rules_changed(room)
+    return 200, api._recording_rules(room)
+
+
+def _list_participants(api: RestApi, args: list[str], p: dict[str, Any], path: str) -> tuple[int, dict[str, Any]]:
+    return 200, api._list_participants(api.room(args[0]), p, path)
+
+
+def _fetch_participant(api: RestApi, args: list[str], p: dict[str, Any], path: str) -> tuple[int, dict[str, Any]]:
+    return 200, api.participant(*args).to_json(api.cloud.epoch)
+
+
+def _update_participant(api: RestApi, args: list[str], p: dict[str, Any], path: str) -> tuple[int, dict[str, Any]]:
+    c = api.cloud
+    part = api.participant(*args)
+    status = p.get("Status")
+    if status != "disconnected":
+        raise twilio_error(53209, f"Status may only be 'disconnected', got {shown(status)}")
+    if part.status == "disconnected":
+        raise twilio_error(53209, f"{part.sid} is already disconnected")
+    c.sim._disconnect_participant(part, None, kicked=True)
+    return 202, part.to_json(c.epoch)
+
+
+def _anonymize(api: RestApi, args: list[str], p: dict[str, Any], path: str) -> tuple[int, dict[str, Any]]:
+    part = api.participant(*args)
+    part.anonymized = True
+    out = part.to_json(api.cloud.epoch)
+    out.pop("links")
+    return 200, out
+
+
+def _list_published(api: RestApi, args: list[str], p: dict[str, Any], path: str) -> tuple[int, dict[str, Any]]:
+    part = api.participant(*args)
+    items = [t.to_json(api.cloud.epoch) for t in part.tracks if t.published]
+    return 200, api.page(items, "published_tracks", path, {}, p)
+
+
+def _fetch_published(api: RestApi, args: list[str], p: dict[str, Any], path: str) -> tuple[int, dict[str, Any]]:
+    part = api.participant(args[0], args[1])
+    for t in part.tracks:
+        if t.published and args[2] in (t.sid, t.name):
+            return 200, t.to_json(api.cloud.epoch)
+    raise twilio_error(20404, f"{part.sid} publishes no track {shown(args[2])}")
+
+
+def _list_subscribed(api: RestApi, args: list[str], p: dict[str, Any], path: str) -> tuple[int, dict[str, Any]]:
+    part = api.participant(*args)
+    items = [api._subscribed_json(part, t) for t in api._subscribed(part)]
+    return 200, api.page(items, "subscribed_tracks", path, {}, p)
+
+
+def _fetch_subscribed(api: RestApi, args: list[str], p: dict[str, Any], path: str) -> tuple[int, dict[str, Any]]:
+    part = api.participant(args[0], args[1])
+    for t in api._subscribed(part):
+        if args[2] == t.sid:
+            return 200, api._subscribed_json(part, t)
+    raise twilio_error(20404, f"{part.sid} is not subscribed to {shown(args[2])}")
+
+
+def _subscribe_rules_of(api: RestApi, args: list[str]) -> ParticipantRecord:
+    part = api.participant(*args)
+    if part.room.type in ("go", "peer-to-peer"):
+        raise twilio_error(53117, f"subscribe rules need a group room, not {part.room.type}")
+    return part
+
+
+def _fetch_subscribe_rules(api: RestApi, args: list[str], p: dict[str, Any],
+                           path: str) -> tuple[int, dict[str, Any]]:
+    return 200, api._subscribe_rules(_subscribe_rules_of(api, args))
+
+
+def _update_subscribe_rules(api: RestApi, args: list[str], p: dict[str, Any],
+                            path: str) -> tuple[int, dict[str, Any]]:
+    c = api.cloud
+    part = _subscribe_rules_of(api, args)
+    rules = validate_subscribe_rules(json_value(p, "Rules", 53114))
+    now = c.now_us
+    part.rules_created_us = part.rules_created_us or now
+    part.rules_updated_us = now
+    part.subscribe_rules = rules
+    c.sim._apply_subscribe_rules(part)
+    return 200, api._subscribe_rules(part)
+
+
+_ROOM = "/v1/Rooms/{RoomSid}"
+_PARTICIPANT = _ROOM + "/Participants/{ParticipantSid}"
+#: every route the API serves, Rooms first, then recordings, compositions and settings (media_api.py)
+ROUTES: tuple[Route, ...] = (
+    Route("POST", "/v1/Rooms", _create_room),
+    Route("GET", "/v1/Rooms", _list_rooms),
+    Route("GET", _ROOM, _fetch_room),
+    Route("POST", _ROOM, _update_room),
+    Route("GET", _ROOM + "/RecordingRules", _fetch_recording_rules),
+    Route("POST", _ROOM + "/RecordingRules", _update_recording_rules),
+    Route("GET", _ROOM + "/Participants", _list_participants),
+    Route("GET", _PARTICIPANT, _fetch_participant),
+    Route("POST", _PARTICIPANT, _update_participant),
+    Route("POST", _PARTICIPANT + "/Anonymize", _anonymize),
+    Route("GET", _PARTICIPANT + "/PublishedTracks", _list_published),
+    Route("GET", _PARTICIPANT + "/PublishedTracks/{TrackSid}", _fetch_published),
+    Route("GET", _PARTICIPANT + "/SubscribedTracks", _list_subscribed),
+    Route("GET", _PARTICIPANT + "/SubscribedTracks/{TrackSid}", _fetch_subscribed),
+    Route("GET", _PARTICIPANT + "/SubscribeRules", _fetch_subscribe_rules),
+    Route("POST", _PARTICIPANT + "/SubscribeRules", _update_subscribe_rules),
+) + MEDIA_ROUTES
 
 
 # -- the Python face, shaped like twilio-python ------------------------------------------
@@ -392,7 +420,10 @@ def _params(kwargs: dict[str, Any]) -> dict[str, Any]:
         if v is None:
             continue
         if k in ("rules", "recording_rules", "video_layout") and not isinstance(v, str):
-            v = json.dumps(v)
+            try:
+                v = json.dumps(v)
+            except (TypeError, ValueError, RecursionError):
+                pass  # not JSON: the route refuses it with the field's code (params.json_value)
         out[_pascal(k)] = v
     return out
 

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 from ..errors import TwilioError
 
-__all__ = ["TwilioError", "CODES", "twilio_error"]
+__all__ = ["TwilioError", "CODES", "twilio_error", "shown", "MAX_MESSAGE"]
+
+#: the longest error message vroom gives (Twilio's message, a colon and the detail); a longer detail is cut
+MAX_MESSAGE = 480
 
 #: code -> (name, message, HTTP status when it comes from the REST API)
 CODES: dict[int, tuple[str, str, int]] = {
     20001: ("InvalidParameter", "Invalid parameter", 400),  # recordings, compositions, hooks and settings
     20003: ("AuthenticationError", "Authentication Error - invalid username", 401),
+    20007: ("PageSizeTooLarge", "Page size too large", 400),  # twilio.com/docs/errors/20007: "maximum is 1000"
     20101: ("AccessTokenInvalidError", "Invalid Access Token", 401),
     20102: ("AccessTokenHeaderInvalidError", "Invalid Access Token header", 401),
     20103: ("AccessTokenIssuerInvalidError", "Invalid Access Token issuer/subject", 401),
@@ -73,10 +77,23 @@ CODES: dict[int, tuple[str, str, int]] = {
 }
 
 
+def shown(value: object, limit: int = 60) -> str:
+    """``repr(value)``, cut to about ``limit`` characters: an error names what was given, never echoes all of it."""
+    if isinstance(value, (str, bytes)) and len(value) > limit:
+        return f"{value[:limit]!r}… ({len(value)} characters)"
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):  # absurdly deep, or an int of more than 4300 digits
+        text = f"<{type(value).__name__} too large to show>"
+    return text if len(text) <= limit else f"{text[:limit]}… ({type(value).__name__})"
+
+
 def twilio_error(code: int, detail: str | None = None, *, status: int | None = None) -> TwilioError:
-    """A TwilioError with Twilio's message for ``code`` (and what exactly was wrong)."""
+    """A TwilioError with Twilio's message for ``code`` (and what exactly was wrong), at most MAX_MESSAGE long."""
     name, message, http = CODES.get(code, ("TwilioError", "Unknown error", 400))
     text = f"{message}: {detail}" if detail else message
+    if len(text) > MAX_MESSAGE:
+        text = text[:MAX_MESSAGE - 1] + "…"
     err = TwilioError(code, text, status or http)
     err.name = name  # type: ignore[attr-defined]
     return err

@@ -23,6 +23,7 @@ machine's clock, as twilio-python always does.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -30,13 +31,14 @@ from typing import Any, Protocol
 import jwt
 
 from ..wallclock import wall_clock
-from .errors import twilio_error
+from .errors import shown, twilio_error
 
 __all__ = [
     "ALGORITHM",
     "CONTENT_TYPE",
     "DEFAULT_TTL_S",
     "MAX_LIFETIME_S",
+    "MAX_TOKEN_CHARS",
     "GENERATE",
     "VideoGrant",
     "AccessToken",
@@ -52,6 +54,9 @@ CONTENT_TYPE = "twilio-fpa;v=1"
 DEFAULT_TTL_S = 3600
 #: reference/twilio.md §3: 20104 covers "exp too far in the future (>24 h)"
 MAX_LIFETIME_S = 86_400
+#: the longest token ``verify_token`` reads (20101 beyond). Twilio documents no figure; a minted video token
+#: is about 400 characters, and 8 KiB is a common ceiling for one HTTP header.
+MAX_TOKEN_CHARS = 8192
 
 # PyJWT checks the signature only; vroom checks exp/nbf against simulated time itself.
 _NO_CLAIM_CHECKS = {"verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_aud": False,
@@ -101,7 +106,7 @@ def _wall_clock() -> float:
 
 def _check_grant(grant: object) -> None:
     if not isinstance(getattr(grant, "key", None), str) or not callable(getattr(grant, "to_payload", None)):
-        raise TypeError(f"a grant needs a str `key` and a to_payload() method (like VideoGrant()), got {grant!r}")
+        raise TypeError(f"a grant needs a str `key` and a to_payload() method (like VideoGrant()), got {shown(grant)}")
 
 
 class AccessToken:
@@ -233,6 +238,9 @@ def _decode(token: object) -> tuple[dict[str, Any], dict[str, Any]]:
     if not isinstance(token, str):
         raise twilio_error(20101, f"expected the JWT as a str, got {type(token).__name__}; "
                                   "pass the string from AccessToken.to_jwt()")
+    if len(token) > MAX_TOKEN_CHARS:
+        raise twilio_error(20101, f"the token is {len(token)} characters, more than the {MAX_TOKEN_CHARS} vroom "
+                                  "reads; pass the string from AccessToken.to_jwt()")
     parts = token.count(".") + 1
     if parts != 3:
         raise twilio_error(20101, f"a JWT is three base64url parts joined by '.', this has {parts}; "
@@ -240,8 +248,9 @@ def _decode(token: object) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
         header = jwt.get_unverified_header(token)
         payload = jwt.decode(token, options={"verify_signature": False, **_NO_CLAIM_CHECKS})
-    except jwt.InvalidTokenError as e:
-        raise twilio_error(20101, f"not a decodable JWT ({e}); pass the string from AccessToken.to_jwt()") from None
+    except (jwt.InvalidTokenError, RecursionError) as e:
+        raise twilio_error(20101, f"not a decodable JWT ({str(e)[:100]}); pass the string from "
+                                  "AccessToken.to_jwt()") from None
     for claim in ("iss", "sub"):
         if not isinstance(payload.get(claim), str) or not payload[claim]:
             what = "the API key SID (SK…)" if claim == "iss" else "the account SID (AC…)"
@@ -249,7 +258,7 @@ def _decode(token: object) -> tuple[dict[str, Any], dict[str, Any]]:
     if "grants" not in payload:
         raise twilio_error(20101, "the payload has no grants; mint the token with AccessToken and a VideoGrant")
     if "nbf" in payload and _number(payload["nbf"]) is None:
-        raise twilio_error(20101, f"nbf is {payload['nbf']!r}, not a time in epoch seconds; "
+        raise twilio_error(20101, f"nbf is {shown(payload['nbf'])}, not a time in epoch seconds; "
                                   "leave it out or use a number")
     return header, payload
 
@@ -257,13 +266,13 @@ def _decode(token: object) -> tuple[dict[str, Any], dict[str, Any]]:
 def _check_header(header: dict[str, Any]) -> None:
     """20102 unless the header is Twilio's: cty twilio-fpa;v=1, alg HS256, typ JWT."""
     if header.get("cty") != CONTENT_TYPE:
-        raise twilio_error(20102, f"cty is {header.get('cty')!r}, expected {CONTENT_TYPE!r}; "
+        raise twilio_error(20102, f"cty is {shown(header.get('cty'))}, expected {shown(CONTENT_TYPE)}; "
                                   "mint the token with AccessToken, which sets it")
     if header.get("alg") != ALGORITHM:
-        raise twilio_error(20102, f"alg is {header.get('alg')!r}, Twilio accepts only {ALGORITHM!r}; "
+        raise twilio_error(20102, f"alg is {shown(header.get('alg'))}, Twilio accepts only {shown(ALGORITHM)}; "
                                   "sign with the API key secret using HS256")
     if "typ" in header and header["typ"] != "JWT":
-        raise twilio_error(20102, f"typ is {header['typ']!r}, expected 'JWT' (or no typ)")
+        raise twilio_error(20102, f"typ is {shown(header['typ'])}, expected 'JWT' (or no typ)")
 
 
 def _check_issuer(payload: dict[str, Any], key_secret: Callable[[str], tuple[str, str] | None],
@@ -272,11 +281,11 @@ def _check_issuer(payload: dict[str, Any], key_secret: Callable[[str], tuple[str
     iss, sub = payload["iss"], payload["sub"]
     found = key_secret(iss)
     if found is None:
-        raise twilio_error(20103, f"iss {iss!r} is not an API key of this cloud; sign with an API key created "
+        raise twilio_error(20103, f"iss {shown(iss)} is not an API key of this cloud; sign with an API key created "
                                   "on the account (its SID goes in iss)")
     owner, secret = found
     if sub != owner:
-        raise twilio_error(20103, f"sub {sub!r} is not the account that owns API key {iss} ({owner}); "
+        raise twilio_error(20103, f"sub {shown(sub)} is not the account that owns API key {iss} ({owner}); "
                                   "put the key's account SID in sub (AccessToken's account_sid)")
     if sub != account_sid:
         raise twilio_error(20103, f"the token is for account {sub}, but this connection is to account "
@@ -292,15 +301,15 @@ def _check_signature(token: str, secret: str, key_sid: str) -> None:
     except jwt.InvalidSignatureError:
         raise twilio_error(20107, f"the signature does not match API key {key_sid}'s secret; sign with the "
                                   "secret that was returned when that key was created") from None
-    except jwt.InvalidTokenError as e:
-        raise twilio_error(20101, f"not a decodable JWT ({e})") from None
+    except (jwt.InvalidTokenError, RecursionError) as e:
+        raise twilio_error(20101, f"not a decodable JWT ({str(e)[:100]})") from None
 
 
 def _check_times(payload: dict[str, Any], now: float, leeway: float = 0.0) -> tuple[float, float | None]:
     """(exp, nbf); 20104 if expired, exp invalid or too far ahead, 20105 if nbf is after ``now``."""
     exp = _number(payload.get("exp"))
     if exp is None:
-        raise twilio_error(20104, f"exp is {payload.get('exp', 'missing')!r}, not a time in epoch seconds; "
+        raise twilio_error(20104, f"exp is {shown(payload.get('exp', 'missing'))}, not a time in epoch seconds; "
                                   "mint the token with AccessToken, which sets exp = mint time + ttl")
     if exp <= now:
         raise twilio_error(20104, f"the token expired at {_fmt(exp)} (exp), {_fmt(now - exp)} s before the "
@@ -333,11 +342,15 @@ def _check_grants(grants: object, room: str | None) -> tuple[str, str | None]:
         raise twilio_error(20106, "grants.identity is missing or empty; pass identity=... to AccessToken")
     granted = video.get("room")
     if granted is not None and (not isinstance(granted, str) or not granted):
-        raise twilio_error(20106, f"grants.video.room is {granted!r}; use a room name, or leave it out for any room")
+        raise twilio_error(20106, f"grants.video.room is {shown(granted)}; use a room name, or leave it out "
+                                  "for any room")
     if granted is not None and room is not None and granted != room:
-        raise twilio_error(20106, f"the video grant is for room {granted!r}, not {room!r}; mint the token with "
-                                  f"VideoGrant(room={room!r}), or VideoGrant() for any room")
+        raise twilio_error(20106, f"the video grant is for room {shown(granted)}, not {shown(room)}; mint the "
+                                  f"token with VideoGrant(room={shown(room)}), or VideoGrant() for any room")
     return identity, granted
+
+
+_SECONDS = re.compile(r"[0-9]{1,12}")
 
 
 def _issued_at(payload: dict[str, Any]) -> float | None:
@@ -347,7 +360,7 @@ def _issued_at(payload: dict[str, Any]) -> float | None:
     jti = payload.get("jti")
     if isinstance(jti, str):
         second = jti.rpartition("-")[2]
-        if second.isdigit():
+        if _SECONDS.fullmatch(second):  # ASCII digits only: "²" is a digit to str.isdigit, not to float
             return float(second)
     return None
 

@@ -11,6 +11,7 @@ credentials get HTTP 401 with code 20003, as from Twilio.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -31,6 +32,20 @@ __all__ = ["InProcessHttpClient"]
 VIDEO_HOST = "video.twilio.com"
 
 
+def _form(given: object) -> dict[str, Any] | None:
+    """Fields as ``requests`` takes them: a mapping, a form string, or (name, value) pairs; None if neither."""
+    if not given:
+        return {}
+    if isinstance(given, Mapping):
+        return dict(given)
+    if isinstance(given, (str, bytes)):
+        text = given.decode("utf-8", "replace") if isinstance(given, bytes) else given
+        return dict(parse_qsl(text))
+    if isinstance(given, (list, tuple)) and all(isinstance(x, tuple) and len(x) == 2 for x in given):
+        return dict(given)
+    return None
+
+
 class InProcessHttpClient(HttpClient):
     """Serves twilio-python's requests from a Simulation's accounts."""
 
@@ -45,8 +60,13 @@ class InProcessHttpClient(HttpClient):
                 allow_redirects: bool = False) -> Response:
         parts = urlsplit(uri)
         fields: dict[str, Any] = dict(parse_qsl(parts.query))
-        fields.update(params or {})
-        fields.update(data or {})
+        for given in (params, data):
+            form = _form(given)
+            if form is None:
+                err = twilio_error(20001, f"a request's fields are a mapping or a form string, got "
+                                          f"{type(given).__name__}")
+                return self._answer(method, uri, err.status, _error_body(err))
+            fields.update(form)
         if parts.netloc != VIDEO_HOST:
             err = twilio_error(20404, f"vroom serves {VIDEO_HOST} only, not {parts.netloc}")
             return self._answer(method, uri, err.status, _error_body(err))

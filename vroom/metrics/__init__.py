@@ -42,7 +42,7 @@ def _participant(sim: "Simulation", p: Any) -> dict[str, Any]:
         _quality(sim, p, slot, track, stats, p50)
         pub = sim._pub_of_track[track]
         publisher = sim._participant_of_member[int(sim.sfu.publications[track].publisher)]
-        subs[f"{publisher.identity}/{pub.name}"] = stats
+        subs[f"{publisher.key}/{pub.name}"] = stats
         received["packets"] += stats["packets_received"]
         received["bytes"] += stats["bytes_received"]
         lost += stats["packets_lost"]
@@ -79,7 +79,7 @@ def _participant(sim: "Simulation", p: Any) -> dict[str, Any]:
                       for pub in p.publications},
         subscriptions=subs,
     )
-    level = sim.network_quality_levels.get(p.identity)
+    level = sim.network_quality_levels.get(p.key)
     if level is not None:
         out["network_quality_level"] = level
     return out
@@ -118,7 +118,7 @@ def summarize(sim: "Simulation") -> dict[str, Any]:
         "seed": sim.seed,
         "sim_seconds": sim.now,
         "trace_digest": sim.trace_digest(),
-        "participants": {p.identity: _participant(sim, p) for p in sim.participants.values()},
+        "participants": {key: _participant(sim, p) for key, p in sim.participants.items()},
         "links": links,
         "sfu": {"packets_in": sfu.packets_in, "packets_forwarded": sfu.packets_forwarded,
                 "packets_discarded": sfu.packets_discarded, "packets_retransmitted": sfu.packets_retransmitted,

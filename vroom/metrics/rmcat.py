@@ -174,12 +174,15 @@ def link_states(sim: "Simulation", link: str, initial: LinkConfig | Mapping[str,
     The initial configuration is ``initial`` if given, else the participant's ``network`` in ``sim.plan``
     (what ``add_participant`` and scenario files record), else the link's current one when it never
     changed. The first state starts when the participant connected (0 if unknown)."""
-    identity, _, direction = link.rpartition("/")
+    key, _, direction = link.rpartition("/")
     if direction not in ("up", "down"):
         raise ValueError(f"expected '<identity>/up' or '<identity>/down', got {link!r}")
     changes = [r for r in sim.trace.records if r.kind == "link-changed" and r.fields.get("link") == link]
+    p = sim.participants.get(key)
+    identity, room = (key, None) if p is None or p.key == p.identity else (p.identity, p.room)
     if initial is None:
-        entry = next((e for e in sim.plan if e.get("identity") == identity), None)
+        entry = next((e for e in sim.plan if e.get("identity") == identity
+                      and (room is None or e.get("room", sim.default_room) == room)), None)
         if entry is not None:
             initial = entry["network"][direction]
         elif not changes:
@@ -188,7 +191,8 @@ def link_states(sim: "Simulation", link: str, initial: LinkConfig | Mapping[str,
             raise ValueError(f"{link}: the initial configuration is not in sim.plan; pass initial=")
     config = LinkConfig.from_spec(initial, link)
     connected = next((r.time_us for r in sim.trace.records
-                      if r.kind == "participant-connected" and r.fields.get("identity") == identity), 0)
+                      if r.kind == "participant-connected" and r.fields.get("key", r.fields.get("identity")) == key),
+                     0)
     states = [LinkState(connected, _rate(config.rate_bps, config.trace is not None, config.up), config.delay_us)]
     rate = None if config.trace is not None else config.rate_bps
     on_trace, up, delay = config.trace is not None, config.up, config.delay_us
@@ -230,6 +234,12 @@ class LinkMeter:
     def __init__(self, sim: "Simulation", link: str, interval: object = "1s") -> None:
         self.sim = sim
         self.link = link
+        name, _, self._direction = link.rpartition("/")
+        try:  # the link's real name, <key>/up, whatever name the participant was given by
+            self.link = f"{sim.participant(name).key}/{self._direction}"
+        except ConfigError:
+            if sum(p.identity == name for p in sim.participants.values()) > 1:
+                sim.link(link)  # an identity several participants share: refused, naming their links
         self.interval_us = parse_duration(interval)
         if self.interval_us <= 0:
             raise ValueError(f"interval must be positive, got {interval!r}")
@@ -245,10 +255,8 @@ class LinkMeter:
 
     def _read(self) -> None:
         sim = self.sim
-        try:
-            obj = sim.link(self.link)
-        except ConfigError:
-            obj = None
+        p = sim.participants.get(self.link.rpartition("/")[0])  # by key, which is never ambiguous
+        obj = None if p is None else {"up": p.uplink, "down": p.downlink}.get(self._direction)
         if obj is not self._obj:
             if self._obj is not None:
                 self._base = (self._base[0] + self._obj.bytes_in, self._base[1] + self._obj.packets_in)

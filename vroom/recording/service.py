@@ -34,6 +34,7 @@ from ..control.records import iso8601_ms
 from ..media.rtp import FLAG_PADDING
 from . import import_av
 from .recorder import CONTAINERS, TrackCapture, write_track
+from .storage import LocalStorage
 
 if TYPE_CHECKING:
     from ..control.cloud import Cloud
@@ -69,7 +70,7 @@ class RecordingService:
         return self._root
 
     def _local(self, account_sid: str, room_sid: str, name: str) -> Path:
-        return self.root / account_sid / room_sid / name
+        return LocalStorage(self.root).path(account_sid, room_sid, name)
 
     # -- which tracks record ----------------------------------------------------------
     def update_room(self, room: "RoomRecord") -> None:

@@ -2,7 +2,10 @@
 
 Local layout: ``<root>/<AccountSid>/<RoomSid>/<RT…>.mka`` (compositions:
 ``<root>/<AccountSid>/<RoomSid>/<CJ…>.mp4``). A file is written locally first
-and stays there, so a failed upload loses nothing.
+and stays there, so a failed upload loses nothing. Every part of a path under
+the root is one plain name (no separator, no ``..``, no NUL), so nothing is
+written outside the root; ``folder_name`` turns any text (a scenario's name)
+into such a part.
 
 External storage follows RecordingSettings / CompositionSettings
 (reference/twilio.md §1): ``aws_s3_url`` names the bucket and a path, either
@@ -20,10 +23,25 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["LocalStorage", "S3Target", "parse_s3_url", "upload", "presign"]
+__all__ = ["LocalStorage", "S3Target", "folder_name", "parse_s3_url", "upload", "presign"]
 
 _DNS_BUCKET = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\.s3(?:[.-](?P<region>[a-z0-9-]+))?"
                          r"\.amazonaws\.com$")
+
+
+#: what cannot be in one folder or file name: separators, control characters (NUL too), what Windows forbids
+_NOT_IN_A_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+_MAX_NAME_BYTES = 200  # file systems allow 255 bytes in a name
+
+
+def folder_name(text: str) -> str:
+    """``text`` as one folder name that stays inside the folder it is put in: separators, control
+    characters and ``:*?"<>|`` become ``_``, as does a leading dot (so ``..`` and hidden names cannot
+    happen); at most 200 bytes of UTF-8; never empty."""
+    name = _NOT_IN_A_NAME.sub("_", text)
+    name = "_" * (len(name) - len(name.lstrip("."))) + name.lstrip(".")
+    name = name.encode("utf-8")[:_MAX_NAME_BYTES].decode("utf-8", "ignore")
+    return name or "_"
 
 
 class LocalStorage:
@@ -33,6 +51,11 @@ class LocalStorage:
         self.root = Path(root)
 
     def path(self, account_sid: str, room_sid: str, name: str) -> Path:
+        """``<root>/<account_sid>/<room_sid>/<name>``; raises ValueError for a part that is not one plain
+        name (it would leave the root)."""
+        for part in (account_sid, room_sid, name):
+            if folder_name(part) != part:
+                raise ValueError(f"media storage: {part[:60]!r} is not a plain file name")
         return self.root / account_sid / room_sid / name
 
 

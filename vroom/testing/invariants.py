@@ -22,9 +22,11 @@ check                                 what it needs
 ====================================  ====================================================================
 
 The history checks read the trace's control records, which are appended in
-simulated-time order. Identities in ``participant-*`` and ``track-*`` records
-and link names (``<identity>/up``) are assumed unique across accounts at any
-one moment (the Simulation keys its participants and links by identity).
+simulated-time order. They tell participants apart by key (``vroom.participant``):
+a record's ``key`` field (``publisher_key`` for the publisher), present when the
+key is not the identity, else its ``identity``; link names are ``<key>/up`` and
+``<key>/down``. So the same identity in two rooms or two accounts at once is two
+participants here too.
 """
 
 from __future__ import annotations
@@ -113,6 +115,17 @@ def _links(sim: "Simulation") -> list["Link"]:
     return out
 
 
+def _key(fields: dict[str, Any], role: str = "identity") -> str:
+    """The participant key a record names (``identity``, or ``publisher`` with ``role="publisher"``)."""
+    return fields.get("key" if role == "identity" else f"{role}_key", fields[role])
+
+
+def _name(sim: "Simulation", member: int) -> str:
+    """An SFU member by its participant's key (its identity when no driver-side participant is known)."""
+    drivers = sim._participant_of_member
+    return drivers[member].key if member < len(drivers) else sim.sfu.members[member].identity
+
+
 def _records(sim: "Simulation") -> list[Any]:
     return [r for r in sim.trace.records if r.kind != "packet"]
 
@@ -129,11 +142,11 @@ def _interval_mask(times: np.ndarray, intervals: list[tuple[int, int]]) -> np.nd
 
 @dataclass
 class _History:
-    """Identity-level timelines from the trace's control records (µs, closed intervals)."""
+    """Participant-level timelines (by key) from the trace's control records (µs, closed intervals)."""
 
-    connected: dict[str, list[tuple[int, int]]]  # identity -> when connected
+    connected: dict[str, list[tuple[int, int]]]  # key -> when connected
     live: dict[int, list[tuple[int, int]]]  # ssrc -> when published by a connected participant
-    owner: dict[int, str]  # ssrc -> publisher identity
+    owner: dict[int, str]  # ssrc -> publisher key
     track_name: dict[int, str]  # ssrc -> track name
     subscribed: dict[tuple[str, int], list[tuple[int, int]]]  # (subscriber, ssrc) -> when routed
     video: frozenset[int] = frozenset()  # ssrcs of video tracks (forwarded layer by layer, rewritten)
@@ -156,11 +169,11 @@ def _history(sim: "Simulation") -> _History:
     for r in _records(sim):
         f, t = r.fields, r.time_us
         if r.kind == "participant-connected":
-            spans = connected.setdefault(f["identity"], [])
+            spans = connected.setdefault(_key(f), [])
             if not spans or spans[-1][1] != _INF:
                 spans.append([t, _INF])
         elif r.kind == "participant-disconnected":
-            who = f["identity"]
+            who = _key(f)
             close(connected.get(who), t)
             for ssrc, pub in owner.items():
                 if pub == who:
@@ -174,21 +187,21 @@ def _history(sim: "Simulation") -> _History:
             ssrc = int(f["ssrc"])
             if f.get("track_kind") in ("video", "screen"):
                 video.add(ssrc)
-            owner[ssrc], name[ssrc] = f["identity"], f["track"]
-            current[(f["identity"], f["track"])] = latest[(f["identity"], f["track"])] = ssrc
+            owner[ssrc], name[ssrc] = _key(f), f["track"]
+            current[(_key(f), f["track"])] = latest[(_key(f), f["track"])] = ssrc
             live.setdefault(ssrc, []).append([t, _INF])
         elif r.kind == "track-unpublished":
-            ssrc_or_none = current.pop((f["identity"], f["track"]), None)
+            ssrc_or_none = current.pop((_key(f), f["track"]), None)
             if ssrc_or_none is not None:
                 close(live.get(ssrc_or_none), t)
                 for (_, ssrc), spans in subscribed.items():
                     if ssrc == ssrc_or_none:
                         close(spans, t)
         elif r.kind in ("track-subscribed", "track-unsubscribed"):
-            ssrc_or_none = latest.get((f["publisher"], f["track"]))
+            ssrc_or_none = latest.get((_key(f, "publisher"), f["track"]))
             if ssrc_or_none is None:
                 continue
-            spans = subscribed.setdefault((f["identity"], ssrc_or_none), [])
+            spans = subscribed.setdefault((_key(f), ssrc_or_none), [])
             if r.kind == "track-subscribed":
                 if not spans or spans[-1][1] != _INF:
                     spans.append([t, _INF])
@@ -246,7 +259,7 @@ def _earliest(times: np.ndarray, flagged: np.ndarray) -> int:
 
 def _track_label(sim: "Simulation", track: int) -> str:
     pub = sim.sfu.publications[track]
-    who = sim.sfu.members[pub.publisher].identity
+    who = _name(sim, pub.publisher)
     sid = ""
     if track < len(sim._pub_of_track) and sim._pub_of_track[track].record is not None:
         sid = f" {sim._pub_of_track[track].record.sid}"
@@ -376,15 +389,16 @@ def no_echo(sim: "Simulation") -> None:
     route = sfu.route
     for pub in sfu.publications:
         if route[pub.publisher, pub.index]:
-            _fail(name, [sfu.members[pub.publisher].identity, _track_label(sim, pub.index)], now,
+            _fail(name, [_name(sim, pub.publisher), _track_label(sim, pub.index)], now,
                   "the SFU routes a track back to its own publisher")
     for m in sfu.members:
         if not _member_connected(sim, m.index) and route[m.index, :n_t].any():
             tracks = [_track_label(sim, int(t)) for t in np.flatnonzero(route[m.index, :n_t])]
-            _fail(name, [m.identity, *tracks], now, f"the SFU routes tracks to {m.identity}, who is disconnected")
+            who = _name(sim, m.index)
+            _fail(name, [who, *tracks], now, f"the SFU routes tracks to {who}, who is disconnected")
     for pub in sfu.publications:
         if not _member_connected(sim, pub.publisher) and route[:n_m, pub.index].any():
-            subs = [sfu.members[int(s)].identity for s in np.flatnonzero(route[:n_m, pub.index])]
+            subs = [_name(sim, int(s)) for s in np.flatnonzero(route[:n_m, pub.index])]
             _fail(name, [_track_label(sim, pub.index), *subs], now,
                   "the SFU routes a track whose publisher is disconnected")
     rc = sim.receivers
@@ -397,7 +411,7 @@ def no_echo(sim: "Simulation") -> None:
         own = np.flatnonzero(publisher_of[tracks] == subs)
         if len(own):
             i = int(own[0])
-            _fail(name, [sfu.members[int(subs[i])].identity, _track_label(sim, int(tracks[i]))], now,
+            _fail(name, [_name(sim, int(subs[i])), _track_label(sim, int(tracks[i]))], now,
                   "a receiver got packets of its own track")
     if not sim.trace.packets:
         return
@@ -485,7 +499,7 @@ def subscriptions_respected(sim: "Simulation") -> None:
             objects.append(f"route[{s}, {t}]")
             details.append(f"route[{s}, {t}] is set for a member or track that does not exist")
             continue
-        sub = sfu.members[s].identity
+        sub = _name(sim, s)
         label = _track_label(sim, t)
         if (s, t) in why:
             record, track = why[(s, t)]

@@ -78,15 +78,21 @@ class LinkControls(LazyWidget):
                     raise TypeError("sim: needed with an identity or a participant that has not connected yet")
                 sim = client._sim
             self.sim, _ = simulation_of(sim)
-            identity = participant if isinstance(participant, str) else participant.identity
+            identity = participant if isinstance(participant, str) else participant.key
         else:
             self.sim, client = simulation_of(participant, "participant")
-            identity = client.local_participant.identity
-        if identity not in self.sim.participants:
+            identity = client._record.driver.key
+        from ..errors import ConfigError
+
+        try:
+            identity = self.sim.participant(identity).key  # a key, a qualified name, or an identity only one has
+        except ConfigError as exc:
+            if sum(p.identity == identity for p in self.sim.participants.values()) > 1:
+                raise ValueError(f"participant: {exc.message}") from None  # ambiguous: the message names them
             known = ", ".join(self.sim.participants) or "none"
             raise ValueError(f"participant: expected one of this simulation's participants ({known}), "
-                             f"got {identity!r}")
-        self.identity = identity
+                             f"got {identity!r}") from None
+        self.identity = identity  # the participant's key (its identity unless qualified)
         self._widget: Any = None
         self._sliders: dict[tuple[str, str], Any] = {}
         self._updating = False
@@ -136,9 +142,13 @@ class LinkControls(LazyWidget):
                 arg = f"{round(value * 1000)}us"
         else:
             raise ValueError(f"field: expected one of {[*FIELDS, 'up']}, got {field!r}")
+        p = self.sim.participants[self.identity]
+        link = p.uplink if direction == "up" else p.downlink
         name = f"{self.identity}/{direction}"
         try:
-            self.sim.set_link(name, **{field: arg})
+            if link is None:  # not connected yet: the same error as set_link's
+                self.sim.link(name)
+            link.set(**{field: arg})  # type: ignore[union-attr]  (by key: its identity may be shared)
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
         _log.setdefault(self.sim, []).append({"at": f"{self.sim.now_us}us", "link": name, "set": {field: arg}})

@@ -71,7 +71,7 @@ class RoomView(LazyWidget):
         self.sim, client = simulation_of(sim_or_room, "sim_or_room")
         if client is not None:
             room = room or client.name
-            viewer = viewer or client.local_participant.identity
+            viewer = viewer or client._record.driver.key
         self.room = room or self.sim.default_room
         if not isinstance(self.room, str):
             raise TypeError(f"room: expected a room's unique name, got {self.room!r}")
@@ -88,7 +88,7 @@ class RoomView(LazyWidget):
         if self._viewer is not None:
             return self._viewer
         members = self.participants()
-        return members[0].identity if members else None
+        return members[0].key if members else None
 
     @viewer.setter
     def viewer(self, identity: str | None) -> None:
@@ -97,10 +97,15 @@ class RoomView(LazyWidget):
             self.refresh()
 
     def _check_viewer(self, identity: object) -> str:
-        if not isinstance(identity, str) or identity not in self.sim.participants:
-            known = ", ".join(self.sim.participants) or "none"
-            raise ValueError(f"viewer: expected the identity of a participant ({known}), got {identity!r}")
-        return identity
+        from ..errors import ConfigError
+
+        try:
+            return self.sim.participant(identity).key  # a key, a qualified name, or an identity only one has
+        except ConfigError as exc:
+            if sum(p.identity == identity for p in self.sim.participants.values()) > 1:
+                raise ValueError(f"viewer: {exc.message}") from None  # ambiguous: the message names them
+        known = ", ".join(self.sim.participants) or "none"
+        raise ValueError(f"viewer: expected the identity of a participant ({known}), got {identity!r}")
 
     def participants(self) -> list[Any]:
         """The room's connected participants (reconnecting ones included), in the order they were added."""
@@ -146,7 +151,7 @@ class RoomView(LazyWidget):
                 screen=bool(screen),
                 speaking=any(pub.source.enabled and pub.source.talking for pub in audio),
                 dominant=p.identity == dominant,
-                network_quality=sim.network_quality_levels.get(p.identity),
+                network_quality=sim.network_quality_levels.get(p.key),
                 is_viewer=viewer is p,
                 layer=layers[0], screen_layer=layers[1],
                 bitrate_bps=None if received is None or viewer is p else received.get(p.index, 0),
@@ -193,7 +198,7 @@ class RoomView(LazyWidget):
         tiles = self.tiles()
         self._refreshing = True
         try:
-            names = [p.identity for p in self.participants()]
+            names = [p.key for p in self.participants()]
             if list(self._choose.options) != names:
                 self._choose.options = names
             self._choose.value = self.viewer if self.viewer in names else None
