@@ -304,3 +304,16 @@ def test_without_pyav_a_recorded_run_says_pyav_is_missing_once(tmp_path, capsys,
     assert f"  2 recordings (ana/audio, ben/audio): failed MissingDependency: {hint}" in out  # one line for both
     assert f"failed, MissingDependency: {hint}" in out  # the composition says why too
     assert "no recording" not in out
+
+
+def test_a_reader_that_goes_away_is_no_error():
+    """``vroom run ... | head -1``: the pipe closes after the first line; vroom stops quietly."""
+    proc = subprocess.Popen([sys.executable, "-m", "vroom", "run", "scenarios/two-party.yaml", "--duration", "2s",
+                             "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0
+    assert first.startswith(b"two-party:")
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
