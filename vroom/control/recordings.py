@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import shown, twilio_error
-from .params import json_value
+from .params import flag, json_value
 from .records import BASE_URL, iso8601
 
 if TYPE_CHECKING:
@@ -219,17 +219,6 @@ def _bad(name: str, detail: str) -> Exception:
     return twilio_error(20001, f"{name}: {detail}")
 
 
-def _flag(p: dict[str, Any], key: str, default: bool) -> bool:
-    if key not in p:
-        return default
-    v = p[key]
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, str) and v.lower() in ("true", "false"):
-        return v.lower() == "true"
-    raise _bad(key, f"expected true or false, got {shown(v)}")
-
-
 def _names(p: dict[str, Any], key: str) -> list[str]:
     v = p.get(key)
     if v is None:
@@ -320,7 +309,7 @@ def composition_params(p: dict[str, Any], *, hook: bool = False) -> dict[str, An
         raise _bad("Format", f"expected mp4 or webm, got {shown(fmt)}")
     return {"video_layout": layout, "audio_sources": audio, "audio_sources_excluded": _names(p, "AudioSourcesExcluded"),
             "resolution": _resolution(p.get("Resolution", "640x480")), "format": fmt,
-            "trim": _flag(p, "Trim", True)}
+            "trim": flag(p, "Trim", True, 20001)}
 
 
 def friendly_name(p: dict[str, Any]) -> str:
@@ -398,10 +387,10 @@ def update_settings(settings: StorageSettings, p: dict[str, Any], credentials: d
             parse_s3_url(url)
         except ValueError as exc:
             raise _bad("AwsS3Url", str(exc)) from None
-    enabled = _flag(p, "AwsStorageEnabled", settings.aws_storage_enabled)
+    enabled = flag(p, "AwsStorageEnabled", settings.aws_storage_enabled, 20001)
     if enabled and url is None:
         raise _bad("AwsS3Url", "required when AwsStorageEnabled is true")
-    encryption = _flag(p, "EncryptionEnabled", settings.encryption_enabled)
+    encryption = flag(p, "EncryptionEnabled", settings.encryption_enabled, 20001)
     if encryption:
         raise _bad("EncryptionEnabled", "vroom does not encrypt media; leave it false")
     key_sid = p.get("EncryptionKeySid", settings.encryption_key_sid)
