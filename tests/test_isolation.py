@@ -138,6 +138,11 @@ def test_a_room_view_refuses_an_ambiguous_viewer_and_takes_a_qualified_one():
         RoomView(sim, viewer="alice", room="r")
     assert RoomView(sim, viewer="alice@r#2", room="r").viewer == "alice@r#2"
     assert RoomView(sim, viewer="alice@r", room="r").viewer == "alice"
+    # both accounts have a room "r": the tiles are the viewer's room's, else the first joiner's
+    keys = lambda view: [p.key for p in view.participants()]  # noqa: E731
+    assert keys(RoomView(sim, viewer="alice@r#2", room="r")) == ["bob@r#2", "alice@r#2"]
+    assert keys(RoomView(sim, viewer="alice@r", room="r")) == ["bob", "alice"]
+    assert keys(RoomView(sim, room="r")) == ["bob", "alice"]
 
 
 def test_link_controls_drive_the_namesake_they_were_given():

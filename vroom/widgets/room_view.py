@@ -108,9 +108,17 @@ class RoomView(LazyWidget):
         raise ValueError(f"viewer: expected the identity of a participant ({known}), got {identity!r}")
 
     def participants(self) -> list[Any]:
-        """The room's connected participants (reconnecting ones included), in the order they were added."""
-        return [p for p in self.sim.participants.values()
-                if p.connected and p.record is not None and p.record.room.unique_name == self.room]
+        """The room's connected participants (reconnecting ones included), in the order they were added.
+
+        Two accounts may each have a room of this name: the view shows the viewer's, or else the one
+        whose participant joined first."""
+        named = [p for p in self.sim.participants.values()
+                 if p.connected and p.record is not None and p.record.room.unique_name == self.room]
+        if not named:
+            return named
+        chosen = self.sim.participants.get(self._viewer) if self._viewer is not None else None
+        room_sid = (chosen.record.room.sid if chosen is not None and chosen in named else named[0].record.room.sid)
+        return [p for p in named if p.record.room.sid == room_sid]
 
     def tiles(self) -> list[Tile]:
         """The tiles now, one per connected participant."""
