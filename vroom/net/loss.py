@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import ConfigError, join_path
+from ..errors import ConfigError, join_path, short
 from ..units import UnitError, parse_fraction
 
 __all__ = [
@@ -199,8 +199,8 @@ def loss_model_from_spec(spec: object, path: str = "loss") -> LossModel:
         return Bernoulli(p) if p > 0 else NoLoss()
     if isinstance(spec, dict):
         model = spec.get("model", "bernoulli")
-        factory = LOSS_MODELS.get(model)
+        factory = LOSS_MODELS.get(model) if isinstance(model, str) else None
         if factory is None:
-            raise ConfigError(join_path(path, "model"), f"expected one of {sorted(LOSS_MODELS)}, got {model!r}")
+            raise ConfigError(join_path(path, "model"), f"expected one of {sorted(LOSS_MODELS)}, got {short(model)}")
         return factory(spec, path)
-    raise ConfigError(path, f"expected a probability like '2%' or a mapping with 'model', got {spec!r}")
+    raise ConfigError(path, f"expected a probability like '2%' or a mapping with 'model', got {short(spec)}")
