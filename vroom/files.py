@@ -23,11 +23,14 @@ def read_capped(path: str | Path, limit: int, what: str) -> bytes:
     try:
         st = os.stat(path)  # before opening: opening a FIFO would wait for a writer
         if not stat.S_ISREG(st.st_mode):
-            raise ConfigError(name, f"cannot read {what}: not a regular file")
+            kind = "it is a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+            raise ConfigError(name, f"cannot read {what}: {kind}")
         if st.st_size > limit:
             raise ConfigError(name, f"{what} is {st.st_size:,} bytes; at most {limit:,} are read")
         with open(path, "rb") as f:
             data = f.read(limit + 1)
+    except ConfigError:
+        raise
     except OSError as exc:
         raise ConfigError(name, f"cannot read {what} ({exc.strerror or type(exc).__name__})") from None
     except ValueError:  # a NUL byte in the path

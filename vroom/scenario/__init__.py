@@ -8,6 +8,7 @@ path inside it, what was expected and what was given::
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -100,13 +101,16 @@ class Scenario:
             raise ScenarioError(str(path), "", f"not UTF-8 text (line {line}, byte {exc.start}): "
                                                "a scenario file is YAML in UTF-8") from None
         data = _read_yaml(text, str(path))
-        return cls.from_dict(data, file=str(path), base_dir=path.parent)
+        return cls.from_dict(data, file=str(path), base_dir=path.parent, units_required=True)
 
     @classmethod
-    def from_dict(cls, data: object, *, file: str = "<scenario>", base_dir: Path | None = None) -> "Scenario":
+    def from_dict(cls, data: object, *, file: str = "<scenario>", base_dir: Path | None = None,
+                  units_required: bool = False) -> "Scenario":
+        """Validate a scenario given as a dict. A file's rates and durations must have a unit
+        (``units_required``, as ``load`` does); a dict from Python may use plain numbers: seconds, bit/s."""
         try:
             _check_size(data)
-            with require_units():  # a file's rates and durations say their unit
+            with require_units() if units_required else contextlib.nullcontext():
                 return _parse(data, file, base_dir or Path("."))
         except ScenarioError:
             raise
