@@ -41,8 +41,9 @@ def did_you_mean(key: object, allowed: "tuple[str, ...] | list[str] | set[str]")
     """``"; did you mean 'network'?"`` for a key close to an allowed one, else ``""``."""
     if not isinstance(key, str) or len(key) > 100:
         return ""
-    close = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    by_lower = {name.lower(): name for name in sorted(allowed)}
+    close = difflib.get_close_matches(key.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"; did you mean {by_lower[close[0]]!r}?" if close else ""
 
 
 def clip(text: str, limit: int) -> str:

@@ -35,7 +35,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import ConfigError, join_path, short
+from ..errors import ConfigError, did_you_mean, join_path, short
 from ..units import MAX_QUANTITY_CHARS, UnitError, parse_duration, parse_rate, parse_size
 from .loss import BLOCK, LossModel, NoLoss, loss_model_from_spec
 from .traces import OPPORTUNITY_BYTES, MahimahiTrace
@@ -49,6 +49,7 @@ _NEG = np.iinfo(np.int64).min // 4
 DEFAULT_QUEUE_MS = 1000
 #: Largest queue.packets: a million packets (about 1.5 GB of 1500-byte packets; more than any router holds).
 MAX_QUEUE_PACKETS = 1_000_000
+_LINK_FIELDS = ("delay", "jitter", "loss", "queue", "rate", "reorder", "trace", "up")
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +151,7 @@ class LinkConfig:
                 else:
                     raise ConfigError(
                         p, "unknown field; expected one of delay, jitter, loss, queue, rate, reorder, trace, up"
+                        + did_you_mean(key, _LINK_FIELDS)
                     )
             except UnitError as exc:
                 raise ConfigError(p, str(exc)) from None
@@ -217,7 +219,8 @@ def _queue_limit(value: object, path: str) -> QueueLimit:
                 raise ConfigError(p, f"expected a positive delay like 300 (ms) or '300ms', got {short(v)}")
             ms = us / 1000
         else:
-            raise ConfigError(p, "unknown field; expected one of packets, bytes, ms")
+            raise ConfigError(p, "unknown field; expected one of packets, bytes, ms"
+                              + did_you_mean(key, ("packets", "bytes", "ms")))
     return QueueLimit(packets=packets, bytes=nbytes, ms=ms)
 
 

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import ConfigError, join_path, short
+from ..errors import ConfigError, did_you_mean, join_path, short
 from ..units import UnitError, parse_fraction
 
 __all__ = [
@@ -165,7 +165,8 @@ def _gilbert_elliott(spec: dict[str, Any], path: str) -> LossModel:
 def _only(spec: dict[str, Any], allowed: set[str], path: str) -> None:
     for key in spec:
         if key not in allowed:
-            raise ConfigError(join_path(path, str(key)), f"unknown field; expected one of {sorted(allowed)}")
+            raise ConfigError(join_path(path, str(key)),
+                              f"unknown field; expected one of {sorted(allowed)}{did_you_mean(key, allowed)}")
 
 
 #: name -> factory(spec, path). Add your own with ``register_loss_model``.
