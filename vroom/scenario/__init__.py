@@ -173,6 +173,8 @@ def _read_yaml(text: str, file: str) -> Any:
                 if values > MAX_VALUES:
                     raise ScenarioError(file, "", f"more than {MAX_VALUES:,} values in one document")
         return yaml.load(text, Loader=_YAML_LOADER)
+    except ScenarioError:
+        raise
     except yaml.YAMLError as exc:
         raise fail(exc) from None
     except RecursionError:  # cannot happen within MAX_DEPTH; kept as a clear message if it does
@@ -287,6 +289,9 @@ def _parse(data: object, file: str, base_dir: Path) -> Scenario:
     name = top["name"]
     if not isinstance(name, str) or not name:
         raise ConfigError("name", f"expected a non-empty string, got {short(name)}")
+    if len(name) > MAX_NAME or _CONTROL.search(name):
+        raise ConfigError("name", f"expected at most {MAX_NAME} characters, without control characters, "
+                                  f"got {short(name)}")
     seed = top.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise ConfigError("seed", f"expected a whole number from 0 to 2**63-1, got {short(seed)}")
