@@ -38,10 +38,12 @@ MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 32
 #: Most values (mappings, lists, scalars; an alias counts as what it points to) in one document.
 MAX_VALUES = 100_000
-#: Most participants in one scenario, after ``count``: the account's concurrent-participant quota.
-MAX_SCENARIO_PARTICIPANTS = 10_000
-#: Most events in one scenario, after a ``rest`` event's ``count``.
-MAX_EVENTS = 100_000
+#: Most participants in one scenario, after ``count``: four full group rooms. The simulation's cost grows
+#: faster than the number of rooms (a 2 s run of 200 one-person rooms takes seconds, of 1000 minutes).
+MAX_SCENARIO_PARTICIPANTS = 200
+#: Most events in one scenario, after a ``rest`` event's ``count`` (Twilio takes 20 REST writes a
+#: second: 5,000 requests keep an account throttled for four minutes).
+MAX_EVENTS = 5_000
 #: Largest seed: a 63-bit whole number.
 MAX_SEED = 2**63 - 1
 #: Twilio's longest room name and identity (reference/twilio.md §5).
@@ -469,8 +471,9 @@ def _rest_events(ev: dict[str, Any], path: str, sc: Scenario) -> list[tuple[Any,
                           f"expected a time before the end of the run ({format_duration(sc.duration_us)}), "
                           f"got {short(ev['at'])}")
     count = ev.get("count", 1)
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100_000:
-        raise ConfigError(join_path(path, "count"), f"expected a whole number from 1 to 100000, got {short(count)}")
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_EVENTS:
+        raise ConfigError(join_path(path, "count"), f"expected a whole number from 1 to {MAX_EVENTS:,}, "
+                                                    f"got {short(count)}")
     rpath = join_path(path, "rest")
     spec = _mapping(ev["rest"], rpath, "a mapping like {method: POST, path: /v1/Rooms, params: {UniqueName: x}}")
     _known(spec, ("method", "path", "params", "retry"), rpath)
