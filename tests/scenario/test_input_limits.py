@@ -295,9 +295,30 @@ def test_names_twilio_refuses_are_refused_at_validation(tmp_path, where, value, 
     assert message in refused(tmp_path, data)
 
 
-def test_rest_params_must_be_form_or_json_values(tmp_path):
-    rest = {"method": "POST", "path": "/v1/Rooms", "params": {"MaxParticipants": float("inf")}}
-    assert "params.MaxParticipants: expected a finite number" in refused(tmp_path, doc(events=[{"at": "1s", "rest": rest}]))
+@pytest.mark.parametrize("params, message", [
+    ({"MaxParticipants": float("inf")}, "params.MaxParticipants: expected a finite number"),
+    ({"Type": {"a": 1}}, "params.Type: expected text, a number or true/false"),  # was: TypeError in create_room
+    ({"UniqueName": ["a", "b"]}, "params.UniqueName: expected text, a number or true/false (a list only for"),
+])
+def test_rest_params_must_be_form_values(tmp_path, params, message):
+    rest = {"method": "POST", "path": "/v1/Rooms", "params": params}
+    assert message in refused(tmp_path, doc(events=[{"at": "1s", "rest": rest}]))
+
+
+def test_json_rest_params_may_be_structured(tmp_path):
+    rules = [{"type": "include", "all": True}]
+    rest = {"method": "POST", "path": "/v1/Rooms/room/RecordingRules", "params": {"Rules": rules}}
+    assert len(load(write(tmp_path, doc(events=[{"at": "1s", "rest": rest}]))).events) == 1
+
+
+@pytest.mark.parametrize("track, sends", [({"video": {"bitrate": "100Gbps"}}, "100,000 Mbps"),
+                                          ({"audio": {"bitrate": "51Mbps"}}, "51 Mbps"),
+                                          ({"data": {"size": "1MB", "rate": 100}}, "800 Mbps")])
+def test_a_track_faster_than_any_encoder_is_refused(tmp_path, track, sends):
+    # was: a hang (a 100 Gbit/s camera makes 10^7 packets a second)
+    data = doc()
+    data["participants"][0]["publish"] = [track]
+    assert f"publish[0]: a track sends at most 50 Mbps, this one {sends}" in refused(tmp_path, data)
 
 
 @pytest.mark.parametrize("spec", [{"model": ["bernoulli"]}, {"model": {"a": 1}}, {"model": None}])

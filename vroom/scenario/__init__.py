@@ -25,7 +25,7 @@ from ..sim import CONNECT_OPTIONS, Network, Simulation, _connect_options
 from ..units import MAX_DURATION_US, UnitError, format_duration, parse_duration, require_units
 
 __all__ = ["Scenario", "load", "MAX_PARTICIPANTS", "MAX_FILE_BYTES", "MAX_DEPTH", "MAX_VALUES",
-           "MAX_SCENARIO_PARTICIPANTS", "MAX_EVENTS", "MAX_SEED"]
+           "MAX_SCENARIO_PARTICIPANTS", "MAX_EVENTS", "MAX_SEED", "MAX_TRACK_BPS"]
 
 #: Twilio group rooms hold at most 50 participants (reference/twilio.md §5).
 MAX_PARTICIPANTS = 50
@@ -44,6 +44,9 @@ MAX_SCENARIO_PARTICIPANTS = 200
 #: Most events in one scenario, after a ``rest`` event's ``count`` (Twilio takes 20 REST writes a
 #: second: 5,000 requests keep an account throttled for four minutes).
 MAX_EVENTS = 5_000
+#: Fastest a published track may send (its bitrate; a data track's size × rate): above any WebRTC
+#: encoder (4K video is about 20 Mbps); a faster one only makes packets its uplink drops.
+MAX_TRACK_BPS = 50_000_000
 #: Largest seed: a 63-bit whole number.
 MAX_SEED = 2**63 - 1
 #: Twilio's longest room name and identity (reference/twilio.md §5).
@@ -291,9 +294,8 @@ def _parse(data: object, file: str, base_dir: Path) -> Scenario:
     name = top["name"]
     if not isinstance(name, str) or not name:
         raise ConfigError("name", f"expected a non-empty string, got {short(name)}")
-    if len(name) > MAX_NAME or _CONTROL.search(name):
-        raise ConfigError("name", f"expected at most {MAX_NAME} characters, without control characters, "
-                                  f"got {short(name)}")
+    if len(name) > MAX_NAME:
+        raise ConfigError("name", f"expected at most {MAX_NAME} characters, got {len(name):,}")
     seed = top.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise ConfigError("seed", f"expected a whole number from 0 to 2**63-1, got {short(seed)}")
@@ -371,6 +373,7 @@ def _parse(data: object, file: str, base_dir: Path) -> Scenario:
         publish = entry.get("publish", ["audio", "video"])
         for n, track in enumerate(parse_publish(publish, join_path(path, "publish"))):  # validate now, with the path
             _track_name(track.name, join_path(join_path(path, "publish"), n))
+            _track_rate(track.spec, join_path(join_path(path, "publish"), n))
         join = _time_spec(entry.get("join", 0), join_path(path, "join"))
         leave = None if entry.get("leave") is None else _time_spec(entry["leave"], join_path(path, "leave"))
         if leave is not None and isinstance(join, int) and isinstance(leave, int) and leave <= join:
@@ -422,6 +425,18 @@ def _track_name(name: str, path: str) -> None:
     if len(name) > MAX_NAME or _CONTROL.search(name):
         raise ConfigError(join_path(path, "name"), f"a track name is at most {MAX_NAME} characters, without "
                                                    f"control characters (Twilio), got {short(name)}")
+
+
+def _track_rate(spec: Any, path: str) -> None:
+    if hasattr(spec, "ladder"):  # video and screen: every layer it sends
+        bps = sum(layer.max_bps for layer in spec.ladder())
+    elif hasattr(spec, "bitrate_bps"):
+        bps = spec.bitrate_bps
+    else:  # data: messages of size_bytes at rate_hz
+        bps = spec.size_bytes * 8 * spec.rate_hz
+    if bps > MAX_TRACK_BPS:
+        raise ConfigError(path, f"a track sends at most {MAX_TRACK_BPS // 1_000_000} Mbps, this one "
+                                f"{bps / 1e6:,.0f} Mbps")
 
 
 def _capacity_warnings(sc: Scenario, rooms: dict[str, list[str]]) -> None:
@@ -485,7 +500,7 @@ def _rest_events(ev: dict[str, Any], path: str, sc: Scenario) -> list[tuple[Any,
         raise ConfigError(join_path(rpath, "path"), f"expected a REST path like '/v1/Rooms', got {short(url)}")
     params = _mapping(spec.get("params", {}) or {}, join_path(rpath, "params"), "a mapping of PascalCase fields")
     for key, value in params.items():
-        _rest_param(value, join_path(join_path(rpath, "params"), str(key)))
+        _rest_param(str(key), value, join_path(join_path(rpath, "params"), str(key)))
     retry = spec.get("retry", True)
     if not isinstance(retry, bool):
         raise ConfigError(join_path(rpath, "retry"), f"expected true or false, got {short(retry)}")
@@ -507,8 +522,21 @@ def _rest_events(ev: dict[str, Any], path: str, sc: Scenario) -> list[tuple[Any,
     return out
 
 
-def _rest_param(value: object, path: str) -> None:
-    """A request field: text, a number, true/false, or JSON-like lists and mappings of those (``Rules``)."""
+#: Request fields that carry JSON (rules, layouts): they may be lists and mappings.
+_JSON_PARAMS = ("Rules", "RecordingRules", "VideoLayout")
+#: Request fields that may repeat (a list of values).
+_LIST_PARAMS = ("AudioSources", "AudioSourcesExcluded", "StatusCallbackEvent")
+
+
+def _rest_param(name: str, value: object, path: str) -> None:
+    """A request field: text, a number or true/false; a list of those for a repeatable field;
+    JSON-like lists and mappings for ``Rules``, ``RecordingRules``, ``VideoLayout``."""
+    if name not in _JSON_PARAMS:
+        items = value if isinstance(value, list) and name in _LIST_PARAMS else [value]
+        for item in items:
+            if item is not None and not isinstance(item, (str, int, float, bool)):
+                what = "a list of those" if name in _LIST_PARAMS else "a list only for " + ", ".join(_LIST_PARAMS)
+                raise ConfigError(path, f"expected text, a number or true/false ({what}), got {short(value)}")
     stack = [value]
     while stack:
         item = stack.pop()
