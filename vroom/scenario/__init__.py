@@ -525,7 +525,7 @@ def _rest_events(ev: dict[str, Any], path: str, sc: Scenario) -> list[tuple[Any,
 #: Request fields that carry JSON (rules, layouts): they may be lists and mappings.
 _JSON_PARAMS = ("Rules", "RecordingRules", "VideoLayout")
 #: Request fields that may repeat (a list of values).
-_LIST_PARAMS = ("AudioSources", "AudioSourcesExcluded", "StatusCallbackEvent")
+_LIST_PARAMS = ("AudioSources", "AudioSourcesExcluded", "StatusCallbackEvent", "VideoCodecs")
 
 
 def _rest_param(name: str, value: object, path: str) -> None:
