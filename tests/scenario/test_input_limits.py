@@ -305,6 +305,14 @@ def test_rest_params_must_be_form_values(tmp_path, params, message):
     assert message in refused(tmp_path, doc(events=[{"at": "1s", "rest": rest}]))
 
 
+def test_aliased_text_in_rest_params_is_counted_each_time(tmp_path):
+    # 100 uses of one 4,000-character string would be 400,000 characters in each of 5,000 requests
+    text = "description: &big " + "x" * 4000 + "\n" + yaml.safe_dump(doc(), sort_keys=False) + (
+        "events:\n- at: 1s\n  count: 5000\n  rest:\n    method: POST\n    path: /v1/Rooms\n"
+        "    params: {Rules: [" + ", ".join(["*big"] * 100) + "]}\n")
+    assert "params.Rules: a request's params carry at most 16,384 characters" in refused(tmp_path, text)
+
+
 def test_json_rest_params_may_be_structured(tmp_path):
     rules = [{"type": "include", "all": True}]
     rest = {"method": "POST", "path": "/v1/Rooms/room/RecordingRules", "params": {"Rules": rules}}

@@ -499,8 +499,12 @@ def _rest_events(ev: dict[str, Any], path: str, sc: Scenario) -> list[tuple[Any,
     if not isinstance(url, str) or not url.startswith("/v1/"):
         raise ConfigError(join_path(rpath, "path"), f"expected a REST path like '/v1/Rooms', got {short(url)}")
     params = _mapping(spec.get("params", {}) or {}, join_path(rpath, "params"), "a mapping of PascalCase fields")
+    chars = 0
     for key, value in params.items():
-        _rest_param(str(key), value, join_path(join_path(rpath, "params"), str(key)))
+        chars += _rest_param(str(key), value, join_path(join_path(rpath, "params"), str(key)))
+        if chars > MAX_PARAMS_CHARS:
+            raise ConfigError(join_path(rpath, "params"), f"a request's params carry at most {MAX_PARAMS_CHARS:,} "
+                                                          "characters")
     retry = spec.get("retry", True)
     if not isinstance(retry, bool):
         raise ConfigError(join_path(rpath, "retry"), f"expected true or false, got {short(retry)}")
@@ -522,15 +526,17 @@ def _rest_events(ev: dict[str, Any], path: str, sc: Scenario) -> list[tuple[Any,
     return out
 
 
+#: Most text in one request's params (each of a rest event's ``count`` requests gets its own copy).
+MAX_PARAMS_CHARS = 16_384
 #: Request fields that carry JSON (rules, layouts): they may be lists and mappings.
 _JSON_PARAMS = ("Rules", "RecordingRules", "VideoLayout")
 #: Request fields that may repeat (a list of values).
 _LIST_PARAMS = ("AudioSources", "AudioSourcesExcluded", "StatusCallbackEvent", "VideoCodecs")
 
 
-def _rest_param(name: str, value: object, path: str) -> None:
+def _rest_param(name: str, value: object, path: str) -> int:
     """A request field: text, a number or true/false; a list of those for a repeatable field;
-    JSON-like lists and mappings for ``Rules``, ``RecordingRules``, ``VideoLayout``."""
+    JSON-like lists and mappings for ``Rules``, ``RecordingRules``, ``VideoLayout``. Returns its text's length."""
     if name not in _JSON_PARAMS:
         items = value if isinstance(value, list) and name in _LIST_PARAMS else [value]
         for item in items:
@@ -538,8 +544,13 @@ def _rest_param(name: str, value: object, path: str) -> None:
                 what = "a list of those" if name in _LIST_PARAMS else "a list only for " + ", ".join(_LIST_PARAMS)
                 raise ConfigError(path, f"expected text, a number or true/false ({what}), got {short(value)}")
     stack = [value]
+    chars = 0
     while stack:
         item = stack.pop()
+        chars += len(item) if isinstance(item, str) else 1
+        if chars > MAX_PARAMS_CHARS:
+            raise ConfigError(path, f"a request's params carry at most {MAX_PARAMS_CHARS:,} characters "
+                                    "(counting each use of an alias)")
         if isinstance(item, float) and not math.isfinite(item):
             raise ConfigError(path, f"expected a finite number, got {short(value)}")
         if isinstance(item, str) and len(item) > 4096:
@@ -552,6 +563,7 @@ def _rest_param(name: str, value: object, path: str) -> None:
             stack.extend(item)
         elif item is not None and not isinstance(item, (str, int, float, bool)):
             raise ConfigError(path, f"expected text, a number, true/false, a list or a mapping, got {short(value)}")
+    return chars
 
 
 _ACTIONS = ("link", "disconnect", "mute", "unmute", "publish", "unpublish")
