@@ -16,7 +16,8 @@ from __future__ import annotations
 import difflib
 import reprlib
 
-__all__ = ["ConfigError", "ScenarioError", "TwilioError", "join_path", "did_you_mean", "short", "clip", "MAX_MESSAGE_CHARS"]
+__all__ = ["ConfigError", "ScenarioError", "TwilioError", "join_path", "did_you_mean", "short", "clip",
+           "MAX_MESSAGE_CHARS"]
 
 #: Every ConfigError/ScenarioError message is shorter than this: a given value is shown cut short.
 MAX_MESSAGE_CHARS = 500
@@ -76,7 +77,7 @@ class ScenarioError(ConfigError):
         self.file = clip(file, 120)
         super().__init__(path, message)
         where = f"{self.file}: {self.path}" if self.path else self.file
-        self.args = (f"{where}: {message}",)
+        self.args = (f"{where}: {self.message}",)
 
     def __str__(self) -> str:
         return str(self.args[0])

@@ -357,3 +357,10 @@ def test_the_cli_prints_one_short_line_for_a_hostile_file(tmp_path, capsys):
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("vroom: error: ") and err.count("\n") == 1 and len(err) < MAX_MESSAGE_CHARS
+
+
+def test_every_part_of_an_error_is_cut_to_keep_it_short():
+    err = ScenarioError("f" * 1000, "p" * 1000, "m" * 10_000 + " got 'the end'")
+    text = str(err)
+    assert len(text) < MAX_MESSAGE_CHARS and text.endswith("got 'the end'") and text.startswith("fff")
+    assert len(str(ConfigError("p" * 1000, "m" * 10_000))) < MAX_MESSAGE_CHARS
