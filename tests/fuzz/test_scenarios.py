@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from .scenarios import check, files, prepare
 
 
-@settings(max_examples=80, deadline=None, derandomize=True, database=None,
+@settings(max_examples=250, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
 @given(data=files())
 def test_no_scenario_file_gives_a_traceback(data, tmp_path_factory):
