@@ -24,7 +24,7 @@ from typing import Any
 
 TIMEOUT_S = 10.0
 MEMORY_BYTES = 1 << 30
-TARGETS = ("scenarios",)  # "rest" joins here
+TARGETS = ("scenarios", "rest")  # rest: tests/fuzz/rest.py's own long run
 BAD = ("traceback", "hang", "blow-up", "long-message")
 
 
@@ -133,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("fuzz-findings"),
                         help="where offending documents are saved (default ./fuzz-findings)")
     args = parser.parse_args(argv)
+    if args.target == "rest":
+        from .rest import main as rest_main
+
+        return rest_main(["--count", str(args.count), "--seed", str(args.seed)])
     start = time.monotonic()
     tally = fuzz(args.target, args.count, args.seed, args.out)
     took = time.monotonic() - start
