@@ -281,7 +281,7 @@ def test_the_capacity_warning_uses_max_participants_and_each_named_room(tmp_path
     ("room", {"unique_name": "r" * 129}, "room.unique_name: a room name is at most 128 characters"),
     ("room", {"unique_name": "a\tb"}, "room.unique_name: a room name must not contain control characters"),
     ("participant", {"room": "r" * 200}, "participants[0].room: a room name is at most 128"),
-    ("participant", {"identity": "i" * 129}, "participants[0].identity: a identity is at most 128"),
+    ("participant", {"identity": "i" * 129}, "participants[0].identity: an identity is at most 128"),
     ("participant", {"token": {"room": 5}}, "participants[0].token.room: expected a room name, got 5"),
     ("participant", {"publish": [{"audio": {"name": ""}}]}, "participants[0].publish[0].name: expected a non-empty"),
 ])

@@ -241,10 +241,12 @@ def _kind(value: object) -> str:
 
 def _twilio_name(value: str, path: str, what: str) -> None:
     """Twilio's rules for a room name or an identity: at most 128 characters, no control characters."""
+    article = "an" if what[0] in "aeiou" else "a"
     if len(value) > MAX_NAME:
-        raise ConfigError(path, f"a {what} is at most {MAX_NAME} characters (Twilio), got {len(value)}")
+        raise ConfigError(path, f"{article} {what} is at most {MAX_NAME} characters (Twilio), got {len(value)}")
     if _CONTROL.search(value):
-        raise ConfigError(path, f"a {what} must not contain control characters (Twilio), got {short(value)}")
+        raise ConfigError(path, f"{article} {what} must not contain control characters (Twilio), "
+                                f"got {short(value)}")
 
 
 def _draw_limit(us: int) -> int:
