@@ -231,6 +231,17 @@ def test_a_rest_event_count_over_the_event_limit_is_refused(tmp_path):
     assert "events[0].count: expected a whole number from 1 to 5,000" in refused(tmp_path, data)
 
 
+def test_long_publish_lists_are_refused(tmp_path):
+    # was: a hang (one participant publishing 6,000 cameras; 16 students with 3,000 tracks each)
+    data = doc()
+    data["participants"][0]["publish"] = ["audio"] * 21
+    assert "participants[0].publish: a participant publishes at most 20 tracks, got 21" in refused(tmp_path, data)
+    net = {"up": LINK, "down": LINK}
+    data = doc(participants=[{"identity": "a-{i}", "count": 60, "network": net, "publish": ["audio"] * 10},
+                             {"identity": "b-{i}", "count": 50, "network": net, "publish": ["audio"] * 10}])
+    assert "participants[1].publish: more than 1,000 tracks published" in refused(tmp_path, data)
+
+
 # -- messages: short, never a file's content -------------------------------------------
 @pytest.mark.parametrize("field, value", [("name", ["x" * 10_000]), ("duration", "x" * 100_000),
                                           ("seed", list(range(10_000))), ("x" * 10_000, 1)])

@@ -25,7 +25,7 @@ from ..sim import CONNECT_OPTIONS, Network, Simulation, _connect_options
 from ..units import MAX_DURATION_US, UnitError, format_duration, parse_duration, require_units
 
 __all__ = ["Scenario", "load", "MAX_PARTICIPANTS", "MAX_FILE_BYTES", "MAX_DEPTH", "MAX_VALUES",
-           "MAX_SCENARIO_PARTICIPANTS", "MAX_EVENTS", "MAX_SEED", "MAX_TRACK_BPS"]
+           "MAX_SCENARIO_PARTICIPANTS", "MAX_EVENTS", "MAX_SEED", "MAX_TRACK_BPS", "MAX_TRACKS", "MAX_SCENARIO_TRACKS"]
 
 #: Twilio group rooms hold at most 50 participants (reference/twilio.md §5).
 MAX_PARTICIPANTS = 50
@@ -47,6 +47,10 @@ MAX_EVENTS = 5_000
 #: Fastest a published track may send (its bitrate; a data track's size × rate): above any WebRTC
 #: encoder (4K video is about 20 Mbps); a faster one only makes packets its uplink drops.
 MAX_TRACK_BPS = 50_000_000
+#: Most tracks one participant publishes (a microphone, cameras, a screen, data: a handful in practice).
+MAX_TRACKS = 20
+#: Most tracks published in one scenario, after ``count`` (Twilio's room limit is 170 publications).
+MAX_SCENARIO_TRACKS = 1_000
 #: Largest seed: a 63-bit whole number.
 MAX_SEED = 2**63 - 1
 #: Twilio's longest room name and identity (reference/twilio.md §5).
@@ -341,6 +345,7 @@ def _parse(data: object, file: str, base_dir: Path) -> Scenario:
         raise ConfigError("participants", f"expected a non-empty list of participants, got {short(plist)}")
     seen: dict[str, str] = {}
     rooms: dict[str, list[str]] = {}  # room -> paths of the entries that join it (one per participant)
+    tracks_total = 0
     for i, entry in enumerate(plist):
         path = join_path("participants", i)
         entry = _mapping(entry, path, "a mapping with identity, network, publish ...")
@@ -373,6 +378,14 @@ def _parse(data: object, file: str, base_dir: Path) -> Scenario:
         else:
             network = Network.from_spec(net_spec, npath, base_dir)
         publish = entry.get("publish", ["audio", "video"])
+        if isinstance(publish, list) and len(publish) > MAX_TRACKS:
+            raise ConfigError(join_path(path, "publish"), f"a participant publishes at most {MAX_TRACKS} tracks, "
+                                                          f"got {len(publish):,}")
+        if isinstance(publish, list):
+            tracks_total += count * len(publish)
+            if tracks_total > MAX_SCENARIO_TRACKS:
+                raise ConfigError(join_path(path, "publish"), f"more than {MAX_SCENARIO_TRACKS:,} tracks published "
+                                                              "in the scenario (counting each participant of a count)")
         for n, track in enumerate(parse_publish(publish, join_path(path, "publish"))):  # validate now, with the path
             _track_name(track.name, join_path(join_path(path, "publish"), n))
             _track_rate(track.spec, join_path(join_path(path, "publish"), n))
