@@ -13,7 +13,46 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "ScenarioError", "TwilioError", "join_path"]
+import difflib
+import reprlib
+
+__all__ = ["ConfigError", "ScenarioError", "TwilioError", "join_path", "did_you_mean", "short", "clip",
+           "MAX_MESSAGE_CHARS"]
+
+#: Every ConfigError/ScenarioError message is shorter than this: a given value is shown cut short.
+MAX_MESSAGE_CHARS = 500
+
+_repr = reprlib.Repr()
+_repr.maxstring = 80
+_repr.maxother = 80
+_repr.maxlong = 40
+_repr.maxlist = _repr.maxtuple = _repr.maxset = _repr.maxdict = 6
+_repr.maxlevel = 3
+
+
+def short(value: object) -> str:
+    """A repr of a value the user gave, cut short (``'aaaa...aaaa'``, ``[1, 2, 3, ...]``)."""
+    try:
+        return _repr.repr(value)
+    except Exception:  # a repr that fails (e.g. a huge int past Python's digit limit)
+        return f"<{type(value).__name__}>"
+
+
+def did_you_mean(key: object, allowed: "tuple[str, ...] | list[str] | set[str]") -> str:
+    """``"; did you mean 'network'?"`` for a key close to an allowed one, else ``""``."""
+    if not isinstance(key, str) or len(key) > 100:
+        return ""
+    by_lower = {name.lower(): name for name in sorted(allowed)}
+    close = difflib.get_close_matches(key.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"; did you mean {by_lower[close[0]]!r}?" if close else ""
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut in the middle to at most ``limit`` characters."""
+    if len(text) <= limit:
+        return text
+    half = (limit - 3) // 2
+    return f"{text[:half]}...{text[len(text) - half:]}"
 
 
 def join_path(base: str, key: str | int) -> str:
@@ -26,19 +65,19 @@ class ConfigError(ValueError):
     """A value at ``path`` is not what was expected."""
 
     def __init__(self, path: str, message: str) -> None:
-        self.path = path
-        self.message = message
-        super().__init__(f"{path}: {message}" if path else message)
+        self.path = clip(path, 100)
+        self.message = clip(message, 250)
+        super().__init__(f"{self.path}: {self.message}" if self.path else self.message)
 
 
 class ScenarioError(ConfigError):
     """A scenario file has a bad value at ``path``."""
 
     def __init__(self, file: str, path: str, message: str) -> None:
-        self.file = file
+        self.file = clip(file, 120)
         super().__init__(path, message)
-        where = f"{file}: {path}" if path else file
-        self.args = (f"{where}: {message}",)
+        where = f"{self.file}: {self.path}" if self.path else self.file
+        self.args = (f"{where}: {self.message}",)
 
     def __str__(self) -> str:
         return str(self.args[0])

@@ -136,9 +136,9 @@ def test_counters_account_for_every_packet():
 
 @pytest.mark.parametrize("spec, message", [
     ({"rate": "fast"}, "rate: expected a rate like '2Mbps', got 'fast'"),
-    ({"rate": "1Mbps", "delay": "-3ms"}, "delay: expected a duration like '40ms'"),
+    ({"rate": "1Mbps", "delay": "-3ms"}, "delay: a duration must not be negative"),
     ({"rate": "1Mbps", "loss": "150%"}, "loss: expected a probability between 0 and 1"),
-    ({"rate": "1Mbps", "queue": {"packets": 0}}, "queue.packets: expected a positive whole number"),
+    ({"rate": "1Mbps", "queue": {"packets": 0}}, "queue.packets: expected a whole number of packets from 1"),
     ({"rate": "1Mbps", "speed": 3}, "speed: unknown field"),
     ({"delay": "10ms"}, "expected 'rate'"),
     ({"rate": "1Mbps", "trace": "x.trace"}, "either 'rate' or 'trace'"),

@@ -35,8 +35,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import ConfigError, join_path
-from ..units import UnitError, parse_duration, parse_rate, parse_size
+from ..errors import ConfigError, did_you_mean, join_path, short
+from ..units import MAX_QUANTITY_CHARS, UnitError, parse_duration, parse_rate, parse_size
 from .loss import BLOCK, LossModel, NoLoss, loss_model_from_spec
 from .traces import OPPORTUNITY_BYTES, MahimahiTrace
 
@@ -47,6 +47,9 @@ _NEG = np.iinfo(np.int64).min // 4
 
 #: Default queue limit: 1000 ms of queueing delay (see the issue and docs/scenarios.md).
 DEFAULT_QUEUE_MS = 1000
+#: Largest queue.packets: a million packets (about 1.5 GB of 1500-byte packets; more than any router holds).
+MAX_QUEUE_PACKETS = 1_000_000
+_LINK_FIELDS = ("delay", "jitter", "loss", "queue", "rate", "reorder", "trace", "up")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +138,7 @@ class LinkConfig:
                     changes["jitter_us"] = parse_duration(value)
                 elif key == "reorder":
                     if not isinstance(value, bool):
-                        raise ConfigError(p, f"expected true or false, got {value!r}")
+                        raise ConfigError(p, f"expected true or false, got {short(value)}")
                     changes["reorder"] = value
                 elif key == "loss":
                     changes["loss"] = loss_model_from_spec(value, p)
@@ -143,11 +146,12 @@ class LinkConfig:
                     changes["queue"] = _queue_limit(value, p)
                 elif key == "up":
                     if not isinstance(value, bool):
-                        raise ConfigError(p, f"expected true or false, got {value!r}")
+                        raise ConfigError(p, f"expected true or false, got {short(value)}")
                     changes["up"] = value
                 else:
                     raise ConfigError(
                         p, "unknown field; expected one of delay, jitter, loss, queue, rate, reorder, trace, up"
+                        + did_you_mean(key, _LINK_FIELDS)
                     )
             except UnitError as exc:
                 raise ConfigError(p, str(exc)) from None
@@ -159,7 +163,7 @@ class LinkConfig:
         if isinstance(spec, LinkConfig):
             return spec
         if not isinstance(spec, dict):
-            raise ConfigError(path, f"expected a mapping like {{rate: 5Mbps, delay: 20ms}}, got {spec!r}")
+            raise ConfigError(path, f"expected a mapping like {{rate: 5Mbps, delay: 20ms}}, got {short(spec)}")
         if "rate" not in spec and "trace" not in spec:
             raise ConfigError(path, "expected 'rate' (like '5Mbps') or 'trace' (a Mahimahi file)")
         return cls().updated(spec, path, base_dir)
@@ -169,12 +173,16 @@ def _load_trace(value: object, path: str, base_dir: Path | None) -> MahimahiTrac
     if isinstance(value, MahimahiTrace):
         return value
     if not isinstance(value, str):
-        raise ConfigError(path, f"expected a path to a Mahimahi trace file, got {value!r}")
+        raise ConfigError(path, f"expected a path to a Mahimahi trace file, got {short(value)}")
     file = Path(value)
     if base_dir is not None and not file.is_absolute():
         file = base_dir / file
-    if not file.exists():
-        raise ConfigError(path, f"trace file not found: {value!r}")
+    try:
+        missing = not file.exists()
+    except (OSError, ValueError):  # a name too long, a NUL character: reading says why
+        missing = False
+    if missing:
+        raise ConfigError(path, f"trace file not found: {short(value)}")
     try:
         return MahimahiTrace.load(file)
     except ConfigError as exc:
@@ -183,13 +191,14 @@ def _load_trace(value: object, path: str, base_dir: Path | None) -> MahimahiTrac
 
 def _queue_limit(value: object, path: str) -> QueueLimit:
     if not isinstance(value, dict) or not value:
-        raise ConfigError(path, f"expected a mapping with packets, bytes and/or ms, got {value!r}")
+        raise ConfigError(path, f"expected a mapping with packets, bytes and/or ms, got {short(value)}")
     packets = nbytes = ms = None
     for key, v in value.items():
         p = join_path(path, str(key))
         if key == "packets":
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ConfigError(p, f"expected a positive whole number of packets, got {v!r}")
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_QUEUE_PACKETS:
+                raise ConfigError(p, f"expected a whole number of packets from 1 to {MAX_QUEUE_PACKETS:,}, "
+                                     f"got {short(v)}")
             packets = v
         elif key == "bytes":
             try:
@@ -197,19 +206,21 @@ def _queue_limit(value: object, path: str) -> QueueLimit:
             except UnitError as exc:
                 raise ConfigError(p, str(exc)) from None
             if nbytes < 1:
-                raise ConfigError(p, f"expected a positive size, got {v!r}")
+                raise ConfigError(p, f"expected a positive size, got {short(v)}")
         elif key == "ms":  # a number of milliseconds, or a duration string
-            if isinstance(v, str) and v.strip().replace(".", "", 1).isdigit():
+            digits = v.strip().replace(".", "", 1) if isinstance(v, str) else ""
+            if digits.isascii() and digits.isdigit() and len(digits) <= MAX_QUANTITY_CHARS:
                 v = float(v)  # '300' means 300 ms here, as 300 does
             try:
-                us = parse_duration(v / 1000 if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
-            except UnitError:
-                us = 0
+                us = parse_duration(v, number_unit="ms")
+            except UnitError as exc:
+                raise ConfigError(p, f"expected a positive delay like 300 (ms) or '300ms': {exc}") from None
             if us <= 0:
-                raise ConfigError(p, f"expected a positive delay like 300 (ms) or '300ms', got {v!r}")
+                raise ConfigError(p, f"expected a positive delay like 300 (ms) or '300ms', got {short(v)}")
             ms = us / 1000
         else:
-            raise ConfigError(p, "unknown field; expected one of packets, bytes, ms")
+            raise ConfigError(p, "unknown field; expected one of packets, bytes, ms"
+                              + did_you_mean(key, ("packets", "bytes", "ms")))
     return QueueLimit(packets=packets, bytes=nbytes, ms=ms)
 
 

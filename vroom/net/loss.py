@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import ConfigError, join_path
+from ..errors import ConfigError, did_you_mean, join_path, short
 from ..units import UnitError, parse_fraction
 
 __all__ = [
@@ -165,7 +165,8 @@ def _gilbert_elliott(spec: dict[str, Any], path: str) -> LossModel:
 def _only(spec: dict[str, Any], allowed: set[str], path: str) -> None:
     for key in spec:
         if key not in allowed:
-            raise ConfigError(join_path(path, str(key)), f"unknown field; expected one of {sorted(allowed)}")
+            raise ConfigError(join_path(path, str(key)),
+                              f"unknown field; expected one of {sorted(allowed)}{did_you_mean(key, allowed)}")
 
 
 #: name -> factory(spec, path). Add your own with ``register_loss_model``.
@@ -199,8 +200,8 @@ def loss_model_from_spec(spec: object, path: str = "loss") -> LossModel:
         return Bernoulli(p) if p > 0 else NoLoss()
     if isinstance(spec, dict):
         model = spec.get("model", "bernoulli")
-        factory = LOSS_MODELS.get(model)
+        factory = LOSS_MODELS.get(model) if isinstance(model, str) else None
         if factory is None:
-            raise ConfigError(join_path(path, "model"), f"expected one of {sorted(LOSS_MODELS)}, got {model!r}")
+            raise ConfigError(join_path(path, "model"), f"expected one of {sorted(LOSS_MODELS)}, got {short(model)}")
         return factory(spec, path)
-    raise ConfigError(path, f"expected a probability like '2%' or a mapping with 'model', got {spec!r}")
+    raise ConfigError(path, f"expected a probability like '2%' or a mapping with 'model', got {short(spec)}")

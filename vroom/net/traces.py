@@ -13,18 +13,27 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
+from ..files import read_capped
+from ..units import MAX_DURATION_US
 
-__all__ = ["OPPORTUNITY_BYTES", "MahimahiTrace", "synthesize_trace"]
+__all__ = ["OPPORTUNITY_BYTES", "MAX_TRACE_BYTES", "MAX_TIMESTAMP_MS", "MahimahiTrace", "synthesize_trace"]
 
 #: Bytes one delivery opportunity carries: mahimahi's PACKET_SIZE (link_queue.cc).
 OPPORTUNITY_BYTES = 1504
+#: Largest trace file read: 16 MiB (about 2 million opportunities; published cellular traces are a few MB).
+MAX_TRACE_BYTES = 16 * 1024 * 1024
+#: Largest timestamp: 7 days, the longest run (``units.MAX_DURATION_US``).
+MAX_TIMESTAMP_MS = MAX_DURATION_US // 1000
 
 
 class MahimahiTrace:
     """Delivery opportunities (ms offsets) of a looping capacity trace."""
 
     def __init__(self, timestamps_ms: np.ndarray | list[int], *, source: str = "<trace>") -> None:
-        ts = np.asarray(timestamps_ms, dtype=np.int64)
+        try:
+            ts = np.asarray(timestamps_ms, dtype=np.int64)
+        except (OverflowError, TypeError, ValueError):
+            raise ConfigError(source, "expected whole numbers of milliseconds") from None
         if ts.ndim != 1 or len(ts) == 0:
             raise ConfigError(source, "expected at least one millisecond timestamp")
         if np.any(np.diff(ts) < 0):
@@ -32,6 +41,8 @@ class MahimahiTrace:
             raise ConfigError(source, f"line {line}: timestamps must be non-decreasing")
         if ts[0] < 0 or ts[-1] <= 0:
             raise ConfigError(source, "timestamps must be >= 0 and the last one > 0")
+        if ts[-1] > MAX_TIMESTAMP_MS:
+            raise ConfigError(source, f"a timestamp must be at most {MAX_TIMESTAMP_MS} ms (7 days)")
         self.source = source
         self.timestamps_ms = ts
         self.period_us = int(ts[-1]) * 1000
@@ -44,16 +55,18 @@ class MahimahiTrace:
 
     @classmethod
     def load(cls, path: str | Path) -> "MahimahiTrace":
-        path = Path(path)
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise ConfigError(str(path), f"cannot read trace file ({exc.strerror})") from None
+        """Read a trace file (at most ``MAX_TRACE_BYTES``; each line a whole number of ms, at most 7 days).
+
+        Errors give the line number and what was expected, never the line's text.
+        """
+        data = read_capped(path, MAX_TRACE_BYTES, "the trace file")
         values = []
-        for n, line in enumerate(text.splitlines(), start=1):
+        for n, line in enumerate(data.splitlines(), start=1):
             line = line.strip()
-            if not line.isdigit():
-                raise ConfigError(str(path), f"line {n}: expected a millisecond timestamp, got {line!r}")
+            if not line.isdigit():  # bytes: ASCII digits only
+                raise ConfigError(str(path), f"line {n}: expected a millisecond timestamp (a whole number)")
+            if len(line) > 12 or int(line) > MAX_TIMESTAMP_MS:
+                raise ConfigError(str(path), f"line {n}: a timestamp must be at most {MAX_TIMESTAMP_MS} ms (7 days)")
             values.append(int(line))
         return cls(values, source=str(path))
 
