@@ -236,23 +236,22 @@ def test_the_footer_of_a_cut_table_points_to_all(capsys):
     assert "more participants" not in capsys.readouterr().out
 
 
-def test_loader_warnings_are_printed_by_validate_and_run(capsys, monkeypatch):
-    from vroom.scenario import Scenario
-
-    real_load = Scenario.load.__func__
-
-    def load_with_a_warning(cls, path):
-        scenario = real_load(cls, path)
-        scenario.warnings = ["participants: 5 counted, but the room holds 2"]
-        return scenario
-
-    monkeypatch.setattr(Scenario, "load", classmethod(load_with_a_warning))
-    assert main(["validate", TWO_PARTY]) == 0
+def test_a_count_above_the_room_capacity_validates_with_a_warning_and_runs(tmp_path, capsys):
+    """Six planned for a room of four: validate says ok with one warning; the run refuses the last two
+    (Twilio 53105: the room is full)."""
+    path = tmp_path / "over.yaml"
+    path.write_text("name: over\nduration: 1s\nroom: {unique_name: big, max_participants: 4}\n"
+                    "participants:\n  - {identity: 's-{i}', count: 6, publish: [audio],\n"
+                    "      network: {up: {rate: 1Mbps}, down: {rate: 1Mbps}}}\n")
+    assert main(["validate", str(path)]) == 0
     captured = capsys.readouterr()
-    assert captured.err == "warning: participants: 5 counted, but the room holds 2\n"
-    assert "ok (two-party: 2 participants, 60 s, 0 events, 1 warning)" in captured.out
-    assert main(["run", TWO_PARTY, "--duration", "1s", "--quiet"]) == 0
-    assert capsys.readouterr().err == "warning: participants: 5 counted, but the room holds 2\n"
+    [warning] = captured.err.splitlines()
+    assert warning.startswith(f"vroom: warning: {path}: participants[0]: 6 participants") and "holds 4" in warning
+    assert "ok (over: 6 participants, 1 s, 0 events, 1 warning)" in captured.out
+    assert main(["run", str(path), "--quiet", "--all"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [warning]
+    assert captured.out.count("refused 53105") == 2
 
 
 def test_a_scenario_without_warnings_prints_none(capsys):

@@ -80,10 +80,10 @@ def _check_outputs(*flags: tuple[str, str | None], inputs: Sequence[str] = ()) -
     return None
 
 
-def _print_warnings(scenario: Any) -> None:
+def _print_warnings(scenario: Any, path: str) -> None:
     """The loader's warnings (things that validate but will likely not do what was meant)."""
-    for warning in getattr(scenario, "warnings", None) or ():
-        print(f"warning: {warning}", file=sys.stderr)
+    for warning in scenario.warnings:
+        print(f"vroom: warning: {path}: {warning}", file=sys.stderr)
 
 
 def _run_with_progress(sim: Any, duration_us: int, *, show: bool) -> None:
@@ -134,7 +134,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return _fail(f"--media-dir {args.media_dir}: is a file, not a folder")
 
     scenario = Scenario.load(args.file)
-    _print_warnings(scenario)
+    _print_warnings(scenario, args.file)
     if duration is None:
         duration = scenario.duration_us
     options: dict[str, Any] = {"trace_packets": bool(args.trace and args.trace_packets),
@@ -218,8 +218,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from .scenario import Scenario
 
     sc = Scenario.load(args.file)
-    _print_warnings(sc)
-    n = len(getattr(sc, "warnings", None) or ())
+    _print_warnings(sc, args.file)
+    n = len(sc.warnings)
     note = f", {n} warning{'s' if n > 1 else ''}" if n else ""
     print(f"{args.file}: ok ({sc.name}: {len(sc.participants)} participants, {sc.duration_us / 1e6:g} s, "
           f"{len(sc.events)} events{note})")
@@ -234,7 +234,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if problem:
         return _fail(problem)
     for path in args.scenarios:  # each runs in a child process: find a bad file before any of them starts
-        _print_warnings(Scenario.load(path))
+        _print_warnings(Scenario.load(path), path)
     return run_bench(args.scenarios, json_path=args.json, quick=args.quick)
 
 
