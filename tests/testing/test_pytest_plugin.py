@@ -3,6 +3,9 @@
 import subprocess
 import sys
 
+import vroom.scenario  # noqa: F401  imported here, not first inside a pytester test: pytester unloads what a
+# test imported, and PyYAML's C loader keeps the node classes of its first import (a second import of yaml
+# then reads nothing: "could not determine a constructor for the tag None")
 from vroom.testing.pytest_plugin import seed_for
 
 pytest_plugins = ["pytester"]
@@ -202,3 +205,25 @@ def test_replay_runs_the_users_test_with_the_scenario_pinned(pytester, capfd, mo
     assert yaml.safe_load(path.read_text())["participants"][0]["publish"] == []
     assert main(replay) == 0
     assert "test_rep.py::test_quiet_room: passes on" in capfd.readouterr().out
+
+
+def test_a_scenario_file_is_read_as_vroom_run_reads_it(pytester):
+    """vroom_scenario("file.yaml") takes a file under the file rules (a rate needs its unit) and names it
+    in the error; the same document as a Python dict may use plain bit/s."""
+    pytester.makefile(".yaml", plain="name: p\nduration: 1s\nparticipants:\n"
+                                     "  - {identity: a, publish: [audio], network: {up: {rate: 1000000}, "
+                                     "down: {rate: 1Mbps}}}\n")
+    pytester.makepyfile(test_files="""
+        import pytest, yaml
+        from vroom.errors import ScenarioError
+
+        def test_file(vroom_scenario):
+            with pytest.raises(ScenarioError, match=r"plain.yaml: participants\\[0\\].network.up.rate: .*add a unit"):
+                vroom_scenario("plain.yaml")
+
+        def test_dict(vroom_scenario):
+            with open("plain.yaml") as f:
+                sim = vroom_scenario(yaml.safe_load(f))
+            assert sim.link("a/up").config.rate_bps == 1_000_000
+    """)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)

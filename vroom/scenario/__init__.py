@@ -97,20 +97,12 @@ class Scenario:
     warnings: list[str] = field(default_factory=list)
 
     @classmethod
-    def load(cls, path: str | Path) -> "Scenario":
+    def load(cls, path: str | Path, *, units_required: bool = True) -> "Scenario":
+        """Read and validate a scenario file. ``units_required=False`` takes plain numbers as seconds
+        and bit/s, as the Python API does (for files the test kit wrote from Python-built dicts)."""
         path = Path(path)
-        try:
-            raw = read_capped(path, MAX_FILE_BYTES, "the file")
-        except ConfigError as exc:
-            raise ScenarioError(str(path), "", exc.message) from None
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = raw.count(b"\n", 0, exc.start) + 1
-            raise ScenarioError(str(path), "", f"not UTF-8 text (line {line}, byte {exc.start}): "
-                                               "a scenario file is YAML in UTF-8") from None
-        data = _read_yaml(text, str(path))
-        return cls.from_dict(data, file=str(path), base_dir=path.parent, units_required=True)
+        data = read_document(path)
+        return cls.from_dict(data, file=str(path), base_dir=path.parent, units_required=units_required)
 
     @classmethod
     def from_dict(cls, data: object, *, file: str = "<scenario>", base_dir: Path | None = None,
@@ -154,6 +146,22 @@ class Scenario:
 def load(path: str | Path) -> Scenario:
     """Read and validate a scenario file (its ``warnings`` list what validates but looks wrong)."""
     return Scenario.load(path)
+
+
+def read_document(path: str | Path) -> Any:
+    """The YAML document of a scenario file, read within vroom's limits (size, UTF-8, nesting)."""
+    path = Path(path)
+    try:
+        raw = read_capped(path, MAX_FILE_BYTES, "the file")
+    except ConfigError as exc:
+        raise ScenarioError(str(path), "", exc.message) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ScenarioError(str(path), "", f"not UTF-8 text (line {line}, byte {exc.start}): "
+                                           "a scenario file is YAML in UTF-8") from None
+    return _read_yaml(text, str(path))
 
 
 def _read_yaml(text: str, file: str) -> Any:

@@ -200,11 +200,10 @@ def _pinned(config: Any) -> tuple[dict[str, Any], int] | None:
         return None
     cached = getattr(config, "_vroom_pinned", None)
     if cached is None:
-        import yaml
+        from vroom.scenario import read_document
 
-        text = Path(path).read_text()
-        call = read_header(text).get("call", "0")
-        cached = (yaml.safe_load(text), int(call) if call.isdigit() else -1)  # -1: a Python-built sim, nothing to pin
+        call = read_header(Path(path).read_text(errors="replace")).get("call", "0")
+        cached = (read_document(path), int(call) if call.isdigit() else -1)  # -1: a Python-built sim, nothing to pin
         config._vroom_pinned = cached
     return cached
 
@@ -213,22 +212,28 @@ def _pinned(config: Any) -> tuple[dict[str, Any], int] | None:
 def vroom_scenario(pytestconfig: Any) -> Callable[..., Any]:
     """``vroom_scenario(data_or_path, until=None, **options)``: build and run a scenario with the running
     test's seed; returns the Simulation (safe under ``@given``: each call is a new run)."""
+    from vroom.errors import ScenarioError, short
     from vroom.scenario import Scenario
 
     def run(data: Any, until: Any = None, **options: Any) -> Any:
         item = _current_item()
         runs = _runs(item)
-        if isinstance(data, (str, Path)):
-            import yaml
+        where: dict[str, Any] = {"file": "<test scenario>"}
+        if isinstance(data, (str, Path)):  # a file: read as `vroom run` reads it (limits, units)
+            from vroom.scenario import read_document
 
-            data = yaml.safe_load(Path(data).read_text())
+            where = {"file": str(data), "base_dir": Path(data).parent, "units_required": True}
+            data = read_document(data)
+            if not isinstance(data, dict):
+                raise ScenarioError(where["file"], "", f"expected a mapping of scenario fields, got {short(data)}")
         data = dict(data, seed=_item_seed(item))
         pinned = _pinned(pytestconfig)
         if pinned is not None and pinned[1] == len(runs):
             data = dict(pinned[0])
             data.setdefault("seed", item._vroom_seed)
+            where = {"file": pytestconfig.getoption("--vroom-replay")}
         runs.append(data)
-        return Scenario.from_dict(data, file="<test scenario>").run(duration=until, **options)
+        return Scenario.from_dict(data, **where).run(duration=until, **options)
 
     return run
 
