@@ -146,3 +146,20 @@ def test_the_compact_timeline_has_the_rows_the_old_one_had(name):
     timeline_digest, quality_digest, n = BEFORE[name]
     assert len(rows) == n
     assert (_digest(rows), _digest(quality)) == (timeline_digest, quality_digest)
+
+
+def test_an_ended_subscription_keeps_its_final_connection_score_only():
+    sim = two_party()
+    sim.at("6s", lambda: sim.unpublish("alice", "video"))
+    sim.run("12.05s")
+    bob = sim.participants["bob"].index
+    track = sim.participants["alice"].publications[1].track
+    final = sim.connection_scores[(bob, track)]
+    assert isinstance(final, vroom.adaptation.FinalScore)
+    # scored at 5 s, then never again (at 10 s the track was gone): the score the timeline showed at 5 s
+    at_five = [r["score"] for r in sim.timeline if r["t"] == 5.0 and r["subscriber"] == "bob" and r["kind"] == "video"]
+    assert at_five == [round(final.score, 1)]
+    assert sim.summary()["participants"]["bob"]["subscriptions"]["alice/video"]["connection_score"] == at_five[0]
+    # bob's audio subscription goes on being scored
+    audio = sim.participants["alice"].publications[0].track
+    assert not isinstance(sim.connection_scores[(bob, audio)], vroom.adaptation.FinalScore)

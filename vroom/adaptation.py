@@ -24,7 +24,7 @@ participant (``sfu.quality``), which clients that asked for it receive as
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -40,7 +40,7 @@ from .timeline import Timeline
 if TYPE_CHECKING:
     from .participant import Participant
 
-__all__ = ["Adaptation", "FEEDBACK_INTERVAL_US", "PLI_THROTTLE_US"]
+__all__ = ["Adaptation", "FinalScore", "FEEDBACK_INTERVAL_US", "PLI_THROTTLE_US"]
 
 #: mediasoup TransportCongestionControlServer: transport-wide feedback every 100 ms.
 FEEDBACK_INTERVAL_US = 100_000
@@ -92,6 +92,15 @@ _PROBE_IDS = 1 << 20  # the SFU's own probe cluster ids start here (the estimato
 US_PER_S = 1_000_000
 
 
+class FinalScore(NamedTuple):
+    """What an ended subscription's connection scorer said last."""
+
+    score: float
+    quality: str
+    mos: float
+    last_parts: tuple[float, float, float] | None
+
+
 class Adaptation:
     """The control loop the Simulation inherits; state is created by ``_init_adaptation``."""
 
@@ -127,7 +136,9 @@ class Adaptation:
         # audio and data are allocated their average rate so far (DTX makes most audio tiny)
         self._source_rates: dict[int, int] = {}
         self._fixed_subs: dict[tuple[int, int], Subscription] = {}  # audio/data track -> its latest Subscription
-        self.connection_scores: dict[tuple[int, int], ConnectionScorer] = {}  # (subscriber, track) -> scorer
+        # (subscriber, track) -> its scorer, or the final score of an ended subscription
+        self.connection_scores: dict[tuple[int, int], ConnectionScorer | FinalScore] = {}
+        self._scoring: dict[tuple[int, int], ConnectionScorer] = {}  # the scorers of subscriptions not ended
         self._desired: dict[tuple[int, int], int] = {}  # (subscriber, track) -> the layer it asks for
         self._score_sample: dict[str, np.ndarray] = {}
         self._top_rates = np.zeros(0, np.int64)  # per track: the most a subscription to it can want
@@ -560,13 +571,14 @@ class Adaptation:
         kinds, jitter = rec.slot_kind[live].tolist(), rec.jitter[live].tolist()
         expected, received, got = (d[k][live].tolist() for k in ("expected", "received", "bytes"))
         clocks = [_clock(k) for k in range(3)]
+        self._end_scores(connected)
         for slot, (sub, track) in enumerate(zip(subs.tolist(), tracks.tolist())):
             p = self._participant_of_member[sub]
             kind = kinds[slot]
             scorer = self.connection_scores.get((sub, track))
             if scorer is None:
                 weight = packet_loss_weight(("audio/opus", "video/vp8", "application/data")[kind])
-                scorer = self.connection_scores[(sub, track)] = ConnectionScorer(
+                scorer = self.connection_scores[(sub, track)] = self._scoring[(sub, track)] = ConnectionScorer(
                     t - window, packet_loss_weight=weight, enable_bitrate_score=kind == KIND_VIDEO)
             src = self._pub_of_track[track].source
             expected_bps = actual = 0.0
@@ -585,6 +597,15 @@ class Adaptation:
             scorer.update(t, packets_expected=expected[slot], packets_lost=max(expected[slot] - received[slot], 0),
                           bitrate_bps=actual, expected_bitrate_bps=expected_bps, layers_expected=layers_expected,
                           layers_received=layers_received, rtt_ms=rtt_ms, jitter_ms=jitter[slot] / clocks[kind] * 1000)
+
+    def _end_scores(self, connected: np.ndarray) -> None:
+        """A subscription whose subscriber left or whose track ended is never scored again: its scorer (a
+        kilobyte of windows) gives way to its final score."""
+        live = self.sfu.track_live
+        ended = [key for key in self._scoring if not connected[key[0]] or not live[key[1]]]
+        for key in ended:
+            scorer = self._scoring.pop(key)
+            self.connection_scores[key] = FinalScore(scorer.score, scorer.quality, scorer.mos, scorer.last_parts)
 
     def _estimate_of(self, p: "Participant") -> int:
         est = self.estimators.get(p.downlink.name) if p.downlink is not None else None
