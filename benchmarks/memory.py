@@ -15,6 +15,10 @@ with the first sample (slower: a diagnosis, not a figure). Run from the reposito
     python benchmarks/memory.py                   # both rooms, full length
     python benchmarks/memory.py long --hours 2    # a shorter long room
     python benchmarks/memory.py churn --tracemalloc
+    python benchmarks/memory.py --no-timeline     # as ``vroom run`` without ``--timeline`` keeps it
+
+The rooms use the default ``Simulation(timeline=True)``: the whole timeline is kept (compactly), as a
+notebook gets it.
 """
 
 from __future__ import annotations
@@ -64,10 +68,10 @@ def _slope(xs: list[float], ys: list[float]) -> float:
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den if den else 0.0
 
 
-def run_long(hours: float, trace_malloc: bool, top: int) -> dict[str, Any]:
+def run_long(hours: float, trace_malloc: bool, top: int, timeline: bool = True) -> dict[str, Any]:
     from vroom.scenario import Scenario
 
-    sim = Scenario.load(LONG).build()
+    sim = Scenario.load(LONG).build(timeline=timeline)
     if trace_malloc:
         tracemalloc.start(1)
     t0 = time.perf_counter()
@@ -82,7 +86,7 @@ def run_long(hours: float, trace_malloc: bool, top: int) -> dict[str, Any]:
         samples.append((sim.now / 3600, rss_mb()))
         print(f"  {samples[-1][0]:5.1f} h  {samples[-1][1]:7.1f} MB", flush=True)
     sim.summary()
-    out = {"room": "long", "file": str(LONG.relative_to(HERE.parent)), "sim_hours": sim.now / 3600,
+    out = {"room": "long", "timeline": timeline, "file": str(LONG.relative_to(HERE.parent)), "sim_hours": sim.now / 3600,
            "wall_seconds": time.perf_counter() - t0, "rss_mb": [round(m, 1) for _, m in samples],
            "mb_per_sim_hour": _slope([h for h, _ in samples], [m for _, m in samples]) if len(samples) > 1 else None,
            "peak_rss_mb": peak_rss_mb(), "trace_digest": sim.trace_digest()}
@@ -109,10 +113,10 @@ def churn(sim: Any, until_s: float, every_s: int = CHURN_EVERY_S) -> None:
         sim.at(t, lambda k=k: rejoin(k))
 
 
-def run_churn(trace_malloc: bool, top: int, minutes: float) -> dict[str, Any]:
+def run_churn(trace_malloc: bool, top: int, minutes: float, timeline: bool = True) -> dict[str, Any]:
     from vroom.scenario import Scenario
 
-    sim = Scenario.load(CHURN).build()
+    sim = Scenario.load(CHURN).build(timeline=timeline)
     churn(sim, minutes * 60)
     if trace_malloc:
         tracemalloc.start(1)
@@ -127,7 +131,7 @@ def run_churn(trace_malloc: bool, top: int, minutes: float) -> dict[str, Any]:
         samples.append(round(rss_mb(), 1))
         print(f"  {t:5.0f} s  {samples[-1]:7.1f} MB  links {len(sim._links)}", flush=True)
     summary = sim.summary()
-    out = {"room": "churn", "file": str(CHURN.relative_to(HERE.parent)), "sim_seconds": sim.now,
+    out = {"room": "churn", "timeline": timeline, "file": str(CHURN.relative_to(HERE.parent)), "sim_seconds": sim.now,
            "wall_seconds": time.perf_counter() - t0, "rss_mb": samples, "peak_rss_mb": peak_rss_mb(),
            "links_made": len(sim._links), "links_in_summary": len(summary["links"]),
            "trace_digest": sim.trace_digest()}
@@ -143,9 +147,9 @@ def _child(room: str, args: dict[str, Any], queue: Any) -> None:
         for name in ("scipy.signal",):
             importlib.import_module(name)
         if room == "long":
-            queue.put(run_long(args["hours"], args["tracemalloc"], args["top"]))
+            queue.put(run_long(args["hours"], args["tracemalloc"], args["top"], not args["no_timeline"]))
         else:
-            queue.put(run_churn(args["tracemalloc"], args["top"], args["minutes"]))
+            queue.put(run_churn(args["tracemalloc"], args["top"], args["minutes"], not args["no_timeline"]))
     except Exception as exc:  # reported by the parent
         queue.put({"room": room, "error": f"{type(exc).__name__}: {exc}"})
 
@@ -155,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("rooms", nargs="*", help="long, churn or both (default)")
     parser.add_argument("--hours", type=float, default=24.0, help="simulated hours of the long room (24)")
     parser.add_argument("--minutes", type=float, default=10.0, help="simulated minutes of the churn room (10)")
+    parser.add_argument("--no-timeline", action="store_true",
+                        help="Simulation(timeline=False): keep only the latest second (as vroom run without --timeline)")
     parser.add_argument("--tracemalloc", action="store_true", help="also list the top allocating lines")
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--json", help="write the results to this file")
