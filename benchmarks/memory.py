@@ -86,7 +86,8 @@ def run_long(hours: float, trace_malloc: bool, top: int, timeline: bool = True) 
         samples.append((sim.now / 3600, rss_mb()))
         print(f"  {samples[-1][0]:5.1f} h  {samples[-1][1]:7.1f} MB", flush=True)
     sim.summary()
-    out = {"room": "long", "timeline": timeline, "file": str(LONG.relative_to(HERE.parent)), "sim_hours": sim.now / 3600,
+    out = {"room": "long", "timeline": timeline, "file": str(LONG.relative_to(HERE.parent)),
+           "sim_hours": sim.now / 3600,
            "wall_seconds": time.perf_counter() - t0, "rss_mb": [round(m, 1) for _, m in samples],
            "mb_per_sim_hour": _slope([h for h, _ in samples], [m for _, m in samples]) if len(samples) > 1 else None,
            "peak_rss_mb": peak_rss_mb(), "trace_digest": sim.trace_digest()}
@@ -160,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hours", type=float, default=24.0, help="simulated hours of the long room (24)")
     parser.add_argument("--minutes", type=float, default=10.0, help="simulated minutes of the churn room (10)")
     parser.add_argument("--no-timeline", action="store_true",
-                        help="Simulation(timeline=False): keep only the latest second (as vroom run without --timeline)")
+                        help="Simulation(timeline=False): keep only the latest second (vroom run without --timeline)")
     parser.add_argument("--tracemalloc", action="store_true", help="also list the top allocating lines")
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--json", help="write the results to this file")

@@ -17,11 +17,11 @@ from vroom.timeline import BLOCK_ROWS, Timeline
 
 ROOT = Path(__file__).resolve().parents[1]
 NET = {"up": {"rate": "10Mbps", "delay": "20ms"}, "down": {"rate": "10Mbps", "delay": "20ms"}}
-COLUMNS = {"t": np.int64, "sub": np.int32, "layer": np.int8, "score": np.float64}
+COLUMNS = {"sub": np.int32, "layer": np.int8, "score": np.float64}
 
 
-def second(t, n, rng):
-    return {"t": np.full(n, t), "sub": rng.integers(0, 1 << 20, n), "layer": rng.integers(-1, 3, n),
+def second(n, rng):
+    return {"sub": rng.integers(0, 1 << 20, n), "layer": rng.integers(-1, 3, n),
             "score": np.where(rng.random(n) < 0.3, np.nan, rng.random(n) * 100)}
 
 
@@ -30,24 +30,26 @@ def second(t, n, rng):
        seed=st.integers(0, 2**32 - 1))
 def test_the_store_gives_back_every_second_in_order_whatever_the_block_boundaries(sizes, seed):
     rng = np.random.default_rng(seed)
-    seconds = [second(t, n, rng) for t, n in enumerate(sizes)]
+    seconds = [second(n, rng) for n in sizes]
     kept, latest = Timeline(COLUMNS), Timeline(COLUMNS, keep=False)
-    for cols in seconds:
-        kept.append(cols)
-        latest.append(cols)
+    for t, cols in enumerate(seconds):
+        kept.append(t * 1_000_000, cols)
+        latest.append(t * 1_000_000, cols)
     got = kept.columns()
-    for name in COLUMNS:
+    for t, cols in enumerate(seconds):  # each row carries its second's time
+        cols["t"] = np.full(len(cols["sub"]), t * 1_000_000)
+    for name in ("t", *COLUMNS):
         want = np.concatenate([c[name] for c in seconds]) if seconds else np.zeros(0)
         np.testing.assert_array_equal(got[name], want)  # NaN == NaN here
         assert got[name].dtype == (np.float64 if name == "score" else np.int64)
     assert kept.seconds == latest.seconds == len(sizes) and kept.rows == sum(sizes)
     if seconds:
         for store in (kept, latest):
-            for name in COLUMNS:
+            for name in ("t", *COLUMNS):
                 np.testing.assert_array_equal(store.latest()[name], seconds[-1][name])
         np.testing.assert_array_equal(latest.columns()["sub"], seconds[-1]["sub"])
         # blocks: what the rows need, plus at most one block not yet full (a bigger second gets its own)
-        assert kept.nbytes <= (sum(sizes) + len(sizes) * BLOCK_ROWS) * kept.dtype.itemsize
+        assert kept.nbytes <= (sum(sizes) + len(sizes) * BLOCK_ROWS) * kept.dtype.itemsize + 16 * 64
     else:
         assert kept.latest() is None and len(got["t"]) == 0
 
@@ -55,10 +57,13 @@ def test_the_store_gives_back_every_second_in_order_whatever_the_block_boundarie
 def test_a_row_costs_its_columns_bytes_and_nothing_per_second():
     store = Timeline(COLUMNS)
     rng = np.random.default_rng(0)
-    for t in range(3 * BLOCK_ROWS // 4):
-        store.append(second(t, 4, rng))
-    # 8 + 4 + 1 + 8 bytes a row; 4-row seconds fill 3 blocks exactly: no Python object per second
-    assert store.dtype.itemsize == 21 and store.nbytes == 3 * BLOCK_ROWS * 21
+    seconds = 3 * BLOCK_ROWS // 4
+    for t in range(seconds):
+        store.append(t, second(4, rng))
+    # 4 + 1 + 8 bytes a row; 4-row seconds fill 3 blocks exactly; a second's time and row count are 16
+    # bytes, in arrays that double (64, 128, ... 16384 seconds): no Python object per row or second
+    assert store.dtype.itemsize == 13
+    assert store.nbytes == 3 * BLOCK_ROWS * 13 + 16 * 16384 and seconds <= 16384
 
 
 def two_party(**options):

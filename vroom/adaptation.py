@@ -493,7 +493,7 @@ class Adaptation:
         rec.consume(now)
         n = len(rec._slot_of)
         if n == 0:  # nothing received anywhere yet: an empty timeline second, no scores to keep
-            self._timeline.append(_EMPTY_SECOND)
+            self._timeline.append(now, _EMPTY_SECOND)
             self._sample_quality(members, now, None)
             self._note_source_rates(now)
             return
@@ -504,10 +504,8 @@ class Adaptation:
         # second its track ended, if packets still came): ended ones would add a stale row every second
         live = np.flatnonzero(connected[all_sub] & (self.sfu.track_live[all_track] | (d["bytes"] > 0)))
         sub, track = all_sub[live], all_track[live]
-        estimate = np.array([self._estimate_of(p) for p in self._participant_of_member], dtype=np.int64)
         expected, received = d["expected"][live], d["received"][live]
         lost = np.maximum(expected - received, 0)
-        kind = rec.slot_kind[live]
         subs, tracks = sub.tolist(), track.tolist()  # (sub, track) keys made as looked up: no n tuples kept
         allocations = self.allocations
         clock = np.array([_clock(k) for k in range(3)])
@@ -515,13 +513,11 @@ class Adaptation:
         worst_jitter_ms = np.zeros(len(self._participant_of_member))  # what each receiver sees, for its direction
         np.maximum.at(worst_jitter_ms, all_sub, all_jitter_ms)
         chunk = {
-            "t": np.full(len(live), now), "sub": sub, "track": track, "kind": kind,
-            "bitrate_bps": d["bytes"][live] * 8, "layer": rec.layer[live],
+            "sub": sub, "track": track, "bitrate_bps": d["bytes"][live] * 8, "layer": rec.layer[live],
             "target_layer": self.sfu.forwarder.target[sub, track],
             "sent_layer": self.sfu.forwarder.current[sub, track],
             "allocated_bps": np.array([-1 if (a := allocations.get(key)) is None else a.bitrate
                                        for key in zip(subs, tracks)], np.int64),
-            "estimate_bps": estimate[sub],
             "loss": np.where(expected > 0, lost / np.maximum(expected, 1), 0.0),
             "jitter_ms": all_jitter_ms[live]}
         self._sample_quality(members, now, worst_jitter_ms)
@@ -530,15 +526,16 @@ class Adaptation:
         scores = self.connection_scores
         chunk["score"] = np.array([scores[key].score if key in scores else math.nan for key in zip(subs, tracks)],
                                   dtype=np.float64)
-        self._timeline.append(chunk)
+        self._timeline.append(now, chunk)
         self._note_source_rates(now)
 
     def _sample_quality(self, members: list["Participant"], now: int, worst_jitter_ms: np.ndarray | None) -> None:
         """Every connected participant's Network Quality Level, into the quality timeline."""
+        estimates = np.array([self._estimate_of(p) for p in members], np.int64)  # before any client hears of it
         levels = [self._network_quality(p, now, 0.0 if worst_jitter_ms is None else float(worst_jitter_ms[p.index]))
                   for p in members]
-        self._quality_timeline.append({
-            "t": np.full(len(members), now, np.int64), "member": np.array([p.index for p in members], np.int64),
+        self._quality_timeline.append(now, {
+            "member": np.array([p.index for p in members], np.int64), "estimate_bps": estimates,
             **{k: np.array([lv[i] for lv in levels], np.int64) for i, k in enumerate(("level", "send", "recv"))}})
 
     def _note_source_rates(self, now: int) -> None:
@@ -620,15 +617,15 @@ class Adaptation:
         before the first estimate, ``score`` before the first 5 s window. A subscription has rows while its
         subscriber is connected and its track published (rows; see ``timeline_frame``; empty when the
         Simulation was made with ``timeline=False``, which keeps only ``latest_second``)."""
-        cols = self._timeline.columns() if self._timeline.keep else {}
-        if not cols or not len(cols["t"]):
+        if not self._timeline.keep or not self._timeline.rows:
             return []
+        cols = self._joined(self._timeline.columns(), self._quality_timeline.columns())
         names = self._row_names(cols)
         kinds = ("audio", "video", "data")
         nan = math.isnan
         rows = []
         for t, sub, track, kind, bps, layer, target, sent, alloc, est, loss, jitter, score in zip(
-                *(cols[k].tolist() for k in _TIMELINE_COLUMNS)):
+                *(cols[k].tolist() for k in _ROW_COLUMNS)):
             subscriber, publisher, track_name, sid = names(sub, track)
             rows.append({
                 "t": t / US_PER_S, "subscriber": subscriber, "publisher": publisher, "track": track_name,
@@ -637,6 +634,18 @@ class Adaptation:
                 "estimate_bps": None if est < 0 else est, "loss": loss, "jitter_ms": jitter,
                 "score": None if nan(score) else round(score, 1)})
         return rows
+
+    def _joined(self, cols: dict[str, np.ndarray], quality: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Timeline columns with each row's ``kind`` (its track's) and ``estimate_bps`` (its subscriber's, kept
+        once a second per participant in the quality timeline; -1 if none)."""
+        cols["kind"] = self.sfu.track_kind[cols["track"]].astype(np.int64)
+        span = len(self._participant_of_member) + 1
+        keys = quality["t"] * span + quality["member"]  # ascending: by time, then member index
+        want = cols["t"] * span + cols["sub"]
+        at = np.minimum(np.searchsorted(keys, want), max(len(keys) - 1, 0))
+        found = keys[at] == want if len(keys) else np.zeros(len(want), bool)
+        cols["estimate_bps"] = np.where(found, quality["estimate_bps"][at] if len(keys) else -1, -1)
+        return cols
 
     def _row_names(self, cols: dict[str, np.ndarray]) -> Any:
         """(subscriber, track) SFU indices -> (subscriber, publisher, track name, track SID), looked up once."""
@@ -659,7 +668,8 @@ class Adaptation:
         SFU indices, then the row's fields; NaN where the row has None), without building rows: what a live
         view redraws from. None before the first second. Kept even with ``timeline=False``."""
         cols = self._timeline.latest()
-        return None if cols is None else _with_nan(cols)
+        quality = self._quality_timeline.latest()
+        return None if cols is None or quality is None else _with_nan(self._joined(cols, quality))
 
     def timeline_frame(self) -> Any:
         """``timeline`` as a pandas DataFrame (pandas is needed for this one); NaN where the rows have None."""
@@ -671,13 +681,14 @@ class Adaptation:
     def quality_timeline(self) -> list[dict[str, Any]]:
         """Once a simulated second, every connected participant's Network Quality Level: ``level``, and the
         ``send`` and ``recv`` directions' levels (None for a direction with nothing to judge)."""
-        cols = self._quality_timeline.columns() if self._quality_timeline.keep else {}
-        if not cols or not len(cols["t"]):
+        if not self._quality_timeline.keep or not self._quality_timeline.rows:
             return []
+        cols = self._quality_timeline.columns()
         members = self._participant_of_member
         return [{"t": t / US_PER_S, "identity": members[m].identity, "level": level,
                  "send": None if send < 0 else send, "recv": None if recv < 0 else recv}
-                for t, m, level, send, recv in zip(*(cols[k].tolist() for k in _QUALITY_COLUMNS))]
+                for t, m, level, send, recv in zip(*(cols[k].tolist() for k in ("t", "member", "level", "send",
+                                                                                   "recv")))]
 
     def _network_quality(self, p: "Participant", now: int, jitter_ms: float) -> tuple[int, int, int]:
         """The participant's Network Quality Level now, announced when it changed: (level, send, recv), -1
@@ -758,16 +769,20 @@ def _rtt_us(p: "Participant") -> int:
     return p.uplink.config.delay_us + p.downlink.config.delay_us  # type: ignore[union-attr]
 
 
-#: the timeline's columns as stored (one row ~68 bytes); ``latest_second`` and the rows widen them
-_TIMELINE_COLUMNS = {"t": np.int64, "sub": np.int32, "track": np.int32, "kind": np.int8, "bitrate_bps": np.int64,
-                     "layer": np.int8, "target_layer": np.int8, "sent_layer": np.int8, "allocated_bps": np.int64,
-                     "estimate_bps": np.int64, "loss": np.float64, "jitter_ms": np.float64, "score": np.float64}
+#: the timeline's columns as stored (48 bytes a row, and 16 a second for its time and row count); a row's
+#: ``kind`` is its track's, its ``estimate_bps`` its subscriber's in the quality timeline
+_TIMELINE_COLUMNS = {"sub": np.int32, "track": np.int32, "bitrate_bps": np.int64, "layer": np.int8,
+                     "target_layer": np.int8, "sent_layer": np.int8, "allocated_bps": np.int64, "loss": np.float64,
+                     "jitter_ms": np.float64, "score": np.float64}
+_ROW_COLUMNS = ("t", "sub", "track", "kind", "bitrate_bps", "layer", "target_layer", "sent_layer", "allocated_bps",
+                "estimate_bps", "loss", "jitter_ms", "score")
 _NOT_YET = ("allocated_bps", "estimate_bps")  # -1 in storage: nothing measured yet (None in rows, NaN in columns)
 _EMPTY_SECOND = {k: np.zeros(0, dtype) for k, dtype in _TIMELINE_COLUMNS.items()}
 _FRAME_COLUMNS = ("t", "subscriber", "publisher", "track", "track_sid", "kind", "bitrate_bps", "layer",
                   "target_layer", "sent_layer", "allocated_bps", "estimate_bps", "loss", "jitter_ms", "score")
-#: the quality timeline: member index, its level and its directions' (-1: nothing to judge)
-_QUALITY_COLUMNS = {"t": np.int64, "member": np.int32, "level": np.int8, "send": np.int8, "recv": np.int8}
+#: the quality timeline: per connected participant, its level and its directions' (-1: nothing to judge) and
+#: its downlink estimate (-1: none yet)
+_QUALITY_COLUMNS = {"member": np.int32, "level": np.int8, "send": np.int8, "recv": np.int8, "estimate_bps": np.int64}
 
 
 def _with_nan(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
