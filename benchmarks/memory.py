@@ -71,7 +71,7 @@ def _slope(xs: list[float], ys: list[float]) -> float:
 def run_long(hours: float, trace_malloc: bool, top: int, timeline: bool = True) -> dict[str, Any]:
     from vroom.scenario import Scenario
 
-    sim = Scenario.load(LONG).build(timeline=timeline)
+    sim = Scenario.load(LONG).build(**({} if timeline else {"timeline": False}))
     if trace_malloc:
         tracemalloc.start(1)
     t0 = time.perf_counter()
@@ -117,7 +117,7 @@ def churn(sim: Any, until_s: float, every_s: int = CHURN_EVERY_S) -> None:
 def run_churn(trace_malloc: bool, top: int, minutes: float, timeline: bool = True) -> dict[str, Any]:
     from vroom.scenario import Scenario
 
-    sim = Scenario.load(CHURN).build(timeline=timeline)
+    sim = Scenario.load(CHURN).build(**({} if timeline else {"timeline": False}))
     churn(sim, minutes * 60)
     if trace_malloc:
         tracemalloc.start(1)
