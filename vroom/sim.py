@@ -251,7 +251,7 @@ class Simulation(DataPath, Adaptation):
         for link in self._open_links:
             link.settle(now)
         if any(link.finished for link in self._open_links):  # a left session's links, all arrived: done with
-            self._open_links = [link for link in self._open_links if not link.finished]
+            self._open_links[:] = [link for link in self._open_links if not link.finished]  # in place: on_reopen
 
     def at(self, when: object, action: Callable[[], Any]) -> None:
         """Call ``action()`` at simulated time ``when`` (seconds or a string)."""
