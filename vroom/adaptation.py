@@ -24,7 +24,7 @@ participant (``sfu.quality``), which clients that asked for it receive as
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -35,11 +35,12 @@ from .sfu.allocator import Allocator, BandwidthProfile, Subscription
 from .sfu.bwe import make_estimator
 from .sfu.gcc_bank import feedback_round
 from .sfu.quality import ConnectionScorer, DirectionStats, network_quality, packet_loss_weight
+from .timeline import Timeline
 
 if TYPE_CHECKING:
     from .participant import Participant
 
-__all__ = ["Adaptation", "FEEDBACK_INTERVAL_US", "PLI_THROTTLE_US"]
+__all__ = ["Adaptation", "FinalScore", "FEEDBACK_INTERVAL_US", "PLI_THROTTLE_US"]
 
 #: mediasoup TransportCongestionControlServer: transport-wide feedback every 100 ms.
 FEEDBACK_INTERVAL_US = 100_000
@@ -91,6 +92,15 @@ _PROBE_IDS = 1 << 20  # the SFU's own probe cluster ids start here (the estimato
 US_PER_S = 1_000_000
 
 
+class FinalScore(NamedTuple):
+    """What an ended subscription's connection scorer said last."""
+
+    score: float
+    quality: str
+    mos: float
+    last_parts: tuple[float, float, float] | None
+
+
 class Adaptation:
     """The control loop the Simulation inherits; state is created by ``_init_adaptation``."""
 
@@ -104,7 +114,7 @@ class Adaptation:
     _link_ids: dict[str, int]
     _dominant: dict[str, int | None]
 
-    def _init_adaptation(self, congestion_control: bool, estimator: str) -> None:
+    def _init_adaptation(self, congestion_control: bool, estimator: str, timeline: bool = True) -> None:
         self.congestion_control = congestion_control
         self.estimator_name = estimator
         self.estimators: dict[str, Any] = {}  # link name -> its estimator (at the link's sender)
@@ -121,17 +131,20 @@ class Adaptation:
         self._probe_busy: dict[tuple[int, int], int] = {}  # (member, target) -> when its last cluster ends
         self._probe_id = _PROBE_IDS
         self.plis_sent = 0
-        self._timeline: list[dict[str, np.ndarray]] = []  # one chunk of columns per second
+        # once a second, per subscription (every second kept, compactly, unless ``timeline`` is off)
+        self._timeline = Timeline(_TIMELINE_COLUMNS, keep=timeline)
         # audio and data are allocated their average rate so far (DTX makes most audio tiny)
         self._source_rates: dict[int, int] = {}
         self._fixed_subs: dict[tuple[int, int], Subscription] = {}  # audio/data track -> its latest Subscription
-        self.connection_scores: dict[tuple[int, int], ConnectionScorer] = {}  # (subscriber, track) -> scorer
+        # (subscriber, track) -> its scorer, or the final score of an ended subscription
+        self.connection_scores: dict[tuple[int, int], ConnectionScorer | FinalScore] = {}
+        self._scoring: dict[tuple[int, int], ConnectionScorer] = {}  # the scorers of subscriptions not ended
         self._desired: dict[tuple[int, int], int] = {}  # (subscriber, track) -> the layer it asks for
         self._score_sample: dict[str, np.ndarray] = {}
         self._top_rates = np.zeros(0, np.int64)  # per track: the most a subscription to it can want
         self._alloc_version = 0
         self._alloc_state: dict[int, tuple[tuple[int, int], int, int]] = {}  # subscriber -> (version, due, estimate)
-        self.quality_timeline: list[dict[str, Any]] = []
+        self._quality_timeline = Timeline(_QUALITY_COLUMNS, keep=timeline)
         self._last_sample: dict[str, np.ndarray] = {}
         self._link_seen: dict[str, tuple[int, int]] = {}  # link -> (packets_in, lost+dropped) at last sample
         self.network_quality_levels: dict[str, int] = {}
@@ -480,43 +493,50 @@ class Adaptation:
         rec.consume(now)
         n = len(rec._slot_of)
         if n == 0:  # nothing received anywhere yet: an empty timeline second, no scores to keep
-            self._timeline.append(_EMPTY_SECOND)
-            for p in members:
-                self._network_quality(p, now, 0.0)
+            self._timeline.append(now, _EMPTY_SECOND)
+            self._sample_quality(members, now, None)
             self._note_source_rates(now)
             return
         self._last_sample, d = self._counts_since(self._last_sample, n)
-        sub, track = rec.slot_sub[:n], rec.slot_track[:n]
         connected = np.array([p.connected for p in self._participant_of_member], dtype=bool)
-        keep = connected[sub] if n else np.zeros(0, bool)
-        estimate = np.array([self._estimate_of(p) for p in self._participant_of_member], dtype=np.int64)
-        lost = np.maximum(d["expected"] - d["received"], 0)
-        kind = rec.slot_kind[:n]
+        all_sub, all_track = rec.slot_sub[:n], rec.slot_track[:n]
+        # a subscription has a row while its subscriber is in the room and its track is published (and the
+        # second its track ended, if packets still came): ended ones would add a stale row every second
+        live = np.flatnonzero(connected[all_sub] & (self.sfu.track_live[all_track] | (d["bytes"] > 0)))
+        sub, track = all_sub[live], all_track[live]
+        expected, received = d["expected"][live], d["received"][live]
+        lost = np.maximum(expected - received, 0)
         subs, tracks = sub.tolist(), track.tolist()  # (sub, track) keys made as looked up: no n tuples kept
         allocations = self.allocations
         clock = np.array([_clock(k) for k in range(3)])
-        jitter_ms = rec.jitter[:n] / clock[kind] * 1000
+        all_jitter_ms = rec.jitter[:n] / clock[rec.slot_kind[:n]] * 1000
         worst_jitter_ms = np.zeros(len(self._participant_of_member))  # what each receiver sees, for its direction
-        np.maximum.at(worst_jitter_ms, sub, jitter_ms)
+        np.maximum.at(worst_jitter_ms, all_sub, all_jitter_ms)
         chunk = {
-            "t": np.full(n, now), "sub": sub, "track": track, "kind": kind,
-            "bitrate_bps": d["bytes"] * 8, "layer": rec.layer[:n].copy(),
-            "target_layer": self.sfu.forwarder.target[sub, track].astype(np.int64),
-            "sent_layer": self.sfu.forwarder.current[sub, track].astype(np.int64),
+            "sub": sub, "track": track, "bitrate_bps": d["bytes"][live] * 8, "layer": rec.layer[live],
+            "target_layer": self.sfu.forwarder.target[sub, track],
+            "sent_layer": self.sfu.forwarder.current[sub, track],
             "allocated_bps": np.array([-1 if (a := allocations.get(key)) is None else a.bitrate
                                        for key in zip(subs, tracks)], np.int64),
-            "estimate_bps": estimate[sub] if n else np.zeros(0, np.int64),
-            "loss": np.where(d["expected"] > 0, lost / np.maximum(d["expected"], 1), 0.0),
-            "jitter_ms": jitter_ms}
-        for p in members:
-            self._network_quality(p, now, float(worst_jitter_ms[p.index]))
+            "loss": np.where(expected > 0, lost / np.maximum(expected, 1), 0.0),
+            "jitter_ms": all_jitter_ms[live]}
+        self._sample_quality(members, now, worst_jitter_ms)
         if now % int(ConnectionScorer.UPDATE_INTERVAL_S * US_PER_S) == 0:
-            self._score(now, n)
+            self._score(now, n, connected)
         scores = self.connection_scores
         chunk["score"] = np.array([scores[key].score if key in scores else math.nan for key in zip(subs, tracks)],
                                   dtype=np.float64)
-        self._timeline.append({k: v[keep] for k, v in chunk.items()})
+        self._timeline.append(now, chunk)
         self._note_source_rates(now)
+
+    def _sample_quality(self, members: list["Participant"], now: int, worst_jitter_ms: np.ndarray | None) -> None:
+        """Every connected participant's Network Quality Level, into the quality timeline."""
+        estimates = np.array([self._estimate_of(p) for p in members], np.int64)  # before any client hears of it
+        levels = [self._network_quality(p, now, 0.0 if worst_jitter_ms is None else float(worst_jitter_ms[p.index]))
+                  for p in members]
+        self._quality_timeline.append(now, {
+            "member": np.array([p.index for p in members], np.int64), "estimate_bps": estimates,
+            **{k: np.array([lv[i] for lv in levels], np.int64) for i, k in enumerate(("level", "send", "recv"))}})
 
     def _note_source_rates(self, now: int) -> None:
         for pub in self._pub_of_track:
@@ -534,27 +554,28 @@ class Adaptation:
                "expected": np.maximum(rec.max_seq[:n] - np.minimum(rec.first_seq[:n], rec.max_seq[:n]) + 1, 0)}
         return cur, {k: v - _pad(last.get(k), n) for k, v in cur.items()}
 
-    def _score(self, now: int, n: int) -> None:
-        """LiveKit's connection score per subscription, over the last 5 s window."""
+    def _score(self, now: int, n: int, connected: np.ndarray) -> None:
+        """LiveKit's connection score per subscription (connected subscriber, routed track), over the last
+        5 s window; a subscription that ended keeps only its final score."""
         rec = self.receivers
         self._score_sample, d = self._counts_since(self._score_sample, n)
         window = ConnectionScorer.UPDATE_INTERVAL_S
         t = now / US_PER_S
-        subs, tracks = rec.slot_sub[:n], rec.slot_track[:n]
-        routed = self.sfu.route[subs, tracks].tolist()
+        all_subs, all_tracks = rec.slot_sub[:n], rec.slot_track[:n]
+        live = np.flatnonzero(connected[all_subs] & self.sfu.route[all_subs, all_tracks])
+        subs, tracks = all_subs[live], all_tracks[live]
         current_layer = self.sfu.forwarder.current[subs, tracks].tolist()
-        kinds, jitter = rec.slot_kind[:n].tolist(), rec.jitter[:n].tolist()
-        expected, received, got = d["expected"].tolist(), d["received"].tolist(), d["bytes"].tolist()
+        kinds, jitter = rec.slot_kind[live].tolist(), rec.jitter[live].tolist()
+        expected, received, got = (d[k][live].tolist() for k in ("expected", "received", "bytes"))
         clocks = [_clock(k) for k in range(3)]
+        self._end_scores(connected)
         for slot, (sub, track) in enumerate(zip(subs.tolist(), tracks.tolist())):
             p = self._participant_of_member[sub]
-            if not p.connected or not routed[slot]:
-                continue
             kind = kinds[slot]
             scorer = self.connection_scores.get((sub, track))
             if scorer is None:
                 weight = packet_loss_weight(("audio/opus", "video/vp8", "application/data")[kind])
-                scorer = self.connection_scores[(sub, track)] = ConnectionScorer(
+                scorer = self.connection_scores[(sub, track)] = self._scoring[(sub, track)] = ConnectionScorer(
                     t - window, packet_loss_weight=weight, enable_bitrate_score=kind == KIND_VIDEO)
             src = self._pub_of_track[track].source
             expected_bps = actual = 0.0
@@ -574,6 +595,15 @@ class Adaptation:
                           bitrate_bps=actual, expected_bitrate_bps=expected_bps, layers_expected=layers_expected,
                           layers_received=layers_received, rtt_ms=rtt_ms, jitter_ms=jitter[slot] / clocks[kind] * 1000)
 
+    def _end_scores(self, connected: np.ndarray) -> None:
+        """A subscription whose subscriber left or whose track ended is never scored again: its scorer (a
+        kilobyte of windows) gives way to its final score."""
+        live = self.sfu.track_live
+        ended = [key for key in self._scoring if not connected[key[0]] or not live[key[1]]]
+        for key in ended:
+            scorer = self._scoring.pop(key)
+            self.connection_scores[key] = FinalScore(scorer.score, scorer.quality, scorer.mos, scorer.last_parts)
+
     def _estimate_of(self, p: "Participant") -> int:
         est = self.estimators.get(p.downlink.name) if p.downlink is not None else None
         return -1 if est is None else est.target_bitrate_bps
@@ -582,39 +612,88 @@ class Adaptation:
     def timeline(self) -> list[dict[str, Any]]:
         """Once a simulated second, per subscription: bitrate received, layer received and targeted, the
         subscriber's downlink estimate, loss and jitter over that second, and the subscription's connection
-        score (LiveKit's, updated every 5 s; None before its first window) (rows; see ``timeline_frame``)."""
-        rows = []
+        score (LiveKit's, updated every 5 s). None where nothing was measured: ``allocated_bps`` before the
+        allocator's first decision (and for audio and data, which it does not allocate), ``estimate_bps``
+        before the first estimate, ``score`` before the first 5 s window. A subscription has rows while its
+        subscriber is connected and its track published (rows; see ``timeline_frame``; empty when the
+        Simulation was made with ``timeline=False``, which keeps only ``latest_second``)."""
+        if not self._timeline.keep or not self._timeline.rows:
+            return []
+        cols = self._joined(self._timeline.columns(), self._quality_timeline.columns())
+        names = self._row_names(cols)
         kinds = ("audio", "video", "data")
-        for chunk in self._timeline:
-            for i in range(len(chunk["t"])):
-                sub, track = int(chunk["sub"][i]), int(chunk["track"][i])
-                est = int(chunk["estimate_bps"][i])
-                rows.append({
-                    "t": int(chunk["t"][i]) / US_PER_S, "subscriber": self._participant_of_member[sub].identity,
-                    "publisher": self._participant_of_member[self.sfu.publications[track].publisher].identity,
-                    "track": self._pub_of_track[track].name, "track_sid": self._pub_of_track[track].record.sid,
-                    "kind": kinds[int(chunk["kind"][i])], "bitrate_bps": int(chunk["bitrate_bps"][i]),
-                    "layer": int(chunk["layer"][i]), "target_layer": int(chunk["target_layer"][i]),
-                    "sent_layer": int(chunk["sent_layer"][i]), "allocated_bps": int(chunk["allocated_bps"][i]),
-                    "estimate_bps": None if est < 0 else est, "loss": float(chunk["loss"][i]),
-                    "jitter_ms": float(chunk["jitter_ms"][i]),
-                    "score": None if math.isnan(chunk["score"][i]) else round(float(chunk["score"][i]), 1)})
+        nan = math.isnan
+        rows = []
+        for t, sub, track, kind, bps, layer, target, sent, alloc, est, loss, jitter, score in zip(
+                *(cols[k].tolist() for k in _ROW_COLUMNS)):
+            subscriber, publisher, track_name, sid = names(sub, track)
+            rows.append({
+                "t": t / US_PER_S, "subscriber": subscriber, "publisher": publisher, "track": track_name,
+                "track_sid": sid, "kind": kinds[kind], "bitrate_bps": bps, "layer": layer, "target_layer": target,
+                "sent_layer": sent, "allocated_bps": None if alloc < 0 else alloc,
+                "estimate_bps": None if est < 0 else est, "loss": loss, "jitter_ms": jitter,
+                "score": None if nan(score) else round(score, 1)})
         return rows
 
+    def _joined(self, cols: dict[str, np.ndarray], quality: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Timeline columns with each row's ``kind`` (its track's) and ``estimate_bps`` (its subscriber's, kept
+        once a second per participant in the quality timeline; -1 if none)."""
+        cols["kind"] = self.sfu.track_kind[cols["track"]].astype(np.int64)
+        span = len(self._participant_of_member) + 1
+        keys = quality["t"] * span + quality["member"]  # ascending: by time, then member index
+        want = cols["t"] * span + cols["sub"]
+        at = np.minimum(np.searchsorted(keys, want), max(len(keys) - 1, 0))
+        found = keys[at] == want if len(keys) else np.zeros(len(want), bool)
+        cols["estimate_bps"] = np.where(found, quality["estimate_bps"][at] if len(keys) else -1, -1)
+        return cols
+
+    def _row_names(self, cols: dict[str, np.ndarray]) -> Any:
+        """(subscriber, track) SFU indices -> (subscriber, publisher, track name, track SID), looked up once."""
+        members, pubs = self._participant_of_member, self._pub_of_track
+        sfu_pubs = self.sfu.publications
+        cache: dict[tuple[int, int], tuple[str, str, str, str]] = {}
+
+        def names(sub: int, track: int) -> tuple[str, str, str, str]:
+            got = cache.get((sub, track))
+            if got is None:
+                pub = pubs[track]
+                got = cache[(sub, track)] = (members[sub].key, members[sfu_pubs[track].publisher].key,
+                                             pub.name, pub.record.sid)
+            return got
+
+        return names
+
     def latest_second(self) -> dict[str, np.ndarray] | None:
-        """The newest once-a-second sample of ``timeline`` as columns (``t``, ``sub`` and ``track`` as SFU
-        indices, then the row's fields), without building rows: what a live view redraws from. None before
-        the first second."""
-        return self._timeline[-1] if self._timeline else None
+        """The newest once-a-second sample of ``timeline`` as columns (``t`` in µs, ``sub`` and ``track`` as
+        SFU indices, then the row's fields; NaN where the row has None), without building rows: what a live
+        view redraws from. None before the first second. Kept even with ``timeline=False``."""
+        cols = self._timeline.latest()
+        quality = self._quality_timeline.latest()
+        return None if cols is None or quality is None else _with_nan(self._joined(cols, quality))
 
     def timeline_frame(self) -> Any:
-        """``timeline`` as a pandas DataFrame (pandas is needed for this one)."""
+        """``timeline`` as a pandas DataFrame (pandas is needed for this one); NaN where the rows have None."""
         from .optional import require
 
         pd = require("pandas", purpose="timeline_frame()")
-        return pd.DataFrame(self.timeline)
+        return pd.DataFrame(self.timeline, columns=list(_FRAME_COLUMNS))
 
-    def _network_quality(self, p: "Participant", now: int, jitter_ms: float) -> None:
+    @property
+    def quality_timeline(self) -> list[dict[str, Any]]:
+        """Once a simulated second, every connected participant's Network Quality Level: ``level``, and the
+        ``send`` and ``recv`` directions' levels (None for a direction with nothing to judge)."""
+        if not self._quality_timeline.keep or not self._quality_timeline.rows:
+            return []
+        cols = self._quality_timeline.columns()
+        members = self._participant_of_member
+        return [{"t": t / US_PER_S, "identity": members[m].key, "level": level,
+                 "send": None if send < 0 else send, "recv": None if recv < 0 else recv}
+                for t, m, level, send, recv in zip(*(cols[k].tolist() for k in ("t", "member", "level", "send",
+                                                                                   "recv")))]
+
+    def _network_quality(self, p: "Participant", now: int, jitter_ms: float) -> tuple[int, int, int]:
+        """The participant's Network Quality Level now, announced when it changed: (level, send, recv), -1
+        for a direction with nothing to judge."""
         directions = []
         for link, demand, jitter in ((p.uplink, self._send_demand(p), 0.0),
                                      (p.downlink, self._recv_demand(p), jitter_ms)):
@@ -630,16 +709,14 @@ class Adaptation:
                                              jitter_ms=jitter, loss=min(max(loss, 0.0), 1.0)))
         nq = network_quality(directions[0], directions[1], reconnecting=p.outage_since is not None)
         level = int(nq.level)
-        self.quality_timeline.append({"t": now / US_PER_S, "identity": p.identity, "level": level,
-                                      "send": None if nq.send is None else nq.send.level,
-                                      "recv": None if nq.recv is None else nq.recv.level})
+        sample = (level, -1 if nq.send is None else int(nq.send.level), -1 if nq.recv is None else int(nq.recv.level))
         if self.network_quality_levels.get(p.key) == level:
-            return
+            return sample
         self.network_quality_levels[p.key] = level
         self.trace.record(now, "network-quality-level-changed", **p.named(), level=level)
         client = p.client
         if client is None:
-            return
+            return sample
         local = client.local_participant
         local.network_quality_level = level
         local.network_quality_stats = nq
@@ -655,6 +732,7 @@ class Adaptation:
             nq_option = other.client.options.get("network_quality")
             if isinstance(nq_option, dict) and nq_option.get("remote", 0):
                 remote.emit("networkQualityLevelChanged", level, nq)
+        return sample
 
     def _send_demand(self, p: "Participant") -> float:
         """What the published tracks want to send (not what the encoder has settled for)."""
@@ -692,10 +770,27 @@ def _rtt_us(p: "Participant") -> int:
     return p.uplink.config.delay_us + p.downlink.config.delay_us  # type: ignore[union-attr]
 
 
-_TIMELINE_COLUMNS = {"t": np.int64, "sub": np.int64, "track": np.int64, "kind": np.int64, "bitrate_bps": np.int64,
-                     "layer": np.int64, "target_layer": np.int64, "sent_layer": np.int64, "allocated_bps": np.int64,
-                     "estimate_bps": np.int64, "loss": np.float64, "jitter_ms": np.float64, "score": np.float64}
+#: the timeline's columns as stored (51 bytes a row, and 16 a second for its time and row count); a row's
+#: ``kind`` is its track's, its ``estimate_bps`` its subscriber's in the quality timeline
+_TIMELINE_COLUMNS = {"sub": np.int32, "track": np.int32, "bitrate_bps": np.int64, "layer": np.int8,
+                     "target_layer": np.int8, "sent_layer": np.int8, "allocated_bps": np.int64, "loss": np.float64,
+                     "jitter_ms": np.float64, "score": np.float64}
+_ROW_COLUMNS = ("t", "sub", "track", "kind", "bitrate_bps", "layer", "target_layer", "sent_layer", "allocated_bps",
+                "estimate_bps", "loss", "jitter_ms", "score")
+_NOT_YET = ("allocated_bps", "estimate_bps")  # -1 in storage: nothing measured yet (None in rows, NaN in columns)
 _EMPTY_SECOND = {k: np.zeros(0, dtype) for k, dtype in _TIMELINE_COLUMNS.items()}
+_FRAME_COLUMNS = ("t", "subscriber", "publisher", "track", "track_sid", "kind", "bitrate_bps", "layer",
+                  "target_layer", "sent_layer", "allocated_bps", "estimate_bps", "loss", "jitter_ms", "score")
+#: the quality timeline: per connected participant, its level and its directions' (-1: nothing to judge) and
+#: its downlink estimate (-1: none yet)
+_QUALITY_COLUMNS = {"member": np.int32, "level": np.int8, "send": np.int8, "recv": np.int8, "estimate_bps": np.int64}
+
+
+def _with_nan(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Columns with ``allocated_bps`` and ``estimate_bps`` NaN where they are -1 (nothing yet)."""
+    for k in _NOT_YET:
+        cols[k] = np.where(cols[k] < 0, np.nan, cols[k])
+    return cols
 
 
 def _pad(arr: np.ndarray | None, n: int) -> np.ndarray:

@@ -138,6 +138,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if duration is None:
         duration = scenario.duration_us
     options: dict[str, Any] = {"trace_packets": bool(args.trace and args.trace_packets),
+                               "timeline": bool(args.timeline),  # kept only when --json --timeline asks for it
                                # files appear there only if a room records; the name never leaves vroom-media
                                "media_dir": Path(args.media_dir) if args.media_dir
                                else Path("vroom-media") / folder_name(scenario.name)}

@@ -172,7 +172,7 @@ class Simulation(DataPath, Adaptation):
                  engine: str = "fast", trace_packets: bool = False, room: str = "room",
                  epoch: object = None, quotas: Quotas | None = None,
                  speaker_detector: str = "volfin-cohen", congestion_control: bool = True,
-                 estimator: str = "gcc", media_dir: str | Path | None = None) -> None:
+                 estimator: str = "gcc", media_dir: str | Path | None = None, timeline: bool = True) -> None:
         if engine not in ("fast", "reference"):
             raise ConfigError("engine", f"expected 'fast' or 'reference', got {engine!r}")
         self.seed = seed
@@ -206,6 +206,7 @@ class Simulation(DataPath, Adaptation):
         self._pub_of_track: list[Publication] = []
         self._participant_of_member: list[Participant] = []
         self._links: list[Link] = []  # every link ever made, in order (a rejoin makes new ones)
+        self._open_links: list[Link] = []  # the links still settled once a second (not finished)
         self._init_data_path()
         self._media_dir = None if media_dir is None else Path(media_dir)
         self._media_service: Any = None  # vroom.recording's service, made when a room first records
@@ -221,7 +222,9 @@ class Simulation(DataPath, Adaptation):
 
         if estimator not in ESTIMATORS:
             raise ConfigError("estimator", f"expected one of {sorted(ESTIMATORS)}, got {estimator!r}")
-        self._init_adaptation(bool(congestion_control), estimator)
+        if not isinstance(timeline, bool):
+            raise ConfigError("timeline", f"expected true or false, got {timeline!r}")
+        self._init_adaptation(bool(congestion_control), estimator, timeline)
 
     # -- time ------------------------------------------------------------------
     @property
@@ -249,8 +252,10 @@ class Simulation(DataPath, Adaptation):
         now = self.now_us
         self._advance(now)
         self.receivers.consume(now)
-        for link in self._links:
+        for link in self._open_links:
             link.settle(now)
+        if any(link.finished for link in self._open_links):  # a left session's links, all arrived: done with
+            self._open_links[:] = [link for link in self._open_links if not link.finished]  # in place: on_reopen
 
     def at(self, when: object, action: Callable[[], Any]) -> None:
         """Call ``action()`` at simulated time ``when`` (seconds or a string)."""
@@ -455,7 +460,9 @@ class Simulation(DataPath, Adaptation):
                     self.streams.stream(f"link/{name}/jitter"))
         self._link_ids[name] = self.trace.add_link(name)
         link.on_change = self._link_changing
+        link.on_reopen = self._open_links.append
         self._links.append(link)
+        self._open_links.append(link)
         return link
 
     def _open_room(self, room: "RoomRecord") -> None:
@@ -714,6 +721,8 @@ class Simulation(DataPath, Adaptation):
             detector.remove(p.index)
         p.state = "disconnected"
         p.left_at = now
+        p.uplink.close()  # type: ignore[union-attr]
+        p.downlink.close()  # type: ignore[union-attr]
         p.outage += 1
         fields: dict[str, Any] = {**p.named(), "room": room.unique_name, "room_sid": room.sid,
                                   "participant_sid": record.sid}

@@ -229,8 +229,10 @@ class Receivers:
         self.max_seq[seg_slot] = np.maximum(self.max_seq[seg_slot], np.maximum.reduceat(seq, starts))
         latency = np.maximum(c["arrival"] - c["t"], 1)
         bins = np.minimum((np.log(latency) / _LOG_RATIO).astype(np.int64), LATENCY_BINS - 1)
-        flat = np.bincount(c["sub"] * LATENCY_BINS + bins, minlength=len(self.latency_hist) * LATENCY_BINS)
-        self.latency_hist += flat.reshape(len(self.latency_hist), LATENCY_BINS)
+        # only the subscribers in this batch: a histogram as wide as every member ever is 34 kB a member
+        subs, row = np.unique(c["sub"], return_inverse=True)
+        flat = np.bincount(row.reshape(-1) * LATENCY_BINS + bins, minlength=len(subs) * LATENCY_BINS)
+        self.latency_hist[subs] += flat.reshape(len(subs), LATENCY_BINS)
         self._jitter(slot, starts, lengths, seg_slot, kind, c["ts"][order], arrival)
         layer = c["layer"][order]
         self.layer[seg_slot] = layer[starts + lengths - 1]

@@ -113,6 +113,14 @@ def summarize(sim: "Simulation") -> dict[str, Any]:
         for link in (p.uplink, p.downlink):
             if link is not None:
                 links[link.name] = link.counters()
+    # a rejoin makes new links with the same names: the earlier sessions' links stay, as "<name>#<session>"
+    current = {link.name: link for p in sim.participants.values() for link in (p.uplink, p.downlink)
+               if link is not None}
+    sessions: dict[str, int] = {}
+    for link in sim._links:
+        session = sessions[link.name] = sessions.get(link.name, 0) + 1
+        if current.get(link.name) is not link:
+            links[f"{link.name}#{session}"] = link.counters()
     sfu = sim.sfu
     out = {
         "seed": sim.seed,

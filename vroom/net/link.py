@@ -261,6 +261,9 @@ class Link:
         self._last_lost = False
         self._pending_t: list[np.ndarray] = []
         self._pending_b: list[np.ndarray] = []
+        self.closed = False  # the session that used it has ended (``close``)
+        #: called with the link when a closed link that had settled takes a packet again (a late retransmission)
+        self.on_reopen: Callable[["Link"], None] | None = None
 
     # -- configuration -------------------------------------------------
     def set(self, **changes: Any) -> LinkConfig:
@@ -394,8 +397,20 @@ class Link:
     # -- accounting of arrivals ------------------------------------------
     def _accept(self, arrivals: np.ndarray, sizes: np.ndarray) -> None:
         if len(arrivals):
+            if self.closed and not self._pending_t and self.on_reopen is not None:
+                self.on_reopen(self)  # settled and dropped from its owner's list: it has arrivals to count again
             self._pending_t.append(arrivals)
             self._pending_b.append(sizes)
+
+    def close(self) -> None:
+        """The session that used this link has ended. Once its last packets have arrived (``finished``) only
+        its counters and the random draws it has not used yet are kept (queues freed)."""
+        self.closed = True
+
+    @property
+    def finished(self) -> bool:
+        """Closed, and nothing left in flight: nothing more to settle."""
+        return self.closed and not self._pending_t
 
     def settle(self, now: int) -> None:
         """Count packets that arrived before ``now`` as delivered."""
@@ -408,6 +423,8 @@ class Link:
         self.delivered_bytes += int(b[done].sum())
         if done.all():
             self._pending_t, self._pending_b = [], []
+            if self.closed:
+                self._system.clear()  # every departure in it is past: it limits no future packet
         else:
             self._pending_t, self._pending_b = [t[~done]], [b[~done]]
 
