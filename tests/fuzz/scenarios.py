@@ -24,7 +24,7 @@ import yaml
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[2]
-#: The longest line vroom may print for a user's mistake (errors are short; issue 13).
+#: The longest line vroom may print for a user's mistake (errors are short).
 MAX_LINE = 500
 #: Simulated time of each run: long enough to connect, publish and forward, short enough for many runs.
 RUN_DURATION = "2s"

@@ -1,4 +1,4 @@
-"""Trace files that are binary, huge or not traces: clear errors that never echo the file (issue 13)."""
+"""Trace files that are binary, huge or not traces: clear errors that never echo the file."""
 
 from __future__ import annotations
 

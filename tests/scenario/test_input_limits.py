@@ -1,4 +1,4 @@
-"""Hostile and mistaken scenario files: clear errors, explicit limits, no traceback (issue 13).
+"""Hostile and mistaken scenario files: clear errors, explicit limits, no traceback.
 
 Each test names the failure the fuzzer found on the code before (the exception that escaped,
 or the hang) and checks the clean refusal that replaced it.
