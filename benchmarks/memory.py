@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import resource
 import sys
 import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
+
+from vroom.bench import in_fresh_process
 
 HERE = Path(__file__).resolve().parent
 LONG = HERE / "long-meeting-3.yaml"
@@ -168,18 +169,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args(argv)
-    ctx = mp.get_context("spawn")
     results, failed = [], False
     rooms = args.rooms or ["long", "churn"]
     if any(room not in BARS for room in rooms):
         parser.error(f"expected rooms among {sorted(BARS)}, got {args.rooms}")
     for room in rooms:
         print(f"{room}:", flush=True)
-        queue = ctx.Queue()
-        proc = ctx.Process(target=_child, args=(room, vars(args), queue))
-        proc.start()
-        res = queue.get()
-        proc.join()
+        res = in_fresh_process(_child, room, vars(args))
         results.append(res)
         if "error" in res:
             print(f"  failed: {res['error']}")

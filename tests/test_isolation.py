@@ -152,8 +152,8 @@ def test_link_controls_drive_the_namesake_they_were_given():
     with pytest.raises(ValueError, match="participant: 'alice' is ambiguous: .* name one: 'alice@r', 'alice@r2'"):
         LinkControls("alice", sim=sim)
     second = sim.participants["alice@r2"]
-    for given in (second, "alice@r2", second.client):
-        controls = LinkControls(given, sim=sim if given is not second.client else None)
+    for named in (second, "alice@r2", second.client):
+        controls = LinkControls(named, sim=sim if named is not second.client else None)
         controls.set("up", "rate", 300)  # kbps
         assert second.uplink.config.rate_bps == 300_000
         assert sim.participants["alice"].uplink.config.rate_bps == 1_000_000_000

@@ -92,24 +92,31 @@ def _default_paths() -> list[str]:
                             "run from the vroom checkout or pass scenario files")
 
 
+def in_fresh_process(target: Any, *args: Any) -> dict[str, Any]:
+    """``target(*args, queue)`` in a new ("spawn") process, which puts its result dict on ``queue``: each
+    measurement starts from a clean heap and import state."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=target, args=(*args, queue))
+    proc.start()
+    res = queue.get()
+    proc.join()
+    return res
+
+
 def run_bench(paths: list[str] | None = None, *, json_path: str | None = None, quick: bool = False) -> int:
     try:
         files = list(paths) if paths else _default_paths()
     except FileNotFoundError as exc:
         print(f"vroom: error: {exc}", file=sys.stderr)
         return 2
-    ctx = mp.get_context("spawn")
     results = []
     head = (f"{'scenario':<16} {'sim s':>6} {'wall s':>7} {'x real':>7} {'fwd pkt/s':>10} {'peak MB':>8} "
             f"{'simpy ev/s':>10} {'ratio':>6}")
     print(head)
     print("-" * len(head))
     for path in files:
-        queue = ctx.Queue()
-        proc = ctx.Process(target=_measure, args=(path, quick, queue))
-        proc.start()
-        res = queue.get()
-        proc.join()
+        res = in_fresh_process(_measure, path, quick)
         results.append(res)
         if "error" in res:
             print(f"{Path(path).name:<16} failed: {res['error']}")
