@@ -15,16 +15,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
-
 from ..errors import ConfigError, ScenarioError, did_you_mean, join_path, short
-from ..files import read_capped
 from ..media.tracks import parse_publish, parse_track
 from ..rng import RandomStreams
 from ..sim import CONNECT_OPTIONS, Network, Simulation, _connect_options
-from ..units import MAX_DURATION_US, UnitError, format_duration, parse_duration, require_units
+from ..units import (
+    MAX_DURATION_US,
+    UnitError,
+    format_duration,
+    parse_duration,
+    require_units,
+)
+from .document import MAX_DEPTH, MAX_FILE_BYTES, MAX_VALUES, check_size, read_document
 
-__all__ = ["Scenario", "load", "MAX_PARTICIPANTS", "MAX_FILE_BYTES", "MAX_DEPTH", "MAX_VALUES",
+__all__ = ["Scenario", "load", "read_document", "MAX_PARTICIPANTS", "MAX_FILE_BYTES", "MAX_DEPTH", "MAX_VALUES",
            "MAX_SCENARIO_PARTICIPANTS", "MAX_EVENTS", "MAX_SEED", "MAX_TRACK_BPS", "MAX_TRACKS", "MAX_SCENARIO_TRACKS"]
 
 #: Twilio group rooms hold at most 50 participants (reference/twilio.md §5).
@@ -32,12 +36,6 @@ MAX_PARTICIPANTS = 50
 
 # Limits (docs/scenarios.md, "Limits"): far above any real scenario, low enough that loading,
 # validating and building stay within seconds and a few hundred MB.
-#: Largest scenario file: 1 MiB (the shipped ones are under 5 kB).
-MAX_FILE_BYTES = 1024 * 1024
-#: Deepest nesting of mappings and lists (the deepest field, a bandwidth profile's render size, is 7).
-MAX_DEPTH = 32
-#: Most values (mappings, lists, scalars; an alias counts as what it points to) in one document.
-MAX_VALUES = 100_000
 #: Most participants in one scenario, after ``count``: four full group rooms. The simulation's cost grows
 #: faster than the number of rooms (a 2 s run of 200 one-person rooms takes seconds, of 1000 minutes).
 MAX_SCENARIO_PARTICIPANTS = 200
@@ -56,7 +54,6 @@ MAX_SEED = 2**63 - 1
 #: Twilio's longest room name and identity (reference/twilio.md §5).
 MAX_NAME = 128
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it: 5-10x faster
 
 _TOP = ("name", "description", "seed", "duration", "room", "sfu", "networks", "participants", "events")
 _PARTICIPANT = ("identity", "count", "network", "join", "leave", "publish", "room", "token", "bandwidth_profile",
@@ -110,7 +107,7 @@ class Scenario:
         """Validate a scenario given as a dict. A file's rates and durations must have a unit
         (``units_required``, as ``load`` does); a dict from Python may use plain numbers: seconds, bit/s."""
         try:
-            _check_size(data)
+            check_size(data)
             with require_units() if units_required else contextlib.nullcontext():
                 return _parse(data, file, base_dir or Path("."))
         except ScenarioError:
@@ -146,76 +143,6 @@ class Scenario:
 def load(path: str | Path) -> Scenario:
     """Read and validate a scenario file (its ``warnings`` list what validates but looks wrong)."""
     return Scenario.load(path)
-
-
-def read_document(path: str | Path) -> Any:
-    """The YAML document of a scenario file, read within vroom's limits (size, UTF-8, nesting)."""
-    path = Path(path)
-    try:
-        raw = read_capped(path, MAX_FILE_BYTES, "the file")
-    except ConfigError as exc:
-        raise ScenarioError(str(path), "", exc.message) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise ScenarioError(str(path), "", f"not UTF-8 text (line {line}, byte {exc.start}): "
-                                           "a scenario file is YAML in UTF-8") from None
-    return _read_yaml(text, str(path))
-
-
-def _read_yaml(text: str, file: str) -> Any:
-    """The document in ``text``, refused with a clear message if it is not YAML, nested deeper than
-    ``MAX_DEPTH`` or has more than ``MAX_VALUES`` values. The event stream is checked first, so a
-    deep or huge document is refused before it is built."""
-    def fail(exc: yaml.YAMLError) -> ScenarioError:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        return ScenarioError(file, "", f"not valid YAML: {where}{problem}")
-
-    try:
-        depth = values = 0
-        for event in yaml.parse(text, Loader=_YAML_LOADER):
-            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    mark = event.start_mark
-                    raise ScenarioError(file, "", f"line {mark.line + 1}: nested deeper than {MAX_DEPTH} levels "
-                                                  "(mappings and lists inside each other)")
-            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                depth -= 1
-            if isinstance(event, (yaml.NodeEvent, yaml.CollectionStartEvent)):
-                values += 1
-                if values > MAX_VALUES:
-                    raise ScenarioError(file, "", f"more than {MAX_VALUES:,} values in one document")
-        return yaml.load(text, Loader=_YAML_LOADER)
-    except ScenarioError:
-        raise
-    except yaml.YAMLError as exc:
-        raise fail(exc) from None
-    except RecursionError:  # cannot happen within MAX_DEPTH; kept as a clear message if it does
-        raise ScenarioError(file, "", f"nested deeper than {MAX_DEPTH} levels") from None
-    except ValueError as exc:  # e.g. an integer with more digits than Python converts
-        raise ScenarioError(file, "", f"not a value vroom can read: {str(exc).splitlines()[0][:120]}") from None
-
-
-def _check_size(data: object) -> None:
-    """Refuse a document nested deeper than MAX_DEPTH or with more than MAX_VALUES values, counting a
-    shared (aliased) value each time it appears: a few lines of YAML aliases can stand for billions."""
-    seen = 0
-    stack: list[tuple[object, int]] = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        seen += 1
-        if seen > MAX_VALUES:
-            raise ConfigError("", f"more than {MAX_VALUES:,} values (counting each use of an alias)")
-        if isinstance(value, (dict, list)):
-            if depth > MAX_DEPTH:
-                raise ConfigError("", f"nested deeper than {MAX_DEPTH} levels (or a value that contains itself)")
-            if isinstance(value, dict):
-                stack.extend((key, depth + 1) for key in value)
-            stack.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
 
 
 def _draw_time(spec: Any, rng: Any) -> int:
