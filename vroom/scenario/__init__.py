@@ -19,13 +19,7 @@ from ..errors import ConfigError, ScenarioError, did_you_mean, join_path, short
 from ..media.tracks import parse_publish, parse_track
 from ..rng import RandomStreams
 from ..sim import CONNECT_OPTIONS, Network, Simulation, _connect_options
-from ..units import (
-    MAX_DURATION_US,
-    UnitError,
-    format_duration,
-    parse_duration,
-    require_units,
-)
+from ..units import MAX_DURATION_US, UnitError, format_duration, parse_duration, require_units
 from .document import MAX_DEPTH, MAX_FILE_BYTES, MAX_VALUES, check_size, read_document
 
 __all__ = ["Scenario", "load", "read_document", "MAX_PARTICIPANTS", "MAX_FILE_BYTES", "MAX_DEPTH", "MAX_VALUES",
