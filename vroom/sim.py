@@ -765,6 +765,11 @@ class Simulation(DataPath, Adaptation):
             raise ConfigError("link", f"{identity!r} is not connected yet, so {name!r} does not exist")
         return link
 
+    @property
+    def links(self) -> tuple[Link, ...]:
+        """Every link made so far, in order: a rejoin makes new links with the names of the earlier ones."""
+        return tuple(self._links)
+
     def set_link(self, name: str, **changes: Any) -> None:
         """Change a link from now on: ``sim.set_link("bob/down", rate="300kbps")``
         (the same as ``sim.link("bob/down").set(rate="300kbps")``)."""

@@ -117,7 +117,7 @@ def summarize(sim: "Simulation") -> dict[str, Any]:
     current = {link.name: link for p in sim.participants.values() for link in (p.uplink, p.downlink)
                if link is not None}
     sessions: dict[str, int] = {}
-    for link in sim._links:
+    for link in sim.links:
         session = sessions[link.name] = sessions.get(link.name, 0) + 1
         if current.get(link.name) is not link:
             links[f"{link.name}#{session}"] = link.counters()
