@@ -30,12 +30,15 @@ _repr.maxlist = _repr.maxtuple = _repr.maxset = _repr.maxdict = 6
 _repr.maxlevel = 3
 
 
-def short(value: object) -> str:
-    """A repr of a value the user gave, cut short (``'aaaa...aaaa'``, ``[1, 2, 3, ...]``)."""
+def short(value: object, limit: int = 60) -> str:
+    """A value the user gave, as an error shows it: a long string cut with its length, a container's repr
+    cut short (``[1, 2, 3, ...]``), never all of it."""
+    if isinstance(value, (str, bytes)) and len(value) > limit:
+        return f"{value[:limit]!r}… ({len(value)} characters)"
     try:
         return _repr.repr(value)
-    except Exception:  # a repr that fails (e.g. a huge int past Python's digit limit)
-        return f"<{type(value).__name__}>"
+    except Exception:  # a repr that fails (an int past Python's digit limit, a broken object)
+        return f"<{type(value).__name__} too large to show>"
 
 
 def did_you_mean(key: object, allowed: "tuple[str, ...] | list[str] | set[str]") -> str:

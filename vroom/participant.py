@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, clip
 from .media.source import Source
 from .net.link import Link
 
@@ -101,12 +101,8 @@ class Participant:
         return f"<Participant {self.key} {self.state}>"
 
 
-def _short(text: str, limit: int = 48) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _listed(keys: list[str], suffix: str = "") -> str:
-    shown = ", ".join(repr(_short(k + suffix)) for k in keys[:4])
+    shown = ", ".join(repr(clip(k + suffix, 48)) for k in keys[:4])
     return shown + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
 
 
@@ -171,9 +167,9 @@ class Keys:
             return same[0]
         if same:
             names = [self.qualified_name(q) for q in same]
-            raise ConfigError(field, f"{_short(name + suffix)!r} is ambiguous: {len(same)} participants have the "
-                                     f"identity {_short(name)!r}; name one: {_listed(names, suffix)}")
+            raise ConfigError(field, f"{clip(name + suffix, 48)!r} is ambiguous: {len(same)} participants have the "
+                                     f"identity {clip(name, 48)!r}; name one: {_listed(names, suffix)}")
         for q in self.participants.values():
             if self.qualified_name(q) == name:
                 return q
-        raise ConfigError(field, f"no participant {_short(name)!r}")
+        raise ConfigError(field, f"no participant {clip(name, 48)!r}")

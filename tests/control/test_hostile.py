@@ -8,7 +8,8 @@ import pytest
 
 import vroom
 from vroom.control import params as limits
-from vroom.control.errors import MAX_MESSAGE, shown
+from vroom.control.errors import MAX_MESSAGE
+from vroom.errors import short
 from vroom.control.quotas import Quotas
 from vroom.control.tokens import MAX_TOKEN_CHARS, verify_token
 
@@ -163,10 +164,10 @@ def test_messages_never_echo_a_whole_value(sim):
         assert status >= 400 and huge not in body["message"] and len(body["message"]) <= MAX_MESSAGE
 
 
-def test_shown_cuts_long_and_unprintable_values():
-    assert shown("abc") == "'abc'"
-    assert len(shown("x" * 10_000)) < 100 and "10000 characters" in shown("x" * 10_000)
-    assert "too large" in shown(10 ** 5000)  # repr itself raises ValueError beyond 4300 digits
+def test_short_cuts_long_and_unprintable_values():
+    assert short("abc") == "'abc'"
+    assert len(short("x" * 10_000)) < 100 and "10000 characters" in short("x" * 10_000)
+    assert "too large" in short(10 ** 5000)  # repr itself raises ValueError beyond 4300 digits
 
 
 def test_the_in_process_client_takes_forms_as_requests_does(sim):

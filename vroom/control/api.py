@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from ..errors import short
 from .cloud import validate_recording_rules, validate_subscribe_rules
-from .errors import TwilioError, shown, twilio_error
+from .errors import TwilioError, twilio_error
 from .media_api import MEDIA_ROUTES
 from .params import check_fields, date, flag, json_value, values, whole
 from .records import BASE_URL, DEFAULT_RULES, ParticipantRecord, RoomRecord, TrackRecord, iso8601
@@ -143,7 +144,7 @@ class RestApi:
         if status is None:
             raise twilio_error(53112, "Status is required (the only value is 'completed')")
         if status != "completed":
-            raise twilio_error(53112, f"Status may only be 'completed', got {shown(status)}")
+            raise twilio_error(53112, f"Status may only be 'completed', got {short(status)}")
         self.cloud.complete_room(room)
         return room.to_json(self.cloud.epoch)
 
@@ -151,7 +152,7 @@ class RestApi:
         c = self.cloud
         status = p.get("Status", "in-progress")
         if status not in ("in-progress", "completed", "failed"):
-            raise twilio_error(53112, f"Status must be in-progress, completed or failed, got {shown(status)}")
+            raise twilio_error(53112, f"Status must be in-progress, completed or failed, got {short(status)}")
         after, before = date(p, "DateCreatedAfter", 20001), date(p, "DateCreatedBefore", 20001)
         rooms = [r for r in c.rooms.values() if r.status == status
                  and ("UniqueName" not in p or r.unique_name == p["UniqueName"])
@@ -167,14 +168,14 @@ class RestApi:
         for part in reversed(room.participants):
             if part.identity == key and not part.anonymized:
                 return part
-        raise twilio_error(20404, f"no participant {shown(key)} in room {room.sid}")
+        raise twilio_error(20404, f"no participant {short(key)} in room {room.sid}")
 
     def _list_participants(self, room: RoomRecord, p: dict[str, Any], path: str) -> dict[str, Any]:
         c = self.cloud
         default = "connected" if room.status == "in-progress" else "disconnected"
         status = p.get("Status", default)
         if status not in ("connected", "disconnected", "reconnecting"):
-            raise twilio_error(53209, f"Status must be connected, disconnected or reconnecting, got {shown(status)}")
+            raise twilio_error(53209, f"Status must be connected, disconnected or reconnecting, got {short(status)}")
         after, before = date(p, "DateCreatedAfter", 20001), date(p, "DateCreatedBefore", 20001)
         parts = [q for q in room.participants if q.status == status
                  and ("Identity" not in p or q.identity == p["Identity"])
@@ -230,7 +231,7 @@ class RestApi:
         offset = page * size
         if token is not None:
             if not (isinstance(token, str) and _PAGE_TOKEN.fullmatch(token)):
-                raise twilio_error(20404, f"unknown PageToken {shown(token)}")
+                raise twilio_error(20404, f"unknown PageToken {short(token)}")
             offset = int(token[2:])
 
         def url(pg: int, off: int | None) -> str:
@@ -297,7 +298,7 @@ def _update_participant(api: RestApi, args: list[str], p: dict[str, Any], path: 
     part = api.participant(*args)
     status = p.get("Status")
     if status != "disconnected":
-        raise twilio_error(53209, f"Status may only be 'disconnected', got {shown(status)}")
+        raise twilio_error(53209, f"Status may only be 'disconnected', got {short(status)}")
     if part.status == "disconnected":
         raise twilio_error(53209, f"{part.sid} is already disconnected")
     c.sim._disconnect_participant(part, None, kicked=True)
@@ -323,7 +324,7 @@ def _fetch_published(api: RestApi, args: list[str], p: dict[str, Any], path: str
     for t in part.tracks:
         if t.published and args[2] in (t.sid, t.name):
             return 200, t.to_json(api.cloud.epoch)
-    raise twilio_error(20404, f"{part.sid} publishes no track {shown(args[2])}")
+    raise twilio_error(20404, f"{part.sid} publishes no track {short(args[2])}")
 
 
 def _list_subscribed(api: RestApi, args: list[str], p: dict[str, Any], path: str) -> tuple[int, dict[str, Any]]:
@@ -337,7 +338,7 @@ def _fetch_subscribed(api: RestApi, args: list[str], p: dict[str, Any], path: st
     for t in api._subscribed(part):
         if args[2] == t.sid:
             return 200, api._subscribed_json(part, t)
-    raise twilio_error(20404, f"{part.sid} is not subscribed to {shown(args[2])}")
+    raise twilio_error(20404, f"{part.sid} is not subscribed to {short(args[2])}")
 
 
 def _subscribe_rules_of(api: RestApi, args: list[str]) -> ParticipantRecord:

@@ -16,8 +16,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from ..errors import short
 from .callbacks import Webhooks
-from .errors import TwilioError, shown, twilio_error
+from .errors import TwilioError, twilio_error
 from .quotas import Quotas, TokenBucket
 from .records import DEFAULT_RULES, ParticipantRecord, RoomRecord, TrackRecord, iso8601_ms
 from .tokens import AccessToken, VideoGrant
@@ -149,7 +150,7 @@ class Cloud:
             for r in self.in_progress():
                 if r.unique_name == sid_or_name:
                     return r
-            raise twilio_error(20404, f"no room {shown(sid_or_name)} in account {self.account_sid}")
+            raise twilio_error(20404, f"no room {short(sid_or_name)} in account {self.account_sid}")
         return room
 
     def create_room(self, *, unique_name: str | None = None, type: str = "group", max_participants: int | None = None,
@@ -162,43 +163,43 @@ class Cloud:
                     max_concurrent_published_tracks: int | None = None, ad_hoc: bool = False) -> RoomRecord:
         """Create an in-progress room, or raise the TwilioError Twilio would."""
         if not isinstance(type, str) or type not in ROOM_TYPES:
-            raise twilio_error(53108, f"Type must be one of {', '.join(ROOM_TYPES)}, got {shown(type)}")
+            raise twilio_error(53108, f"Type must be one of {', '.join(ROOM_TYPES)}, got {short(type)}")
         limit = ROOM_TYPES[type]
         if max_participants is None:
             max_participants = limit
         if not (_whole(max_participants) and 1 <= max_participants <= limit):
             raise twilio_error(53107, f"MaxParticipants for a {type} room is 1 to {limit}, "
-                                      f"got {shown(max_participants)}")
+                                      f"got {short(max_participants)}")
         if unique_name is not None:
             _check_name(unique_name, "room")
             if any(r.unique_name == unique_name for r in self.in_progress()):
-                raise twilio_error(53113, f"an in-progress room is already named {shown(unique_name)}")
+                raise twilio_error(53113, f"an in-progress room is already named {short(unique_name)}")
         if status_callback is not None and not (isinstance(status_callback, str)
                                                 and re.match(r"^https?://\S+$", status_callback)):
-            raise twilio_error(53111, f"StatusCallback must be an http(s) URL, got {shown(status_callback)}")
+            raise twilio_error(53111, f"StatusCallback must be an http(s) URL, got {short(status_callback)}")
         if status_callback_method not in ("GET", "POST"):
             raise twilio_error(53110, f"StatusCallbackMethod must be GET or POST, "
-                                      f"got {shown(status_callback_method)}")
+                                      f"got {short(status_callback_method)}")
         for name, value in (("EmptyRoomTimeout", empty_room_timeout), ("UnusedRoomTimeout", unused_room_timeout)):
             if not (_whole(value) and 1 <= value <= 60):
-                raise twilio_error(53109, f"{name} is 1 to 60 minutes, got {shown(value)}")
+                raise twilio_error(53109, f"{name} is 1 to 60 minutes, got {short(value)}")
         if not (_whole(max_participant_duration) and 1 <= max_participant_duration <= 86_400):
             raise twilio_error(53109, f"MaxParticipantDuration is 1 to 86400 seconds, "
-                                      f"got {shown(max_participant_duration)}")
+                                      f"got {short(max_participant_duration)}")
         if media_region is not None and media_region not in MEDIA_REGIONS:
             raise twilio_error(53115, f"MediaRegion must be one of {', '.join(MEDIA_REGIONS)}, "
-                                      f"got {shown(media_region)}")
+                                      f"got {short(media_region)}")
         for name, flag, code in (("RecordParticipantsOnConnect", record_participants_on_connect, 53114),
                                  ("AudioOnly", audio_only, 53124), ("LargeRoom", large_room, 53114)):
             if not isinstance(flag, bool):
-                raise twilio_error(code, f"{name} must be true or false, got {shown(flag)}")
+                raise twilio_error(code, f"{name} must be true or false, got {short(flag)}")
         if audio_only and type != "group":
             raise twilio_error(53124, f"AudioOnly needs a group room, not {type}")
         if record_participants_on_connect and type in ("go", "peer-to-peer"):
             raise twilio_error(53114, f"RecordParticipantsOnConnect is not available in {type} rooms")
         codecs = ["VP8", "H264"] if video_codecs is None else video_codecs
         if not isinstance(codecs, (list, tuple)) or any(c not in ("VP8", "H264") for c in codecs):
-            raise twilio_error(53114, f"VideoCodecs may hold VP8 and H264, got {shown(codecs)}")
+            raise twilio_error(53114, f"VideoCodecs may hold VP8 and H264, got {short(codecs)}")
         codecs = list(codecs)
         if recording_rules is not None:
             validate_recording_rules(recording_rules)
@@ -270,7 +271,7 @@ class Cloud:
         if re.fullmatch(r"RM[0-9a-f]{32}", name):
             raise twilio_error(53106, f"no room {name} in account {self.account_sid}")
         if not self.client_room_creation:
-            raise twilio_error(53106, f"no in-progress room {shown(name)} and client-side room creation is disabled")
+            raise twilio_error(53106, f"no in-progress room {short(name)} and client-side room creation is disabled")
         _check_name(name, "room")
         _check_name(identity, "identity")
         # check now what admit() would refuse, so that a refused first join leaves no room behind
@@ -294,7 +295,7 @@ class Cloud:
         if duplicate is not None:  # the newer client wins; the older one gets 53205
             room.admitting = True  # the room is not empty for long: don't end it in between
             try:
-                self.sim._disconnect_participant(duplicate, twilio_error(53205, f"{shown(identity)} connected again"))
+                self.sim._disconnect_participant(duplicate, twilio_error(53205, f"{short(identity)} connected again"))
             finally:
                 room.admitting = False
         now = self.now_us
@@ -334,7 +335,7 @@ class Cloud:
             raise twilio_error(53125, f"{room.unique_name} is audio-only")
         _check_name(name, "track")
         if any(t.name == name and t.published for t in p.tracks):
-            raise twilio_error(53304, f"{p.identity} already publishes a track named {shown(name)}")
+            raise twilio_error(53304, f"{p.identity} already publishes a track named {short(name)}")
         limit = room.max_concurrent_published_tracks
         live = sum(1 for q in room.connected for t in q.tracks if t.published)
         if limit and live >= limit:
@@ -400,11 +401,11 @@ def _check_name(value: object, what: str) -> None:
     codes = {"room": (53100, 53101, 53102), "identity": (53200, 53201, 53202), "track": (53301, 53302, 53303)}
     invalid, too_long, bad_chars = codes[what]
     if not isinstance(value, str) or not value:
-        raise twilio_error(invalid, f"the {what} name must be a non-empty string, got {shown(value)}")
+        raise twilio_error(invalid, f"the {what} name must be a non-empty string, got {short(value)}")
     if len(value) > MAX_NAME:
         raise twilio_error(too_long, f"the {what} name is {len(value)} characters; at most {MAX_NAME}")
     if _CONTROL.search(value):
-        raise twilio_error(bad_chars, f"the {what} name {shown(value)} contains control characters")
+        raise twilio_error(bad_chars, f"the {what} name {short(value)} contains control characters")
 
 
 def _rule_matches(rule: dict[str, Any], publisher: ParticipantRecord, track: TrackRecord) -> bool:
@@ -423,23 +424,23 @@ def _rule_matches(rule: dict[str, Any], publisher: ParticipantRecord, track: Tra
 def validate_subscribe_rules(rules: object) -> list[dict[str, Any]]:
     """Twilio's SubscribeRules: include/exclude by all, publisher, track, kind, priority."""
     if not isinstance(rules, list):
-        raise twilio_error(53114, f"Rules must be a JSON array, got {shown(rules)}")
+        raise twilio_error(53114, f"Rules must be a JSON array, got {short(rules)}")
     out = []
     for i, rule in enumerate(rules):
         if not isinstance(rule, dict) or rule.get("type") not in ("include", "exclude"):
-            raise twilio_error(53114, f"Rules[{i}] needs a type of include or exclude, got {shown(rule)}")
+            raise twilio_error(53114, f"Rules[{i}] needs a type of include or exclude, got {short(rule)}")
         unknown = set(rule) - {"type", "all", "publisher", "track", "kind", "priority"}
         if unknown:
-            raise twilio_error(53114, f"Rules[{i}] has unknown keys {shown(sorted(map(str, unknown)))}")
+            raise twilio_error(53114, f"Rules[{i}] has unknown keys {short(sorted(map(str, unknown)))}")
         if rule.get("kind") not in (None, "audio", "video", "data"):
-            raise twilio_error(53114, f"Rules[{i}].kind must be audio, video or data, got {shown(rule['kind'])}")
+            raise twilio_error(53114, f"Rules[{i}].kind must be audio, video or data, got {short(rule['kind'])}")
         if rule.get("priority") not in (None, "low", "standard", "high"):
             raise twilio_error(53114, f"Rules[{i}].priority must be low, standard or high")
         if rule.get("all") is not None and not isinstance(rule["all"], bool):
-            raise twilio_error(53114, f"Rules[{i}].all must be true or false, got {shown(rule['all'])}")
+            raise twilio_error(53114, f"Rules[{i}].all must be true or false, got {short(rule['all'])}")
         for key in ("publisher", "track"):
             if not isinstance(rule.get(key), (str, type(None))):
-                raise twilio_error(53114, f"Rules[{i}].{key} must be a name or a SID, got {shown(rule[key])}")
+                raise twilio_error(53114, f"Rules[{i}].{key} must be a name or a SID, got {short(rule[key])}")
         if not any(rule.get(k) is not None for k in ("all", "publisher", "track", "kind")):
             raise twilio_error(53114, f"Rules[{i}] must name all, a publisher, a track or a kind")
         out.append({"type": rule["type"], "all": rule.get("all"), "publisher": rule.get("publisher"),
@@ -450,7 +451,7 @@ def validate_subscribe_rules(rules: object) -> list[dict[str, Any]]:
 def validate_recording_rules(rules: object) -> list[dict[str, Any]]:
     """Recording Rules, refused with 53120 as reference/twilio.md §1 lists."""
     if not isinstance(rules, list) or not rules:
-        raise twilio_error(53120, f"Rules must be a non-empty array, got {shown(rules)}")
+        raise twilio_error(53120, f"Rules must be a non-empty array, got {short(rules)}")
     if len(rules) > 20:
         raise twilio_error(53120, f"at most 20 rules per room, got {len(rules)}")
     out = []
@@ -458,17 +459,17 @@ def validate_recording_rules(rules: object) -> list[dict[str, Any]]:
         if not isinstance(rule, dict) or "type" not in rule:
             raise twilio_error(53120, f"Rules[{i}] has no type")
         if rule["type"] not in ("include", "exclude"):
-            raise twilio_error(53120, f"Rules[{i}].type must be include or exclude, got {shown(rule['type'])}")
+            raise twilio_error(53120, f"Rules[{i}].type must be include or exclude, got {short(rule['type'])}")
         if "all" in rule and (rule["all"] is not True or set(rule) - {"type", "all"}):
             raise twilio_error(53120, f"Rules[{i}]: an 'all' rule is {{type, all: true}} and nothing else")
         if rule.get("kind") not in (None, "audio", "video"):
-            raise twilio_error(53120, f"Rules[{i}].kind must be audio or video, got {shown(rule['kind'])}")
+            raise twilio_error(53120, f"Rules[{i}].kind must be audio or video, got {short(rule['kind'])}")
         unknown = set(rule) - {"type", "all", "publisher", "track", "kind"}
         if unknown:
-            raise twilio_error(53120, f"Rules[{i}] has unknown keys {shown(sorted(map(str, unknown)))}")
+            raise twilio_error(53120, f"Rules[{i}] has unknown keys {short(sorted(map(str, unknown)))}")
         for key in ("publisher", "track"):
             if key in rule and not isinstance(rule[key], str):
-                raise twilio_error(53120, f"Rules[{i}].{key} must be a name or a SID, got {shown(rule[key])}")
+                raise twilio_error(53120, f"Rules[{i}].{key} must be a name or a SID, got {short(rule[key])}")
         out.append(dict(rule))
     return out
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..errors import TwilioError
 
-__all__ = ["TwilioError", "CODES", "twilio_error", "shown", "MAX_MESSAGE"]
+__all__ = ["TwilioError", "CODES", "twilio_error", "MAX_MESSAGE"]
 
 #: the longest error message vroom gives (Twilio's message, a colon and the detail); a longer detail is cut
 MAX_MESSAGE = 480
@@ -75,17 +75,6 @@ CODES: dict[int, tuple[str, str, int]] = {
     53304: ("TrackNameIsDuplicatedError", "Track name is duplicated", 400),
     53405: ("MediaConnectionError", "Media connection failed or Media activity ceased", 400),
 }
-
-
-def shown(value: object, limit: int = 60) -> str:
-    """``repr(value)``, cut to about ``limit`` characters: an error names what was given, never echoes all of it."""
-    if isinstance(value, (str, bytes)) and len(value) > limit:
-        return f"{value[:limit]!r}… ({len(value)} characters)"
-    try:
-        text = repr(value)
-    except (RecursionError, ValueError):  # absurdly deep, or an int of more than 4300 digits
-        text = f"<{type(value).__name__} too large to show>"
-    return text if len(text) <= limit else f"{text[:limit]}… ({type(value).__name__})"
 
 
 def twilio_error(code: int, detail: str | None = None, *, status: int | None = None) -> TwilioError:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import fnmatch
 from typing import TYPE_CHECKING, Any
 
-from .errors import shown, twilio_error
+from ..errors import short
+from .errors import twilio_error
 from .params import date, flag, values
 from .recordings import (CompositionHookRecord, CompositionRecord, RecordingRecord, StorageSettings, callback,
                          composition_params, friendly_name, update_settings)
@@ -38,7 +39,7 @@ def _dates(api: "RestApi", p: dict[str, Any], created_us: int) -> bool:
 def _status(p: dict[str, Any], allowed: tuple[str, ...]) -> str | None:
     status = p.get("Status")
     if status is not None and status not in allowed:
-        raise twilio_error(20001, f"Status: expected one of {', '.join(allowed)}, got {shown(status)}")
+        raise twilio_error(20001, f"Status: expected one of {', '.join(allowed)}, got {short(status)}")
     return status
 
 
@@ -64,7 +65,7 @@ def _delete_media(what: Any) -> None:
 def _recording(api: "RestApi", sid: str, room: "RoomRecord | None" = None) -> RecordingRecord:
     rec = api.cloud.recordings.get(sid)
     if rec is None or (room is not None and rec.room is not room):
-        raise twilio_error(20404, f"no recording {shown(sid)}" + (f" in room {room.sid}" if room is not None else ""))
+        raise twilio_error(20404, f"no recording {short(sid)}" + (f" in room {room.sid}" if room is not None else ""))
     return rec
 
 
@@ -74,7 +75,7 @@ def _list_recordings(api: "RestApi", p: dict[str, Any], path: str, room: "RoomRe
     grouping = values(p, "GroupingSid") or []
     media_type = p.get("MediaType")
     if media_type is not None and media_type not in ("audio", "video"):
-        raise twilio_error(20001, f"MediaType: expected audio or video, got {shown(media_type)}")
+        raise twilio_error(20001, f"MediaType: expected audio or video, got {short(media_type)}")
     out = []
     for rec in api.cloud.recordings.values():
         sids = (rec.room.sid, rec.participant.sid)
@@ -124,7 +125,7 @@ def _create_composition(api: "RestApi", p: dict[str, Any]) -> dict[str, Any]:
         raise twilio_error(20001, "RoomSid: required, the SID of a completed group room")
     room = c.rooms.get(room_sid)
     if room is None:
-        raise twilio_error(20404, f"no room {shown(room_sid)} in account {c.account_sid}")
+        raise twilio_error(20404, f"no room {short(room_sid)} in account {c.account_sid}")
     if room.type in ("go", "peer-to-peer"):
         raise twilio_error(20001, f"RoomSid: compositions need a group room, {room_sid} is {room.type}")
     if room.status != "completed":
@@ -138,7 +139,7 @@ def _create_composition(api: "RestApi", p: dict[str, Any]) -> dict[str, Any]:
 def _composition(api: "RestApi", sid: str) -> CompositionRecord:
     comp = api.cloud.compositions.get(sid)
     if comp is None:
-        raise twilio_error(20404, f"no composition {shown(sid)}")
+        raise twilio_error(20404, f"no composition {short(sid)}")
     return comp
 
 
@@ -183,7 +184,7 @@ def _hook_fields(api: "RestApi", p: dict[str, Any], hook: CompositionHookRecord 
     c = api.cloud
     name = friendly_name(p)
     if any(h.friendly_name == name and h is not hook for h in c.composition_hooks.values()):
-        raise twilio_error(20001, f"FriendlyName: {shown(name)} is taken by another composition hook of this account")
+        raise twilio_error(20001, f"FriendlyName: {short(name)} is taken by another composition hook of this account")
     if hook is not None and not any(k in p for k in ("VideoLayout", "AudioSources")):
         params = dict(hook.params)  # an update may change only the name, callback or Enabled
         changed = composition_params({**_as_params(params), **p})
@@ -217,7 +218,7 @@ def _list_hooks(api: "RestApi", args: list[str], p: dict[str, Any], path: str) -
     enabled = flag(p, "Enabled", None, 20001)
     pattern = p.get("FriendlyName")
     if pattern is not None and not isinstance(pattern, str):
-        raise twilio_error(20001, f"FriendlyName: expected a name or a pattern with *, got {shown(pattern)}")
+        raise twilio_error(20001, f"FriendlyName: expected a name or a pattern with *, got {short(pattern)}")
     out = [h.to_json(c.epoch) for h in c.composition_hooks.values()
            if (enabled is None or h.enabled == enabled) and _dates(api, p, h.created_us)
            and (pattern is None or fnmatch.fnmatchcase(h.friendly_name.lower(), pattern.lower().replace("[", "[[]")))]
@@ -228,7 +229,7 @@ def _list_hooks(api: "RestApi", args: list[str], p: dict[str, Any], path: str) -
 def _hook(api: "RestApi", sid: str) -> CompositionHookRecord:
     hook = api.cloud.composition_hooks.get(sid)
     if hook is None:
-        raise twilio_error(20404, f"no composition hook {shown(sid)}")
+        raise twilio_error(20404, f"no composition hook {short(sid)}")
     return hook
 
 

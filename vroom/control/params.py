@@ -17,7 +17,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import shown, twilio_error
+from ..errors import short
+from .errors import twilio_error
 
 __all__ = ["MAX_FIELDS", "MAX_FIELD_NAME", "MAX_VALUE_CHARS", "MAX_JSON_CHARS", "MAX_JSON_DEPTH", "MAX_JSON_NODES",
            "MAX_LIST_ITEMS", "JSON_FIELDS", "check_fields", "flag", "whole", "json_value", "date", "values"]
@@ -54,7 +55,7 @@ def check_fields(params: object) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in params.items():
         if not isinstance(key, str) or not 0 < len(key) <= MAX_FIELD_NAME:
-            raise twilio_error(20001, f"a field name is a string of 1 to {MAX_FIELD_NAME} characters, got {shown(key)}")
+            raise twilio_error(20001, f"a field name is a string of 1 to {MAX_FIELD_NAME} characters, got {short(key)}")
         if key not in JSON_FIELDS:  # JSON fields are checked as they are read, with their own codes (json_value)
             items = value if isinstance(value, (list, tuple)) else (value,)
             if len(items) > MAX_LIST_ITEMS:
@@ -75,7 +76,7 @@ def flag(p: Mapping[str, Any], key: str, default: Any, code: int) -> Any:
         return v
     if isinstance(v, str) and v.lower() in ("true", "false"):
         return v.lower() == "true"
-    raise twilio_error(code, f"{key} must be true or false, got {shown(v)}")
+    raise twilio_error(code, f"{key} must be true or false, got {short(v)}")
 
 
 def whole(p: Mapping[str, Any], key: str, default: Any, code: int) -> Any:
@@ -94,7 +95,7 @@ def whole(p: Mapping[str, Any], key: str, default: Any, code: int) -> Any:
         else:
             if -_INT64 <= number < _INT64:
                 return number
-    raise twilio_error(code, f"{key} must be a whole number, got {shown(v)}")
+    raise twilio_error(code, f"{key} must be a whole number, got {short(v)}")
 
 
 def json_value(p: Mapping[str, Any], key: str, code: int) -> Any:
@@ -108,7 +109,7 @@ def json_value(p: Mapping[str, Any], key: str, code: int) -> Any:
         try:
             return json.loads(v, parse_constant=_no_constant)
         except (ValueError, RecursionError):
-            raise twilio_error(code, f"{key} must be JSON, got {shown(v)}") from None
+            raise twilio_error(code, f"{key} must be JSON, got {short(v)}") from None
     _check_shape(key, v, code)
     return v
 
@@ -136,7 +137,7 @@ def date(p: Mapping[str, Any], key: str, code: int) -> float | None:
             return parsed.replace(tzinfo=parsed.tzinfo or dt.timezone.utc).timestamp()
     except (ValueError, OverflowError):
         pass
-    raise twilio_error(code, f"{key} must be a date like 2026-01-31, got {shown(v)}")
+    raise twilio_error(code, f"{key} must be a date like 2026-01-31, got {short(v)}")
 
 
 def _no_constant(name: str) -> None:
@@ -184,7 +185,7 @@ def _check_shape(key: str, value: object, code: int) -> None:
                 raise twilio_error(code, f"{key}: at most {MAX_JSON_NODES} values in one JSON field")
             if isinstance(v, dict):
                 if not all(isinstance(k, str) for k in v):
-                    raise twilio_error(code, f"{key}: JSON object keys are strings, got {shown(v)}")
+                    raise twilio_error(code, f"{key}: JSON object keys are strings, got {short(v)}")
                 stack.extend((item, depth + 1) for item in v.values())
             else:
                 stack.extend((item, depth + 1) for item in v)
@@ -193,6 +194,6 @@ def _check_shape(key: str, value: object, code: int) -> None:
                 raise twilio_error(code, f"{key}: JSON has no {v!r}")
         elif isinstance(v, int) and not isinstance(v, bool):
             if not -_INT64 <= v < _INT64:
-                raise twilio_error(code, f"{key}: a number out of the 64-bit range, {shown(v)}")
+                raise twilio_error(code, f"{key}: a number out of the 64-bit range, {short(v)}")
         elif v is not None and not isinstance(v, (str, bool)):
             raise twilio_error(code, f"{key}: {type(v).__name__} is not a JSON value")

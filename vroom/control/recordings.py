@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import shown, twilio_error
+from ..errors import clip, short
+from .errors import twilio_error
 from .params import flag, json_value
 from .records import BASE_URL, iso8601
 
@@ -226,7 +227,7 @@ def _names(p: dict[str, Any], key: str) -> list[str]:
     if isinstance(v, str):
         v = [v]
     if not isinstance(v, (list, tuple)) or not all(isinstance(x, str) and x for x in v):
-        raise _bad(key, f"expected a list of track names, SIDs or wildcards, got {shown(v)}")
+        raise _bad(key, f"expected a list of track names, SIDs or wildcards, got {short(v)}")
     return list(v)
 
 
@@ -234,12 +235,12 @@ def _resolution(value: object) -> str:
     # reference/twilio.md §1: "{w}x{h}", 16 <= w <= 1280, 16 <= h <= 1280, w*h <= 921,600
     m = re.fullmatch(r"([0-9]{1,5})x([0-9]{1,5})", value) if isinstance(value, str) else None
     if m is None:
-        raise _bad("Resolution", f"expected '{{width}}x{{height}}' like 1280x720, got {shown(value)}")
+        raise _bad("Resolution", f"expected '{{width}}x{{height}}' like 1280x720, got {short(value)}")
     w, h = int(m.group(1)), int(m.group(2))
     if not (16 <= w <= 1280 and 16 <= h <= 1280):
-        raise _bad("Resolution", f"width and height must each be 16 to 1280, got {shown(value)}")
+        raise _bad("Resolution", f"width and height must each be 16 to 1280, got {short(value)}")
     if w * h > 921_600:
-        raise _bad("Resolution", f"width x height must be at most 921,600 pixels, got {w * h} ({shown(value)})")
+        raise _bad("Resolution", f"width x height must be at most 921,600 pixels, got {w * h} ({short(value)})")
     return f"{w}x{h}"
 
 
@@ -247,25 +248,25 @@ def _int(region: str, key: str, value: object, low: int, high: int, *, null: boo
     if value is None and null:
         return 0
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _bad(f"VideoLayout.{region}.{key}", f"expected a whole number from {low} to {high}, got {shown(value)}")
+        raise _bad(f"VideoLayout.{region}.{key}", f"expected a whole number from {low} to {high}, got {short(value)}")
     return value
 
 
 def _part(name: str) -> str:
     """A JSON key as a part of a parameter path (a long one cut)."""
-    return name if len(name) <= 40 else shown(name, 40)
+    return clip(name, 40)
 
 
 def _layout(value: object) -> dict[str, Any]:
     value = json_value({"VideoLayout": value}, "VideoLayout", 20001)  # within the JSON limits (params.py)
     if not isinstance(value, dict) or not value:
         raise _bad("VideoLayout", f"expected an object of named regions like {{\"grid\": {{\"video_sources\": "
-                                  f"[\"*\"]}}}}, got {shown(value)}")
+                                  f"[\"*\"]}}}}, got {short(value)}")
     out: dict[str, Any] = {}
     for name, region in value.items():
         where = f"VideoLayout.{_part(name)}"
         if not isinstance(region, dict):
-            raise _bad(where, f"expected a region object, got {shown(region)}")
+            raise _bad(where, f"expected a region object, got {short(region)}")
         unknown = [k for k in region if k not in REGION_DEFAULTS and k != "video_sources"]
         if unknown:
             raise _bad(f"{where}.{_part(unknown[0])}", f"unknown region field; expected video_sources or one of "
@@ -278,7 +279,7 @@ def _layout(value: object) -> dict[str, Any]:
                 r[key] = _names(region, key)
             except Exception:
                 raise _bad(f"{where}.{key}", f"expected a list of track names, SIDs or wildcards, got "
-                                             f"{shown(region[key])}") from None
+                                             f"{short(region[key])}") from None
         r["x_pos"] = _int(name, "x_pos", region.get("x_pos", 0), 0, 1280)
         r["y_pos"] = _int(name, "y_pos", region.get("y_pos", 0), 0, 1280)
         r["z_pos"] = _int(name, "z_pos", region.get("z_pos", 0), -99, 99)
@@ -288,11 +289,11 @@ def _layout(value: object) -> dict[str, Any]:
         r["max_rows"] = _int(name, "max_rows", region.get("max_rows", 0), 0, 1000, null=True)
         cells = region.get("cells_excluded", [])
         if not isinstance(cells, list) or any(isinstance(c, bool) or not isinstance(c, int) or c < 0 for c in cells):
-            raise _bad(f"{where}.cells_excluded", f"expected a list of cell indexes (0, 1, ...), got {shown(cells)}")
+            raise _bad(f"{where}.cells_excluded", f"expected a list of cell indexes (0, 1, ...), got {short(cells)}")
         r["cells_excluded"] = list(cells)
         reuse = region.get("reuse", "show_oldest")
         if reuse not in REUSE:
-            raise _bad(f"{where}.reuse", f"expected one of {', '.join(REUSE)}, got {shown(reuse)}")
+            raise _bad(f"{where}.reuse", f"expected one of {', '.join(REUSE)}, got {short(reuse)}")
         r["reuse"] = reuse
         out[str(name)] = r
     return out
@@ -306,7 +307,7 @@ def composition_params(p: dict[str, Any], *, hook: bool = False) -> dict[str, An
         raise _bad("VideoLayout", "give a VideoLayout with video_sources, or AudioSources, or both")
     fmt = p.get("Format", "webm")
     if fmt not in FORMATS:
-        raise _bad("Format", f"expected mp4 or webm, got {shown(fmt)}")
+        raise _bad("Format", f"expected mp4 or webm, got {short(fmt)}")
     return {"video_layout": layout, "audio_sources": audio, "audio_sources_excluded": _names(p, "AudioSourcesExcluded"),
             "resolution": _resolution(p.get("Resolution", "640x480")), "format": fmt,
             "trim": flag(p, "Trim", True, 20001)}
@@ -324,10 +325,10 @@ def friendly_name(p: dict[str, Any]) -> str:
 def callback(p: dict[str, Any]) -> tuple[str | None, str]:
     url = p.get("StatusCallback")
     if url is not None and not (isinstance(url, str) and re.match(r"^https?://\S+$", url)):
-        raise _bad("StatusCallback", f"expected an http(s) URL, got {shown(url)}")
+        raise _bad("StatusCallback", f"expected an http(s) URL, got {short(url)}")
     method = p.get("StatusCallbackMethod", "POST")
     if method not in ("GET", "POST"):
-        raise _bad("StatusCallbackMethod", f"expected GET or POST, got {shown(method)}")
+        raise _bad("StatusCallbackMethod", f"expected GET or POST, got {short(method)}")
     return url, method
 
 
@@ -377,7 +378,7 @@ def update_settings(settings: StorageSettings, p: dict[str, Any], credentials: d
     name = friendly_name(p)
     cred = p.get("AwsCredentialsSid", settings.aws_credentials_sid)
     if cred is not None and (not isinstance(cred, str) or cred not in credentials):
-        raise _bad("AwsCredentialsSid", f"no AWS credentials {shown(cred)} in this account "
+        raise _bad("AwsCredentialsSid", f"no AWS credentials {short(cred)} in this account "
                                         f"(make them with cloud.add_aws_credentials)")
     url = p.get("AwsS3Url", settings.aws_s3_url)
     if url is not None:
@@ -395,7 +396,7 @@ def update_settings(settings: StorageSettings, p: dict[str, Any], credentials: d
         raise _bad("EncryptionEnabled", "vroom does not encrypt media; leave it false")
     key_sid = p.get("EncryptionKeySid", settings.encryption_key_sid)
     if key_sid is not None and not isinstance(key_sid, str):
-        raise _bad("EncryptionKeySid", f"expected a CR SID, got {shown(key_sid)}")
+        raise _bad("EncryptionKeySid", f"expected a CR SID, got {short(key_sid)}")
     settings.friendly_name = name
     settings.aws_credentials_sid = cred
     settings.aws_s3_url = url

@@ -30,8 +30,9 @@ from typing import Any, Protocol
 
 import jwt
 
+from ..errors import short
 from ..wallclock import wall_clock
-from .errors import shown, twilio_error
+from .errors import twilio_error
 
 __all__ = [
     "ALGORITHM",
@@ -106,7 +107,7 @@ def _wall_clock() -> float:
 
 def _check_grant(grant: object) -> None:
     if not isinstance(getattr(grant, "key", None), str) or not callable(getattr(grant, "to_payload", None)):
-        raise TypeError(f"a grant needs a str `key` and a to_payload() method (like VideoGrant()), got {shown(grant)}")
+        raise TypeError(f"a grant needs a str `key` and a to_payload() method (like VideoGrant()), got {short(grant)}")
 
 
 class AccessToken:
@@ -258,7 +259,7 @@ def _decode(token: object) -> tuple[dict[str, Any], dict[str, Any]]:
     if "grants" not in payload:
         raise twilio_error(20101, "the payload has no grants; mint the token with AccessToken and a VideoGrant")
     if "nbf" in payload and _number(payload["nbf"]) is None:
-        raise twilio_error(20101, f"nbf is {shown(payload['nbf'])}, not a time in epoch seconds; "
+        raise twilio_error(20101, f"nbf is {short(payload['nbf'])}, not a time in epoch seconds; "
                                   "leave it out or use a number")
     return header, payload
 
@@ -266,13 +267,13 @@ def _decode(token: object) -> tuple[dict[str, Any], dict[str, Any]]:
 def _check_header(header: dict[str, Any]) -> None:
     """20102 unless the header is Twilio's: cty twilio-fpa;v=1, alg HS256, typ JWT."""
     if header.get("cty") != CONTENT_TYPE:
-        raise twilio_error(20102, f"cty is {shown(header.get('cty'))}, expected {shown(CONTENT_TYPE)}; "
+        raise twilio_error(20102, f"cty is {short(header.get('cty'))}, expected {short(CONTENT_TYPE)}; "
                                   "mint the token with AccessToken, which sets it")
     if header.get("alg") != ALGORITHM:
-        raise twilio_error(20102, f"alg is {shown(header.get('alg'))}, Twilio accepts only {shown(ALGORITHM)}; "
+        raise twilio_error(20102, f"alg is {short(header.get('alg'))}, Twilio accepts only {short(ALGORITHM)}; "
                                   "sign with the API key secret using HS256")
     if "typ" in header and header["typ"] != "JWT":
-        raise twilio_error(20102, f"typ is {shown(header['typ'])}, expected 'JWT' (or no typ)")
+        raise twilio_error(20102, f"typ is {short(header['typ'])}, expected 'JWT' (or no typ)")
 
 
 def _check_issuer(payload: dict[str, Any], key_secret: Callable[[str], tuple[str, str] | None],
@@ -281,11 +282,11 @@ def _check_issuer(payload: dict[str, Any], key_secret: Callable[[str], tuple[str
     iss, sub = payload["iss"], payload["sub"]
     found = key_secret(iss)
     if found is None:
-        raise twilio_error(20103, f"iss {shown(iss)} is not an API key of this cloud; sign with an API key created "
+        raise twilio_error(20103, f"iss {short(iss)} is not an API key of this cloud; sign with an API key created "
                                   "on the account (its SID goes in iss)")
     owner, secret = found
     if sub != owner:
-        raise twilio_error(20103, f"sub {shown(sub)} is not the account that owns API key {iss} ({owner}); "
+        raise twilio_error(20103, f"sub {short(sub)} is not the account that owns API key {iss} ({owner}); "
                                   "put the key's account SID in sub (AccessToken's account_sid)")
     if sub != account_sid:
         raise twilio_error(20103, f"the token is for account {sub}, but this connection is to account "
@@ -309,7 +310,7 @@ def _check_times(payload: dict[str, Any], now: float, leeway: float = 0.0) -> tu
     """(exp, nbf); 20104 if expired, exp invalid or too far ahead, 20105 if nbf is after ``now``."""
     exp = _number(payload.get("exp"))
     if exp is None:
-        raise twilio_error(20104, f"exp is {shown(payload.get('exp', 'missing'))}, not a time in epoch seconds; "
+        raise twilio_error(20104, f"exp is {short(payload.get('exp', 'missing'))}, not a time in epoch seconds; "
                                   "mint the token with AccessToken, which sets exp = mint time + ttl")
     if exp <= now:
         raise twilio_error(20104, f"the token expired at {_fmt(exp)} (exp), {_fmt(now - exp)} s before the "
@@ -342,11 +343,11 @@ def _check_grants(grants: object, room: str | None) -> tuple[str, str | None]:
         raise twilio_error(20106, "grants.identity is missing or empty; pass identity=... to AccessToken")
     granted = video.get("room")
     if granted is not None and (not isinstance(granted, str) or not granted):
-        raise twilio_error(20106, f"grants.video.room is {shown(granted)}; use a room name, or leave it out "
+        raise twilio_error(20106, f"grants.video.room is {short(granted)}; use a room name, or leave it out "
                                   "for any room")
     if granted is not None and room is not None and granted != room:
-        raise twilio_error(20106, f"the video grant is for room {shown(granted)}, not {shown(room)}; mint the "
-                                  f"token with VideoGrant(room={shown(room)}), or VideoGrant() for any room")
+        raise twilio_error(20106, f"the video grant is for room {short(granted)}, not {short(room)}; mint the "
+                                  f"token with VideoGrant(room={short(room)}), or VideoGrant() for any room")
     return identity, granted
 
 
