@@ -31,7 +31,6 @@ import numpy as np
 import simpy
 import simpy.rt
 
-from .adaptation import UPLINK_START_BPS, Adaptation
 from .backoff import Backoff
 from .client.sdk import LocalTrackPublication, RemoteParticipant, RemoteTrackPublication, Room
 from .control.backend import BackendRequest, send_with_retry
@@ -41,6 +40,7 @@ from .control.quotas import Quotas
 from .control.sids import SidFactory
 from .control.tokens import verify_token
 from .engine import DataPath
+from .loop import UPLINK_START_BPS, ControlLoop
 from .errors import ConfigError, TwilioError
 from .media.receiver import Receivers
 from .media.rtp import KIND_AUDIO, KIND_DATA, KIND_VIDEO
@@ -154,7 +154,7 @@ def _epoch(value: object) -> float:
     raise ConfigError("epoch", f"expected 'now', Unix seconds or an ISO 8601 date, got {value!r}")
 
 
-class Simulation(DataPath, Adaptation):
+class Simulation(DataPath):
     """A deterministic run: one seed, one clock, one trace, one or more Twilio accounts.
 
     Examples:
@@ -224,7 +224,20 @@ class Simulation(DataPath, Adaptation):
             raise ConfigError("estimator", f"expected one of {sorted(ESTIMATORS)}, got {estimator!r}")
         if not isinstance(timeline, bool):
             raise ConfigError("timeline", f"expected true or false, got {timeline!r}")
-        self._init_adaptation(bool(congestion_control), estimator, timeline)
+        self.congestion_control = bool(congestion_control)
+        self.estimator_name = estimator
+        self.loop = ControlLoop(sfu=self.sfu, members=self._participant_of_member, publications=self._pub_of_track,
+                                receivers=self.receivers, trace=self.trace, link_ids=self._link_ids,
+                                dominant=self._dominant, send_padding=self.send_padding,
+                                congestion_control=self.congestion_control, estimator=estimator, timeline=timeline)
+        self.feedback = self.loop.log
+        # the loop's tables, under the names the public API has always had
+        self.estimators = self.loop.feedback.estimators
+        self.allocators = self.loop.allocation.allocators
+        self.allocations = self.loop.allocation.allocations
+        self.connection_scores = self.loop.sampler.connection_scores
+        self.network_quality_levels = self.loop.quality.levels
+        self.env.process(self._control_loop())
 
     # -- time ------------------------------------------------------------------
     @property
@@ -298,6 +311,52 @@ class Simulation(DataPath, Adaptation):
                 if member != self._dominant.get(room_sid):
                     self._dominant[room_sid] = member
                     self._announce_dominant(room_sid, member)
+
+    def _control_loop(self) -> Any:
+        """The SFU's control loop (``vroom.loop``): at each of its timers, the data path is brought up to that
+        instant first, so every decision affects only packets sent after it."""
+        env = self.env
+        while True:
+            yield env.timeout(self.loop.get_timer() - int(env.now))
+            now = int(env.now)
+            self._advance(now)
+            self.loop.handle_timer(now)
+
+    @property
+    def plis_sent(self) -> int:
+        """Keyframe requests (PLIs) the SFU sent to publishers."""
+        return self.loop.keyframes.plis_sent
+
+    def estimator(self, link_name: str) -> Any:
+        """The estimator at the sending end of a link (``"alice/up"``: alice's; ``"alice/down"``: the SFU's)."""
+        return self.loop.estimator(link_name)
+
+    @property
+    def timeline(self) -> list[dict[str, Any]]:
+        """Once a simulated second, per subscription: bitrate received, layer received and targeted, the
+        subscriber's downlink estimate, loss and jitter over that second, and the subscription's connection
+        score (LiveKit's, updated every 5 s). None where nothing was measured: ``allocated_bps`` before the
+        allocator's first decision (and for audio and data, which it does not allocate), ``estimate_bps``
+        before the first estimate, ``score`` before the first 5 s window. A subscription has rows while its
+        subscriber is connected and its track published (rows; see ``timeline_frame``; empty when the
+        Simulation was made with ``timeline=False``, which keeps only ``latest_second``)."""
+        return self.loop.timelines.rows()
+
+    def latest_second(self) -> dict[str, np.ndarray] | None:
+        """The newest once-a-second sample of ``timeline`` as columns (``t`` in µs, ``sub`` and ``track`` as
+        SFU indices, then the row's fields; NaN where the row has None), without building rows: what a live
+        view redraws from. None before the first second. Kept even with ``timeline=False``."""
+        return self.loop.timelines.latest_second()
+
+    def timeline_frame(self) -> Any:
+        """``timeline`` as a pandas DataFrame (pandas is needed for this one); NaN where the rows have None."""
+        return self.loop.timelines.frame()
+
+    @property
+    def quality_timeline(self) -> list[dict[str, Any]]:
+        """Once a simulated second, every connected participant's Network Quality Level: ``level``, and the
+        ``send`` and ``recv`` directions' levels (None for a direction with nothing to judge)."""
+        return self.loop.timelines.quality_rows()
 
     def dominant_speaker(self, room_sid: str) -> str | None:
         """The identity of the room's dominant speaker now (None: nobody, or no detector there)."""
@@ -678,7 +737,7 @@ class Simulation(DataPath, Adaptation):
 
     def preferences_changed(self) -> None:
         """Something the allocator reads changed (priorities, client switch-offs, render sizes, speaker)."""
-        self._alloc_version += 1
+        self.loop.allocation.preferences_changed()
 
     def _set_priority(self, room: Room, name: str, priority: str) -> None:
         p = room._record.driver
