@@ -39,12 +39,13 @@ from .control.errors import twilio_error
 from .control.quotas import Quotas
 from .control.sids import SidFactory
 from .control.tokens import verify_token
-from .engine import DataPath
+from .datapath import DataPath
 from .loop import UPLINK_START_BPS, ControlLoop
 from .errors import ConfigError, TwilioError
 from .media.receiver import Receivers
 from .media.rtp import KIND_AUDIO, KIND_DATA, KIND_VIDEO
 from .media.tracks import TrackSpec, make_source, parse_publish, parse_track
+from .net.feedback import FeedbackLog
 from .net.link import Link, LinkConfig
 from .participant import Keys, Participant, Publication
 from .rng import Draws, RandomStreams
@@ -154,7 +155,7 @@ def _epoch(value: object) -> float:
     raise ConfigError("epoch", f"expected 'now', Unix seconds or an ISO 8601 date, got {value!r}")
 
 
-class Simulation(DataPath):
+class Simulation:
     """A deterministic run: one seed, one clock, one trace, one or more Twilio accounts.
 
     Examples:
@@ -207,7 +208,13 @@ class Simulation(DataPath):
         self._participant_of_member: list[Participant] = []
         self._links: list[Link] = []  # every link ever made, in order (a rejoin makes new ones)
         self._open_links: list[Link] = []  # the links still settled once a second (not finished)
-        self._init_data_path()
+        self._link_ids: dict[str, int] = {}  # link name -> its id in the trace and the feedback log
+        self.feedback = FeedbackLog() if congestion_control else None  # transport-wide feedback, all links
+        self.datapath = DataPath(engine=engine, sfu=self.sfu, members=self._participant_of_member,
+                                 receivers=self.receivers, trace=self.trace, link_ids=self._link_ids,
+                                 feedback=self.feedback)
+        self.sfu_node = self.datapath.node  # the SFU's counters and taps
+        self._speakers = self.sfu_node.speakers.detectors  # SFU member index -> its room's speaker detector
         self._media_dir = None if media_dir is None else Path(media_dir)
         self._media_service: Any = None  # vroom.recording's service, made when a room first records
         self._sids = SidFactory(self.streams)
@@ -228,9 +235,8 @@ class Simulation(DataPath):
         self.estimator_name = estimator
         self.loop = ControlLoop(sfu=self.sfu, members=self._participant_of_member, publications=self._pub_of_track,
                                 receivers=self.receivers, trace=self.trace, link_ids=self._link_ids,
-                                dominant=self._dominant, send_padding=self.send_padding,
-                                congestion_control=self.congestion_control, estimator=estimator, timeline=timeline)
-        self.feedback = self.loop.log
+                                dominant=self._dominant, send_padding=self.datapath.send_padding,
+                                feedback=self.feedback, estimator=estimator, timeline=timeline)
         # the loop's tables, under the names the public API has always had
         self.estimators = self.loop.feedback.estimators
         self.allocators = self.loop.allocation.allocators
@@ -311,6 +317,20 @@ class Simulation(DataPath):
                 if member != self._dominant.get(room_sid):
                     self._dominant[room_sid] = member
                     self._announce_dominant(room_sid, member)
+
+    def _advance(self, until: int) -> None:
+        """Bring the data path up to ``until`` µs (before any change of state, so packets sent earlier see the
+        old state)."""
+        self.datapath.advance(until)
+
+    @property
+    def _recorders(self) -> Any:
+        """The recording service while some track records: the SFU node's recorder tap."""
+        return self.sfu_node.recorder
+
+    @_recorders.setter
+    def _recorders(self, service: Any) -> None:
+        self.sfu_node.recorder = service
 
     def _control_loop(self) -> Any:
         """The SFU's control loop (``vroom.loop``): at each of its timers, the data path is brought up to that
@@ -586,7 +606,6 @@ class Simulation(DataPath):
         pub = Publication(spec.name, spec.kind, source, sfu_pub.index, record=track_record)
         p.publications.append(pub)
         self._pub_of_track.append(pub)
-        self._track_member = np.append(self._track_member, p.index)
         self.trace.record(now, "track-published", **p.named(), track=spec.name, track_kind=spec.kind,
                           track_sid=track_record.sid, ssrc=ssrc,
                           **{k: v for k, v in source.describe().items() if k != "kind"})

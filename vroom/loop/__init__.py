@@ -45,13 +45,14 @@ class ControlLoop:
 
     def __init__(self, *, sfu: "SFU", members: list["Participant"], publications: list["Publication"],
                  receivers: "Receivers", trace: "Trace", link_ids: dict[str, int], dominant: dict[str, int | None],
-                 send_padding: Callable[..., int], congestion_control: bool, estimator: str,
+                 send_padding: Callable[..., int], feedback: FeedbackLog | None, estimator: str,
                  timeline: bool = True) -> None:
+        """``feedback``: the transport-wide feedback log of every link, None without congestion control."""
         self.members = members
         self.publications = publications
         self.trace = trace
-        self.congestion_control = congestion_control
-        self.log = FeedbackLog() if congestion_control else None
+        self.congestion_control = congestion_control = feedback is not None
+        self.log = feedback
         self.probes = ProbeRegulator(publications=publications, send_padding=send_padding, rtt_us=rtt_us)
         self.feedback = FeedbackRouter(sfu=sfu, link_ids=link_ids, log=self.log, estimator=estimator,
                                        probes=self.probes)

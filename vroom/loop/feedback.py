@@ -52,7 +52,7 @@ def rtt_us(p: "Participant") -> int:
 class FeedbackRouter:
     """Estimators per link, fed every feedback round; what the allocator reads off the reports."""
 
-    def __init__(self, *, sfu: "SFU", link_ids: dict[str, int], log: FeedbackLog, estimator: str,
+    def __init__(self, *, sfu: "SFU", link_ids: dict[str, int], log: FeedbackLog | None, estimator: str,
                  probes: ProbeRegulator) -> None:
         self.sfu = sfu
         self.link_ids = link_ids  # link name -> its id in the trace and the feedback log
@@ -108,6 +108,7 @@ class FeedbackRouter:
         """Every link's feedback report into the estimator at its sending end, all reports cut at once."""
         if not self.sfu.publications:
             return  # no media anywhere: nothing to estimate
+        assert self.log is not None, "feedback rounds run only with congestion control"
         cutoff, links = self._links(members, now)
         reports = self.log.reports(cutoff)
         fed = []

@@ -221,7 +221,7 @@ _OUTCOME = {"delivered": 1, "dropped": 2, "lost": 3}
 
 def _media_packets(sim: "Simulation") -> dict[str, dict[str, np.ndarray]]:
     """``_packets`` without probe padding (the probator stream carries no track)."""
-    from ..engine import PROBATOR_SSRC
+    from ..datapath import PROBATOR_SSRC
 
     out = {}
     for link, rec in _packets(sim).items():
@@ -289,7 +289,7 @@ def packet_conservation(sim: "Simulation") -> None:
     Per link name, the trace's digest share counts every packet that entered the link(s) of that name,
     so its count must equal their ``packets_in``; with packet records, their outcomes must match the
     counters too. At the SFU: every packet the uplinks accepted was taken in by the SFU or is still on
-    its way there (``sim._ingress`` / the reference engine's event queue), and every packet it forwarded
+    its way there (``sim.datapath.fresh_on_the_way()``), and every packet it forwarded
     entered exactly one downlink.
     """
     name = "packet_conservation"
@@ -344,7 +344,7 @@ def packet_conservation(sim: "Simulation") -> None:
             if seen != counted:
                 problems.append((link_name, f"packet records (delivered, dropped, lost) = {seen}, "
                                             f"counters {counted}"))
-    sfu = sim.sfu
+    sfu = sim.sfu_node  # the SFU's counters
     participants = _participants(sim)
     downlinks = [p.downlink for p in participants if p.downlink is not None]
     uplinks = [p.uplink for p in participants if p.uplink is not None]
@@ -353,20 +353,12 @@ def packet_conservation(sim: "Simulation") -> None:
         problems.append(("sfu", f"forwarded {sfu.packets_forwarded} packets and {sfu.padding_sent} probe padding "
                                 f"but downlinks took in {into_downlinks}"))
     from_uplinks = sum(link.accepted_packets for link in uplinks)
-    waiting = _fresh_on_the_way(sim)
+    waiting = sim.datapath.fresh_on_the_way()
     if sfu.packets_in + waiting != from_uplinks:
         problems.append(("sfu", f"took in {sfu.packets_in} fresh packets with {waiting} on their way, but the "
                                 f"uplinks delivered {from_uplinks}"))
     if problems:
         _fail(name, [o for o, _ in problems], now, "; ".join(f"{o}: {d}" for o, d in problems))
-
-
-def _fresh_on_the_way(sim: "Simulation") -> int:
-    """Packets an uplink accepted that the SFU has not taken in yet (in flight, or arrived after the last epoch)."""
-    if sim.engine == "reference":
-        return sum(1 for e in sim._events if e[1] == sim._SFU and e[4] < 0)
-    ingress = sim._ingress
-    return 0 if ingress is None else int(np.count_nonzero(ingress["target"] < 0))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -806,7 +798,7 @@ def contiguous_sequence_numbers(sim: "Simulation") -> None:
     if not sim.trace.packets:
         raise InvariantSkipped(name, "needs per-packet records: make the Simulation with trace_packets=True")
     sim.flush()
-    done_us = min(sim.now_us, sim._done_until)
+    done_us = min(sim.now_us, sim.datapath.done_until)
     packets = _packets(sim)
     h = _history(sim)
     reached: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # ssrc -> (seq, SFU arrival) of what got through
