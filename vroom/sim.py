@@ -40,8 +40,8 @@ from .control.quotas import Quotas
 from .control.sids import SidFactory
 from .control.tokens import verify_token
 from .datapath import DataPath
-from .loop import UPLINK_START_BPS, ControlLoop
 from .errors import ConfigError, TwilioError
+from .loop import UPLINK_START_BPS, ControlLoop
 from .media.receiver import Receivers
 from .media.rtp import KIND_AUDIO, KIND_DATA, KIND_VIDEO
 from .media.tracks import TrackSpec, make_source, parse_publish, parse_track

@@ -72,7 +72,8 @@ class Camera:
     """A real camera source, whose PLIs are also kept."""
 
     def __init__(self):
-        self.source = make_source(parse_track({"video": {"simulcast": True, "resolution": "1280x720"}}), Draws(np.random.default_rng(3)), 42, 0)
+        spec = parse_track({"video": {"simulcast": True, "resolution": "1280x720"}})  # three layers
+        self.source = make_source(spec, Draws(np.random.default_rng(3)), 42, 0)
         self.plis = []
         request = self.source.request_keyframe
         self.source.request_keyframe = lambda layer, at: (self.plis.append((layer, at)), request(layer, at))

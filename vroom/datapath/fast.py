@@ -70,8 +70,8 @@ class FastEngine:
             self._downlinks(egress)
 
     def _uplinks(self, e: PacketBatch) -> None:
-        """Every publisher's packets up its uplink, in FIFO order; the SFU arrivals into the ingress. A vectorised
-        kernel."""
+        """Every publisher's packets up its uplink, in FIFO order; the SFU arrivals into the ingress (a
+        vectorised kernel)."""
         e = e.take(np.lexsort((e["attempt"], e["uid"], e["t_up"], e["member"])))
         members, starts, counts = np.unique(e["member"], return_index=True, return_counts=True)
         n = len(e)
@@ -108,8 +108,8 @@ class FastEngine:
             self.resend.push(retry(e.take(again), "t_up"))
 
     def _downlinks(self, out: Egress) -> None:
-        """The SFU's egress down every subscriber's downlink at once; deliveries to the receivers. A vectorised
-        kernel."""
+        """The SFU's egress down every subscriber's downlink at once; deliveries to the receivers (a
+        vectorised kernel)."""
         b, valid, out_seq, padding, rows = out.batch, out.valid, out.seq, out.padding, out.rows
         shape = valid.shape
         t_in = np.broadcast_to(b["t_sfu"], shape)
