@@ -209,12 +209,6 @@ class Simulation:
         self._links: list[Link] = []  # every link ever made, in order (a rejoin makes new ones)
         self._open_links: list[Link] = []  # the links still settled once a second (not finished)
         self._link_ids: dict[str, int] = {}  # link name -> its id in the trace and the feedback log
-        self.feedback = FeedbackLog() if congestion_control else None  # transport-wide feedback, all links
-        self.datapath = DataPath(engine=engine, sfu=self.sfu, members=self._participant_of_member,
-                                 receivers=self.receivers, trace=self.trace, link_ids=self._link_ids,
-                                 feedback=self.feedback)
-        self.sfu_node = self.datapath.node  # the SFU's counters and taps
-        self._speakers = self.sfu_node.speakers.detectors  # SFU member index -> its room's speaker detector
         self._media_dir = None if media_dir is None else Path(media_dir)
         self._media_service: Any = None  # vroom.recording's service, made when a room first records
         self._sids = SidFactory(self.streams)
@@ -231,8 +225,18 @@ class Simulation:
             raise ConfigError("estimator", f"expected one of {sorted(ESTIMATORS)}, got {estimator!r}")
         if not isinstance(timeline, bool):
             raise ConfigError("timeline", f"expected true or false, got {timeline!r}")
-        self.congestion_control = bool(congestion_control)
+        self._wire(engine, bool(congestion_control), estimator, timeline)
+
+    def _wire(self, engine: str, congestion_control: bool, estimator: str, timeline: bool) -> None:
+        """The data path and the SFU's control loop, made and wired; the loop's timers start."""
+        self.congestion_control = congestion_control
         self.estimator_name = estimator
+        self.feedback = FeedbackLog() if congestion_control else None  # transport-wide feedback, all links
+        self.datapath = DataPath(engine=engine, sfu=self.sfu, members=self._participant_of_member,
+                                 receivers=self.receivers, trace=self.trace, link_ids=self._link_ids,
+                                 feedback=self.feedback)
+        self.sfu_node = self.datapath.node  # the SFU's counters and taps
+        self._speakers = self.sfu_node.speakers.detectors  # SFU member index -> its room's speaker detector
         self.loop = ControlLoop(sfu=self.sfu, members=self._participant_of_member, publications=self._pub_of_track,
                                 receivers=self.receivers, trace=self.trace, link_ids=self._link_ids,
                                 dominant=self._dominant, send_padding=self.datapath.send_padding,
