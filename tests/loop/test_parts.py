@@ -1,17 +1,36 @@
 """The control loop's parts driven alone with hand-made times: probe regulation and keyframe requests."""
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from vroom.loop.keyframes import KeyframeRequester
 from vroom.loop.probes import PROBE_IDS, ProbeRegulator
 from vroom.media.rtp import KIND_VIDEO
 from vroom.media.tracks import make_source, parse_track
-from vroom.participant import Participant, Publication
 from vroom.rng import Draws
 from vroom.sfu.allocator import Allocation, Subscription
 from vroom.sfu.core import SFU
 
 LADDER = ((150_000,), (500_000,), (1_500_000,))
+
+
+@dataclass
+class Member:
+    """What the loop's parts read of a participant here: its SFU index, presence and publications."""
+
+    index: int
+    connected: bool = True
+    publications: list = field(default_factory=list)
+
+
+@dataclass
+class Pub:
+    """What the loop's parts read of a publication: its SFU track, source and whether it is published."""
+
+    track: int
+    source: object = None
+    published: bool = True
 
 
 class Ranks:
@@ -24,14 +43,14 @@ def regulator(sent):
         sent.append((member, target, start, rate, duration, cluster, track))
         return start + duration
 
-    pubs = [Publication("cam", "video", source=None, track=0)]
+    pubs = [Pub(0)]
     return ProbeRegulator(publications=pubs, send_padding=send_padding, rtt_us=lambda p: 40_000)
 
 
 def test_probes_follow_livekits_regulator_with_hand_computed_goals_and_times():
     sent = []
     probes = regulator(sent)
-    viewer = Participant("viewer", "r", state="connected", index=1)
+    viewer = Member(1)
     result = [Allocation(track=0, spatial=0, temporal=0, bitrate=150_000)]
     subs = [Subscription(track=0, kind="video", ladder=LADDER)]
     desired = {(1, 0): 2}
@@ -61,7 +80,7 @@ def test_probes_follow_livekits_regulator_with_hand_computed_goals_and_times():
 def test_a_senders_clusters_go_one_after_another():
     sent = []
     probes = regulator(sent)
-    p = Participant("alice", "r", state="connected", index=0)
+    p = Member(0)
     probes.send_cluster(p, -1, 1_000, 300_000, 50_000, 7)
     probes.send_cluster(p, -1, 1_000, 300_000, 50_000, 8)
     probes.send_cluster(p, 2, 1_000, 300_000, 50_000, 9)  # another link: its own line
@@ -81,10 +100,10 @@ class Camera:
 
 def test_plis_are_throttled_per_layer_500ms_on_the_lowest_1s_above():
     sfu = SFU()
-    members = [Participant(n, "r", state="connected", index=sfu.connect(n, "r").index) for n in ("pub", "sub")]
+    members = [Member(sfu.connect(n, "r").index) for n in ("pub", "sub")]
     sfu.publish(0, KIND_VIDEO, "cam", 42)
     cam = Camera()
-    pubs = [Publication("cam", "video", cam.source, track=0)]
+    pubs = [Pub(0, cam.source)]
     kf = KeyframeRequester(sfu=sfu, members=members, publications=pubs, rtt_us=lambda p: 30_000)
     assert kf.get_timer() == 100_000
     for t in range(100_000, 700_001, 100_000):  # the subscriber waits for a keyframe of layer 0 throughout
