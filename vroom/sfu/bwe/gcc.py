@@ -46,8 +46,9 @@ class GccEstimator(BandwidthEstimator):
 
     Each ``on_feedback`` (or ``vroom.sfu.bwe.bank.feedback_round``: the same computation for many
     estimators at once, with an identical result and state): the round-trip time from the feedback, for
-    AIMD and the loss controller: each report's min propagation RTT, the round trip without the feedback's own wait, as Chrome runs GoogCC
-    (``GoogCcFactoryConfig.feedback_only`` is false by default: RTCP's RTT comes beside the feedback).
+    AIMD and the loss controller: each report's min propagation RTT, the round trip without the feedback's
+    own wait, as Chrome runs GoogCC (``GoogCcFactoryConfig.feedback_only`` is false by default: RTCP's RTT
+    comes beside the feedback).
     ``feedback_only=True`` gives AIMD libwebrtc's feedback-only RTT instead, the mean of the last 32
     reports' max feedback RTTs, which includes up to a feedback interval of waiting and so slows the
     near-max additive increase. Then: loss counted and reported once a second; acknowledged
