@@ -12,8 +12,8 @@ probe_cluster)``, leaving every estimator in the same state bit for bit, for a f
   ``count_losses``, ``handle_probe_packet``, ``DelayBasedBwe.start_feedback`` / ``maybe_update``,
   ``finish_feedback``), with the per-packet rules replaced by their fast forms below: the acknowledged
   bitrate steps its window clock from window to window (``update_bitrate_batch``), the send-time grouping
-  takes only the packets that may start a group one at a time (``compute_deltas_batch``), the trendline's
-  points are added at once (``add_trendline_points``);
+  runs its rule inlined (``compute_deltas_batch``), the trendline's points are added at once
+  (``add_trendline_points``);
 * the trendline slopes of all the estimators' full windows are fitted at once (``fit_slopes``), and each
   detector runs through its deltas (``detect_trendline``).
 
@@ -25,9 +25,8 @@ from __future__ import annotations
 
 import math
 from array import array
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Sequence
-from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -84,8 +83,8 @@ def feedback_round(now_us: int, reports: Sequence[tuple[BandwidthEstimator, Any,
     if not batch:
         return
     pending = []  # (est, deltas, first window, full windows, recovered, acknowledged, probe)
-    for est, n, columns, probes, backwards, rtt in _received(now_us, batch):
-        step = _feed(est, now_us, n, columns, probes, backwards, rtt)
+    for est, n, columns, probes, rtt in _received(now_us, batch):
+        step = _feed(est, now_us, n, columns, probes, rtt)
         if step is not None:
             pending.append(step)
     for (est, deltas, _, full, recovered, acked_bps, probe_bps), fitted in zip(pending, _slopes(pending)):
@@ -97,9 +96,8 @@ def feedback_round(now_us: int, reports: Sequence[tuple[BandwidthEstimator, Any,
 
 def _received(now_us: int, batch: list[tuple]) -> list[tuple]:
     """Each report's received packets in the order ``on_feedback`` takes them: ``(est, packets, (send,
-    arrival, size) lists, probe packets, backwards, (max feedback RTT, min propagation RTT))``, where
-    ``backwards`` lists the packets sent before their predecessor. A report received in order has its RTT
-    from its ends; one that goes backwards is sorted and measured on its own."""
+    arrival, size) lists, probe packets, (max feedback RTT, min propagation RTT))``. A report received in
+    order has its RTT from its ends; one that goes backwards is sorted and measured on its own."""
     sizes = [len(r[1]) for r in batch]
     send, arrival, size = (np.concatenate([r[c] for r in batch]) for c in (1, 2, 3))
     starts = np.cumsum(sizes) - sizes
@@ -131,28 +129,26 @@ def _received(now_us: int, batch: list[tuple]) -> list[tuple]:
             continue
         rtt = (now_us - S[lo], now_us - S[hi - 1]) if hi > lo else None
         out.append((est, sizes[j], (S[lo:hi], A[lo:hi], Z[lo:hi]),
-                    [(P[k], S[k], A[k], Z[k]) for k in probes.get(j, ())], [], rtt))
+                    [(P[k], S[k], A[k], Z[k]) for k in probes.get(j, ())], rtt))
     return out
 
 
 def _sorted(now_us: int, send: np.ndarray, arrival: np.ndarray, size: np.ndarray, probe: np.ndarray) -> tuple:
-    """A report that goes backwards: sorted by (arrival, send), stably, unless only its send times go back
-    where no two arrivals tie; its RTT from all its packets."""
+    """A report that goes backwards: sorted by (arrival, send), stably, unless already so (only its send
+    times go back, where no two arrivals tie); its RTT from all its packets."""
     ds = send[1:] - send[:-1]
     da = arrival[1:] - arrival[:-1]
     step = da.min()
     if step < 0 or (step == 0 and ((da == 0) & (ds < 0)).any()):
         order = np.lexsort((send, arrival))
         send, arrival, size, probe = send[order], arrival[order], size[order], probe[order]
-        ds = send[1:] - send[:-1]
-    backwards = (np.flatnonzero(ds < 0) + 1).tolist()
     rtt = (now_us - int(send.min()), now_us + int(arrival[-1]) - int((send + arrival).max()))
     S, A, Z, P = send.tolist(), arrival.tolist(), size.tolist(), probe.tolist()
-    return (S, A, Z), [(c, S[k], A[k], Z[k]) for k, c in enumerate(P) if c >= 0], backwards, rtt
+    return (S, A, Z), [(c, S[k], A[k], Z[k]) for k, c in enumerate(P) if c >= 0], rtt
 
 
 def _feed(est: GccEstimator, now_us: int, n: int, columns: tuple[list[int], list[int], list[int]],
-          probes: list[tuple[int, int, int, int]], backwards: list[int], rtt: tuple[int, int] | None
+          probes: list[tuple[int, int, int, int]], rtt: tuple[int, int] | None
           ) -> tuple | None:
     """``on_feedback`` for one estimator's received packets up to the trendline slopes; None when the
     report is done, else what ``feedback_round`` finishes it with."""
@@ -170,7 +166,7 @@ def _feed(est: GccEstimator, now_us: int, n: int, columns: tuple[list[int], list
         return None
     delay_bwe = est.delay_bwe
     recovered = delay_bwe.start_feedback(now_us)
-    deltas = compute_deltas_batch(delay_bwe.inter_arrival, s, a, now_us, z, backwards)
+    deltas = compute_deltas_batch(delay_bwe.inter_arrival, s, a, now_us, z)
     if not deltas:
         est.finish_feedback(now_us, delay_bwe.maybe_update(now_us, acked_bps, probe_bps, recovered))
         return None
@@ -180,10 +176,15 @@ def _feed(est: GccEstimator, now_us: int, n: int, columns: tuple[list[int], list
 
 # --- acknowledged bitrate ----------------------------------------------------------------------------------
 
+#: up to this many packets, a report's acknowledged bitrate goes packet by packet (bisection costs more)
+SHORT_REPORT = 24
+
+
 def update_bitrate_batch(ack: BitrateEstimator, at_us: list[int], size_bytes: list[int]) -> None:
-    """``ack.update(at, size)`` for each packet in turn, for arrival times that never go down: the packets
-    that stay in the window are taken in one step wherever the window clock's float sums are provably
-    exact, so that the first to close the window is found by bisection.
+    """``ack.update(at, size)`` for each packet in turn, for arrival times that never go down. A long
+    report has the packets that stay in the window taken in one step wherever the window clock's float sums
+    are provably exact, so that the first to close the window is found by bisection; a short one, or where
+    the sums may round, goes packet by packet (``_update_bitrate_inline``).
 
     Why that is exact. Let ``m`` be a packet's ``at_us / 1000``, ``prev`` and ``clock`` the state before
     packet i, 2^(e-1) <= prev < 2^e. While every later ``m`` stays below 2·prev, each step ``m - m_before``
@@ -192,9 +193,11 @@ def update_bitrate_batch(ack: BitrateEstimator, at_us: list[int], size_bytes: li
     ``clock + (m - prev)``, a multiple of 2^q in [0, clock + span], hence exactly representable while that
     stays below 2^(53+q): each float addition in ``update`` is then exact, and so is ``window - clock``.
     The packets before the first one with ``m - prev >= window - clock`` stay in the window (none of them
-    has a step above the window either), that one goes through ``update``. Where the conditions fail,
-    every packet goes through ``update``."""
+    has a step above the window either), that one goes through ``update``."""
     n = len(at_us)
+    if n <= SHORT_REPORT:
+        _update_bitrate_inline(ack, at_us, size_bytes)
+        return
     i = 0
     while i < n:
         prev = ack.prev_time_ms
@@ -209,8 +212,7 @@ def update_bitrate_batch(ack: BitrateEstimator, at_us: list[int], size_bytes: li
         limit = math.ldexp(1.0, 53 + q)
         span = at_us[-1] / US_PER_MS - prev
         if not (exp <= 53 and span < prev and 0.0 <= clock < window < limit and clock + span < limit):
-            for at, size in zip(at_us[i:], size_bytes[i:]):
-                ack.update(at, size)
+            _update_bitrate_inline(ack, at_us[i:], size_bytes[i:])
             return
         closing = bisect_left(at_us, window - clock, i, n, key=lambda a: a / US_PER_MS - prev)
         if closing > i:  # packets i .. closing - 1 stay in the window
@@ -223,47 +225,50 @@ def update_bitrate_batch(ack: BitrateEstimator, at_us: list[int], size_bytes: li
         i = closing + 1
 
 
+def _update_bitrate_inline(ack: BitrateEstimator, at_us: list[int], size_bytes: list[int]) -> None:
+    """``ack.update`` for each packet in turn: a packet that stays in the window (no step back, the clock
+    still below the window) is handled inline, any other goes through ``update``."""
+    total, clock, prev = ack.sum_bytes, ack.current_window_ms, ack.prev_time_ms
+    window = ack.window_ms
+    for at, size in zip(at_us, size_bytes):
+        now_ms = at / US_PER_MS
+        if prev is not None:
+            step = now_ms - prev
+            if step >= 0:
+                step += clock
+                if step < window:
+                    clock = step
+                    total += size
+                    prev = now_ms
+                    continue
+        ack.sum_bytes, ack.current_window_ms, ack.prev_time_ms = total, clock, prev
+        ack.update(at, size)
+        total, clock, prev = ack.sum_bytes, ack.current_window_ms, ack.prev_time_ms
+        window = ack.window_ms
+    ack.sum_bytes, ack.current_window_ms, ack.prev_time_ms = total, clock, prev
+
+
 # --- send-time grouping --------------------------------------------------------------------------------------
 
 def compute_deltas_batch(inter_arrival: InterArrivalDelta, send_us: list[int], arrival_us: list[int],
-                         system_us: int, size: list[int], backwards: list[int]) -> list[Delta]:
+                         system_us: int, size: list[int]) -> list[Delta]:
     """``inter_arrival.compute_deltas`` for each packet in the order given, with the same resulting state;
-    returns ``(send_delta_us, arrival_delta_us, arrival_us)`` for each packet that yielded deltas.
-    ``backwards``: the sorted indices of the packets whose send or arrival time is below their
-    predecessor's (``[]`` when none).
-
-    Only "events" go through the rule: the first packet, every packet that may start a group, and every
-    packet after one whose send or arrival time went backwards; the packets between two events join the
-    current group in one step. Why that is exact: while the previous packet joined the group and holds both
-    its latest send time (``send``) and its last arrival (``complete``), a packet whose send and arrival
-    times do not go backwards is never "reordered" (its send time is at least the group's first), and the
-    burst rule compares it with the previous packet only. Such a packet joins the group unless it was sent
-    more than 5 ms after the group's first packet and is no burst packet (``_joining``). Reporting an event
-    too many would only cost time, never exactness: every event gets the full per-packet rule.
-    """
-    # A kernel: the per-packet rule inlined on locals, and bisection from event to event (up to 120 lines).
-    S, A, Z = send_us, arrival_us, size
-    n = len(S)
+    returns ``(send_delta_us, arrival_delta_us, arrival_us)`` for each packet that yielded deltas. The rule
+    is inlined, the two groups held in locals."""
+    # A kernel: the per-packet rule inlined on locals over a report (up to 120 lines).
     group_length = inter_arrival.send_time_group_length_us
     cur, prev = inter_arrival.current, inter_arrival.previous
     c_size, c_first_send, c_send = cur.size, cur.first_send, cur.send
     c_first_arrival, c_complete, c_last_system = cur.first_arrival, cur.complete, cur.last_system
     p_size, p_first_send, p_send = prev.size, prev.first_send, prev.send
-    p_complete, p_last_system = prev.complete, prev.last_system
-    p_first_arrival = prev.first_arrival
+    p_first_arrival, p_complete, p_last_system = prev.first_arrival, prev.complete, prev.last_system
     reordered = inter_arrival.reordered
-    sizes = list(accumulate(Z, initial=0))  # sizes[j]: the bytes of packets 0 .. j - 1
     out: list[Delta] = []
-    b, nb = 0, len(backwards)  # the next packet that goes backwards: backwards[b]
-    j = 0
-    while j < n:
-        s = S[j]
-        a = A[j]
+    for s, a, z in zip(send_us, arrival_us, size):
         if c_complete is None:
             c_send = c_first_send = s
             c_first_arrival = a
         elif c_first_send > s:
-            j += 1
             continue  # reordered packet
         elif s - c_first_send > group_length and s != c_send and not (
                 a - c_complete < s - c_send and a - c_complete <= K_BURST_DELTA_THRESHOLD_US
@@ -277,11 +282,9 @@ def compute_deltas_batch(inter_arrival: InterArrivalDelta, send_us: list[int], a
                     p_size = p_first_send = p_send = p_first_arrival = p_last_system = 0
                     c_complete = p_complete = None
                     reordered = 0
-                    j += 1
                     continue
                 if arrival_delta < 0:
                     reordered += 1
-                    j += 1
                     continue
                 reordered = 0
                 out.append((c_send - p_send, arrival_delta, a))
@@ -292,58 +295,15 @@ def compute_deltas_batch(inter_arrival: InterArrivalDelta, send_us: list[int], a
             c_size = 0
         elif s > c_send:
             c_send = s
-        c_size += Z[j]
+        c_size += z
         c_complete = a
         c_last_system = system_us
-        j += 1
-        if s != c_send or j >= n:
-            continue
-        # the packet joined with the group's latest send time: the packets up to the next event join too
-        while b < nb and backwards[b] < j:
-            b += 1
-        first = _joining(S, A, j, backwards[b] if b < nb else n, c_first_send + group_length,
-                         c_first_arrival + K_MAX_BURST_DURATION_US)
-        if first > j:
-            c_send = S[first - 1]
-            c_size += sizes[first] - sizes[j]
-            c_complete = A[first - 1]
-            j = first
     cur.size, cur.first_send, cur.send = c_size, c_first_send, c_send
     cur.first_arrival, cur.complete, cur.last_system = c_first_arrival, c_complete, c_last_system
     prev.size, prev.first_send, prev.send = p_size, p_first_send, p_send
     prev.first_arrival, prev.complete, prev.last_system = p_first_arrival, p_complete, p_last_system
     inter_arrival.reordered = reordered
     return out
-
-
-def _joining(S: list[int], A: list[int], j: int, stop: int, send_limit: int, arrival_limit: int) -> int:
-    """Where the run of packets from ``j`` that join the current group ends (at most ``stop``), given that
-    send and arrival times do not go down in [j - 1, stop), packet j - 1 joined, and the group's first packet
-    was sent at ``send_limit`` - 5 ms and arrived at ``arrival_limit`` - 100 ms. The first packet sent after
-    ``send_limit`` is found by bisection; when it is a burst packet, the pairs after it are tested in turn
-    up to the first that is none, and the 100 ms limit is found by bisection on the arrival times."""
-    first = bisect_right(S, send_limit, j, stop)
-    if first >= stop:
-        return first
-    send_delta = S[first] - S[first - 1]
-    arrival_delta = A[first] - A[first - 1]
-    if not (send_delta == 0 or (arrival_delta < send_delta and arrival_delta <= K_BURST_DELTA_THRESHOLD_US)):
-        return first
-    # a burst packet: the group goes on to the first packet that is none
-    k = first + 1
-    while k < stop:
-        send_delta = S[k] - S[k - 1]
-        if send_delta != 0:
-            arrival_delta = A[k] - A[k - 1]
-            if arrival_delta >= send_delta or arrival_delta > K_BURST_DELTA_THRESHOLD_US:
-                break
-        k += 1
-    if A[k - 1] < arrival_limit:
-        return k
-    first = bisect_left(A, arrival_limit, first, k)  # some arrived 100 ms after the group's first
-    while first < k and S[first] == S[first - 1]:
-        first += 1  # an equal send time keeps a packet in the burst past 100 ms
-    return first
 
 
 # --- trendline ---------------------------------------------------------------------------------------------
