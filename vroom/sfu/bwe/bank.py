@@ -255,7 +255,7 @@ def compute_deltas_batch(inter_arrival: InterArrivalDelta, send_us: list[int], a
     """``inter_arrival.compute_deltas`` for each packet in the order given, with the same resulting state;
     returns ``(send_delta_us, arrival_delta_us, arrival_us)`` for each packet that yielded deltas. The rule
     is inlined, the two groups held in locals."""
-    # A kernel: the per-packet rule inlined on locals over a report (up to 120 lines).
+    # The per-packet rule inlined on locals: a report goes through it in one call.
     group_length = inter_arrival.send_time_group_length_us
     cur, prev = inter_arrival.current, inter_arrival.previous
     c_size, c_first_send, c_send = cur.size, cur.first_send, cur.send
@@ -343,7 +343,7 @@ def detect_trendline(detector: TrendlineEstimator, deltas: Sequence[Delta], slop
     """The rest of ``detector.update`` for each delta in turn, given its fitted slope (None: no full window,
     or all its points at one time): the detector and γ. True when the state went from underusing to normal
     on the way."""
-    # A kernel: the detector's rule inlined on locals over a report's deltas (up to 120 lines).
+    # The rule inlined on locals: a report's deltas go through it in one call.
     del detector.history[:-2 * detector.window_size]
     gain = detector.threshold_gain
     nd, threshold, modified = detector.num_of_deltas, detector.threshold, detector.modified_trend
