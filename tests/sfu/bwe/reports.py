@@ -1,4 +1,5 @@
-"""Feedback reports for the GCC tests: hypothesis strategies, a state comparison, and a report that is not GCC's."""
+"""Feedback reports for the GCC tests: hypothesis strategies, a state comparison, an estimator that is not
+GCC, and open and closed loops that feed a GCC."""
 
 import math
 from array import array
