@@ -31,7 +31,7 @@ import numpy as np
 from .media.rtp import HEADER_BYTES, KIND_AUDIO, KIND_VIDEO
 from .media.video import VideoSource
 from .net.feedback import FeedbackLog, Report
-from .sfu.allocator import Allocator, BandwidthProfile, Subscription
+from .sfu.allocator import AllocationTable, Allocator, BandwidthProfile, Subscription
 from .sfu.bwe import make_estimator
 from .sfu.gcc_bank import feedback_round
 from .sfu.quality import ConnectionScorer, DirectionStats, network_quality, packet_loss_weight
@@ -125,6 +125,7 @@ class Adaptation:
         self._base_owd: dict[str, int] = {}  # link -> lowest one-way delay seen (its propagation delay)
         self._congested: dict[str, int] = {}  # link -> reports in a row that showed congestion
         self.allocators: dict[int, Allocator] = {}  # subscriber member index -> its allocator
+        self._allocation_table = AllocationTable()  # equal allocations shared by all of them
         self.allocations: dict[tuple[int, int], Any] = {}  # (subscriber, track) -> latest Allocation
         self._pli_at: dict[tuple[int, int], int] = {}  # (track, layer) -> last PLI sent
         self._probes: dict[int, dict[str, Any]] = {}  # subscriber -> its probe regulator
@@ -278,7 +279,8 @@ class Adaptation:
         allocator = self.allocators.get(s)
         if allocator is None:
             options = p.client.options.get("bandwidth_profile") if p.client is not None else None
-            allocator = self.allocators[s] = Allocator(BandwidthProfile.from_options(options))
+            allocator = self.allocators[s] = Allocator(BandwidthProfile.from_options(options),
+                                                             table=self._allocation_table)
         estimate = self._budget(p, est, now)
         version = (sfu.version, self._alloc_version)
         state = self._alloc_state.get(s)
