@@ -32,7 +32,8 @@ FRONT_ENDS = ("vroom/plot.py", "vroom/testing/", "vroom/widgets/")
 def _fingerprint(value: Any, depth: int = 0) -> Any:
     """A comparable picture of a container's contents (arrays by their bytes); other objects by identity."""
     if isinstance(value, np.ndarray):
-        return ("array", value.dtype.str, value.shape, hashlib.sha1(np.ascontiguousarray(value).view(np.uint8)).hexdigest())
+        digest = hashlib.sha1(np.ascontiguousarray(value).view(np.uint8)).hexdigest()
+        return ("array", value.dtype.str, value.shape, digest)
     if depth > 4:
         return ("deep", id(value))
     if isinstance(value, dict):
