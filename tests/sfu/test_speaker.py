@@ -21,6 +21,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vroom.sfu import speaker as speaker_module
+from vroom.sfu.speaker import base as base_module
+from vroom.sfu.speaker import level_threshold as level_threshold_module
+from vroom.sfu.speaker import volfin_cohen as volfin_cohen_module
 from vroom.sfu.speaker import (
     MIN_SPEECH_ACTIVITY_SCORE,
     SPEAKER_DETECTORS,
@@ -545,8 +548,9 @@ def test_detectors_never_read_the_wall_clock_and_are_deterministic(steps, name):
     assert again == first
 
 
-def test_the_module_imports_no_clock_or_global_randomness():
-    tree = ast.parse(inspect.getsource(speaker_module))
+@pytest.mark.parametrize("module", [speaker_module, base_module, volfin_cohen_module, level_threshold_module])
+def test_the_module_imports_no_clock_or_global_randomness(module):
+    tree = ast.parse(inspect.getsource(module))
     imported = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
