@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vroom.sfu.quality import (
+from vroom.sfu.quality.connection_score import (
     EXCELLENT,
     GOOD,
     LOST,

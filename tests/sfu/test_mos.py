@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vroom.sfu.quality import (
+from vroom.sfu.quality.mos import (
     CODEC_IMPAIRMENTS,
     audio_mos,
     burst_ratio_from_gilbert,

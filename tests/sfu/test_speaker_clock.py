@@ -15,7 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vroom.sfu.speaker import DominantSpeakerDetector, LevelThresholdDetector, make_detector
+from vroom.sfu.speaker import make_detector
+from vroom.sfu.speaker.level_threshold import LevelThresholdDetector
+from vroom.sfu.speaker.volfin_cohen import DominantSpeakerDetector
 
 TALK = 30  # RFC 6464: -30 dBov
 QUIET = 100  # RFC 6464: -100 dBov
