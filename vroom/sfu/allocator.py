@@ -336,29 +336,10 @@ class Allocator:
         for track in [k for k, h in self._held.items() if now_us >= h.until_us]:
             del self._held[track]
 
-        dsp = PRIORITIES[profile.dominant_speaker_priority]
         shared = self._table.get
         result: dict[int, Allocation] = {}
-        videos: list[_Video] = []
         video_subs = sorted((s for s in subs if s.kind == "video"), key=_track_of)
-        for sub in video_subs:
-            if sub.switched_off_by_client:
-                result[sub.track] = shared(sub.track, -1, -1, 0, DISABLED_BY_SUBSCRIBER)
-                continue
-            top = _cap_top(sub)
-            held = self._held.get(sub.track)
-            if held is not None:
-                top = min(top, held.ceiling)
-                if top < 0:
-                    result[sub.track] = shared(sub.track, -1, -1, 0, held.reason)
-                    continue
-            rank = self.rank(sub, dsp)
-            ladder = sub.ladder
-            if top == 0 and len(ladder[0]) == 1:
-                rungs = _ONE_RUNG
-            else:
-                rungs = [(s, t) for s in range(top + 1) for t in range(len(ladder[s]))]
-            videos.append(_Video(sub, rank, rungs))
+        videos = self._climbers(video_subs, result)
 
         mode = profile.mode
         if mode == "grid":
@@ -385,6 +366,31 @@ class Allocator:
         self._remember(now_us, video_subs, result)
         self._last_total = sum(a.bitrate for a in out)
         return out
+
+    def _climbers(self, video_subs: list[Subscription], result: dict[int, Allocation]) -> list[_Video]:
+        """The video tracks that take part in the climb, with their rungs up to their cap and hold; those
+        switched off by the subscriber, or held off, go straight into ``result``."""
+        shared = self._table.get
+        dsp = PRIORITIES[self.profile.dominant_speaker_priority]
+        videos = []
+        for sub in video_subs:
+            if sub.switched_off_by_client:
+                result[sub.track] = shared(sub.track, -1, -1, 0, DISABLED_BY_SUBSCRIBER)
+                continue
+            top = _cap_top(sub)
+            held = self._held.get(sub.track)
+            if held is not None:
+                top = min(top, held.ceiling)
+                if top < 0:
+                    result[sub.track] = shared(sub.track, -1, -1, 0, held.reason)
+                    continue
+            ladder = sub.ladder
+            if top == 0 and len(ladder[0]) == 1:
+                rungs = _ONE_RUNG
+            else:
+                rungs = [(s, t) for s in range(top + 1) for t in range(len(ladder[s]))]
+            videos.append(_Video(sub, self.rank(sub, dsp), rungs))
+        return videos
 
     def rank(self, sub: Subscription, dominant_rank: int | None = None) -> int:
         """A video subscription's effective priority (rule 2): its publish priority, raised to the profile's
