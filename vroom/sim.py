@@ -317,7 +317,7 @@ class Simulation:
             now = self.now_us
             self._advance(now)
             for room_sid, detector in self._room_speakers.items():
-                member = detector.decide(now / 1e6)
+                member = detector.decide_us(now)
                 if member != self._dominant.get(room_sid):
                     self._dominant[room_sid] = member
                     self._announce_dominant(room_sid, member)

@@ -27,8 +27,8 @@ class Detector:
     def __init__(self):
         self.calls = []
 
-    def observe(self, member, level, t):
-        self.calls.append((member, level, t))
+    def observe_us(self, member, level, t_us):
+        self.calls.append((member, level, t_us))
 
 
 def room(gone=False, unpublished=False):
@@ -76,7 +76,7 @@ def test_counters_and_egress_of_a_hand_made_batch():
     assert out.batch["seq"].tolist() == [10, 0, 9]  # the publisher's own padding is gone
     assert out.valid.tolist() == [[False, False, False], [True, False, True], [True, True, False]]
     assert out.padding.tolist() == [False, True, False]
-    assert detector.calls == [(0, 30, 0.001)]  # fresh audio only, at its SFU arrival in seconds
+    assert detector.calls == [(0, 30, 1_000)]  # fresh audio only, at its SFU arrival
 
 
 def test_packets_for_an_unpublished_track_or_a_gone_subscriber_are_discarded():

@@ -304,9 +304,9 @@ def test_a_detector_that_named_a_departed_participant_is_caught_from_the_trace()
     def break_the_detector(sim):
         def patch():
             detector = sim._room_speakers[sid_of(sim)]
-            decide = detector.decide
-            detector.decide = lambda now: sim.participants["x"].index  # x left the side room at 5 s
-            sim.at("8s", lambda: setattr(detector, "decide", decide))
+            decide = detector.decide_us  # what the driver calls every 300 ms
+            detector.decide_us = lambda now_us: sim.participants["x"].index  # x left the side room at 5 s
+            sim.at("8s", lambda: setattr(detector, "decide_us", decide))
         sim.at("7s", patch)
 
     sim = rich(until="9s", before_run=break_the_detector)

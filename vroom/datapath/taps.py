@@ -42,9 +42,9 @@ class SpeakerTap:
                                     b["t_sfu"][spoken].tolist()):
             detector = detectors.get(member)
             if detector is not None:
-                detector.observe(member, level, t / 1e6)
+                detector.observe_us(member, level, t)
 
     def observe_one(self, pkt: dict[str, int]) -> None:
         detector = self.detectors.get(pkt["member"])
         if detector is not None and pkt["level"] >= 0 and pkt["target"] < 0:
-            detector.observe(pkt["member"], pkt["level"], pkt["t_sfu"] / 1e6)
+            detector.observe_us(pkt["member"], pkt["level"], pkt["t_sfu"])

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..media.rtp import HEADER_BYTES, KIND_AUDIO, KIND_VIDEO
 from ..media.video import VideoSource
-from ..sfu.allocator import Allocation, Allocator, BandwidthProfile, Subscription
+from ..sfu.allocator import Allocation, AllocationTable, Allocator, BandwidthProfile, Subscription
 from .feedback import FEEDBACK_INTERVAL_US, FeedbackRouter
 from .probes import PROBE_MIN_BPS, PROBE_OVERAGE, ProbeRegulator
 
@@ -57,6 +57,7 @@ class StreamAllocator:
         self.announce = announce
         self.probing = probing
         self.allocators: dict[int, Allocator] = {}  # subscriber member index -> its allocator
+        self.table = AllocationTable()  # equal allocations shared by all of them
         self.allocations: dict[tuple[int, int], Any] = {}  # (subscriber, track) -> latest Allocation
         self.capacity: dict[int, int] = {}  # subscriber -> the downlink capacity committed to
         self.deficient: dict[int, bool] = {}  # subscriber -> some video below what it wants
@@ -92,7 +93,7 @@ class StreamAllocator:
         allocator = self.allocators.get(s)
         if allocator is None:
             options = p.client.options.get("bandwidth_profile") if p.client is not None else None
-            allocator = self.allocators[s] = Allocator(BandwidthProfile.from_options(options))
+            allocator = self.allocators[s] = Allocator(BandwidthProfile.from_options(options), table=self.table)
         estimate = self.budget(p, est, now)
         version = (self.sfu.version, self.version)
         state = self._state.get(s)

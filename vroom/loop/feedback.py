@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..media.video import VideoSource
 from ..net.feedback import FeedbackLog, Report
 from ..sfu.bwe import make_estimator
-from ..sfu.gcc_bank import feedback_round
+from ..sfu.bwe.bank import feedback_round
 from .probes import ProbeRegulator
 
 if TYPE_CHECKING:

@@ -131,8 +131,7 @@ class Sampler:
         5 s window; a subscription that ended keeps only its final score."""
         rec = self.receivers
         self._score_sample, d = self._counts_since(self._score_sample, n)
-        window = ConnectionScorer.UPDATE_INTERVAL_S
-        t = now / SAMPLE_INTERVAL_US
+        window, window_us = ConnectionScorer.UPDATE_INTERVAL_S, ConnectionScorer.UPDATE_INTERVAL_US
         all_subs, all_tracks = rec.slot_sub[:n], rec.slot_track[:n]
         live = np.flatnonzero(connected[all_subs] & self.sfu.route[all_subs, all_tracks])
         subs, tracks = all_subs[live], all_tracks[live]
@@ -147,23 +146,23 @@ class Sampler:
             if scorer is None:
                 weight = packet_loss_weight(("audio/opus", "video/vp8", "application/data")[kind])
                 scorer = self.connection_scores[(sub, track)] = self._scoring[(sub, track)] = ConnectionScorer(
-                    t - window, packet_loss_weight=weight, enable_bitrate_score=kind == KIND_VIDEO)
-            parts = self._video_parts(sub, track, current_layer[slot], scorer, t, got[slot], window) \
+                    start_us=now - window_us, packet_loss_weight=weight, enable_bitrate_score=kind == KIND_VIDEO)
+            parts = self._video_parts(sub, track, current_layer[slot], scorer, now, got[slot], window) \
                 if kind == KIND_VIDEO else (0.0, 0.0, 0.0, 0.0)
             expected_bps, actual, layers_expected, layers_received = parts
             rtt_ms = self.rtt_us(self.members[sub]) / 1000
-            scorer.update(t, packets_expected=expected[slot], packets_lost=max(expected[slot] - received[slot], 0),
+            scorer.update_us(now, packets_expected=expected[slot], packets_lost=max(expected[slot] - received[slot], 0),
                           bitrate_bps=actual, expected_bitrate_bps=expected_bps, layers_expected=layers_expected,
                           layers_received=layers_received, rtt_ms=rtt_ms, jitter_ms=jitter[slot] / clocks[kind] * 1000)
 
-    def _video_parts(self, sub: int, track: int, current: int, scorer: Any, t: float, got: int,
+    def _video_parts(self, sub: int, track: int, current: int, scorer: Any, now: int, got: int,
                      window: float) -> tuple[float, float, float, float]:
         """A video subscription's (expected bitrate, actual bitrate, layers expected, layers received)."""
         src: Any = self.publications[track].source
         top = self.allocation.desired.get((sub, track), len(src.ladder) - 1)  # capped by content preferences
         a = self.allocation.allocations.get((sub, track))
         paused = a is not None and a.spatial < 0
-        scorer.set_paused(paused, t)
+        scorer.set_paused_us(paused, now)
         expected_bps = float(src.rungs[current][-1]) if current >= 0 else 0.0
         actual = float(got) * 8 / window
         return expected_bps, actual, float(top), float(max(current, 0))
