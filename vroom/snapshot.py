@@ -254,7 +254,7 @@ def _tracks(sim: "Simulation", parts: Parts) -> tuple[TrackView, ...]:
         out.append(TrackView(
             pub.index, pub.publisher, sfu.members[pub.publisher].identity if publisher is None else publisher.key,
             pub.name, str(pub.kind) if driver is None else driver.kind, pub.ssrc,
-            None if record is None else record.sid, bool(pub.published),
+            None if record is None else record.sid, bool(pub.published if driver is None else driver.published),
             bool(pub.enabled if source is None else source.enabled),
             bool(source is not None and source.enabled and getattr(source, "talking", False)), pub.priority))
     return tuple(out)
