@@ -115,6 +115,8 @@ class ParticipantView:
     """Every track it published in this session, unpublished ones included, in order."""
     subscriptions: tuple[int, ...]
     """The SFU track indices routed to it now."""
+    current: bool
+    """``sim.participants`` holds it under its key (False: an earlier session, replaced by a rejoin)."""
 
     @property
     def connected(self) -> bool:
@@ -186,17 +188,24 @@ class Snapshot:
     """The data path is computed up to here."""
     participants: tuple[ParticipantView, ...]
     """Every participant ever added or connected (a rejoin is a new one), SFU members first."""
+    keys: tuple[str, ...]
+    """The keys of ``sim.participants``, in its order."""
     links: tuple[LinkView, ...]
     tracks: tuple[TrackView, ...]
     sfu: SfuView
     rooms: tuple[RoomView, ...]
 
     def participant(self, key: str) -> ParticipantView:
-        """The latest participant with this key."""
-        for p in reversed(self.participants):
-            if p.key == key:
+        """The participant ``sim.participants`` holds under ``key``."""
+        for p in self.participants:
+            if p.current and p.key == key:
                 return p
         raise KeyError(key)
+
+    def current(self) -> list[ParticipantView]:
+        """The participants of ``sim.participants``, in its order (each key's latest)."""
+        by_key = {p.key: p for p in self.participants if p.current}
+        return [by_key[key] for key in self.keys]
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,8 +231,8 @@ def build(sim: "Simulation", parts: Parts) -> Snapshot:
     route = sim.sfu.route
     by_track: dict[int, TrackView] = {t.index: t for t in tracks}
     participants = tuple(_participant(sim, p, links, serial, by_track, route) for p in drivers)
-    return Snapshot(now, sim.engine, parts.done_until_us, participants, links, tracks, _sfu(sim, parts),
-                    _rooms(sim))
+    return Snapshot(now, sim.engine, parts.done_until_us, participants, tuple(sim.participants), links, tracks,
+                    _sfu(sim, parts), _rooms(sim))
 
 
 def _drivers(sim: "Simulation", parts: Parts) -> list[Any]:
@@ -272,7 +281,8 @@ def _participant(sim: "Simulation", p: Any, links: tuple[LinkView, ...], serial:
         None if record is None else record.status, p.joined_at, p.left_at, sim.network_quality_levels.get(p.key),
         None if p.uplink is None else links[serial[id(p.uplink)]],
         None if p.downlink is None else links[serial[id(p.downlink)]],
-        tuple(by_track[pub.track] for pub in p.publications if pub.track in by_track), subscriptions)
+        tuple(by_track[pub.track] for pub in p.publications if pub.track in by_track), subscriptions,
+        sim.participants.get(p.key) is p)
 
 
 def _sfu(sim: "Simulation", parts: Parts) -> SfuView:
