@@ -19,11 +19,16 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
+from .media.rtp import KIND_AUDIO, KIND_DATA, KIND_VIDEO
+
 if TYPE_CHECKING:
     from .sim import Simulation
 
 __all__ = ["Snapshot", "ParticipantView", "TrackView", "LinkView", "MemberView", "SfuView", "RoomView", "Parts",
            "build"]
+
+
+_KIND_NAMES = {KIND_AUDIO: "audio", KIND_VIDEO: "video", KIND_DATA: "data"}
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -262,10 +267,11 @@ def _tracks(sim: "Simulation", parts: Parts) -> tuple[TrackView, ...]:
         source = None if driver is None else driver.source
         out.append(TrackView(
             pub.index, pub.publisher, sfu.members[pub.publisher].identity if publisher is None else publisher.key,
-            pub.name, str(pub.kind) if driver is None else driver.kind, pub.ssrc,
+            pub.name, _KIND_NAMES.get(pub.kind, "?") if driver is None else driver.kind, pub.ssrc,
             None if record is None else record.sid, bool(pub.published if driver is None else driver.published),
             bool(pub.enabled if source is None else source.enabled),
-            bool(source is not None and source.enabled and getattr(source, "talking", False)), pub.priority))
+            bool(source is not None and source.enabled and getattr(source, "talking", False)),  # audio only
+            pub.priority))
     return tuple(out)
 
 
