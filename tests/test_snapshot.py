@@ -5,9 +5,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 import vroom
 from vroom.scenario import Scenario
+from vroom.testing.strategies import scenarios
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 LOSSY = {"up": {"rate": "2Mbps", "delay": "30ms", "loss": "5%"}, "down": {"rate": "4Mbps", "delay": "30ms"}}
@@ -146,3 +148,21 @@ def test_the_classroom_as_the_scenario_file_describes_it():
     assert teacher.publications[2].priority == "high"
     assert len(teacher.subscriptions) == 49 * 2  # everyone else's tracks
     assert snap.rooms[0].max_participants == 50 and len(snap.rooms[0].connected) == 50
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=scenarios(max_peers=3, max_duration_s=2, max_loss=0.05, outages=False))
+def test_any_run_seen_through_a_snapshot(data):
+    sim = Scenario.from_dict(data).run()
+    snap = sim.inspect()
+    kept = plain(snap)
+    own = {p.member: {t.index for t in p.publications} for p in snap.participants if p.member >= 0}
+    for p in snap.participants:
+        assert not set(p.subscriptions) & own.get(p.member, set())  # never routed its own tracks
+        if not p.connected:
+            assert p.subscriptions == ()  # nothing routed to the disconnected
+    for link in snap.links:  # run() flushed: each packet delivered, dropped, lost or still in flight
+        assert link.packets_in == (link.delivered_packets + link.dropped_packets + link.lost_packets
+                                   + link.in_flight_packets)
+    sim.run(sim.now + 0.5)
+    assert plain(snap) == kept
