@@ -765,6 +765,21 @@ class Adaptation:
             return int(src.rungs[-1][-1]) if len(src.ladder) > 1 else int(src.spec.bitrate_bps)
         return int(getattr(src.spec, "bitrate_bps", 0))
 
+    # -- an ended session ----------------------------------------------------------------
+    def _release_member(self, p: "Participant") -> None:
+        """Drop the loop's working state of a session that ended (keyed by its member index, which is never
+        used again, or by its tracks, which nobody is routed to any more). What it measured (allocations,
+        scores, estimators, the timeline) stays; state keyed by link name stays too: a rejoin under the same
+        key has the same link names."""
+        s = p.index
+        tracks = {pub.track for pub in p.publications}
+        for state in (self._capacity, self._deficient, self._probes, self._alloc_state):
+            state.pop(s, None)
+        for key in [key for key in self._probe_busy if key[0] == s]:
+            del self._probe_busy[key]
+        for key in [key for key in self._desired if key[0] == s or key[1] in tracks]:
+            del self._desired[key]
+
 
 def _rtt_us(p: "Participant") -> int:
     """Round trip between a participant and the SFU: its links' propagation delays, up and back down."""

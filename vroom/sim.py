@@ -626,6 +626,7 @@ class Simulation(DataPath, Adaptation):
 
     def _unpublish(self, p: Participant, pub: Publication) -> None:
         pub.published = False
+        pub.source.draws.release()  # it sends nothing more
         record = p.record
         t = pub.record
         t.published = False
@@ -752,6 +753,14 @@ class Simulation(DataPath, Adaptation):
         client.local_participant.state = "disconnected"
         client.error = error
         client.emit("disconnected", client, error)
+        self._release_session(p)
+
+    def _release_session(self, p: Participant) -> None:
+        """Free what an ended session held that nothing reads again: its sources' blocks of random draws and
+        the control loop's working state (its results stay)."""
+        for pub in p.publications:
+            pub.source.draws.release()
+        self._release_member(p)
 
     # -- links and outages ---------------------------------------------------------------
     def link(self, name: str) -> Link:
