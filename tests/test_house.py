@@ -43,23 +43,14 @@ DEBT: dict[str, set[str]] = {
         "metrics/__init__.py: ._participant_of_member", "metrics/__init__.py: ._pub_of_track",
         "recording/service.py: ._schedule", "recording/service.py: ._sids",
         "scenario/parse.py: import _connect_options", "sim.py: ._record", "sim.py: ._root",
-        "testing/invariants.py: ._dominant", "testing/invariants.py: ._participant_of_member",
-        "testing/invariants.py: ._pending",
-        "testing/invariants.py: ._pending_b", "testing/invariants.py: ._pending_t",
-        "testing/invariants.py: ._pub_of_track", "testing/invariants.py: ._slot_of",
-        "widgets/link_controls.py: ._record", "widgets/link_controls.py: ._sim", "widgets/live.py: ._sim",
-        "widgets/room_view.py: ._record", "widgets/room_view.py: ._remote_tracks",
     },
     "module state": set(),
     "constants written": set(),
     "module size": {
-        "sim.py (1004)", "testing/invariants.py (931)", "testing/strategies.py (834)",
+        "sim.py (1022)",
     },
     "function size": {
         "control/cloud.py:create_room", "metrics/__init__.py:_participant",
-        "testing/invariants.py:contiguous_sequence_numbers", "testing/invariants.py:no_echo",
-        "testing/invariants.py:packet_conservation", "testing/invariants.py:room_limits",
-        "testing/invariants.py:subscriptions_respected", "testing/strategies.py:_scenarios",
     },
 }
 

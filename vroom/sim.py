@@ -57,6 +57,7 @@ from .wallclock import wall_clock
 
 if TYPE_CHECKING:
     from .control.records import ParticipantRecord, RoomRecord, TrackRecord
+    from .snapshot import Snapshot
 
 __all__ = ["Simulation", "Network"]
 
@@ -707,6 +708,7 @@ class Simulation:
 
     def _unpublish(self, p: Participant, pub: Publication) -> None:
         pub.published = False
+        pub.source.draws.release()  # it sends nothing more
         record = p.record
         t = pub.record
         t.published = False
@@ -833,6 +835,14 @@ class Simulation:
         client.local_participant.state = "disconnected"
         client.error = error
         client.emit("disconnected", client, error)
+        self._release_session(p)
+
+    def _release_session(self, p: Participant) -> None:
+        """Free what an ended session held that nothing reads again: its sources' blocks of random draws and
+        the control loop's working state (its results stay)."""
+        for pub in p.publications:
+            pub.source.draws.release()
+        self.loop.release_member(p)
 
     # -- links and outages ---------------------------------------------------------------
     def link(self, name: str) -> Link:
@@ -998,6 +1008,14 @@ class Simulation:
         from .metrics import summary_frame
 
         return summary_frame(self, by)
+
+    def inspect(self) -> "Snapshot":
+        """A read-only snapshot of the model now, for invariants and live views (``vroom.snapshot``)."""
+        from .snapshot import Parts, build
+
+        datapath = self.datapath  # and the fresh packets still on their way to the SFU
+        return build(self, Parts(self._participant_of_member, self._pub_of_track, self._dominant, datapath.done_until,
+                                 datapath.fresh_on_the_way()))
 
     def trace_digest(self) -> str:
         """A hash over every trace record and every packet outcome of the run so far."""

@@ -96,6 +96,13 @@ class ControlLoop:
                           **p.named("subscriber"), track_sid=pub.record.sid, reason=reason)
         announce_switch(p, pub.record.sid, on, reason)
 
+    def release_member(self, p: "Participant") -> None:
+        """Drop the loop's working state of a session that ended (what it measured stays: allocations, scores,
+        estimators, the timeline; state keyed by link name stays too, as a rejoin under the same key has the
+        same link names)."""
+        self.allocation.release(p)
+        self.probes.release(p.index)
+
     def estimator(self, link_name: str) -> Any:
         """The estimator at the sending end of a link (``"alice/up"``: alice's; ``"alice/down"``: the SFU's)."""
         return self.feedback.estimators.get(link_name)

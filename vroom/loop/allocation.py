@@ -82,6 +82,16 @@ class StreamAllocator:
         """Something the allocator reads changed (priorities, client switch-offs, render sizes, speaker)."""
         self.version += 1
 
+    def release(self, p: "Participant") -> None:
+        """Drop the working state of a session that ended (keyed by its member index, never used again, or by
+        its tracks, which nobody is routed to any more); what it measured (allocations) stays."""
+        s = p.index
+        tracks = {pub.track for pub in p.publications}
+        for state in (self.capacity, self.deficient, self._state):
+            state.pop(s, None)
+        for key in [key for key in self.desired if key[0] == s or key[1] in tracks]:
+            del self.desired[key]
+
     def allocate(self, p: "Participant", now: int) -> None:
         s = p.index
         link = p.downlink.name  # type: ignore[union-attr]

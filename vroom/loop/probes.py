@@ -72,6 +72,12 @@ class ProbeRegulator:
         start = max(start, self.busy_until.get(key, 0))  # clusters go one after another (libwebrtc's prober)
         self.busy_until[key] = self.send_padding(p.index, target, start, rate, duration, cluster, owner)
 
+    def release(self, member: int) -> None:
+        """Forget a member whose session ended: its regulator and its clusters' ends."""
+        self.regulators.pop(member, None)
+        for key in [key for key in self.busy_until if key[0] == member]:
+            del self.busy_until[key]
+
     def stop(self, subscriber: int) -> None:
         """The subscriber gets all it wants: its regulator starts afresh next time it falls short."""
         self.regulators.pop(subscriber, None)

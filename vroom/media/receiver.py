@@ -408,6 +408,14 @@ class Receivers:
             np.add.at(self.frames_incomplete, p["slot"], 1)
             self._partial[KIND_VIDEO] = {k: v[:0] for k, v in p.items()}
 
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(subscriber, track) of every subscription that packets were delivered to, then of every delivery
+        still queued, as new arrays."""
+        n = len(self._slot_of)
+        subs = [self.slot_sub[:n], *(b["sub"] for b in self._pending)]
+        tracks = [self.slot_track[:n], *(b["track"] for b in self._pending)]
+        return np.concatenate(subs).astype(np.int64, copy=False), np.concatenate(tracks).astype(np.int64, copy=False)
+
     def slots_of(self, sub: int) -> list[int]:
         return list(self._slots_by_sub.get(sub, ()))
 
