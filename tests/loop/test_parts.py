@@ -114,3 +114,15 @@ def test_plis_are_throttled_per_layer_500ms_on_the_lowest_1s_above():
         kf.handle_timer(t)
     assert cam.plis[2:] == [(2, 830_000), (2, 1_830_000), (2, 2_830_000)]  # 1 s apart above layer 0
     assert kf.plis_sent == 5 and kf.get_timer() == 2_900_000
+
+
+def test_an_ended_session_leaves_no_probe_state_behind_and_others_keep_theirs():
+    sent = []
+    probes = regulator(sent)
+    alice, bob = Member(0), Member(1)
+    probes.send_cluster(alice, -1, 0, 300_000, 50_000, 1)
+    probes.send_cluster(alice, 1, 0, 300_000, 50_000, 2)
+    probes.send_cluster(bob, -1, 0, 300_000, 50_000, 3)
+    probes.maybe_probe(alice, 0, 1, 1, [], [], Ranks(), {})
+    probes.release(0)
+    assert probes.busy_until == {(1, -1): 50_000} and probes.regulators == {}
