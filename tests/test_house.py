@@ -48,7 +48,7 @@ DEBT: dict[str, set[str]] = {
     "module state": set(),
     "constants written": set(),
     "module size": {
-        "adaptation.py (807)", "sim.py (934)",
+        "adaptation.py", "sim.py",
     },
     "function size": {
         "control/cloud.py:create_room", "engine.py:_advance_reference", "engine.py:_downlinks",
@@ -212,8 +212,9 @@ def test_constants_are_never_written():
 
 
 def test_modules_are_small():
-    found = {f"{rel} ({text.count(chr(10))})" for rel, _, text in MODULES if text.count("\n") > MAX_MODULE_LINES}
-    assert found == DEBT["module size"]
+    lines = {rel: text.count("\n") for rel, _, text in MODULES}
+    found = {rel for rel, n in lines.items() if n > MAX_MODULE_LINES}
+    assert found == DEBT["module size"], {rel: lines[rel] for rel in found ^ DEBT["module size"]}
 
 
 def test_functions_are_short():
