@@ -56,6 +56,7 @@ from .wallclock import wall_clock
 
 if TYPE_CHECKING:
     from .control.records import ParticipantRecord, RoomRecord, TrackRecord
+    from .snapshot import Snapshot
 
 __all__ = ["Simulation", "Network"]
 
@@ -294,7 +295,7 @@ class Simulation(DataPath, Adaptation):
             now = self.now_us
             self._advance(now)
             for room_sid, detector in self._room_speakers.items():
-                member = detector.decide(now / 1e6)
+                member = detector.decide_us(now)
                 if member != self._dominant.get(room_sid):
                     self._dominant[room_sid] = member
                     self._announce_dominant(room_sid, member)
@@ -925,6 +926,17 @@ class Simulation(DataPath, Adaptation):
         from .metrics import summary_frame
 
         return summary_frame(self, by)
+
+    def inspect(self) -> "Snapshot":
+        """A read-only snapshot of the model now, for invariants and live views (``vroom.snapshot``)."""
+        from .snapshot import Parts, build
+
+        if self.engine == "reference":  # fresh packets still on their way to the SFU
+            to_sfu = sum(1 for e in self._events if e[1] == self._SFU and e[4] < 0)
+        else:
+            to_sfu = 0 if self._ingress is None else int(np.count_nonzero(self._ingress["target"] < 0))
+        return build(self, Parts(self._participant_of_member, self._pub_of_track, self._dominant, self._done_until,
+                                 to_sfu))
 
     def trace_digest(self) -> str:
         """A hash over every trace record and every packet outcome of the run so far."""

@@ -261,6 +261,11 @@ class Room(EventEmitter):
         self.error: "TwilioError | None" = None
         self.events: list[tuple[float, str]] = []  # (time, event) of everything emitted, for tests and notebooks
 
+    @property
+    def simulation(self) -> Any:
+        """The Simulation this room runs in (what a notebook's widgets attach to)."""
+        return self._sim
+
     def emit(self, event: str, *args: Any) -> None:
         self.events.append((self._sim.now, event))
         super().emit(event, *args)
