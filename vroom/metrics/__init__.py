@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 from ..media.rtp import KIND_AUDIO, KIND_VIDEO
 
 if TYPE_CHECKING:
-    from ..sim import Simulation
+    from ..participant import Participant
+    from ..ports import RunView
 
 __all__ = ["summarize", "format_table", "summary_frame", "FRAMES"]
 
@@ -15,7 +16,7 @@ __all__ = ["summarize", "format_table", "summary_frame", "FRAMES"]
 FRAMES = ("participant", "subscription", "publication", "link")
 
 
-def _participant(sim: "Simulation", p: Any) -> dict[str, Any]:
+def _participant(sim: "RunView", p: "Participant") -> dict[str, Any]:
     out: dict[str, Any] = {"state": p.state, "room": p.room}
     if p.error is not None:
         out["error"] = p.error
@@ -40,8 +41,8 @@ def _participant(sim: "Simulation", p: Any) -> dict[str, Any]:
         stats = rec.subscription(slot)
         track = int(rec.slot_track[slot])
         _quality(sim, p, slot, track, stats, p50)
-        pub = sim._pub_of_track[track]
-        publisher = sim._participant_of_member[int(sim.sfu.publications[track].publisher)]
+        pub = sim.directory.tracks[track]
+        publisher = sim.directory.publisher(track)
         subs[f"{publisher.key}/{pub.name}"] = stats
         received["packets"] += stats["packets_received"]
         received["bytes"] += stats["bytes_received"]
@@ -85,7 +86,7 @@ def _participant(sim: "Simulation", p: Any) -> dict[str, Any]:
     return out
 
 
-def _quality(sim: "Simulation", p: Any, slot: int, track: int, stats: dict[str, Any], p50_ms: float | None) -> None:
+def _quality(sim: "RunView", p: "Participant", slot: int, track: int, stats: dict[str, Any], p50_ms: float | None) -> None:
     """Connection score (LiveKit), audio MOS (E-model, G.107), and the video layer and size delivered."""
     from ..sfu.quality import audio_mos
 
@@ -100,12 +101,12 @@ def _quality(sim: "Simulation", p: Any, slot: int, track: int, stats: dict[str, 
     elif kind == KIND_VIDEO:
         layer = int(sim.receivers.layer[slot])
         stats["layer"] = layer
-        ladder = getattr(sim._pub_of_track[track].source, "ladder", ())
+        ladder = getattr(sim.directory.tracks[track].source, "ladder", ())
         if 0 <= layer < len(ladder):
             stats["resolution"] = f"{ladder[layer].width}x{ladder[layer].height}"
 
 
-def summarize(sim: "Simulation") -> dict[str, Any]:
+def summarize(sim: "RunView") -> dict[str, Any]:
     """Everything a report needs, as plain JSON-ready data."""
     sim.flush()
     links: dict[str, Any] = {}
@@ -157,7 +158,7 @@ def _flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def summary_frame(summary: "Simulation | dict[str, Any]", by: str = "participant") -> Any:
+def summary_frame(summary: "RunView | dict[str, Any]", by: str = "participant") -> Any:
     """A summary as a pandas DataFrame with one row per ``by``: ``"participant"``, ``"subscription"``
     (a subscriber and a track it received), ``"publication"`` or ``"link"``.
 
