@@ -94,7 +94,7 @@ class RestApi:
         except TwilioError as err:
             response = RestResponse(err.status, error_body(err))
         c.model.trace.record(c.now_us, "rest", account=c.account_sid, method=method, path=path, status=response.status,
-                           code=None if response.body is None else response.body.get("code"))
+                             code=None if response.body is None else response.body.get("code"))
         return response
 
     # -- routing ---------------------------------------------------------------------

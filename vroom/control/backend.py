@@ -55,7 +55,7 @@ def send_with_retry(cloud: "Cloud", request: BackendRequest, backoff: Backoff) -
     request.throttled += throttled
     if throttled and request.retry and len(request.attempts) < MAX_ATTEMPTS:
         model.schedule(model.now_us + backoff.next_delay_us(), lambda: send_with_retry(cloud, request, backoff),
-                      later=True)
+                       later=True)
     else:
         request.done_at = model.now
 

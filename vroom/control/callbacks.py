@@ -131,6 +131,6 @@ class Webhooks:
         if d.outcome == "pending" and len(d.attempts) >= self.max_attempts:
             d.outcome = "failed"
         model.trace.record(model.now_us, "callback-attempt", url=d.url, event=d.event, attempt=len(d.attempts),
-                         outcome=d.outcome, **{k: v for k, v in attempt.items() if k != "time"})
+                           outcome=d.outcome, **{k: v for k, v in attempt.items() if k != "time"})
         if d.outcome == "pending":
             model.schedule(model.now_us + backoff.next_delay_us(), lambda: self._attempt(d, backoff))

@@ -226,7 +226,7 @@ class Cloud:
         if not ad_hoc:
             self._arm_timer(room, room.unused_room_timeout * 60_000_000, "unused")
         self.model.schedule(now + MAX_ROOM_LIFE_US, lambda: self._end_if_alive(room, room.timer, "max-duration"),
-                           cancel_with=lambda: room.status != "in-progress")
+                            cancel_with=lambda: room.status != "in-progress")
         return room
 
     def complete_room(self, room: RoomRecord, *, error: TwilioError | None = None) -> None:
@@ -250,7 +250,7 @@ class Cloud:
         room.timer += 1
         generation = room.timer
         self.model.schedule(self.now_us + delay_us, lambda: self._end_if_alive(room, generation, why),
-                           cancel_with=lambda: room.timer != generation)
+                            cancel_with=lambda: room.timer != generation)
 
     def _end_if_alive(self, room: RoomRecord, generation: int, why: str) -> None:
         if room.status == "in-progress" and room.timer == generation and (why == "max-duration" or not room.connected):
@@ -305,7 +305,7 @@ class Cloud:
         room.timer += 1  # a join cancels the empty/unused timers
         self._check_warning("participants", self.concurrent_participants(), self.quotas.concurrent_participants)
         self.model.schedule(now + room.max_participant_duration * 1_000_000,
-                           lambda: self._too_long(p), cancel_with=lambda: p.status == "disconnected")
+                            lambda: self._too_long(p), cancel_with=lambda: p.status == "disconnected")
         return p
 
     def _too_long(self, p: ParticipantRecord) -> None:
@@ -377,8 +377,8 @@ class Cloud:
             form.update(TrackSid=track.sid, TrackKind=track.kind, TrackName=track.name)
         form.update(extra)
         self.model.trace.record(self.now_us, "room-event", account=self.account_sid, room=room.sid, event=name,
-                              participant=None if participant is None else participant.sid,
-                              track=None if track is None else track.sid)
+                                participant=None if participant is None else participant.sid,
+                                track=None if track is None else track.sid)
         if room.status_callback:
             self.webhooks.send(room.status_callback, room.status_callback_method, form)
 
@@ -388,7 +388,7 @@ class Cloud:
             warning = {"code": 53121, "quota": what, "used": used, "limit": quota, "time": self.now_us / 1e6}
             self.warnings.append(warning)
             self.model.trace.record(self.now_us, "warning", account=self.account_sid, code=53121, quota=what,
-                                  used=used, limit=quota)
+                                    used=used, limit=quota)
         elif used < self.quotas.warning_fraction * quota and what in self._warned:
             self._warned.discard(what)
 

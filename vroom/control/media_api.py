@@ -266,7 +266,7 @@ def _update_settings(api: "RestApi", args: list[str], p: dict[str, Any], path: s
     settings = _settings(api, path)
     update_settings(settings, p, c.aws_credentials)
     c.model.trace.record(c.now_us, "settings-updated", resource=settings.resource,
-                       aws_storage_enabled=settings.aws_storage_enabled)
+                         aws_storage_enabled=settings.aws_storage_enabled)
     return 200, settings.to_json()
 
 

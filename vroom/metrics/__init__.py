@@ -86,7 +86,8 @@ def _participant(sim: "RunView", p: "Participant") -> dict[str, Any]:
     return out
 
 
-def _quality(sim: "RunView", p: "Participant", slot: int, track: int, stats: dict[str, Any], p50_ms: float | None) -> None:
+def _quality(sim: "RunView", p: "Participant", slot: int, track: int, stats: dict[str, Any],
+             p50_ms: float | None) -> None:
     """Connection score (LiveKit), audio MOS (E-model, G.107), and the video layer and size delivered."""
     from ..sfu.quality import audio_mos
 

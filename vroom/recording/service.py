@@ -114,7 +114,7 @@ class RecordingService:
         self._slot[index] = True
         model.set_packet_observer(self)
         model.trace.record(now, "recording-started", recording_sid=rec.sid, room_sid=room.sid, track_sid=track.sid,
-                         identity=track.participant.identity, track=track.name)
+                           identity=track.participant.identity, track=track.name)
         self._recording_callback(cloud, rec, "recording-started")
         self._announce(room)
 
@@ -143,8 +143,9 @@ class RecordingService:
         return next(c for c in self.model.accounts if c.account_sid == rec.account_sid)
 
     # -- the engine's side ------------------------------------------------------------
-    def observe(self, b: dict[str, np.ndarray]) -> None:
+    def observe(self, batch: dict[str, np.ndarray]) -> None:
         """A batch of packets that reached the SFU (engine order): keep those of recorded tracks."""
+        b = batch
         track = b["track"]
         slot = self._slot
         keep = (track < len(slot)) & (b["target"] < 0) & ((b["flags"] & FLAG_PADDING) == 0)
@@ -161,9 +162,9 @@ class RecordingService:
             if capture is not None:
                 capture.add({k: v[mine] for k, v in b.items()})
 
-    def observe_one(self, pkt: dict[str, int]) -> None:
+    def observe_one(self, packet: dict[str, int]) -> None:
         """One packet that reached the SFU (the reference engine)."""
-        self.observe({k: np.array([v], dtype=np.int64) for k, v in pkt.items() if k != "out_seq"})
+        self.observe({k: np.array([v], dtype=np.int64) for k, v in packet.items() if k != "out_seq"})
 
     # -- files ------------------------------------------------------------------------------
     def _write(self, cloud: "Cloud", rec: RecordingRecord, capture: TrackCapture, pub: "Publication") -> None:
@@ -216,8 +217,8 @@ class RecordingService:
                 failed(why)
             else:
                 model.schedule(model.now_us + backoff.next_delay_us(),
-                              lambda: self._upload(cloud, settings, room_sid, path, what, done=done, failed=failed,
-                                                   backoff=backoff))
+                               lambda: self._upload(cloud, settings, room_sid, path, what, done=done, failed=failed,
+                                                    backoff=backoff))
             return
         model.trace.record(model.now_us, "media-upload", sid=what.sid, attempt=what.uploads, outcome="uploaded")
         done(target.url(key))
@@ -226,15 +227,15 @@ class RecordingService:
         rec.status = "completed"
         rec.media_external_location = external
         self.model.trace.record(self.model.now_us, "recording-completed", recording_sid=rec.sid, frames=rec.frames,
-                              duration_ms=rec.duration_ms)
+                                duration_ms=rec.duration_ms)
         self._recording_callback(cloud, rec, "recording-completed")
 
     def _fail_recording(self, cloud: "Cloud", rec: RecordingRecord, operation: str, why: str) -> None:
         rec.status = "failed"
         rec.failed_operation = operation
         rec.error = why
-        self.model.trace.record(self.model.now_us, "recording-failed", recording_sid=rec.sid, failed_operation=operation,
-                              error=why)
+        self.model.trace.record(self.model.now_us, "recording-failed", recording_sid=rec.sid,
+                                failed_operation=operation, error=why)
         self._recording_callback(cloud, rec, "recording-failed")
 
     def _recording_callback(self, cloud: "Cloud", rec: RecordingRecord, event: str) -> None:
@@ -265,7 +266,7 @@ class RecordingService:
                                  hook=hook)
         cloud.compositions[comp.sid] = comp
         model.trace.record(model.now_us, "composition-enqueued", composition_sid=comp.sid, room_sid=room.sid,
-                         hook_sid=None if hook is None else hook.sid)
+                           hook_sid=None if hook is None else hook.sid)
         if hook is not None:
             self._composition_callback(cloud, comp, "composition-enqueued")
         model.schedule(model.now_us, lambda: self._compose(cloud, comp), later=True)
@@ -336,7 +337,7 @@ class RecordingService:
         start = model.now_us
         for tenth in range(1, 10):
             model.schedule(start + span * tenth // 10,
-                          lambda tenth=tenth: self._progress(cloud, comp, tenth * 10, (span - span * tenth // 10)))
+                           lambda tenth=tenth: self._progress(cloud, comp, tenth * 10, (span - span * tenth // 10)))
         model.schedule(start + span, lambda: self._finish_composition(cloud, comp))
 
     def _progress(self, cloud: "Cloud", comp: CompositionRecord, percent: int, remaining_us: int) -> None:
@@ -363,7 +364,7 @@ class RecordingService:
         comp.completed_us = model.now_us
         comp.media_external_location = external
         model.trace.record(model.now_us, "composition-available", composition_sid=comp.sid, frames=comp.frames,
-                         duration_ms=comp.duration_ms)
+                           duration_ms=comp.duration_ms)
         self._composition_callback(cloud, comp, "composition-available", MediaUri=f"/v1/Compositions/{comp.sid}/Media",
                                    Duration=str(comp.duration_s), Size=str(comp.size),
                                    MediaExternalLocation=external or "")
@@ -372,7 +373,7 @@ class RecordingService:
         comp.status = "failed"
         comp.error = why
         self.model.trace.record(self.model.now_us, "composition-failed", composition_sid=comp.sid,
-                              failed_operation=operation, error=why)
+                                failed_operation=operation, error=why)
         self._composition_callback(cloud, comp, "composition-failed", FailedOperation=operation, ErrorMessage=why)
 
     def _composition_callback(self, cloud: "Cloud", comp: CompositionRecord, event: str, **extra: str) -> None:
