@@ -60,7 +60,7 @@ from .wallclock import wall_clock
 
 if TYPE_CHECKING:
     from .control.records import ParticipantRecord, RoomRecord, TrackRecord
-    from .ports import PacketObserver
+    from .ports import EventSink, PacketObserver
     from .recording.service import RecordingService
 
 __all__ = ["Simulation", "Network"]
@@ -213,7 +213,7 @@ class Simulation(DataPath, Adaptation):
         self._pub_of_track: list[Publication] = self.directory.tracks  # the data path's and control loop's names
         self._participant_of_member: list[Participant] = self.directory.members
         self.clients = ClientDispatcher(self)  # the model's typed events become twilio-video.js events there
-        self.events: ClientDispatcher = self.clients
+        self.events: EventSink = self.clients  # where the model posts its typed events (vroom.events)
         self._links: list[Link] = []  # every link ever made, in order (a rejoin makes new ones)
         self._open_links: list[Link] = []  # the links still settled once a second (not finished)
         self._init_data_path()
