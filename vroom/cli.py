@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from .errors import ConfigError, TwilioError
+from .errors import ConfigError, TwilioError, short
 from .optional import MissingDependency
 from .units import UnitError, parse_duration
 
@@ -103,48 +103,18 @@ def _run_with_progress(sim: Any, duration_us: int, *, show: bool) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .metrics import format_table, summarize
-    from .recording.storage import folder_name
+    from .metrics import summarize
     from .scenario import Scenario
 
     # every check of the options first: a mistake must not cost a whole run
-    if args.timeline and not args.json:
-        return _fail("--timeline requires --json (the timeline is part of the JSON summary)")
-    if args.trace_packets and not args.trace:
-        return _fail("--trace-packets requires --trace (the packet records go into the trace file)")
-    if args.seed is not None and args.seed < 0:
-        return _fail(f"--seed: expected a non-negative integer, got {args.seed}")
-    if args.realtime is not None and not (math.isfinite(args.realtime) and args.realtime >= MIN_REALTIME):
-        return _fail(f"--realtime: expected a speed factor like 1.0 (1 = wall-clock speed), at least "
-                     f"{MIN_REALTIME:g}, got {args.realtime!r}")
-    duration = None
-    if args.duration is not None:
-        try:
-            duration = parse_duration(args.duration)
-        except UnitError as exc:  # 'forever'
-            return _fail(f"--duration: {exc}")
-        except (OverflowError, ValueError):  # '1e400s' is infinite: no number of microseconds
-            return _fail(f"--duration: expected a finite duration like 30s, got {_short(args.duration)!r}")
-        if duration <= 0:
-            return _fail(f"--duration: expected a positive duration, got {_short(args.duration)!r}")
-    problem = _check_outputs(("--json", args.json), ("--trace", args.trace), inputs=[args.file])
+    problem, duration = _check_run_options(args)
     if problem:
         return _fail(problem)
-    if args.media_dir and Path(args.media_dir).exists() and not Path(args.media_dir).is_dir():
-        return _fail(f"--media-dir {args.media_dir}: is a file, not a folder")
-
     scenario = Scenario.load(args.file)
     _print_warnings(scenario, args.file)
     if duration is None:
         duration = scenario.duration_us
-    options: dict[str, Any] = {"trace_packets": bool(args.trace and args.trace_packets),
-                               "timeline": bool(args.timeline),  # kept only when --json --timeline asks for it
-                               # files appear there only if a room records; the name never leaves vroom-media
-                               "media_dir": Path(args.media_dir) if args.media_dir
-                               else Path("vroom-media") / folder_name(scenario.name)}
-    if args.realtime is not None:
-        options["realtime"] = args.realtime
-    sim = scenario.build(seed=args.seed, **options)
+    sim = scenario.build(seed=args.seed, **_run_options(args, scenario))
     wall0 = time.perf_counter()
     _run_with_progress(sim, duration, show=sys.stderr.isatty() and not args.quiet)
     wall = time.perf_counter() - wall0
@@ -156,14 +126,65 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.json != "-":
         print(f"{scenario.name}: {len(scenario.participants)} participants, {duration / 1e6:g} s simulated "
               f"in {wall:.2f} s (seed {sim.seed})")
-        print(format_table(summary, limit=None if args.all else 20))
-        sfu = summary["sfu"]
-        print(f"SFU: {sfu['packets_in']} packets in, {sfu['packets_forwarded']} forwarded; "
-              f"trace digest {summary['trace_digest'][:16]}")
-        offs = sum(1 for r in sim.trace.records if r.kind == "track-switched-off")
-        print(f"media: {sim.sfu.forwarder.switches} layer switches, {offs} track switch-offs, "
-              f"{sim.plis_sent} keyframe requests, {sfu['padding_sent']} probe packets")
-        _print_media(sim)
+        _print_summary(sim, summary, args.all)
+    return _write_outputs(args, sim, doc)
+
+
+def _check_run_options(args: argparse.Namespace) -> tuple[str | None, int | None]:
+    """The first problem with ``vroom run``'s options (or None), and the ``--duration`` in µs if given."""
+    if args.timeline and not args.json:
+        return "--timeline requires --json (the timeline is part of the JSON summary)", None
+    if args.trace_packets and not args.trace:
+        return "--trace-packets requires --trace (the packet records go into the trace file)", None
+    if args.seed is not None and args.seed < 0:
+        return f"--seed: expected a non-negative integer, got {args.seed}", None
+    if args.realtime is not None and not (math.isfinite(args.realtime) and args.realtime >= MIN_REALTIME):
+        return (f"--realtime: expected a speed factor like 1.0 (1 = wall-clock speed), at least "
+                f"{MIN_REALTIME:g}, got {args.realtime!r}"), None
+    duration = None
+    if args.duration is not None:
+        try:
+            duration = parse_duration(args.duration)
+        except UnitError as exc:  # 'forever'
+            return f"--duration: {exc}", None
+        except (OverflowError, ValueError):  # '1e400s' is infinite: no number of microseconds
+            return f"--duration: expected a finite duration like 30s, got {short(args.duration)}", None
+        if duration <= 0:
+            return f"--duration: expected a positive duration, got {short(args.duration)}", None
+    problem = _check_outputs(("--json", args.json), ("--trace", args.trace), inputs=[args.file])
+    if not problem and args.media_dir and Path(args.media_dir).exists() and not Path(args.media_dir).is_dir():
+        problem = f"--media-dir {args.media_dir}: is a file, not a folder"
+    return problem, duration
+
+
+def _run_options(args: argparse.Namespace, scenario: Any) -> dict[str, Any]:
+    from .recording.storage import folder_name
+
+    options: dict[str, Any] = {"trace_packets": bool(args.trace and args.trace_packets),
+                               "timeline": bool(args.timeline),  # kept only when --json --timeline asks for it
+                               # files appear there only if a room records; the name never leaves vroom-media
+                               "media_dir": Path(args.media_dir) if args.media_dir
+                               else Path("vroom-media") / folder_name(scenario.name)}
+    if args.realtime is not None:
+        options["realtime"] = args.realtime
+    return options
+
+
+def _print_summary(sim: Any, summary: dict[str, Any], everyone: bool) -> None:
+    from .metrics import format_table
+
+    print(format_table(summary, limit=None if everyone else 20))
+    sfu = summary["sfu"]
+    print(f"SFU: {sfu['packets_in']} packets in, {sfu['packets_forwarded']} forwarded; "
+          f"trace digest {summary['trace_digest'][:16]}")
+    offs = sum(1 for r in sim.trace.records if r.kind == "track-switched-off")
+    print(f"media: {sim.sfu.forwarder.switches} layer switches, {offs} track switch-offs, "
+          f"{sim.plis_sent} keyframe requests, {sfu['padding_sent']} probe packets")
+    _print_media(sim)
+
+
+def _write_outputs(args: argparse.Namespace, sim: Any, doc: dict[str, Any]) -> int:
+    """The JSON summary and the trace, where the options asked for them."""
     if args.json:
         text = json.dumps(doc, indent=2, default=float)
         if args.json == "-":
@@ -182,10 +203,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
             return _fail(f"--trace {args.trace}: cannot write the file ({exc.strerror})")
         print(f"{n} trace records written to {args.trace}", file=sys.stderr if args.json == "-" else sys.stdout)
     return 0
-
-
-def _short(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _print_media(sim: Any) -> None:

@@ -120,7 +120,7 @@ CONNECT_OPTIONS = ("automatic_subscription", "bandwidth_profile", "dominant_spea
                    "preferred_video_codecs")
 
 
-def _connect_options(options: object, path: str = "options") -> dict[str, Any]:
+def check_connect_options(options: object, path: str = "options") -> dict[str, Any]:
     """Check ``connect`` options early, so a bad one fails where it was written."""
     from .sfu.allocator import BandwidthProfile
 
@@ -859,7 +859,7 @@ class Simulation(DataPath, Adaptation):
         leave_us = None if leave is None else _duration(leave, "leave")
         if leave_us is not None and leave_us <= join_us:
             raise ConfigError("leave", f"expected a time after join ({join_us / 1e6}s), got {leave!r}")
-        options = _connect_options(options)
+        options = check_connect_options(options)
         p = Participant(identity, room_name, account=self.accounts.index(account) + 1)
         self._keys.add(p)
         self.plan.append({"identity": identity, "network": {"up": net.up.to_spec(), "down": net.down.to_spec()},

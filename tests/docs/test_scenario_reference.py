@@ -10,7 +10,8 @@ import re
 
 import pytest
 
-from vroom import scenario
+from vroom.scenario import parse
+from vroom.scenario.events import ACTIONS
 from vroom.errors import ConfigError
 from vroom.media.tracks import parse_publish
 from vroom.net.link import LinkConfig
@@ -43,16 +44,16 @@ def rows(text: str) -> list[str]:
 
 def test_top_level_room_and_sfu_fields():
     top = rows(section("Top level"))
-    assert [f for f in scenario._TOP if f not in top] == []
-    for name in scenario._SFU:
+    assert [f for f in parse.TOP_FIELDS if f not in top] == []
+    for name in parse.SFU_FIELDS:
         assert f"`{name}`" in section("Top level")
     room = rows(section("room"))
-    assert [f for f in scenario._ROOM if f"room.{f}" not in room] == []
+    assert [f for f in parse.ROOM_FIELDS if f"room.{f}" not in room] == []
 
 
 def test_participant_fields():
     documented = rows(section("participants"))
-    assert [f for f in scenario._PARTICIPANT if f"participants[].{f}" not in documented] == []
+    assert [f for f in parse.PARTICIPANT_FIELDS if f"participants[].{f}" not in documented] == []
 
 
 def test_link_queue_and_loss_fields():
@@ -79,7 +80,7 @@ def test_track_options(kind):
 
 def test_event_actions_and_rest_fields():
     events = rows(section("events"))
-    for action in scenario._ACTIONS + ("rest", "count", "at", "set"):
+    for action in ACTIONS + ("rest", "count", "at", "set"):
         assert f"events[].{action}" in events, action
     for field in ("method", "path", "params", "retry"):
         assert f"events[].rest.{field}" in events, field

@@ -40,7 +40,7 @@ from ..units import MAX_QUANTITY_CHARS, UnitError, parse_duration, parse_rate, p
 from .loss import BLOCK, LossModel, NoLoss, loss_model_from_spec
 from .traces import OPPORTUNITY_BYTES, MahimahiTrace
 
-__all__ = ["QueueLimit", "LinkConfig", "Link", "transmit", "DELIVERED", "DROPPED", "LOST"]
+__all__ = ["QueueLimit", "LinkConfig", "Link", "transmit", "load_trace", "DELIVERED", "DROPPED", "LOST"]
 
 DELIVERED, DROPPED, LOST = 1, 2, 3
 _NEG = np.iinfo(np.int64).min // 4
@@ -130,7 +130,7 @@ class LinkConfig:
                     changes["rate_bps"] = parse_rate(value)
                     changes["trace"] = None
                 elif key == "trace":
-                    changes["trace"] = _load_trace(value, p, base_dir)
+                    changes["trace"] = load_trace(value, p, base_dir)
                     changes["rate_bps"] = None
                 elif key == "delay":
                     changes["delay_us"] = parse_duration(value)
@@ -169,7 +169,8 @@ class LinkConfig:
         return cls().updated(spec, path, base_dir)
 
 
-def _load_trace(value: object, path: str, base_dir: Path | None) -> MahimahiTrace:
+def load_trace(value: object, path: str, base_dir: Path | None) -> MahimahiTrace:
+    """A Mahimahi trace given in a scenario: a trace object, or a file path read relative to ``base_dir``."""
     if isinstance(value, MahimahiTrace):
         return value
     if not isinstance(value, str):
@@ -464,7 +465,7 @@ def transmit(
     size: np.ndarray,
     valid: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Send rows of packets through ``links`` (row r through ``links[r]``).
+    """Send rows of packets through ``links`` (row r through ``links[r]``): a vectorised kernel.
 
     ``t_in``, ``size`` and ``valid`` are [rows × columns]; each row's valid
     cells are in FIFO order (non-decreasing ``t_in``). Returns ``(outcome,

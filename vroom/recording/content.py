@@ -106,15 +106,9 @@ _FONT_ROWS = {
 _FONT = {ch: np.array([[c == "1" for c in row] for row in rows], dtype=bool) for ch, rows in _FONT_ROWS.items()}
 
 
-_GLYPHS: dict[tuple[str, int], np.ndarray] = {}
-
-
 def _glyph(ch: str, scale: int) -> np.ndarray:
-    g = _GLYPHS.get((ch, scale))
-    if g is None:
-        g = _FONT.get(ch.upper(), _FONT["?"])
-        g = _GLYPHS[(ch, scale)] = np.kron(g, np.ones((scale, scale), dtype=bool)) if scale > 1 else g
-    return g
+    g = _FONT.get(ch.upper(), _FONT["?"])
+    return g.repeat(scale, axis=0).repeat(scale, axis=1) if scale > 1 else g
 
 
 def text_width(text: str, scale: int) -> int:
