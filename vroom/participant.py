@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, clip
-from .lifecycle import PARTICIPANT, Lifecycle, ParticipantEvent, ParticipantState
+from .lifecycle import PARTICIPANT, Lifecycle, ParticipantEvent, ParticipantState, TrackState
 from .media.source import Source
 from .net.link import Link
 
@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from .control.records import ParticipantRecord, TrackRecord
 
 __all__ = ["Participant", "Publication", "Keys"]
+
+_PUBLISHED = TrackState.PUBLISHED
+_IN_ROOM = (ParticipantState.CONNECTED, ParticipantState.RECONNECTING)
 
 
 @dataclass(slots=True, eq=False)
@@ -50,7 +53,7 @@ class Publication:
 
     @property
     def published(self) -> bool:
-        return self.record.published
+        return self.record.lifecycle.state is _PUBLISHED  # the data path asks this every tick: one hop less
 
     def __repr__(self) -> str:
         return f"<Publication {self.name} {self.kind} ssrc={self.source.ssrc:#x}>"
@@ -97,7 +100,7 @@ class Participant:
     @property
     def connected(self) -> bool:
         """In the room: connected or reconnecting."""
-        return self.lifecycle.state in (ParticipantState.CONNECTED, ParticipantState.RECONNECTING)
+        return self.lifecycle.state in _IN_ROOM
 
     @property
     def live(self) -> bool:

@@ -149,7 +149,8 @@ class RoomRecord:
 
     @property
     def connected(self) -> list[ParticipantRecord]:
-        return [p for p in self.participants if p.status != "disconnected"]
+        gone = ParticipantState.DISCONNECTED
+        return [p for p in self.participants if p.lifecycle.state is not gone]
 
     @property
     def duration_s(self) -> int | None:
