@@ -34,7 +34,7 @@ from .media.video import VideoSource
 from .net.feedback import FeedbackLog, Report
 from .sfu.allocator import Allocator, BandwidthProfile, Subscription
 from .sfu.bwe import make_estimator
-from .sfu.gcc_bank import feedback_round
+from .sfu.bwe.bank import feedback_round
 from .sfu.quality import ConnectionScorer, DirectionStats, network_quality, packet_loss_weight
 from .timeline import Timeline
 

@@ -1,8 +1,8 @@
-"""Speed of GccEstimator.on_feedback (PacketResult lists) versus on_feedback_arrays (numpy columns).
+"""Speed of GccEstimator.on_feedback (PacketResult lists, the reference) versus feedback_round (numpy columns).
 
 Not a test (no wall-clock threshold belongs in a test): run it by hand,
 
-    python tests/sfu/bench_bwe_arrays.py [packets per report ...]
+    python tests/sfu/bwe/bench_bank.py [packets per report ...]
 
 For each report size it builds 100 ms reports of two kinds of traffic through a FIFO bottleneck slightly
 slower than the send rate on average (queues build and drain, 1 % loss): "paced" (packets evenly spaced:
@@ -10,7 +10,8 @@ a new 5 ms send group every 5 ms, the most groups a report can have) and "frames
 bursts at 25 µs per packet, plus an audio packet every 20 ms: fewer, larger groups). It prints packets
 per CPU second, best of 5, for three ways in: ``on_feedback`` with ready-made PacketResult lists,
 ``packets_from_arrays`` + ``on_feedback`` (what the ``BandwidthEstimator`` default does with columns),
-and ``on_feedback_arrays``, and the CPU time per report of the last. "groups8" traffic is the classroom
+and ``vroom.sfu.bwe.bank.feedback_round`` with one report a round (the simulation hands it about a hundred),
+and the CPU time per report of the last. "groups8" traffic is the classroom
 benchmark's typical report: 8 bursts of packets 25 µs apart per 100 ms (a send group each). Both paths must
 end in the same state, which the script checks.
 """
@@ -20,7 +21,10 @@ import time
 
 import numpy as np
 
-from vroom.sfu.bwe import LOST, GccEstimator, TrendlineEstimator, packets_from_arrays
+from vroom.sfu.bwe.bank import feedback_round
+from vroom.sfu.bwe.base import LOST, packets_from_arrays
+from vroom.sfu.bwe.gcc import GccEstimator
+from vroom.sfu.bwe.trendline import TrendlineEstimator
 
 
 def sends_paced(per_report, n_reports):
@@ -73,19 +77,19 @@ def run(reports, how):
             est.on_feedback(now, packets_from_arrays(*cols))
     else:
         for now, cols, _ in reports:
-            est.on_feedback_arrays(now, *cols)
+            feedback_round(now, [(est, *cols, None)])
     return time.process_time() - t0, est
 
 
 def main(sizes):
-    print(f"{'traffic':8s} {'pkts/report':>11s} {'groups':>6s} | {'list':>10s} {'list+build':>10s} {'arrays':>10s}"
-          f"  packets per CPU second | arrays/list")
+    print(f"{'traffic':8s} {'pkts/report':>11s} {'groups':>6s} | {'list':>10s} {'list+build':>10s} {'round':>10s}"
+          f"  packets per CPU second | round/list")
     for per_report in sizes:
         n_reports = max(40, 100_000 // per_report)
         for name, make in (("paced", sends_paced), ("frames", sends_frames), ("groups8", sends_groups8)):
             reports = make_reports(make(per_report, n_reports))
             packets = sum(len(cols[0]) for _, cols, _ in reports)
-            best = {how: min(run(reports, how)[0] for _ in range(5)) for how in ("list", "list+build", "arrays")}
+            best = {how: min(run(reports, how)[0] for _ in range(5)) for how in ("list", "list+build", "round")}
             updates = []
             update = TrendlineEstimator.update
             TrendlineEstimator.update = lambda self, *args: updates.append(1) or update(self, *args)
@@ -93,13 +97,13 @@ def main(sizes):
                 a = run(reports, "list")[1]
             finally:
                 TrendlineEstimator.update = update
-            b = run(reports, "arrays")[1]
+            b = run(reports, "round")[1]
             assert a.snapshot() == b.snapshot()
             groups = len(updates) / len(reports)  # deltas handed to the detector per report
-            rates = [packets / best[how] for how in ("list", "list+build", "arrays")]
+            rates = [packets / best[how] for how in ("list", "list+build", "round")]
             print(f"{name:8s} {packets / len(reports):11.0f} {groups:6.1f} | {rates[0]:10,.0f} {rates[1]:10,.0f} "
-                  f"{rates[2]:10,.0f}  ({1e6 * best['arrays'] / len(reports):6.1f} µs/report)    | "
-                  f"{best['list'] / best['arrays']:5.1f}x")
+                  f"{rates[2]:10,.0f}  ({1e6 * best['round'] / len(reports):6.1f} µs/report)    | "
+                  f"{best['list'] / best['round']:5.1f}x")
 
 
 if __name__ == "__main__":
