@@ -16,6 +16,7 @@ from vroom.cli import main
 from vroom.errors import ConfigError
 from vroom.recording.storage import LocalStorage, folder_name
 from vroom.testing import invariants as inv
+from vroom.testing.invariants.history import packets
 
 ROOT = Path(__file__).resolve().parents[1]
 #: one 20 ms Opus frame, one packet, every 20 ms (always talking, no DTX)
@@ -97,7 +98,7 @@ def test_namesakes_draw_their_own_losses_and_ssrcs():
     sim.run("3s")
     lost = {}
     for name in ("alice/up", "alice@r2/up"):
-        rec = inv._packets(sim)[name]
+        rec = packets(sim)[name]
         lost[name] = sorted(rec["seq"][(rec["outcome"] == 3) & (rec["ssrc"] == rec["ssrc"][0])].tolist())
         assert 10 <= len(lost[name]) <= 60  # ~30 of 150 frames at 20 % loss
     # the same stream name would give both the same draws: the same SSRC and the same lost frames

@@ -32,7 +32,7 @@ from .events import NetworkQualityLevelChanged, TrackSwitchedOff, TrackSwitchedO
 from .media.rtp import HEADER_BYTES, KIND_AUDIO, KIND_VIDEO
 from .media.video import VideoSource
 from .net.feedback import FeedbackLog, Report
-from .sfu.allocator import Allocator, BandwidthProfile, Subscription
+from .sfu.allocator import AllocationTable, Allocator, BandwidthProfile, Subscription
 from .sfu.bwe import make_estimator
 from .sfu.bwe.bank import feedback_round
 from .sfu.quality import ConnectionScorer, DirectionStats, network_quality, packet_loss_weight
@@ -128,6 +128,7 @@ class Adaptation:
         self._base_owd: dict[str, int] = {}  # link -> lowest one-way delay seen (its propagation delay)
         self._congested: dict[str, int] = {}  # link -> reports in a row that showed congestion
         self.allocators: dict[int, Allocator] = {}  # subscriber member index -> its allocator
+        self._allocation_table = AllocationTable()  # equal allocations shared by all of them
         self.allocations: dict[tuple[int, int], Any] = {}  # (subscriber, track) -> latest Allocation
         self._pli_at: dict[tuple[int, int], int] = {}  # (track, layer) -> last PLI sent
         self._probes: dict[int, dict[str, Any]] = {}  # subscriber -> its probe regulator
@@ -281,7 +282,8 @@ class Adaptation:
         allocator = self.allocators.get(s)
         if allocator is None:
             options = p.client.options.get("bandwidth_profile") if p.client is not None else None
-            allocator = self.allocators[s] = Allocator(BandwidthProfile.from_options(options))
+            allocator = self.allocators[s] = Allocator(BandwidthProfile.from_options(options),
+                                                             table=self._allocation_table)
         estimate = self._budget(p, est, now)
         version = (sfu.version, self._alloc_version)
         state = self._alloc_state.get(s)
@@ -555,8 +557,7 @@ class Adaptation:
         5 s window; a subscription that ended keeps only its final score."""
         rec = self.receivers
         self._score_sample, d = self._counts_since(self._score_sample, n)
-        window = ConnectionScorer.UPDATE_INTERVAL_S
-        t = now / US_PER_S
+        window, window_us = ConnectionScorer.UPDATE_INTERVAL_S, ConnectionScorer.UPDATE_INTERVAL_US
         all_subs, all_tracks = rec.slot_sub[:n], rec.slot_track[:n]
         live = np.flatnonzero(connected[all_subs] & self.sfu.route[all_subs, all_tracks])
         subs, tracks = all_subs[live], all_tracks[live]
@@ -572,7 +573,7 @@ class Adaptation:
             if scorer is None:
                 weight = packet_loss_weight(("audio/opus", "video/vp8", "application/data")[kind])
                 scorer = self.connection_scores[(sub, track)] = self._scoring[(sub, track)] = ConnectionScorer(
-                    t - window, packet_loss_weight=weight, enable_bitrate_score=kind == KIND_VIDEO)
+                    start_us=now - window_us, packet_loss_weight=weight, enable_bitrate_score=kind == KIND_VIDEO)
             src = self._pub_of_track[track].source
             expected_bps = actual = 0.0
             layers_expected = layers_received = 0.0
@@ -581,13 +582,13 @@ class Adaptation:
                 current = current_layer[slot]
                 a = self.allocations.get((sub, track))
                 paused = a is not None and a.spatial < 0
-                scorer.set_paused(paused, t)
+                scorer.set_paused_us(paused, now)
                 if current >= 0:
                     expected_bps = float(src.rungs[current][-1])
                 actual = float(got[slot]) * 8 / window
                 layers_expected, layers_received = float(top), float(max(current, 0))
             rtt_ms = _rtt_us(p) / 1000
-            scorer.update(t, packets_expected=expected[slot], packets_lost=max(expected[slot] - received[slot], 0),
+            scorer.update_us(now, packets_expected=expected[slot], packets_lost=max(expected[slot] - received[slot], 0),
                           bitrate_bps=actual, expected_bitrate_bps=expected_bps, layers_expected=layers_expected,
                           layers_received=layers_received, rtt_ms=rtt_ms, jitter_ms=jitter[slot] / clocks[kind] * 1000)
 
@@ -743,6 +744,21 @@ class Adaptation:
         if isinstance(src, VideoSource):
             return int(src.rungs[-1][-1]) if len(src.ladder) > 1 else int(src.spec.bitrate_bps)
         return int(getattr(src.spec, "bitrate_bps", 0))
+
+    # -- an ended session ----------------------------------------------------------------
+    def _release_member(self, p: "Participant") -> None:
+        """Drop the loop's working state of a session that ended (keyed by its member index, which is never
+        used again, or by its tracks, which nobody is routed to any more). What it measured (allocations,
+        scores, estimators, the timeline) stays; state keyed by link name stays too: a rejoin under the same
+        key has the same link names."""
+        s = p.index
+        tracks = {pub.track for pub in p.publications}
+        for state in (self._capacity, self._deficient, self._probes, self._alloc_state):
+            state.pop(s, None)
+        for key in [key for key in self._probe_busy if key[0] == s]:
+            del self._probe_busy[key]
+        for key in [key for key in self._desired if key[0] == s or key[1] in tracks]:
+            del self._desired[key]
 
 
 def _rtt_us(p: "Participant") -> int:

@@ -257,7 +257,7 @@ class DataPath:
                                         b["t_sfu"][spoken].tolist()):
                 detector = self._speakers.get(member)
                 if detector is not None:
-                    detector.observe(member, level, t / 1e6)
+                    detector.observe_us(member, level, t)
         subs = [p for p in self._participant_of_member if p.connected]
         media = ~padding
         if not subs:
@@ -390,7 +390,7 @@ class DataPath:
                     self._recorders.observe_one({**pkt, "t_sfu": t})
                 detector = self._speakers.get(pkt["member"])
                 if detector is not None and pkt["level"] >= 0 and target < 0:
-                    detector.observe(pkt["member"], pkt["level"], t / 1e6)
+                    detector.observe_us(pkt["member"], pkt["level"], t)
                 sent = False
                 for p in self._participant_of_member:
                     if not p.connected or not sfu.route[p.index, track] or target not in (-1, p.index):

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from .control.records import ParticipantRecord, RoomRecord, TrackRecord
     from .ports import EventSink, PacketObserver
     from .recording.service import RecordingService
+    from .snapshot import Snapshot
 
 __all__ = ["Simulation", "Network"]
 
@@ -303,7 +304,7 @@ class Simulation(DataPath, Adaptation):
             now = self.now_us
             self._advance(now)
             for room_sid, detector in self._room_speakers.items():
-                member = detector.decide(now / 1e6)
+                member = detector.decide_us(now)
                 if member != self._dominant.get(room_sid):
                     self._dominant[room_sid] = member
                     self._announce_dominant(room_sid, member)
@@ -644,6 +645,7 @@ class Simulation(DataPath, Adaptation):
         self._unpublish(p, pub)
 
     def _unpublish(self, p: Participant, pub: Publication) -> None:
+        pub.source.draws.release()  # it sends nothing more
         record = p.record
         assert record is not None and p.cloud is not None
         t = pub.record
@@ -740,6 +742,14 @@ class Simulation(DataPath, Adaptation):
         self.directory.end_subscriber(record.sid)
         self.events.post(ev.ParticipantDisconnected(record))
         self.events.post(ev.Disconnected(record, error))
+        self._release_session(p)
+
+    def _release_session(self, p: Participant) -> None:
+        """Free what an ended session held that nothing reads again: its sources' blocks of random draws and
+        the control loop's working state (its results stay)."""
+        for pub in p.publications:
+            pub.source.draws.release()
+        self._release_member(p)
 
     # -- links and outages ---------------------------------------------------------------
     def link(self, name: str) -> Link:
@@ -902,6 +912,17 @@ class Simulation(DataPath, Adaptation):
         from .metrics import summary_frame
 
         return summary_frame(self, by)
+
+    def inspect(self) -> "Snapshot":
+        """A read-only snapshot of the model now, for invariants and live views (``vroom.snapshot``)."""
+        from .snapshot import Parts, build
+
+        if self.engine == "reference":  # fresh packets still on their way to the SFU
+            to_sfu = sum(1 for e in self._events if e[1] == self._SFU and e[4] < 0)
+        else:
+            to_sfu = 0 if self._ingress is None else int(np.count_nonzero(self._ingress["target"] < 0))
+        return build(self, Parts(self._participant_of_member, self._pub_of_track, self._dominant, self._done_until,
+                                 to_sfu))
 
     def trace_digest(self) -> str:
         """A hash over every trace record and every packet outcome of the run so far."""

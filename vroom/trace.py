@@ -156,6 +156,11 @@ class Trace:
                 fields["arrival"] = a / 1e6
             self.records.append(TraceRecord(int(t), "packet", fields))
 
+    @property
+    def link_names(self) -> tuple[str, ...]:
+        """Every link name whose packets the digest counts, in the order first seen."""
+        return tuple(self._links)
+
     def link_digest(self, name: str) -> tuple[int, int, int]:
         """(packets, sum, xor) of the packet hashes of one link: its share of the digest."""
         i = self._links[name]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import math
+import numbers
 import re
 from typing import Iterator
 
@@ -28,6 +29,8 @@ __all__ = [
     "parse_fraction",
     "require_units",
     "to_seconds",
+    "to_us",
+    "check_us",
     "format_duration",
     "format_rate",
 ]
@@ -217,6 +220,24 @@ def parse_fraction(value: object) -> float:
 
 def to_seconds(us: int) -> float:
     return us / US_PER_S
+
+
+def to_us(seconds: object, name: str = "now") -> int:
+    """A time in seconds (any finite real number) as the nearest integer µs: where a sans-I/O core's
+    seconds surface meets its µs inside."""
+    if isinstance(seconds, bool) or not isinstance(seconds, numbers.Real):
+        raise TypeError(f"{name} must be a time in seconds, got {short(seconds)}")
+    value = float(seconds)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite time in seconds, got {short(seconds)}")
+    return round(value * US_PER_S)
+
+
+def check_us(us: object, name: str = "now_us") -> int:
+    """An integer time in µs (a Python or numpy integer), as a Python int."""
+    if isinstance(us, bool) or not isinstance(us, numbers.Integral):
+        raise TypeError(f"{name} must be an integer time in µs, got {short(us)}")
+    return int(us)
 
 
 def format_duration(us: int) -> str:

@@ -14,6 +14,7 @@ from vroom.sfu.allocator import (
     NETWORK_CONGESTION,
     PRIORITIES,
     Allocation,
+    AllocationTable,
     Allocator,
     BandwidthProfile,
     Subscription,
@@ -707,18 +708,19 @@ def test_allocation_on_flag():
     assert Allocation(1, 0, 0, 10).on and not Allocation(1, -1, -1, 0, NETWORK_CONGESTION).on
 
 
-def test_equal_allocations_are_shared_and_every_change_makes_a_new_one(monkeypatch):
-    """Allocations are shared by value (a bounded table): an equal one comes back as the same object, any
-    change (layer, bitrate, its type, switch-off reason) gives a new one, and a full table starts over."""
-    from vroom.sfu import allocator as allocator_module
-
-    monkeypatch.setattr(allocator_module, "_ALLOCATIONS", {})  # this test's allocations only, whatever ran before
-    alloc = Allocator(BandwidthProfile(mode="grid"))
+def test_equal_allocations_are_shared_and_every_change_makes_a_new_one():
+    """Allocators given one table share equal allocations by value: an equal one comes back as the same
+    object, any change (layer, bitrate, its type, switch-off reason) gives a new one, a full table starts
+    over, and an allocator with a table of its own shares nothing with them."""
+    table = AllocationTable()
+    alloc = Allocator(BandwidthProfile(mode="grid"), table=table)
     audio = Subscription(track=1, kind="audio", bitrate=40 * K)
     video = Subscription(track=2, kind="video", ladder=((100 * K,),))
     first = alloc.allocate(0, 1 * S, [audio, video])
-    again = Allocator(BandwidthProfile(mode="grid")).allocate(S, 1 * S, [audio, video])  # another subscriber
+    again = Allocator(BandwidthProfile(mode="grid"), table=table).allocate(S, 1 * S, [audio, video])  # 2nd subscriber
     assert again == first and all(a is b for a, b in zip(again, first))
+    apart = Allocator(BandwidthProfile(mode="grid")).allocate(S, 1 * S, [audio, video])  # a table of its own
+    assert apart == first and not any(a is b for a, b in zip(apart, first))
     louder = alloc.allocate(2 * S, 1 * S, [Subscription(track=1, kind="audio", bitrate=50 * K), video])
     assert louder[0] == Allocation(1, 0, 0, 50 * K) and louder[1] is first[1]
     as_float = alloc.allocate(3 * S, 1 * S, [audio, Subscription(track=2, kind="video", ladder=((100_000.0,),))])
@@ -728,8 +730,12 @@ def test_equal_allocations_are_shared_and_every_change_makes_a_new_one(monkeypat
     assert off[1] == Allocation(2, -1, -1, 0, NETWORK_CONGESTION)
     by_client = Subscription(track=2, kind="video", ladder=((100 * K,),), switched_off_by_client=True)
     assert alloc.allocate(6 * S, 1 * S, [audio, by_client])[1] == Allocation(2, -1, -1, 0, DISABLED_BY_SUBSCRIBER)
-    monkeypatch.setattr(allocator_module, "_ALLOCATIONS_MAX", len(allocator_module._ALLOCATIONS))
-    full = Allocator(BandwidthProfile(mode="grid")).allocate(7 * S, 1 * S, [Subscription(track=1, kind="audio",
-                                                                                         bitrate=60 * K), video])
-    assert full == [Allocation(1, 0, 0, 60 * K), Allocation(2, 0, 0, 100 * K)]
-    assert len(allocator_module._ALLOCATIONS) <= 2
+    small = AllocationTable(max_size=2)
+    full = Allocator(BandwidthProfile(mode="grid"), table=small)
+    assert full.allocate(7 * S, 1 * S, [Subscription(track=1, kind="audio", bitrate=60 * K), video]) \
+        == [Allocation(1, 0, 0, 60 * K), Allocation(2, 0, 0, 100 * K)]
+    assert len(small) == 2
+    third = full.allocate(8 * S, 1 * S, [audio, video])  # a third allocation: the full table starts over
+    assert third == [Allocation(1, 0, 0, 40 * K), Allocation(2, 0, 0, 100 * K)] and len(small) <= 2
+    with pytest.raises(ValueError, match="max_size must be >= 1, got 0"):
+        AllocationTable(max_size=0)

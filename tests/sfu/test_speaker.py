@@ -1,4 +1,5 @@
-"""Dominant speaker detection: Jitsi's Volfin-Cohen detector and LiveKit's level threshold.
+"""Dominant speaker detection: the registry, the interface, and Jitsi's Volfin-Cohen detector (LiveKit's level
+threshold: test_level_threshold.py).
 
 Conventions in these tests. Levels are RFC 6464 values as on the wire (0 loudest, 127 silence); the
 Jitsi detector works on 127 - level. Every source sends one packet every 20 ms. A source that is not
@@ -21,6 +22,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vroom.sfu import speaker as speaker_module
+from vroom.sfu.speaker import base as base_module
+from vroom.sfu.speaker import level_threshold as level_threshold_module
+from vroom.sfu.speaker import volfin_cohen as volfin_cohen_module
 from vroom.sfu.speaker import (
     MIN_SPEECH_ACTIVITY_SCORE,
     SPEAKER_DETECTORS,
@@ -545,8 +549,9 @@ def test_detectors_never_read_the_wall_clock_and_are_deterministic(steps, name):
     assert again == first
 
 
-def test_the_module_imports_no_clock_or_global_randomness():
-    tree = ast.parse(inspect.getsource(speaker_module))
+@pytest.mark.parametrize("module", [speaker_module, base_module, volfin_cohen_module, level_threshold_module])
+def test_the_module_imports_no_clock_or_global_randomness(module):
+    tree = ast.parse(inspect.getsource(module))
     imported = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -554,56 +559,3 @@ def test_the_module_imports_no_clock_or_global_randomness():
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             imported.add(node.module.split(".")[0])
     assert imported.isdisjoint({"time", "datetime", "random", "simpy", "secrets"})
-
-
-# --- LiveKit's level threshold, worked by hand ------------------------------------------------------
-
-
-def test_level_threshold_loudest_speaking_source_wins():
-    # Packets every 20 ms from 0.00 s; the first has no duration, so the 400 ms window fills at 0.40 s.
-    # a at RFC 20, active the whole window: linear = 10^(-20/20) = 0.1, smoothed = 0 + 0.1·2/3 ≈ 0.0667.
-    # b at RFC 30: linear = 10^(-1.5) ≈ 0.0316, smoothed ≈ 0.0211. Both ≥ 10^(-35/20) ≈ 0.01778.
-    d = LevelThresholdDetector()
-    for t in range(0, 401, 20):
-        d.observe("b", 30, t / 1000)
-        d.observe("a", 20, t / 1000)
-    levels = d.levels(0.4)
-    assert levels["a"] == pytest.approx(0.1 * 2 / 3, rel=1e-12)
-    assert levels["b"] == pytest.approx(10 ** -1.5 * 2 / 3, rel=1e-12)
-    assert d.active_threshold == pytest.approx(10 ** (-35 / 20), rel=1e-12)
-    assert d.decide(0.4) == "a"
-    # second window, a goes quiet (RFC 60 is not active): smoothed = 0 at once; b: 0.0211 + (0.0316 − 0.0211)·2/3
-    for t in range(420, 801, 20):
-        d.observe("b", 30, t / 1000)
-        d.observe("a", 60, t / 1000)
-    lb = 10 ** -1.5
-    assert d.levels(0.8) == {"b": pytest.approx(lb * 2 / 3 + (lb - lb * 2 / 3) * 2 / 3, rel=1e-12), "a": 0.0}
-    assert d.decide(0.8) == "b"
-
-
-def test_level_threshold_needs_40_percent_of_the_window_active():
-    # 8 of 20 durations (160 ms of 400) at RFC 20: adjusted = 20 − 20·log10(0.4), so
-    # linear = 10^(−20/20) · 0.4 = 0.04 and smoothed = 0.04·2/3 ≈ 0.0267: speaking.
-    # 7 of 20 (140 ms < 160 ms): smoothed = 0: not speaking.
-    for active, expected in ((8, 0.04 * 2 / 3), (7, 0.0)):
-        d = LevelThresholdDetector()
-        d.observe("a", 90, 0.0)
-        for k in range(1, 21):
-            d.observe("a", 20 if k <= active else 90, k * 0.02)
-        assert d.levels(0.4)["a"] == pytest.approx(expected, rel=1e-12, abs=1e-15)
-        assert d.decide(0.4) == ("a" if active == 8 else None)
-
-
-def test_level_threshold_resets_after_two_windows_without_packets_and_has_no_sticky_floor():
-    d = LevelThresholdDetector()
-    for t in range(0, 401, 20):
-        d.observe("a", 20, t / 1000)
-    assert d.decide(1.19) == "a"  # last packet at 0.40 s: 790 ms ago
-    assert d.decide(1.2) is None  # 800 ms = 2 × UpdateInterval: the level reads 0
-    assert d.dominant is None
-
-
-def test_level_threshold_takes_an_explicit_packet_duration():
-    d = LevelThresholdDetector()
-    d.observe("a", 20, 0.0, duration=0.4)  # one 400 ms frame fills the window at once
-    assert d.levels(0.0)["a"] == pytest.approx(0.1 * 2 / 3, rel=1e-12)

@@ -11,6 +11,7 @@ from vroom.control.quotas import Quotas
 from vroom.media.receiver import Receivers
 from vroom.testing import invariants as inv
 from vroom.testing.invariants import InvariantSkipped, InvariantViolation
+from vroom.testing.invariants.history import packets
 
 URL = "https://backend.test/events"
 LOSSY = {"up": {"rate": "3Mbps", "delay": "20ms", "jitter": "5ms", "loss": "3%"},
@@ -79,14 +80,14 @@ def test_the_healthy_run_has_what_the_checks_need(healthy):
     kinds = [r.kind for r in sim.trace.records]
     assert kinds.count("dominant-speaker-changed") >= 2
     assert [r.time for r in sim.trace.of_kind("participant-disconnected") if r.fields.get("kicked")] == [4.0]
-    assert sum(link.lost_packets for link in inv._links(sim)) > 100  # loss on every link
+    assert sum(link.lost_packets for link in sim.links) > 100  # loss on every link
     assert {r.status for r in sim.cloud.rooms.values()} == {"completed"}
     events = sim.cloud.webhooks.events()
     assert events[0] == "room-created" and events.count("room-ended") == 2
     assert kinds.count("track-unsubscribed") >= 1 and kinds.count("packet") > 10_000
     # there are gaps in what the SFU forwarded, all explained by uplink loss or subscription changes
     gaps = 0
-    for link, rec in inv._packets(sim).items():
+    for link, rec in packets(sim).items():
         if link.endswith("/down"):
             for ssrc in np.unique(rec["ssrc"]):
                 seqs = np.unique(rec["seq"][rec["ssrc"] == ssrc])
@@ -198,9 +199,9 @@ def test_an_echo_that_was_undone_is_still_caught_from_the_receivers_and_from_the
 
 def test_a_route_to_a_disconnected_participant_is_caught():
     sim = rich(until="5s")
-    dave = sim._participant_of_member[3]
+    dave = sim.inspect().participants[3]  # SFU members come first, in join order: the kicked dave
     assert dave.identity == "dave" and not dave.connected
-    sim.sfu.route[dave.index, 0] = True
+    sim.sfu.route[dave.member, 0] = True
     v = violation(inv.no_echo, sim)
     assert v.objects[0] == "dave" and "disconnected" in v.detail
 
@@ -283,8 +284,8 @@ def test_a_room_over_its_size_is_caught():
 def test_a_dominant_speaker_who_left_is_caught():
     sim = rich(until="6s")
     room_sid = sid_of(sim)
-    dave = sim._participant_of_member[3]
-    sim._dominant[room_sid] = dave.index
+    dave = sim.inspect().participants[3]
+    sim._dominant[room_sid] = dave.member  # breaks the detector's choice on purpose (it has no public setter)
     v = violation(inv.dominant_speaker_valid, sim)
     assert room_sid in v.objects and any(o.startswith("dave PA") for o in v.objects)
 
@@ -292,26 +293,26 @@ def test_a_dominant_speaker_who_left_is_caught():
 def test_a_dominant_speaker_of_another_room_or_without_audio_is_caught():
     sim = rich(until="3s")
     room_sid = sid_of(sim)
-    sim._dominant[room_sid] = sim.participants["x"].index
+    sim._dominant[room_sid] = sim.participants["x"].index  # on purpose, as above
     assert "not in room" in violation(inv.dominant_speaker_valid, sim).detail
     sim = rich(until="3s")
     sim.unpublish("dave", "audio")
-    sim._dominant[room_sid] = sim.participants["dave"].index
+    sim._dominant[room_sid] = sim.participants["dave"].index  # on purpose, as above
     assert "publishes no audio" in violation(inv.dominant_speaker_valid, sim).detail
 
 
 def test_a_detector_that_named_a_departed_participant_is_caught_from_the_trace():
     def break_the_detector(sim):
         def patch():
-            detector = sim._room_speakers[sid_of(sim)]
-            decide = detector.decide
-            detector.decide = lambda now: sim.participants["x"].index  # x left the side room at 5 s
-            sim.at("8s", lambda: setattr(detector, "decide", decide))
+            detector = sim._room_speakers[sid_of(sim)]  # the room's detector, broken on purpose
+            decide = detector.decide_us  # what the driver calls every 300 ms
+            detector.decide_us = lambda now_us: sim.participants["x"].index  # x left the side room at 5 s
+            sim.at("8s", lambda: setattr(detector, "decide_us", decide))
         sim.at("7s", patch)
 
     sim = rich(until="9s", before_run=break_the_detector)
     room_sid = sid_of(sim)
-    assert sim._dominant[room_sid] != sim.participants["x"].index  # repaired by now
+    assert sim.inspect().sfu.dominant[room_sid] != sim.participants["x"].index  # repaired by now
     v = violation(inv.dominant_speaker_valid, sim)
     assert v.objects[:2] == (room_sid, "x") and 7.0 <= v.time <= 7.3
 
@@ -333,10 +334,10 @@ def test_a_speaker_who_just_left_is_tolerated_until_the_next_decision():
     sim.at("5s", talker.disconnect)
     sim.run("5.05s")
     room_sid = sid_of(sim)
-    assert sim._dominant[room_sid] == sim.participants["talker"].index  # stale for up to 300 ms
+    assert sim.inspect().sfu.dominant[room_sid] == sim.participants["talker"].index  # stale for up to 300 ms
     inv.dominant_speaker_valid(sim)
     sim.run("5.5s")
-    assert sim._dominant[room_sid] != sim.participants["talker"].index
+    assert sim.inspect().sfu.dominant[room_sid] != sim.participants["talker"].index
     inv.dominant_speaker_valid(sim)
 
 

@@ -273,6 +273,11 @@ class Room(EventEmitter):
         """``connected``, ``reconnecting`` or ``disconnected`` (the local participant's lifecycle)."""
         return self._record.status
 
+    @property
+    def simulation(self) -> Any:
+        """The Simulation this room runs in (what a notebook's widgets attach to)."""
+        return self._sim
+
     def _remote_tracks(self) -> dict[str, RemoteTrackPublication]:
         """Every remote track publication by SID."""
         return {sid: view for remote in self.participants.values() for sid, view in remote.tracks.items()}

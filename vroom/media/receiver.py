@@ -45,6 +45,7 @@ _BIG = 1 << 42  # > any time in µs we simulate (~50 days)
 #: RTP clock of each kind (the sources' own constants; data carries µs timestamps)
 CLOCK = {KIND_AUDIO: OPUS_CLOCK, KIND_VIDEO: VIDEO_CLOCK, KIND_DATA: 1_000_000}
 _CLOCK_BY_KIND = np.array([CLOCK[k] for k in sorted(CLOCK)], dtype=np.float64)
+_CLOCK_BY_KIND.setflags(write=False)
 
 FIELDS = ("sub", "track", "kind", "seq", "ts", "t", "arrival", "frame", "nfr", "size", "layer")
 _LAYERS = 3  # simulcast layers: frames of different layers are different frames
@@ -78,16 +79,6 @@ def _rank_in_segment(starts: np.ndarray, lengths: np.ndarray, n: int) -> np.ndar
 
 
 _JITTER_DECAY = 15 / 16
-_decay = np.zeros(0)  # _JITTER_DECAY ** (k + 1) at k, grown on demand
-
-
-def _decay_powers(n: int) -> np.ndarray:
-    """``_JITTER_DECAY ** (k + 1)`` for k < n (at least). An array power, as ``np.power(a, rank + 1)`` is:
-    the scalar ``a ** k`` can differ from it in the last bit."""
-    global _decay
-    if len(_decay) < n:
-        _decay = np.power(_JITTER_DECAY, np.arange(1, max(n, 2 * len(_decay)) + 1))
-    return _decay
 
 
 class Receivers:
@@ -132,6 +123,14 @@ class Receivers:
         self._held: dict[int, dict[int, tuple[int, int]]] = {}
         self._next_message: dict[int, int] = {}
         self._last_delivery: dict[int, int] = {}
+        self._decay = np.zeros(0)  # _JITTER_DECAY ** (k + 1) at k, grown on demand
+
+    def _decay_powers(self, n: int) -> np.ndarray:
+        """``_JITTER_DECAY ** (k + 1)`` for k < n (at least). An array power, as ``np.power(a, rank + 1)`` is:
+        the scalar ``a ** k`` can differ from it in the last bit."""
+        if len(self._decay) < n:
+            self._decay = np.power(_JITTER_DECAY, np.arange(1, max(n, 2 * len(self._decay)) + 1))
+        return self._decay
 
     # -- input -------------------------------------------------------------
     def add(self, batch: dict[str, np.ndarray]) -> None:
@@ -270,7 +269,7 @@ class Receivers:
         before[1:] = y[starts[1:] - 1]
         rank = _rank_in_segment(starts, lengths, len(slot))
         seg = np.repeat(np.arange(len(starts)), lengths)
-        y += _decay_powers(int(lengths.max()))[rank] * (self.jitter[seg_slot] - before)[seg]
+        y += self._decay_powers(int(lengths.max()))[rank] * (self.jitter[seg_slot] - before)[seg]
         np.maximum(y, 0.0, out=y)  # J >= 0; the start correction can leave -1e-14 of rounding
         self.jitter[seg_slot] = y[ends]
         n_slots = len(self._slot_of)
@@ -403,6 +402,14 @@ class Receivers:
         if len(p["slot"]):
             np.add.at(self.frames_incomplete, p["slot"], 1)
             self._partial[KIND_VIDEO] = {k: v[:0] for k, v in p.items()}
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(subscriber, track) of every subscription that packets were delivered to, then of every delivery
+        still queued, as new arrays."""
+        n = len(self._slot_of)
+        subs = [self.slot_sub[:n], *(b["sub"] for b in self._pending)]
+        tracks = [self.slot_track[:n], *(b["track"] for b in self._pending)]
+        return np.concatenate(subs).astype(np.int64, copy=False), np.concatenate(tracks).astype(np.int64, copy=False)
 
     def slots_of(self, sub: int) -> list[int]:
         return list(self._slots_by_sub.get(sub, ()))

@@ -429,6 +429,13 @@ class Link:
         else:
             self._pending_t, self._pending_b = [t[~done]], [b[~done]]
 
+    def pending_arrivals(self) -> tuple[np.ndarray, np.ndarray]:
+        """Arrival times (µs) and sizes (bytes) of the accepted packets not yet counted as delivered, as new
+        arrays: the link's own queue, which ``settle`` empties as they arrive."""
+        if not self._pending_t:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.concatenate(self._pending_t), np.concatenate(self._pending_b)
+
     @property
     def in_flight_packets(self) -> int:
         return self.accepted_packets - self.delivered_packets

@@ -4,7 +4,8 @@ The SFU holds one ``Allocator`` per subscriber. Each time the subscriber's bandw
 (or its subscriptions do), the driver calls ``allocate(now_us, estimate_bps, subs)`` and gets one
 ``Allocation`` per subscription: the simulcast layer to forward (spatial, temporal) and its bitrate,
 or "switched off" with Twilio's reason. Nothing here reads a clock or draws a random number; the only
-state is the anti-flap memory of rule 6 and the previous total for rule 4's "detected" mode.
+state is the anti-flap memory of rule 6, the previous total for rule 4's "detected" mode, and the
+``AllocationTable`` a simulation's allocators share equal allocations through (nothing at module level).
 
 Sources (reference ``sfu.md`` §2): Twilio's Bandwidth Profile API (``twilio/twilio-video.js``
 ``lib/connect.js``, §2.3) for the modes, priorities and switch-off settings; LiveKit's
@@ -102,6 +103,7 @@ __all__ = [
     "PRIORITIES",
     "SWITCH_OFF_MODES",
     "Allocation",
+    "AllocationTable",
     "Allocator",
     "BandwidthProfile",
     "Subscription",
@@ -296,7 +298,10 @@ class _Video:
 class Allocator:
     """Per-subscriber state (anti-flap holds, the last total) + allocation."""
 
-    def __init__(self, profile: BandwidthProfile | None = None, hold_us: int = HOLD_US) -> None:
+    def __init__(self, profile: BandwidthProfile | None = None, hold_us: int = HOLD_US, *,
+                 table: AllocationTable | None = None) -> None:
+        """``table``: where equal allocations are shared (a simulation passes one to all its allocators);
+        a table of its own when None."""
         if hold_us < 0:
             raise ValueError(f"hold_us must be >= 0, got {hold_us}")
         self.profile = profile if profile is not None else BandwidthProfile()
@@ -304,6 +309,7 @@ class Allocator:
         self._spatial: dict[int, int] = {}  # last allocated spatial layer per video track (-1 = off)
         self._held: dict[int, _Held] = {}
         self._last_total = 0  # bps handed out by the previous call (rule 4, "detected")
+        self._table = table if table is not None else AllocationTable()
 
     def allocate(self, now_us: int, estimate_bps: int, subs: list[Subscription], *,
                  validate: bool = True) -> list[Allocation]:
@@ -330,28 +336,10 @@ class Allocator:
         for track in [k for k, h in self._held.items() if now_us >= h.until_us]:
             del self._held[track]
 
-        dsp = PRIORITIES[profile.dominant_speaker_priority]
+        shared = self._table.get
         result: dict[int, Allocation] = {}
-        videos: list[_Video] = []
         video_subs = sorted((s for s in subs if s.kind == "video"), key=_track_of)
-        for sub in video_subs:
-            if sub.switched_off_by_client:
-                result[sub.track] = _allocation(sub.track, -1, -1, 0, DISABLED_BY_SUBSCRIBER)
-                continue
-            top = _cap_top(sub)
-            held = self._held.get(sub.track)
-            if held is not None:
-                top = min(top, held.ceiling)
-                if top < 0:
-                    result[sub.track] = _allocation(sub.track, -1, -1, 0, held.reason)
-                    continue
-            rank = self.rank(sub, dsp)
-            ladder = sub.ladder
-            if top == 0 and len(ladder[0]) == 1:
-                rungs = _ONE_RUNG
-            else:
-                rungs = [(s, t) for s in range(top + 1) for t in range(len(ladder[s]))]
-            videos.append(_Video(sub, rank, rungs))
+        videos = self._climbers(video_subs, result)
 
         mode = profile.mode
         if mode == "grid":
@@ -364,20 +352,45 @@ class Allocator:
         for v in videos:
             track = v.sub.track
             if v.level < 0:
-                result[track] = _allocation(track, -1, -1, 0, off_reason)
+                result[track] = shared(track, -1, -1, 0, off_reason)
             else:
                 s, t = v.rungs[v.level]
-                result[track] = _allocation(track, s, t, v.cost(v.level), None)
+                result[track] = shared(track, s, t, v.cost(v.level), None)
 
         out = []
         for sub in subs:
             if sub.kind == "video":
                 out.append(result[sub.track])
             else:
-                out.append(_allocation(sub.track, 0, 0, sub.bitrate, None))
+                out.append(shared(sub.track, 0, 0, sub.bitrate, None))
         self._remember(now_us, video_subs, result)
         self._last_total = sum(a.bitrate for a in out)
         return out
+
+    def _climbers(self, video_subs: list[Subscription], result: dict[int, Allocation]) -> list[_Video]:
+        """The video tracks that take part in the climb, with their rungs up to their cap and hold; those
+        switched off by the subscriber, or held off, go straight into ``result``."""
+        shared = self._table.get
+        dsp = PRIORITIES[self.profile.dominant_speaker_priority]
+        videos = []
+        for sub in video_subs:
+            if sub.switched_off_by_client:
+                result[sub.track] = shared(sub.track, -1, -1, 0, DISABLED_BY_SUBSCRIBER)
+                continue
+            top = _cap_top(sub)
+            held = self._held.get(sub.track)
+            if held is not None:
+                top = min(top, held.ceiling)
+                if top < 0:
+                    result[sub.track] = shared(sub.track, -1, -1, 0, held.reason)
+                    continue
+            ladder = sub.ladder
+            if top == 0 and len(ladder[0]) == 1:
+                rungs = _ONE_RUNG
+            else:
+                rungs = [(s, t) for s in range(top + 1) for t in range(len(ladder[s]))]
+            videos.append(_Video(sub, self.rank(sub, dsp), rungs))
+        return videos
 
     def rank(self, sub: Subscription, dominant_rank: int | None = None) -> int:
         """A video subscription's effective priority (rule 2): its publish priority, raised to the profile's
@@ -435,21 +448,33 @@ def _track_of(sub: Subscription) -> int:
 _ONE_RUNG = ((0, 0),)  # the rungs of a one-layer ladder
 
 
-_ALLOCATIONS: dict[tuple[Any, ...], Allocation] = {}  # by value: see ``_allocation``
-_ALLOCATIONS_MAX = 1 << 14
+class AllocationTable:
+    """Equal allocations shared by value, within one simulation: ``get(track, spatial, temporal, bitrate,
+    reason)`` is ``Allocation(...)``, or an equal one made before (bitrate of the same type too).
 
+    Allocations are immutable, and dear to make; most subscribers of a track are handed the same one (an
+    audio track's rate changes once a second), so a simulation gives all its allocators one table. The
+    table is bounded: when full it starts over."""
 
-def _allocation(track: int, spatial: int, temporal: int, bitrate: int, reason: str | None) -> Allocation:
-    """``Allocation(track, spatial, temporal, bitrate, reason)``, or an equal one made before (bitrate of the
-    same type too). Allocations are immutable, and dear to make; most subscribers of a track are handed the
-    same one (an audio track's rate changes once a second), so equal ones are shared, from a bounded table."""
-    key = (track, spatial, temporal, bitrate, type(bitrate), reason)
-    a = _ALLOCATIONS.get(key)
-    if a is None:
-        if len(_ALLOCATIONS) >= _ALLOCATIONS_MAX:
-            _ALLOCATIONS.clear()
-        a = _ALLOCATIONS[key] = Allocation(track, spatial, temporal, bitrate, reason)
-    return a
+    __slots__ = ("_table", "max_size")
+
+    def __init__(self, max_size: int = 1 << 14) -> None:
+        if max_size < 1:
+            raise ValueError(f"max_size must be >= 1, got {max_size}")
+        self.max_size = max_size
+        self._table: dict[tuple[Any, ...], Allocation] = {}
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def get(self, track: int, spatial: int, temporal: int, bitrate: int, reason: str | None) -> Allocation:
+        key = (track, spatial, temporal, bitrate, type(bitrate), reason)
+        a = self._table.get(key)
+        if a is None:
+            if len(self._table) >= self.max_size:
+                self._table.clear()
+            a = self._table[key] = Allocation(track, spatial, temporal, bitrate, reason)
+        return a
 
 
 def _cap_top(sub: Subscription) -> int:

@@ -83,10 +83,17 @@ def read_header(text: str) -> dict[str, str]:
     return header
 
 
+#: What the plugin keeps on pytest's objects, in their ``stash`` (pytest's place for a plugin's data).
+_SEED = pytest.StashKey[int]()  # the test's seed, once a fixture asked for it
+_STATE = pytest.StashKey[dict]()  # the current example's runs and Simulations (see _runs)
+_SIMS = pytest.StashKey[list]()  # the vroom_sim fixture's Simulation
+_PINNED = pytest.StashKey[tuple]()  # the --vroom-replay scenario and the call it replaces
+
+
 def _item_seed(item: Any) -> int:
     seed = item.config.getoption("--vroom-seed")
     seed = seed_for(item.nodeid) if seed is None else seed
-    item._vroom_seed = seed
+    item.stash[_SEED] = seed
     return seed
 
 
@@ -102,11 +109,11 @@ def _build_context() -> Any:
 def _runs(item: Any) -> list[dict[str, Any]]:
     """This example's record of what ran (a new one each time hypothesis moves on to another example)."""
     ctx = _build_context()
-    state = getattr(item, "_vroom_state", None)
+    state = item.stash.get(_STATE, None)
     if state is None or (ctx is not None and state["context"] is not ctx):
         examples = 0 if state is None else state["examples"]
         state = {"context": ctx, "runs": [], "examples": examples + (ctx is not None)}
-        item._vroom_state = state
+        item.stash[_STATE] = state
     state["final"] = bool(getattr(ctx, "is_final", False))
     return state["runs"]
 
@@ -159,7 +166,7 @@ def vroom_sim(request: Any, vroom_seed: int) -> Any:
     from vroom import Simulation
 
     sim = Simulation(seed=vroom_seed)
-    request.node._vroom_sims = [sim]
+    request.node.stash[_SIMS] = [sim]
     return sim
 
 
@@ -187,7 +194,7 @@ def vroom_new_sim() -> Callable[..., Any]:
         item = _current_item()
         _runs(item)
         sim = Simulation(seed=options.pop("seed", _item_seed(item)), **options)
-        item._vroom_state.setdefault("sims", []).append(sim)
+        item.stash[_STATE].setdefault("sims", []).append(sim)
         return sim
 
     return new_sim
@@ -198,13 +205,13 @@ def _pinned(config: Any) -> tuple[dict[str, Any], int] | None:
     path = config.getoption("--vroom-replay")
     if path is None:
         return None
-    cached = getattr(config, "_vroom_pinned", None)
+    cached = config.stash.get(_PINNED, None)
     if cached is None:
         from vroom.scenario import read_document
 
         call = read_header(Path(path).read_text(errors="replace")).get("call", "0")
         cached = (read_document(path), int(call) if call.isdigit() else -1)  # -1: a Python-built sim, nothing to pin
-        config._vroom_pinned = cached
+        config.stash[_PINNED] = cached
     return cached
 
 
@@ -230,7 +237,7 @@ def vroom_scenario(pytestconfig: Any) -> Callable[..., Any]:
         pinned = _pinned(pytestconfig)
         if pinned is not None and pinned[1] == len(runs):
             data = dict(pinned[0])
-            data.setdefault("seed", item._vroom_seed)
+            data.setdefault("seed", item.stash[_SEED])
             where = {"file": pytestconfig.getoption("--vroom-replay")}
         runs.append(data)
         return Scenario.from_dict(data, **where).run(duration=until, **options)
@@ -252,13 +259,13 @@ def pytest_report_header(config: Any) -> str | None:
 def pytest_runtest_makereport(item: Any, call: Any) -> Any:
     outcome = yield
     report = outcome.get_result()
-    seed = getattr(item, "_vroom_seed", None)
+    seed = item.stash.get(_SEED, None)
     if report.when != "call" or not report.failed or seed is None:
         return
     lines = [f"vroom seed: {seed}  (rerun: pytest {item.nodeid!r} --vroom-seed {seed})"]
-    state = getattr(item, "_vroom_state", None) or {}
+    state = item.stash.get(_STATE, None) or {}
     written: list[tuple[str, dict[str, Any]]] = [(str(n), data) for n, data in enumerate(state.get("runs", []))]
-    sims = getattr(item, "_vroom_sims", []) + state.get("sims", [])
+    sims = item.stash.get(_SIMS, []) + state.get("sims", [])
     written += [("sim", sim.scenario_dict(item.name)) for sim in sims if sim.plan]
     replayed = item.config.getoption("--vroom-replay")
     if replayed is not None:  # the scenario is already in a file: keep it as it is

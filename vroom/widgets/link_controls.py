@@ -12,10 +12,12 @@ import math
 import weakref
 from typing import Any
 
+import simpy.events
+
 from ..errors import ConfigError
 from ..optional import require
 from ..units import parse_duration
-from .live import LazyWidget, simulation_of, watch
+from .live import LazyWidget, key_of, simulation_of, watch
 
 __all__ = ["LinkControls", "recorded_link_changes", "replay", "FIELDS"]
 
@@ -40,8 +42,6 @@ def replay(sim: Any, events: list[dict[str, Any]]) -> None:
 
     Each change runs at its time ahead of everything else due at that microsecond, as it did live:
     there it was made while the run was paused just before that instant."""
-    import simpy.events
-
     if not isinstance(events, list):
         raise TypeError(f"events: expected a list of recorded changes, got {type(events).__name__}")
     for i, event in enumerate(events):
@@ -55,10 +55,18 @@ def replay(sim: Any, events: list[dict[str, Any]]) -> None:
         def fire(_: Any, name: str = name, changes: dict[str, Any] = changes) -> None:
             sim.set_link(name, **changes)
 
-        due = simpy.events.Event(sim.env)
-        due._ok, due._value = True, None  # a triggered event, as simpy's own Timeout makes them
-        due.callbacks.append(fire)
-        sim.env.schedule(due, simpy.events.URGENT, at - sim.now_us)
+        _Due(sim.env, at - sim.now_us, fire)
+
+
+class _Due(simpy.events.Event):
+    """Triggered (no value) ``delay`` µs from now, ahead of everything else due then (URGENT): a Timeout
+    made as simpy makes its own, with the priority a change made while paused needs."""
+
+    def __init__(self, env: Any, delay: int, callback: Any) -> None:
+        super().__init__(env)
+        self._ok, self._value = True, None
+        self.callbacks.append(callback)
+        env.schedule(self, simpy.events.URGENT, delay)
 
 
 class LinkControls(LazyWidget):
@@ -76,12 +84,12 @@ class LinkControls(LazyWidget):
                 client = getattr(participant, "client", None)
                 if client is None:
                     raise TypeError("sim: needed with an identity or a participant that has not connected yet")
-                sim = client._sim
+                sim = client.simulation
             self.sim, _ = simulation_of(sim)
             identity = participant if isinstance(participant, str) else participant.key
         else:
             self.sim, client = simulation_of(participant, "participant")
-            identity = client._record.driver.key
+            identity = key_of(self.sim, client)
         from ..errors import ConfigError
 
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-__all__ = ["LazyWidget", "watch", "refresh", "simulation_of"]
+__all__ = ["LazyWidget", "watch", "refresh", "simulation_of", "key_of"]
 
 _watchers: "weakref.WeakKeyDictionary[Any, list[weakref.ref[Any]]]" = weakref.WeakKeyDictionary()
 
@@ -33,8 +33,14 @@ def simulation_of(obj: Any, name: str = "sim") -> tuple[Any, Any]:
     if isinstance(obj, Simulation):
         return obj, None
     if isinstance(obj, Room):
-        return obj._sim, obj
+        return obj.simulation, obj
     raise TypeError(f"{name}: expected a vroom.Simulation or a connected Room, got {type(obj).__name__}")
+
+
+def key_of(sim: Any, client: Any) -> str:
+    """The key of the participant whose client ``Room`` this is (``sim.participants``' key)."""
+    sid = client.local_participant.sid
+    return next(p.key for p in reversed(sim.inspect().participants) if p.sid == sid)
 
 
 class LazyWidget:

@@ -59,7 +59,7 @@ class RoomMonitor(LazyWidget):
         self.room = name or (client.name if client is not None else self.sim.default_room)
         self.window_us = parse_duration(window, name="window")
         self.history: list[MonitorRow] = []
-        self._seen: dict[str, tuple[Any, Any, tuple[int, ...]]] = {}  # key -> (uplink, downlink, counters)
+        self._seen: dict[str, tuple[int, int, tuple[int, ...]]] = {}  # key -> (uplink, downlink serial, counters)
         self._widget: Any = None
         self._drawn = -1  # samples in the drawn figure
         start = (self.sim.now_us // SAMPLE_US + 1) * SAMPLE_US + 1
@@ -78,15 +78,15 @@ class RoomMonitor(LazyWidget):
     def _sample(self, now: int) -> None:
         sim = self.sim
         jitter = self._jitter_ms()
-        for p in sim.participants.values():
-            if not p.connected or p.record is None or p.record.room.unique_name != self.room:
+        for p in sim.inspect().current():
+            if not p.connected or p.room_sid is None or p.room != self.room:
                 continue
             up, down = p.uplink, p.downlink
             counters = (up.bytes_in, up.packets_in, up.lost_packets + up.dropped_packets,
                         down.delivered_bytes, down.packets_in, down.lost_packets + down.dropped_packets)
             before = self._seen.get(p.key)
-            self._seen[p.key] = (up, down, counters)
-            if before is None or before[0] is not up or before[1] is not down:
+            self._seen[p.key] = (up.serial, down.serial, counters)
+            if before is None or before[:2] != (up.serial, down.serial):
                 continue  # the first second it is seen (or after a rejoin, new links): nothing to compare yet
             d = [a - b for a, b in zip(counters, before[2])]
             est_up, est_down = sim.estimator(up.name), sim.estimator(down.name)
@@ -94,10 +94,10 @@ class RoomMonitor(LazyWidget):
                 t=now / 1e6, identity=p.key,
                 send_kbps=d[0] * 8 / 1000, recv_kbps=d[3] * 8 / 1000,
                 send_loss=d[2] / d[1] if d[1] > 0 else 0.0, recv_loss=d[5] / d[4] if d[4] > 0 else 0.0,
-                jitter_ms=jitter.get(p.index),
+                jitter_ms=jitter.get(p.member),
                 send_estimate_kbps=None if est_up is None else est_up.target_bitrate_bps / 1000,
                 recv_estimate_kbps=None if est_down is None else est_down.target_bitrate_bps / 1000,
-                network_quality=sim.network_quality_levels.get(p.key)))
+                network_quality=p.network_quality))
 
     def _jitter_ms(self) -> dict[int, float]:
         """Subscriber member → worst jitter over its subscriptions in the latest timeline second."""

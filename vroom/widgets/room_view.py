@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..optional import require
-from .live import LazyWidget, simulation_of, watch
+from ..snapshot import ParticipantView, Snapshot
+from .live import LazyWidget, key_of, simulation_of, watch
 
 __all__ = ["RoomView", "Tile", "tile_html", "shown_name", "TILE_MIN_PX", "NAME_MAX_CHARS"]
 
@@ -71,7 +72,7 @@ class RoomView(LazyWidget):
         self.sim, client = simulation_of(sim_or_room, "sim_or_room")
         if client is not None:
             room = room or client.name
-            viewer = viewer or client._record.driver.key
+            viewer = viewer or key_of(self.sim, client)
         self.room = room or self.sim.default_room
         if not isinstance(self.room, str):
             raise TypeError(f"room: expected a room's unique name, got {self.room!r}")
@@ -107,75 +108,84 @@ class RoomView(LazyWidget):
         known = ", ".join(self.sim.participants) or "none"
         raise ValueError(f"viewer: expected the identity of a participant ({known}), got {identity!r}")
 
-    def participants(self) -> list[Any]:
-        """The room's connected participants (reconnecting ones included), in the order they were added.
+    def participants(self, snapshot: Snapshot | None = None) -> list[ParticipantView]:
+        """The room's connected participants (reconnecting ones included), in the order they were added,
+        as ``sim.inspect()`` shows them (or ``snapshot``).
 
         Two accounts may each have a room of this name: the view shows the viewer's, or else the one
         whose participant joined first."""
-        named = [p for p in self.sim.participants.values()
-                 if p.connected and p.record is not None and p.record.room.unique_name == self.room]
+        snap = snapshot or self.sim.inspect()
+        named = [p for p in snap.current() if p.connected and p.room_sid is not None and p.room == self.room]
         if not named:
             return named
-        chosen = self.sim.participants.get(self._viewer) if self._viewer is not None else None
-        room_sid = (chosen.record.room.sid if chosen is not None and chosen in named else named[0].record.room.sid)
-        return [p for p in named if p.record.room.sid == room_sid]
+        chosen = next((p for p in named if p.key == self._viewer), None)
+        room_sid = (chosen or named[0]).room_sid
+        return [p for p in named if p.room_sid == room_sid]
 
     def tiles(self) -> list[Tile]:
         """The tiles now, one per connected participant."""
-        sim = self.sim
-        members = self.participants()
-        viewer = sim.participants.get(self.viewer) if self.viewer is not None else None
-        if viewer is not None and not viewer.connected:
-            viewer = None
-        dominant = None
-        if members:
-            dominant = sim.dominant_speaker(members[0].record.room.sid)
-        received = self._received_bps(viewer)
-        fwd, route = sim.sfu.forwarder, sim.sfu.route
-        views = viewer.client._remote_tracks() if viewer is not None and viewer.client is not None else {}
-        out = []
-        for p in members:
-            pubs = [pub for pub in p.publications if pub.published]
-            audio = [pub for pub in pubs if pub.kind == "audio"]
-            camera = [pub for pub in pubs if pub.kind == "video"]
-            screen = [pub for pub in pubs if pub.kind == "screen"]
-            layers: list[int | None] = []
-            switched_off, reason = False, None
-            for pub in (camera + screen)[:1] + (screen[:1] if camera else []):
-                layer = None
-                if viewer is not None and viewer is not p and viewer.index < route.shape[0] \
-                        and pub.track < route.shape[1] and route[viewer.index, pub.track]:
-                    layer = int(fwd.current[viewer.index, pub.track])
-                    view = views.get(pub.record.sid)
-                    if view is not None and view.is_switched_off and not switched_off:
-                        switched_off, reason = True, view.switch_off_reason
-                layers.append(layer)
-            layers += [None] * (2 - len(layers))
-            out.append(Tile(
-                identity=p.identity,
-                reconnecting=p.record.status == "reconnecting",
-                mic=any(pub.source.enabled for pub in audio) if audio else None,
-                camera=any(pub.source.enabled for pub in camera) if camera else None,
-                screen=bool(screen),
-                speaking=any(pub.source.enabled and pub.source.talking for pub in audio),
-                dominant=p.identity == dominant,
-                network_quality=sim.network_quality_levels.get(p.key),
-                is_viewer=viewer is p,
-                layer=layers[0], screen_layer=layers[1],
-                bitrate_bps=None if received is None or viewer is p else received.get(p.index, 0),
-                switched_off=switched_off, switch_off_reason=reason))
-        return out
+        snap = self.sim.inspect()
+        members = self.participants(snap)
+        viewer = None
+        if self.viewer is not None and self.viewer in snap.keys:
+            viewer = snap.participant(self.viewer)
+            if not viewer.connected:
+                viewer = None
+        dominant = self.sim.dominant_speaker(members[0].room_sid) if members else None
+        received = self._received_bps(snap, viewer)
+        views = self._remote_tracks(viewer)
+        return [self._tile(snap, p, viewer, views, dominant, received) for p in members]
 
-    def _received_bps(self, viewer: Any) -> dict[int, int] | None:
+    def _remote_tracks(self, viewer: ParticipantView | None) -> dict[str, Any]:
+        """The viewer's client's remote track publications, by SID."""
+        client = None if viewer is None else self.sim.participants[viewer.key].client
+        if client is None:
+            return {}
+        return {sid: view for remote in client.participants.values() for sid, view in remote.tracks.items()}
+
+    @staticmethod
+    def _tile(snap: Snapshot, p: ParticipantView, viewer: ParticipantView | None, views: dict[str, Any],
+              dominant: str | None, received: dict[int, int] | None) -> Tile:
+        route, layers_now = snap.sfu.route, snap.sfu.layers
+        pubs = [pub for pub in p.publications if pub.published]
+        audio = [pub for pub in pubs if pub.kind == "audio"]
+        camera = [pub for pub in pubs if pub.kind == "video"]
+        screen = [pub for pub in pubs if pub.kind == "screen"]
+        layers: list[int | None] = []
+        switched_off, reason = False, None
+        for pub in (camera + screen)[:1] + (screen[:1] if camera else []):
+            layer = None
+            if viewer is not None and viewer is not p and viewer.member < route.shape[0] \
+                    and pub.index < route.shape[1] and route[viewer.member, pub.index]:
+                layer = int(layers_now[viewer.member, pub.index])
+                view = views.get(pub.sid)
+                if view is not None and view.is_switched_off and not switched_off:
+                    switched_off, reason = True, view.switch_off_reason
+            layers.append(layer)
+        layers += [None] * (2 - len(layers))
+        return Tile(
+            identity=p.identity,
+            reconnecting=p.status == "reconnecting",
+            mic=any(pub.enabled for pub in audio) if audio else None,
+            camera=any(pub.enabled for pub in camera) if camera else None,
+            screen=bool(screen),
+            speaking=any(pub.talking for pub in audio),
+            dominant=p.identity == dominant,
+            network_quality=p.network_quality,
+            is_viewer=viewer is p,
+            layer=layers[0], screen_layer=layers[1],
+            bitrate_bps=None if received is None or viewer is p else received.get(p.member, 0),
+            switched_off=switched_off, switch_off_reason=reason)
+
+    def _received_bps(self, snap: Snapshot, viewer: ParticipantView | None) -> dict[int, int] | None:
         """Publisher member → bits the viewer received from it in the latest timeline second."""
         chunk = self.sim.latest_second()
         if viewer is None or chunk is None:
             return None
-        pubs = self.sim.sfu.publications
         out: dict[int, int] = {}
         for sub, track, bps in zip(chunk["sub"].tolist(), chunk["track"].tolist(), chunk["bitrate_bps"].tolist()):
-            if sub == viewer.index:
-                publisher = pubs[track].publisher
+            if sub == viewer.member:
+                publisher = snap.tracks[track].publisher
                 out[publisher] = out.get(publisher, 0) + bps
         return out
 

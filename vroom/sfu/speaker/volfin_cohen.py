@@ -1,9 +1,4 @@
-"""Dominant speaker detection (sans-I/O): Jitsi's Volfin-Cohen detector and LiveKit's level threshold.
-
-Theory of operation. An SFU reads the RFC 6464 audio level (0 = loudest, 127 = silence, in -dBov) from
-the header extension of every audio packet and feeds it to a detector with ``observe(source, level,
-now)``; ``decide(now)`` returns the source that holds the floor. Nothing here reads a clock or draws a
-random number: the driver passes ``now`` (seconds) and the detector only ever uses the times it is given.
+"""Dominant speaker detection: Jitsi's Volfin-Cohen detector (sans-I/O, integer µs).
 
 ``DominantSpeakerDetector`` ("volfin-cohen") is a port of ``jitsi/jitsi-utils``
 ``src/main/java/org/jitsi/utils/dsi/DominantSpeakerIdentification.java``, Jitsi's version of
@@ -15,19 +10,19 @@ lets every other speaker challenge the dominant one: a challenger wins when the 
 beat C1/C2/C3 = 3/2/0 on all three time scales, and among several winners the largest medium ratio wins.
 Scores and decisions are Jitsi's exactly, down to the Java ``byte`` arithmetic (see ``_java_byte``).
 
-Level direction. Jitsi's algorithm works on 0 = silence ... 127 = loudest. ``observe`` takes the RFC 6464
+Level direction. Jitsi's algorithm works on 0 = silence ... 127 = loudest. ``observe_us`` takes the RFC 6464
 value as it is on the wire and flips it the way jitsi-videobridge does before calling the detector
 (``AudioLevelReader``: ``onLevelReceived(ssrc, 127 - level)``): the detector sees ``127 - level``. A
 packet at RFC 127 (silence) is a report of level 0: it is pushed into the history and it counts as a
 report for the idle timer. (The bridge drops silent packets past ``forwarded-silence-packets-limit``
-only when ``discard-silence`` is configured; a driver that wants that simply does not call ``observe``.)
+only when ``discard-silence`` is configured; a driver that wants that simply does not call ``observe_us``.)
 
 Time. Jitsi runs the detector from a background task on the system clock, in whole milliseconds.
-Here that task is simulated from the ``now`` values the caller passes: ``now`` (seconds) is rounded to
-integer µs like the rest of vroom and floored to ms as ``Clock.millis()`` does. Jitsi's clock fields
-start at 0; this port puts that zero at the first level it observes, which is how Jitsi's own regression
-test drives it (``DominantSpeakerIdentificationTest.kt``: a ``FakeClock`` at 0 and a trace from 0; its
-first speaker change is at 300 ms). From there, as the background task (``runInDecisionMaker``) does:
+Here that task is simulated from the ``now_us`` values the caller passes, floored to ms as
+``Clock.millis()`` does. Jitsi's clock fields start at 0; this port puts that zero at the first level it
+observes, which is how Jitsi's own regression test drives it (``DominantSpeakerIdentificationTest.kt``: a
+``FakeClock`` at 0 and a trace from 0; its first speaker change is at 300 ms). From there, as the
+background task (``runInDecisionMaker``) does:
 
 * one global 40 ms idle check at 40, 80, 120 ... ms after the first level, never re-aligned by decisions:
   every speaker whose last *real* level is more than 40 ms old gets one 0 pushed into its history (the
@@ -41,39 +36,25 @@ first speaker change is at 300 ms). From there, as the background task (``runInD
   checks or decisions); the next level restarts it, with an idle check and a decision at that level's
   time and a new 40/300 ms phase from there.
 
-``decide(now)`` therefore does not force a decision at ``now``: it runs every idle check and decision
-due at or before ``now`` and returns the dominant source. Called every 300 ms from the first level, it
+``decide_us(now_us)`` therefore does not force a decision at ``now_us``: it runs every idle check and
+decision due at or before it and returns the dominant source. Called every 300 ms from the first level, it
 runs exactly one decision per call. Times must not go backwards across calls (``ValueError``).
 
 Where Jitsi leaves an order to its ``HashMap`` (the speaker nominated when there is no dominant one, and
 which of two challengers with exactly equal medium ratios wins), this port uses the order in which the
 sources were first observed.
-
-``LevelThresholdDetector`` ("level-threshold") is LiveKit's simpler scheme (``livekit/livekit``
-``pkg/sfu/audio/audiolevel.go`` and ``pkg/rtc/room.go``): per source, a 400 ms window of packet
-durations; a source is speaking when its smoothed linear level reaches 10^(-35/20); the loudest
-speaking source is the dominant one, and with nobody speaking there is none.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
-from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Hashable
-from typing import Any
 
-import numpy as np
-
-from ..units import US_PER_S
+from .base import SpeakerDetector, rfc6464_level
 
 __all__ = [
-    "SpeakerDetector",
     "DominantSpeakerDetector",
-    "LevelThresholdDetector",
-    "SPEAKER_DETECTORS",
-    "make_detector",
     "binomial_coefficient",
     "speech_activity_score",
     "C1",
@@ -98,11 +79,6 @@ __all__ = [
     "LEVEL_IDLE_TIMEOUT_MS",
     "SPEAKER_IDLE_TIMEOUT_MS",
     "DECISION_MAKER_IDLE_TIMEOUT_MS",
-    "LIVEKIT_ACTIVE_LEVEL",
-    "LIVEKIT_MIN_PERCENTILE",
-    "LIVEKIT_UPDATE_INTERVAL_MS",
-    "LIVEKIT_SMOOTH_INTERVALS",
-    "LIVEKIT_SILENT_AUDIO_LEVEL",
 ]
 
 # --- Jitsi DominantSpeakerIdentification constants -------------------------------------------------
@@ -158,20 +134,6 @@ DECISION_MAKER_IDLE_TIMEOUT_MS = 15 * 1000
 
 _HISTORY = LONG_COUNT * N3 * N2  # 50 levels
 
-# --- LiveKit audio level constants -----------------------------------------------------------------
-# livekit/livekit pkg/sfu/audio/audiolevel.go: ``DefaultAudioLevelConfig`` and ``silentAudioLevel``.
-
-#: A frame is active when its RFC 6464 level is ≤ 35, i.e. louder than -35 dBov (``ActiveLevel``).
-LIVEKIT_ACTIVE_LEVEL = 35
-#: A window counts when active at least 40 % of its duration (``MinPercentile``).
-LIVEKIT_MIN_PERCENTILE = 40
-#: Length of one observation window, ms (``UpdateInterval``); also the room's update period.
-LIVEKIT_UPDATE_INTERVAL_MS = 400
-#: EMA over this many windows: factor 2 / (2 + 1) (``SmoothIntervals``).
-LIVEKIT_SMOOTH_INTERVALS = 2
-#: RFC 6464 silence (``silentAudioLevel``): the loudest level of a window starts here.
-LIVEKIT_SILENT_AUDIO_LEVEL = 127
-
 
 # --- helpers ---------------------------------------------------------------------------------------
 
@@ -206,62 +168,6 @@ def speech_activity_score(v: int, n: int, lam: float) -> float:
     if score < MIN_SPEECH_ACTIVITY_SCORE:
         score = MIN_SPEECH_ACTIVITY_SCORE
     return score
-
-
-def _time_us(now: object) -> int:
-    if isinstance(now, bool) or not isinstance(now, numbers.Real):
-        raise TypeError(f"now must be a time in seconds, got {now!r}")
-    seconds = float(now)
-    if not math.isfinite(seconds):
-        raise ValueError(f"now must be a finite time in seconds, got {now!r}")
-    return round(seconds * US_PER_S)
-
-
-def _rfc6464_level(level: object) -> int:
-    if isinstance(level, bool) or not isinstance(level, numbers.Integral) or not 0 <= int(level) <= 127:
-        raise ValueError(f"an RFC 6464 audio level is an integer 0 (loudest) .. 127 (silence), got {level!r}")
-    return int(level)
-
-
-class SpeakerDetector(ABC):
-    """A dominant speaker detector fed with one RFC 6464 level per audio packet.
-
-    ``observe(source, level, now)`` records one packet's level (``level`` 0 = loudest … 127 = silence,
-    ``now`` in seconds); ``decide(now)`` returns the dominant source or None; ``remove(source)`` forgets
-    a source; ``dominant`` is the result of the last decision. ``source`` is any hashable id (an SSRC,
-    a participant identity). Times passed to one detector must not go backwards.
-    """
-
-    #: The name this detector is registered under in ``SPEAKER_DETECTORS``.
-    name: str = ""
-
-    def __init__(self) -> None:
-        self._clock_us: int | None = None
-
-    def _advance_clock(self, now: object) -> int:
-        us = _time_us(now)
-        if self._clock_us is not None and us < self._clock_us:
-            raise ValueError(
-                f"time went backwards: now={us / US_PER_S!r} s after {self._clock_us / US_PER_S!r} s")
-        self._clock_us = us
-        return us
-
-    @abstractmethod
-    def observe(self, source: Hashable, level: int, now: float) -> None:
-        """Record the RFC 6464 ``level`` of one audio packet of ``source`` at time ``now`` (s)."""
-
-    @abstractmethod
-    def decide(self, now: float) -> Hashable | None:
-        """Bring the detector up to ``now`` (s) and return the dominant source, or None."""
-
-    @abstractmethod
-    def remove(self, source: Hashable) -> None:
-        """Forget ``source`` (no error if it is unknown). If it was dominant, there is none until a decision."""
-
-    @property
-    @abstractmethod
-    def dominant(self) -> Hashable | None:
-        """The dominant source as of the last decision, or None."""
 
 
 # --- Volfin & Cohen, as Jitsi runs it ----------------------------------------------------------------
@@ -346,7 +252,7 @@ class _Speaker:
 class DominantSpeakerDetector(SpeakerDetector):
     """Jitsi's ``DominantSpeakerIdentification`` (Volfin & Cohen), driven by the caller's clock.
 
-    See the module docstring for how time is handled. ``observe`` takes RFC 6464 levels and feeds
+    See the module docstring for how time is handled. ``observe_us`` takes RFC 6464 levels and feeds
     ``127 - level`` to the algorithm, as jitsi-videobridge does.
     """
 
@@ -374,22 +280,21 @@ class DominantSpeakerDetector(SpeakerDetector):
         """The sources the detector tracks, in order of first appearance."""
         return tuple(self._speakers)
 
-    def observe(self, source: Hashable, level: int, now: float) -> None:
-        """Record one packet's RFC 6464 ``level`` (0 loudest … 127 silence) for ``source`` at ``now`` (s)."""
-        rfc = _rfc6464_level(level)
-        us = self._advance_clock(now)
-        ms = us // 1000
+    def observe_us(self, source: Hashable, level: int, now_us: int) -> None:
+        """Record one packet's RFC 6464 ``level`` (0 loudest … 127 silence) for ``source`` at ``now_us``."""
+        rfc = rfc6464_level(level)
+        ms = self._advance_clock(now_us) // 1000
         if self._origin_ms is None:
             self._origin_ms = ms
         t = ms - self._origin_ms
         self._run_until(t, inclusive=False)  # timer work due before t runs first
         self._level_changed(source, MAX_LEVEL - rfc, t)
 
-    def decide(self, now: float) -> Hashable | None:
-        """Run every idle check and decision due at or before ``now`` (s); return the dominant source."""
-        us = self._advance_clock(now)
+    def decide_us(self, now_us: int) -> Hashable | None:
+        """Run every idle check and decision due at or before ``now_us``; return the dominant source."""
+        ms = self._advance_clock(now_us) // 1000
         if self._origin_ms is not None:
-            self._run_until(us // 1000 - self._origin_ms, inclusive=True)
+            self._run_until(ms - self._origin_ms, inclusive=True)
         return self._dominant
 
     def remove(self, source: Hashable) -> None:
@@ -486,173 +391,3 @@ class DominantSpeakerDetector(SpeakerDetector):
                     new_dominant = source
         if new_dominant is not None and new_dominant != self._dominant:
             self._dominant = new_dominant
-
-
-# --- LiveKit ------------------------------------------------------------------------------------------
-
-
-def _convert_audio_level(level: float) -> float:
-    """LiveKit ``ConvertAudioLevel``: -dBov back to linear, 10^(level · (-1/20))."""
-    return math.pow(10, level * (-1.0 / 20))
-
-
-class _AudioLevel:
-    """LiveKit ``audio.AudioLevel``: one source's windowed, smoothed level."""
-
-    __slots__ = ("active_level", "update_interval_ms", "min_active_duration", "smooth_factor",
-                 "active_threshold", "smoothed_level", "loudest_observed_level", "active_duration",
-                 "observed_duration", "last_observed_us", "last_packet_us")
-
-    def __init__(self, active_level: int, min_percentile: int, update_interval_ms: int,
-                 smooth_intervals: int) -> None:
-        self.active_level = active_level
-        self.update_interval_ms = update_interval_ms
-        self.min_active_duration = min_percentile * update_interval_ms // 100  # uint32 arithmetic
-        self.smooth_factor = 1.0
-        if smooth_intervals > 0:
-            # EMA with the same centre of mass as an SMA over smooth_intervals
-            self.smooth_factor = 2.0 / float(smooth_intervals + 1)
-        self.active_threshold = _convert_audio_level(float(active_level))
-        self.smoothed_level = 0.0
-        self.loudest_observed_level = LIVEKIT_SILENT_AUDIO_LEVEL
-        self.active_duration = 0
-        self.observed_duration = 0
-        self.last_observed_us: int | None = None
-        self.last_packet_us: int | None = None  # stands in for the buffer's latestTSForAudioLevel
-
-    def observe(self, level: int, duration_ms: int, arrival_us: int) -> None:
-        self.last_observed_us = arrival_us
-        self.observed_duration += duration_ms
-        if level <= self.active_level:
-            self.active_duration += duration_ms
-            if self.loudest_observed_level > level:
-                self.loudest_observed_level = level
-        if self.observed_duration >= self.update_interval_ms:
-            smoothed = 0.0
-            if self.active_duration >= self.min_active_duration:
-                # 0 dB if active the whole window, negative if less
-                weight = 20 * math.log10(float(self.active_duration) / float(self.update_interval_ms))
-                adjusted = float(self.loudest_observed_level) - weight
-                linear = _convert_audio_level(adjusted)
-                smoothed = self.smoothed_level + (linear - self.smoothed_level) * self.smooth_factor
-            self._reset(smoothed)
-
-    def get_level(self, now_us: int) -> tuple[float, bool]:
-        self._reset_if_stale(now_us)
-        return self.smoothed_level, self.smoothed_level >= self.active_threshold
-
-    def _reset_if_stale(self, now_us: int) -> None:
-        if self.last_observed_us is not None and (now_us - self.last_observed_us) // 1000 < 2 * self.update_interval_ms:
-            return
-        self._reset(0.0)
-
-    def _reset(self, smoothed: float) -> None:
-        self.smoothed_level = smoothed
-        self.loudest_observed_level = LIVEKIT_SILENT_AUDIO_LEVEL
-        self.active_duration = 0
-        self.observed_duration = 0
-
-
-class LevelThresholdDetector(SpeakerDetector):
-    """LiveKit's active-speaker detector: windowed level threshold, loudest speaking source wins.
-
-    Per source (``pkg/sfu/audio/audiolevel.go``): each packet adds its duration to a 400 ms window
-    (LiveKit takes it from the RTP timestamp step; here it is the time since the source's previous
-    packet, in whole ms, or the ``duration`` keyword in seconds; a source's first packet has no duration
-    and is not observed, as in LiveKit's buffer). A packet is active when its RFC 6464 level is ≤ 35
-    and the window keeps the loudest (lowest) active level. When a window is full: if active ≥ 160 ms,
-    ``linear = 10^(-(loudest - 20·log10(active/400))/20)`` and ``smoothed += (linear - smoothed)·2/3``;
-    otherwise ``smoothed = 0``. A source with no observed packet for 800 ms reads 0.
-
-    ``decide(now)`` (``pkg/rtc/room.go`` ``GetActiveSpeakers``): the sources with ``smoothed ≥
-    10^(-35/20)``, sorted by their float32 level, loudest first (ties: first observed first); the
-    first is the dominant source, None when nobody speaks. LiveKit sends this every ``UpdateInterval``;
-    its client takes the first of the list.
-    """
-
-    name = "level-threshold"
-
-    def __init__(self, *, active_level: int = LIVEKIT_ACTIVE_LEVEL, min_percentile: int = LIVEKIT_MIN_PERCENTILE,
-                 update_interval: float = LIVEKIT_UPDATE_INTERVAL_MS / 1000,
-                 smooth_intervals: int = LIVEKIT_SMOOTH_INTERVALS) -> None:
-        super().__init__()
-        self._active_level = _rfc6464_level(active_level)
-        if isinstance(min_percentile, bool) or not isinstance(min_percentile, numbers.Integral) \
-                or not 0 <= min_percentile <= 100:
-            raise ValueError(f"min_percentile must be an integer 0..100, got {min_percentile!r}")
-        self._min_percentile = int(min_percentile)
-        self._update_interval_ms = _time_us(update_interval) // 1000
-        if self._update_interval_ms <= 0:
-            raise ValueError(f"update_interval must be at least 1 ms, got {update_interval!r}")
-        if isinstance(smooth_intervals, bool) or not isinstance(smooth_intervals, numbers.Integral) \
-                or smooth_intervals < 0:
-            raise ValueError(f"smooth_intervals must be a non-negative integer, got {smooth_intervals!r}")
-        self._smooth_intervals = int(smooth_intervals)
-        self._levels: dict[Hashable, _AudioLevel] = {}
-        self._dominant: Hashable | None = None
-
-    @property
-    def dominant(self) -> Hashable | None:
-        return self._dominant
-
-    @property
-    def active_threshold(self) -> float:
-        """The linear level a source must reach to be speaking: 10^(-active_level/20)."""
-        return _convert_audio_level(float(self._active_level))
-
-    def observe(self, source: Hashable, level: int, now: float, *, duration: float | None = None) -> None:
-        """Record one packet's RFC 6464 ``level`` for ``source`` at ``now`` (s); ``duration`` (s) if known."""
-        rfc = _rfc6464_level(level)
-        us = self._advance_clock(now)
-        state = self._levels.get(source)
-        if state is None:
-            state = self._levels[source] = _AudioLevel(self._active_level, self._min_percentile,
-                                                       self._update_interval_ms, self._smooth_intervals)
-        if duration is not None:
-            duration_ms = _time_us(duration) // 1000
-        elif state.last_packet_us is None:
-            duration_ms = 0
-        else:
-            duration_ms = (us - state.last_packet_us) // 1000
-        state.last_packet_us = us
-        if duration_ms > 0:
-            state.observe(rfc, duration_ms, us)
-
-    def levels(self, now: float) -> dict[Hashable, float]:
-        """Every source's smoothed linear level at ``now`` (s), in order of first appearance."""
-        us = self._advance_clock(now)
-        return {source: state.get_level(us)[0] for source, state in self._levels.items()}
-
-    def decide(self, now: float) -> Hashable | None:
-        us = self._advance_clock(now)
-        speaking = []
-        for source, state in self._levels.items():
-            level, active = state.get_level(us)
-            if active:
-                speaking.append((float(np.float32(level)), source))
-        speaking.sort(key=lambda item: -item[0])  # stable: ties keep first-observed order
-        self._dominant = speaking[0][1] if speaking else None
-        return self._dominant
-
-    def remove(self, source: Hashable) -> None:
-        self._levels.pop(source, None)
-        if self._dominant is not None and self._dominant == source:
-            self._dominant = None
-
-
-# --- registry -----------------------------------------------------------------------------------------
-
-SPEAKER_DETECTORS: dict[str, type[SpeakerDetector]] = {
-    "volfin-cohen": DominantSpeakerDetector,
-    "level-threshold": LevelThresholdDetector,
-}
-
-
-def make_detector(name: str, **options: Any) -> SpeakerDetector:
-    """Build the speaker detector registered as ``name`` with its keyword options."""
-    try:
-        cls = SPEAKER_DETECTORS[name]
-    except (KeyError, TypeError):
-        known = ", ".join(repr(k) for k in sorted(SPEAKER_DETECTORS))
-        raise ValueError(f"unknown speaker detector {name!r}; known: {known}") from None
-    return cls(**options)
