@@ -766,8 +766,9 @@ def _rtt_us(p: "Participant") -> int:
     return p.uplink.config.delay_us + p.downlink.config.delay_us  # type: ignore[union-attr]
 
 
-#: the timeline's columns as stored (51 bytes a row, and 16 a second for its time and row count); a row's
-#: ``kind`` is its track's, its ``estimate_bps`` its subscriber's in the quality timeline
+#: the timeline's columns as stored (51 bytes a row until its block is full and compressed, and 16 a second for
+#: its time and row count); a row's ``kind`` is its track's, its ``estimate_bps`` its subscriber's in the quality
+#: timeline
 _TIMELINE_COLUMNS = {"sub": np.int32, "track": np.int32, "bitrate_bps": np.int64, "layer": np.int8,
                      "target_layer": np.int8, "sent_layer": np.int8, "allocated_bps": np.int64, "loss": np.float64,
                      "jitter_ms": np.float64, "score": np.float64}
