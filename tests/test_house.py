@@ -32,18 +32,7 @@ DEBT: dict[str, set[str]] = {
     },
     "core imports": set(),
     "private reach": {
-        "adaptation.py: ._advance", "adaptation.py: ._remote_track", "adaptation.py: ._slot_of",
-        "bench.py: ._media_service", "client/sdk.py: ._client_publish", "client/sdk.py: ._disconnect_participant",
-        "client/sdk.py: ._set_priority", "client/sdk.py: ._track_record", "control/api.py: ._apply_subscribe_rules",
-        "control/api.py: ._disconnect_participant", "control/api.py: ._is_routed",
-        "control/api.py: ._recording_rules_changed", "control/backend.py: ._schedule",
-        "control/callbacks.py: ._schedule", "control/cloud.py: ._close_room",
-        "control/cloud.py: ._disconnect_participant", "control/cloud.py: ._open_room",
-        "control/cloud.py: ._schedule", "control/cloud.py: ._secret", "control/cloud.py: ._sids",
-        "control/media_api.py: ._sids", "control/twilio_http.py: import _error_body",
-        "metrics/__init__.py: ._participant_of_member", "metrics/__init__.py: ._pub_of_track",
-        "recording/service.py: ._schedule", "recording/service.py: ._sids",
-        "scenario/parse.py: import _connect_options", "sim.py: ._record", "sim.py: ._root",
+        "adaptation.py: ._advance", "adaptation.py: ._slot_of",
     },
     "module state": set(),
     "constants written": set(),
@@ -52,7 +41,6 @@ DEBT: dict[str, set[str]] = {
     },
     "function size": {
         "control/cloud.py:create_room", "engine.py:_advance_reference", "engine.py:_downlinks",
-        "metrics/__init__.py:_participant",
     },
 }
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from .events import NetworkQualityLevelChanged, TrackSwitchedOff, TrackSwitchedOn
 from .media.rtp import HEADER_BYTES, KIND_AUDIO, KIND_VIDEO
 from .media.video import VideoSource
 from .net.feedback import FeedbackLog, Report
@@ -39,6 +40,7 @@ from .timeline import Timeline
 
 if TYPE_CHECKING:
     from .participant import Participant
+    from .ports import EventSink
 
 __all__ = ["Adaptation", "FinalScore", "FEEDBACK_INTERVAL_US", "PLI_THROTTLE_US"]
 
@@ -108,6 +110,7 @@ class Adaptation:
     sfu: Any
     receivers: Any
     trace: Any
+    events: "EventSink"  # where switch-offs and network quality levels go to clients (vroom.events)
     feedback: FeedbackLog | None
     _participant_of_member: list["Participant"]
     _pub_of_track: list[Any]
@@ -393,16 +396,9 @@ class Adaptation:
         pub = self._pub_of_track[track]
         self.trace.record(self.env.now, "track-switched-on" if on else "track-switched-off",
                           **p.named("subscriber"), track_sid=pub.record.sid, reason=reason)
-        client = p.client
-        view = client._remote_track(pub.record.sid) if client is not None else None
-        if view is None:
-            return
-        view.is_switched_off = not on
-        view.switch_off_reason = None if on else reason
-        if on:
-            client.emit("trackSwitchedOn", view, view)
-        else:
-            client.emit("trackSwitchedOff", view, view, reason)
+        if p.record is not None:
+            self.events.post(TrackSwitchedOn(p.record, pub.record) if on
+                             else TrackSwitchedOff(p.record, pub.record, reason))
 
     def _maybe_probe(self, p: "Participant", now: int, estimate: int, raw: int, result: list[Any],
                      subs: list[Subscription]) -> None:
@@ -715,24 +711,8 @@ class Adaptation:
             return sample
         self.network_quality_levels[p.key] = level
         self.trace.record(now, "network-quality-level-changed", **p.named(), level=level)
-        client = p.client
-        if client is None:
-            return sample
-        local = client.local_participant
-        local.network_quality_level = level
-        local.network_quality_stats = nq
-        if client.options.get("network_quality"):
-            local.emit("networkQualityLevelChanged", level, nq)
-        for other in self._participant_of_member:
-            if other is p or not other.connected or other.client is None or other.record is None:
-                continue
-            remote = other.client.participants.get(p.record.sid) if p.record is not None else None
-            if remote is None:
-                continue
-            remote.network_quality_level = level
-            nq_option = other.client.options.get("network_quality")
-            if isinstance(nq_option, dict) and nq_option.get("remote", 0):
-                remote.emit("networkQualityLevelChanged", level, nq)
+        if p.record is not None:
+            self.events.post(NetworkQualityLevelChanged(p.record, level, nq))
         return sample
 
     def _send_demand(self, p: "Participant") -> float:
