@@ -343,18 +343,20 @@ def joins_and_leaves(draw):
 
 
 def play(steps):
+    from vroom.lifecycle import ParticipantEvent
     from vroom.participant import Keys, Participant
 
     participants = {}
     keys, made, history = Keys(participants), [], []
     for step in steps:
         if step[0] == "leave":
-            made[step[1]].state = "disconnected"
+            if made[step[1]].connected:
+                made[step[1]].lifecycle.fire(ParticipantEvent.DISCONNECT)
             continue
         _, identity, room, account = step
         for q in made:  # the same identity in the same room of the same account: the older one is kicked (53205)
             if q.live and (q.identity, q.room, q.account) == (identity, room, account):
-                q.state = "disconnected"
+                q.lifecycle.fire(ParticipantEvent.DISCONNECT)
         live_namesake = any(p.live and p.identity == identity and (p.room, p.account) != (room, account)
                             for p in made)
         # coming back to a seat (identity, room, account) that had its identity as key: it gets it back
@@ -362,7 +364,7 @@ def play(steps):
                         for q in made)
         p = Participant(identity, room, account=account)
         keys.add(p)
-        p.state = "connected"
+        p.lifecycle.fire(ParticipantEvent.CONNECT)
         made.append(p)
         history.append((p, p.key, live_namesake and not returning))
         live = [q.key for q in made if q.live]

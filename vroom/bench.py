@@ -64,8 +64,8 @@ def _measure(path: str, quick: bool, queue: Any) -> None:
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
         fwd = sim.sfu_node.packets_forwarded
         media = {}
-        if sim._media_service is not None:  # a recorded scenario: seconds of media written per wall second
-            seconds = sim._media_service.media_seconds()
+        if sim.media_service is not None:  # a recorded scenario: seconds of media written per wall second
+            seconds = sim.media_service.media_seconds()
             media = {"media_seconds": seconds, "media_per_wall_second": seconds / wall}
         queue.put({**media,
             "scenario": sc.name, "file": path, "participants": len(sc.participants),

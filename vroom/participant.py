@@ -23,25 +23,37 @@ with their qualified names, even when it is one of them's key.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, clip
+from .lifecycle import PARTICIPANT, Lifecycle, ParticipantEvent, ParticipantState, TrackState
 from .media.source import Source
 from .net.link import Link
 
+if TYPE_CHECKING:
+    from .client.sdk import Room
+    from .control.cloud import Cloud
+    from .control.records import ParticipantRecord, TrackRecord
+
 __all__ = ["Participant", "Publication", "Keys"]
+
+_PUBLISHED = TrackState.PUBLISHED
+_IN_ROOM = (ParticipantState.CONNECTED, ParticipantState.RECONNECTING)
 
 
 @dataclass(slots=True, eq=False)
 class Publication:
-    """A track a participant publishes: its name, its source and its SFU index."""
+    """A track a participant publishes: its name, its source, its SFU index and its Track resource."""
 
     name: str
     kind: str
     source: Source
-    track: int = -1
-    published: bool = True
-    record: Any = None  # the control plane's TrackRecord (MT… SID)
+    track: int
+    record: "TrackRecord"  # the control plane's Track (MT… SID), whose lifecycle says if it is published
+
+    @property
+    def published(self) -> bool:
+        return self.record.lifecycle.state is _PUBLISHED  # the data path asks this every tick: one hop less
 
     def __repr__(self) -> str:
         return f"<Publication {self.name} {self.kind} ssrc={self.source.ssrc:#x}>"
@@ -49,13 +61,14 @@ class Publication:
 
 @dataclass(slots=True, eq=False)
 class Participant:
-    """One participant: identity, key, state, links to and from the SFU, publications."""
+    """One participant: identity, key, lifecycle, links to and from the SFU, publications."""
 
     identity: str
     room: str
     key: str = ""  # its name in sim.participants and in its links' names (the identity unless qualified)
     account: int = 1  # which of sim.accounts it belongs to, counted from 1
-    state: str = "pending"  # pending -> connected -> disconnected; or refused
+    lifecycle: Lifecycle[ParticipantState, ParticipantEvent] = field(
+        default_factory=lambda: Lifecycle(PARTICIPANT, ParticipantState.PENDING))
     index: int = -1  # SFU member index once connected
     uplink: Link | None = None
     downlink: Link | None = None
@@ -63,23 +76,37 @@ class Participant:
     error: dict[str, Any] | None = None
     joined_at: int | None = None
     left_at: int | None = None
-    record: Any = None  # the control plane's ParticipantRecord (PA… SID)
-    cloud: Any = None  # the account it connected to
-    client: Any = None  # the client SDK Room it holds
+    record: "ParticipantRecord | None" = None  # the control plane's Participant (PA… SID), once connected
+    cloud: "Cloud | None" = None  # the account it connected to
+    client: "Room | None" = None  # the client SDK Room it holds
     outage: int = 0  # generation of the pending outage timers
     outage_since: int | None = None  # µs when its links went down
 
     def __post_init__(self) -> None:
         self.key = self.key or self.identity
+        self.lifecycle.name = self.key
+
+    @property
+    def status(self) -> ParticipantState:
+        """Where it is in its lifecycle (``vroom.lifecycle.PARTICIPANT``)."""
+        return self.lifecycle.state
+
+    @property
+    def state(self) -> str:
+        """``pending``, ``connected`` (reconnecting included), ``disconnected`` or ``refused``."""
+        state = self.lifecycle.state
+        return "connected" if state is ParticipantState.RECONNECTING else state.value
 
     @property
     def connected(self) -> bool:
-        return self.state == "connected"
+        """In the room: connected or reconnecting."""
+        return self.lifecycle.state in _IN_ROOM
 
     @property
     def live(self) -> bool:
         """Pending (added, not joined yet) or connected."""
-        return self.state in ("pending", "connected")
+        return self.lifecycle.state in (ParticipantState.PENDING, ParticipantState.CONNECTED,
+                                        ParticipantState.RECONNECTING)
 
     def named(self, prefix: str = "") -> dict[str, str]:
         """Trace fields naming it: ``identity`` (or ``<prefix>``), and ``key`` (``<prefix>_key``) when the

@@ -31,8 +31,10 @@ import numpy as np
 import simpy
 import simpy.rt
 
+from . import events as ev
 from .backoff import Backoff
-from .client.sdk import LocalTrackPublication, RemoteParticipant, RemoteTrackPublication, Room
+from .client.dispatch import ClientDispatcher
+from .client.sdk import Room
 from .control.backend import BackendRequest, send_with_retry
 from .control.cloud import Cloud
 from .control.errors import twilio_error
@@ -40,7 +42,9 @@ from .control.quotas import Quotas
 from .control.sids import SidFactory
 from .control.tokens import verify_token
 from .datapath import DataPath
+from .directory import Directory
 from .errors import ConfigError, TwilioError
+from .lifecycle import ParticipantEvent, ParticipantState, SubscriptionEvent, SubscriptionState, TrackEvent
 from .loop import UPLINK_START_BPS, ControlLoop
 from .media.receiver import Receivers
 from .media.rtp import KIND_AUDIO, KIND_DATA, KIND_VIDEO
@@ -57,6 +61,8 @@ from .wallclock import wall_clock
 
 if TYPE_CHECKING:
     from .control.records import ParticipantRecord, RoomRecord, TrackRecord
+    from .ports import EventSink, PacketObserver
+    from .recording.service import RecordingService
     from .snapshot import Snapshot
 
 __all__ = ["Simulation", "Network"]
@@ -116,7 +122,7 @@ CONNECT_OPTIONS = ("automatic_subscription", "bandwidth_profile", "dominant_spea
                    "preferred_video_codecs")
 
 
-def _connect_options(options: object, path: str = "options") -> dict[str, Any]:
+def check_connect_options(options: object, path: str = "options") -> dict[str, Any]:
     """Check ``connect`` options early, so a bad one fails where it was written."""
     from .sfu.allocator import BandwidthProfile
 
@@ -205,13 +211,16 @@ class Simulation:
         self._keys = Keys(self.participants)
         self.default_room = room
         self._last_consume = 0
-        self._pub_of_track: list[Publication] = []
-        self._participant_of_member: list[Participant] = []
+        self.directory = Directory()  # members by SFU index and SID, publications by SFU track, subscriptions
+        self._pub_of_track: list[Publication] = self.directory.tracks  # the data path's and control loop's names
+        self._participant_of_member: list[Participant] = self.directory.members
+        self.clients = ClientDispatcher(self)  # the model's typed events become twilio-video.js events there
+        self.events: EventSink = self.clients  # where the model posts its typed events (vroom.events)
         self._links: list[Link] = []  # every link ever made, in order (a rejoin makes new ones)
         self._open_links: list[Link] = []  # the links still settled once a second (not finished)
         self._link_ids: dict[str, int] = {}  # link name -> its id in the trace and the feedback log
         self._media_dir = None if media_dir is None else Path(media_dir)
-        self._media_service: Any = None  # vroom.recording's service, made when a room first records
+        self._media_service: RecordingService | None = None  # made when a room first records
         self._sids = SidFactory(self.streams)
         self._secrets = self.streams.stream("secrets")
         self.accounts: list[Cloud] = []
@@ -241,7 +250,7 @@ class Simulation:
         self.loop = ControlLoop(sfu=self.sfu, members=self._participant_of_member, publications=self._pub_of_track,
                                 receivers=self.receivers, trace=self.trace, link_ids=self._link_ids,
                                 dominant=self._dominant, send_padding=self.datapath.send_padding,
-                                feedback=self.feedback, estimator=estimator, timeline=timeline)
+                                feedback=self.feedback, estimator=estimator, events=self.events, timeline=timeline)
         # the loop's tables, under the names the public API has always had
         self.estimators = self.loop.feedback.estimators
         self.allocators = self.loop.allocation.allocators
@@ -283,16 +292,16 @@ class Simulation:
 
     def at(self, when: object, action: Callable[[], Any]) -> None:
         """Call ``action()`` at simulated time ``when`` (seconds or a string)."""
-        self._schedule(max(_duration(when, "at"), self.now_us), action, later=True)
+        self.schedule(max(_duration(when, "at"), self.now_us), action, later=True)
 
-    def _schedule(self, t: int, action: Callable[[], Any], *, cancel_with: Callable[[], bool] | None = None,
-                  later: bool = False) -> None:
-        """Run ``action`` at ``t`` µs (now if already due, unless ``later``); skip it if ``cancel_with()``."""
+    def schedule(self, t_us: int, action: Callable[[], Any], *, cancel_with: Callable[[], bool] | None = None,
+                 later: bool = False) -> None:
+        """Run ``action`` at ``t_us`` µs (now if already due, unless ``later``); skip it if ``cancel_with()``."""
         def fire(_: Any = None) -> None:
             if cancel_with is None or not cancel_with():
                 action()
 
-        delay = t - self.now_us
+        delay = t_us - self.now_us
         if delay <= 0 and not later:
             fire()
         else:
@@ -327,15 +336,6 @@ class Simulation:
         """Bring the data path up to ``until`` µs (before any change of state, so packets sent earlier see the
         old state)."""
         self.datapath.advance(until)
-
-    @property
-    def _recorders(self) -> Any:
-        """The recording service while some track records: the SFU node's recorder tap."""
-        return self.sfu_node.recorder
-
-    @_recorders.setter
-    def _recorders(self, service: Any) -> None:
-        self.sfu_node.recorder = service
 
     def _control_loop(self) -> Any:
         """The SFU's control loop (``vroom.loop``): at each of its timers, the data path is brought up to that
@@ -386,21 +386,17 @@ class Simulation:
     def dominant_speaker(self, room_sid: str) -> str | None:
         """The identity of the room's dominant speaker now (None: nobody, or no detector there)."""
         member = self._dominant.get(room_sid)
-        return None if member is None else self._participant_of_member[member].identity
+        return None if member is None else self.directory.members[member].identity
 
     def _announce_dominant(self, room_sid: str, member: int | None) -> None:
         self.preferences_changed()
-        speaker = None if member is None else self._participant_of_member[member]
+        speaker = None if member is None else self.directory.members[member]
         self.trace.record(self.now_us, "dominant-speaker-changed", room_sid=room_sid,
                           **({"identity": None} if speaker is None else speaker.named()))
-        for p in self._participant_of_member:
-            if not p.connected or p.record is None or p.record.room.sid != room_sid:
-                continue
-            client = p.client
-            remote = None if speaker is None else client.participants.get(speaker.record.sid)
-            client.dominant_speaker = remote
-            if client.options.get("dominant_speaker"):
-                client.emit("dominantSpeakerChanged", remote)
+        room = next((p.record.room for p in self.directory.members
+                     if p.connected and p.record is not None and p.record.room.sid == room_sid), None)
+        if room is not None:
+            self.events.post(ev.DominantSpeakerChanged(room, None if speaker is None else speaker.record))
 
     def _watch_speakers(self, p: Participant, asked: bool) -> None:
         """Give the room a detector when someone asks for one, and feed it this participant's audio."""
@@ -409,8 +405,9 @@ class Simulation:
         if detector is None and asked:
             detector = self._room_speakers[room_sid] = make_detector(self.speaker_detector)
             for other in p.record.room.connected:
-                if other.driver is not None and other.driver is not p:
-                    self._speakers[other.driver.index] = detector
+                q = self.directory.participant(other.sid)
+                if q is not None and q is not p:
+                    self._speakers[q.index] = detector
         if detector is not None:
             self._speakers[p.index] = detector
 
@@ -421,8 +418,13 @@ class Simulation:
         self.accounts.append(cloud)
         return cloud
 
-    def _secret(self) -> str:
+    def new_secret(self) -> str:
+        """A fresh secret (32 hex digits) from the run's ``secrets`` stream."""
         return self._secrets.bytes(16).hex()
+
+    def new_sid(self, prefix: str) -> str:
+        """A fresh Twilio SID with ``prefix`` (``RM``, ``PA``, ``MT`` ...), from the run's seed."""
+        return self._sids.new(prefix)
 
     def _key_secret(self, key_sid: str) -> tuple[str, str] | None:
         for cloud in self.accounts:
@@ -500,31 +502,27 @@ class Simulation:
         now = self.now_us
         room = record.room
         member = self.sfu.connect(p.identity, room.sid)
-        p.state = "connected"
+        p.lifecycle.fire(ParticipantEvent.CONNECT)
+        record.lifecycle = p.lifecycle  # one lifecycle: the Participant resource's status reads it
         p.room = room.unique_name
         p.index = member.index
         p.joined_at = now
         p.record = record
         p.cloud = cloud
         record.driver = p
-        self._participant_of_member.append(p)
+        self.directory.add_member(p, record.sid)
         p.uplink = self._make_link(f"{p.key}/up", net.up)
         p.downlink = self._make_link(f"{p.key}/down", net.down)
-        client = Room(self, record, options)
-        p.client = client
+        client = p.client = self.clients.open(self, record, options)
         self.trace.record(now, "participant-connected", **p.named(), room=room.unique_name,
                           room_sid=room.sid, participant_sid=record.sid)
         cloud.event(room, "participant-connected", participant=record)
-        for other in room.connected:
-            if other is not record and other.driver is not None:
-                remote = RemoteParticipant(other)
-                client.participants[other.sid] = remote
+        for other in room.connected:  # the newcomer is shown what the others publish
+            if other is not record and self.directory.participant(other.sid) is not None:
                 for t in other.tracks:
                     if t.published:
-                        remote.tracks[t.sid] = RemoteTrackPublication(t, remote, client)
-                other_client = other.driver.client
-                other_client.participants[record.sid] = RemoteParticipant(record)
-                other_client.emit("participantConnected", other_client.participants[record.sid])
+                        self.directory.show(record.sid, t.sid)
+        self.events.post(ev.ParticipantConnected(record))
         if not (net.up.up and net.down.up):
             self._outage_check(p)
         self._watch_speakers(p, bool(options.get("dominant_speaker")))
@@ -549,19 +547,21 @@ class Simulation:
         self._open_links.append(link)
         return link
 
-    def _open_room(self, room: "RoomRecord") -> None:
+    def open_room(self, room: "RoomRecord") -> None:
+        """A room was created in the control plane: the SFU opens it."""
         self.sfu.create_room(room.sid, room.max_participants)
         self.trace.record(self.now_us, "room-created", room=room.unique_name, room_sid=room.sid, type=room.type,
                           ad_hoc=room.ad_hoc)
 
-    def _close_room(self, room: "RoomRecord") -> None:
+    def close_room(self, room: "RoomRecord") -> None:
+        """A room ended in the control plane (its participants are gone)."""
         self.trace.record(self.now_us, "room-ended", room=room.unique_name, room_sid=room.sid)
         cloud = next(c for c in self.accounts if c.account_sid == room.account_sid)
         if cloud.composition_hooks:
-            self._media().room_ended(cloud, room)
+            self.recordings().room_ended(cloud, room)
 
     # -- recordings and compositions (vroom.recording) ------------------------------------
-    def _media(self) -> Any:
+    def recordings(self) -> "RecordingService":
         """The recording service, made on first use (PyAV is imported only when a file is written)."""
         if self._media_service is None:
             from .recording.service import RecordingService
@@ -570,16 +570,25 @@ class Simulation:
         return self._media_service
 
     @property
+    def media_service(self) -> "RecordingService | None":
+        """The recording service if some room has recorded (None: nothing was)."""
+        return self._media_service
+
+    @property
     def media_dir(self) -> Path | None:
         """Where recordings and compositions are written (None until something was)."""
         service = self._media_service
-        return None if service is None or service._root is None else service._root
+        return None if service is None else service.folder
 
-    def _recording_rules_changed(self, room: "RoomRecord") -> None:
+    def set_packet_observer(self, observer: "PacketObserver | None") -> None:
+        """Hand each batch of packets that reaches the SFU to ``observer`` (None: nobody, at no cost)."""
+        self.sfu_node.recorder = observer
+
+    def recording_rules_changed(self, room: "RoomRecord") -> None:
         """Recording Rules changed through the REST API: recordings start and stop from now."""
         if room.status == "in-progress":
             self._advance(self.now_us)
-            self._media().update_room(room)
+            self.recordings().update_room(room)
 
     # -- publications ----------------------------------------------------------------
     def _publish(self, p: Participant, spec: TrackSpec) -> Publication:
@@ -608,66 +617,67 @@ class Simulation:
         track_record.sfu_track = sfu_pub.index
         if spec.kind == "data":
             self.receivers.track_ordered[sfu_pub.index] = spec.spec.ordered  # type: ignore[union-attr]
-        pub = Publication(spec.name, spec.kind, source, sfu_pub.index, record=track_record)
+        pub = Publication(spec.name, spec.kind, source, sfu_pub.index, track_record)
         p.publications.append(pub)
-        self._pub_of_track.append(pub)
+        self.directory.add_publication(pub)
         self.trace.record(now, "track-published", **p.named(), track=spec.name, track_kind=spec.kind,
                           track_sid=track_record.sid, ssrc=ssrc,
                           **{k: v for k, v in source.describe().items() if k != "kind"})
         room = record.room
         p.cloud.event(room, "track-added", participant=record, track=track_record)
         if room.record_participants_on_connect or room.recording_rules is not None:
-            self._media().update_room(room)
-        p.client.local_participant.tracks[spec.name] = LocalTrackPublication(p.client, track_record)
+            self.recordings().update_room(room)
         for other in room.connected:
             if other is not record and other.subscribe_rules is not None:
-                self.sfu.subscribe(other.driver.index, sfu_pub.index, p.cloud.subscribed(other, track_record))
+                self.sfu.subscribe(self._member(other).index, sfu_pub.index, p.cloud.subscribed(other, track_record))
         for other in room.connected:
             if other is not record:
-                remote = other.driver.client.participants[record.sid]
-                remote.tracks[track_record.sid] = RemoteTrackPublication(track_record, remote, other.driver.client)
-                other.driver.client.emit("trackPublished", remote.tracks[track_record.sid], remote)
+                self.directory.show(other.sid, track_record.sid)
+        self.events.post(ev.TrackPublished(track_record))
         self._sync_subscriptions(room, None, [track_record])
         return pub
 
+    def _member(self, record: "ParticipantRecord") -> Participant:
+        """The member of the media path whose Participant resource is ``record``."""
+        p = self.directory.participant(record.sid)
+        if p is None:
+            raise LookupError(f"participant {record.sid} has no member in the media path")
+        return p
+
     def _sync_subscriptions(self, room: "RoomRecord", subscribers: list["ParticipantRecord"] | None,
                             tracks: list["TrackRecord"] | None) -> None:
-        """Bring clients' subscriptions in line with the SFU's routes (events and trace records)."""
+        """Bring subscriptions in line with the SFU's routes (trace records, then typed events)."""
         subs = subscribers if subscribers is not None else room.connected
         for s in subs:
-            client = s.driver.client
+            subscriber = self._member(s)
             for publisher in room.connected:
                 if publisher is s:
-                    continue
-                remote = client.participants.get(publisher.sid)
-                if remote is None:
                     continue
                 for t in (tracks if tracks is not None else publisher.tracks):
                     if t.participant is not publisher:
                         continue
-                    pub = remote.tracks.get(t.sid)
-                    if pub is None:
+                    view = self.directory.view(s.sid, t.sid)
+                    if view is None:
                         continue
-                    routed = t.published and bool(self.sfu.route[s.driver.index, t.sfu_track])
-                    if routed != pub.is_subscribed:
-                        pub.is_subscribed = routed
+                    routed = t.published and bool(self.sfu.route[subscriber.index, t.sfu_track])
+                    if routed != (view.state is SubscriptionState.SUBSCRIBED):
+                        view.fire(SubscriptionEvent.SUBSCRIBE if routed else SubscriptionEvent.UNSUBSCRIBE)
                         kind = "track-subscribed" if routed else "track-unsubscribed"
-                        self.trace.record(self.now_us, kind, **s.driver.named(), **publisher.driver.named("publisher"),
-                                          track=t.name)
-                        event = "trackSubscribed" if routed else "trackUnsubscribed"
-                        remote.emit(event, pub, pub)
-                        client.emit(event, pub, pub, remote)
+                        self.trace.record(self.now_us, kind, **subscriber.named(),
+                                          **self._member(publisher).named("publisher"), track=t.name)
+                        self.events.post(ev.TrackSubscribed(s, t) if routed else ev.TrackUnsubscribed(s, t))
 
     def _route_by_rules(self, record: "ParticipantRecord") -> None:
-        cloud = record.driver.cloud
+        p = self._member(record)
+        assert p.cloud is not None
         for other in record.room.connected:
             if other is record:
                 continue
             for t in other.tracks:
                 if t.published:
-                    self.sfu.subscribe(record.driver.index, t.sfu_track, cloud.subscribed(record, t))
+                    self.sfu.subscribe(p.index, t.sfu_track, p.cloud.subscribed(record, t))
 
-    def _apply_subscribe_rules(self, record: "ParticipantRecord") -> None:
+    def apply_subscribe_rules(self, record: "ParticipantRecord") -> None:
         """Subscribe rules changed through the REST API: the SFU forwards accordingly, from now."""
         if record.status == "disconnected":
             return
@@ -675,8 +685,10 @@ class Simulation:
         self._route_by_rules(record)
         self._sync_subscriptions(record.room, [record], None)
 
-    def _is_routed(self, record: "ParticipantRecord", track: "TrackRecord") -> bool:
-        return record.driver is not None and bool(self.sfu.route[record.driver.index, track.sfu_track])
+    def is_routed(self, record: "ParticipantRecord", track: "TrackRecord") -> bool:
+        """Whether the SFU forwards ``track`` to ``record``'s participant now."""
+        p = self.directory.participant(record.sid)
+        return p is not None and bool(self.sfu.route[p.index, track.sfu_track])
 
     def participant(self, name: str) -> Participant:
         """The participant called ``name``: its key in ``participants``, its qualified name
@@ -685,7 +697,10 @@ class Simulation:
         return self._keys.find(name)
 
     def _participant(self, identity: str, room: Room | None = None) -> Participant:
-        p = room._record.driver if room is not None else self._keys.find(identity)
+        found = self._keys.find(identity) if room is None else self.directory.participant(room.local_participant.sid)
+        if found is None:
+            raise ConfigError("room", f"{room!r} is not a client of this simulation")
+        p = found
         if not p.connected:
             raise ConfigError("identity", f"{identity!r} is {p.state}, not connected")
         return p
@@ -696,10 +711,6 @@ class Simulation:
         self._advance(self.now_us)
         return self._publish(p, parse_track(track, "track", [pub.name for pub in p.publications if pub.published]))
 
-    def _client_publish(self, room: Room, track: Any) -> LocalTrackPublication:
-        pub = self.publish(room.local_participant.identity, track, room=room)
-        return room.local_participant.tracks[pub.name]
-
     def unpublish(self, identity: str, track: str, *, room: Room | None = None) -> None:
         p = self._participant(identity, room)
         self._advance(self.now_us)
@@ -707,11 +718,11 @@ class Simulation:
         self._unpublish(p, pub)
 
     def _unpublish(self, p: Participant, pub: Publication) -> None:
-        pub.published = False
         pub.source.draws.release()  # it sends nothing more
         record = p.record
+        assert record is not None and p.cloud is not None
         t = pub.record
-        t.published = False
+        t.lifecycle.fire(TrackEvent.UNPUBLISH)
         t.updated_us = self.now_us
         self.sfu.unpublish(pub.track)
         self.trace.record(self.now_us, "track-unpublished", **p.named(), track=pub.name)
@@ -719,10 +730,8 @@ class Simulation:
             self._media_service.stop(t)
         room = record.room
         self._sync_subscriptions(room, None, [t])
-        for client, remote in self._seen_by_others(record):
-            if t.sid in remote.tracks:
-                client.emit("trackUnpublished", remote.tracks.pop(t.sid), remote)
-        p.client.local_participant.tracks.pop(pub.name, None)
+        self.directory.end_track(t.sid)
+        self.events.post(ev.TrackUnpublished(t))
         p.cloud.event(room, "track-removed", participant=record, track=t)
         detector = self._speakers.get(p.index)
         if detector is not None and not any(q.published and q.kind == "audio" for q in p.publications):
@@ -744,66 +753,47 @@ class Simulation:
         self.trace.record(self.now_us, "track-enabled" if enabled else "track-disabled",
                           **p.named(), track=pub.name)
         record = p.record
-        for client, remote in self._seen_by_others(record):
-            if t.sid in remote.tracks:
-                remote.tracks[t.sid].is_track_enabled = enabled
-                client.emit("trackEnabled" if enabled else "trackDisabled", remote.tracks[t.sid], remote)
+        assert record is not None and p.cloud is not None
+        self.events.post(ev.TrackEnabled(t) if enabled else ev.TrackDisabled(t))
         p.cloud.event(record.room, "track-enabled" if enabled else "track-disabled", participant=record, track=t)
-
-    def _seen_by_others(self, record: "ParticipantRecord") -> list[tuple[Room, RemoteParticipant]]:
-        """(client, its view of ``record``) for every other connected participant of the room."""
-        out = []
-        for other in record.room.connected:
-            if other is not record:
-                remote = other.driver.client.participants.get(record.sid)
-                if remote is not None:
-                    out.append((other.driver.client, remote))
-        return out
 
     def preferences_changed(self) -> None:
         """Something the allocator reads changed (priorities, client switch-offs, render sizes, speaker)."""
         self.loop.allocation.preferences_changed()
 
-    def _set_priority(self, room: Room, name: str, priority: str) -> None:
-        p = room._record.driver
+    def set_track_priority(self, participant: "ParticipantRecord", track: str, priority: str) -> None:
+        """Change the publish priority of ``participant``'s track called ``track`` from now."""
+        p = self._member(participant)
         self._advance(self.now_us)
-        pub = p.publication(name)
+        pub = p.publication(track)
         self.sfu.publications[pub.track].priority = priority
         pub.record.priority = priority
         self.preferences_changed()
-        self.trace.record(self.now_us, "track-priority-changed", **p.named(), track=name, priority=priority)
-        for client, remote in self._seen_by_others(p.record):
-            view = remote.tracks.get(pub.record.sid)
-            if view is not None:
-                view.publish_priority = priority
-                client.emit("trackPublishPriorityChanged", priority, view)
-
-    def _track_record(self, room: Room, name: str) -> "TrackRecord":
-        return room._record.driver.publication(name).record
+        self.trace.record(self.now_us, "track-priority-changed", **p.named(), track=track, priority=priority)
+        self.events.post(ev.TrackPublishPriorityChanged(pub.record, priority))
 
     # -- leaving -----------------------------------------------------------------------
     def disconnect(self, identity: str) -> None:
         """Disconnect a participant now (no-op if not connected); ``identity`` as ``participant()`` takes it."""
         p = self._keys.find(identity)
-        if p.connected:
-            self._disconnect_participant(p.record, None)
+        if p.connected and p.record is not None:
+            self.disconnect_participant(p.record, None)
 
-    def _disconnect_participant(self, record: "ParticipantRecord", error: TwilioError | None, *,
-                                kicked: bool = False) -> None:
-        """Take a participant out: media, then the control plane, then everyone's clients."""
-        p = record.driver
+    def disconnect_participant(self, record: "ParticipantRecord", error: TwilioError | None, *,
+                               kicked: bool = False) -> None:
+        """Take a participant out (no-op if it is not in the media path): media, then the control plane,
+        then everyone's clients. ``error``: why (None: it left); ``kicked``: by the REST API."""
+        p = self.directory.participant(record.sid)
         if p is None or not p.connected:
             return
+        assert p.cloud is not None
         now = self.now_us
         self._advance(now)
         room = record.room
-        for pub in p.publications:
-            pub.published = False  # the control plane marks its track records (track-removed) below
         self.sfu.disconnect(p.index)
         detector = self._speakers.pop(p.index, None)
         if detector is not None:
             detector.remove(p.index)
-        p.state = "disconnected"
         p.left_at = now
         p.uplink.close()  # type: ignore[union-attr]
         p.downlink.close()  # type: ignore[union-attr]
@@ -818,23 +808,13 @@ class Simulation:
         if self._media_service is not None:
             for pub in p.publications:
                 self._media_service.stop(pub.record)
-        p.cloud.participant_left(record)
-        for other in room.connected:
-            remote = other.driver.client.participants.pop(record.sid, None)
-            if remote is not None:
-                remote.state = "disconnected"
-                for pub in list(remote.tracks.values()):
-                    if pub.is_subscribed:
-                        pub.is_subscribed = False
-                        other.driver.client.emit("trackUnsubscribed", pub, pub, remote)
-                    other.driver.client.emit("trackUnpublished", pub, remote)
-                remote.tracks.clear()
-                other.driver.client.emit("participantDisconnected", remote)
-        client = p.client
-        client.state = "disconnected"
-        client.local_participant.state = "disconnected"
-        client.error = error
-        client.emit("disconnected", client, error)
+        p.lifecycle.fire(ParticipantEvent.DISCONNECT)
+        p.cloud.participant_left(record)  # its tracks are unpublished there (track-removed callbacks)
+        for pub in p.publications:
+            self.directory.end_track(pub.record.sid)
+        self.directory.end_subscriber(record.sid)
+        self.events.post(ev.ParticipantDisconnected(record))
+        self.events.post(ev.Disconnected(record, error))
         self._release_session(p)
 
     def _release_session(self, p: Participant) -> None:
@@ -885,35 +865,32 @@ class Simulation:
             p.outage_since = start = self.now_us
             p.outage += 1
             generation = p.outage
-            self._schedule(start + RECONNECTING_AFTER_US, lambda: self._set_reconnecting(p, True),
-                           cancel_with=lambda: p.outage != generation)
-            self._schedule(start + DISCONNECTED_AFTER_US,
-                           lambda: self._disconnect_participant(p.record, twilio_error(
-                               53405, "no media for 30 s: the session timed out")),
-                           cancel_with=lambda: p.outage != generation)
+            record = p.record
+            assert record is not None
+            self.schedule(start + RECONNECTING_AFTER_US, lambda: self._set_reconnecting(p, True),
+                          cancel_with=lambda: p.outage != generation)
+            self.schedule(start + DISCONNECTED_AFTER_US,
+                          lambda: self.disconnect_participant(record, twilio_error(
+                              53405, "no media for 30 s: the session timed out")),
+                          cancel_with=lambda: p.outage != generation)
         elif not down and p.outage_since is not None:
             p.outage_since = None
             p.outage += 1  # cancels the pending timers
-            if p.record is not None and p.record.status == "reconnecting":
+            if p.status is ParticipantState.RECONNECTING:
                 self._set_reconnecting(p, False)
 
     def _set_reconnecting(self, p: Participant, on: bool) -> None:
         record = p.record
         if not p.connected or record is None:
             return
-        record.status = "reconnecting" if on else "connected"
+        p.lifecycle.fire(ParticipantEvent.LOSE_MEDIA if on else ParticipantEvent.REGAIN_MEDIA)
         record.updated_us = self.now_us
         self.trace.record(self.now_us, "participant-reconnecting" if on else "participant-reconnected",
                           **p.named())
-        client = p.client
-        client.state = "reconnecting" if on else "connected"
         if on:
-            client.emit("reconnecting", twilio_error(53405, "media connection lost"))
+            self.events.post(ev.Reconnecting(record, twilio_error(53405, "media connection lost")))
         else:
-            client.emit("reconnected")
-        for other_client, remote in self._seen_by_others(record):
-            remote.state = "reconnecting" if on else "connected"
-            other_client.emit("participantReconnecting" if on else "participantReconnected", remote)
+            self.events.post(ev.Reconnected(record))
 
     def scenario_dict(self, name: str = "python-simulation") -> dict[str, Any]:
         """The participants added with ``add_participant``, as a scenario file (for replay).
@@ -965,21 +942,21 @@ class Simulation:
         leave_us = None if leave is None else _duration(leave, "leave")
         if leave_us is not None and leave_us <= join_us:
             raise ConfigError("leave", f"expected a time after join ({join_us / 1e6}s), got {leave!r}")
-        options = _connect_options(options)
+        options = check_connect_options(options)
         p = Participant(identity, room_name, account=self.accounts.index(account) + 1)
         self._keys.add(p)
         self.plan.append({"identity": identity, "network": {"up": net.up.to_spec(), "down": net.down.to_spec()},
                           "publish": [_publish_item(t) for t in tracks], "join": f"{join_us}us",
                           **({} if leave_us is None else {"leave": f"{leave_us}us"}),
                           **({} if room is None else {"room": room}), **options})
-        self._schedule(join_us, lambda: self._join(p, account, net, tracks, token, options))
+        self.schedule(join_us, lambda: self._join(p, account, net, tracks, token, options))
         if leave_us is not None:
             def leave() -> None:  # whoever holds its key then (a rejoin may have replaced it), as disconnect() did
                 q = self.participants[p.key]
-                if q.connected:
-                    self._disconnect_participant(q.record, None)
+                if q.connected and q.record is not None:
+                    self.disconnect_participant(q.record, None)
 
-            self._schedule(leave_us, leave)
+            self.schedule(leave_us, leave)
         return p
 
     def _join(self, p: Participant, cloud: Cloud, net: Network, tracks: list[TrackSpec], token: Any,
@@ -989,7 +966,7 @@ class Simulation:
         try:
             self.connect(token, p.room, tracks=tracks, network=net, _driver=p, **options)
         except TwilioError as exc:
-            p.state = "refused"
+            p.lifecycle.fire(ParticipantEvent.REFUSE)
             p.error = {"code": exc.code, "message": exc.message}
             self.trace.record(self.now_us, "participant-refused", **p.named(), room=p.room,
                               code=exc.code, message=exc.message)

@@ -3,7 +3,9 @@
 Event names are twilio-video.js's (``participantConnected``, ``trackSubscribed``,
 ``reconnecting``, ``disconnected`` ...), so its docs map one to one; properties
 and options are snake_case. Handlers run at the simulated instant the event
-happens: ``room.on("participantConnected", fn)``.
+happens: ``room.on("participantConnected", fn)``. The events come from the
+model as typed events (``vroom.events``); ``vroom.client.dispatch`` emits
+them. A ``Room`` reaches the model only through ``vroom.ports.ClientPort``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 if TYPE_CHECKING:
     from ..control.records import ParticipantRecord, TrackRecord
     from ..errors import TwilioError
-    from ..sim import Simulation
+    from ..ports import ClientPort
 
 __all__ = ["EventEmitter", "Room", "LocalParticipant", "RemoteParticipant", "RemoteTrackPublication",
            "LocalTrackPublication", "ROOM_EVENTS", "PRIORITIES"]
@@ -163,13 +165,14 @@ class LocalTrackPublication:
 
     def __init__(self, room: "Room", record: "TrackRecord") -> None:
         self._room = room
+        self._record = record
         self.track_sid = record.sid
         self.track_name = record.name
         self.kind = record.kind
 
     @property
     def is_track_enabled(self) -> bool:
-        return self._room._sim._track_record(self._room, self.track_name).enabled
+        return self._record.enabled
 
     def enable(self, enabled: bool = True) -> None:
         """Unpause (or pause) the track: ``trackEnabled``/``trackDisabled`` for everyone else."""
@@ -181,14 +184,13 @@ class LocalTrackPublication:
 
     @property
     def priority(self) -> str:
-        return self._room._sim.sfu.publications[self._room._sim._track_record(self._room,
-                                                                                self.track_name).sfu_track].priority
+        return self._record.priority
 
     def set_priority(self, priority: str) -> None:
         """Change the publish priority (``low``, ``standard``, ``high``): ``trackPublishPriorityChanged``."""
         if priority not in PRIORITIES:
             raise ValueError(f"priority: expected one of {list(PRIORITIES)}, got {priority!r}")
-        self._room._sim._set_priority(self._room, self.track_name, priority)
+        self._room._sim.set_track_priority(self._room._record, self.track_name, priority)
 
     def __repr__(self) -> str:
         return f"<LocalTrackPublication {self.kind} {self.track_name} {self.track_sid}>"
@@ -197,11 +199,16 @@ class LocalTrackPublication:
 class _Participant(EventEmitter):
     def __init__(self, record: "ParticipantRecord") -> None:
         super().__init__()
+        self._record = record
         self.sid = record.sid
         self.identity = record.identity
-        self.state = "connected"
         self.network_quality_level: int | None = None
         self.network_quality_stats: Any = None
+
+    @property
+    def state(self) -> str:
+        """``connected``, ``reconnecting`` or ``disconnected`` (the participant's lifecycle)."""
+        return self._record.status
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.identity} {self.sid} {self.state}>"
@@ -236,7 +243,8 @@ class LocalParticipant(_Participant):
 
     def publish_track(self, track: Any) -> LocalTrackPublication:
         """Publish ``"audio"``, ``"video"``, ``{"video": {"bitrate": "500kbps"}}`` ... now."""
-        return self._room._sim._client_publish(self._room, track)
+        pub = self._room._sim.publish(self.identity, track, room=self._room)
+        return self.tracks[pub.name]
 
     def unpublish_track(self, name: str) -> None:
         self._room._sim.unpublish(self.identity, name, room=self._room)
@@ -245,13 +253,12 @@ class LocalParticipant(_Participant):
 class Room(EventEmitter):
     """A connected room, as twilio-video.js's ``Room``."""
 
-    def __init__(self, sim: "Simulation", record: "ParticipantRecord", options: dict[str, Any]) -> None:
+    def __init__(self, sim: "ClientPort", record: "ParticipantRecord", options: dict[str, Any]) -> None:
         super().__init__()
         self._sim = sim
         self._record = record
         self.sid = record.room.sid
         self.name = record.room.unique_name
-        self.state = "connected"
         self.media_region = record.room.media_region
         self.options = options
         self.local_participant = LocalParticipant(self, record)
@@ -262,20 +269,14 @@ class Room(EventEmitter):
         self.events: list[tuple[float, str]] = []  # (time, event) of everything emitted, for tests and notebooks
 
     @property
+    def state(self) -> str:
+        """``connected``, ``reconnecting`` or ``disconnected`` (the local participant's lifecycle)."""
+        return self._record.status
+
+    @property
     def simulation(self) -> Any:
         """The Simulation this room runs in (what a notebook's widgets attach to)."""
         return self._sim
-
-    def emit(self, event: str, *args: Any) -> None:
-        self.events.append((self._sim.now, event))
-        super().emit(event, *args)
-
-    def _remote_track(self, track_sid: str) -> RemoteTrackPublication | None:
-        for remote in self.participants.values():
-            view = remote.tracks.get(track_sid)
-            if view is not None:
-                return view
-        return None
 
     def _remote_tracks(self) -> dict[str, RemoteTrackPublication]:
         """Every remote track publication by SID."""
@@ -284,7 +285,7 @@ class Room(EventEmitter):
     def disconnect(self) -> "Room":
         """Leave the room (no-op if already disconnected)."""
         if self.state != "disconnected":
-            self._sim._disconnect_participant(self._record, None)
+            self._sim.disconnect_participant(self._record, None)
         return self
 
     def __repr__(self) -> str:

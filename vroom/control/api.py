@@ -43,7 +43,7 @@ class RestResponse:
         return "" if self.body is None else json.dumps(self.body)
 
 
-def _error_body(err: TwilioError) -> dict[str, Any]:
+def error_body(err: TwilioError) -> dict[str, Any]:
     return {"code": err.code, "message": err.message, "more_info": err.more_info, "status": err.status}
 
 
@@ -92,9 +92,9 @@ class RestApi:
             status, body = self._route(method, path.rstrip("/"), check_fields(params))
             response = RestResponse(status, body)
         except TwilioError as err:
-            response = RestResponse(err.status, _error_body(err))
-        c.sim.trace.record(c.now_us, "rest", account=c.account_sid, method=method, path=path, status=response.status,
-                           code=None if response.body is None else response.body.get("code"))
+            response = RestResponse(err.status, error_body(err))
+        c.model.trace.record(c.now_us, "rest", account=c.account_sid, method=method, path=path, status=response.status,
+                             code=None if response.body is None else response.body.get("code"))
         return response
 
     # -- routing ---------------------------------------------------------------------
@@ -188,7 +188,7 @@ class RestApi:
         if part.status == "disconnected":
             return []
         return [t for q in part.room.connected if q is not part for t in q.tracks
-                if t.published and self.cloud.sim._is_routed(part, t)]
+                if t.published and self.cloud.model.is_routed(part, t)]
 
     def _subscribed_json(self, subscriber: ParticipantRecord, t: TrackRecord) -> dict[str, Any]:
         out = t.to_json(self.cloud.epoch)
@@ -281,7 +281,7 @@ def _update_recording_rules(api: RestApi, args: list[str], p: dict[str, Any],
     room = api.room(args[0])
     room.recording_rules = validate_recording_rules(json_value(p, "Rules", 53120))
     room.recording_rules_updated_us = c.now_us
-    c.sim._recording_rules_changed(room)
+    c.model.recording_rules_changed(room)
     return 200, api._recording_rules(room)
 
 
@@ -301,7 +301,7 @@ def _update_participant(api: RestApi, args: list[str], p: dict[str, Any], path: 
         raise twilio_error(53209, f"Status may only be 'disconnected', got {short(status)}")
     if part.status == "disconnected":
         raise twilio_error(53209, f"{part.sid} is already disconnected")
-    c.sim._disconnect_participant(part, None, kicked=True)
+    c.model.disconnect_participant(part, None, kicked=True)
     return 202, part.to_json(c.epoch)
 
 
@@ -362,7 +362,7 @@ def _update_subscribe_rules(api: RestApi, args: list[str], p: dict[str, Any],
     part.rules_created_us = part.rules_created_us or now
     part.rules_updated_us = now
     part.subscribe_rules = rules
-    c.sim._apply_subscribe_rules(part)
+    c.model.apply_subscribe_rules(part)
     return 200, api._subscribe_rules(part)
 
 

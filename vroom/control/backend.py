@@ -45,19 +45,19 @@ class BackendRequest:
 
 def send_with_retry(cloud: "Cloud", request: BackendRequest, backoff: Backoff) -> None:
     """Send now; on 429 schedule the next attempt after the backoff's delay."""
-    sim = cloud.sim
+    model = cloud.model
     if request.first_at is None:
-        request.first_at = sim.now
+        request.first_at = model.now
     answer = cloud.rest.request(request.method, request.path, request.params, trusted=True)
     request.attempts.append(answer.status)
     request.body = answer.body
     throttled = answer.status == 429 and (answer.body or {}).get("code") == 20429  # not 53119/53206: quotas
     request.throttled += throttled
     if throttled and request.retry and len(request.attempts) < MAX_ATTEMPTS:
-        sim._schedule(sim.now_us + backoff.next_delay_us(), lambda: send_with_retry(cloud, request, backoff),
-                      later=True)
+        model.schedule(model.now_us + backoff.next_delay_us(), lambda: send_with_retry(cloud, request, backoff),
+                       later=True)
     else:
-        request.done_at = sim.now
+        request.done_at = model.now
 
 
 def summarize_requests(requests: list[BackendRequest]) -> dict[str, Any]:

@@ -74,7 +74,7 @@ class Webhooks:
         self.max_attempts = max_attempts
         self.handlers: dict[str, Callable[[CallbackRequest], Any]] = {}
         self.log: list[Delivery] = []
-        self._rng = cloud.sim.streams.stream(f"webhooks/{cloud.account_sid}")
+        self._rng = cloud.model.streams.stream(f"webhooks/{cloud.account_sid}")
 
     def register(self, url: str, handler: Callable[[CallbackRequest], Any]) -> None:
         """Serve ``url`` with ``handler(request)``."""
@@ -88,11 +88,11 @@ class Webhooks:
         return [d.event for d in self.log if url is None or d.url == url]
 
     def send(self, url: str, method: str, form: dict[str, str]) -> Delivery:
-        sim = self.cloud.sim
-        d = Delivery(form.get("StatusCallbackEvent", ""), url, method, dict(form), sim.now)
+        model = self.cloud.model
+        d = Delivery(form.get("StatusCallbackEvent", ""), url, method, dict(form), model.now)
         self.log.append(d)
         backoff = Backoff(min="1s", max="30s", factor=2, jitter=0.5, rng=self._rng)
-        sim._schedule(sim.now_us + self.latency_us, lambda: self._attempt(d, backoff))
+        model.schedule(model.now_us + self.latency_us, lambda: self._attempt(d, backoff))
         return d
 
     def _request(self, d: Delivery) -> CallbackRequest:
@@ -105,9 +105,9 @@ class Webhooks:
         return CallbackRequest(d.url, "POST", dict(d.form), headers)
 
     def _attempt(self, d: Delivery, backoff: Backoff) -> None:
-        sim = self.cloud.sim
+        model = self.cloud.model
         handler = self.handlers.get(d.url)
-        attempt: dict[str, Any] = {"time": sim.now}
+        attempt: dict[str, Any] = {"time": model.now}
         if handler is None:
             d.outcome = "unrouted"
             attempt["error"] = "no handler is registered for this URL"
@@ -130,7 +130,7 @@ class Webhooks:
         d.attempts.append(attempt)
         if d.outcome == "pending" and len(d.attempts) >= self.max_attempts:
             d.outcome = "failed"
-        sim.trace.record(sim.now_us, "callback-attempt", url=d.url, event=d.event, attempt=len(d.attempts),
-                         outcome=d.outcome, **{k: v for k, v in attempt.items() if k != "time"})
+        model.trace.record(model.now_us, "callback-attempt", url=d.url, event=d.event, attempt=len(d.attempts),
+                           outcome=d.outcome, **{k: v for k, v in attempt.items() if k != "time"})
         if d.outcome == "pending":
-            sim._schedule(sim.now_us + backoff.next_delay_us(), lambda: self._attempt(d, backoff))
+            model.schedule(model.now_us + backoff.next_delay_us(), lambda: self._attempt(d, backoff))

@@ -5,9 +5,9 @@ through a Cloud: the REST API (``cloud.rest``, and the twilio-python-shaped
 ``cloud.video.v1``), client connects (``Simulation.connect`` checks the token,
 then calls ``Cloud.admit``), and room lifecycles (ad-hoc rooms end when the
 last participant leaves; REST rooms after their empty/unused timeouts; every
-room after 24 h). The Cloud only talks to the media path through the
-Simulation's methods (connect, disconnect, publish, subscribe), never by
-reaching into the SFU. A refused operation raises ``TwilioError`` before it
+room after 24 h). The Cloud only talks to the media path through its
+port (``vroom.ports.CloudPort``: open and close a room, disconnect, apply
+subscribe rules), never by reaching into the SFU. A refused operation raises ``TwilioError`` before it
 changes anything.
 """
 
@@ -17,6 +17,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..errors import short
+from ..lifecycle import TrackEvent
 from .callbacks import Webhooks
 from .errors import TwilioError, twilio_error
 from .quotas import Quotas, TokenBucket
@@ -24,7 +25,7 @@ from .records import DEFAULT_RULES, ParticipantRecord, RoomRecord, TrackRecord, 
 from .tokens import AccessToken, VideoGrant
 
 if TYPE_CHECKING:
-    from ..sim import Simulation
+    from ..ports import CloudPort
 
 __all__ = ["Cloud", "ApiKey", "ROOM_TYPES", "MEDIA_REGIONS"]
 
@@ -58,7 +59,7 @@ class ApiKeys:
 
     def create(self, friendly_name: str | None = None) -> ApiKey:
         c = self._cloud
-        key = ApiKey(c.sim._sids.new("SK"), c.sim._secret(), friendly_name, c.account_sid)
+        key = ApiKey(c.model.new_sid("SK"), c.model.new_secret(), friendly_name, c.account_sid)
         self._keys[key.sid] = key
         return key
 
@@ -72,12 +73,12 @@ class ApiKeys:
 class Cloud:
     """One account: ``account_sid``, ``auth_token``, API keys, rooms, quotas, callbacks."""
 
-    def __init__(self, sim: "Simulation", *, quotas: Quotas | None = None, client_room_creation: bool = True,
+    def __init__(self, model: "CloudPort", *, quotas: Quotas | None = None, client_room_creation: bool = True,
                  friendly_name: str = "vroom") -> None:
-        self.sim = sim
+        self.model = model
         self.friendly_name = friendly_name
-        self.account_sid = sim._sids.new("AC")
-        self.auth_token = sim._secret()
+        self.account_sid = model.new_sid("AC")
+        self.auth_token = model.new_secret()
         self.quotas = quotas or Quotas()
         self.client_room_creation = client_room_creation
         self.default_status_callback: str | None = None
@@ -110,15 +111,15 @@ class Cloud:
     # -- time ----------------------------------------------------------------
     @property
     def now_us(self) -> int:
-        return self.sim.now_us
+        return self.model.now_us
 
     @property
     def epoch(self) -> float:
-        return self.sim.epoch
+        return self.model.epoch
 
     def timestamp(self) -> float:
         """Now, as Unix seconds (the Simulation's epoch + simulated time)."""
-        return self.sim.epoch + self.now_us / 1e6
+        return self.model.epoch + self.now_us / 1e6
 
     def add_aws_credentials(self, access_key_id: str, secret_access_key: str) -> str:
         """Store AWS credentials for external media storage; returns their SID (``CR…``) for
@@ -126,7 +127,7 @@ class Cloud:
         if not (isinstance(access_key_id, str) and access_key_id and isinstance(secret_access_key, str)
                 and secret_access_key):
             raise ValueError("add_aws_credentials: expected a non-empty access key id and secret access key")
-        sid = self.sim._sids.new("CR")
+        sid = self.model.new_sid("CR")
         self.aws_credentials[sid] = (access_key_id, secret_access_key)
         return sid
 
@@ -207,7 +208,7 @@ class Cloud:
             raise twilio_error(53119, f"{self.quotas.concurrent_rooms} rooms are in progress")
         now = self.now_us
         room = RoomRecord(
-            sid=self.sim._sids.new("RM"), account_sid=self.account_sid, unique_name="", type=type, created_us=now,
+            sid=self.model.new_sid("RM"), account_sid=self.account_sid, unique_name="", type=type, created_us=now,
             max_participants=max_participants, max_participant_duration=max_participant_duration,
             max_concurrent_published_tracks=(170 if type == "group" else 16) if max_concurrent_published_tracks is None
             else max_concurrent_published_tracks,
@@ -219,13 +220,13 @@ class Cloud:
         )
         room.unique_name = unique_name if unique_name is not None else room.sid
         self.rooms[room.sid] = room
-        self.sim._open_room(room)
+        self.model.open_room(room)
         self._check_warning("rooms", len(self.in_progress()), self.quotas.concurrent_rooms)
         self.event(room, "room-created")
         if not ad_hoc:
             self._arm_timer(room, room.unused_room_timeout * 60_000_000, "unused")
-        self.sim._schedule(now + MAX_ROOM_LIFE_US, lambda: self._end_if_alive(room, room.timer, "max-duration"),
-                           cancel_with=lambda: room.status != "in-progress")
+        self.model.schedule(now + MAX_ROOM_LIFE_US, lambda: self._end_if_alive(room, room.timer, "max-duration"),
+                            cancel_with=lambda: room.status != "in-progress")
         return room
 
     def complete_room(self, room: RoomRecord, *, error: TwilioError | None = None) -> None:
@@ -234,7 +235,7 @@ class Cloud:
             raise twilio_error(53112, f"room {room.sid} is {room.status}, not in-progress")
         reason = error or twilio_error(53118, "the room was completed")
         for p in list(room.connected):
-            self.sim._disconnect_participant(p, reason)
+            self.model.disconnect_participant(p, reason)
         if room.status == "in-progress":  # an ad-hoc room ended itself when its last participant left
             self._end(room)
 
@@ -242,14 +243,14 @@ class Cloud:
         room.status = "completed"
         room.end_us = room.updated_us = self.now_us
         room.timer += 1
-        self.sim._close_room(room)
+        self.model.close_room(room)
         self.event(room, "room-ended", RoomDuration=str(room.duration_s))
 
     def _arm_timer(self, room: RoomRecord, delay_us: int, why: str) -> None:
         room.timer += 1
         generation = room.timer
-        self.sim._schedule(self.now_us + delay_us, lambda: self._end_if_alive(room, generation, why),
-                           cancel_with=lambda: room.timer != generation)
+        self.model.schedule(self.now_us + delay_us, lambda: self._end_if_alive(room, generation, why),
+                            cancel_with=lambda: room.timer != generation)
 
     def _end_if_alive(self, room: RoomRecord, generation: int, why: str) -> None:
         if room.status == "in-progress" and room.timer == generation and (why == "max-duration" or not room.connected):
@@ -295,31 +296,30 @@ class Cloud:
         if duplicate is not None:  # the newer client wins; the older one gets 53205
             room.admitting = True  # the room is not empty for long: don't end it in between
             try:
-                self.sim._disconnect_participant(duplicate, twilio_error(53205, f"{short(identity)} connected again"))
+                self.model.disconnect_participant(duplicate, twilio_error(53205, f"{short(identity)} connected again"))
             finally:
                 room.admitting = False
         now = self.now_us
-        p = ParticipantRecord(self.sim._sids.new("PA"), identity, room, now, updated_us=now)
+        p = ParticipantRecord(self.model.new_sid("PA"), identity, room, now, updated_us=now)
         room.participants.append(p)
         room.timer += 1  # a join cancels the empty/unused timers
         self._check_warning("participants", self.concurrent_participants(), self.quotas.concurrent_participants)
-        self.sim._schedule(now + room.max_participant_duration * 1_000_000,
-                           lambda: self._too_long(p), cancel_with=lambda: p.status == "disconnected")
+        self.model.schedule(now + room.max_participant_duration * 1_000_000,
+                            lambda: self._too_long(p), cancel_with=lambda: p.status == "disconnected")
         return p
 
     def _too_long(self, p: ParticipantRecord) -> None:
         if p.status != "disconnected":
-            self.sim._disconnect_participant(p, twilio_error(53000, "MaxParticipantDuration reached"))
+            self.model.disconnect_participant(p, twilio_error(53000, "MaxParticipantDuration reached"))
 
     def participant_left(self, p: ParticipantRecord) -> None:
-        """Bookkeeping after a participant's media is gone."""
+        """Bookkeeping after a participant's media is gone and its lifecycle has ended (disconnected)."""
         room = p.room
         now = self.now_us
-        p.status = "disconnected"
         p.end_us = p.updated_us = now
         for t in p.tracks:
             if t.published:
-                t.published = False
+                t.lifecycle.fire(TrackEvent.UNPUBLISH)
                 t.updated_us = now
                 self.event(room, "track-removed", participant=p, track=t)
         self.event(room, "participant-disconnected", participant=p, ParticipantDuration=str(p.duration_s))
@@ -341,7 +341,7 @@ class Cloud:
         if limit and live >= limit:
             raise twilio_error(53203, f"{room.unique_name} already has {limit} published tracks")
         now = self.now_us
-        t = TrackRecord(self.sim._sids.new("MT"), name, kind, p, now, now)
+        t = TrackRecord(self.model.new_sid("MT"), name, kind, p, now, now)
         p.tracks.append(t)
         return t
 
@@ -376,9 +376,9 @@ class Cloud:
         if track is not None:
             form.update(TrackSid=track.sid, TrackKind=track.kind, TrackName=track.name)
         form.update(extra)
-        self.sim.trace.record(self.now_us, "room-event", account=self.account_sid, room=room.sid, event=name,
-                              participant=None if participant is None else participant.sid,
-                              track=None if track is None else track.sid)
+        self.model.trace.record(self.now_us, "room-event", account=self.account_sid, room=room.sid, event=name,
+                                participant=None if participant is None else participant.sid,
+                                track=None if track is None else track.sid)
         if room.status_callback:
             self.webhooks.send(room.status_callback, room.status_callback_method, form)
 
@@ -387,8 +387,8 @@ class Cloud:
             self._warned.add(what)
             warning = {"code": 53121, "quota": what, "used": used, "limit": quota, "time": self.now_us / 1e6}
             self.warnings.append(warning)
-            self.sim.trace.record(self.now_us, "warning", account=self.account_sid, code=53121, quota=what,
-                                  used=used, limit=quota)
+            self.model.trace.record(self.now_us, "warning", account=self.account_sid, code=53121, quota=what,
+                                    used=used, limit=quota)
         elif used < self.quotas.warning_fraction * quota and what in self._warned:
             self._warned.discard(what)
 

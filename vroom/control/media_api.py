@@ -52,7 +52,7 @@ def _media(api: "RestApi", what: Any, path: str) -> tuple[int, dict[str, Any]]:
     if what.status != "completed" or what.path is None:
         raise twilio_error(20404, f"{what.sid} has no media to download (status {what.status})")
     if what.media_external_location:
-        return 302, {"redirect_to": api.cloud.sim._media().presigned(api.cloud, what)}
+        return 302, {"redirect_to": api.cloud.model.recordings().presigned(api.cloud, what)}
     return 302, {"redirect_to": what.path.resolve().as_uri()}
 
 
@@ -109,7 +109,7 @@ def _delete_recording(api: "RestApi", args: list[str], p: dict[str, Any], path: 
         raise twilio_error(20001, f"{rec.sid} is still processing; delete it once it has completed")
     _delete_media(rec)
     rec.status = "deleted"
-    c.sim.trace.record(c.now_us, "recording-deleted", recording_sid=rec.sid)
+    c.model.trace.record(c.now_us, "recording-deleted", recording_sid=rec.sid)
     return 204, None
 
 
@@ -132,7 +132,7 @@ def _create_composition(api: "RestApi", p: dict[str, Any]) -> dict[str, Any]:
         raise twilio_error(20001, f"RoomSid: {room_sid} is {room.status}; compose it once it has ended")
     params = composition_params(p)
     url, method = callback(p)
-    comp = c.sim._media().enqueue(c, room, params, url, method)
+    comp = c.model.recordings().enqueue(c, room, params, url, method)
     return comp.to_json(c.epoch)
 
 
@@ -171,7 +171,7 @@ def _delete_composition(api: "RestApi", args: list[str], p: dict[str, Any], path
     _delete_media(comp)
     comp.status = "deleted"
     comp.deleted_us = c.now_us
-    c.sim.trace.record(c.now_us, "composition-deleted", composition_sid=comp.sid)
+    c.model.trace.record(c.now_us, "composition-deleted", composition_sid=comp.sid)
     return 204, None
 
 
@@ -206,10 +206,10 @@ def _create_hook(api: "RestApi", args: list[str], p: dict[str, Any], path: str) 
     c = api.cloud
     now = c.now_us
     fields = _hook_fields(api, p, None)
-    hook = CompositionHookRecord(sid=c.sim._sids.new("HK"), account_sid=c.account_sid,
+    hook = CompositionHookRecord(sid=c.model.new_sid("HK"), account_sid=c.account_sid,
                                  created_us=now, updated_us=now, **fields)
     c.composition_hooks[hook.sid] = hook
-    c.sim.trace.record(now, "composition-hook-created", hook_sid=hook.sid, friendly_name=hook.friendly_name)
+    c.model.trace.record(now, "composition-hook-created", hook_sid=hook.sid, friendly_name=hook.friendly_name)
     return 201, hook.to_json(c.epoch)
 
 
@@ -265,8 +265,8 @@ def _update_settings(api: "RestApi", args: list[str], p: dict[str, Any], path: s
     c = api.cloud
     settings = _settings(api, path)
     update_settings(settings, p, c.aws_credentials)
-    c.sim.trace.record(c.now_us, "settings-updated", resource=settings.resource,
-                       aws_storage_enabled=settings.aws_storage_enabled)
+    c.model.trace.record(c.now_us, "settings-updated", resource=settings.resource,
+                         aws_storage_enabled=settings.aws_storage_enabled)
     return 200, settings.to_json()
 
 

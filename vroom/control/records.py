@@ -10,6 +10,8 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..lifecycle import PARTICIPANT, TRACK, Lifecycle, ParticipantEvent, ParticipantState, TrackEvent, TrackState
+
 __all__ = ["RoomRecord", "ParticipantRecord", "TrackRecord", "BASE_URL", "iso8601", "iso8601_ms", "DEFAULT_RULES"]
 
 BASE_URL = "https://video.twilio.com"
@@ -44,7 +46,12 @@ class TrackRecord:
     sfu_track: int = -1
     priority: str = "standard"
     enabled: bool = True
-    published: bool = True
+    lifecycle: Lifecycle[TrackState, TrackEvent] = field(
+        default_factory=lambda: Lifecycle(TRACK, TrackState.PUBLISHED))
+
+    @property
+    def published(self) -> bool:
+        return self.lifecycle.state is TrackState.PUBLISHED
 
     def to_json(self, epoch: float) -> dict[str, Any]:
         p = self.participant
@@ -62,7 +69,6 @@ class ParticipantRecord:
     identity: str
     room: "RoomRecord"
     created_us: int
-    status: str = "connected"  # connected | disconnected | reconnecting
     updated_us: int = 0
     end_us: int | None = None
     tracks: list[TrackRecord] = field(default_factory=list)
@@ -70,7 +76,15 @@ class ParticipantRecord:
     rules_created_us: int | None = None
     rules_updated_us: int | None = None
     anonymized: bool = False
-    driver: Any = None  # the simulation's Participant
+    driver: Any = None  # the simulation's Participant (for the test kit; vroom's layers use sim.directory)
+    # admitted: connected; the media path shares its driver's lifecycle from the moment it joins
+    lifecycle: Lifecycle[ParticipantState, ParticipantEvent] = field(
+        default_factory=lambda: Lifecycle(PARTICIPANT, ParticipantState.CONNECTED))
+
+    @property
+    def status(self) -> str:
+        """Twilio's status: ``connected``, ``reconnecting`` or ``disconnected`` (read from the lifecycle)."""
+        return self.lifecycle.state.value
 
     @property
     def url(self) -> str:
@@ -135,7 +149,8 @@ class RoomRecord:
 
     @property
     def connected(self) -> list[ParticipantRecord]:
-        return [p for p in self.participants if p.status != "disconnected"]
+        gone = ParticipantState.DISCONNECTED
+        return [p for p in self.participants if p.lifecycle.state is not gone]
 
     @property
     def duration_s(self) -> int | None:

@@ -21,11 +21,11 @@ require("twilio", purpose="sim.twilio_http_client()")
 from twilio.http import HttpClient
 from twilio.http.response import Response
 
-from .api import _error_body
+from .api import error_body
 from .errors import twilio_error
 
 if TYPE_CHECKING:
-    from ..sim import Simulation
+    from ..ports import Accounts
 
 __all__ = ["InProcessHttpClient"]
 
@@ -49,9 +49,9 @@ def _form(given: object) -> dict[str, Any] | None:
 class InProcessHttpClient(HttpClient):
     """Serves twilio-python's requests from a Simulation's accounts."""
 
-    def __init__(self, sim: "Simulation") -> None:
+    def __init__(self, run: "Accounts") -> None:
         super().__init__(logging.getLogger("vroom.twilio_http"), False)
-        self.sim = sim
+        self.run = run
         self.requests: list[tuple[str, str, int]] = []  # (method, url, status), for tests and debugging
 
     def request(self, method: str, uri: str, params: dict[str, object] | None = None,
@@ -65,20 +65,20 @@ class InProcessHttpClient(HttpClient):
             if form is None:
                 err = twilio_error(20001, f"a request's fields are a mapping or a form string, got "
                                           f"{type(given).__name__}")
-                return self._answer(method, uri, err.status, _error_body(err))
+                return self._answer(method, uri, err.status, error_body(err))
             fields.update(form)
         if parts.netloc != VIDEO_HOST:
             err = twilio_error(20404, f"vroom serves {VIDEO_HOST} only, not {parts.netloc}")
-            return self._answer(method, uri, err.status, _error_body(err))
+            return self._answer(method, uri, err.status, error_body(err))
         cloud = self._account(auth)
         if cloud is None:
             err = twilio_error(20003, "use the account SID and auth token, or an API key SID and secret")
-            return self._answer(method, uri, err.status, _error_body(err))
+            return self._answer(method, uri, err.status, error_body(err))
         answer = cloud.rest.request(method, parts.path, fields, auth=auth)
         return self._answer(method, uri, answer.status, answer.body)
 
     def _account(self, auth: tuple[str, str] | None) -> Any:
-        for cloud in self.sim.accounts:
+        for cloud in self.run.accounts:
             if cloud.rest.authenticate(auth):
                 return cloud
         return None

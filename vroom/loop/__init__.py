@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
+from ..events import TrackSwitchedOff, TrackSwitchedOn
 from ..net.feedback import FeedbackLog
 from .allocation import StreamAllocator
-from .announce import announce_switch
 from .feedback import FEEDBACK_INTERVAL_US, UPLINK_START_BPS, FeedbackRouter, rtt_us
 from .keyframes import PLI_THROTTLE_US, KeyframeRequester
 from .network_quality import NetworkQuality
@@ -34,6 +34,7 @@ from .timelines import TimelineView
 if TYPE_CHECKING:
     from ..media.receiver import Receivers
     from ..participant import Participant, Publication
+    from ..ports import EventSink
     from ..sfu.core import SFU
     from ..trace import Trace
 
@@ -45,12 +46,14 @@ class ControlLoop:
 
     def __init__(self, *, sfu: "SFU", members: list["Participant"], publications: list["Publication"],
                  receivers: "Receivers", trace: "Trace", link_ids: dict[str, int], dominant: dict[str, int | None],
-                 send_padding: Callable[..., int], feedback: FeedbackLog | None, estimator: str,
+                 send_padding: Callable[..., int], feedback: FeedbackLog | None, estimator: str, events: "EventSink",
                  timeline: bool = True) -> None:
-        """``feedback``: the transport-wide feedback log of every link, None without congestion control."""
+        """``feedback``: the transport-wide feedback log of every link, None without congestion control;
+        ``events``: where switch-offs and network quality levels go to clients (``vroom.events``)."""
         self.members = members
         self.publications = publications
         self.trace = trace
+        self.events = events
         self.congestion_control = congestion_control = feedback is not None
         self.log = feedback
         self.probes = ProbeRegulator(publications=publications, send_padding=send_padding, rtt_us=rtt_us)
@@ -62,7 +65,7 @@ class ControlLoop:
         self.simulcast = AdaptiveSimulcast(sfu=sfu, members=members, publications=publications)
         self.keyframes = KeyframeRequester(sfu=sfu, members=members, publications=publications, rtt_us=rtt_us)
         self.quality = NetworkQuality(sfu=sfu, members=members, publications=publications, feedback=self.feedback,
-                                      allocation=self.allocation, trace=trace, rtt_us=rtt_us)
+                                      allocation=self.allocation, trace=trace, events=events, rtt_us=rtt_us)
         self.sampler = Sampler(sfu=sfu, members=members, publications=publications, receivers=receivers,
                                feedback=self.feedback, allocation=self.allocation, quality=self.quality,
                                rtt_us=rtt_us, keep=timeline)
@@ -94,7 +97,9 @@ class ControlLoop:
         pub = self.publications[track]
         self.trace.record(self._now, "track-switched-on" if on else "track-switched-off",
                           **p.named("subscriber"), track_sid=pub.record.sid, reason=reason)
-        announce_switch(p, pub.record.sid, on, reason)
+        if p.record is not None:
+            self.events.post(TrackSwitchedOn(p.record, pub.record) if on
+                             else TrackSwitchedOff(p.record, pub.record, reason))
 
     def release_member(self, p: "Participant") -> None:
         """Drop the loop's working state of a session that ended (what it measured stays: allocations, scores,

@@ -7,14 +7,15 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from ..events import NetworkQualityLevelChanged
 from ..media.video import VideoSource
 from ..sfu.quality import DirectionStats, network_quality
 from .allocation import StreamAllocator
-from .announce import announce_quality
 from .feedback import FeedbackRouter
 
 if TYPE_CHECKING:
     from ..participant import Participant, Publication
+    from ..ports import EventSink
     from ..sfu.core import SFU
     from ..trace import Trace
 
@@ -25,7 +26,7 @@ class NetworkQuality:
     """Every participant's level, announced when it changes."""
 
     def __init__(self, *, sfu: "SFU", members: list["Participant"], publications: list["Publication"],
-                 feedback: FeedbackRouter, allocation: StreamAllocator, trace: "Trace",
+                 feedback: FeedbackRouter, allocation: StreamAllocator, trace: "Trace", events: "EventSink",
                  rtt_us: Callable[["Participant"], int]) -> None:
         self.sfu = sfu
         self.members = members
@@ -33,6 +34,7 @@ class NetworkQuality:
         self.feedback = feedback
         self.allocation = allocation
         self.trace = trace
+        self.events = events
         self.rtt_us = rtt_us
         self.levels: dict[str, int] = {}  # participant key -> its level last announced
         self._link_seen: dict[str, tuple[int, int]] = {}  # link -> (packets_in, lost+dropped) at last sample
@@ -61,7 +63,8 @@ class NetworkQuality:
             return sample
         self.levels[p.key] = level
         self.trace.record(now, "network-quality-level-changed", **p.named(), level=level)
-        announce_quality(p, self.members, level, nq)
+        if p.record is not None:
+            self.events.post(NetworkQualityLevelChanged(p.record, level, nq))
         return sample
 
     def send_demand(self, p: "Participant") -> float:

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 from ..media.rtp import KIND_AUDIO, KIND_VIDEO
 
 if TYPE_CHECKING:
-    from ..sim import Simulation
+    from ..participant import Participant
+    from ..ports import RunView
 
 __all__ = ["summarize", "format_table", "summary_frame", "FRAMES"]
 
@@ -15,7 +16,7 @@ __all__ = ["summarize", "format_table", "summary_frame", "FRAMES"]
 FRAMES = ("participant", "subscription", "publication", "link")
 
 
-def _participant(sim: "Simulation", p: Any) -> dict[str, Any]:
+def _participant(sim: "RunView", p: "Participant") -> dict[str, Any]:
     out: dict[str, Any] = {"state": p.state, "room": p.room}
     if p.error is not None:
         out["error"] = p.error
@@ -26,54 +27,22 @@ def _participant(sim: "Simulation", p: Any) -> dict[str, Any]:
     up = p.uplink.counters() if p.uplink else {}
     sent = {"packets": sum(pub.source.packets_sent for pub in p.publications),
             "bytes": sum(pub.source.bytes_sent for pub in p.publications)}
-    rec = sim.receivers
-    slots = rec.slots_of(p.index) if p.index >= 0 else []
-    subs: dict[str, Any] = {}
-    received = {"packets": 0, "bytes": 0}
-    lost = expected = 0
-    freezes = pauses = frames_complete = frames_incomplete = concealed = 0
-    freeze_s = 0.0
-    jit_w = jit_n = 0.0
-    jit_all_w = jit_all_n = 0.0
-    p50, p95 = rec.latency_percentiles(p.index) if p.index >= 0 else (None, None)
-    for slot in slots:
-        stats = rec.subscription(slot)
-        track = int(rec.slot_track[slot])
-        _quality(sim, p, slot, track, stats, p50)
-        pub = sim._pub_of_track[track]
-        publisher = sim._participant_of_member[int(sim.sfu.publications[track].publisher)]
-        subs[f"{publisher.key}/{pub.name}"] = stats
-        received["packets"] += stats["packets_received"]
-        received["bytes"] += stats["bytes_received"]
-        lost += stats["packets_lost"]
-        expected += stats["packets_received"] + stats["packets_lost"]
-        kind = int(rec.slot_kind[slot])
-        weight = stats["packets_received"]
-        jit_all_w += stats["mean_jitter_ms"] * weight
-        jit_all_n += weight
-        if kind == KIND_AUDIO:
-            jit_w += stats["mean_jitter_ms"] * weight
-            jit_n += weight
-            concealed += stats["concealed_packets"]
-        elif kind == KIND_VIDEO:
-            freezes += stats["freezes"]
-            freeze_s += stats["freeze_seconds"]
-            pauses += stats["pauses"]
-            frames_complete += stats["frames_complete"]
-            frames_incomplete += stats["frames_incomplete"]
+    p50, p95 = sim.receivers.latency_percentiles(p.index) if p.index >= 0 else (None, None)
+    subs, t = _subscriptions(sim, p, p50)
     out.update(
         sent=sent,
-        received=received,
+        received={"packets": t["packets"], "bytes": t["bytes"]},
         uplink=up,
-        loss=lost / expected if expected else 0.0,
-        packets_lost=lost,
-        jitter_ms=(jit_w / jit_n) if jit_n else ((jit_all_w / jit_all_n) if jit_all_n else 0.0),
+        loss=t["lost"] / t["expected"] if t["expected"] else 0.0,
+        packets_lost=t["lost"],
+        jitter_ms=(t["jit_w"] / t["jit_n"]) if t["jit_n"] else ((t["jit_all_w"] / t["jit_all_n"]) if t["jit_all_n"]
+                                                                else 0.0),
         latency_ms={"p50": p50, "p95": p95},
-        freezes=freezes,
-        freeze_seconds=freeze_s,
-        pauses=pauses,
-        frames={"complete": frames_complete, "incomplete": frames_incomplete},
-        audio_concealed_packets=concealed,
+        freezes=t["freezes"],
+        freeze_seconds=t["freeze_seconds"],
+        pauses=t["pauses"],
+        frames={"complete": t["frames_complete"], "incomplete": t["frames_incomplete"]},
+        audio_concealed_packets=t["concealed_packets"],
         publications={pub.name: {"kind": pub.kind, "ssrc": pub.source.ssrc, "published": pub.published,
                                  "packets_sent": pub.source.packets_sent, "bytes_sent": pub.source.bytes_sent}
                       for pub in p.publications},
@@ -85,7 +54,38 @@ def _participant(sim: "Simulation", p: Any) -> dict[str, Any]:
     return out
 
 
-def _quality(sim: "Simulation", p: Any, slot: int, track: int, stats: dict[str, Any], p50_ms: float | None) -> None:
+def _subscriptions(sim: "RunView", p: "Participant", p50: float | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Each subscription's statistics (by ``publisher/track``), and their totals over the participant."""
+    rec = sim.receivers
+    subs: dict[str, Any] = {}
+    t: dict[str, Any] = dict.fromkeys(("packets", "bytes", "lost", "expected", "freezes", "pauses",
+                                       "frames_complete", "frames_incomplete", "concealed_packets"), 0)
+    t.update(dict.fromkeys(("freeze_seconds", "jit_w", "jit_n", "jit_all_w", "jit_all_n"), 0.0))
+    for slot in (rec.slots_of(p.index) if p.index >= 0 else []):
+        stats = rec.subscription(slot)
+        track = int(rec.slot_track[slot])
+        _quality(sim, p, slot, track, stats, p50)
+        subs[f"{sim.directory.publisher(track).key}/{sim.directory.tracks[track].name}"] = stats
+        t["packets"] += stats["packets_received"]
+        t["bytes"] += stats["bytes_received"]
+        t["lost"] += stats["packets_lost"]
+        t["expected"] += stats["packets_received"] + stats["packets_lost"]
+        kind = int(rec.slot_kind[slot])
+        weight = stats["packets_received"]
+        t["jit_all_w"] += stats["mean_jitter_ms"] * weight
+        t["jit_all_n"] += weight
+        if kind == KIND_AUDIO:
+            t["jit_w"] += stats["mean_jitter_ms"] * weight
+            t["jit_n"] += weight
+            t["concealed_packets"] += stats["concealed_packets"]
+        elif kind == KIND_VIDEO:
+            for key in ("freezes", "freeze_seconds", "pauses", "frames_complete", "frames_incomplete"):
+                t[key] += stats[key]
+    return subs, t
+
+
+def _quality(sim: "RunView", p: "Participant", slot: int, track: int, stats: dict[str, Any],
+             p50_ms: float | None) -> None:
     """Connection score (LiveKit), audio MOS (E-model, G.107), and the video layer and size delivered."""
     from ..sfu.quality import audio_mos
 
@@ -100,12 +100,12 @@ def _quality(sim: "Simulation", p: Any, slot: int, track: int, stats: dict[str, 
     elif kind == KIND_VIDEO:
         layer = int(sim.receivers.layer[slot])
         stats["layer"] = layer
-        ladder = getattr(sim._pub_of_track[track].source, "ladder", ())
+        ladder = getattr(sim.directory.tracks[track].source, "ladder", ())
         if 0 <= layer < len(ladder):
             stats["resolution"] = f"{ladder[layer].width}x{ladder[layer].height}"
 
 
-def summarize(sim: "Simulation") -> dict[str, Any]:
+def summarize(sim: "RunView") -> dict[str, Any]:
     """Everything a report needs, as plain JSON-ready data."""
     sim.flush()
     links: dict[str, Any] = {}
@@ -157,7 +157,7 @@ def _flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def summary_frame(summary: "Simulation | dict[str, Any]", by: str = "participant") -> Any:
+def summary_frame(summary: "RunView | dict[str, Any]", by: str = "participant") -> Any:
     """A summary as a pandas DataFrame with one row per ``by``: ``"participant"``, ``"subscription"``
     (a subscriber and a track it received), ``"publication"`` or ``"link"``.
 

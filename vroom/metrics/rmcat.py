@@ -65,7 +65,7 @@ from ..net.link import LinkConfig
 from ..units import parse_duration, parse_rate
 
 if TYPE_CHECKING:
-    from ..sim import Simulation
+    from ..ports import RunView
 
 __all__ = ["LinkMeter", "LinkState", "RmcatMetrics", "capacity_series", "capacity_share", "flow_rates", "jain_index",
            "link_metrics", "link_states", "queuing_delays_us", "utilisation"]
@@ -167,7 +167,7 @@ def capacity_share(sending_bps: Sequence[float], capacity_bps: Sequence[float]) 
 
 
 # -- what a run leaves behind ------------------------------------------------------------------------------
-def link_states(sim: "Simulation", link: str, initial: LinkConfig | Mapping[str, Any] | None = None
+def link_states(sim: "RunView", link: str, initial: LinkConfig | Mapping[str, Any] | None = None
                 ) -> list[LinkState]:
     """The link's rate and delay over time: its initial configuration, then every ``link-changed`` record.
 
@@ -231,7 +231,7 @@ class LinkMeter:
     entered the link before ``t_us[k]``. A participant who leaves and joins again gets a new link; its
     counts continue the old ones'."""
 
-    def __init__(self, sim: "Simulation", link: str, interval: object = "1s") -> None:
+    def __init__(self, sim: "RunView", link: str, interval: object = "1s") -> None:
         self.sim = sim
         self.link = link
         name, _, self._direction = link.rpartition("/")
@@ -290,7 +290,7 @@ class LinkMeter:
         return t[:-1], t[1:], np.diff(b) * 8 * US_PER_S / np.diff(t)
 
 
-def flow_rates(sim: "Simulation", subscriber: str, start: float, end: float, kind: str = "video"
+def flow_rates(sim: "RunView", subscriber: str, start: float, end: float, kind: str = "video"
                ) -> dict[str, float]:
     """The mean bit/s ``subscriber`` received over ``(start, end]`` seconds from each ``publisher/track`` of
     ``kind`` published by someone else (``track-published`` records), from ``sim.timeline`` (one row per
@@ -366,7 +366,7 @@ class RmcatMetrics:
         return "\n".join(lines)
 
 
-def _packets(sim: "Simulation", link: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _packets(sim: "RunView", link: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(entry µs, outcome code 1/2/3, arrival µs or -1) of every packet that entered ``link``."""
     if not sim.trace.packets:
         raise ValueError("queuing delay and loss need the per-packet trace: Simulation(trace_packets=True)")
@@ -382,7 +382,7 @@ def _packets(sim: "Simulation", link: str) -> tuple[np.ndarray, np.ndarray, np.n
     return (np.array(entry, dtype=np.int64), np.array(outcome, dtype=np.int8), np.array(arrival, dtype=np.int64))
 
 
-def link_metrics(sim: "Simulation", link: str, meter: LinkMeter, *, start: float | None = None,
+def link_metrics(sim: "RunView", link: str, meter: LinkMeter, *, start: float | None = None,
                  end: float | None = None, initial: LinkConfig | Mapping[str, Any] | None = None,
                  flows: Mapping[str, float] | None = None, flows_window: tuple[float, float] | None = None
                  ) -> RmcatMetrics:

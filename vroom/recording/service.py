@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import events as ev
 from ..backoff import Backoff
 from ..control.recordings import CompositionRecord, RecordingRecord, is_recorded, selected
 from ..control.records import iso8601_ms
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from ..control.recordings import CompositionHookRecord, StorageSettings
     from ..control.records import RoomRecord, TrackRecord
     from ..participant import Publication
-    from ..sim import Simulation
+    from ..ports import RecorderPort
 
 __all__ = ["RecordingService", "COMPOSE_SPEEDUP", "MAX_UPLOAD_ATTEMPTS"]
 
@@ -54,8 +55,8 @@ MAX_UPLOAD_ATTEMPTS = 5
 class RecordingService:
     """Recordings and compositions of every account of one Simulation."""
 
-    def __init__(self, sim: "Simulation", root: Path | None = None) -> None:
-        self.sim = sim
+    def __init__(self, model: "RecorderPort", root: Path | None = None) -> None:
+        self.model = model
         self._root = None if root is None else Path(root)
         self.active: dict[str, tuple[RecordingRecord, TrackCapture, "Publication"]] = {}  # by track SID
         self._capture_of_track: list[TrackCapture | None] = []  # by SFU track index
@@ -69,6 +70,11 @@ class RecordingService:
             self._root = Path(tempfile.mkdtemp(prefix="vroom-media-"))
         return self._root
 
+    @property
+    def folder(self) -> Path | None:
+        """The local media folder if one was given or made (None: nothing was written yet)."""
+        return self._root
+
     def _local(self, account_sid: str, room_sid: str, name: str) -> Path:
         return LocalStorage(self.root).path(account_sid, room_sid, name)
 
@@ -76,8 +82,8 @@ class RecordingService:
     def update_room(self, room: "RoomRecord") -> None:
         """Start or stop recordings so that the room's rules hold from now on."""
         for p in room.connected:
-            driver = p.driver
-            if driver is None:
+            driver = self.model.directory.participant(p.sid)
+            if driver is None or driver.cloud is None:
                 continue
             for pub in driver.publications:
                 if not pub.published:
@@ -90,10 +96,10 @@ class RecordingService:
                     self.stop(pub.record)
 
     def _start(self, cloud: "Cloud", room: "RoomRecord", pub: "Publication") -> None:
-        sim = self.sim
-        now = sim.now_us
+        model = self.model
+        now = model.now_us
         track = pub.record
-        rec = RecordingRecord(sid=sim._sids.new("RT"), account_sid=cloud.account_sid, room=room,
+        rec = RecordingRecord(sid=model.new_sid("RT"), account_sid=cloud.account_sid, room=room,
                               participant=track.participant, track=track, created_us=now,
                               room_epoch_s=cloud.epoch + room.created_us / 1e6)
         cloud.recordings[rec.sid] = rec
@@ -106,9 +112,9 @@ class RecordingService:
             self._slot = np.concatenate([self._slot, np.zeros(grow, dtype=bool)])
         self._capture_of_track[index] = capture
         self._slot[index] = True
-        sim._recorders = self
-        sim.trace.record(now, "recording-started", recording_sid=rec.sid, room_sid=room.sid, track_sid=track.sid,
-                         identity=track.participant.identity, track=track.name)
+        model.set_packet_observer(self)
+        model.trace.record(now, "recording-started", recording_sid=rec.sid, room_sid=room.sid, track_sid=track.sid,
+                           identity=track.participant.identity, track=track.name)
         self._recording_callback(cloud, rec, "recording-started")
         self._announce(room)
 
@@ -121,25 +127,25 @@ class RecordingService:
         self._capture_of_track[pub.track] = None
         self._slot[pub.track] = False
         if not self.active:
-            self.sim._recorders = None  # nothing records: the engine stops calling us
-        sim = self.sim
-        rec.ended_us = sim.now_us
-        cloud = pub.record.participant.driver.cloud
+            self.model.set_packet_observer(None)  # nothing records: the engine stops calling us
+        model = self.model
+        rec.ended_us = model.now_us
+        cloud = self._cloud_of(rec)
         self._write(cloud, rec, capture, pub)
         self._announce(rec.room)
 
     def _announce(self, room: "RoomRecord") -> None:
         """Clients see ``room.isRecording`` and get recordingStarted / recordingStopped."""
         recording = any(r.room is room for r, _, _ in self.active.values())
-        for p in room.connected:
-            client = p.driver.client if p.driver is not None else None
-            if client is not None and client.is_recording != recording:
-                client.is_recording = recording
-                client.emit("recordingStarted" if recording else "recordingStopped")
+        self.model.events.post(ev.RecordingStarted(room) if recording else ev.RecordingStopped(room))
+
+    def _cloud_of(self, rec: RecordingRecord) -> "Cloud":
+        return next(c for c in self.model.accounts if c.account_sid == rec.account_sid)
 
     # -- the engine's side ------------------------------------------------------------
-    def observe(self, b: dict[str, np.ndarray]) -> None:
+    def observe(self, batch: dict[str, np.ndarray]) -> None:
         """A batch of packets that reached the SFU (engine order): keep those of recorded tracks."""
+        b = batch
         track = b["track"]
         slot = self._slot
         keep = (track < len(slot)) & (b["target"] < 0) & ((b["flags"] & FLAG_PADDING) == 0)
@@ -156,13 +162,13 @@ class RecordingService:
             if capture is not None:
                 capture.add({k: v[mine] for k, v in b.items()})
 
-    def observe_one(self, pkt: dict[str, int]) -> None:
+    def observe_one(self, packet: dict[str, int]) -> None:
         """One packet that reached the SFU (the reference engine)."""
-        self.observe({k: np.array([v], dtype=np.int64) for k, v in pkt.items() if k != "out_seq"})
+        self.observe({k: np.array([v], dtype=np.int64) for k, v in packet.items() if k != "out_seq"})
 
     # -- files ------------------------------------------------------------------------------
     def _write(self, cloud: "Cloud", rec: RecordingRecord, capture: TrackCapture, pub: "Publication") -> None:
-        sim = self.sim
+        model = self.model
         room = rec.room
         source = pub.source
         spec: Any = getattr(source, "spec", None)
@@ -175,9 +181,9 @@ class RecordingService:
                            content_change_us=round(spec.content_change_s * 1e6))
         try:
             info = write_track(path, kind, capture.columns(), identity=rec.participant.identity, track=rec.track.name,
-                               room_start_us=room.created_us, stop_us=sim.now_us,
+                               room_start_us=room.created_us, stop_us=model.now_us,
                                bitrate_bps=getattr(spec, "bitrate_bps", 32_000),
-                               rng=sim.streams.stream(f"recording/{rec.sid}/noise"), **options)
+                               rng=model.streams.stream(f"recording/{rec.sid}/noise"), **options)
         except Exception as exc:  # PyAV missing, an encoder refusing: the recording fails, loudly
             self._fail_recording(cloud, rec, "RecordingComplete", f"{type(exc).__name__}: {exc}")
             return
@@ -189,7 +195,7 @@ class RecordingService:
                          done=lambda url: self._complete_recording(cloud, rec, url),
                          failed=lambda why: self._fail_recording(cloud, rec, "RecordingUpload", why),
                          backoff=Backoff(min="1s", max="30s", factor=2, jitter=0.5,
-                                         rng=sim.streams.stream(f"recording/{rec.sid}/upload")))
+                                         rng=model.streams.stream(f"recording/{rec.sid}/upload")))
         else:
             self._complete_recording(cloud, rec, None)
 
@@ -197,7 +203,7 @@ class RecordingService:
                 done: Any, failed: Any, backoff: Backoff) -> None:
         from .storage import parse_s3_url, upload
 
-        sim = self.sim
+        model = self.model
         target = parse_s3_url(settings.aws_s3_url)
         key = target.key(room_sid, path.name)
         credentials = cloud.aws_credentials.get(settings.aws_credentials_sid or "")
@@ -206,30 +212,30 @@ class RecordingService:
             upload(target, key, path, credentials)
         except Exception as exc:  # any failure of the store: retried, then reported
             why = f"{type(exc).__name__}: {exc}"
-            sim.trace.record(sim.now_us, "media-upload", sid=what.sid, attempt=what.uploads, outcome="failed")
+            model.trace.record(model.now_us, "media-upload", sid=what.sid, attempt=what.uploads, outcome="failed")
             if what.uploads >= MAX_UPLOAD_ATTEMPTS:
                 failed(why)
             else:
-                sim._schedule(sim.now_us + backoff.next_delay_us(),
-                              lambda: self._upload(cloud, settings, room_sid, path, what, done=done, failed=failed,
-                                                   backoff=backoff))
+                model.schedule(model.now_us + backoff.next_delay_us(),
+                               lambda: self._upload(cloud, settings, room_sid, path, what, done=done, failed=failed,
+                                                    backoff=backoff))
             return
-        sim.trace.record(sim.now_us, "media-upload", sid=what.sid, attempt=what.uploads, outcome="uploaded")
+        model.trace.record(model.now_us, "media-upload", sid=what.sid, attempt=what.uploads, outcome="uploaded")
         done(target.url(key))
 
     def _complete_recording(self, cloud: "Cloud", rec: RecordingRecord, external: str | None) -> None:
         rec.status = "completed"
         rec.media_external_location = external
-        self.sim.trace.record(self.sim.now_us, "recording-completed", recording_sid=rec.sid, frames=rec.frames,
-                              duration_ms=rec.duration_ms)
+        self.model.trace.record(self.model.now_us, "recording-completed", recording_sid=rec.sid, frames=rec.frames,
+                                duration_ms=rec.duration_ms)
         self._recording_callback(cloud, rec, "recording-completed")
 
     def _fail_recording(self, cloud: "Cloud", rec: RecordingRecord, operation: str, why: str) -> None:
         rec.status = "failed"
         rec.failed_operation = operation
         rec.error = why
-        self.sim.trace.record(self.sim.now_us, "recording-failed", recording_sid=rec.sid, failed_operation=operation,
-                              error=why)
+        self.model.trace.record(self.model.now_us, "recording-failed", recording_sid=rec.sid,
+                                failed_operation=operation, error=why)
         self._recording_callback(cloud, rec, "recording-failed")
 
     def _recording_callback(self, cloud: "Cloud", rec: RecordingRecord, event: str) -> None:
@@ -254,16 +260,16 @@ class RecordingService:
     def enqueue(self, cloud: "Cloud", room: "RoomRecord", params: dict[str, Any], callback: str | None,
                 method: str, hook: "CompositionHookRecord | None" = None) -> CompositionRecord:
         """A new composition of ``room``: ``enqueued`` now, composed at the next event of this instant."""
-        sim = self.sim
-        comp = CompositionRecord(sid=sim._sids.new("CJ"), account_sid=cloud.account_sid, room=room, params=params,
-                                 created_us=sim.now_us, status_callback=callback, status_callback_method=method,
+        model = self.model
+        comp = CompositionRecord(sid=model.new_sid("CJ"), account_sid=cloud.account_sid, room=room, params=params,
+                                 created_us=model.now_us, status_callback=callback, status_callback_method=method,
                                  hook=hook)
         cloud.compositions[comp.sid] = comp
-        sim.trace.record(sim.now_us, "composition-enqueued", composition_sid=comp.sid, room_sid=room.sid,
-                         hook_sid=None if hook is None else hook.sid)
+        model.trace.record(model.now_us, "composition-enqueued", composition_sid=comp.sid, room_sid=room.sid,
+                           hook_sid=None if hook is None else hook.sid)
         if hook is not None:
             self._composition_callback(cloud, comp, "composition-enqueued")
-        sim._schedule(sim.now_us, lambda: self._compose(cloud, comp), later=True)
+        model.schedule(model.now_us, lambda: self._compose(cloud, comp), later=True)
         return comp
 
     def room_ended(self, cloud: "Cloud", room: "RoomRecord") -> None:
@@ -291,11 +297,11 @@ class RecordingService:
     def _compose(self, cloud: "Cloud", comp: CompositionRecord) -> None:
         from .composer import Region, Source, compose
 
-        sim = self.sim
+        model = self.model
         if comp.status != "enqueued":
             return  # deleted while queued
         comp.status = "processing"
-        sim.trace.record(sim.now_us, "composition-started", composition_sid=comp.sid)
+        model.trace.record(model.now_us, "composition-started", composition_sid=comp.sid)
         self._composition_callback(cloud, comp, "composition-started")
         p = comp.params
         room = comp.room
@@ -315,7 +321,7 @@ class RecordingService:
         audio = [source(r) for r in recordings if r.kind == "audio"
                  and selected(p["audio_sources"], p["audio_sources_excluded"], r.track.name, r.sid)]
         width, height = (int(x) for x in p["resolution"].split("x"))
-        end_us = room.end_us if room.end_us is not None else sim.now_us
+        end_us = room.end_us if room.end_us is not None else model.now_us
         path = self._local(cloud.account_sid, room.sid, f"{comp.sid}.{p['format']}")
         try:
             import_av()  # without PyAV no recording was written: say that, not "no recording matches"
@@ -328,11 +334,11 @@ class RecordingService:
             return
         comp.path, comp.size, comp.duration_ms, comp.frames = info.path, info.size, info.duration_ms, info.frames
         span = max(1_000_000, info.duration_ms * 1000 // COMPOSE_SPEEDUP)
-        start = sim.now_us
+        start = model.now_us
         for tenth in range(1, 10):
-            sim._schedule(start + span * tenth // 10,
-                          lambda tenth=tenth: self._progress(cloud, comp, tenth * 10, (span - span * tenth // 10)))
-        sim._schedule(start + span, lambda: self._finish_composition(cloud, comp))
+            model.schedule(start + span * tenth // 10,
+                           lambda tenth=tenth: self._progress(cloud, comp, tenth * 10, (span - span * tenth // 10)))
+        model.schedule(start + span, lambda: self._finish_composition(cloud, comp))
 
     def _progress(self, cloud: "Cloud", comp: CompositionRecord, percent: int, remaining_us: int) -> None:
         if comp.status == "processing":
@@ -348,17 +354,17 @@ class RecordingService:
                          done=lambda url: self._available(cloud, comp, url),
                          failed=lambda why: self._fail_composition(cloud, comp, "CompositionUpload", why),
                          backoff=Backoff(min="1s", max="30s", factor=2, jitter=0.5,
-                                         rng=self.sim.streams.stream(f"composition/{comp.sid}/upload")))
+                                         rng=self.model.streams.stream(f"composition/{comp.sid}/upload")))
         else:
             self._available(cloud, comp, None)
 
     def _available(self, cloud: "Cloud", comp: CompositionRecord, external: str | None) -> None:
-        sim = self.sim
+        model = self.model
         comp.status = "completed"
-        comp.completed_us = sim.now_us
+        comp.completed_us = model.now_us
         comp.media_external_location = external
-        sim.trace.record(sim.now_us, "composition-available", composition_sid=comp.sid, frames=comp.frames,
-                         duration_ms=comp.duration_ms)
+        model.trace.record(model.now_us, "composition-available", composition_sid=comp.sid, frames=comp.frames,
+                           duration_ms=comp.duration_ms)
         self._composition_callback(cloud, comp, "composition-available", MediaUri=f"/v1/Compositions/{comp.sid}/Media",
                                    Duration=str(comp.duration_s), Size=str(comp.size),
                                    MediaExternalLocation=external or "")
@@ -366,8 +372,8 @@ class RecordingService:
     def _fail_composition(self, cloud: "Cloud", comp: CompositionRecord, operation: str, why: str) -> None:
         comp.status = "failed"
         comp.error = why
-        self.sim.trace.record(self.sim.now_us, "composition-failed", composition_sid=comp.sid,
-                              failed_operation=operation, error=why)
+        self.model.trace.record(self.model.now_us, "composition-failed", composition_sid=comp.sid,
+                                failed_operation=operation, error=why)
         self._composition_callback(cloud, comp, "composition-failed", FailedOperation=operation, ErrorMessage=why)
 
     def _composition_callback(self, cloud: "Cloud", comp: CompositionRecord, event: str, **extra: str) -> None:
@@ -397,7 +403,7 @@ class RecordingService:
     def media_seconds(self) -> float:
         """Seconds of audio and video written so far (recordings and compositions, every account)."""
         total = 0
-        for cloud in self.sim.accounts:
+        for cloud in self.model.accounts:
             total += sum(r.duration_ms for r in cloud.recordings.values() if r.path is not None and r.kind != "data")
             total += sum(c.duration_ms for c in cloud.compositions.values() if c.path is not None)
         return total / 1000

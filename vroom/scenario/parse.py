@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, join_path, short
 from ..media.tracks import parse_publish
-from ..sim import CONNECT_OPTIONS, Network, _connect_options
+from ..sim import CONNECT_OPTIONS, Network, check_connect_options
 from ..units import format_duration
 from .events import event, rest_events
 from .fields import (duration_field, kind, known, mapping, time_spec, token_spec, track_name, track_rate,
@@ -129,7 +129,7 @@ def _entry(sc: Scenario, entry: object, path: str, networks: dict[str, Network],
     if room_name is not None:
         twilio_name(room_name.replace("{i}", str(count - 1)), join_path(path, "room"), "room name")
     token = token_spec(entry.get("token"), join_path(path, "token"))
-    options = _connect_options({k: entry[k] for k in CONNECT_OPTIONS if k in entry}, path)
+    options = check_connect_options({k: entry[k] for k in CONNECT_OPTIONS if k in entry}, path)
     for k in range(count):
         identity = ident.replace("{i}", str(k))
         if identity in seen:
