@@ -237,17 +237,17 @@ def test_audio_and_data_subscriptions_shared_between_subscribers_change_with_the
         sim, room = call(seed=5)
         sim.connect(sim.cloud.access_token("third"), "r", network=GOOD, audio=True, video=False)
         if not shared:
-            sim._fixed_subs = _NoCache()
+            sim.loop.allocation.fixed_subs = _NoCache()
         checks = []
 
         def check():
             for p in sim._participant_of_member:
                 if p.connected:
-                    subs = sim._subscriptions(p)
-                    fresh = sim._fixed_subs
-                    sim._fixed_subs = _NoCache()
-                    assert subs == sim._subscriptions(p)
-                    sim._fixed_subs = fresh
+                    subs = sim.loop.allocation.subscriptions(p)
+                    fresh = sim.loop.allocation.fixed_subs
+                    sim.loop.allocation.fixed_subs = _NoCache()
+                    assert subs == sim.loop.allocation.subscriptions(p)
+                    sim.loop.allocation.fixed_subs = fresh
                     checks.append(sorted((s.track, s.kind, s.bitrate) for s in subs if s.kind != "video"))
 
         sim.at("2.5s", lambda: sim.publish("third", {"data": {"name": "chat"}}))

@@ -168,11 +168,11 @@ def test_an_ended_subscription_keeps_its_final_connection_score_only():
     bob = sim.participants["bob"].index
     track = sim.participants["alice"].publications[1].track
     final = sim.connection_scores[(bob, track)]
-    assert isinstance(final, vroom.adaptation.FinalScore)
+    assert isinstance(final, vroom.loop.FinalScore)
     # scored at 5 s, then never again (at 10 s the track was gone): the score the timeline showed at 5 s
     at_five = [r["score"] for r in sim.timeline if r["t"] == 5.0 and r["subscriber"] == "bob" and r["kind"] == "video"]
     assert at_five == [round(final.score, 1)]
     assert sim.summary()["participants"]["bob"]["subscriptions"]["alice/video"]["connection_score"] == at_five[0]
     # bob's audio subscription goes on being scored
     audio = sim.participants["alice"].publications[0].track
-    assert not isinstance(sim.connection_scores[(bob, audio)], vroom.adaptation.FinalScore)
+    assert not isinstance(sim.connection_scores[(bob, audio)], vroom.loop.FinalScore)

@@ -62,7 +62,7 @@ def _measure(path: str, quick: bool, queue: Any) -> None:
             sim.summary()
             wall = time.perf_counter() - t0
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
-        fwd = sim.sfu.packets_forwarded
+        fwd = sim.sfu_node.packets_forwarded
         media = {}
         if sim.media_service is not None:  # a recorded scenario: seconds of media written per wall second
             seconds = sim.media_service.media_seconds()

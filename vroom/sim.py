@@ -32,7 +32,6 @@ import simpy
 import simpy.rt
 
 from . import events as ev
-from .adaptation import UPLINK_START_BPS, Adaptation
 from .backoff import Backoff
 from .client.dispatch import ClientDispatcher
 from .client.sdk import Room
@@ -42,13 +41,15 @@ from .control.errors import twilio_error
 from .control.quotas import Quotas
 from .control.sids import SidFactory
 from .control.tokens import verify_token
+from .datapath import DataPath
 from .directory import Directory
-from .engine import DataPath
 from .errors import ConfigError, TwilioError
 from .lifecycle import ParticipantEvent, ParticipantState, SubscriptionEvent, SubscriptionState, TrackEvent
+from .loop import UPLINK_START_BPS, ControlLoop
 from .media.receiver import Receivers
 from .media.rtp import KIND_AUDIO, KIND_DATA, KIND_VIDEO
 from .media.tracks import TrackSpec, make_source, parse_publish, parse_track
+from .net.feedback import FeedbackLog
 from .net.link import Link, LinkConfig
 from .participant import Keys, Participant, Publication
 from .rng import Draws, RandomStreams
@@ -161,7 +162,7 @@ def _epoch(value: object) -> float:
     raise ConfigError("epoch", f"expected 'now', Unix seconds or an ISO 8601 date, got {value!r}")
 
 
-class Simulation(DataPath, Adaptation):
+class Simulation:
     """A deterministic run: one seed, one clock, one trace, one or more Twilio accounts.
 
     Examples:
@@ -217,7 +218,7 @@ class Simulation(DataPath, Adaptation):
         self.events: EventSink = self.clients  # where the model posts its typed events (vroom.events)
         self._links: list[Link] = []  # every link ever made, in order (a rejoin makes new ones)
         self._open_links: list[Link] = []  # the links still settled once a second (not finished)
-        self._init_data_path()
+        self._link_ids: dict[str, int] = {}  # link name -> its id in the trace and the feedback log
         self._media_dir = None if media_dir is None else Path(media_dir)
         self._media_service: RecordingService | None = None  # made when a room first records
         self._sids = SidFactory(self.streams)
@@ -234,7 +235,29 @@ class Simulation(DataPath, Adaptation):
             raise ConfigError("estimator", f"expected one of {sorted(ESTIMATORS)}, got {estimator!r}")
         if not isinstance(timeline, bool):
             raise ConfigError("timeline", f"expected true or false, got {timeline!r}")
-        self._init_adaptation(bool(congestion_control), estimator, timeline)
+        self._wire(engine, bool(congestion_control), estimator, timeline)
+
+    def _wire(self, engine: str, congestion_control: bool, estimator: str, timeline: bool) -> None:
+        """The data path and the SFU's control loop, made and wired; the loop's timers start."""
+        self.congestion_control = congestion_control
+        self.estimator_name = estimator
+        self.feedback = FeedbackLog() if congestion_control else None  # transport-wide feedback, all links
+        self.datapath = DataPath(engine=engine, sfu=self.sfu, members=self._participant_of_member,
+                                 receivers=self.receivers, trace=self.trace, link_ids=self._link_ids,
+                                 feedback=self.feedback)
+        self.sfu_node = self.datapath.node  # the SFU's counters and taps
+        self._speakers = self.sfu_node.speakers.detectors  # SFU member index -> its room's speaker detector
+        self.loop = ControlLoop(sfu=self.sfu, members=self._participant_of_member, publications=self._pub_of_track,
+                                receivers=self.receivers, trace=self.trace, link_ids=self._link_ids,
+                                dominant=self._dominant, send_padding=self.datapath.send_padding,
+                                feedback=self.feedback, estimator=estimator, events=self.events, timeline=timeline)
+        # the loop's tables, under the names the public API has always had
+        self.estimators = self.loop.feedback.estimators
+        self.allocators = self.loop.allocation.allocators
+        self.allocations = self.loop.allocation.allocations
+        self.connection_scores = self.loop.sampler.connection_scores
+        self.network_quality_levels = self.loop.quality.levels
+        self.env.process(self._control_loop())
 
     # -- time ------------------------------------------------------------------
     @property
@@ -308,6 +331,57 @@ class Simulation(DataPath, Adaptation):
                 if member != self._dominant.get(room_sid):
                     self._dominant[room_sid] = member
                     self._announce_dominant(room_sid, member)
+
+    def _advance(self, until: int) -> None:
+        """Bring the data path up to ``until`` µs (before any change of state, so packets sent earlier see the
+        old state)."""
+        self.datapath.advance(until)
+
+    def _control_loop(self) -> Any:
+        """The SFU's control loop (``vroom.loop``): at each of its timers, the data path is brought up to that
+        instant first, so every decision affects only packets sent after it."""
+        env = self.env
+        while True:
+            yield env.timeout(self.loop.get_timer() - int(env.now))
+            now = int(env.now)
+            self._advance(now)
+            self.loop.handle_timer(now)
+
+    @property
+    def plis_sent(self) -> int:
+        """Keyframe requests (PLIs) the SFU sent to publishers."""
+        return self.loop.keyframes.plis_sent
+
+    def estimator(self, link_name: str) -> Any:
+        """The estimator at the sending end of a link (``"alice/up"``: alice's; ``"alice/down"``: the SFU's)."""
+        return self.loop.estimator(link_name)
+
+    @property
+    def timeline(self) -> list[dict[str, Any]]:
+        """Once a simulated second, per subscription: bitrate received, layer received and targeted, the
+        subscriber's downlink estimate, loss and jitter over that second, and the subscription's connection
+        score (LiveKit's, updated every 5 s). None where nothing was measured: ``allocated_bps`` before the
+        allocator's first decision (and for audio and data, which it does not allocate), ``estimate_bps``
+        before the first estimate, ``score`` before the first 5 s window. A subscription has rows while its
+        subscriber is connected and its track published (rows; see ``timeline_frame``; empty when the
+        Simulation was made with ``timeline=False``, which keeps only ``latest_second``)."""
+        return self.loop.timelines.rows()
+
+    def latest_second(self) -> dict[str, np.ndarray] | None:
+        """The newest once-a-second sample of ``timeline`` as columns (``t`` in µs, ``sub`` and ``track`` as
+        SFU indices, then the row's fields; NaN where the row has None), without building rows: what a live
+        view redraws from. None before the first second. Kept even with ``timeline=False``."""
+        return self.loop.timelines.latest_second()
+
+    def timeline_frame(self) -> Any:
+        """``timeline`` as a pandas DataFrame (pandas is needed for this one); NaN where the rows have None."""
+        return self.loop.timelines.frame()
+
+    @property
+    def quality_timeline(self) -> list[dict[str, Any]]:
+        """Once a simulated second, every connected participant's Network Quality Level: ``level``, and the
+        ``send`` and ``recv`` directions' levels (None for a direction with nothing to judge)."""
+        return self.loop.timelines.quality_rows()
 
     def dominant_speaker(self, room_sid: str) -> str | None:
         """The identity of the room's dominant speaker now (None: nobody, or no detector there)."""
@@ -508,7 +582,7 @@ class Simulation(DataPath, Adaptation):
 
     def set_packet_observer(self, observer: "PacketObserver | None") -> None:
         """Hand each batch of packets that reaches the SFU to ``observer`` (None: nobody, at no cost)."""
-        self._recorders = observer
+        self.sfu_node.recorder = observer
 
     def recording_rules_changed(self, room: "RoomRecord") -> None:
         """Recording Rules changed through the REST API: recordings start and stop from now."""
@@ -546,7 +620,6 @@ class Simulation(DataPath, Adaptation):
         pub = Publication(spec.name, spec.kind, source, sfu_pub.index, track_record)
         p.publications.append(pub)
         self.directory.add_publication(pub)
-        self._track_member = np.append(self._track_member, p.index)
         self.trace.record(now, "track-published", **p.named(), track=spec.name, track_kind=spec.kind,
                           track_sid=track_record.sid, ssrc=ssrc,
                           **{k: v for k, v in source.describe().items() if k != "kind"})
@@ -686,7 +759,7 @@ class Simulation(DataPath, Adaptation):
 
     def preferences_changed(self) -> None:
         """Something the allocator reads changed (priorities, client switch-offs, render sizes, speaker)."""
-        self._alloc_version += 1
+        self.loop.allocation.preferences_changed()
 
     def set_track_priority(self, participant: "ParticipantRecord", track: str, priority: str) -> None:
         """Change the publish priority of ``participant``'s track called ``track`` from now."""
@@ -749,7 +822,7 @@ class Simulation(DataPath, Adaptation):
         the control loop's working state (its results stay)."""
         for pub in p.publications:
             pub.source.draws.release()
-        self._release_member(p)
+        self.loop.release_member(p)
 
     # -- links and outages ---------------------------------------------------------------
     def link(self, name: str) -> Link:
@@ -917,12 +990,9 @@ class Simulation(DataPath, Adaptation):
         """A read-only snapshot of the model now, for invariants and live views (``vroom.snapshot``)."""
         from .snapshot import Parts, build
 
-        if self.engine == "reference":  # fresh packets still on their way to the SFU
-            to_sfu = sum(1 for e in self._events if e[1] == self._SFU and e[4] < 0)
-        else:
-            to_sfu = 0 if self._ingress is None else int(np.count_nonzero(self._ingress["target"] < 0))
-        return build(self, Parts(self._participant_of_member, self._pub_of_track, self._dominant, self._done_until,
-                                 to_sfu))
+        datapath = self.datapath  # and the fresh packets still on their way to the SFU
+        return build(self, Parts(self._participant_of_member, self._pub_of_track, self._dominant, datapath.done_until,
+                                 datapath.fresh_on_the_way()))
 
     def trace_digest(self) -> str:
         """A hash over every trace record and every packet outcome of the run so far."""

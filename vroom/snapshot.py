@@ -301,9 +301,10 @@ def _sfu(sim: "Simulation", parts: Parts) -> SfuView:
             bool(m.connected and (driver is None or driver.connected)), tuple(m.tracks)))
     subs, tracks = sim.receivers.pairs()
     subs.flags.writeable = tracks.flags.writeable = False
+    node = sim.sfu_node  # the SFU's counters
     return SfuView(
-        sfu.packets_in, sfu.packets_forwarded, sfu.packets_discarded, sfu.packets_retransmitted, sfu.padding_in,
-        sfu.padding_sent, sfu.packets_not_forwarded, parts.on_the_way, tuple(members), _frozen(sfu.route),
+        node.packets_in, node.packets_forwarded, node.packets_discarded, node.packets_retransmitted, node.padding_in,
+        node.padding_sent, node.packets_not_forwarded, parts.on_the_way, tuple(members), _frozen(sfu.route),
         _frozen(sfu.forwarder.current),
         MappingProxyType({room: tuple(present) for room, present in sfu.rooms.items()}),
         MappingProxyType(dict(sfu.max_participants)), MappingProxyType(dict(parts.dominant)), (subs, tracks))

@@ -108,7 +108,7 @@ def test_recording_rules_start_and_stop_recordings_mid_room(tmp_path):
         sim.add_participant(who, publish=["audio", LOW_VIDEO], room="rec", network=CLEAN, leave=4)
     rules = sim.cloud.video.v1.rooms(room.sid).recording_rules
     sim.run(1)
-    assert sim.cloud.recordings == {} and sim._recorders is None
+    assert sim.cloud.recordings == {} and sim.sfu_node.recorder is None
     rules.update(rules=[{"type": "include", "kind": "audio"}])
     sim.run(2)
     with pytest.raises(vroom.TwilioError) as bad:
@@ -189,7 +189,7 @@ def test_recording_leaves_the_media_path_as_it_was(tmp_path):
 
     plain, links_plain, stats_plain = run(False)
     recorded, links_recorded, stats_recorded = run(True)
-    assert plain._media_service is None and plain._recorders is None and plain.media_dir is None
+    assert plain._media_service is None and plain.sfu_node.recorder is None and plain.media_dir is None
     assert len(recorded.cloud.recordings) == 6
     assert links_plain == links_recorded and stats_plain == stats_recorded
 

@@ -164,10 +164,10 @@ def test_a_link_whose_counters_disagree_with_the_trace_is_caught():
 
 def test_an_sfu_that_miscounts_is_caught():
     sim = rich(until="3s")
-    sim.sfu.packets_forwarded += 1
+    sim.sfu_node.packets_forwarded += 1
     assert "sfu" in violation(inv.packet_conservation, sim).objects
     sim = rich(until="3s")
-    sim.sfu.packets_in -= 1
+    sim.sfu_node.packets_in -= 1
     assert "sfu" in violation(inv.packet_conservation, sim).objects
 
 

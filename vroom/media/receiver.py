@@ -159,6 +159,11 @@ class Receivers:
             self._process(cols)
 
     @property
+    def slot_count(self) -> int:
+        """Subscriptions that have received something (slots ``0 .. slot_count - 1``)."""
+        return len(self._slot_of)
+
+    @property
     def pending(self) -> int:
         return sum(len(b["sub"]) for b in self._pending)
 

@@ -121,7 +121,7 @@ def summarize(sim: "RunView") -> dict[str, Any]:
         session = sessions[link.name] = sessions.get(link.name, 0) + 1
         if current.get(link.name) is not link:
             links[f"{link.name}#{session}"] = link.counters()
-    sfu = sim.sfu
+    sfu = sim.sfu_node  # the SFU's counters
     out = {
         "seed": sim.seed,
         "sim_seconds": sim.now,

@@ -66,15 +66,9 @@ class SFU:
         self.track_ssrc = np.zeros(8, dtype=np.int64)
         self.track_kind = np.zeros(8, dtype=np.int64)
         self.track_live = np.zeros(8, dtype=bool)  # published by a connected participant
+        self.track_publisher = np.zeros(8, dtype=np.int64)  # member index of each track's publisher
         self.forwarder = Forwarder(8, 8)
         self.version = 0  # bumped by every routing change (the allocator re-runs on a new version)
-        self.packets_in = 0
-        self.packets_forwarded = 0
-        self.packets_discarded = 0  # arrived for an unpublished track or a gone publisher
-        self.packets_retransmitted = 0  # reliable data the SFU sent again to one subscriber
-        self.padding_in = 0  # probe padding from publishers (counted in packets_in, never forwarded)
-        self.padding_sent = 0  # probe padding the SFU sent to subscribers (not in packets_forwarded)
-        self.packets_not_forwarded = 0  # media of subscribed tracks held back: other layer, switched off
 
     # -- rooms and members ---------------------------------------------
     def create_room(self, name: str, max_participants: int = 50) -> None:
@@ -124,6 +118,7 @@ class SFU:
         self.track_ssrc[pub.index] = ssrc
         self.track_kind[pub.index] = kind
         self.track_live[pub.index] = True
+        self.track_publisher[pub.index] = index
         for other in self.rooms[member.room]:
             if other != index:
                 self._route(other, pub.index)
@@ -167,7 +162,7 @@ class SFU:
         route[:rows, :cols] = self.route
         self.route = route
         self.forwarder.grow(new_rows, new_cols)
-        for name in ("track_ssrc", "track_kind", "track_live"):
+        for name in ("track_ssrc", "track_kind", "track_live", "track_publisher"):
             old = getattr(self, name)
             new = np.zeros(new_cols, dtype=old.dtype)
             new[: len(old)] = old

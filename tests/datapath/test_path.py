@@ -1,0 +1,48 @@
+"""The data path's own work: probe clusters paced as libwebrtc's prober does, epochs no longer than RTO.Min."""
+
+from vroom.datapath import DataPath
+from vroom.datapath.queues import MAX_EPOCH_US, RTO_MIN_US
+from vroom.media.receiver import Receivers
+from vroom.media.rtp import FLAG_PADDING, HEADER_BYTES, MAX_PAYLOAD
+from vroom.sfu.core import SFU
+from vroom.trace import Trace
+
+
+def path():
+    return DataPath(engine="fast", sfu=SFU(), members=[], receivers=Receivers(), trace=Trace(), link_ids={},
+                    feedback=None)
+
+
+def test_a_probe_cluster_is_full_size_padding_paced_at_its_rate():
+    dp = path()
+    # 1 Mbps of 1240-byte packets: one every 1240 x 8 / 1e6 s = 9920 µs; 100 ms holds 10 of them
+    end = dp.send_padding(member=3, target=5, start_us=2_000, rate_bps=1_000_000, duration_us=100_000,
+                          cluster=77, track=1)
+    assert MAX_PAYLOAD + HEADER_BYTES == 1240
+    assert end == 2_000 + 10 * 9_920
+    # a short cluster still has libwebrtc's minimum of 5 probes
+    assert dp.send_padding(member=3, target=-1, start_us=0, rate_bps=1_000_000, duration_us=1_000, cluster=78,
+                           track=1) == 5 * 9_920
+
+
+def test_epochs_are_never_longer_than_the_shortest_retransmission_timeout():
+    dp = path()
+    seen = []
+    dp.engine.run = lambda emitted, until: seen.append(until)
+    dp.advance(2_500_000)
+    assert MAX_EPOCH_US <= RTO_MIN_US
+    assert seen == [1_000_000, 2_000_000, 2_500_000] and dp.done_until == 2_500_000
+
+
+def test_padding_aimed_at_a_subscriber_enters_at_the_sfu_and_the_publishers_goes_up_its_uplink():
+    dp = path()
+    to_sfu, uplink = [], []
+    dp.engine.to_sfu = to_sfu.append
+    dp.engine.run = lambda emitted, until: uplink.append(emitted)
+    dp.send_padding(member=0, target=2, start_us=0, rate_bps=1_000_000, duration_us=50_000, cluster=1, track=0)
+    dp.send_padding(member=1, target=-1, start_us=0, rate_bps=1_000_000, duration_us=50_000, cluster=2, track=0)
+    dp.advance(30_000)  # packets at 0, 9920, 19840 and 29760 µs of each are due
+    assert [len(b) for b in to_sfu] == [4] and to_sfu[0]["t_sfu"].tolist() == to_sfu[0]["t"].tolist()
+    assert len(uplink[0]) == 4 and (uplink[0]["t_sfu"] == -1).all()
+    assert ((uplink[0]["flags"] & FLAG_PADDING) > 0).all() and uplink[0]["probe"].tolist() == [2] * 4
+    assert sorted(to_sfu[0]["uid"].tolist() + uplink[0]["uid"].tolist()) == list(range(8))  # unique ids

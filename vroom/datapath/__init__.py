@@ -1,0 +1,143 @@
+"""The data path, computed in epochs (see docs/architecture.md).
+
+Theory of operation. A packet's fate on a FIFO link depends only on packets that entered that link
+before it, so the data path can be computed late and in batches, as long as every link sees its
+packets in FIFO order and no packet is computed before all packets that precede it are known.
+``DataPath.advance(until)`` brings everything up to ``until``:
+
+1. every source produces its packets with send time < until (a ``PacketBatch``);
+2. uplinks take them in each publisher's FIFO order (``net.link.transmit``); the SFU arrival of each
+   packet is known at once;
+3. packets that reached the SFU before ``until`` go, in SFU arrival order, to the ``SfuNode``, which
+   counts them, hands them to its taps and says who gets which; every subscriber's downlink takes its
+   share in one numpy step;
+4. deliveries go to the receivers, which consume them in arrival order.
+
+``engine="reference"`` does the same with one event per packet per hop (``reference.py``); a test
+checks that both give identical results. Reliable data is resent hop by hop after an SCTP RTO
+(``queues.py``). The package never imports simpy: the driver calls ``advance``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..media.rtp import FLAG_PADDING, HEADER_BYTES, MAX_PAYLOAD, PacketColumns
+from ..net.feedback import FeedbackLog
+from .batch import NO_TARGET, NOT_AT_SFU, NOT_PROBE, SCHEMA, PacketBatch
+from .fast import FastEngine
+from .hops import PROBATOR_SSRC, HopLog
+from .queues import MAX_EPOCH_US, RTO_MAX_US, RTO_MIN_US, rto_us
+from .reference import ReferenceEngine
+from .sfu_node import Egress, SfuNode
+from .taps import SpeakerTap, Tap
+
+if TYPE_CHECKING:
+    from ..media.receiver import Receivers
+    from ..participant import Participant
+    from ..sfu.core import SFU
+    from ..trace import Trace
+
+__all__ = ["DataPath", "PacketBatch", "SCHEMA", "SfuNode", "Egress", "SpeakerTap", "Tap", "rto_us", "RTO_MIN_US",
+           "RTO_MAX_US", "MAX_EPOCH_US", "PROBATOR_SSRC"]
+
+
+class DataPath:
+    """Sources → uplinks → SFU node → downlinks → receivers, brought up to a time on request."""
+
+    def __init__(self, *, engine: str, sfu: "SFU", members: list["Participant"], receivers: "Receivers",
+                 trace: "Trace", link_ids: dict[str, int], feedback: FeedbackLog | None) -> None:
+        self.sfu = sfu
+        self.members = members  # by SFU member index
+        self.node = SfuNode(sfu=sfu, members=members)
+        hops = HopLog(sfu=sfu, trace=trace, link_ids=link_ids, feedback=feedback)
+        kind = FastEngine if engine == "fast" else ReferenceEngine
+        self.engine: FastEngine | ReferenceEngine = kind(members=members, node=self.node, hops=hops,
+                                                         receivers=receivers)
+        self.done_until = 0  # everything sent before this is computed
+        self._emitted = PacketColumns()
+        self._uid = 0
+        self._padding: list[PacketBatch] = []  # probe padding waiting to be sent (uplink: target -1)
+
+    def advance(self, until: int) -> None:
+        """Bring the data path up to ``until`` µs, in epochs no longer than ``MAX_EPOCH_US``."""
+        while self.done_until < until:
+            self._epoch(min(until, self.done_until + MAX_EPOCH_US))
+
+    def fresh_on_the_way(self) -> int:
+        """Packets an uplink accepted that the SFU has not taken in yet (in flight, or arrived after the last
+        epoch)."""
+        return self.engine.fresh_on_the_way()
+
+    def _epoch(self, until: int) -> None:
+        out = self._emitted
+        for p in self.members:
+            if p.connected:
+                for pub in p.publications:
+                    if pub.published:
+                        pub.source.produce(until, out)
+        emitted = None
+        if len(out):
+            emitted = self._route_columns(out.seal())
+            self._emitted = PacketColumns()
+        if self._padding:
+            emitted = self._take_padding(emitted, until)
+        self.engine.run(emitted, until)
+        self.done_until = until
+
+    def _route_columns(self, cols: dict[str, np.ndarray]) -> PacketBatch:
+        """Sources' packets with the data path's columns: the publisher, a unique id in canonical order (send
+        time, publisher, production order), a first attempt aimed at everyone."""
+        n = len(cols["t"])
+        member = self.sfu.track_publisher[cols["track"]]
+        canonical = np.lexsort((np.arange(n), member, cols["t"]))
+        uid = np.empty(n, dtype=np.int64)
+        uid[canonical] = self._uid + np.arange(n)
+        self._uid += n
+        return PacketBatch.build(**cols, member=member, probe=np.full(n, NOT_PROBE, dtype=np.int64), uid=uid,
+                                 t_up=cols["t"], attempt=np.zeros(n, dtype=np.int64),
+                                 target=np.full(n, NO_TARGET, dtype=np.int64),
+                                 t_sfu=np.full(n, NOT_AT_SFU, dtype=np.int64))
+
+    def _take_padding(self, emitted: PacketBatch | None, until: int) -> PacketBatch | None:
+        """Probe padding due before ``until``: a publisher's goes up its uplink with its media; the SFU's
+        enters the ingress already at the SFU, aimed at one subscriber."""
+        due, later = [], []
+        for cols in self._padding:
+            now = cols["t"] < until
+            if now.all():
+                due.append(cols)
+            else:
+                if now.any():
+                    due.append(cols.take(now))
+                later.append(cols.take(~now))
+        self._padding = later
+        for cols in due:
+            n = len(cols)
+            cols["uid"] = self._uid + np.arange(n)
+            self._uid += n
+            if int(cols["target"][0]) < 0:
+                emitted = cols if emitted is None else emitted.concat(cols)
+            else:
+                self.engine.to_sfu(cols)
+        return emitted
+
+    def send_padding(self, member: int, target: int, start_us: int, rate_bps: int, duration_us: int,
+                     cluster: int, track: int) -> int:
+        """Queue a probe cluster: padding packets of MAX size paced at ``rate`` from ``start``. ``target``
+        −1: the publisher ``member`` probes its uplink; else the SFU probes subscriber ``target``'s downlink.
+        Returns when the cluster ends."""
+        size = MAX_PAYLOAD + HEADER_BYTES
+        gap = max(size * 8 * 1_000_000 // max(rate_bps, 1), 1)
+        n = max(int(duration_us // gap), 5)  # libwebrtc: a cluster has at least 5 probes
+        t = start_us + gap * np.arange(n, dtype=np.int64)
+        z = np.zeros(n, np.int64)
+        at_sfu = t if target != NO_TARGET else z + NOT_AT_SFU
+        self._padding.append(PacketBatch.build(
+            t=t, track=z + track, size=z + size, seq=z, ts=z, frame=z, flags=z + FLAG_PADDING, level=z - 1,
+            nfr=z + 1, layer=z, tl=z, member=z + member, probe=z + cluster, uid=z, t_up=t, attempt=z,
+            target=z + target, t_sfu=at_sfu))
+        return int(t[-1]) + gap  # when the cluster is over
+

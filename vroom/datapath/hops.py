@@ -1,0 +1,66 @@
+"""What each link hop leaves behind: its share of the trace digest (every packet outcome, in the link's
+FIFO order) and, with congestion control, the transport-wide feedback log its receiver reports from."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..media.rtp import FLAG_PADDING
+from ..net.feedback import NOT_RECEIVED, FeedbackLog
+from ..net.link import DELIVERED, Link
+from .batch import PacketBatch
+
+if TYPE_CHECKING:
+    from ..sfu.core import SFU
+    from ..trace import Trace
+
+__all__ = ["HopLog", "PROBATOR_SSRC"]
+
+#: SSRC of probe padding (mediasoup RtpProbationGenerator's probator stream, ssrc 1234).
+PROBATOR_SSRC = 1234
+
+
+class HopLog:
+    """Hashes link outcomes into the trace and logs them for feedback, per batch or per packet."""
+
+    def __init__(self, *, sfu: "SFU", trace: "Trace", link_ids: dict[str, int], feedback: FeedbackLog | None) -> None:
+        self.sfu = sfu
+        self.trace = trace
+        self.link_ids = link_ids  # link name -> its id in the trace and the feedback log
+        self.feedback = feedback
+
+    def ids(self, links: list[Link]) -> np.ndarray:
+        return np.array([self.link_ids[link.name] for link in links], dtype=np.int64)
+
+    def ssrc(self, b: PacketBatch, rewritten: bool = False) -> np.ndarray:
+        """Each packet's RTP stream: the track's SSRC plus its simulcast layer (upstream; the SFU sends a
+        subscriber one stream with the track's SSRC), or the probator's."""
+        ssrc = self.sfu.track_ssrc[b["track"]]
+        return np.where(b["flags"] & FLAG_PADDING, PROBATOR_SSRC, ssrc if rewritten else ssrc + b["layer"])
+
+    def record(self, links: list[Link], first: np.ndarray, ssrc: np.ndarray, seq: np.ndarray,
+             outcome: np.ndarray, arrival: np.ndarray, valid: np.ndarray, t_in: np.ndarray) -> None:
+        """A [links × packets] batch's outcomes into the trace (``first``: each link's packet count before)."""
+        self.trace.link_batch(self.ids(links), first, ssrc, seq, outcome, arrival, valid)
+        if self.trace.packets:
+            for r, link in enumerate(links):
+                cols = np.flatnonzero(valid[r])
+                self.trace.packet_records(link.name, ssrc[r, cols], seq[r, cols], outcome[r, cols],
+                                          arrival[r, cols], t_in[r, cols])
+
+    def record_one(self, link: Link, pkt: dict[str, int], outcome: int, arrival: int, t: int, seq: int,
+                 rewritten: bool = False) -> None:
+        one = np.array
+        ssrc = PROBATOR_SSRC if pkt["flags"] & FLAG_PADDING else \
+            self.sfu.track_ssrc[pkt["track"]] + (0 if rewritten else pkt["layer"])
+        self.trace.link_packets(link.name, link.packets_in - 1, one([ssrc]),
+                                one([seq]), one([outcome]), one([arrival]), one([t]))
+
+    def log_one(self, link: Link, pkt: dict[str, int], t: int, outcome: int, arrival: int) -> None:
+        if self.feedback is not None:
+            one = np.array
+            self.feedback.add(self.link_ids[link.name], one([t]),
+                              one([arrival if outcome == DELIVERED else NOT_RECEIVED]), one([pkt["size"]]),
+                              one([pkt["probe"]]))

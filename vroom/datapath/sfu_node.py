@@ -1,0 +1,186 @@
+"""The SFU as a node on the data path: it takes in what reached it and says what goes out to whom.
+
+``SfuNode.receive`` takes a batch in SFU arrival order and returns its egress: for every connected
+subscriber, which packets it is sent and with which (rewritten) sequence numbers. On the way it counts
+(in, forwarded, held back, discarded, retransmitted, padding), drops what is not live, and hands live
+media to its taps (the recorder, the rooms' speaker detectors) as mediasoup's Router hands packets to
+its RTP observers. Routing and layer state are the SFU core's (``sfu.core``, ``sfu.forwarder``).
+``receive_one`` is the same for one packet (the reference engine).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..media.rtp import FLAG_PADDING
+from .batch import PacketBatch
+from .taps import SpeakerTap, Tap
+
+if TYPE_CHECKING:
+    from ..participant import Participant
+    from ..sfu.core import SFU
+
+__all__ = ["SfuNode", "Egress", "COUNTERS"]
+
+#: The node's counters, as the summary's ``sfu`` section names them.
+COUNTERS = ("packets_in", "packets_forwarded", "packets_discarded", "packets_retransmitted",
+            "packets_not_forwarded", "padding_in", "padding_sent")
+
+
+@dataclass(slots=True)
+class Egress:
+    """What leaves the SFU for one batch: [subscriber × packet] masks over the batch's packets."""
+
+    batch: PacketBatch  # the live packets, in SFU arrival order
+    subscribers: list["Participant"]  # connected, in member order (the rows)
+    rows: np.ndarray  # their SFU member indices
+    valid: np.ndarray  # bool [rows × packets]: sent to that subscriber
+    seq: np.ndarray  # int64 [rows × packets]: the sequence number it is sent with
+    padding: np.ndarray  # bool [packets]: probe padding (sent, never delivered to a receiver)
+
+
+class SfuNode:
+    """Counters, taps and fan-out of the SFU; reads the routing matrix and drives the forwarder."""
+
+    def __init__(self, *, sfu: "SFU", members: list["Participant"], speakers: SpeakerTap | None = None) -> None:
+        self.sfu = sfu
+        self.members = members  # by SFU member index
+        self.speakers = speakers if speakers is not None else SpeakerTap()
+        self.recorder: Tap | None = None  # the recording service while some track records
+        self.packets_in = 0
+        self.packets_forwarded = 0
+        self.packets_discarded = 0  # arrived for an unpublished track or a gone publisher
+        self.packets_retransmitted = 0  # reliable data the SFU sent again to one subscriber
+        self.padding_in = 0  # probe padding from publishers (counted in packets_in, never forwarded)
+        self.padding_sent = 0  # probe padding the SFU sent to subscribers (not in packets_forwarded)
+        self.packets_not_forwarded = 0  # media of subscribed tracks held back: other layer, switched off
+
+    def counters(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in COUNTERS}
+
+    def _take_in(self, b: PacketBatch) -> tuple[PacketBatch, np.ndarray]:
+        """Count what arrived; keep what goes on: live media and the probes aimed at a subscriber."""
+        sfu = self.sfu
+        fresh = b["target"] < 0
+        padding = (b["flags"] & FLAG_PADDING) > 0
+        self.packets_in += int(np.count_nonzero(fresh))
+        self.packets_retransmitted += int(np.count_nonzero(~fresh & ~padding))
+        if padding.any():
+            self.padding_in += int(np.count_nonzero(padding & fresh))
+            keep = ~(padding & fresh)
+            b = b.take(keep)
+            padding = padding[keep]
+        live = sfu.track_live[b["track"]] | padding
+        if not live.all():
+            self.packets_discarded += int(np.count_nonzero(~live))
+            b = b.take(live)
+            padding = padding[live]
+        return b, padding
+
+    def receive(self, b: PacketBatch) -> Egress | None:
+        """A batch in SFU arrival order in; its egress out (None when nobody is sent anything)."""
+        b, padding = self._take_in(b)
+        if self.recorder is not None:  # what reached the SFU, for recorded tracks (one call per batch)
+            self.recorder.observe(b)
+        if len(b) == 0:
+            return None
+        if self.speakers:  # audio levels reach the rooms' dominant-speaker detectors in SFU arrival order
+            self.speakers.observe(b)
+        sfu = self.sfu
+        subs = [p for p in self.members if p.connected]
+        media = ~padding
+        if not subs:
+            self.packets_discarded += int(np.count_nonzero(b["target"] >= 0))
+            sfu.forwarder.see(b["track"][media], b["layer"][media], b["seq"][media])
+            return None
+        rows = np.array([p.index for p in subs], dtype=np.int64)
+        route = self._route(b, rows, padding, media)
+        valid, out_seq = self._forward(b, rows, route, padding, media)
+        return Egress(b, subs, rows, valid, out_seq, padding)
+
+    def _route(self, b: PacketBatch, rows: np.ndarray, padding: np.ndarray, media: np.ndarray) -> np.ndarray:
+        """[subscriber × packet]: who gets each packet. A retransmission goes to one subscriber only, a probe
+        to the one it probes."""
+        route = self.sfu.fan_out(rows, b["track"])
+        targeted = b["target"] >= 0
+        if targeted.any():
+            to_target = b["target"][None, :] == rows[:, None]
+            route &= ~targeted | to_target
+            route[:, padding] = to_target[:, padding]
+            self.packets_discarded += int(np.count_nonzero(padding & ~route.any(axis=0)))  # probe for one gone
+            self.packets_discarded += int(np.count_nonzero(targeted & media & ~route.any(axis=0)))
+        return route
+
+    def _forward(self, b: PacketBatch, rows: np.ndarray, route: np.ndarray, padding: np.ndarray,
+                 media: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The forwarder's layer choice and sequence rewrite over the routed packets; probes pass as routed."""
+        fwd = self.sfu.forwarder
+        if not padding.any():
+            valid, out_seq = fwd.forward(rows, route, b["track"], b["layer"], b["tl"], b["flags"], b["seq"])
+            self.packets_not_forwarded += int(np.count_nonzero(route)) - int(np.count_nonzero(valid))
+            self.packets_forwarded += int(np.count_nonzero(valid))
+            return valid, out_seq
+        valid = np.zeros(route.shape, bool)
+        out_seq = np.broadcast_to(b["seq"], route.shape).copy()
+        m = np.flatnonzero(media)
+        if len(m):
+            valid[:, m], out_seq[:, m] = fwd.forward(
+                rows, route[:, m], b["track"][m], b["layer"][m], b["tl"][m], b["flags"][m], b["seq"][m])
+        self.packets_not_forwarded += int(np.count_nonzero(route[:, m] & ~valid[:, m]))
+        valid[:, padding] = route[:, padding]
+        self.padding_sent += int(np.count_nonzero(route[:, padding]))
+        self.packets_forwarded += int(np.count_nonzero(valid[:, m]))
+        return valid, out_seq
+
+    def receive_one(self, pkt: dict[str, Any], t: int, target: int) -> list[tuple["Participant", int]]:
+        """One packet reaching the SFU at ``t`` (aimed at ``target``, or -1): (subscriber, sequence number)
+        for each subscriber it is sent to, in member order."""
+        sfu = self.sfu
+        padding = pkt["flags"] & FLAG_PADDING
+        if target < 0:
+            self.packets_in += 1
+            if padding:
+                self.padding_in += 1
+                return []
+        elif not padding:
+            self.packets_retransmitted += 1
+        if padding:
+            p = self.members[target]
+            if p.connected:
+                self.padding_sent += 1
+                return [(p, pkt["seq"])]
+            self.packets_discarded += 1
+            return []
+        track = pkt["track"]
+        if not sfu.track_live[track]:
+            self.packets_discarded += 1
+            return []
+        pkt["t_sfu"] = t
+        if target < 0:
+            if self.recorder is not None:
+                self.recorder.observe_one(pkt)
+            self.speakers.observe_one(pkt)
+        return self._fan_out_one(pkt, track, target)
+
+    def _fan_out_one(self, pkt: dict[str, Any], track: int, target: int) -> list[tuple["Participant", int]]:
+        sfu = self.sfu
+        fwd = sfu.forwarder
+        out = []
+        sent = False
+        for p in self.members:
+            if not p.connected or not sfu.route[p.index, track] or target not in (-1, p.index):
+                continue
+            sent = True
+            out_seq = fwd.forward_one(p.index, track, pkt["layer"], pkt["tl"], pkt["flags"], pkt["seq"])
+            if out_seq is None:
+                self.packets_not_forwarded += 1
+                continue
+            self.packets_forwarded += 1
+            out.append((p, out_seq))
+        fwd.seen(track, pkt["layer"], pkt["seq"])
+        if target >= 0 and not sent:
+            self.packets_discarded += 1
+        return out

@@ -1,0 +1,176 @@
+"""Feedback routing: every link's transport-wide feedback report into the estimator at its sending end.
+
+Every 100 ms each receiver's report (``net.feedback``) reaches its sender: the SFU's report on a
+publisher's uplink goes to the publisher, a subscriber's report on its downlink to the SFU. All links'
+reports are cut in one numpy pass, then each feeds its link's estimator (``sfu.bwe``, chosen by name);
+the estimators' own probe clusters go to the probe regulator, and a publisher's encoder follows its
+uplink estimate (the budget split over its video tracks by their ladders). The router also keeps what
+the allocator reads off the reports: the bytes received over the last 500 ms and how many reports in a
+row showed congestion (LiveKit's congestion_detector.go).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..media.video import VideoSource
+from ..net.feedback import FeedbackLog, Report
+from ..sfu.bwe import make_estimator
+from ..sfu.bwe.bank import feedback_round
+from .probes import ProbeRegulator
+
+if TYPE_CHECKING:
+    from ..net.link import Link
+    from ..participant import Participant
+    from ..sfu.core import SFU
+
+__all__ = ["FeedbackRouter", "FEEDBACK_INTERVAL_US", "UPLINK_START_BPS", "DOWNLINK_START_BPS",
+           "RECEIVED_WINDOW_US", "CONGESTION_QUEUE_US", "CONGESTION_LOSS", "CONGESTION_REPORTS", "rtt_us"]
+
+#: mediasoup TransportCongestionControlServer: transport-wide feedback every 100 ms.
+FEEDBACK_INTERVAL_US = 100_000
+#: mediasoup Router initialAvailableOutgoingBitrate: the SFU's first guess for a downlink.
+DOWNLINK_START_BPS = 600_000
+#: libwebrtc kDefaultStartBitrateBps: a publisher's first guess for its uplink.
+UPLINK_START_BPS = 300_000
+#: The window over which the bytes a subscriber received are kept (the allocator's floor on congestion).
+RECEIVED_WINDOW_US = 500_000
+#: Congestion as LiveKit's send-side BWE (congestion_detector.go) sees it: a packet group is congested
+#: (JQR) when its queuing delay is over 50 ms, the link is Congested after 4 such groups over 400 ms;
+#: here 4 feedback reports in a row with queuing over 50 ms, or loss over 10 % (where GCC's loss-based
+#: rule starts cutting).
+CONGESTION_QUEUE_US = 50_000
+CONGESTION_LOSS = 0.10
+CONGESTION_REPORTS = 4
+
+
+def rtt_us(p: "Participant") -> int:
+    """Round trip between a participant and the SFU: its links' propagation delays, up and back down."""
+    return p.uplink.config.delay_us + p.downlink.config.delay_us  # type: ignore[union-attr]
+
+
+class FeedbackRouter:
+    """Estimators per link, fed every feedback round; what the allocator reads off the reports."""
+
+    def __init__(self, *, sfu: "SFU", link_ids: dict[str, int], log: FeedbackLog | None, estimator: str,
+                 probes: ProbeRegulator) -> None:
+        self.sfu = sfu
+        self.link_ids = link_ids  # link name -> its id in the trace and the feedback log
+        self.log = log
+        self.estimator_name = estimator
+        self.probes = probes
+        self.estimators: dict[str, Any] = {}  # link name -> its estimator (at the link's sender)
+        self.estimate_since: dict[str, int] = {}  # link name -> when its estimator started
+        self.received: dict[str, list[tuple[int, int]]] = {}  # link -> (report time, bytes received)
+        self.base_owd: dict[str, int] = {}  # link -> lowest one-way delay seen (its propagation delay)
+        self.congested: dict[str, int] = {}  # link -> reports in a row that showed congestion
+        self._next = FEEDBACK_INTERVAL_US
+
+    def get_timer(self) -> int:
+        """When the next feedback round is due, µs."""
+        return self._next
+
+    def handle_timer(self, now: int, members: list["Participant"]) -> None:
+        """One feedback round for the connected ``members``' links."""
+        self._next = now + FEEDBACK_INTERVAL_US
+        self.round(members, now)
+
+    def estimator_for(self, link: "Link", start_bps: int, now: int) -> Any:
+        est = self.estimators.get(link.name)
+        if est is None:
+            est = self.estimators[link.name] = make_estimator(self.estimator_name, start_bitrate_bps=start_bps,
+                                                              now_us=now)
+            self.estimate_since[link.name] = now
+        return est
+
+    def _links(self, members: list["Participant"], now: int) -> tuple[dict[int, int], list[tuple[Any, ...]]]:
+        """The links with an estimator (one starts with the first media on its link), and each one's cutoff:
+        its report covers what reached the receiver one reverse-path delay ago."""
+        cutoff: dict[int, int] = {}
+        links = []
+        for p in members:
+            assert p.uplink is not None and p.downlink is not None
+            for link, back, start, target in ((p.uplink, p.downlink, UPLINK_START_BPS, -1),
+                                              (p.downlink, p.uplink, DOWNLINK_START_BPS, p.index)):
+                est = self.estimators.get(link.name)
+                if est is None:  # an estimate starts with the first media on the link
+                    has_media = (self.sfu.route[p.index].any() if target >= 0
+                                 else any(pub.published for pub in p.publications))
+                    if not has_media:
+                        continue
+                    est = self.estimator_for(link, start, now)
+                link_id = self.link_ids[link.name]
+                cutoff[link_id] = now - back.config.delay_us
+                links.append((p, link.name, link_id, est, target))
+        return cutoff, links
+
+    def round(self, members: list["Participant"], now: int) -> None:
+        """Every link's feedback report into the estimator at its sending end, all reports cut at once."""
+        if not self.sfu.publications:
+            return  # no media anywhere: nothing to estimate
+        assert self.log is not None, "feedback rounds run only with congestion control"
+        cutoff, links = self._links(members, now)
+        reports = self.log.reports(cutoff)
+        fed = []
+        for _, _, link_id, est, _ in links:
+            report = reports.get(link_id)
+            if report is not None:
+                est.on_packet_sent(report.last_send_us)  # the link is in use: feedback is expected
+                fed.append((est, report.send, report.arrival, report.size, report.probe))
+        feedback_round(now, fed)  # est.on_feedback_arrays(now, ...) for each, all at once
+        for p, name, link_id, est, target in links:
+            report = reports.get(link_id)
+            if report is not None:
+                self._note_congestion(name, report)
+                got = self.received.setdefault(name, [])
+                got.append((now, report.received_bytes))
+                while got and got[0][0] <= now - RECEIVED_WINDOW_US:
+                    got.pop(0)
+            else:
+                est.on_process(now)
+            for cluster in est.take_probe_clusters():
+                self.probes.send_cluster(p, target, max(cluster.at_us, now), cluster.target_bps,
+                                         cluster.duration_us, cluster.id)
+            if target < 0:
+                encode_within(p, est.target_bitrate_bps)
+
+    def _note_congestion(self, link: str, report: Report) -> None:
+        """Count the reports in a row that show queuing (delay over 50 ms) or loss over 10 %."""
+        lost = 1.0 - float(report.received) / len(report.send)
+        queued = False
+        if report.received:
+            base = min(self.base_owd.get(link, report.min_owd_us), report.min_owd_us)
+            self.base_owd[link] = base
+            queued = report.max_owd_us - base > CONGESTION_QUEUE_US
+        self.congested[link] = self.congested.get(link, 0) + 1 if queued or lost > CONGESTION_LOSS else 0
+
+    def is_congested(self, link: str) -> bool:
+        """Confirmed congestion: ``CONGESTION_REPORTS`` reports in a row showed it."""
+        return self.congested.get(link, 0) >= CONGESTION_REPORTS
+
+    def received_bps(self, link: str) -> int | None:
+        """What the link's receiver got over the last ``RECEIVED_WINDOW_US`` (None before any report)."""
+        got = self.received.get(link)
+        if not got:
+            return None
+        return sum(b for _, b in got) * 8 * 1_000_000 // RECEIVED_WINDOW_US
+
+
+def encode_within(p: "Participant", budget_bps: int) -> None:
+    """Split the uplink estimate: audio and data first, the rest over video tracks by their ladders' max."""
+    videos = []
+    left = float(budget_bps)
+    for pub in p.publications:
+        if not pub.published:
+            continue
+        src = pub.source
+        if isinstance(src, VideoSource):
+            videos.append(src)
+        else:
+            left -= getattr(src.spec, "bitrate_bps", 0)
+    if not videos:
+        return
+    weights = [sum(layer.max_bps for layer in v.ladder) for v in videos]
+    total = sum(weights)
+    for v, w in zip(videos, weights):
+        v.set_target_bitrate(max(left, 0.0) * w / total)
