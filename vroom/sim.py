@@ -49,6 +49,7 @@ from .loop import UPLINK_START_BPS, ControlLoop
 from .media.receiver import Receivers
 from .media.rtp import KIND_AUDIO, KIND_DATA, KIND_VIDEO
 from .media.tracks import TrackSpec, make_source, parse_publish, parse_track
+from .network import CONNECT_OPTIONS, Network, check_connect_options, publish_item
 from .net.feedback import FeedbackLog
 from .net.link import Link, LinkConfig
 from .participant import Keys, Participant, Publication
@@ -65,7 +66,7 @@ if TYPE_CHECKING:
     from .recording.service import RecordingService
     from .snapshot import Snapshot
 
-__all__ = ["Simulation", "Network"]
+__all__ = ["Simulation", "Network", "CONNECT_OPTIONS", "check_connect_options"]
 
 KIND_CODES = {"audio": KIND_AUDIO, "video": KIND_VIDEO, "screen": KIND_VIDEO, "data": KIND_DATA}
 TRACK_KIND = {"audio": "audio", "video": "video", "screen": "video", "data": "data"}
@@ -77,70 +78,11 @@ RECONNECTING_AFTER_US = 3_000_000
 #: second, which may be a little ahead of the simulated cloud's clock (epoch="now" is read once).
 NBF_LEEWAY_S = 5.0
 DISCONNECTED_AFTER_US = 30_000_000
-class Network:
-    """A participant's pair of link configurations: ``up`` (to the SFU) and ``down``."""
-
-    def __init__(self, up: LinkConfig | dict[str, Any], down: LinkConfig | dict[str, Any], *,
-                 path: str = "network", base_dir: Path | None = None) -> None:
-        self.up = LinkConfig.from_spec(up, f"{path}.up" if path else "up", base_dir)
-        self.down = LinkConfig.from_spec(down, f"{path}.down" if path else "down", base_dir)
-
-    @classmethod
-    def from_spec(cls, spec: object, path: str = "network", base_dir: Path | None = None) -> "Network":
-        if isinstance(spec, Network):
-            return spec
-        if not isinstance(spec, dict):
-            raise ConfigError(path, f"expected a mapping with 'up' and 'down' links, got {spec!r}")
-        for key in spec:
-            if key not in ("up", "down"):
-                raise ConfigError(f"{path}.{key}", "unknown field; expected 'up' and 'down'")
-        for key in ("up", "down"):
-            if key not in spec:
-                raise ConfigError(f"{path}.{key}", "required: a link like {rate: 5Mbps, delay: 20ms}")
-        return cls(spec["up"], spec["down"], path=path, base_dir=base_dir)
-
-    @classmethod
-    def ideal(cls) -> "Network":
-        """A fast, clean network: 1 Gbps each way, no delay, no loss."""
-        return cls({"rate": "1Gbps"}, {"rate": "1Gbps"})
-
-
 def _duration(value: object, name: str) -> int:
     try:
         return parse_duration(value)
     except UnitError as exc:
         raise ConfigError(name, str(exc)) from None
-
-
-def _publish_item(spec: TrackSpec) -> Any:
-    """A track in publish-list syntax, with its name and every option."""
-    extra = {} if spec.priority == "standard" else {"priority": spec.priority}
-    return {spec.kind: {"name": spec.name, **extra, **spec.spec.to_options()}}  # type: ignore[union-attr]
-
-
-CONNECT_OPTIONS = ("automatic_subscription", "bandwidth_profile", "dominant_speaker", "network_quality",
-                   "preferred_video_codecs")
-
-
-def check_connect_options(options: object, path: str = "options") -> dict[str, Any]:
-    """Check ``connect`` options early, so a bad one fails where it was written."""
-    from .sfu.allocator import BandwidthProfile
-
-    if options is None:
-        return {}
-    if not isinstance(options, dict):
-        raise ConfigError(path, f"expected a mapping of connect options, got {options!r}")
-    for key, value in options.items():
-        if key not in CONNECT_OPTIONS:
-            raise ConfigError(f"{path}.{key}", f"unknown connect option; expected one of {list(CONNECT_OPTIONS)}")
-        if key in ("automatic_subscription", "dominant_speaker") and not isinstance(value, bool):
-            raise ConfigError(f"{path}.{key}", f"expected true or false, got {value!r}")
-        if key == "preferred_video_codecs" and value not in (None, "auto") and not isinstance(value, list):
-            raise ConfigError(f"{path}.{key}", f"expected 'auto' or a list of codecs, got {value!r}")
-        if key == "network_quality" and not isinstance(value, (bool, dict)):
-            raise ConfigError(f"{path}.{key}", f"expected true, false or {{local: 1, remote: 0}}, got {value!r}")
-    BandwidthProfile.from_options(options.get("bandwidth_profile"), f"{path}.bandwidth_profile")
-    return dict(options)
 
 
 def _epoch(value: object) -> float:
@@ -946,7 +888,7 @@ class Simulation:
         p = Participant(identity, room_name, account=self.accounts.index(account) + 1)
         self._keys.add(p)
         self.plan.append({"identity": identity, "network": {"up": net.up.to_spec(), "down": net.down.to_spec()},
-                          "publish": [_publish_item(t) for t in tracks], "join": f"{join_us}us",
+                          "publish": [publish_item(t) for t in tracks], "join": f"{join_us}us",
                           **({} if leave_us is None else {"leave": f"{leave_us}us"}),
                           **({} if room is None else {"room": room}), **options})
         self.schedule(join_us, lambda: self._join(p, account, net, tracks, token, options))
