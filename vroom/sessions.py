@@ -58,9 +58,10 @@ class Sessions:
     """
 
     def __init__(self, *, model: "ClientPort", sfu: "SFU", directory: "Directory", receivers: "Receivers",
-                 trace: "Trace", post: Callable[["ev.Event"], None], clients: "ClientDispatcher", streams: "RandomStreams",
-                 participants: dict[str, Participant], keys: Keys, accounts: list["Cloud"],
-                 key_secret: Callable[[str], tuple[str, str] | None], loop: "ControlLoop", speakers: "DominantSpeakers",
+                 trace: "Trace", post: Callable[["ev.Event"], None], clients: "ClientDispatcher",
+                 streams: "RandomStreams", participants: dict[str, Participant], keys: Keys, accounts: list["Cloud"],
+                 key_secret: Callable[[str], tuple[str, str] | None], loop: "ControlLoop",
+                 speakers: "DominantSpeakers",
                  links: list[Link], open_links: list[Link], link_ids: dict[str, int], congestion_control: bool,
                  advance: Callable[[int], None], now_us: Callable[[], int],
                  schedule: Callable[..., None], recordings: Callable[[], "RecordingService"],
@@ -104,7 +105,7 @@ class Sessions:
         net = Network.ideal() if network is None else Network.from_spec(network)
         from .sfu.allocator import BandwidthProfile
 
-        BandwidthProfile.from_options(options["bandwidth_profile"])  # a bad profile fails before anything is created
+        BandwidthProfile.from_options(options["bandwidth_profile"])  # a bad one fails before anything is made
         if tracks is None:
             items: list[Any] = []
             for kind, option in (("audio", audio), ("video", video)):
@@ -144,8 +145,9 @@ class Sessions:
                 return cloud
         raise twilio_error(20103, f"the token's subject {sub!r} is not an account of this simulation")
 
-    def attach(self, p: Participant, record: "ParticipantRecord", cloud: Cloud, net: Network,
-                specs: list[TrackSpec], options: dict[str, Any]) -> Room:
+    def attach(self, p: Participant, record: "ParticipantRecord", cloud: "Cloud", net: Network,
+               specs: list[TrackSpec], options: dict[str, Any]) -> "Room":
+        """A connected participant joins the media path: its SFU member, links and client, then its tracks."""
         now = self.now_us
         room = record.room
         member = self.sfu.connect(p.identity, room.sid)
@@ -248,7 +250,7 @@ class Sessions:
         return p
 
     def sync_subscriptions(self, room: "RoomRecord", subscribers: list["ParticipantRecord"] | None,
-                            tracks: list["TrackRecord"] | None) -> None:
+                           tracks: list["TrackRecord"] | None) -> None:
         """Bring subscriptions in line with the SFU's routes (trace records, then typed events)."""
         subs = subscribers if subscribers is not None else room.connected
         for s in subs:

@@ -182,8 +182,8 @@ class Simulation:
                                          preferences_changed=self.preferences_changed)
         self.sessions = Sessions(model=self, sfu=self.sfu, directory=self.directory, receivers=self.receivers,
                                  trace=self.trace, post=self.post, clients=self.clients, streams=self.streams,
-                                 participants=self.participants, keys=self._keys,
-                                 accounts=self.accounts, key_secret=self._key_secret, loop=self.loop, speakers=self.speakers,
+                                 participants=self.participants, keys=self._keys, accounts=self.accounts,
+                                 key_secret=self._key_secret, loop=self.loop, speakers=self.speakers,
                                  links=self._links, open_links=self._open_links, link_ids=self._link_ids,
                                  congestion_control=congestion_control, advance=self._advance,
                                  now_us=lambda: self.now_us, schedule=self.schedule, recordings=self.recordings,
