@@ -163,47 +163,14 @@ class Cloud:
                     recording_rules: list[dict[str, Any]] | None = None,
                     max_concurrent_published_tracks: int | None = None, ad_hoc: bool = False) -> RoomRecord:
         """Create an in-progress room, or raise the TwilioError Twilio would."""
-        if not isinstance(type, str) or type not in ROOM_TYPES:
-            raise twilio_error(53108, f"Type must be one of {', '.join(ROOM_TYPES)}, got {short(type)}")
-        limit = ROOM_TYPES[type]
-        if max_participants is None:
-            max_participants = limit
-        if not (_whole(max_participants) and 1 <= max_participants <= limit):
-            raise twilio_error(53107, f"MaxParticipants for a {type} room is 1 to {limit}, "
-                                      f"got {short(max_participants)}")
+        max_participants = _room_size(type, max_participants)
         if unique_name is not None:
             _check_name(unique_name, "room")
             if any(r.unique_name == unique_name for r in self.in_progress()):
                 raise twilio_error(53113, f"an in-progress room is already named {short(unique_name)}")
-        if status_callback is not None and not (isinstance(status_callback, str)
-                                                and re.match(r"^https?://\S+$", status_callback)):
-            raise twilio_error(53111, f"StatusCallback must be an http(s) URL, got {short(status_callback)}")
-        if status_callback_method not in ("GET", "POST"):
-            raise twilio_error(53110, f"StatusCallbackMethod must be GET or POST, "
-                                      f"got {short(status_callback_method)}")
-        for name, value in (("EmptyRoomTimeout", empty_room_timeout), ("UnusedRoomTimeout", unused_room_timeout)):
-            if not (_whole(value) and 1 <= value <= 60):
-                raise twilio_error(53109, f"{name} is 1 to 60 minutes, got {short(value)}")
-        if not (_whole(max_participant_duration) and 1 <= max_participant_duration <= 86_400):
-            raise twilio_error(53109, f"MaxParticipantDuration is 1 to 86400 seconds, "
-                                      f"got {short(max_participant_duration)}")
-        if media_region is not None and media_region not in MEDIA_REGIONS:
-            raise twilio_error(53115, f"MediaRegion must be one of {', '.join(MEDIA_REGIONS)}, "
-                                      f"got {short(media_region)}")
-        for name, flag, code in (("RecordParticipantsOnConnect", record_participants_on_connect, 53114),
-                                 ("AudioOnly", audio_only, 53124), ("LargeRoom", large_room, 53114)):
-            if not isinstance(flag, bool):
-                raise twilio_error(code, f"{name} must be true or false, got {short(flag)}")
-        if audio_only and type != "group":
-            raise twilio_error(53124, f"AudioOnly needs a group room, not {type}")
-        if record_participants_on_connect and type in ("go", "peer-to-peer"):
-            raise twilio_error(53114, f"RecordParticipantsOnConnect is not available in {type} rooms")
-        codecs = ["VP8", "H264"] if video_codecs is None else video_codecs
-        if not isinstance(codecs, (list, tuple)) or any(c not in ("VP8", "H264") for c in codecs):
-            raise twilio_error(53114, f"VideoCodecs may hold VP8 and H264, got {short(codecs)}")
-        codecs = list(codecs)
-        if recording_rules is not None:
-            validate_recording_rules(recording_rules)
+        codecs = _room_settings(type, status_callback, status_callback_method, empty_room_timeout,
+                                unused_room_timeout, max_participant_duration, media_region,
+                                record_participants_on_connect, audio_only, large_room, video_codecs, recording_rules)
         if len(self.in_progress()) >= self.quotas.concurrent_rooms:
             raise twilio_error(53119, f"{self.quotas.concurrent_rooms} rooms are in progress")
         now = self.now_us
@@ -473,3 +440,49 @@ def validate_recording_rules(rules: object) -> list[dict[str, Any]]:
         out.append(dict(rule))
     return out
 
+
+def _room_size(type: object, max_participants: object) -> int:
+    """The room's type checked, and its MaxParticipants (the type's limit unless given)."""
+    if not isinstance(type, str) or type not in ROOM_TYPES:
+        raise twilio_error(53108, f"Type must be one of {', '.join(ROOM_TYPES)}, got {short(type)}")
+    limit = ROOM_TYPES[type]
+    if max_participants is None:
+        max_participants = limit
+    if not (_whole(max_participants) and 1 <= max_participants <= limit):
+        raise twilio_error(53107, f"MaxParticipants for a {type} room is 1 to {limit}, "
+                                  f"got {short(max_participants)}")
+    return max_participants
+
+
+def _room_settings(type: str, status_callback: object, status_callback_method: object, empty_room_timeout: object,
+                   unused_room_timeout: object, max_participant_duration: object, media_region: object,
+                   record_participants_on_connect: object, audio_only: object, large_room: object,
+                   video_codecs: object, recording_rules: object) -> list[str]:
+    """A new room's other settings checked in Twilio's order (the first wrong one raises); its video codecs."""
+    if status_callback is not None and not (isinstance(status_callback, str)
+                                            and re.match(r"^https?://\S+$", status_callback)):
+        raise twilio_error(53111, f"StatusCallback must be an http(s) URL, got {short(status_callback)}")
+    if status_callback_method not in ("GET", "POST"):
+        raise twilio_error(53110, f"StatusCallbackMethod must be GET or POST, got {short(status_callback_method)}")
+    for name, value in (("EmptyRoomTimeout", empty_room_timeout), ("UnusedRoomTimeout", unused_room_timeout)):
+        if not (_whole(value) and 1 <= value <= 60):
+            raise twilio_error(53109, f"{name} is 1 to 60 minutes, got {short(value)}")
+    if not (_whole(max_participant_duration) and 1 <= max_participant_duration <= 86_400):
+        raise twilio_error(53109, f"MaxParticipantDuration is 1 to 86400 seconds, "
+                                  f"got {short(max_participant_duration)}")
+    if media_region is not None and media_region not in MEDIA_REGIONS:
+        raise twilio_error(53115, f"MediaRegion must be one of {', '.join(MEDIA_REGIONS)}, got {short(media_region)}")
+    for name, flag, code in (("RecordParticipantsOnConnect", record_participants_on_connect, 53114),
+                             ("AudioOnly", audio_only, 53124), ("LargeRoom", large_room, 53114)):
+        if not isinstance(flag, bool):
+            raise twilio_error(code, f"{name} must be true or false, got {short(flag)}")
+    if audio_only and type != "group":
+        raise twilio_error(53124, f"AudioOnly needs a group room, not {type}")
+    if record_participants_on_connect and type in ("go", "peer-to-peer"):
+        raise twilio_error(53114, f"RecordParticipantsOnConnect is not available in {type} rooms")
+    codecs = ["VP8", "H264"] if video_codecs is None else video_codecs
+    if not isinstance(codecs, (list, tuple)) or any(c not in ("VP8", "H264") for c in codecs):
+        raise twilio_error(53114, f"VideoCodecs may hold VP8 and H264, got {short(codecs)}")
+    if recording_rules is not None:
+        validate_recording_rules(recording_rules)
+    return list(codecs)

@@ -143,7 +143,8 @@ def event(ev: object, path: str, sc: Scenario, identities: dict[str, str], track
     if action in ("mute", "unmute"):
         identity, track = _track_ref(value, apath, identities, tracks)
         enabled = action == "unmute"
-        return at, action, lambda sim: if_connected(sim, identity, lambda: sim.set_track_enabled(identity, track, enabled))
+        return at, action, lambda sim: if_connected(sim, identity,
+                                                    lambda: sim.set_track_enabled(identity, track, enabled))
     if action == "unpublish":
         identity, track = _track_ref(value, apath, identities, tracks)
         tracks[identity].remove(track)
@@ -168,7 +169,8 @@ def _track_ref(ref: object, path: str, identities: dict[str, str], tracks: dict[
     identity, _, track = ref.rpartition("/")
     names = tracks[_who(identity, path, identities)]
     if track not in names:
-        raise ConfigError(path, f"{identity!r} publishes no track named {track!r} (tracks: {', '.join(names) or 'none'})")
+        raise ConfigError(path, f"{identity!r} publishes no track named {track!r} "
+                                f"(tracks: {', '.join(names) or 'none'})")
     return identity, track
 
 

@@ -179,7 +179,7 @@ def packets(sim: "Simulation") -> dict[str, dict[str, np.ndarray]]:
 
 def media_packets(sim: "Simulation") -> dict[str, dict[str, np.ndarray]]:
     """``packets`` without probe padding (the probator stream carries no track)."""
-    from ...datapath.hops import PROBATOR_SSRC
+    from ...datapath import PROBATOR_SSRC
 
     out = {}
     for link, rec in packets(sim).items():
