@@ -19,7 +19,8 @@ OUTER = ("control", "client", "recording", "metrics")
 #: the model's driver, data path and control loop: what the outer layers must not import
 MODEL = ("vroom.sim", "vroom.engine", "vroom.adaptation")
 #: the modules that must not reach into another module's private names
-OWN = OUTER + ("ports.py", "events.py", "lifecycle.py", "directory.py", "participant.py", "sim.py")
+OWN = OUTER + ("ports.py", "events.py", "lifecycle.py", "directory.py", "participant.py", "sim.py",
+                 "sessions.py", "dominant.py", "network.py")
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,24 +1,8 @@
-"""The Simulation: a simpy clock in integer µs, named random streams, a trace,
-and the driver that moves packets from sources through links and the SFU.
-
-Theory of operation. Sources, links and the SFU are sans-I/O cores; this module
-is the only one that owns the simpy ``Environment``. The data path is computed
-lazily, in *epochs*: every ``tick`` of simulated time (and before any change of
-state, such as a join, a link change or a mute) the driver brings the data path
-up to ``now``:
-
-1. every source produces its packets with send time < now;
-2. uplinks take them in each publisher's FIFO order (``net.link.transmit``);
-   the SFU arrival of each packet is known at once;
-3. packets that reached the SFU before ``now`` are fanned out, in SFU arrival
-   order, to every subscriber's downlink in one numpy step;
-4. deliveries go to the receivers, which consume them in arrival order.
-
-Nothing in 1–4 needs a simpy event; a packet's fate depends only on packets
-that entered the same queue before it, so computing an epoch late gives the
-same answer as computing every packet on time. ``engine="reference"`` does the
-same work with one event per packet per hop (a plain discrete-event loop) and
-must give identical counters and trace digest; a test checks it.
+"""The Simulation: the composition root. It owns the simpy ``Environment`` (integer µs; the only module that
+imports simpy) and its processes: the ticker, which brings the data path (``vroom.datapath``) up to now every
+``tick`` and before any change of state, the control loop's timers (``vroom.loop``) and the speaker decisions
+(``vroom.dominant``). It makes and wires the named random streams, the trace, the accounts, the data path, the
+control loop and the participants' sessions (``vroom.sessions``), and is the public API over them.
 """
 
 from __future__ import annotations
@@ -37,22 +21,22 @@ from .client.dispatch import ClientDispatcher
 from .client.sdk import Room
 from .control.backend import BackendRequest, send_with_retry
 from .control.cloud import Cloud
-from .control.errors import twilio_error
 from .control.quotas import Quotas
 from .control.sids import SidFactory
-from .control.tokens import verify_token
 from .datapath import DataPath
 from .directory import Directory
+from .dominant import DominantSpeakers
 from .errors import ConfigError, TwilioError
-from .lifecycle import ParticipantEvent, ParticipantState, SubscriptionEvent, SubscriptionState, TrackEvent
-from .loop import UPLINK_START_BPS, ControlLoop
+from .lifecycle import ParticipantEvent
+from .loop import ControlLoop
 from .media.receiver import Receivers
-from .media.rtp import KIND_AUDIO, KIND_DATA, KIND_VIDEO
-from .media.tracks import TrackSpec, make_source, parse_publish, parse_track
+from .media.tracks import TrackSpec, parse_publish, parse_track
+from .network import CONNECT_OPTIONS, Network, check_connect_options, publish_item
 from .net.feedback import FeedbackLog
-from .net.link import Link, LinkConfig
+from .net.link import Link
 from .participant import Keys, Participant, Publication
-from .rng import Draws, RandomStreams
+from .rng import RandomStreams
+from .sessions import Sessions
 from .sfu.core import SFU
 from .sfu.speaker import DECISION_INTERVAL_MS, make_detector
 from .trace import Trace
@@ -65,44 +49,10 @@ if TYPE_CHECKING:
     from .recording.service import RecordingService
     from .snapshot import Snapshot
 
-__all__ = ["Simulation", "Network"]
+__all__ = ["Simulation", "Network", "CONNECT_OPTIONS", "check_connect_options"]
 
-KIND_CODES = {"audio": KIND_AUDIO, "video": KIND_VIDEO, "screen": KIND_VIDEO, "data": KIND_DATA}
-TRACK_KIND = {"audio": "audio", "video": "video", "screen": "video", "data": "data"}
 #: Simulated time 0 by default: 2026-01-01T00:00:00Z, so that runs (and their timestamps) are identical.
 DEFAULT_EPOCH = 1_767_225_600.0
-#: twilio-video.js: ICE inactivity of 3 s starts reconnecting; a 30 s session timeout ends it (reference/twilio.md §5).
-RECONNECTING_AFTER_US = 3_000_000
-#: Clock skew tolerated on a token's nbf at connect: twilio-python stamps nbf with the minting machine's
-#: second, which may be a little ahead of the simulated cloud's clock (epoch="now" is read once).
-NBF_LEEWAY_S = 5.0
-DISCONNECTED_AFTER_US = 30_000_000
-class Network:
-    """A participant's pair of link configurations: ``up`` (to the SFU) and ``down``."""
-
-    def __init__(self, up: LinkConfig | dict[str, Any], down: LinkConfig | dict[str, Any], *,
-                 path: str = "network", base_dir: Path | None = None) -> None:
-        self.up = LinkConfig.from_spec(up, f"{path}.up" if path else "up", base_dir)
-        self.down = LinkConfig.from_spec(down, f"{path}.down" if path else "down", base_dir)
-
-    @classmethod
-    def from_spec(cls, spec: object, path: str = "network", base_dir: Path | None = None) -> "Network":
-        if isinstance(spec, Network):
-            return spec
-        if not isinstance(spec, dict):
-            raise ConfigError(path, f"expected a mapping with 'up' and 'down' links, got {spec!r}")
-        for key in spec:
-            if key not in ("up", "down"):
-                raise ConfigError(f"{path}.{key}", "unknown field; expected 'up' and 'down'")
-        for key in ("up", "down"):
-            if key not in spec:
-                raise ConfigError(f"{path}.{key}", "required: a link like {rate: 5Mbps, delay: 20ms}")
-        return cls(spec["up"], spec["down"], path=path, base_dir=base_dir)
-
-    @classmethod
-    def ideal(cls) -> "Network":
-        """A fast, clean network: 1 Gbps each way, no delay, no loss."""
-        return cls({"rate": "1Gbps"}, {"rate": "1Gbps"})
 
 
 def _duration(value: object, name: str) -> int:
@@ -110,37 +60,6 @@ def _duration(value: object, name: str) -> int:
         return parse_duration(value)
     except UnitError as exc:
         raise ConfigError(name, str(exc)) from None
-
-
-def _publish_item(spec: TrackSpec) -> Any:
-    """A track in publish-list syntax, with its name and every option."""
-    extra = {} if spec.priority == "standard" else {"priority": spec.priority}
-    return {spec.kind: {"name": spec.name, **extra, **spec.spec.to_options()}}  # type: ignore[union-attr]
-
-
-CONNECT_OPTIONS = ("automatic_subscription", "bandwidth_profile", "dominant_speaker", "network_quality",
-                   "preferred_video_codecs")
-
-
-def check_connect_options(options: object, path: str = "options") -> dict[str, Any]:
-    """Check ``connect`` options early, so a bad one fails where it was written."""
-    from .sfu.allocator import BandwidthProfile
-
-    if options is None:
-        return {}
-    if not isinstance(options, dict):
-        raise ConfigError(path, f"expected a mapping of connect options, got {options!r}")
-    for key, value in options.items():
-        if key not in CONNECT_OPTIONS:
-            raise ConfigError(f"{path}.{key}", f"unknown connect option; expected one of {list(CONNECT_OPTIONS)}")
-        if key in ("automatic_subscription", "dominant_speaker") and not isinstance(value, bool):
-            raise ConfigError(f"{path}.{key}", f"expected true or false, got {value!r}")
-        if key == "preferred_video_codecs" and value not in (None, "auto") and not isinstance(value, list):
-            raise ConfigError(f"{path}.{key}", f"expected 'auto' or a list of codecs, got {value!r}")
-        if key == "network_quality" and not isinstance(value, (bool, dict)):
-            raise ConfigError(f"{path}.{key}", f"expected true, false or {{local: 1, remote: 0}}, got {value!r}")
-    BandwidthProfile.from_options(options.get("bandwidth_profile"), f"{path}.bandwidth_profile")
-    return dict(options)
 
 
 def _epoch(value: object) -> float:
@@ -246,7 +165,6 @@ class Simulation:
                                  receivers=self.receivers, trace=self.trace, link_ids=self._link_ids,
                                  feedback=self.feedback)
         self.sfu_node = self.datapath.node  # the SFU's counters and taps
-        self._speakers = self.sfu_node.speakers.detectors  # SFU member index -> its room's speaker detector
         self.loop = ControlLoop(sfu=self.sfu, members=self._participant_of_member, publications=self._pub_of_track,
                                 receivers=self.receivers, trace=self.trace, link_ids=self._link_ids,
                                 dominant=self._dominant, send_padding=self.datapath.send_padding,
@@ -258,6 +176,22 @@ class Simulation:
         self.connection_scores = self.loop.sampler.connection_scores
         self.network_quality_levels = self.loop.quality.levels
         self.env.process(self._control_loop())
+        self.speakers = DominantSpeakers(kind=self.speaker_detector, rooms=self._room_speakers, dominant=self._dominant,
+                                         detectors=self.sfu_node.speakers.detectors, directory=self.directory,
+                                         trace=self.trace, post=self.post, now_us=lambda: self.now_us,
+                                         preferences_changed=self.preferences_changed)
+        self.sessions = Sessions(model=self, sfu=self.sfu, directory=self.directory, receivers=self.receivers,
+                                 trace=self.trace, post=self.post, clients=self.clients, streams=self.streams,
+                                 participants=self.participants, keys=self._keys, accounts=self.accounts,
+                                 key_secret=self._key_secret, loop=self.loop, speakers=self.speakers,
+                                 links=self._links, open_links=self._open_links, link_ids=self._link_ids,
+                                 congestion_control=congestion_control, advance=self._advance,
+                                 now_us=lambda: self.now_us, schedule=self.schedule, recordings=self.recordings,
+                                 media_service=lambda: self._media_service)
+
+    def post(self, event: "ev.Event") -> None:
+        """Post a typed event to ``events``, the sink of the moment (a test may wrap it)."""
+        self.events.post(event)
 
     # -- time ------------------------------------------------------------------
     @property
@@ -326,11 +260,7 @@ class Simulation:
                 continue
             now = self.now_us
             self._advance(now)
-            for room_sid, detector in self._room_speakers.items():
-                member = detector.decide_us(now)
-                if member != self._dominant.get(room_sid):
-                    self._dominant[room_sid] = member
-                    self._announce_dominant(room_sid, member)
+            self.speakers.decide(now)
 
     def _advance(self, until: int) -> None:
         """Bring the data path up to ``until`` µs (before any change of state, so packets sent earlier see the
@@ -385,31 +315,7 @@ class Simulation:
 
     def dominant_speaker(self, room_sid: str) -> str | None:
         """The identity of the room's dominant speaker now (None: nobody, or no detector there)."""
-        member = self._dominant.get(room_sid)
-        return None if member is None else self.directory.members[member].identity
-
-    def _announce_dominant(self, room_sid: str, member: int | None) -> None:
-        self.preferences_changed()
-        speaker = None if member is None else self.directory.members[member]
-        self.trace.record(self.now_us, "dominant-speaker-changed", room_sid=room_sid,
-                          **({"identity": None} if speaker is None else speaker.named()))
-        room = next((p.record.room for p in self.directory.members
-                     if p.connected and p.record is not None and p.record.room.sid == room_sid), None)
-        if room is not None:
-            self.events.post(ev.DominantSpeakerChanged(room, None if speaker is None else speaker.record))
-
-    def _watch_speakers(self, p: Participant, asked: bool) -> None:
-        """Give the room a detector when someone asks for one, and feed it this participant's audio."""
-        room_sid = p.record.room.sid
-        detector = self._room_speakers.get(room_sid)
-        if detector is None and asked:
-            detector = self._room_speakers[room_sid] = make_detector(self.speaker_detector)
-            for other in p.record.room.connected:
-                q = self.directory.participant(other.sid)
-                if q is not None and q is not p:
-                    self._speakers[q.index] = detector
-        if detector is not None:
-            self._speakers[p.index] = detector
+        return self.speakers.speaker(room_sid)
 
     # -- accounts ------------------------------------------------------------------
     def add_account(self, *, quotas: Quotas | None = None, client_room_creation: bool = True) -> Cloud:
@@ -449,103 +355,11 @@ class Simulation:
 
         Raises ``TwilioError`` (with Twilio's code) when the cloud refuses; nothing is left behind.
         """
-        cloud = self._cloud_for(token)
-        claims = verify_token(token, now=cloud.timestamp(), key_secret=self._key_secret,
-                              account_sid=cloud.account_sid, room=name, leeway_s=NBF_LEEWAY_S)
-        net = Network.ideal() if network is None else Network.from_spec(network)
-        from .sfu.allocator import BandwidthProfile
-
-        BandwidthProfile.from_options(bandwidth_profile)  # a bad profile fails before anything is created
-        if tracks is None:
-            items: list[Any] = []
-            for kind, option in (("audio", audio), ("video", video)):
-                if option is True:
-                    items.append(kind)
-                elif isinstance(option, dict):
-                    items.append({kind: option})
-            specs = parse_publish(items, "tracks")
-        else:
-            specs = parse_publish(list(tracks), "tracks")
-        self._advance(self.now_us)
-        room = cloud.room_for_connect(name or claims.room, claims.identity)
-        if room.audio_only and any(TRACK_KIND[s.kind] == "video" for s in specs):
-            raise twilio_error(53125, f"{room.unique_name} is audio-only")
-        record = cloud.admit(room, claims.identity)
         options = {"automatic_subscription": automatic_subscription, "bandwidth_profile": bandwidth_profile,
                    "dominant_speaker": dominant_speaker, "network_quality": network_quality,
                    "preferred_video_codecs": preferred_video_codecs}
-        if not automatic_subscription:
-            record.subscribe_rules = [{"type": "exclude", "all": True, "publisher": None, "track": None,
-                                       "kind": None, "priority": None}]
-        p = _driver
-        if p is None:
-            p = Participant(claims.identity, room.unique_name, account=self.accounts.index(cloud) + 1)
-            self._keys.add(p)
-        return self._attach(p, record, cloud, net, specs, options)
-
-    def _cloud_for(self, token: object) -> Cloud:
-        import jwt
-
-        try:
-            sub = jwt.decode(token, options={"verify_signature": False}).get("sub")  # type: ignore[arg-type]
-        except Exception:
-            raise twilio_error(20101, "the token is not a JWT") from None
-        if not isinstance(sub, str) or not sub:
-            raise twilio_error(20101, "the token has no subject (sub): the account SID it was minted for")
-        for cloud in self.accounts:
-            if cloud.account_sid == sub:
-                return cloud
-        raise twilio_error(20103, f"the token's subject {sub!r} is not an account of this simulation")
-
-    def _attach(self, p: Participant, record: "ParticipantRecord", cloud: Cloud, net: Network,
-                specs: list[TrackSpec], options: dict[str, Any]) -> Room:
-        now = self.now_us
-        room = record.room
-        member = self.sfu.connect(p.identity, room.sid)
-        p.lifecycle.fire(ParticipantEvent.CONNECT)
-        record.lifecycle = p.lifecycle  # one lifecycle: the Participant resource's status reads it
-        p.room = room.unique_name
-        p.index = member.index
-        p.joined_at = now
-        p.record = record
-        p.cloud = cloud
-        record.driver = p
-        self.directory.add_member(p, record.sid)
-        p.uplink = self._make_link(f"{p.key}/up", net.up)
-        p.downlink = self._make_link(f"{p.key}/down", net.down)
-        client = p.client = self.clients.open(self, record, options)
-        self.trace.record(now, "participant-connected", **p.named(), room=room.unique_name,
-                          room_sid=room.sid, participant_sid=record.sid)
-        cloud.event(room, "participant-connected", participant=record)
-        for other in room.connected:  # the newcomer is shown what the others publish
-            if other is not record and self.directory.participant(other.sid) is not None:
-                for t in other.tracks:
-                    if t.published:
-                        self.directory.show(record.sid, t.sid)
-        self.events.post(ev.ParticipantConnected(record))
-        if not (net.up.up and net.down.up):
-            self._outage_check(p)
-        self._watch_speakers(p, bool(options.get("dominant_speaker")))
-        if record.subscribe_rules is not None:
-            self._route_by_rules(record)
-        self._sync_subscriptions(room, [record], None)
-        for spec in specs:
-            try:
-                self._publish(p, spec)
-            except TwilioError as exc:
-                self.trace.record(now, "track-refused", **p.named(), track=spec.name, code=exc.code,
-                                  message=exc.message)
-        return client
-
-    def _make_link(self, name: str, config: LinkConfig) -> Link:
-        link = Link(name, config, self.streams.stream(f"link/{name}/loss"),
-                    self.streams.stream(f"link/{name}/jitter"))
-        self._link_ids[name] = self.trace.add_link(name)
-        link.on_change = self._link_changing
-        link.on_reopen = self._open_links.append
-        self._links.append(link)
-        self._open_links.append(link)
-        return link
+        return self.sessions.connect(token, name, audio=audio, video=video, tracks=tracks, network=network,
+                                     options=options, driver=_driver)
 
     def open_room(self, room: "RoomRecord") -> None:
         """A room was created in the control plane: the SFU opens it."""
@@ -591,104 +405,13 @@ class Simulation:
             self.recordings().update_room(room)
 
     # -- publications ----------------------------------------------------------------
-    def _publish(self, p: Participant, spec: TrackSpec) -> Publication:
-        now = self.now_us
-        record = p.record
-        assert record is not None and p.cloud is not None
-        track_record = p.cloud.add_track(record, spec.name, TRACK_KIND[spec.kind])
-        draws = Draws(self.streams.stream(f"source/{p.key}/{spec.name}"))
-        ssrc = int(draws.uniform() * 2**32) or 1
-        period = {"audio": 20_000}.get(spec.kind, 0)
-        if spec.kind in ("video", "screen"):
-            period = round(1e6 / spec.spec.fps)  # type: ignore[union-attr]
-        elif spec.kind == "data":
-            period = round(1e6 / spec.spec.rate_hz)  # type: ignore[union-attr]
-        start = now + int(draws.uniform() * period)  # sources don't tick in lockstep
-        source = make_source(spec, draws, ssrc, start)
-        if self.congestion_control and hasattr(source, "set_target_bitrate"):
-            # a new encoder starts at the uplink's estimate (libwebrtc: the start bitrate before any)
-            up = self.estimators.get(p.uplink.name) if p.uplink is not None else None
-            source.set_target_bitrate(up.target_bitrate_bps if up is not None else UPLINK_START_BPS)
-        sfu_pub = self.sfu.publish(p.index, KIND_CODES[spec.kind], spec.name, ssrc)
-        sfu_pub.priority = track_record.priority = spec.priority
-        source.track = sfu_pub.index
-        for layer, ts0 in enumerate(getattr(source, "ts0s", [])):
-            self.sfu.forwarder.ts_shift[sfu_pub.index, layer] = ts0 - source.ts0s[0]  # type: ignore[attr-defined]
-        track_record.sfu_track = sfu_pub.index
-        if spec.kind == "data":
-            self.receivers.track_ordered[sfu_pub.index] = spec.spec.ordered  # type: ignore[union-attr]
-        pub = Publication(spec.name, spec.kind, source, sfu_pub.index, track_record)
-        p.publications.append(pub)
-        self.directory.add_publication(pub)
-        self.trace.record(now, "track-published", **p.named(), track=spec.name, track_kind=spec.kind,
-                          track_sid=track_record.sid, ssrc=ssrc,
-                          **{k: v for k, v in source.describe().items() if k != "kind"})
-        room = record.room
-        p.cloud.event(room, "track-added", participant=record, track=track_record)
-        if room.record_participants_on_connect or room.recording_rules is not None:
-            self.recordings().update_room(room)
-        for other in room.connected:
-            if other is not record and other.subscribe_rules is not None:
-                self.sfu.subscribe(self._member(other).index, sfu_pub.index, p.cloud.subscribed(other, track_record))
-        for other in room.connected:
-            if other is not record:
-                self.directory.show(other.sid, track_record.sid)
-        self.events.post(ev.TrackPublished(track_record))
-        self._sync_subscriptions(room, None, [track_record])
-        return pub
-
-    def _member(self, record: "ParticipantRecord") -> Participant:
-        """The member of the media path whose Participant resource is ``record``."""
-        p = self.directory.participant(record.sid)
-        if p is None:
-            raise LookupError(f"participant {record.sid} has no member in the media path")
-        return p
-
-    def _sync_subscriptions(self, room: "RoomRecord", subscribers: list["ParticipantRecord"] | None,
-                            tracks: list["TrackRecord"] | None) -> None:
-        """Bring subscriptions in line with the SFU's routes (trace records, then typed events)."""
-        subs = subscribers if subscribers is not None else room.connected
-        for s in subs:
-            subscriber = self._member(s)
-            for publisher in room.connected:
-                if publisher is s:
-                    continue
-                for t in (tracks if tracks is not None else publisher.tracks):
-                    if t.participant is not publisher:
-                        continue
-                    view = self.directory.view(s.sid, t.sid)
-                    if view is None:
-                        continue
-                    routed = t.published and bool(self.sfu.route[subscriber.index, t.sfu_track])
-                    if routed != (view.state is SubscriptionState.SUBSCRIBED):
-                        view.fire(SubscriptionEvent.SUBSCRIBE if routed else SubscriptionEvent.UNSUBSCRIBE)
-                        kind = "track-subscribed" if routed else "track-unsubscribed"
-                        self.trace.record(self.now_us, kind, **subscriber.named(),
-                                          **self._member(publisher).named("publisher"), track=t.name)
-                        self.events.post(ev.TrackSubscribed(s, t) if routed else ev.TrackUnsubscribed(s, t))
-
-    def _route_by_rules(self, record: "ParticipantRecord") -> None:
-        p = self._member(record)
-        assert p.cloud is not None
-        for other in record.room.connected:
-            if other is record:
-                continue
-            for t in other.tracks:
-                if t.published:
-                    self.sfu.subscribe(p.index, t.sfu_track, p.cloud.subscribed(record, t))
-
     def apply_subscribe_rules(self, record: "ParticipantRecord") -> None:
         """Subscribe rules changed through the REST API: the SFU forwards accordingly, from now."""
-        if record.status == "disconnected":
-            return
-        self._advance(self.now_us)
-        self._route_by_rules(record)
-        self._sync_subscriptions(record.room, [record], None)
+        self.sessions.apply_subscribe_rules(record)
 
     def is_routed(self, record: "ParticipantRecord", track: "TrackRecord") -> bool:
         """Whether the SFU forwards ``track`` to ``record``'s participant now."""
-        p = self.directory.participant(record.sid)
-        return p is not None and bool(self.sfu.route[p.index, track.sfu_track])
+        return self.sessions.is_routed(record, track)
 
     def participant(self, name: str) -> Participant:
         """The participant called ``name``: its key in ``participants``, its qualified name
@@ -709,53 +432,18 @@ class Simulation:
         """Publish one more track (``"video"``, ``{"audio": {"dtx": False}}`` ...) now."""
         p = self._participant(identity, room)
         self._advance(self.now_us)
-        return self._publish(p, parse_track(track, "track", [pub.name for pub in p.publications if pub.published]))
+        return self.sessions.publish(p, parse_track(track, "track", [pub.name for pub in p.publications
+                                                                     if pub.published]))
 
     def unpublish(self, identity: str, track: str, *, room: Room | None = None) -> None:
         p = self._participant(identity, room)
         self._advance(self.now_us)
         pub = p.publication(track)
-        self._unpublish(p, pub)
-
-    def _unpublish(self, p: Participant, pub: Publication) -> None:
-        pub.source.draws.release()  # it sends nothing more
-        record = p.record
-        assert record is not None and p.cloud is not None
-        t = pub.record
-        t.lifecycle.fire(TrackEvent.UNPUBLISH)
-        t.updated_us = self.now_us
-        self.sfu.unpublish(pub.track)
-        self.trace.record(self.now_us, "track-unpublished", **p.named(), track=pub.name)
-        if self._media_service is not None:
-            self._media_service.stop(t)
-        room = record.room
-        self._sync_subscriptions(room, None, [t])
-        self.directory.end_track(t.sid)
-        self.events.post(ev.TrackUnpublished(t))
-        p.cloud.event(room, "track-removed", participant=record, track=t)
-        detector = self._speakers.get(p.index)
-        if detector is not None and not any(q.published and q.kind == "audio" for q in p.publications):
-            detector.remove(p.index)  # no audio left: no longer a candidate for the floor
+        self.sessions.unpublish(p, pub)
 
     def set_track_enabled(self, identity: str, track: str, enabled: bool, *, room: Room | None = None) -> None:
         """Mute (``enabled=False``) or unmute a published track."""
-        p = self._participant(identity, room)
-        self._advance(self.now_us)
-        pub = p.publication(track)
-        if pub.source.enabled == enabled:
-            return
-        pub.source.enabled = enabled
-        self.sfu.publications[pub.track].enabled = enabled
-        self.preferences_changed()
-        t = pub.record
-        t.enabled = enabled
-        t.updated_us = self.now_us
-        self.trace.record(self.now_us, "track-enabled" if enabled else "track-disabled",
-                          **p.named(), track=pub.name)
-        record = p.record
-        assert record is not None and p.cloud is not None
-        self.events.post(ev.TrackEnabled(t) if enabled else ev.TrackDisabled(t))
-        p.cloud.event(record.room, "track-enabled" if enabled else "track-disabled", participant=record, track=t)
+        self.sessions.set_track_enabled(self._participant(identity, room), track, enabled)
 
     def preferences_changed(self) -> None:
         """Something the allocator reads changed (priorities, client switch-offs, render sizes, speaker)."""
@@ -763,14 +451,7 @@ class Simulation:
 
     def set_track_priority(self, participant: "ParticipantRecord", track: str, priority: str) -> None:
         """Change the publish priority of ``participant``'s track called ``track`` from now."""
-        p = self._member(participant)
-        self._advance(self.now_us)
-        pub = p.publication(track)
-        self.sfu.publications[pub.track].priority = priority
-        pub.record.priority = priority
-        self.preferences_changed()
-        self.trace.record(self.now_us, "track-priority-changed", **p.named(), track=track, priority=priority)
-        self.events.post(ev.TrackPublishPriorityChanged(pub.record, priority))
+        self.sessions.set_track_priority(participant, track, priority)
 
     # -- leaving -----------------------------------------------------------------------
     def disconnect(self, identity: str) -> None:
@@ -783,46 +464,7 @@ class Simulation:
                                kicked: bool = False) -> None:
         """Take a participant out (no-op if it is not in the media path): media, then the control plane,
         then everyone's clients. ``error``: why (None: it left); ``kicked``: by the REST API."""
-        p = self.directory.participant(record.sid)
-        if p is None or not p.connected:
-            return
-        assert p.cloud is not None
-        now = self.now_us
-        self._advance(now)
-        room = record.room
-        self.sfu.disconnect(p.index)
-        detector = self._speakers.pop(p.index, None)
-        if detector is not None:
-            detector.remove(p.index)
-        p.left_at = now
-        p.uplink.close()  # type: ignore[union-attr]
-        p.downlink.close()  # type: ignore[union-attr]
-        p.outage += 1
-        fields: dict[str, Any] = {**p.named(), "room": room.unique_name, "room_sid": room.sid,
-                                  "participant_sid": record.sid}
-        if error is not None:
-            fields.update(code=error.code, message=error.message)
-        if kicked:
-            fields["kicked"] = True
-        self.trace.record(now, "participant-disconnected", **fields)
-        if self._media_service is not None:
-            for pub in p.publications:
-                self._media_service.stop(pub.record)
-        p.lifecycle.fire(ParticipantEvent.DISCONNECT)
-        p.cloud.participant_left(record)  # its tracks are unpublished there (track-removed callbacks)
-        for pub in p.publications:
-            self.directory.end_track(pub.record.sid)
-        self.directory.end_subscriber(record.sid)
-        self.events.post(ev.ParticipantDisconnected(record))
-        self.events.post(ev.Disconnected(record, error))
-        self._release_session(p)
-
-    def _release_session(self, p: Participant) -> None:
-        """Free what an ended session held that nothing reads again: its sources' blocks of random draws and
-        the control loop's working state (its results stay)."""
-        for pub in p.publications:
-            pub.source.draws.release()
-        self.loop.release_member(p)
+        self.sessions.disconnect_participant(record, error, kicked=kicked)
 
     # -- links and outages ---------------------------------------------------------------
     def link(self, name: str) -> Link:
@@ -846,51 +488,6 @@ class Simulation:
         """Change a link from now on: ``sim.set_link("bob/down", rate="300kbps")``
         (the same as ``sim.link("bob/down").set(rate="300kbps")``)."""
         self.link(name).set(**changes)
-
-    def _link_changing(self, link: Link, changes: dict[str, Any]) -> None:
-        self._advance(self.now_us)  # packets that entered before now see the old settings
-        self.trace.record(self.now_us, "link-changed", link=link.name, **{k: str(v) for k, v in changes.items()})
-        if "up" in changes:
-            identity = link.name.rpartition("/")[0]
-            p = self.participants.get(identity)
-            if p is not None and p.connected:
-                self.env.timeout(0).callbacks.append(lambda _: self._outage_check(p))
-
-    def _outage_check(self, p: Participant) -> None:
-        """Links down: reconnecting after 3 s, disconnected (53405) after 30 s; back up: reconnected."""
-        if not p.connected:
-            return
-        down = not (p.uplink.config.up and p.downlink.config.up)  # type: ignore[union-attr]
-        if down and p.outage_since is None:
-            p.outage_since = start = self.now_us
-            p.outage += 1
-            generation = p.outage
-            record = p.record
-            assert record is not None
-            self.schedule(start + RECONNECTING_AFTER_US, lambda: self._set_reconnecting(p, True),
-                          cancel_with=lambda: p.outage != generation)
-            self.schedule(start + DISCONNECTED_AFTER_US,
-                          lambda: self.disconnect_participant(record, twilio_error(
-                              53405, "no media for 30 s: the session timed out")),
-                          cancel_with=lambda: p.outage != generation)
-        elif not down and p.outage_since is not None:
-            p.outage_since = None
-            p.outage += 1  # cancels the pending timers
-            if p.status is ParticipantState.RECONNECTING:
-                self._set_reconnecting(p, False)
-
-    def _set_reconnecting(self, p: Participant, on: bool) -> None:
-        record = p.record
-        if not p.connected or record is None:
-            return
-        p.lifecycle.fire(ParticipantEvent.LOSE_MEDIA if on else ParticipantEvent.REGAIN_MEDIA)
-        record.updated_us = self.now_us
-        self.trace.record(self.now_us, "participant-reconnecting" if on else "participant-reconnected",
-                          **p.named())
-        if on:
-            self.events.post(ev.Reconnecting(record, twilio_error(53405, "media connection lost")))
-        else:
-            self.events.post(ev.Reconnected(record))
 
     def scenario_dict(self, name: str = "python-simulation") -> dict[str, Any]:
         """The participants added with ``add_participant``, as a scenario file (for replay).
@@ -946,7 +543,7 @@ class Simulation:
         p = Participant(identity, room_name, account=self.accounts.index(account) + 1)
         self._keys.add(p)
         self.plan.append({"identity": identity, "network": {"up": net.up.to_spec(), "down": net.down.to_spec()},
-                          "publish": [_publish_item(t) for t in tracks], "join": f"{join_us}us",
+                          "publish": [publish_item(t) for t in tracks], "join": f"{join_us}us",
                           **({} if leave_us is None else {"leave": f"{leave_us}us"}),
                           **({} if room is None else {"room": room}), **options})
         self.schedule(join_us, lambda: self._join(p, account, net, tracks, token, options))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, join_path, short
 from ..media.tracks import parse_publish
-from ..sim import CONNECT_OPTIONS, Network, check_connect_options
+from ..network import CONNECT_OPTIONS, Network, check_connect_options
 from ..units import format_duration
 from .events import event, rest_events
 from .fields import (duration_field, kind, known, mapping, time_spec, token_spec, track_name, track_rate,
