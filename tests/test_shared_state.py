@@ -83,7 +83,8 @@ def _meeting(seed: int, names: list[str]) -> vroom.Simulation:
 
 STOP = (types.ModuleType, type, types.BuiltinFunctionType, types.CodeType, np.dtype, np.ufunc, enum.Enum,
         types.MethodDescriptorType, types.WrapperDescriptorType, types.GetSetDescriptorType,
-        types.MemberDescriptorType, property, staticmethod, classmethod)
+        types.MemberDescriptorType, property, staticmethod, classmethod,
+        types.MappingProxyType)  # a read-only view: a constant table (the lifecycles' transitions) shared by design
 IMMUTABLE = (str, bytes, int, float, complex, bool, type(None), tuple, frozenset, range)
 
 

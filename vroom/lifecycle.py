@@ -26,7 +26,8 @@ Subscription (a subscriber's view of one published track)::
 from __future__ import annotations
 
 from enum import Enum
-from typing import Generic, Mapping, TypeVar
+from types import MappingProxyType
+from typing import Any, Generic, Mapping, TypeVar
 
 __all__ = ["ParticipantState", "ParticipantEvent", "TrackState", "TrackEvent", "SubscriptionState",
            "SubscriptionEvent", "PARTICIPANT", "TRACK", "SUBSCRIPTION", "Lifecycle", "LifecycleError"]
@@ -70,23 +71,31 @@ class SubscriptionEvent(Enum):
 
 
 _P, _PE = ParticipantState, ParticipantEvent
-PARTICIPANT: Mapping[ParticipantState, Mapping[ParticipantEvent, ParticipantState]] = {
+
+
+def _table(edges: dict[Any, dict[Any, Any]]) -> Mapping[Any, Mapping[Any, Any]]:
+    """A transition table as a read-only mapping: every Simulation's lifecycles share it, so nothing may
+    write it."""
+    return MappingProxyType({state: MappingProxyType(dict(moves)) for state, moves in edges.items()})
+
+
+PARTICIPANT: Mapping[ParticipantState, Mapping[ParticipantEvent, ParticipantState]] = _table({
     _P.PENDING: {_PE.CONNECT: _P.CONNECTED, _PE.REFUSE: _P.REFUSED},
     _P.CONNECTED: {_PE.LOSE_MEDIA: _P.RECONNECTING, _PE.DISCONNECT: _P.DISCONNECTED},
     _P.RECONNECTING: {_PE.REGAIN_MEDIA: _P.CONNECTED, _PE.DISCONNECT: _P.DISCONNECTED},
     _P.DISCONNECTED: {},
     _P.REFUSED: {},
-}
-TRACK: Mapping[TrackState, Mapping[TrackEvent, TrackState]] = {
+})
+TRACK: Mapping[TrackState, Mapping[TrackEvent, TrackState]] = _table({
     TrackState.PUBLISHED: {TrackEvent.UNPUBLISH: TrackState.UNPUBLISHED},
     TrackState.UNPUBLISHED: {},
-}
+})
 _S, _SE = SubscriptionState, SubscriptionEvent
-SUBSCRIPTION: Mapping[SubscriptionState, Mapping[SubscriptionEvent, SubscriptionState]] = {
+SUBSCRIPTION: Mapping[SubscriptionState, Mapping[SubscriptionEvent, SubscriptionState]] = _table({
     _S.UNSUBSCRIBED: {_SE.SUBSCRIBE: _S.SUBSCRIBED, _SE.END: _S.ENDED},
     _S.SUBSCRIBED: {_SE.UNSUBSCRIBE: _S.UNSUBSCRIBED, _SE.END: _S.ENDED},
     _S.ENDED: {},
-}
+})
 
 
 class LifecycleError(RuntimeError):
