@@ -27,9 +27,7 @@ FRONT_ENDS = ("cli.py", "bench.py", "plot.py", "widgets/", "testing/")
 REGISTRIES = {"net/loss.py:LOSS_MODELS", "sfu/bwe/base.py:ESTIMATORS", "sfu/speaker/__init__.py:SPEAKER_DETECTORS"}
 
 DEBT: dict[str, set[str]] = {
-    "simpy": {
-        "widgets/link_controls.py",
-    },
+    "simpy": set(),
     "core imports": set(),
     "private reach": set(),
     "module state": set(),

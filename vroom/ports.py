@@ -60,8 +60,9 @@ class Scheduler(Protocol):
     def epoch(self) -> float: ...
 
     def schedule(self, t_us: int, action: Callable[[], Any], *, cancel_with: Callable[[], bool] | None = None,
-                 later: bool = False) -> None:
-        """Run ``action`` at ``t_us`` (now if already due, unless ``later``); skip it if ``cancel_with()``."""
+                 later: bool = False, urgent: bool = False) -> None:
+        """Run ``action`` at ``t_us`` (now if already due, unless ``later``); skip it if ``cancel_with()``;
+        ``urgent``: ahead of everything else due at that instant."""
 
 
 class Ids(Protocol):

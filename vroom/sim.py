@@ -7,7 +7,6 @@ control loop and the participants' sessions (``vroom.sessions``), and is the pub
 
 from __future__ import annotations
 
-import datetime as _dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
@@ -41,7 +40,7 @@ from .sfu.core import SFU
 from .sfu.speaker import DECISION_INTERVAL_MS, make_detector
 from .trace import Trace
 from .units import US_PER_S, UnitError, parse_duration
-from .wallclock import wall_clock
+from .wallclock import run_epoch
 
 if TYPE_CHECKING:
     from .control.records import ParticipantRecord, RoomRecord, TrackRecord
@@ -51,34 +50,11 @@ if TYPE_CHECKING:
 
 __all__ = ["Simulation", "Network", "CONNECT_OPTIONS", "check_connect_options"]
 
-#: Simulated time 0 by default: 2026-01-01T00:00:00Z, so that runs (and their timestamps) are identical.
-DEFAULT_EPOCH = 1_767_225_600.0
-
-
 def _duration(value: object, name: str) -> int:
     try:
         return parse_duration(value)
     except UnitError as exc:
         raise ConfigError(name, str(exc)) from None
-
-
-def _epoch(value: object) -> float:
-    if value is None:
-        return DEFAULT_EPOCH
-    if value == "now":
-        return wall_clock()
-    if isinstance(value, _dt.datetime):
-        return value.replace(tzinfo=value.tzinfo or _dt.timezone.utc).timestamp()
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            parsed = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            pass
-        else:
-            return parsed.replace(tzinfo=parsed.tzinfo or _dt.timezone.utc).timestamp()
-    raise ConfigError("epoch", f"expected 'now', Unix seconds or an ISO 8601 date, got {value!r}")
 
 
 class Simulation:
@@ -115,7 +91,7 @@ class Simulation:
         self.tick_us = _duration(tick, "tick")
         if self.tick_us <= 0:
             raise ConfigError("tick", f"expected a positive duration, got {tick!r}")
-        self.epoch = _epoch(epoch)
+        self.epoch = run_epoch(epoch)
         try:
             make_detector(speaker_detector)
         except ValueError as exc:
@@ -229,15 +205,18 @@ class Simulation:
         self.schedule(max(_duration(when, "at"), self.now_us), action, later=True)
 
     def schedule(self, t_us: int, action: Callable[[], Any], *, cancel_with: Callable[[], bool] | None = None,
-                 later: bool = False) -> None:
-        """Run ``action`` at ``t_us`` µs (now if already due, unless ``later``); skip it if ``cancel_with()``."""
+                 later: bool = False, urgent: bool = False) -> None:
+        """Run ``action`` at ``t_us`` µs (now if already due, unless ``later``); skip it if ``cancel_with()``.
+        ``urgent``: ahead of everything else due at that µs (as a change made while the run was paused there)."""
         def fire(_: Any = None) -> None:
             if cancel_with is None or not cancel_with():
                 action()
 
         delay = t_us - self.now_us
-        if delay <= 0 and not later:
+        if delay <= 0 and not (later or urgent):
             fire()
+        elif urgent:
+            _Urgent(self.env, max(delay, 0), fire)
         else:
             self.env.timeout(max(delay, 0)).callbacks.append(fire)
 
@@ -594,3 +573,14 @@ class Simulation:
     def trace_digest(self) -> str:
         """A hash over every trace record and every packet outcome of the run so far."""
         return self.trace.digest()
+
+
+class _Urgent(simpy.events.Event):
+    """Triggered ``delay`` µs from now ahead of everything else due then: a Timeout made as simpy makes its
+    own, with simpy's URGENT priority."""
+
+    def __init__(self, env: simpy.Environment, delay: int, callback: Callable[[Any], None]) -> None:
+        super().__init__(env)
+        self._ok, self._value = True, None
+        self.callbacks.append(callback)
+        env.schedule(self, simpy.events.URGENT, delay)

@@ -12,8 +12,6 @@ import math
 import weakref
 from typing import Any
 
-import simpy.events
-
 from ..errors import ConfigError
 from ..optional import require
 from ..units import parse_duration
@@ -52,21 +50,7 @@ def replay(sim: Any, events: list[dict[str, Any]]) -> None:
             raise ValueError(f"events[{i}].at: expected a time at or after now ({sim.now}s), got {event['at']!r}")
         name, changes = event["link"], dict(event["set"])
 
-        def fire(_: Any, name: str = name, changes: dict[str, Any] = changes) -> None:
-            sim.set_link(name, **changes)
-
-        _Due(sim.env, at - sim.now_us, fire)
-
-
-class _Due(simpy.events.Event):
-    """Triggered (no value) ``delay`` µs from now, ahead of everything else due then (URGENT): a Timeout
-    made as simpy makes its own, with the priority a change made while paused needs."""
-
-    def __init__(self, env: Any, delay: int, callback: Any) -> None:
-        super().__init__(env)
-        self._ok, self._value = True, None
-        self.callbacks.append(callback)
-        env.schedule(self, simpy.events.URGENT, delay)
+        sim.schedule(at, lambda name=name, changes=changes: sim.set_link(name, **changes), urgent=True)
 
 
 class LinkControls(LazyWidget):
