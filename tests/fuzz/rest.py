@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import tempfile
@@ -25,12 +26,13 @@ import time
 import traceback
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import hypothesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 import vroom
@@ -413,7 +415,10 @@ def check_answer(status: Any, body: Any) -> str | None:
 
 
 def _raised_in_vroom(exc: BaseException) -> bool:
-    return any("/vroom/" in frame.filename for frame in traceback.extract_tb(exc.__traceback__))
+    """Whether the exception came out of vroom's own code (not twilio-python's, wherever either is installed:
+    a checkout's folder is often named vroom too)."""
+    package = str(Path(vroom.__file__).parent) + os.sep
+    return any(frame.filename.startswith(package) for frame in traceback.extract_tb(exc.__traceback__))
 
 
 def send(world: World, call: Call) -> tuple[str, str | None]:
@@ -448,6 +453,13 @@ def send(world: World, call: Call) -> tuple[str, str | None]:
         if not isinstance(err.code, int) or len(str(err.msg)) >= MAX_MESSAGE or err.status not in STATUSES:
             return "?", f"a TwilioRestException with code {err.code!r}, status {err.status}, {len(str(err.msg))} chars"
         return str(err.code), None
+    except TwilioException as err:  # a list's page refused: twilio-python wraps the answer ("Unable to fetch page")
+        answer = err.args[1] if len(err.args) > 1 else None
+        if answer is None or not hasattr(answer, "status_code"):
+            raise
+        body = json.loads(answer.text) if answer.text else None
+        problem = check_answer(answer.status_code, body)
+        return (str(body.get("code")) if isinstance(body, dict) else "?"), problem
     except Exception as exc:  # noqa: BLE001 - the point: anything vroom raises is a finding
         if _raised_in_vroom(exc):
             raise
