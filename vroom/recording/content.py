@@ -116,21 +116,6 @@ def text_width(text: str, scale: int) -> int:
     return len(text) * 6 * scale
 
 
-def _stamp(plane: np.ndarray, text: str, x: int, y: int, scale: int, value: int) -> None:
-    """Draw ``text`` into a luma plane, clipped to it."""
-    h, w = plane.shape
-    for i, ch in enumerate(text):
-        gx = x + i * 6 * scale
-        if gx >= w:
-            break
-        g = _glyph(ch, scale)
-        gh, gw = g.shape
-        if y + gh > h or gx + gw > w or y < 0 or gx < 0:
-            continue
-        region = plane[y:y + gh, gx:gx + gw]
-        region[g] = value
-
-
 def _seed_of(name: str) -> int:
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "little")
 
@@ -160,6 +145,24 @@ class _Picture:
         self.width = max(16, int(width) & ~1)
         self.height = max(16, int(height) & ~1)
         self.scale = max(1, self.height // 90)
+        self._glyphs: dict[str, np.ndarray] = {}  # each character drawn at this picture's scale, once
+
+    def _stamp(self, plane: np.ndarray, text: str, x: int, y: int, value: int) -> None:
+        """Draw ``text`` into a luma plane at this picture's scale, clipped to it."""
+        h, w = plane.shape
+        scale = self.scale
+        for i, ch in enumerate(text):
+            gx = x + i * 6 * scale
+            if gx >= w:
+                break
+            g = self._glyphs.get(ch)
+            if g is None:
+                g = self._glyphs[ch] = _glyph(ch, scale)
+            gh, gw = g.shape
+            if y + gh > h or gx + gw > w or y < 0 or gx < 0:
+                continue
+            region = plane[y:y + gh, gx:gx + gw]
+            region[g] = value
 
     def _planes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         w, h = self.width, self.height
@@ -215,7 +218,7 @@ class TestCard(_Picture):
         line = 9 * s
         y0 = self.bars_bottom + s * 2
         for n, text in enumerate((self.identity, f"T {t_us / 1e6:9.3f}", f"F {k:06d}")):
-            _stamp(y, text, 2 * s, y0 + n * line, s, _WHITE if n else _BLACK)
+            self._stamp(y, text, 2 * s, y0 + n * line, _WHITE if n else _BLACK)
         _timecode(y, u, v, (t_us // 1000) % (1 << TIMECODE_BITS))
         return out
 
@@ -237,7 +240,7 @@ class Slide(_Picture):
         y[:title] = 41
         u[:title // 2] = 240  # a blue title bar
         v[:title // 2] = 110
-        _stamp(y, f"{self.identity} SLIDE {slide + 1}", s * 2, max((title - 7 * s) // 2, 0), s, _WHITE)
+        self._stamp(y, f"{self.identity} SLIDE {slide + 1}", s * 2, max((title - 7 * s) // 2, 0), _WHITE)
         rng = np.random.default_rng(self._seed + slide)
         top, _ = timecode_band(h)
         row = 0
