@@ -161,7 +161,7 @@ def sender_report_bytes(n_blocks: int = 0, *, overhead_bytes: int = RTCP_OVERHEA
 
 
 class _LastChunk:
-    """libwebrtc ``TransportFeedback::LastChunk``: the packet status chunk being filled.
+    """libwebrtc ``TransportFeedback::LastChunk``: the packet status chunk being filled (``flush`` is its ``Emit``).
 
     Symbols: 0 not received, 1 small delta (1 byte), 2 large or negative delta (2 bytes).
     """
@@ -191,7 +191,7 @@ class _LastChunk:
         self.all_same = self.all_same and symbol == self.symbols[0]
         self.has_large = self.has_large or symbol == 2
 
-    def emit(self) -> None:
+    def flush(self) -> None:
         """Encode a chunk; a two-bit vector takes 7 symbols and keeps the rest."""
         if self.all_same or self.size == MAX_ONE_BIT:
             self.clear()
@@ -218,7 +218,7 @@ def _chunk_bytes(symbols: list[int]) -> int:
                 missing -= 1
             if missing:
                 if chunk.size:
-                    chunk.emit()  # its bytes were counted when it was opened
+                    chunk.flush()  # its bytes were counted when it was opened
                 full, partial = divmod(missing, MAX_RUN_LENGTH)
                 total += 2 * (full + (partial > 0))
                 chunk.clear()
@@ -232,7 +232,7 @@ def _chunk_bytes(symbols: list[int]) -> int:
         elif chunk.can_add(symbol):
             chunk.add(symbol)
         else:
-            chunk.emit()
+            chunk.flush()
             total += 2
             chunk.add(symbol)
         i += 1

@@ -1,0 +1,104 @@
+"""The SFU's per-downtrack retransmission against LiveKit's sequencer rules (media-path.md §3.1)."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vroom.recovery import SfuRetransmissionCache
+
+MS = 1000
+
+
+def test_at_most_three_resends_each_more_than_min_100ms_2rtt_apart():
+    # Default RTT 70 ms → gap min(100, 140) = 100 ms, counted from the packet's arrival, and strictly more.
+    c = SfuRetransmissionCache(500)
+    c.on_forward(1, 901, 1100, 0)
+    assert c.on_nack([1], 100 * MS) == []  # 100 ms: not > 100
+    assert c.on_nack([1], 101 * MS) == [(1, 1100)]
+    assert c.on_nack([1], 201 * MS) == []
+    assert c.on_nack([1], 202 * MS) == [(1, 1100)]
+    assert c.on_nack([1], 303 * MS) == [(1, 1100)]
+    assert c.on_nack([1], 900 * MS) == []  # maxAck = 3
+    k = c.counters
+    assert (k.resent, k.throttled_interval, k.throttled_max_ack) == (3, 2, 1)
+    assert c.original_seq(1) == 901
+
+
+def test_the_spacing_follows_2rtt_when_that_is_shorter():
+    # RTT 30 ms → min(100, 60) = 60 ms.
+    c = SfuRetransmissionCache(500)
+    c.set_rtt(30 * MS)
+    c.on_forward(7, 7, 500, 10 * MS)
+    assert c.on_nack([7], 70 * MS) == []  # 60 ms after arrival: not > 60
+    assert c.on_nack([7], 71 * MS) == [(7, 500)]
+    c.set_rtt(0)  # 0 means unknown: the default 70 ms again
+    assert c.rtt_ms == 70
+
+
+def test_after_a_forwarded_pli_no_rtx_until_the_next_key_frame():
+    c = SfuRetransmissionCache(500)
+    c.on_forward(1, 1, 1000, 0)
+    c.on_forward(2, 2, 1000, 0)
+    c.on_pli_forwarded(10 * MS)
+    assert c.on_nack([1, 2], 200 * MS) == []
+    assert c.counters.stopped_on_pli == 2
+    c.on_forward(3, 3, 1000, 210 * MS)  # a delta frame: still stopped
+    assert c.on_nack([1], 220 * MS) == []
+    c.on_forward(4, 4, 1000, 230 * MS, keyframe=True)
+    assert c.on_nack([1, 2], 240 * MS) == [(1, 1000), (2, 1000)]
+
+
+def test_lookups_beyond_the_ring_gaps_and_padding_are_counted_misses():
+    c = SfuRetransmissionCache(500)
+    for seq in range(601):
+        c.on_forward(seq, seq + 7, 900, 0)
+    # highest 600: 600 − 101 = 499 < 500 is in the ring, 600 − 100 = 500 is not
+    assert c.on_nack([100, 101], 1000 * MS) == [(101, 900)]
+    c.on_forward(603, 610, 900, 0)  # 601 and 602 never forwarded: a gap
+    c.on_padding(604, 606)  # SFU padding only
+    assert c.on_nack([601, 605, 700], 1000 * MS) == []
+    k = c.counters
+    assert (k.miss_too_old, k.miss_slot, k.miss_padding, k.miss_ahead) == (1, 1, 1, 1)
+
+
+def test_padding_seqs_take_no_slot():
+    # A ring of 10: media 0..4, padding 5..7, media 8..14. Without the padding, 14 − 2 = 12 ≥ 10 would be
+    # too old; LiveKit counts slots in media packets: 14 − 3 = 11 adjusted, 11 − 2 = 9 < 10 → in;
+    # seq 1: 11 − 1 = 10 → out.
+    c = SfuRetransmissionCache(10)
+    for seq in range(5):
+        c.on_forward(seq, seq, 100, 0)
+    c.on_padding(5, 7)
+    for seq in range(8, 15):
+        c.on_forward(seq, seq, 100, 0)
+    assert c.on_nack([1, 2, 6], 500 * MS) == [(2, 100)]
+    assert (c.counters.miss_too_old, c.counters.miss_padding) == (1, 1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["fwd", "pad", "nack", "pli", "key"]), st.integers(0, 40),
+                          st.integers(0, 80)), max_size=60))
+def test_each_packet_resent_at_most_3_times_and_every_nack_counted(ops):
+    c = SfuRetransmissionCache(16)
+    t, seq, asked, resent = 0, 0, 0, {}
+    for op, k, dt_ms in ops:
+        t += dt_ms * MS
+        if op == "fwd":
+            seq += 1 + (k % 3 == 0)  # now and then a gap
+            c.on_forward(seq, 1000 + seq, 200 + k, t)
+        elif op == "pad":
+            c.on_padding(seq + 1, seq + 1 + k % 4)
+            seq += 1 + k % 4
+        elif op == "nack":
+            nacked = list(range(max(0, seq - k), seq + 1))
+            asked += len(nacked)
+            for s, _ in c.on_nack(nacked, t):
+                resent[s] = resent.get(s, 0) + 1
+        elif op == "pli":
+            c.on_pli_forwarded(t)
+        else:
+            seq += 1
+            c.on_forward(seq, 1000 + seq, 300, t, keyframe=True)
+    assert max(resent.values(), default=0) <= 3
+    k = c.counters
+    assert asked == k.requested == (k.resent + k.miss_too_old + k.miss_slot + k.miss_padding + k.miss_ahead
+                                    + k.throttled_max_ack + k.throttled_interval + k.stopped_on_pli)
