@@ -1,5 +1,6 @@
 """The SFU's per-downtrack retransmission against LiveKit's sequencer rules (media-path.md §3.1)."""
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -102,3 +103,29 @@ def test_each_packet_resent_at_most_3_times_and_every_nack_counted(ops):
     k = c.counters
     assert asked == k.requested == (k.resent + k.miss_too_old + k.miss_slot + k.miss_padding + k.miss_ahead
                                     + k.throttled_max_ack + k.throttled_interval + k.stopped_on_pli)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.integers(1, 3), min_size=1, max_size=30), min_size=1, max_size=6),
+       st.lists(st.integers(0, 3), min_size=6, max_size=6), st.integers(0, 200))
+def test_the_batch_form_equals_one_call_per_packet(batches, paddings, nack_ms):
+    one, many = SfuRetransmissionCache(16), SfuRetransmissionCache(16)
+    seq, t = 10, 0
+    for steps, pad in zip(batches, paddings):
+        out = seq + np.cumsum(steps)
+        times = t + np.arange(len(out)) * 7 * MS
+        key = (out % 5) == 0
+        for q, tt, k in zip(out.tolist(), times.tolist(), key.tolist()):
+            one.on_forward(q, q + 3, 100 + q % 7, tt, k)
+        many.on_forwards(out, out + 3, 100 + out % 7, times, key)
+        seq, t = int(out[-1]), int(times[-1])
+        if pad:
+            one.on_padding(seq + 1, seq + pad)
+            many.on_padding(seq + 1, seq + pad)
+            seq += pad
+        if pad == 3:
+            one.on_pli_forwarded(t)
+            many.on_pli_forwarded(t)
+    asked = list(range(0, seq + 2))
+    assert one.on_nack(asked, t + nack_ms * MS) == many.on_nack(asked, t + nack_ms * MS)
+    assert one.counters == many.counters

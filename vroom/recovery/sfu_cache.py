@@ -21,6 +21,8 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
+import numpy as np
+
 __all__ = [
     "SfuRetransmissionCache",
     "SfuCacheCounters",
@@ -71,13 +73,9 @@ class SfuCacheCounters:
     """``on_forward`` calls too old to be stored (LiveKit logs "cannot be sequenced")."""
 
 
-@dataclass(slots=True)
-class _Slot:
-    out_seq: int
-    orig_seq: int
-    size: int
-    last_ms: int  # forwarded or last resent, in ms since the cache started (LiveKit lastNack)
-    nacked: int = 0
+def _column(values, n: int, dtype) -> np.ndarray:
+    a = np.asarray(values, dtype=dtype)
+    return a if a.ndim else np.full(n, a, dtype=dtype)
 
 
 class SfuRetransmissionCache:
@@ -88,7 +86,7 @@ class SfuRetransmissionCache:
     """
 
     __slots__ = ("size", "start_us", "rtt_ms", "stop_rtx_on_pli", "nack_throttled", "counters",
-                 "_slots", "_highest", "_pad_starts", "_pad_ends", "_pad_offsets", "_pad_floor",
+                 "_out", "_orig", "_bytes", "_last_ms", "_nacked", "_highest", "_pad_starts", "_pad_ends", "_pad_offsets", "_pad_floor",
                  "_pad_floor_offset")
 
     def __init__(self, size: int = SEQUENCER_SIZE_VIDEO, *, start_us: int = 0,
@@ -99,7 +97,12 @@ class SfuRetransmissionCache:
         self.stop_rtx_on_pli = stop_rtx_on_pli
         self.nack_throttled = False  # set when a PLI is forwarded, cleared by the next key frame
         self.counters = SfuCacheCounters()
-        self._slots: list[_Slot | None] = [None] * self.size
+        # the ring as columns, slot = adjusted seq % size; _out −1 marks an empty slot
+        self._out = np.full(self.size, -1, dtype=np.int64)
+        self._orig = np.zeros(self.size, dtype=np.int64)
+        self._bytes = np.zeros(self.size, dtype=np.int64)
+        self._last_ms = np.zeros(self.size, dtype=np.int64)  # forwarded or last resent (LiveKit lastNack)
+        self._nacked = np.zeros(self.size, dtype=np.int64)
         self._highest: int | None = None  # highest outgoing seq sequenced (padding included)
         # padding ranges left out of the ring (LiveKit snRangeMap, which keeps the media runs between them)
         self._pad_starts: list[int] = []  # excluded ranges [start, end), ascending
@@ -130,7 +133,7 @@ class SfuRetransmissionCache:
         return self._pad_offsets[i]
 
     def _adjusted_highest(self) -> int:
-        return self._highest - (self._pad_offsets[-1] if self._pad_offsets else 0)
+        return self._highest - (self._pad_offsets[-1] if self._pad_offsets else self._pad_floor_offset)
 
     def on_forward(self, out_seq: int, orig_seq: int, size: int, now_us: int, keyframe: bool = False) -> None:
         """A packet was forwarded to this subscriber as ``out_seq`` (``sequencer.push``).
@@ -151,11 +154,49 @@ class SfuRetransmissionCache:
         if adjusted - highest <= -self.size:
             self.counters.not_sequenced += 1
             return
-        for esn in range(highest + 1, min(adjusted, highest + 1 + self.size)):
-            self._slots[esn % self.size] = None  # the seqs skipped are gaps, not packets
-        self._slots[adjusted % self.size] = _Slot(out_seq, orig_seq, int(size), self._ms(now_us))
+        if adjusted > highest + 1:  # the seqs skipped are gaps, not packets
+            self._out[np.arange(highest + 1, min(adjusted, highest + 1 + self.size)) % self.size] = -1
+        slot = adjusted % self.size
+        self._out[slot] = out_seq
+        self._orig[slot] = orig_seq
+        self._bytes[slot] = size
+        self._last_ms[slot] = self._ms(now_us)
+        self._nacked[slot] = 0
         self._highest = max(self._highest, out_seq)
         self.counters.forwarded += 1
+
+    def on_forwards(self, out_seqs, orig_seqs, sizes, now_us, keyframe=None) -> None:
+        """Many ``on_forward`` calls at once (columns in forwarding order), with nothing in between.
+
+        Vectorised kernel for the common case, outgoing seqs ascending past everything sequenced (gaps
+        allowed): the slots are written in one step; anything else is stepped one packet at a time.
+        """
+        out = np.asarray(out_seqs, dtype=np.int64)
+        n = len(out)
+        if n == 0:
+            return
+        orig = np.asarray(orig_seqs, dtype=np.int64)
+        size, now = _column(sizes, n, np.int64), _column(now_us, n, np.int64)
+        key = _column(False if keyframe is None else keyframe, n, bool)
+        if self._highest is None or out[0] <= self._highest or (n > 1 and (np.diff(out) <= 0).any()):
+            for i in range(n):
+                self.on_forward(int(out[i]), int(orig[i]), int(size[i]), int(now[i]), bool(key[i]))
+            return
+        if key.any():
+            self.nack_throttled = False
+        offset = self._pad_offsets[-1] if self._pad_offsets else self._pad_floor_offset
+        adjusted = out - offset
+        highest, last = self._adjusted_highest(), int(adjusted[-1])
+        self._out[np.arange(max(highest + 1, last - self.size + 1), last + 1) % self.size] = -1
+        keep = adjusted > last - self.size  # distinct slots: the last ``size`` adjusted seqs
+        slots = adjusted[keep] % self.size
+        self._out[slots] = out[keep]
+        self._orig[slots] = orig[keep]
+        self._bytes[slots] = size[keep]
+        self._last_ms[slots] = (now[keep] - self.start_us) // 1000
+        self._nacked[slots] = 0
+        self._highest = int(out[-1])
+        self.counters.forwarded += n
 
     def on_padding(self, first_out_seq: int, last_out_seq: int) -> None:
         """Outgoing seqs ``first..last`` carried only padding: never resend them (``pushPadding``)."""
@@ -166,7 +207,7 @@ class SfuRetransmissionCache:
             for seq in range(max(first_out_seq, self._highest - self.size + 1), min(last_out_seq + 1, self._highest)):
                 offset = self._offset(seq)
                 if offset is not None:
-                    self._slots[(seq - offset) % self.size] = None
+                    self._out[(seq - offset) % self.size] = -1
             return
         self._pad_starts.append(first_out_seq)
         self._pad_ends.append(last_out_seq + 1)
@@ -185,9 +226,9 @@ class SfuRetransmissionCache:
     def original_seq(self, out_seq: int) -> int | None:
         """The publisher's seq behind ``out_seq`` while it is in the ring."""
         slot = self._lookup(out_seq)
-        return None if isinstance(slot, str) else slot.orig_seq
+        return None if isinstance(slot, str) else int(self._orig[slot])
 
-    def _lookup(self, seq: int) -> _Slot | str:
+    def _lookup(self, seq: int) -> int | str:
         """The slot holding ``seq``, or the name of the miss counter."""
         if self._highest is None or seq > self._highest:
             return "miss_ahead"
@@ -199,8 +240,8 @@ class SfuRetransmissionCache:
         adjusted = seq - offset
         if self._adjusted_highest() - adjusted >= self.size:
             return "miss_too_old"
-        slot = self._slots[adjusted % self.size]
-        if slot is None or slot.out_seq != seq:
+        slot = adjusted % self.size
+        if self._out[slot] != seq:
             return "miss_slot"
         return slot
 
@@ -219,13 +260,13 @@ class SfuRetransmissionCache:
             slot = self._lookup(seq)
             if isinstance(slot, str):
                 setattr(c, slot, getattr(c, slot) + 1)
-            elif slot.nacked >= MAX_ACK:
+            elif self._nacked[slot] >= MAX_ACK:
                 c.throttled_max_ack += 1
-            elif now_ms - slot.last_ms <= gap_ms:
+            elif now_ms - self._last_ms[slot] <= gap_ms:
                 c.throttled_interval += 1
             else:
-                slot.nacked += 1
-                slot.last_ms = now_ms
+                self._nacked[slot] += 1
+                self._last_ms[slot] = now_ms
                 c.resent += 1
-                out.append((seq, slot.size))
+                out.append((seq, int(self._bytes[slot])))
         return out
