@@ -8,6 +8,9 @@ least one RTT ago; after its 10th NACK an entry is dropped and nothing else happ
 (late or retransmitted) removes its entry and reports how often it was NACKed; a gap that would take
 the list over 1000 entries clears it and asks for a key frame.
 
+libwebrtc no longer tracks key frames here (commit d257cb7, 2024), so a packet carries no key-frame
+flag; ``clear_up_to`` is called when a key frame becomes decodable.
+
 Sequence numbers are extended (they never wrap), as everywhere in vroom, so libwebrtc's ``AheadOf``
 is ``>`` here. The common case, the next packet in order with nothing waiting to be sent, costs O(1),
 and ``on_packets`` takes a whole batch in one numpy pass, stepping only the rows that are not.

@@ -94,7 +94,8 @@ def rtt_from_sr_rr(sr_sent_us: int, sr_arrival_us: int, rr_sent_us: int, rr_arri
     """RTT in µs measured by the sender of an SR sent at ``sr_sent_us``, answered by an RR that left
     ``rr_sent_us − sr_arrival_us`` after the SR arrived (its DLSR) and came back at ``rr_arrival_us``.
 
-    One clock serves both ends here, as in vroom; LSR and A are read on the SR sender's clock.
+    One clock serves both ends here, as in vroom; LSR and A are read on the SR sender's clock. An SR
+    sent at exactly t = 0 has LSR 0, which RFC 3550 reserves for "no SR yet": it gives no sample.
     """
     lsr = ntp_short(sr_sent_us)
     return rtt_from_report_block(rr_arrival_us, lsr, dlsr_units(rr_sent_us - sr_arrival_us))
@@ -145,8 +146,9 @@ class CallStatsRtt:
         self._next_us = self.start_us + CALL_STATS_INTERVAL_US
 
     def on_rtt(self, rtt_us: int, now_us: int) -> None:
-        """An RTT sample (from RTCP or feedback); kept in ms like ``CallStats::OnRttUpdate``."""
-        self._reports.append((int(now_us) // 1000, int(rtt_us) // 1000))
+        """An RTT sample (from RTCP or feedback); kept in ms like ``CallStats::OnRttUpdate`` (``rtt.ms()``,
+        rounded to the nearest ms)."""
+        self._reports.append((int(now_us) // 1000, _round_div(int(rtt_us), 1000)))
 
     def get_timer(self) -> int:
         return self._next_us

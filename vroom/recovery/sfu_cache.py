@@ -220,7 +220,10 @@ class SfuRetransmissionCache:
             del self._pad_starts[0], self._pad_ends[0], self._pad_offsets[0]
 
     def on_pli_forwarded(self, now_us: int) -> None:
-        """The SFU forwarded a PLI on this subscriber's behalf: no RTX to it until the next key frame."""
+        """The SFU forwarded a PLI on this subscriber's behalf: no RTX to it until the next key frame.
+
+        LiveKit sets this only when the PLI really goes upstream (the downtrack is locked to a layer).
+        """
         self.nack_throttled = True
 
     def original_seq(self, out_seq: int) -> int | None:
