@@ -202,4 +202,4 @@ def test_the_batch_form_equals_one_call_per_packet(steps, delay, rounds):
         assert got == expect
         assert one.handle_timer(base + 900 * MS) == batch.handle_timer(base + 900 * MS)
         assert (one.newest_seq, one.counters) == (batch.newest_seq, batch.counters)
-        assert [q for q in range(0, 400) if q in one] == [q for q in range(0, 400) if q in batch]
+        assert [q for q in range(400) if q in one] == [q for q in range(400) if q in batch]

@@ -126,6 +126,6 @@ def test_the_batch_form_equals_one_call_per_packet(batches, paddings, nack_ms):
         if pad == 3:
             one.on_pli_forwarded(t)
             many.on_pli_forwarded(t)
-    asked = list(range(0, seq + 2))
+    asked = list(range(seq + 2))
     assert one.on_nack(asked, t + nack_ms * MS) == many.on_nack(asked, t + nack_ms * MS)
     assert one.counters == many.counters

@@ -123,7 +123,7 @@ def nack_fcis(seqs) -> list[tuple[int, int]]:
     """
     out: list[tuple[int, int]] = []
     pid = blp = None
-    for seq in sorted(set(int(s) for s in seqs)):
+    for seq in sorted({int(s) for s in seqs}):
         if pid is not None and seq - pid - 1 <= 15:
             blp |= 1 << (seq - pid - 1)
             continue
