@@ -134,3 +134,23 @@ def test_every_nacked_seq_is_answered_or_ignored_for_one_counted_reason(ops):
     c = h.counters
     assert asked == (c.resent + c.ignored_not_stored + c.ignored_pending + c.ignored_rtt + c.refused_rate
                      + c.dropped_after_refusal)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 60), st.integers(100, 1500)), min_size=1, max_size=80),
+       st.integers(100_000, 2_000_000))
+def test_once_the_window_has_been_full_no_500ms_carries_more_than_the_cap(uses, cap_bps):
+    """Property: whenever the rate is known over a full window, the bytes accepted in the 500 ms
+    (500 one-ms buckets) ending with an accepted use are at most cap × 0.5 s."""
+    lim = RateLimiter(500, cap_bps)
+    t_ms, accepted, first = 0, [], None  # first: the first use since the window was last empty
+    for dt_ms, size in uses:
+        t_ms += dt_ms
+        in_window = any(a > t_ms - 500 for a, _ in accepted)
+        full = in_window and first <= t_ms - 500
+        if lim.try_use(size, t_ms * MS):
+            if not in_window:
+                first = t_ms
+            accepted.append((t_ms, size))
+            if full:
+                assert sum(s for a, s in accepted if a > t_ms - 500) * 8 <= cap_bps // 2
