@@ -136,7 +136,7 @@ def test_every_nacked_seq_is_answered_or_ignored_for_one_counted_reason(ops):
                      + c.dropped_after_refusal)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 60), st.integers(100, 1500)), min_size=1, max_size=80),
        st.integers(100_000, 2_000_000))
 def test_once_the_window_has_been_full_no_500ms_carries_more_than_the_cap(uses, cap_bps):

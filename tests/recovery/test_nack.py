@@ -157,7 +157,7 @@ def test_clear_up_to_ends_older_nacking():
 arrivals = st.lists(st.tuples(st.integers(-3, 40), st.integers(0, 60), st.booleans()), min_size=1, max_size=50)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(arrivals, st.integers(10, 150))
 def test_never_a_received_seq_never_more_than_10_nacks_never_over_1000(steps, rtt_ms):
     """Properties: a NACK never names a seq already received; no seq is NACKed more than 10 times;
@@ -181,7 +181,7 @@ def test_never_a_received_seq_never_more_than_10_nacks_never_over_1000(steps, rt
     nack.check()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.lists(st.tuples(st.integers(-3, 4), st.booleans()), min_size=1, max_size=80),
        st.integers(0, 1), st.integers(0, 3))
 def test_the_batch_form_equals_one_call_per_packet(steps, delay, rounds):

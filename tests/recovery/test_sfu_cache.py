@@ -75,7 +75,7 @@ def test_padding_seqs_take_no_slot():
     assert (c.counters.miss_too_old, c.counters.miss_padding) == (1, 1)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["fwd", "pad", "nack", "pli", "key"]), st.integers(0, 40),
                           st.integers(0, 80)), max_size=60))
 def test_each_packet_resent_at_most_3_times_and_every_nack_counted(ops):
@@ -105,7 +105,7 @@ def test_each_packet_resent_at_most_3_times_and_every_nack_counted(ops):
                                     + k.throttled_max_ack + k.throttled_interval + k.stopped_on_pli)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.lists(st.lists(st.integers(1, 3), min_size=1, max_size=30), min_size=1, max_size=6),
        st.lists(st.integers(0, 3), min_size=6, max_size=6), st.integers(0, 200))
 def test_the_batch_form_equals_one_call_per_packet(batches, paddings, nack_ms):
