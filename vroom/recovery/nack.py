@@ -145,7 +145,8 @@ class NackRequester:
             self.newest_seq = seq
             return _NOTHING
         if seq == newest + 1 and not recovered and not self._unsent:
-            self._purge(seq - MAX_PACKET_AGE)  # the common case: O(1)
+            if self._list:  # the common case: O(1)
+                self._purge(seq - MAX_PACKET_AGE)
             self.newest_seq = seq
             return _NOTHING
         if seq == newest:
