@@ -129,3 +129,26 @@ def test_the_batch_form_equals_one_call_per_packet(batches, paddings, nack_ms):
     asked = list(range(seq + 2))
     assert one.on_nack(asked, t + nack_ms * MS) == many.on_nack(asked, t + nack_ms * MS)
     assert one.counters == many.counters
+
+
+def test_at_short_rtts_the_first_nack_falls_inside_the_spacing_from_the_original():
+    """The slot's time starts at the packet's arrival at the SFU (``push(extPkt.Arrival, ...)``), so a
+    NACK coming back within min(100 ms, 2 × RTT) of it is ignored. RTT 40 ms (20 ms each way): packets
+    1, 2, 3 reach the SFU at 0, 1, 2 ms; 2 is lost downstream. The subscriber sees 3 at 22 ms and NACKs
+    at once; the NACK reaches the SFU at 42 ms: 42 − 1 = 41 ≤ min(100, 80) → ignored. The receiver's
+    retry waits one RTT on the 20 ms timer: 22 + 40 = 62 → the 80 ms pass; at the SFU at 100 ms,
+    99 > 80 → resent. The repair lands at 120 ms, 99 ms after the packet was due (21 ms)."""
+    from vroom.recovery import NackRequester
+
+    sfu, nack = SfuRetransmissionCache(500), NackRequester()
+    sfu.set_rtt(40 * MS)
+    nack.update_rtt(40 * MS)
+    for seq in (1, 2, 3):
+        sfu.on_forward(seq, seq, 1200, (seq - 1) * MS)
+    nack.on_packet(1, 20 * MS)
+    first = nack.on_packet(3, 22 * MS).send
+    assert first == (2,) and sfu.on_nack(first, 42 * MS) == []
+    while nack.get_timer() < 80 * MS:
+        assert nack.handle_timer(nack.get_timer()) == []
+    assert nack.handle_timer(80 * MS) == [2]
+    assert sfu.on_nack([2], 100 * MS) == [(2, 1200)]
