@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
-__all__ = ["DecodedFramesHistory", "Frame", "FrameBuffer", "MAX_FRAMES_BUFFERED", "MAX_FRAMES_HISTORY"]
+__all__ = ["MAX_FRAMES_BUFFERED", "MAX_FRAMES_HISTORY", "DecodedFramesHistory", "Frame", "FrameBuffer"]
 
 MAX_FRAMES_BUFFERED = 800  # kMaxFramesBuffered (video_stream_buffer_controller.cc)
 MAX_FRAMES_HISTORY = 1 << 13  # kMaxFramesHistory (video_stream_buffer_controller.cc)

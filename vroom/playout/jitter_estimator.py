@@ -28,7 +28,7 @@ from collections import deque
 
 from .rtt_filter import RttFilter, ms_round, us_trunc
 
-__all__ = ["FrameDelayVariationKalmanFilter", "JitterEstimator", "RTT_MULT", "RTT_MULT_ADD_CAP_US"]
+__all__ = ["RTT_MULT", "RTT_MULT_ADD_CAP_US", "FrameDelayVariationKalmanFilter", "JitterEstimator"]
 
 FRAME_PROCESSING_STARTUP_COUNT = 30  # kFrameProcessingStartupCount
 FRAMES_UNTIL_SIZE_FILTERING = 5  # kFramesUntilSizeFiltering
@@ -62,7 +62,7 @@ MAX_BANDWIDTH = 0.000001  # kMaxBandwidth [1 / bytes per ms], ~8 Gbps
 class FrameDelayVariationKalmanFilter:
     """Fits ``delay variation [ms] = slope × size variation [bytes] + offset [ms]`` (libwebrtc)."""
 
-    __slots__ = ("slope", "offset_ms", "_cov", "_q")
+    __slots__ = ("_cov", "_q", "offset_ms", "slope")
 
     def __init__(self) -> None:
         self.slope = 1 / (512e3 / 8)  # [1 / bytes per ms]

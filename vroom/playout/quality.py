@@ -31,8 +31,18 @@ AVG_INTERFRAME_DELAYS_WINDOW_FRAMES = 30  # kAvgInterframeDelaysWindowSizeFrames
 class VideoQualityObserver:
     """Counts freezes, pauses and the inter-frame delay of rendered frames."""
 
-    __slots__ = ("frames_rendered", "first_rendered_ms", "last_rendered_ms", "freeze_count", "total_freezes_ms",
-                 "pause_count", "total_pauses_ms", "sum_squared_interframe_delays_s", "paused", "_delays")
+    __slots__ = (
+        "_delays",
+        "first_rendered_ms",
+        "frames_rendered",
+        "freeze_count",
+        "last_rendered_ms",
+        "pause_count",
+        "paused",
+        "sum_squared_interframe_delays_s",
+        "total_freezes_ms",
+        "total_pauses_ms",
+    )
 
     def __init__(self) -> None:
         self.frames_rendered = 0

@@ -34,7 +34,7 @@ PATTERNS: dict[int, tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]] = {
 class Vp8References:
     """Tracks the three buffers of one VP8 stream and names each frame's references."""
 
-    __slots__ = ("layers", "_buffers")
+    __slots__ = ("_buffers", "layers")
 
     def __init__(self, temporal_layers: int = 1) -> None:
         if temporal_layers not in PATTERNS:

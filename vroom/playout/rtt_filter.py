@@ -22,7 +22,7 @@ DRIFT_STDDEV = 3.5  # kDriftStdDev
 MAX_DRIFT_JUMP_COUNT = 5  # RttFilter::kMaxDriftJumpCount (rtt_filter.h)
 
 
-def ms_round(us: int | float) -> int:
+def ms_round(us: float) -> int:
     """``TimeDelta::ms()``: µs to ms rounded to nearest, halves up (rtc_base ``DivideRoundToNearest``)."""
     return int((int(us) + 500) // 1000)
 
@@ -35,8 +35,16 @@ def us_trunc(value_us: float) -> int:
 class RttFilter:
     """The RTT the video receiver plans for: ``rtt_us`` is the maximum since the last reset."""
 
-    __slots__ = ("_got_non_zero", "_avg_us", "_var_ms2", "_max_us", "_count", "_jump_buf", "_drift_buf",
-                 "_last_jump_positive")
+    __slots__ = (
+        "_avg_us",
+        "_count",
+        "_drift_buf",
+        "_got_non_zero",
+        "_jump_buf",
+        "_last_jump_positive",
+        "_max_us",
+        "_var_ms2",
+    )
 
     def __init__(self) -> None:
         self.reset()

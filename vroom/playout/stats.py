@@ -26,7 +26,7 @@ class PlayoutCounters:
     jitter_buffer_minimum_delay_us: int = 0
     jitter_buffer_emitted_count: int = 0
 
-    def snapshot(self, *, dropped: int, buffered: int, quality: "VideoQualityObserver") -> "PlayoutStats":
+    def snapshot(self, *, dropped: int, buffered: int, quality: VideoQualityObserver) -> PlayoutStats:
         return PlayoutStats(
             frames_received=self.frames_received, frames_decoded=self.frames_decoded,
             frames_dropped=dropped + self.frames_passed_over, frames_buffered=buffered,

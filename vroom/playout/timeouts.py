@@ -11,8 +11,13 @@ A released frame pushes the deadline to 3 s after it.
 
 from __future__ import annotations
 
-__all__ = ["DecodableFrameTimeout", "INACTIVE_DURATION_US", "MAX_WAIT_FOR_FRAME_US", "MAX_WAIT_FOR_KEY_FRAME_US",
-           "max_wait_for_frame_us"]
+__all__ = [
+    "INACTIVE_DURATION_US",
+    "MAX_WAIT_FOR_FRAME_US",
+    "MAX_WAIT_FOR_KEY_FRAME_US",
+    "DecodableFrameTimeout",
+    "max_wait_for_frame_us",
+]
 
 MAX_WAIT_FOR_KEY_FRAME_US = 200_000  # kMaxWaitForKeyFrame (video_receive_stream2.h)
 MAX_WAIT_FOR_FRAME_US = 3_000_000  # kMaxWaitForFrame (video_receive_stream2.h)
@@ -30,8 +35,14 @@ def max_wait_for_frame_us(rtp_history_us: int, key_frame: bool) -> int:
 class DecodableFrameTimeout:
     """``VideoReceiveStreamTimeoutTracker``: the deadline for the next decodable frame (µs)."""
 
-    __slots__ = ("max_wait_for_key_frame_us", "max_wait_for_frame_us", "running", "timeout_us", "last_frame_us",
-                 "waiting_for_key_frame")
+    __slots__ = (
+        "last_frame_us",
+        "max_wait_for_frame_us",
+        "max_wait_for_key_frame_us",
+        "running",
+        "timeout_us",
+        "waiting_for_key_frame",
+    )
 
     def __init__(self, *, max_wait_for_key_frame_us: int = MAX_WAIT_FOR_KEY_FRAME_US,
                  max_wait_for_frame_us: int = MAX_WAIT_FOR_FRAME_US) -> None:

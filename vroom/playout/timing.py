@@ -50,7 +50,7 @@ DECODE_TIME_LIMIT_MS = 10_000  # kTimeLimitMs
 class DecodeTimePercentileFilter:
     """The 95th percentile of the decode times of the last 10 s (ms), the first 5 ignored."""
 
-    __slots__ = ("_ignored", "_sorted", "_history")
+    __slots__ = ("_history", "_ignored", "_sorted")
 
     def __init__(self) -> None:
         self._ignored = 0

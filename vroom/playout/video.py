@@ -40,7 +40,7 @@ from .stats import PlayoutCounters, PlayoutStats
 from .timeouts import INACTIVE_DURATION_US, DecodableFrameTimeout, max_wait_for_frame_us
 from .timing import DEFAULT_DECODE_TIME_US, VideoTiming
 
-__all__ = ["KeyFrameRequest", "MAX_ALLOWED_FRAME_DELAY_US", "RenderedFrame", "VideoPlayout"]
+__all__ = ["MAX_ALLOWED_FRAME_DELAY_US", "KeyFrameRequest", "RenderedFrame", "VideoPlayout"]
 
 MAX_ALLOWED_FRAME_DELAY_US = 5_000  # FrameDecodeTiming::kMaxAllowedFrameDelay (frame_decode_timing.h)
 MAX_VIDEO_DELAY_US = 10_000_000  # kMaxVideoDelay (frame_helpers.cc): bad render timing resets the timing
