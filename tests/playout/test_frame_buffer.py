@@ -133,3 +133,11 @@ def test_frames_decode_in_dependency_order_and_every_frame_is_accounted_for(case
         assert all(r in done for r in by_id[fid].references)  # never decoded before a reference
         done.add(fid)
     assert decoded == sorted(decoded)
+
+
+def test_a_delta_frame_before_any_key_frame_has_no_place():
+    # the reference finder cannot name a buffer nothing has filled: such a frame never reaches the buffer
+    refs = Vp8References(3)
+    assert refs.next_frame(5, 5, key=False) is None
+    assert refs.next_frame(6, 6, key=True) == ()
+    assert refs.next_frame(7, 7, key=False) == (6,)

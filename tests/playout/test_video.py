@@ -4,6 +4,7 @@ video_receive_stream2.cc, video_receive_stream_timeout_tracker.cc, video_quality
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vroom.media import receiver
 from vroom.playout import (
     Frame,
     KeyFrameRequest,
@@ -11,6 +12,7 @@ from vroom.playout import (
     VideoPlayout,
     VideoQualityObserver,
     Vp8References,
+    quality,
 )
 
 PERIOD_US = 1_000_000 / 30
@@ -219,3 +221,10 @@ def test_no_freeze_before_five_delays():
     for t in (0, 33_000, 66_000, 99_000, 1_099_000):
         q.on_rendered_frame(t)
     assert q.freeze_count == 0
+
+
+def test_freeze_and_pause_constants_are_the_receivers():
+    # the same definition as vroom/media/receiver.py's vectorised freeze count (video_quality_observer2.cc)
+    assert quality.AVG_INTERFRAME_DELAYS_WINDOW_FRAMES == receiver.FREEZE_WINDOW == 30
+    assert quality.MIN_FRAME_SAMPLES_TO_DETECT_FREEZE == receiver.FREEZE_MIN_SAMPLES == 5
+    assert quality.MIN_INCREASE_FOR_FREEZE_MS * 1000 == receiver.FREEZE_MIN_INCREASE_US == 150_000

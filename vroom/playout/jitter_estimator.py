@@ -130,7 +130,8 @@ class JitterEstimator:
         self._startup_size_count = 0
         self._startup_count = 0
         self.rtt_filter.reset()
-        self._periods_us: deque[int] = deque(maxlen=FPS_WINDOW)
+        self._periods_us: deque[int] = deque()
+        self._periods_sum_us = 0
         self.kalman = FrameDelayVariationKalmanFilter()
 
     # -- inputs -------------------------------------------------------------
@@ -196,7 +197,7 @@ class JitterEstimator:
         """``GetFrameRate``: 1 / the mean of the last 30 update intervals, in mHz (0 while unknown)."""
         if not self._periods_us:
             return 0
-        mean_us = us_trunc(sum(self._periods_us) / len(self._periods_us))
+        mean_us = us_trunc(self._periods_sum_us / len(self._periods_us))
         if mean_us <= 0:
             return 0
         return min(1_000_000_000 // mean_us, MAX_FRAMERATE_MHZ)
@@ -222,7 +223,11 @@ class JitterEstimator:
 
     def _estimate_random_jitter(self, d_dt: float, now_us: int) -> None:
         if self._last_update_us is not None:
-            self._periods_us.append(now_us - self._last_update_us)
+            period = now_us - self._last_update_us
+            self._periods_us.append(period)
+            self._periods_sum_us += period
+            if len(self._periods_us) > FPS_WINDOW:
+                self._periods_sum_us -= self._periods_us.popleft()
         self._last_update_us = now_us
         alpha = (self._alpha_count - 1) / self._alpha_count
         self._alpha_count = min(self._alpha_count + 1, ALPHA_COUNT_MAX)

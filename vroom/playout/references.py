@@ -42,11 +42,12 @@ class Vp8References:
         self.layers = temporal_layers
         self._buffers: list[int | None] = [None, None, None]
 
-    def next_frame(self, frame_id: int, pattern_index: int, key: bool) -> tuple[int, ...]:
+    def next_frame(self, frame_id: int, pattern_index: int, key: bool) -> tuple[int, ...] | None:
         """The references of the encoder's frame number ``pattern_index``, which gets id ``frame_id``.
 
-        A reference to a buffer nothing has filled yet (a stream that did not start with a key
-        frame) is left out.
+        None for a delta frame that references a buffer no key frame has filled (a tracker started
+        in mid-stream): libwebrtc's VP8 reference finder holds such a frame back until it can place
+        it, so it never reaches the frame buffer.
         """
         if key:
             self._buffers = [frame_id, frame_id, frame_id]
@@ -55,7 +56,9 @@ class Vp8References:
         out: list[int] = []
         for b in refs:
             ref = self._buffers[b]
-            if ref is not None and ref not in out:
+            if ref is None:
+                return None
+            if ref not in out:
                 out.append(ref)
         for b in updates:
             self._buffers[b] = frame_id

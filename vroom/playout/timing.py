@@ -50,12 +50,13 @@ DECODE_TIME_LIMIT_MS = 10_000  # kTimeLimitMs
 class DecodeTimePercentileFilter:
     """The 95th percentile of the decode times of the last 10 s (ms), the first 5 ignored."""
 
-    __slots__ = ("_history", "_ignored", "_sorted")
+    __slots__ = ("_history", "_ignored", "_sorted", "_value")
 
     def __init__(self) -> None:
         self._ignored = 0
         self._sorted: list[int] = []
         self._history: deque[tuple[int, int]] = deque()
+        self._value = 0
 
     def add_timing(self, decode_time_ms: int, now_ms: int) -> None:
         if self._ignored < IGNORED_SAMPLE_COUNT:
@@ -66,12 +67,12 @@ class DecodeTimePercentileFilter:
         while self._history and now_ms - self._history[0][1] > DECODE_TIME_LIMIT_MS:
             old, _ = self._history.popleft()
             del self._sorted[bisect.bisect_left(self._sorted, old)]
+        # PercentileFilter::GetPercentileValue: element ⌊p·(n−1)⌋ of the sorted window (p·(n−1) in float)
+        self._value = self._sorted[int(DECODE_PERCENTILE * np.float32(len(self._sorted) - 1))]
 
     def required_decode_time_ms(self) -> int:
-        """``PercentileFilter::GetPercentileValue``: element ``⌊p·(n−1)⌋`` of the sorted window, 0 if empty."""
-        if not self._sorted:
-            return 0
-        return self._sorted[int(DECODE_PERCENTILE * np.float32(len(self._sorted) - 1))]
+        """The 95th percentile of the window, 0 while it is empty."""
+        return self._value
 
 
 class VideoTiming:

@@ -169,10 +169,10 @@ class VideoPlayout:
 
     def _run_until(self, now_us: int, *, inclusive: bool) -> None:
         while True:
-            release, done, timeout = self._release_us(), self._decode_done_us, self._timeout_us()
-            t = min((x for x in (release, done, timeout) if x is not None), default=None)
+            t = self.get_timer()
             if t is None or t > now_us or (t == now_us and not inclusive):
                 return
+            release, done = self._release_us(), self._decode_done_us
             if t == release:
                 self._frame_ready_for_decode(t)
             elif t == done:
