@@ -1,6 +1,8 @@
 """One subscription's playout against libwebrtc's receive-side rules (video_stream_buffer_controller.cc,
 video_receive_stream2.cc, video_receive_stream_timeout_tracker.cc, video_quality_observer2.cc)."""
 
+from dataclasses import replace
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +16,7 @@ from vroom.playout import (
     Vp8References,
     quality,
 )
+from vroom.playout.timeouts import max_wait_for_frame_us
 
 PERIOD_US = 1_000_000 / 30
 DELAY_US = 40_000  # constant network delay
@@ -54,11 +57,14 @@ def test_a_steady_stream_decodes_every_frame_without_freezes_or_plis():
 
 
 def test_a_delta_frame_that_arrives_before_its_reference_waits_then_both_decode_in_order():
+    # frame 5 (TL2, needs 4) arrives first, frame 4 (TL0) 1 ms later
     frames = stream(10)
-    frames[4], frames[5] = frames[5], frames[4]  # frame 5 (needs 4) arrives first, 4 one ms later
-    frames[5] = Frame(**{**{k: getattr(frames[5], k) for k in Frame.__slots__}, "arrival_us": frames[4].arrival_us + 1_000})
+    four, five = frames[4], frames[5]
+    assert five.references == (2, 4)
+    frames[4], frames[5] = five, replace(four, arrival_us=five.arrival_us + 1_000)
     p, rendered, _ = play(frames, 1_000_000)
     assert [r.frame_id for r in rendered] == list(range(10))
+    assert rendered[4].decode_us >= five.arrival_us + 1_000  # 4 could not go before it arrived
     assert p.stats().frames_dropped == 0
 
 
@@ -228,3 +234,14 @@ def test_freeze_and_pause_constants_are_the_receivers():
     assert quality.AVG_INTERFRAME_DELAYS_WINDOW_FRAMES == receiver.FREEZE_WINDOW == 30
     assert quality.MIN_FRAME_SAMPLES_TO_DETECT_FREEZE == receiver.FREEZE_MIN_SAMPLES == 5
     assert quality.MIN_INCREASE_FOR_FREEZE_MS * 1000 == receiver.FREEZE_MIN_INCREASE_US == 150_000
+
+
+def test_rtx_time_shortens_the_waits():
+    # DetermineMaxWaitForFrame: rtx-time h with 3h < 3 s gives h (key frame) and 3h; the default 1 s history
+    # gives 3h = 3 s, not below 3 s, so the limits stay 200 ms / 3 s
+    assert (max_wait_for_frame_us(500_000, True), max_wait_for_frame_us(500_000, False)) == (500_000, 1_500_000)
+    assert (max_wait_for_frame_us(1_000_000, True), max_wait_for_frame_us(1_000_000, False)) == (200_000, 3_000_000)
+    assert (max_wait_for_frame_us(0, True), max_wait_for_frame_us(0, False)) == (200_000, 3_000_000)
+    # a lost TL0 frame with rtx-time 500 ms: the first PLI comes 1.5 s after the last decoded frame
+    _, rendered, plis = play(stream(90, lost={8}), 3_000_000, rtx_time_us=500_000)
+    assert plis[0].at_us == rendered[-1].decode_us + 1_500_000
