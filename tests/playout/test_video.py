@@ -3,6 +3,7 @@ video_receive_stream2.cc, video_receive_stream_timeout_tracker.cc, video_quality
 
 from dataclasses import replace
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -41,7 +42,7 @@ def play(frames, until_us, **kw):
     events = []
     for f in frames:
         events += p.on_frame(f)
-    events += p.handle_timer(until_us)
+    events += p.handle_timer(max(until_us, frames[-1].arrival_us))
     rendered = [e for e in events if isinstance(e, RenderedFrame)]
     plis = [e for e in events if isinstance(e, KeyFrameRequest)]
     return p, rendered, plis
@@ -245,3 +246,10 @@ def test_rtx_time_shortens_the_waits():
     # a lost TL0 frame with rtx-time 500 ms: the first PLI comes 1.5 s after the last decoded frame
     _, rendered, plis = play(stream(90, lost={8}), 3_000_000, rtx_time_us=500_000)
     assert plis[0].at_us == rendered[-1].decode_us + 1_500_000
+
+
+def test_frames_out_of_arrival_order_are_a_caller_error():
+    p = VideoPlayout(0)
+    p.handle_timer(100_000)
+    with pytest.raises(ValueError, match="arrival order"):
+        p.on_frame(Frame(0, 0, 50_000, (), True))

@@ -104,6 +104,7 @@ class VideoPlayout:
         self._has_received_frame = False
         self._last_render_us: int | None = None
         self._events: list[RenderedFrame | KeyFrameRequest] = []
+        self._clock_us = now_us  # the latest time the caller has brought it to
         self._start_next_decode(now_us, True)  # VideoReceiveStream2::Start
 
     # -- public surface ---------------------------------------------------------
@@ -168,6 +169,10 @@ class VideoPlayout:
         return self.timeout.timeout_us if self.timeout.running else None
 
     def _run_until(self, now_us: int, *, inclusive: bool) -> None:
+        if now_us < self._clock_us:
+            raise ValueError(f"time went backwards: {now_us} µs after {self._clock_us} µs "
+                             "(feed frames and packets in arrival order)")
+        self._clock_us = now_us
         while True:
             t = self.get_timer()
             if t is None or t > now_us or (t == now_us and not inclusive):
