@@ -1,48 +1,20 @@
 """NetEq, libwebrtc's audio jitter buffer, modelled per packet and per 10 ms of output.
 
-Theory of operation. Packets go in with ``insert`` as they arrive; every 10 ms
-the audio device asks for output (``get_timer`` / ``handle_timer``). An Opus
-packet that carries an in-band FEC (LBRR) copy is split as libwebrtc splits it
-(``AudioDecoderOpusImpl::ParsePayload``): the primary frame at its timestamp,
-plus a secondary frame one frame earlier that is used only if the primary of
-that frame is missing (``PacketBuffer::InsertPacket`` keeps the primary).
+Packets go in with ``insert`` as they arrive; the device takes 10 ms of output
+per step (``get_timer`` / ``handle_timer``). A packet with an Opus LBRR copy is
+split as libwebrtc splits it: the primary frame, plus a secondary frame one
+frame earlier, used only when that frame's primary is missing.
 
-Target delay (``delay_manager.cc``, ``underrun_optimizer.cc``, ``histogram.cc``,
-``packet_arrival_history.cc``): 80 ms at first. Each packet's delay is measured
-against the fastest packet of the last 2 s (arrival minus RTP time). The
-largest delay of each 500 ms goes into a histogram of 100 buckets of 20 ms
-(forget factor 0.983; 0 at first, rising with the count of samples), and the
-target is (1 + the 95th-percentile bucket) × 20 ms. Reordered packets are left
-out; the reorder optimizer may raise the target. Arrival times are counted in
-10 ms ticks, as NetEq's ``TickTimer`` counts them.
-
-Decisions follow ``decision_logic.cc`` with M125's defaults (stable delay mode,
-combined concealment decision). When the next frame is due and its packet
-(or its FEC copy) is in the buffer, it is decoded. Time-stretching keeps the
-playout delay, measured the same way as the arrival delay, between the target
-and target + the largest delay of the last 2 s + 20 ms. When the packet is
-missing, NetEq conceals (Expand). It keeps concealing while a later packet is
-still early (its RTP time beyond the concealed time) and the buffer is no more
-than 50 ms over the target. Then it goes on with that packet (Merge), and the
-frames skipped are lost. A lost packet arriving afterwards is discarded as
-late. After concealment, decoding waits until the buffer holds half the target
-(``kPostponeDecodingLevel``), once Expand has faded below half volume.
-
-The model is coarser than NetEq in a few ways:
-- Decisions are taken when the decoded audio runs out, at frame boundaries
-  (every 20 ms while decoding; every 10 ms while concealing).
-- Accelerate removes 10 ms and preemptive expand inserts 10 ms. NetEq removes
-  or inserts one pitch period (2.5–15 ms) when the signal allows it.
-  Fast accelerate is treated as accelerate without the 50 ms hold.
-- Expand produces 10 ms a step. Its fading assumes steady voiced speech:
-  NetEq's floor slopes after 3 and 7 expands
-  (0.001 / 0.002 per sample), one expand per 10 ms; unvoiced speech fades faster in NetEq.
-- With the combined decision (the default), ``kMaxWaitForPacketMs`` (100 ms)
-  and ``kReinitAfterExpandsMs`` (1 s) do not apply. They belong to the older
-  path (``combine_concealment_decision=false``), which is not modelled.
-- A DTX packet (``dtx=True``) decodes as comfort noise. Until the next packet,
-  NetEq plays codec CNG (counted as comfort noise, not as concealment) for up
-  to ``cng_timeout_ms`` (1 s).
+The target delay follows ``delay_manager.cc``, ``underrun_optimizer.cc``,
+``histogram.cc`` and ``packet_arrival_history.cc``: 80 ms at first, then
+(1 + the 95th-percentile bucket) × 20 ms of the 500 ms maxima of each
+packet's delay against the fastest packet of the last 2 s, counted on the
+10 ms tick. Decisions follow ``decision_logic.cc`` with M125's defaults
+(stable delay mode, combined concealment decision): decode, Expand, Merge,
+time-stretch toward the target, postpone decoding after concealment, and play
+codec CNG after DTX. Where the model is coarser than NetEq (frame-boundary
+decisions, 10 ms stretches, Expand's fade for steady voiced speech), see
+docs/playout-audio.md.
 """
 
 from __future__ import annotations
@@ -366,6 +338,11 @@ class NetEq:
     def buffered_samples(self) -> int:
         """Decoded samples waiting to be played."""
         return self._sync * OUTPUT_SAMPLES
+
+    @property
+    def packets_buffered(self) -> int:
+        """Frames in the packet buffer (primaries and FEC copies)."""
+        return len(self._keys)
 
     def get_timer(self) -> int | None:
         """When the next 10 ms of output is due (None before the first packet)."""
