@@ -112,6 +112,21 @@ def test_target_delay_for_a_delay_spike_in_every_interval_is_three_buckets():
     assert neteq.target_delay_ms == 60
 
 
+def test_time_stretching_brings_the_playout_delay_to_the_target():
+    # Constant delay. After the restart at tick 1 (40 ms) the history holds packets 1, 2, 3, on the tick at
+    # 20, 40, 60 ms with RTP times 0, 20, 40 ms. Frame 3 is due at tick 7 (70 ms): playout delay
+    # (70 − 20) − (40 − 0) = 10 ms < target 80 → preemptive expand (+10 ms); the hold is 1 + 5 ticks, and
+    # frames start every 20 ms, so the next stretch comes 7 ticks later: 10, 20 … 70 ms → 7 expansions,
+    # then 80 is not below 80. Packet 28 (595 ms) brings the target to 20; the high limit is
+    # 20 + 0 (largest delay in the history) + 20 = 40: accelerate at 80, 70, 60, 50, 40 → 5 times, to 30 ms.
+    log = []
+    st = play(100, fec=False, log=log).stats
+    stretches = [(tick, op) for tick, op, _, _ in log if op in ("preemptive", "accelerate")]
+    assert stretches == [(t, "preemptive") for t in range(7, 50, 7)] + [(t, "accelerate") for t in range(58, 87, 7)]
+    assert st.inserted_samples_for_deceleration == 7 * 480 and st.removed_samples_for_acceleration == 5 * 480
+    assert st.concealed_samples == 0 and st.frames_decoded == 100
+
+
 def test_a_late_packet_is_concealed_then_discarded():
     # Frame 40 arrives 150 ms late; 41, 42 … are on time. At frame 40's turn packet 41 is in the buffer:
     # Expand while it is early (2 steps), then Merge; packet 40, when it comes, is older than what has played.
