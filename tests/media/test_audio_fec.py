@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vroom.media.audio import BANDWIDTHS, AudioSpec, OpusSource, decide_fec, equivalent_rate
 from vroom.media.rtp import FLAG_FEC, HEADER_BYTES, PacketColumns
@@ -40,6 +42,26 @@ def test_fec_goes_on_at_32kbps_full_band_for_1_5_and_10_percent(loss, equiv, thr
     # the rule itself, either side of the hand threshold (SILK's Q16 scaling sits ≤ 0.055 % below it)
     assert decide_fec(True, loss, False, FB, threshold_off + 1) == (True, FB)
     assert decide_fec(True, loss, False, FB, math.floor(threshold_off * 0.999)) != (True, FB)  # not at FB
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 25), st.booleans(), st.integers(5_000, 60_000))
+def test_fec_is_on_exactly_above_the_scaled_threshold(loss, was_on, rate):
+    """decide_fec at full band against its rule in decimal: on iff rate > (22000 ∓ 1000)(125 − loss)/100,
+    or, above 5 % loss, on at a narrower band whose threshold the rate passes (SILK's Q16 scaling aside)."""
+    def threshold(base):
+        return (base + (-1000 if was_on else 1000)) * (125 - loss) / 100
+    fec, band = decide_fec(True, loss, was_on, FB, rate)
+    bases = {FB: 22_000, BANDWIDTHS.index("SWB"): 20_000, WB: 16_000, BANDWIDTHS.index("MB"): 14_000,
+             BANDWIDTHS.index("NB"): 12_000}
+    margin = 0.00056 * threshold(22_000) + 1  # 655/65536 is 0.055 % under 1/100
+    if abs(rate - threshold(22_000)) > margin:
+        assert (fec and band == FB) == (rate > threshold(22_000))
+    if fec:
+        assert rate > threshold(bases[band]) - margin and (band == FB or loss > 5)
+    elif loss > 5:
+        assert rate <= threshold(12_000) + margin  # not even narrow band fits
+    assert band == FB or fec  # the bandwidth is lowered only to make room for FEC
 
 
 def test_no_fec_without_loss_or_without_useinbandfec():
@@ -79,6 +101,8 @@ def test_the_loss_smoother_has_a_10_s_time_constant_and_a_20_percent_cap():
     assert src.packet_loss_percent == 0 and not src.fec_active and src.fec_switched_off == 1
     src.set_packet_loss(0.9, 41_000_000 + 10**9)  # ~1000 s later the value is ~0.9, told as the 20 % cap
     assert src.packet_loss_percent == 20 and src.fec_switched_on == 2
+    with pytest.raises(ValueError, match="fraction"):
+        src.set_packet_loss(1.5, 42_000_000_000)
 
 
 def test_each_packet_carries_the_previous_frames_copy_at_the_same_size():

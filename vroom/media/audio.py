@@ -160,6 +160,8 @@ class OpusSource(Source):
         mixed in with weight 1 − 0.9999^Δt(ms); the result, capped at 20 %, reaches libopus in whole
         percent (``static_cast<int>(fraction * 100 + .5)``).
         """
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError(f"packet loss: expected a fraction in [0, 1], got {fraction!r}")
         now_ms = now_us // 1_000
         if self._loss is None:
             self._loss = fraction
