@@ -8,7 +8,7 @@ SEQ0 + k and RTP time TS0 + 960·k; output steps every 10 ms on the grid 0, 10, 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vroom.playout.neteq import NetEq
+from vroom.playout.neteq import Histogram, NetEq
 
 SEQ0, TS0 = 1000, 50_000
 BASE_US = 35_000  # network delay: frame k arrives at k·20 + 35 ms, between two output steps
@@ -125,6 +125,27 @@ def test_time_stretching_brings_the_playout_delay_to_the_target():
     assert stretches == [(t, "preemptive") for t in range(7, 50, 7)] + [(t, "accelerate") for t in range(58, 87, 7)]
     assert st.inserted_samples_for_deceleration == 7 * 480 and st.removed_samples_for_acceleration == 5 * 480
     assert st.concealed_samples == 0 and st.frames_decoded == 100
+
+
+def test_the_histogram_forgets_fast_at_first_as_libwebrtc_s_does():
+    # histogram.cc: the forget factor starts at 0 and becomes ⌊2^15 (1 − 2/(n + 1))⌋ after n adds, up to
+    # ⌊0.983 × 2^15⌋ = 32210: 0 after 1 add, so the first two adds each put all of 2^30 in their bucket.
+    # Then the factor is ⌊32768/3⌋ = 10922: add(0) leaves (32768 − 10922) · 2^15 in bucket 0 and
+    # 10922 · 2^15 in bucket 2 (sum 2^30, exact). 95th percentile: 1 − P(bucket 0) = 1/3 > 0.05, and only
+    # bucket 2 brings it to 0 → bucket 2.
+    h = Histogram(32210)
+    h.add(0)
+    assert h.buckets[0] == 1 << 30 and sum(h.buckets) == 1 << 30 and h.forget_factor == 0
+    h.add(2)
+    assert h.buckets[2] == 1 << 30 and h.forget_factor == 10922
+    h.add(0)
+    assert h.buckets[:3] == [21846 << 15, 0, 10922 << 15]
+    assert h.quantile(int((1 << 30) * 0.95)) == 2
+    assert h.forget_factor == 16384  # 2^15 (1 − 2/4)
+    for _ in range(200):
+        h.add(0)
+    assert h.forget_factor == 32210 and sum(h.buckets) == 1 << 30
+    assert h.quantile(int((1 << 30) * 0.95)) == 0  # bucket 2 keeps 1/3 · Π forget factors ≪ 5 %
 
 
 def test_a_late_packet_is_concealed_then_discarded():
