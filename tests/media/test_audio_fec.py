@@ -44,7 +44,7 @@ def test_fec_goes_on_at_32kbps_full_band_for_1_5_and_10_percent(loss, equiv, thr
     assert decide_fec(True, loss, False, FB, math.floor(threshold_off * 0.999)) != (True, FB)  # not at FB
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.integers(1, 25), st.booleans(), st.integers(5_000, 60_000))
 def test_fec_is_on_exactly_above_the_scaled_threshold(loss, was_on, rate):
     """decide_fec at full band against its rule in decimal: on iff rate > (22000 ∓ 1000)(125 − loss)/100,

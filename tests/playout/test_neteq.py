@@ -180,8 +180,7 @@ def test_dtx_silence_plays_comfort_noise_not_concealment():
     # (sequence numbers stay consecutive), and talks again after it. NetEq plays codec CNG in between.
     frames = list(range(11)) + [11, 12, 13]
     ts = {k: k for k in range(11)} | {11: 30, 12: 31, 13: 32}  # frame index → 20 ms slot
-    neteq, log = NetEq(start_us=0), []
-    neteq.log = log
+    neteq = NetEq(start_us=0)
     for k in frames:
         t = ts[k] * 20_000 + BASE_US
         neteq.advance(t)
