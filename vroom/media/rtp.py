@@ -25,6 +25,7 @@ __all__ = [
     "FLAG_RELIABLE",
     "FLAG_FIRST",
     "FLAG_PADDING",
+    "FLAG_FEC",
     "NO_LEVEL",
     "take_rows",
 ]
@@ -43,6 +44,8 @@ FLAG_RELIABLE = 4
 FLAG_FIRST = 8
 #: Padding sent to probe a link's capacity (RFC 3550 §5.1 P bit); carries no media.
 FLAG_PADDING = 16
+#: An Opus packet that also carries an in-band FEC (LBRR) copy of the previous frame (RFC 6716 §2.1.7).
+FLAG_FEC = 32
 #: ``level`` of packets that carry no RFC 6464 audio level.
 NO_LEVEL = -1
 
