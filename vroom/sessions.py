@@ -158,7 +158,6 @@ class Sessions:
         p.joined_at = now
         p.record = record
         p.cloud = cloud
-        record.driver = p
         self.directory.add_member(p, record.sid)
         p.uplink = self.make_link(f"{p.key}/up", net.up)
         p.downlink = self.make_link(f"{p.key}/down", net.down)

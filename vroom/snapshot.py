@@ -314,7 +314,8 @@ def _rooms(sim: "Simulation") -> tuple[RoomView, ...]:
     out = []
     for cloud in sim.accounts:
         for room in cloud.rooms.values():
-            keys = tuple(p.driver.key if p.driver is not None else p.identity for p in room.connected)
+            members = [(p, sim.directory.participant(p.sid)) for p in room.connected]
+            keys = tuple(p.identity if m is None else m.key for p, m in members)
             out.append(RoomView(room.sid, room.unique_name, room.account_sid, room.status, room.max_participants,
                                 keys))
     return tuple(out)

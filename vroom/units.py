@@ -235,6 +235,8 @@ def to_us(seconds: object, name: str = "now") -> int:
 
 def check_us(us: object, name: str = "now_us") -> int:
     """An integer time in µs (a Python or numpy integer), as a Python int."""
+    if type(us) is int:  # the common case, without the abstract-base-class check (cores call this per packet)
+        return us
     if isinstance(us, bool) or not isinstance(us, numbers.Integral):
         raise TypeError(f"{name} must be an integer time in µs, got {short(us)}")
     return int(us)

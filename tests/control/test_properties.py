@@ -80,11 +80,12 @@ class ControlPlane(RuleBasedStateMachine):
     def media_matches_the_control_plane(self):
         for r in self.cloud.rooms.values():
             members = sorted(self.sim.sfu.rooms.get(r.sid, []))
-            assert members == sorted(p.driver.index for p in r.connected)
+            member = self.sim.directory.participant
+            assert members == sorted(member(p.sid).index for p in r.connected)
             for p in r.participants:
-                assert p.driver.connected == (p.status != "disconnected")
+                assert member(p.sid).connected == (p.status != "disconnected")
                 if p.status == "disconnected":
-                    assert p.driver.client.state == "disconnected"
+                    assert member(p.sid).client.state == "disconnected"
 
 
 ControlPlane.TestCase.settings = settings(max_examples=40, stateful_step_count=25, deadline=None)

@@ -76,7 +76,6 @@ class ParticipantRecord:
     rules_created_us: int | None = None
     rules_updated_us: int | None = None
     anonymized: bool = False
-    driver: Any = None  # the simulation's Participant (for the test kit; vroom's layers use sim.directory)
     # admitted: connected; the media path shares its driver's lifecycle from the moment it joins
     lifecycle: Lifecycle[ParticipantState, ParticipantEvent] = field(
         default_factory=lambda: Lifecycle(PARTICIPANT, ParticipantState.CONNECTED))
