@@ -18,7 +18,7 @@ KERNEL_MARKS = ("vectorised kernel", "vectorized kernel")
 # Only the driver owns the simpy Environment; the benchmark times a bare simpy loop on purpose.
 SIMPY_ALLOWED = {"sim.py", "bench.py"}
 # Cores: sans-I/O, no outer layer beneath them.
-CORES = ("net", "media", "sfu", "datapath", "loop")
+CORES = ("net", "media", "sfu", "datapath", "loop", "recovery", "playout")
 OUTER = ("vroom.sim", "vroom.control", "vroom.client", "vroom.recording", "vroom.widgets", "vroom.testing",
          "vroom.cli")
 # Front ends over a finished or running simulation, not the model: they may keep a weak map of simulations.

@@ -4,11 +4,12 @@ One concept a module: :mod:`~vroom.playout.jitter_estimator`, :mod:`~vroom.playo
 :mod:`~vroom.playout.timestamp_extrapolator`, :mod:`~vroom.playout.timing`,
 :mod:`~vroom.playout.frame_buffer`, :mod:`~vroom.playout.references`, :mod:`~vroom.playout.timeouts`,
 :mod:`~vroom.playout.quality`, :mod:`~vroom.playout.stats`, and :mod:`~vroom.playout.video`, which
-composes them per subscription.
+composes them per subscription; :mod:`~vroom.playout.neteq` is the audio receiver (libwebrtc's NetEq).
 """
 
 from .frame_buffer import Frame, FrameBuffer
 from .jitter_estimator import JitterEstimator
+from .neteq import NetEq
 from .quality import VideoQualityObserver
 from .references import Vp8References
 from .rtt_filter import RttFilter
@@ -24,6 +25,7 @@ __all__ = [
     "FrameBuffer",
     "JitterEstimator",
     "KeyFrameRequest",
+    "NetEq",
     "PlayoutStats",
     "RenderedFrame",
     "RttFilter",
