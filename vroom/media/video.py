@@ -378,15 +378,16 @@ class VideoSource(Source):
 
         A content change (screen) projects to ``change_multiplier`` budgets at the running QP; over two
         budgets libvpx drops it and codes the next frame at max QP, whose size (not measured, uncertain #8)
-        we take as the change's content-limited size, capped by ``Vp8RateControl.max_qp_cap``. A conference
+        we take as the change's content-limited size, capped by ``Vp8RateControl.max_qp_cap``; a change
+        while Q is still high after that (no overshoot drop) is coded the same way. A conference
         low stream's encoder does not drop: libwebrtc re-encodes the frame at once at max QP. A static
         repeat costs ``STATIC_FRAME_BITS`` (content-limited), at most its target."""
         cv = self.spec.size_variation
         budget = enc.av_per_frame_bandwidth
         if key:
             return coded_bits(target, True, self.draws, cv)
-        if kind == CHANGE and self.spec.change_multiplier * budget > 2 * budget or enc.force_maxqp:
-            projected = self.spec.change_multiplier * budget
+        projected = self.spec.change_multiplier * budget
+        if enc.force_maxqp or (kind == CHANGE and projected > 2 * budget):
             if enc.overshoot_drop(projected, key) and enc.drop_frames:
                 return None
             factor = self.noise[i].factor(self.draws) if cv > 0 else 1.0

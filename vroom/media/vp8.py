@@ -37,7 +37,8 @@ from ..rng import Draws
 
 __all__ = ["Vp8RateControl", "max_intra_target_pct", "coded_bits", "ContentNoise", "BUF_INITIAL_MS",
            "BUF_OPTIMAL_MS", "BUF_SIZE_MS", "DROP_FRAMES_WATER_MARK", "SCREENSHARE_KEY_INTRA_PCT",
-           "KEY_MISS_LOW", "KEY_MISS_HIGH", "MAX_MISS", "CONTENT_LIMITED_CV", "CONTENT_LIMITED_AC"]
+           "KEY_MISS_LOW", "KEY_MISS_HIGH", "MAX_MISS", "CONTENT_LIMITED_CV", "CONTENT_LIMITED_AC",
+           "MAX_QP_SETTLE_FRAMES"]
 
 # libwebrtc modules/video_coding/codecs/vp8/libvpx_vp8_encoder.cc InitEncode
 BUF_INITIAL_MS = 500  # rc_buf_initial_sz
@@ -72,6 +73,11 @@ MAX_MISS = 2.5
 #: autocorrelation 0.57 in the measured traces (§7(d)); we take 0.4 and 0.57.
 CONTENT_LIMITED_CV = 0.4
 CONTENT_LIMITED_AC = 0.57
+#: Coded frames after a max-QP frame during which Q is taken to stay over the overshoot drop's threshold
+#: (3/4 of the max): the drop raised the rate-correction factor to match max QP, and Q falls back frame by
+#: frame (encoder-pacer.md §3 step 5; libvpx's cyclic refresh runs at 1/10 of the macroblocks per frame at
+#: Q >= 80, ten frames to cover the picture). Q is not modelled; ten frames is our figure.
+MAX_QP_SETTLE_FRAMES = 10
 
 
 def max_intra_target_pct(max_fps: float) -> int:
@@ -148,6 +154,7 @@ class Vp8RateControl:
         self.decimation_factor = 0
         self.decimation_count = 0
         self.force_maxqp = False
+        self.high_q_left = 0  # coded frames left with Q still over the overshoot drop's threshold
         self.this_frame_target = 0
         self.last_drop = ""  # why the last frame ``pick`` refused was dropped
 
@@ -198,9 +205,12 @@ class Vp8RateControl:
     def overshoot_drop(self, projected_bits: float, key: bool) -> bool:
         """``vp8_drop_encodedframe_overshoot`` in screen-content mode: a delta frame not at max QP whose
         projected size is over twice the budget is discarded, the buffer reset to the optimal level and the
-        next frame forced to max QP. (The camera's rule needs a collapsed rate-correction factor, which is
+        next frame forced to max QP. For ``MAX_QP_SETTLE_FRAMES`` coded frames after that, Q is still too
+        high for another such drop. (The camera's rule needs a collapsed rate-correction factor, which is
         not modelled: a camera never takes this drop.)"""
-        if key or not self.screen or self.force_maxqp or projected_bits <= 2 * self.av_per_frame_bandwidth:
+        if key or not self.screen or self.force_maxqp or self.high_q_left > 0:
+            return False  # a keyframe, a camera, or Q at or near the max (Q >= 3/4 max: no drop)
+        if projected_bits <= 2 * self.av_per_frame_bandwidth:
             return False
         self.force_maxqp = True
         self.bits_off_target = self.optimal_buffer_level
@@ -217,6 +227,10 @@ class Vp8RateControl:
         self.bits_off_target = max(min(self.bits_off_target, self.maximum_buffer_size), self.floor)
         self.current_video_frame += 1
         self.frames_since_key += 1
+        if self.force_maxqp:
+            self.high_q_left = MAX_QP_SETTLE_FRAMES
+        elif self.high_q_left > 0:
+            self.high_q_left -= 1
         self.force_maxqp = False
 
     # -- libvpx's steps ---------------------------------------------------------------------------------------
