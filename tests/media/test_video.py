@@ -154,6 +154,26 @@ def test_a_paused_encoder_holds_the_newest_frame_and_codes_it_on_resume():
     assert 3_050_000 not in t.tolist() and src.frames_dropped["paused"] == 4 + 3 + 1
 
 
+def test_a_stream_that_sent_nothing_for_2_s_codes_its_next_frame():
+    src = VideoSource(VideoSpec(bitrate_bps=500_000, fps=30), draws(), 1, 0)
+    t, _, _ = frames(src, 1_000_000)
+    src.encoders[0].bits_off_target = -5_000_000  # 10 s of rate short: every delta frame is dropped...
+    t, _, _ = frames(src, 4_000_000)
+    # ... until kDefaultMaxFrameDropInterval: the first frame 2 s after the last one sent (0.9667 s) is coded
+    # with the drop threshold at 0: frame 89 at 2.9667 s (89 × 33 333.3 = 2 966 667 µs)
+    # with drops crediting 16 667 bits each, the buffer is still far below 0: frames 30-88 and 90-119 dropped
+    assert t.tolist() == [2_966_667]
+    assert src.frames_dropped["underrun"] + src.frames_dropped["decimation"] == 59 + 30
+
+
+def test_frames_of_five_average_frames_are_huge():
+    # kDefaultOutlierFrameSizePercent = 500: a keyframe of 10 budgets is huge, deltas of one budget are not
+    spec = VideoSpec(bitrate_bps=500_000, fps=30, keyframe_interval_s=1, keyframe_multiplier=10, size_variation=0)
+    src = VideoSource(spec, draws(), 1, 0)
+    frames(src, 3_000_000)
+    assert src.keyframes == 3 and src.huge_frames == 3
+
+
 def test_counters_account_for_every_captured_frame():
     src = screen(change="1s", seed=4)
     src.set_cwnd_reduce_ratio(0.3)

@@ -143,8 +143,8 @@ class Vp8RateControl:
         self.temporal_layers = temporal_layers
         self.target_bps = 0.0
         self.fps = fps
+        self.bits_off_target = BUF_INITIAL_MS * int(target_bps) // 1000
         self.set_rates(target_bps, fps)
-        self.bits_off_target = self.starting_buffer_level
         self.current_video_frame = 0  # frames coded or dropped inside libvpx
         self.frames_since_key = 0
         self.key_frame_count = 0
@@ -168,8 +168,7 @@ class Vp8RateControl:
         self.starting_buffer_level = int(BUF_INITIAL_MS * ms)
         self.optimal_buffer_level = int(BUF_OPTIMAL_MS * ms)
         self.maximum_buffer_size = int(BUF_SIZE_MS * ms)
-        if hasattr(self, "bits_off_target") and self.bits_off_target > self.maximum_buffer_size:
-            self.bits_off_target = self.maximum_buffer_size  # vp8_change_config
+        self.bits_off_target = min(self.bits_off_target, self.maximum_buffer_size)  # vp8_change_config
 
     @property
     def av_per_frame_bandwidth(self) -> int:
