@@ -56,6 +56,18 @@ def test_rate_limited_delta_frames_vary_as_measured():
     assert 0.11 <= d.std() / d.mean() <= 0.17
 
 
+def test_static_screen_frames_vary_as_content_limited_frames_do():
+    # encoder-pacer.md §7(d): content-bound frames have a CV of 0.3-0.45 and are strongly autocorrelated
+    # (lag-1 0.57 in the traces)
+    src = screen(change="1000s", seed=2)
+    src.content.next_change_us = 10**12  # no change: repeats of a static screen once a second
+    _, size, _ = frames(src, 300_000_000)
+    s = size[REFINE_FRAMES:]
+    assert len(s) > 250
+    assert 0.3 <= s.std() / s.mean() <= 0.45
+    assert 0.4 <= np.corrcoef(s[:-1], s[1:])[0, 1] <= 0.75
+
+
 def screen(bitrate=1_000_000, fps=5.0, change="4s", seed=1, variation=0.14):
     spec = VideoSpec.from_spec({"bitrate": bitrate, "fps": fps, "content_change": change,
                                 "size_variation": variation}, "screen", screen=True)
