@@ -5,7 +5,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vroom.media.rtp import FLAG_KEYFRAME, PacketColumns
-from vroom.media.simulcast import allocate_layers, camera_ladder, ladder_rates, screen_ladder, temporal_layer
+from vroom.media.simulcast import allocate_layers, camera_ladder, ladder_rates, screen_ladder, single_layer, \
+    temporal_layer
 from vroom.media.video import VideoSource, VideoSpec
 from vroom.rng import Draws, RandomStreams
 
@@ -38,6 +39,45 @@ def test_the_encoder_budget_is_split_as_libwebrtcs_simulcast_rate_allocator_does
     assert allocate_layers(1_000_000, ladder) == [150_000, 700_000, 0]
     # 4 Mbps: everyone at target, the top layer up to its 2.5 Mbps max
     assert allocate_layers(4_000_000, ladder) == [150_000, 500_000, 2_500_000]
+
+
+def test_the_allocation_table_of_a_720p_camera():
+    ladder = camera_ladder()  # 30/150/200, 150/500/700, 600/2500/2500 kbps (min/target/max)
+    # encoder-pacer.md §5 [derived]: 600 kbps -> 150 + 450; 1000 kbps -> 150 + 700 (150 unused)
+    assert allocate_layers(600_000, ladder) == [150_000, 450_000, 0]
+    assert allocate_layers(1_000_000, ladder) == [150_000, 700_000, 0]
+    # the 720p layer comes on when 150 + 500 + its 600 min fit: 1250 kbps
+    assert allocate_layers(1_250_000, ladder) == [150_000, 500_000, 600_000]
+    assert allocate_layers(1_249_000, ladder)[2] == 0
+    # after being off it needs its min × 1.2 = 720 kbps: 1370 kbps
+    was = [True, True, False]
+    assert allocate_layers(1_369_000, ladder, was)[2] == 0
+    assert allocate_layers(1_370_000, ladder, was) == [150_000, 500_000, 720_000]
+    assert allocate_layers(1_249_000, ladder, [True, True, True])[2] == 0  # no hysteresis going down
+    # a screen share's layer needs × 1.35: 600 × 1.35 = 810 kbps over the low layer's 200
+    assert allocate_layers(1_009_000, screen_ladder(), [True, False], screen=True)[1] == 0
+    assert allocate_layers(1_010_000, screen_ladder(), [True, False], screen=True) == [200_000, 810_000]
+    # inactive layers are not allocated: the top active one takes what is left, up to its max
+    assert allocate_layers(1_000_000, ladder, active=[True, False, False]) == [200_000, 0, 0]
+
+
+def test_a_simulcast_source_keeps_the_allocation_hysteresis():
+    src = VideoSource(VideoSpec(simulcast=True), Draws(RandomStreams(1).stream("v")), ssrc=7, start_us=0)
+    src.set_target_bitrate(1_300_000)
+    assert src.rates[2] > 0  # the first allocation has no hysteresis
+    src.set_target_bitrate(1_000_000)
+    assert src.rates[2] == 0
+    src.set_target_bitrate(1_300_000)
+    assert src.rates[2] == 0  # 1300 < 1370
+    src.set_target_bitrate(1_370_000)
+    assert src.rates == [150_000, 500_000, 720_000]
+
+
+def test_a_single_stream_runs_from_30_kbps_to_its_bitrate():
+    # kDefaultMinVideoBitrateBps: 30 kbps whatever the stream's bitrate (not a tenth of it)
+    assert allocate_layers(10_000, single_layer(1_000_000)) == [30_000]
+    assert allocate_layers(50_000, single_layer(1_000_000)) == [50_000]
+    assert allocate_layers(5_000_000, single_layer(1_000_000)) == [1_000_000]
 
 
 @given(st.integers(0, 10_000_000))

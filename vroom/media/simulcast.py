@@ -5,9 +5,12 @@ own RTP stream, with three temporal layers; a screen share sends its own
 two-layer ladder. Rates come from libwebrtc's ``kSimulcastFormats``
 (``media/engine/simulcast.cc``): per resolution the number of layers and the
 max / target / min kbps of a stream of that size. The encoder's budget is
-split over the layers as ``SimulcastRateAllocator`` does: in order, each layer
-gets up to its target; a layer whose min no longer fits is not sent (nor any
-above it); what is left goes to the top layer sent, up to its max.
+split over the layers as ``SimulcastRateAllocator`` does: the lowest active
+layer always gets at least its min; in order, each layer gets up to its target;
+a layer whose min no longer fits is not sent (nor any above it: the top layers
+go first); a layer that was off needs its min × 1.2 (camera) or × 1.35 (screen)
+to come back; what is left goes to the top layer sent, up to its max. A single
+stream runs between 30 kbps and its bitrate.
 """
 
 from __future__ import annotations
@@ -15,7 +18,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["Layer", "camera_ladder", "screen_ladder", "single_layer", "allocate_layers", "temporal_layer",
-           "TEMPORAL_RATE_SHARE", "ladder_rates"]
+           "TEMPORAL_RATE_SHARE", "ladder_rates", "MIN_VIDEO_BITRATE_BPS", "VIDEO_HYSTERESIS_FACTOR",
+           "SCREENSHARE_HYSTERESIS_FACTOR"]
+
+#: libwebrtc rtc_base/experiments/min_video_bitrate_experiment.cc kDefaultMinVideoBitrateBps: a single
+#: stream's floor (video is not suspended below it by default, ``suspend_below_min_bitrate = false``).
+MIN_VIDEO_BITRATE_BPS = 30_000
+#: libwebrtc rtc_base/experiments/stable_target_rate_experiment.cc: a simulcast layer that was off comes back
+#: only when its min × this factor fits (capped at the layer's target).
+VIDEO_HYSTERESIS_FACTOR = 1.2
+SCREENSHARE_HYSTERESIS_FACTOR = 1.35
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,24 +95,39 @@ def screen_ladder(width: int = 1920, height: int = 1080) -> tuple[Layer, ...]:
 
 
 def single_layer(bitrate_bps: int, width: int = 1280, height: int = 720) -> tuple[Layer, ...]:
-    """A plain (non-simulcast) stream at ``bitrate``; it can go down to 1/10 of it (libwebrtc's encoder
-    keeps producing at low rates by raising QP)."""
-    return (Layer(width, height, max(bitrate_bps // 10, 30_000), bitrate_bps, bitrate_bps, 1),)
+    """A plain (non-simulcast) stream at ``bitrate``: libwebrtc's single-stream min is 30 kbps
+    (``kDefaultMinVideoBitrateBps``; below it the encoder keeps producing by raising QP), its max the
+    bitrate (a bitrate under 30 kbps is its own min)."""
+    return (Layer(width, height, min(MIN_VIDEO_BITRATE_BPS, bitrate_bps), bitrate_bps, bitrate_bps, 1),)
 
 
-def allocate_layers(budget_bps: float, ladder: tuple[Layer, ...]) -> list[int]:
-    """Split ``budget`` over the ladder as libwebrtc's ``SimulcastRateAllocator`` does; 0 = not sent.
+def allocate_layers(budget_bps: float, ladder: tuple[Layer, ...], enabled: list[bool] | None = None, *,
+                    active: list[bool] | None = None, screen: bool = False) -> list[int]:
+    """Split ``budget`` over the ladder as libwebrtc's ``SimulcastRateAllocator::
+    DistributeAllocationToSimulcastLayers`` does; 0 = not sent.
 
-    The budget is at least the lowest layer's min (an encoder never stops by itself). Layers in order
-    each get up to their target; the first layer whose min no longer fits stops the climb (it and the
-    layers above are not sent); what is left goes to the top layer sent, up to its max. (libwebrtc's
-    hysteresis for re-enabling a layer is left out.)
+    ``enabled`` is which layers the previous allocation sent (None: the first allocation, no hysteresis);
+    ``active`` which layers may be sent at all (None: all). The budget is at least the lowest active
+    layer's min (an encoder never stops by itself). Active layers in order each get up to their target;
+    the first whose min (× the hysteresis factor if it was off, capped at its target) no longer fits stops
+    the climb; what is left goes to the top layer sent, up to its max.
     """
-    rates = [0] * len(ladder)
-    left = max(float(budget_bps), float(ladder[0].min_bps))
-    top = 0
+    n = len(ladder)
+    on = [True] * n if active is None else [bool(a) for a in active[:n]] + [True] * (n - len(active))
+    rates = [0] * n
+    if not any(on):
+        return rates
+    first = on.index(True)
+    left = max(float(budget_bps), float(ladder[first].min_bps))
+    factor = SCREENSHARE_HYSTERESIS_FACTOR if screen else VIDEO_HYSTERESIS_FACTOR
+    top = first
     for i, layer in enumerate(ladder):
-        if left < layer.min_bps:
+        if not on[i]:
+            continue
+        need = float(layer.min_bps)
+        if enabled is not None and not enabled[i]:
+            need = min(factor * need, float(layer.target_bps))
+        if left < need:
             break
         top = i
         rates[i] = int(min(left, layer.target_bps))
