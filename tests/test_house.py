@@ -112,6 +112,18 @@ def test_no_private_reaches_across_modules():
     assert found == DEBT["private reach"]
 
 
+def test_the_private_reach_check_sees_a_reach():
+    """So that check cannot pass vacuously: ``sim._schedule`` is flagged, ``self._x`` of the class's own is not,
+    and ``self._base`` is allowed only in a subclass."""
+    tree = ast.parse("class A:\n    def f(self, sim):\n        self._x = 1\n        return sim._schedule(self._x)\n"
+                     "class B(Base):\n    def g(self):\n        return self._base\n"
+                     "class C:\n    def h(self):\n        return self._base\n")
+    own = _own_names(tree)
+    flagged = sorted((n.attr, n.lineno) for n, inherits in _attributes(tree) if _private(n.attr) and n.attr not in own
+                     and not (inherits and isinstance(n.value, ast.Name) and n.value.id in ("self", "cls")))
+    assert flagged == [("_base", 10), ("_schedule", 4)]  # line 10: class C has no base to inherit from
+
+
 TRIVIAL_BASES = {"object", "Protocol", "NamedTuple", "Generic", "Exception", "ABC"}
 
 

@@ -17,10 +17,7 @@ PACKAGE = Path(vroom.__file__).parent
 #: the layers around the model: the control plane, the client SDK, recording, the summaries
 OUTER = ("control", "client", "recording", "metrics")
 #: the model's driver, data path and control loop: what the outer layers must not import
-MODEL = ("vroom.sim", "vroom.engine", "vroom.adaptation")
-#: the modules that must not reach into another module's private names
-OWN = OUTER + ("ports.py", "events.py", "lifecycle.py", "directory.py", "participant.py", "sim.py",
-                 "sessions.py", "dominant.py", "network.py")
+MODEL = ("vroom.sim", "vroom.datapath", "vroom.loop")
 
 
 @functools.lru_cache(maxsize=None)
@@ -86,46 +83,13 @@ def test_no_import_cycle_runs_through_the_simulation():
                     todo.append(nxt)
 
 
-def _defined_names(tree: ast.AST) -> set[str]:
-    """Every name a module defines: functions, classes, their attributes (``self._x = ...``) and slots."""
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
-            names.add(node.attr)
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            names.add(node.target.id)
-        elif isinstance(node, ast.Assign):
-            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
-    return names
-
-
-def test_no_private_reaches_across_modules():
-    """``x._name`` only for ``self``/``cls`` or a name the same module defines; no ``from m import _name``."""
-    hits = []
-    for path in _files(OWN):
-        tree = _parse(path)
-        own = _defined_names(tree)
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
-                if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
-                    continue
-                if node.attr not in own:
-                    hits.append(f"{path.relative_to(PACKAGE)}:{node.lineno}: {ast.unparse(node)}")
-            elif isinstance(node, ast.ImportFrom):
-                hits.extend(f"{path.relative_to(PACKAGE)}:{node.lineno}: imports {a.name}" for a in node.names
-                            if a.name.startswith("_") and not a.name.startswith("__"))
-    assert hits == []
-
-
-def test_the_checks_see_relative_imports_and_reaches():
-    """The AST helpers resolve relative imports and see a reach (so the checks above cannot pass vacuously)."""
+def test_the_checks_see_relative_imports():
+    """The import reader resolves relative imports (so the checks above cannot pass vacuously); private
+    reaches are checked over every module by tests/test_house.py."""
     names = [name for _, name in _imports(PACKAGE / "client" / "dispatch.py")]
     assert "vroom.events" in names and "vroom.client.sdk" in names
-    tree = ast.parse("class A:\n    def f(self, sim):\n        self._x = 1\n        return sim._schedule(self._x)\n")
-    attrs = [n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr.startswith("_")]
-    assert sorted(a for a in attrs if a not in _defined_names(tree)) == ["_schedule"]
+    assert "vroom.datapath" in {n.rpartition(".")[0] for _, n in _imports(PACKAGE / "sim.py")} | {
+        n for _, n in _imports(PACKAGE / "sim.py")}
 
 
 def test_only_the_client_dispatcher_calls_emit():
