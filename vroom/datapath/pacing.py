@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from ..media.pacer import AUDIO, ENCODER_PAUSE_QUEUE_US, PADDING, VIDEO, BatchPacer
+from ..media.pacer import AUDIO, ENCODER_PAUSE_QUEUE_US, PADDING, STREAM_BITS, VIDEO, BatchPacer, unqueued_runs
 from ..media.rtp import FLAG_PADDING, KIND_AUDIO, KIND_DATA
 from ..media.video import VideoSource
 from .batch import PacketBatch
@@ -81,7 +81,9 @@ class Pacers:
 
     def pace(self, e: PacketBatch | None, until: int, new_uids: Callable[[int], np.ndarray]) -> PacketBatch | None:
         """An epoch's packets (sources' and uplink padding) through their publishers' pacers; what leaves
-        before ``until``, with ``t_up`` its send time and fresh ids in (send time, publisher, send order)."""
+        before ``until``, with ``t_up`` its send time and fresh ids in (send time, publisher, send order).
+        Publishers whose pacers are idle go through ``unqueued_runs`` together; the others, and what waits
+        in theirs, one by one."""
         parts: list[PacketBatch] = []
         if e is not None and len(e):
             e = e.take(np.lexsort((e["uid"], e["t"], e["member"])))
@@ -89,13 +91,16 @@ class Pacers:
             if unpaced.any():
                 parts.append(e.take(np.flatnonzero(unpaced)))
                 e = e.take(np.flatnonzero(~unpaced))
-        members, starts = (np.unique(e["member"], return_index=True) if e is not None and len(e)
-                           else (np.zeros(0, np.int64), np.zeros(0, np.int64)))
-        ends = np.append(starts[1:], len(e) if e is not None else 0)
-        new = {m: (a, z) for m, a, z in zip(members.tolist(), starts.tolist(), ends.tolist())}
-        for m in sorted(list(new) + [m for m in self.held if m not in new]):
-            mine = e.take(np.arange(*new[m])) if m in new and e is not None else None
-            out = self._pace_one(m, mine, until)
+        if e is not None and len(e):
+            members, starts = np.unique(e["member"], return_index=True)
+            ends = np.append(starts[1:], len(e))
+            level, stream = self._levels(e)
+            rest = self._run_idle(e, level, stream, members, starts, ends, parts)
+        else:
+            rest = {}
+        for m in sorted(list(rest) + [m for m in self.held if m not in rest]):
+            a, z = rest.get(m, (0, 0))
+            out = self._pace_one(m, e, a, z, level if z > a else None, stream if z > a else None, until)
             if out is not None:
                 parts.append(out)
         if not parts:
@@ -106,22 +111,67 @@ class Pacers:
         # canonical order: send time, publisher, then the pacer's send order (data after paced packets)
         pos = np.arange(len(b))
         unpaced_last = (self.sfu.track_kind[b["track"]] == KIND_DATA).astype(np.int64)
-        order = np.lexsort((pos, unpaced_last, b["member"], b["t_up"]))
-        b = b.take(order)
+        b = b.take(np.lexsort((pos, unpaced_last, b["member"], b["t_up"])))
         b["uid"] = new_uids(len(b))
         return b
 
-    def _pace_one(self, m: int, mine: PacketBatch | None, until: int) -> PacketBatch | None:
-        held = self.held.pop(m, None)
-        if mine is None and held is None:
-            return None
-        pacer = self.pacer(m)
-        if mine is None:
-            mine = held.take(np.zeros(0, np.int64))  # type: ignore[union-attr]
-        kind = self.sfu.track_kind[mine["track"]]
-        padding = (mine["flags"] & FLAG_PADDING) > 0
+    def _levels(self, e: PacketBatch) -> tuple[np.ndarray, np.ndarray]:
+        """Each packet's priority level and round-robin stream (its SSRC)."""
+        kind = self.sfu.track_kind[e["track"]]
+        padding = (e["flags"] & FLAG_PADDING) > 0
         level = np.where(padding, PADDING, np.where(kind == KIND_AUDIO, AUDIO, VIDEO))
-        stream = np.where(padding, PROBATOR_SSRC, self.sfu.track_ssrc[mine["track"]] + mine["layer"])
+        stream = np.where(padding, PROBATOR_SSRC, self.sfu.track_ssrc[e["track"]] + e["layer"])
+        return level, stream
+
+    def _run_idle(self, e: PacketBatch, level: np.ndarray, stream: np.ndarray, members: np.ndarray,
+                  starts: np.ndarray, ends: np.ndarray, parts: list[PacketBatch]) -> dict[int, tuple[int, int]]:
+        """The idle pacers' runs of packets that leave at once, all together; returns, by publisher, the
+        rows of ``e`` left for its pacer to take one by one."""
+        rest: dict[int, tuple[int, int]] = {}
+        idle = []
+        for m, a, z in zip(members.tolist(), starts.tolist(), ends.tolist()):
+            pacer = self.pacer(m)
+            if pacer.idle and m not in self.held:
+                pacer.budget.drain_to(int(e["t"][a]))  # an empty queue: the debt drains up to its first packet
+                idle.append((m, a, z, pacer))
+            else:
+                rest[m] = (a, z)
+        if not idle:
+            return rest
+        rows = np.concatenate([np.arange(a, z) for _, a, z, _ in idle])
+        seg = np.repeat(np.arange(len(idle)), [z - a for _, a, z, _ in idle])
+        budgets = [pacer.budget for *_, pacer in idle]
+        order, when, cut, debt = unqueued_runs(
+            seg, e["t"][rows], e["size"][rows], level[rows], (level[rows] << STREAM_BITS) | stream[rows],
+            np.array([b.debt for b in budgets]), np.array([b.rate_bps for b in budgets]),
+            np.array([b.burst() for b in budgets]), np.array([b.cap() for b in budgets]))
+        seg_start = np.searchsorted(seg, np.arange(len(idle)))  # ``order`` keeps the segments' places
+        in_run = np.arange(len(rows)) - np.repeat(seg_start, np.diff(np.append(seg_start, len(rows)))) < \
+            np.repeat(cut, np.diff(np.append(seg_start, len(rows))))
+        sizes = np.add.reduceat(np.where(in_run, e["size"][rows[order]], 0), seg_start)
+        for (m, a, z, pacer), n, nbytes, d, s0 in zip(idle, cut.tolist(), sizes.tolist(), debt.tolist(),
+                                                       seg_start.tolist()):
+            if n:
+                pacer.ran(n, nbytes, d, int(when[s0 + n - 1]))
+            if a + n < z:
+                rest[m] = (a + n, z)
+        if in_run.any():
+            sent = e.take(rows[order[in_run]])
+            sent["t_up"] = when[in_run]
+            parts.append(sent)
+        return rest
+
+    def _pace_one(self, m: int, e: PacketBatch | None, a: int, z: int, level: np.ndarray | None,
+                  stream: np.ndarray | None, until: int) -> PacketBatch | None:
+        """Publisher ``m``'s rows ``a:z`` of ``e`` (maybe none) after what its pacer holds, one wake-up at a
+        time (``BatchPacer.pace``)."""
+        held = self.held.pop(m, None)
+        pacer = self.pacer(m)
+        if e is None or level is None or stream is None or z <= a:
+            assert held is not None
+            mine, level, stream = held.take(np.zeros(0, np.int64)), np.zeros(0, np.int64), np.zeros(0, np.int64)
+        else:
+            mine, level, stream = e.take(np.arange(a, z)), level[a:z], stream[a:z]
         rows, when, keep = pacer.pace(mine["t"], mine["size"], level, stream, until)
         both = mine if held is None else held.concat(mine)
         if len(keep):

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["PacingController", "BatchPacer", "PacerBudget", "PacerStats", "pacing_settings", "AUDIO", "RETRANSMISSION",
+__all__ = ["PacingController", "BatchPacer", "unqueued_runs", "PacerBudget", "PacerStats", "pacing_settings", "AUDIO", "RETRANSMISSION",
            "VIDEO", "PADDING", "STRICT_PACING_MULTIPLIER", "MAX_EXPECTED_QUEUE_US", "SCREENSHARE_QUEUE_US",
            "DEFAULT_BURST_INTERVAL_US", "MAX_BURST_BYTES", "MAX_DEBT_IN_TIME_US", "ENCODER_PAUSE_QUEUE_US",
            "DEFAULT_START_BITRATE_BPS", "NO_WAKE"]
@@ -277,6 +277,21 @@ class BatchPacer:
     def expected_queue_us(self) -> int:
         return self.budget.expected_queue_us(self.queued_bytes)
 
+    @property
+    def idle(self) -> bool:
+        """Nothing queued, no wake-up due: the next packets may go through ``unqueued_runs``."""
+        return not len(self.q_t) and self.budget.wake == NO_WAKE
+
+    def ran(self, packets: int, nbytes: int, debt: int, last: int) -> None:
+        """``unqueued_runs`` sent ``packets`` (``nbytes``) of this idle pacer's at their enqueue times."""
+        b = self.budget
+        b.stats.enqueued_packets += packets
+        b.stats.enqueued_bytes += nbytes
+        b.stats.sent_packets += packets
+        b.stats.sent_bytes += nbytes
+        b.stats.wait_hist[0] += packets
+        b.debt, b.last = debt, last
+
     def drop_queued(self) -> int:
         """The session ended: the queued packets are dropped (counted); returns how many."""
         n = len(self.q_t)
@@ -372,40 +387,68 @@ class BatchPacer:
 
     def _unqueued(self, T: np.ndarray, Z: np.ndarray, L: np.ndarray, C: np.ndarray, lo: int, sent_at: np.ndarray,
                   out: list[np.ndarray]) -> int:
-        """From an empty queue: the longest run of whole enqueue instants whose every packet leaves at once
-        (the debt, a running maximum, stays under the burst before each paced packet and under the cap).
-        Returns how many packets it sent (a vectorised kernel)."""
+        """From an empty queue: ``unqueued_runs`` over the packets from ``lo``; returns how many it sent."""
         b = self.budget
-        t, c, lv = T[lo:], C[lo:], L[lo:]
-        b.drain_to(int(t[0]))  # the queue is empty: the debt drains as at a wake-up (and the sums stay small)
-        group = np.concatenate(([0], np.cumsum(t[1:] != t[:-1])))
-        n = len(t)
-        idx = np.arange(n)
-        gc = np.lexsort((idx, c, group))  # by instant, then stream: each packet's round in its stream
-        new = np.concatenate(([True], (group[gc][1:] != group[gc][:-1]) | (c[gc][1:] != c[gc][:-1])))
-        starts = np.flatnonzero(new)
-        run = np.repeat(starts, np.diff(np.append(starts, n)))
-        k = np.empty(n, np.int64)
-        k[gc] = np.arange(n) - run
-        first = np.empty(n, np.int64)
-        first[gc] = gc[run]  # the stream's first packet at that instant: its round-robin place
-        order = np.lexsort((first, k, lv, group))
-        s = Z[lo:][order] * BYTE
-        to = t[order]
-        acc = np.cumsum(s) - b.rate_bps * (to - b.last)
-        after = acc + np.maximum(b.debt, np.maximum.accumulate(s - acc))  # Lindley: max(0, D − drain) + s
-        lvo = lv[order]
-        paced = (lvo != AUDIO) & (lvo != PADDING)
-        bad = (paced & (after - s >= b.burst())) | (after > b.cap())
-        if bad.any():
-            g = group[order][int(np.argmax(bad))]
-            cut = int(np.searchsorted(group[order], g))  # whole instants before the first that waits
-        else:
-            cut = n
-        if cut == 0:
+        b.drain_to(int(T[lo]))  # the queue is empty: the debt drains as at a wake-up
+        seg = np.zeros(len(T) - lo, np.int64)
+        order, when, cut, debt = unqueued_runs(seg, T[lo:], Z[lo:], L[lo:], C[lo:], np.array([b.debt]),
+                                               np.array([b.rate_bps]), np.array([b.burst()]), np.array([b.cap()]))
+        n = int(cut[0])
+        if n == 0:
             return 0
-        rows = lo + order[:cut]
-        sent_at[rows] = to[:cut]
+        rows = lo + order[:n]
+        sent_at[rows] = when[:n]
         out.append(rows)
-        b.debt, b.last = int(after[cut - 1]), int(to[cut - 1])
-        return cut
+        b.debt, b.last = int(debt[0]), int(when[n - 1])
+        return n
+
+
+def unqueued_runs(seg: np.ndarray, t: np.ndarray, size: np.ndarray, level: np.ndarray, key: np.ndarray,
+                  debt: np.ndarray, rate: np.ndarray, burst: np.ndarray, cap: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Pacers with empty queues, one segment each (``seg`` ascending, enqueue times ascending within, the
+    debt ``debt`` as of its first packet): the longest run of whole enqueue instants whose every packet
+    leaves at once, per segment (a vectorised kernel). At an instant the packets leave by level, then
+    round-robin across streams (``key``: level and stream) in the order they were queued; the debt before
+    each packet is a Lindley recursion, ``max(0, D − drain) + size``, which prefix sums and a running
+    maximum give at once; a run ends before the first instant with a paced packet facing a debt over the
+    burst, or a debt over the cap. Returns the packets' order (by segment, then instant), their times in
+    that order, each segment's run length and its debt after the run."""
+    n = len(t)
+    nseg = len(debt)
+    idx = np.arange(n)
+    group = np.concatenate(([0], np.cumsum((t[1:] != t[:-1]) | (seg[1:] != seg[:-1]))))
+    gc = np.lexsort((idx, key, group))  # by instant, then stream: each packet's round in its stream
+    new = np.concatenate(([True], (group[gc][1:] != group[gc][:-1]) | (key[gc][1:] != key[gc][:-1])))
+    starts = np.flatnonzero(new)
+    run = np.repeat(starts, np.diff(np.append(starts, n)))
+    k = np.empty(n, np.int64)
+    k[gc] = idx - run
+    first = np.empty(n, np.int64)
+    first[gc] = gc[run]  # the stream's first packet at that instant: its round-robin place
+    order = np.lexsort((first, k, level, group))
+    s = size[order] * BYTE
+    to, so, go = t[order], seg[order], group[order]
+    seg_start = np.searchsorted(so, np.arange(nseg))
+    total = np.cumsum(s)
+    before_seg = np.concatenate(([0], total))[seg_start][so]
+    acc = total - before_seg - rate[so] * (to - to[np.minimum(seg_start, n - 1)][so])
+    v = s - acc
+    lo, span = int(v.min()), int(v.max() - v.min()) + 1
+    if span * nseg >= 1 << 62:  # the segments' offsets would overflow: one segment at a time
+        running = np.concatenate([np.maximum.accumulate(v[so == i]) for i in range(nseg)])
+    else:
+        running = np.maximum.accumulate(v - lo + so * span) - so * span + lo  # a running maximum per segment
+    after = acc + np.maximum(debt[so], running)
+    lvo = level[order]
+    paced = (lvo != AUDIO) & (lvo != PADDING)
+    bad = (paced & (after - s >= burst[so])) | (after > cap[so])
+    end = np.append(seg_start[1:], n)
+    cut_at = end.copy()
+    bad_at = np.flatnonzero(bad)
+    if len(bad_at):
+        segs, first_bad = np.unique(so[bad_at], return_index=True)
+        cut_at[segs] = np.searchsorted(go, go[bad_at[first_bad]])  # whole instants before the first that waits
+    cut = cut_at - seg_start
+    last = np.maximum(cut_at - 1, 0)
+    return order, to, cut, np.where(cut > 0, after[last], debt)
