@@ -5,7 +5,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vroom.media.pacer import AUDIO, PADDING, RETRANSMISSION, VIDEO, BatchPacer, PacingController
+from vroom.media.pacer import (AUDIO, PADDING, RETRANSMISSION, STREAM_BITS, VIDEO, BatchPacer, PacingController,
+                               unqueued_runs)
 
 
 def burst_of(pacer: PacingController, n: int, size: int, level: int = VIDEO, stream: int = 1, at: int = 0,
@@ -128,7 +129,7 @@ def workloads(draw):
     return t, size, level, stream, cuts + [int(t[-1]) + 10**8], targets + [None], screen
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(workloads(), st.sampled_from([30_000, 300_000, 2_000_000]))
 def test_the_batch_form_equals_the_scalar_form(workload, start_bps):
     t, size, level, stream, cuts, targets, screen = workload
@@ -157,3 +158,24 @@ def test_the_batch_form_equals_the_scalar_form(workload, start_bps):
     assert (batch.budget.debt, batch.budget.last, batch.budget.wake) == \
         (scalar.budget.debt, scalar.budget.last, scalar.budget.wake)
     assert (batch.budget.stats.wait_hist == scalar.budget.stats.wait_hist).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(workloads(), min_size=1, max_size=3), st.sampled_from([30_000, 300_000, 2_000_000]))
+def test_idle_pacers_run_together_as_each_alone(loads, target_bps):
+    """``unqueued_runs`` over several pacers' packets at once gives each what it gives that pacer alone."""
+    pacers = [BatchPacer(target_bps=target_bps * (i + 1)) for i in range(len(loads))]
+    b = [p.budget for p in pacers]
+    cols = [(w[0], w[1], w[2], (w[2] << STREAM_BITS) | w[3]) for w in loads]
+    seg = np.concatenate([np.full(len(c[0]), i) for i, c in enumerate(cols)])
+    t, size, level, key = (np.concatenate([c[j] for c in cols]) for j in range(4))
+    debt = np.array([x.burst() // 2 for x in b])
+    args = [np.array([x.rate_bps for x in b]), np.array([x.burst() for x in b]), np.array([x.cap() for x in b])]
+    order, when, cut, after = unqueued_runs(seg, t, size, level, key, debt, *args)
+    start = 0
+    for i, c in enumerate(cols):
+        one = unqueued_runs(np.zeros(len(c[0]), np.int64), *c, debt[i:i + 1], *(a[i:i + 1] for a in args))
+        n = int(one[2][0])
+        assert cut[i] == n and after[i] == one[3][0]
+        assert (order[start:start + n] - start == one[0][:n]).all() and (when[start:start + n] == one[1][:n]).all()
+        start += len(c[0])
