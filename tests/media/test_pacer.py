@@ -179,3 +179,13 @@ def test_idle_pacers_run_together_as_each_alone(loads, target_bps):
         assert cut[i] == n and after[i] == one[3][0]
         assert (order[start:start + n] - start == one[0][:n]).all() and (when[start:start + n] == one[1][:n]).all()
         start += len(c[0])
+
+
+def test_queue_delay_percentiles_round_each_wait_up_to_whole_ms():
+    p = PacingController(target_bps=1_000_000)
+    burst_of(p, 25, 1200)  # the key frame above: 5 packets wait 0, then 5 each 43.64, 87.27, 130.91, 174.55 ms
+    p.advance(10**6)
+    stats = p.budget.stats
+    assert stats.wait_percentile_ms(20) == 0.0
+    assert stats.wait_percentile_ms(50) == 88.0  # the 13th of 25 waits 87.27 ms
+    assert stats.wait_percentile_ms(100) == 175.0

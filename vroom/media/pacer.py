@@ -72,8 +72,8 @@ LEVELS = 5
 UNPACED = (AUDIO, PADDING)
 NO_WAKE = -1
 BYTE = 8_000_000  # a byte of debt, in bit·µs/s
-WAIT_BIN_US = 1_000  # the queue-time histogram's bins: 1 ms ...
-WAIT_BINS = 10_000  # ... up to 10 s; longer waits go to the last bin
+WAIT_BIN_US = 1_000  # the queue-time histogram: bin 0 for no wait, bin k for (k − 1, k] ms ...
+WAIT_BINS = 10_001  # ... up to 10 s; longer waits go to the last bin
 
 
 def pacing_settings(screen: bool) -> tuple[tuple[int, int], int]:
@@ -95,15 +95,16 @@ class PacerStats:
     def count_sent(self, waits_us: np.ndarray, sizes: np.ndarray) -> None:
         self.sent_packets += len(waits_us)
         self.sent_bytes += int(sizes.sum())
-        np.add.at(self.wait_hist, np.minimum(waits_us // WAIT_BIN_US, WAIT_BINS - 1), 1)
+        np.add.at(self.wait_hist, np.minimum(-(-waits_us // WAIT_BIN_US), WAIT_BINS - 1), 1)
 
     def wait_percentile_ms(self, q: float) -> float | None:
-        """The ``q``-th percentile of the queue time of the packets sent, ms (1 ms bins: the bin's upper edge)."""
+        """The ``q``-th percentile of the queue time of the packets sent, ms, rounded up to whole ms (0: sent at
+        once); None before any was sent."""
         n = int(self.wait_hist.sum())
         if n == 0:
             return None
         k = int(np.searchsorted(np.cumsum(self.wait_hist), max(1, int(np.ceil(q / 100.0 * n)))))
-        return float(k + 1) * WAIT_BIN_US / 1000 if k > 0 else 0.0
+        return float(k * WAIT_BIN_US // 1000)
 
 
 @dataclass(slots=True)
