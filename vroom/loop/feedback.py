@@ -72,7 +72,8 @@ class FeedbackRouter:
         self.base_owd: dict[str, int] = {}  # link -> lowest one-way delay seen (its propagation delay)
         self.congested: dict[str, int] = {}  # link -> reports in a row that showed congestion
         self.pushback: dict[str, CongestionWindowPushbackController] = {}  # uplink -> its publisher's
-        self.reported_bytes: dict[str, int] = {}  # uplink -> bytes its reports have covered (the rest: in flight)
+        #: uplink -> (the Link, bytes its reports have covered): the rest of what entered it is in flight
+        self.reported_bytes: dict[str, tuple[Any, int]] = {}
         self._next = FEEDBACK_INTERVAL_US
 
     def get_timer(self) -> int:
@@ -155,8 +156,10 @@ class FeedbackRouter:
             pushback = self.pushback[link] = CongestionWindowPushbackController()
         if report is not None:
             got = report.arrival != NOT_RECEIVED
-            self.reported_bytes[link] = self.reported_bytes.get(link, 0) + int(report.size.sum())
-            in_flight = p.uplink.bytes_in - self.reported_bytes[link]  # type: ignore[union-attr]
+            uplink, before = self.reported_bytes.get(link, (p.uplink, 0))
+            covered = (before if uplink is p.uplink else 0) + int(report.size.sum())  # a rejoin: a new Link
+            self.reported_bytes[link] = (p.uplink, covered)
+            in_flight = p.uplink.bytes_in - covered  # type: ignore[union-attr]
             if got.any():  # the report's largest RTT: its arrival now, less its oldest received packet's send
                 pushback.on_feedback(now - int(np.min(report.send[got])), in_flight, target_bps)
         ratio = pushback.cwnd_reduce_ratio(target_bps)
