@@ -91,16 +91,16 @@ class Pacers:
             if unpaced.any():
                 parts.append(e.take(np.flatnonzero(unpaced)))
                 e = e.take(np.flatnonzero(~unpaced))
+        rest: dict[int, tuple[int, int]] = {}  # publisher -> its rows of ``e`` for its pacer to take one by one
+        level = stream = np.zeros(0, np.int64)
         if e is not None and len(e):
             members, starts = np.unique(e["member"], return_index=True)
             ends = np.append(starts[1:], len(e))
             level, stream = self._levels(e)
             rest = self._run_idle(e, level, stream, members, starts, ends, parts)
-        else:
-            rest = {}
         for m in sorted(list(rest) + [m for m in self.held if m not in rest]):
             a, z = rest.get(m, (0, 0))
-            out = self._pace_one(m, e, a, z, level if z > a else None, stream if z > a else None, until)
+            out = self._pace_one(m, e, a, z, level, stream, until)
             if out is not None:
                 parts.append(out)
         if not parts:
@@ -161,17 +161,18 @@ class Pacers:
             parts.append(sent)
         return rest
 
-    def _pace_one(self, m: int, e: PacketBatch | None, a: int, z: int, level: np.ndarray | None,
-                  stream: np.ndarray | None, until: int) -> PacketBatch | None:
+    def _pace_one(self, m: int, e: PacketBatch | None, a: int, z: int, level: np.ndarray, stream: np.ndarray,
+                  until: int) -> PacketBatch | None:
         """Publisher ``m``'s rows ``a:z`` of ``e`` (maybe none) after what its pacer holds, one wake-up at a
         time (``BatchPacer.pace``)."""
         held = self.held.pop(m, None)
         pacer = self.pacer(m)
-        if e is None or level is None or stream is None or z <= a:
-            assert held is not None
-            mine, level, stream = held.take(np.zeros(0, np.int64)), np.zeros(0, np.int64), np.zeros(0, np.int64)
+        if e is None or z <= a:
+            assert held is not None, "a publisher is paced for its new packets or for those its pacer holds"
+            mine = held.take(np.zeros(0, np.int64))
         else:
-            mine, level, stream = e.take(np.arange(a, z)), level[a:z], stream[a:z]
+            mine = e.take(np.arange(a, z))
+        level, stream = level[a:z], stream[a:z]
         rows, when, keep = pacer.pace(mine["t"], mine["size"], level, stream, until)
         both = mine if held is None else held.concat(mine)
         if len(keep):
