@@ -6,12 +6,15 @@ packets in FIFO order and no packet is computed before all packets that precede 
 ``DataPath.advance(until)`` brings everything up to ``until``:
 
 1. every source produces its packets with send time < until (a ``PacketBatch``);
-2. uplinks take them in each publisher's FIFO order (``net.link.transmit``); the SFU arrival of each
+2. with congestion control, each publisher's pacer (``pacing.py``) holds them and lets them out at its
+   pacing rate, in its priority order; what it sends before until goes on, the rest waits for a later
+   epoch;
+3. uplinks take them in each publisher's FIFO order (``net.link.transmit``); the SFU arrival of each
    packet is known at once;
-3. packets that reached the SFU before ``until`` go, in SFU arrival order, to the ``SfuNode``, which
+4. packets that reached the SFU before ``until`` go, in SFU arrival order, to the ``SfuNode``, which
    counts them, hands them to its taps and says who gets which; every subscriber's downlink takes its
    share in one numpy step;
-4. deliveries go to the receivers, which consume them in arrival order.
+5. deliveries go to the receivers, which consume them in arrival order.
 
 ``engine="reference"`` does the same with one event per packet per hop (``reference.py``); a test
 checks that both give identical results. Reliable data is resent hop by hop after an SCTP RTO
@@ -29,6 +32,7 @@ from ..net.feedback import FeedbackLog
 from .batch import NO_TARGET, NOT_AT_SFU, NOT_PROBE, SCHEMA, PacketBatch
 from .fast import FastEngine
 from .hops import PROBATOR_SSRC, HopLog
+from .pacing import Pacers, ProbeSender
 from .queues import MAX_EPOCH_US, RTO_MAX_US, RTO_MIN_US, rto_us
 from .reference import ReferenceEngine
 from .sfu_node import Egress, SfuNode
@@ -41,7 +45,7 @@ if TYPE_CHECKING:
     from ..trace import Trace
 
 __all__ = ["DataPath", "PacketBatch", "SCHEMA", "SfuNode", "Egress", "SpeakerTap", "Tap", "rto_us", "RTO_MIN_US",
-           "RTO_MAX_US", "MAX_EPOCH_US", "PROBATOR_SSRC"]
+           "RTO_MAX_US", "MAX_EPOCH_US", "PROBATOR_SSRC", "Pacers", "ProbeSender"]
 
 
 class DataPath:
@@ -60,6 +64,11 @@ class DataPath:
         self._emitted = PacketColumns()
         self._uid = 0
         self._padding: list[PacketBatch] = []  # probe padding waiting to be sent (uplink: target -1)
+        #: each publisher's pacer, with congestion control (without it nothing sets a pacing rate)
+        self.pacers = Pacers(sfu=sfu, members=members) if feedback is not None else None
+        self.node.pacers = self.pacers  # the summaries read the pacers' figures where they read the node's
+        #: what the control loop is handed: probe clusters, and the pacers whose targets it sets
+        self.send_padding = ProbeSender(self.queue_probe_cluster, self.pacers)
 
     def advance(self, until: int) -> None:
         """Bring the data path up to ``until`` µs, in epochs no longer than ``MAX_EPOCH_US``."""
@@ -84,6 +93,8 @@ class DataPath:
             self._emitted = PacketColumns()
         if self._padding:
             emitted = self._take_padding(emitted, until)
+        if self.pacers is not None:
+            emitted = self.pacers.pace(emitted, until, self._new_uids)
         self.engine.run(emitted, until)
         self.done_until = until
 
@@ -100,6 +111,11 @@ class DataPath:
                                  t_up=cols["t"], attempt=np.zeros(n, dtype=np.int64),
                                  target=np.full(n, NO_TARGET, dtype=np.int64),
                                  t_sfu=np.full(n, NOT_AT_SFU, dtype=np.int64))
+
+    def _new_uids(self, n: int) -> np.ndarray:
+        uid = self._uid + np.arange(n, dtype=np.int64)
+        self._uid += n
+        return uid
 
     def _take_padding(self, emitted: PacketBatch | None, until: int) -> PacketBatch | None:
         """Probe padding due before ``until``: a publisher's goes up its uplink with its media; the SFU's
@@ -124,8 +140,8 @@ class DataPath:
                 self.engine.to_sfu(cols)
         return emitted
 
-    def send_padding(self, member: int, target: int, start_us: int, rate_bps: int, duration_us: int,
-                     cluster: int, track: int) -> int:
+    def queue_probe_cluster(self, member: int, target: int, start_us: int, rate_bps: int, duration_us: int,
+                            cluster: int, track: int) -> int:
         """Queue a probe cluster: padding packets of MAX size paced at ``rate`` from ``start``. ``target``
         −1: the publisher ``member`` probes its uplink; else the SFU probes subscriber ``target``'s downlink.
         Returns when the cluster ends."""

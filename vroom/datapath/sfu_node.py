@@ -50,6 +50,9 @@ class SfuNode:
         self.members = members  # by SFU member index
         self.speakers = speakers if speakers is not None else SpeakerTap()
         self.recorder: Tap | None = None  # the recording service while some track records
+        #: the publishers' pacers (``pacing.Pacers``), set by the data path; the node never uses them, the
+        #: summaries read their figures here, beside the node's counters
+        self.pacers: Any = None
         self.packets_in = 0
         self.packets_forwarded = 0
         self.packets_discarded = 0  # arrived for an unpublished track or a gone publisher

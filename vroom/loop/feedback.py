@@ -4,7 +4,10 @@ Every 100 ms each receiver's report (``net.feedback``) reaches its sender: the S
 publisher's uplink goes to the publisher, a subscriber's report on its downlink to the SFU. All links'
 reports are cut in one numpy pass, then each feeds its link's estimator (``sfu.bwe``, chosen by name);
 the estimators' own probe clusters go to the probe regulator, and a publisher's encoder follows its
-uplink estimate (the budget split over its video tracks by their ladders). The router also keeps what
+uplink estimate (the budget split over its video tracks by their ladders), and so does its pacer
+(``datapath.pacing``: the pacing rate is the target before pushback, goog_cc ``GetPacingRates``). goog_cc's
+congestion-window pushback (``sfu.bwe.pushback``) turns the bytes in flight into the share of frames the
+encoder drops, and the encoder pauses while the pacer's expected queue is over 2 s. The router also keeps what
 the allocator reads off the reports: the bytes received over the last 500 ms and how many reports in a
 row showed congestion (LiveKit's congestion_detector.go).
 """
@@ -13,10 +16,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from ..media.pacer import DEFAULT_START_BITRATE_BPS, ENCODER_PAUSE_QUEUE_US
 from ..media.video import VideoSource
-from ..net.feedback import FeedbackLog, Report
+from ..net.feedback import NOT_RECEIVED, FeedbackLog, Report
 from ..sfu.bwe import make_estimator
 from ..sfu.bwe.bank import feedback_round
+from ..sfu.bwe.pushback import CongestionWindowPushbackController
 from .probes import ProbeRegulator
 
 if TYPE_CHECKING:
@@ -31,8 +38,8 @@ __all__ = ["FeedbackRouter", "FEEDBACK_INTERVAL_US", "UPLINK_START_BPS", "DOWNLI
 FEEDBACK_INTERVAL_US = 100_000
 #: mediasoup Router initialAvailableOutgoingBitrate: the SFU's first guess for a downlink.
 DOWNLINK_START_BPS = 600_000
-#: libwebrtc kDefaultStartBitrateBps: a publisher's first guess for its uplink.
-UPLINK_START_BPS = 300_000
+#: libwebrtc kDefaultStartBitrateBps: a publisher's first guess for its uplink (and its pacer's).
+UPLINK_START_BPS = DEFAULT_START_BITRATE_BPS
 #: The window over which the bytes a subscriber received are kept (the allocator's floor on congestion).
 RECEIVED_WINDOW_US = 500_000
 #: Congestion as LiveKit's send-side BWE (congestion_detector.go) sees it: a packet group is congested
@@ -64,6 +71,9 @@ class FeedbackRouter:
         self.received: dict[str, list[tuple[int, int]]] = {}  # link -> (report time, bytes received)
         self.base_owd: dict[str, int] = {}  # link -> lowest one-way delay seen (its propagation delay)
         self.congested: dict[str, int] = {}  # link -> reports in a row that showed congestion
+        self.pushback: dict[str, CongestionWindowPushbackController] = {}  # uplink -> its publisher's
+        #: uplink -> (the Link, bytes its reports have covered): the rest of what entered it is in flight
+        self.reported_bytes: dict[str, tuple[Any, int]] = {}
         self._next = FEEDBACK_INTERVAL_US
 
     def get_timer(self) -> int:
@@ -132,7 +142,36 @@ class FeedbackRouter:
                 self.probes.send_cluster(p, target, max(cluster.at_us, now), cluster.target_bps,
                                          cluster.duration_us, cluster.id)
             if target < 0:
-                encode_within(p, est.target_bitrate_bps)
+                self._publisher(p, name, report, now, est.target_bitrate_bps)
+
+    def _publisher(self, p: "Participant", link: str, report: Report | None, now: int, target_bps: int) -> None:
+        """The uplink's new target: the pacer's rate, the encoders' budgets, the pushback ratio and the
+        pause (libwebrtc checks the pacer's queue every 25 ms; here every round)."""
+        pacers = self.probes.pacers
+        if pacers is not None:
+            pacers.set_target(p.index, now, target_bps)
+        encode_within(p, target_bps)
+        pushback = self.pushback.get(link)
+        if pushback is None:
+            pushback = self.pushback[link] = CongestionWindowPushbackController()
+        if report is not None:
+            got = report.arrival != NOT_RECEIVED
+            uplink, before = self.reported_bytes.get(link, (p.uplink, 0))
+            covered = (before if uplink is p.uplink else 0) + int(report.size.sum())  # a rejoin: a new Link
+            self.reported_bytes[link] = (p.uplink, covered)
+            in_flight = p.uplink.bytes_in - covered  # type: ignore[union-attr]
+            if got.any():  # the report's largest RTT: its arrival now, less its oldest received packet's send
+                pushback.on_feedback(now - int(np.min(report.send[got])), in_flight, target_bps)
+        ratio = pushback.cwnd_reduce_ratio(target_bps)
+        paused = pacers is not None and pacers.expected_queue_us(p.index) > ENCODER_PAUSE_QUEUE_US
+        for pub in p.publications:
+            if pub.published and isinstance(pub.source, VideoSource):
+                reduce = getattr(pub.source, "set_cwnd_reduce_ratio", None)  # while the encoder lacks them
+                if reduce is not None:
+                    reduce(ratio)
+                pause = getattr(pub.source, "set_paused", None)
+                if pause is not None:
+                    pause(paused)
 
     def _note_congestion(self, link: str, report: Report) -> None:
         """Count the reports in a row that show queuing (delay over 50 ms) or loss over 10 %."""

@@ -55,6 +55,9 @@ class ProbeRegulator:
                  rtt_us: Callable[["Participant"], int]) -> None:
         self.publications = publications  # by SFU track index
         self.send_padding = send_padding
+        #: the publishers' pacers: the data path's probe sender carries them (``datapath.ProbeSender``);
+        #: None when nothing is paced (no congestion control, or a plain function in a test)
+        self.pacers: Any = getattr(send_padding, "pacers", None)
         self.rtt_us = rtt_us
         self.regulators: dict[int, _Regulator] = {}  # subscriber -> its probe regulator
         self.busy_until: dict[tuple[int, int], int] = {}  # (member, target) -> when its last cluster ends
@@ -73,8 +76,10 @@ class ProbeRegulator:
         self.busy_until[key] = self.send_padding(p.index, target, start, rate, duration, cluster, owner)
 
     def release(self, member: int) -> None:
-        """Forget a member whose session ended: its regulator and its clusters' ends."""
+        """Forget a member whose session ended: its regulator, its clusters' ends, its pacer's queue."""
         self.regulators.pop(member, None)
+        if self.pacers is not None:
+            self.pacers.release(member)  # what its pacer still held never leaves
         for key in [key for key in self.busy_until if key[0] == member]:
             del self.busy_until[key]
 

@@ -48,10 +48,23 @@ def _participant(sim: "RunView", p: "Participant") -> dict[str, Any]:
                       for pub in p.publications},
         subscriptions=subs,
     )
+    pacer = _pacer(sim, p)
+    if pacer is not None:
+        out["pacer"] = pacer
     level = sim.network_quality_levels.get(p.key)
     if level is not None:
         out["network_quality_level"] = level
     return out
+
+
+def _pacer(sim: "RunView", p: "Participant") -> dict[str, Any] | None:
+    """Its pacer's figures (before its uplink): read beside the SFU node's counters; None when nothing was
+    paced (no congestion control, or it never published)."""
+    pacers = getattr(getattr(sim, "sfu_node", None), "pacers", None)
+    if pacers is None or p.index < 0:
+        return None
+    figures: dict[str, Any] | None = pacers.figures(p.index)
+    return figures
 
 
 def _subscriptions(sim: "RunView", p: "Participant", p50: float | None) -> tuple[dict[str, Any], dict[str, Any]]:
