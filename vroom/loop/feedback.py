@@ -7,7 +7,8 @@ the estimators' own probe clusters go to the probe regulator, and a publisher's 
 uplink estimate (the budget split over its video tracks by their ladders), and so does its pacer
 (``datapath.pacing``: the pacing rate is the target before pushback, goog_cc ``GetPacingRates``). goog_cc's
 congestion-window pushback (``sfu.bwe.pushback``) turns the bytes in flight into the share of frames the
-encoder drops, and the encoder pauses while the pacer's expected queue is over 2 s. The router also keeps what
+encoder drops, and the encoder pauses while the pacer's expected queue is over 2 s; the uplink's loss
+reaches the Opus encoders, which code in-band FEC when it is reported (``media.audio``). The router also keeps what
 the allocator reads off the reports: the bytes received over the last 500 ms and how many reports in a
 row showed congestion (LiveKit's congestion_detector.go).
 """
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..media.audio import OpusSource
 from ..media.pacer import DEFAULT_START_BITRATE_BPS, ENCODER_PAUSE_QUEUE_US
 from ..media.video import VideoSource
 from ..net.feedback import NOT_RECEIVED, FeedbackLog, Report
@@ -164,14 +166,18 @@ class FeedbackRouter:
                 pushback.on_feedback(now - int(np.min(report.send[got])), in_flight, target_bps)
         ratio = pushback.cwnd_reduce_ratio(target_bps)
         paused = pacers is not None and pacers.expected_queue_us(p.index) > ENCODER_PAUSE_QUEUE_US
+        # the uplink's loss in this report stands for the fraction lost of the SFU's receiver reports, which
+        # the Opus encoder smooths over ~10 s (so how often it hears does not matter) to decide on FEC
+        lost = None if report is None or not len(report.send) else 1.0 - report.received / len(report.send)
         for pub in p.publications:
-            if pub.published and isinstance(pub.source, VideoSource):
-                reduce = getattr(pub.source, "set_cwnd_reduce_ratio", None)  # while the encoder lacks them
-                if reduce is not None:
-                    reduce(ratio)
-                pause = getattr(pub.source, "set_paused", None)
-                if pause is not None:
-                    pause(paused)
+            if not pub.published:
+                continue
+            src = pub.source
+            if isinstance(src, VideoSource):
+                src.set_cwnd_reduce_ratio(ratio)
+                src.set_paused(paused, now)
+            elif isinstance(src, OpusSource) and lost is not None:
+                src.set_packet_loss(lost, now)
 
     def _note_congestion(self, link: str, report: Report) -> None:
         """Count the reports in a row that show queuing (delay over 50 ms) or loss over 10 %."""
