@@ -1,6 +1,8 @@
 """The notebooks run top to bottom, headless, in quick mode (VROOM_QUICK=1), and are committed without outputs."""
 
+import asyncio
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,8 @@ nbclient = pytest.importorskip("nbclient")
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = ["01-quickstart", "02-simulcast-under-bandwidth-drop", "03-property-testing", "04-how-an-sfu-works",
          "05-classroom-50"]
+#: the longest in quick mode, started first so that the two kernels finish at about the same time
+SLOWEST_FIRST = ["05-classroom-50", "02-simulcast-under-bandwidth-drop", "03-property-testing"]
 
 
 def test_the_five_stories_are_there():
@@ -25,14 +29,40 @@ def test_committed_without_outputs(name):
     assert "parameters" in code[0]["metadata"].get("tags", [])  # the cell that reads VROOM_QUICK
 
 
+@pytest.fixture(scope="module")
+def executed(request, tmp_path_factory):
+    """Every notebook this session tests, run top to bottom in a kernel of its own, two kernels at a time (each
+    is a process: on two cores two run at once), the longest first: name -> the executed notebook, or the error
+    its run raised."""
+
+    async def run(name, slots):
+        # the kernel gets VROOM_QUICK (shorter runs, fewer seeds) and a hypothesis folder outside notebooks/
+        env = dict(os.environ, VROOM_QUICK="1",
+                   HYPOTHESIS_STORAGE_DIRECTORY=str(tmp_path_factory.mktemp(name) / ".hypothesis"))
+        nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+        client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                                         resources={"metadata": {"path": str(NOTEBOOKS)}})
+        async with slots:
+            try:
+                return name, await client.async_execute(env=env)
+            except Exception as error:  # CellExecutionError names the cell and carries its traceback
+                return name, error
+
+    async def run_all():
+        slots = asyncio.Semaphore(2)
+        wanted = {item.callspec.params["name"] for item in request.session.items
+                  if item.module is request.module and item.originalname == "test_runs_top_to_bottom"}
+        order = [name for name in dict.fromkeys(SLOWEST_FIRST + NAMES) if name in wanted]
+        return dict(await asyncio.gather(*(run(name, slots) for name in order)))
+
+    return asyncio.run(run_all())
+
+
 @pytest.mark.parametrize("name", NAMES)
-def test_runs_top_to_bottom(name, monkeypatch, tmp_path):
-    monkeypatch.setenv("VROOM_QUICK", "1")  # the kernel inherits it: shorter runs, fewer seeds
-    monkeypatch.setenv("HYPOTHESIS_STORAGE_DIRECTORY", str(tmp_path / ".hypothesis"))  # not in notebooks/
-    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                                     resources={"metadata": {"path": str(NOTEBOOKS)}})
-    client.execute()  # raises CellExecutionError, with the cell and its traceback, if any cell fails
+def test_runs_top_to_bottom(name, executed, tmp_path):
+    nb = executed[name]
+    if isinstance(nb, Exception):
+        raise nb  # a cell failed: CellExecutionError, with the cell and its traceback
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert errors == []
     shown = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type != "stream"]
