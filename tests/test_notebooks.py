@@ -1,20 +1,16 @@
 """The notebooks run top to bottom, headless, in quick mode (VROOM_QUICK=1), and are committed without outputs."""
 
-import asyncio
 import json
-import os
-from pathlib import Path
 
 import pytest
+
+from .notebook_runs import NOTEBOOK_RUNS, NOTEBOOKS, NotebookRuns
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = ["01-quickstart", "02-simulcast-under-bandwidth-drop", "03-property-testing", "04-how-an-sfu-works",
          "05-classroom-50"]
-#: the longest in quick mode, started first so that the two kernels finish at about the same time
-SLOWEST_FIRST = ["05-classroom-50", "02-simulcast-under-bandwidth-drop", "03-property-testing"]
 
 
 def test_the_five_stories_are_there():
@@ -30,32 +26,16 @@ def test_committed_without_outputs(name):
 
 
 @pytest.fixture(scope="module")
-def executed(request, tmp_path_factory):
-    """Every notebook this session tests, run top to bottom in a kernel of its own, two kernels at a time (each
-    is a process: on two cores two run at once), the longest first: name -> the executed notebook, or the error
-    its run raised."""
-
-    async def run(name, slots):
-        # the kernel gets VROOM_QUICK (shorter runs, fewer seeds) and a hypothesis folder outside notebooks/
-        env = dict(os.environ, VROOM_QUICK="1",
-                   HYPOTHESIS_STORAGE_DIRECTORY=str(tmp_path_factory.mktemp(name) / ".hypothesis"))
-        nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-        client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                                         resources={"metadata": {"path": str(NOTEBOOKS)}})
-        async with slots:
-            try:
-                return name, await client.async_execute(env=env)
-            except Exception as error:  # CellExecutionError names the cell and carries its traceback
-                return name, error
-
-    async def run_all():
-        slots = asyncio.Semaphore(2)
-        wanted = {item.callspec.params["name"] for item in request.session.items
-                  if item.module is request.module and item.originalname == "test_runs_top_to_bottom"}
-        order = [name for name in dict.fromkeys(SLOWEST_FIRST + NAMES) if name in wanted]
-        return dict(await asyncio.gather(*(run(name, slots) for name in order)))
-
-    return asyncio.run(run_all())
+def executed(request):
+    """name -> the executed notebook, or the error its run raised: the runs tests/conftest.py started once
+    the session was collected (each notebook top to bottom in a kernel of its own, in quick mode, with its own
+    hypothesis folder)."""
+    runs = request.config.stash.get(NOTEBOOK_RUNS, None)
+    if runs is None:  # a session whose collection did not start them (a plugin's own collection, say)
+        runs = NotebookRuns([item.callspec.params["name"] for item in request.session.items
+                             if item.module is request.module and item.originalname == "test_runs_top_to_bottom"],
+                            kernels=2)
+    return runs.results()
 
 
 @pytest.mark.parametrize("name", NAMES)
