@@ -1,14 +1,14 @@
 """The notebooks run top to bottom, headless, in quick mode (VROOM_QUICK=1), and are committed without outputs."""
 
 import json
-from pathlib import Path
 
 import pytest
+
+from .notebook_runs import NOTEBOOK_RUNS, NOTEBOOKS, NotebookRuns
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = ["01-quickstart", "02-simulcast-under-bandwidth-drop", "03-property-testing", "04-how-an-sfu-works",
          "05-classroom-50"]
 
@@ -25,14 +25,24 @@ def test_committed_without_outputs(name):
     assert "parameters" in code[0]["metadata"].get("tags", [])  # the cell that reads VROOM_QUICK
 
 
+@pytest.fixture(scope="module")
+def executed(request):
+    """name -> the executed notebook, or the error its run raised: the runs tests/conftest.py started once
+    the session was collected (each notebook top to bottom in a kernel of its own, in quick mode, with its own
+    hypothesis folder)."""
+    runs = request.config.stash.get(NOTEBOOK_RUNS, None)
+    if runs is None:  # a session whose collection did not start them (a plugin's own collection, say)
+        runs = NotebookRuns([item.callspec.params["name"] for item in request.session.items
+                             if item.module is request.module and item.originalname == "test_runs_top_to_bottom"],
+                            kernels=2)
+    return runs.results()
+
+
 @pytest.mark.parametrize("name", NAMES)
-def test_runs_top_to_bottom(name, monkeypatch, tmp_path):
-    monkeypatch.setenv("VROOM_QUICK", "1")  # the kernel inherits it: shorter runs, fewer seeds
-    monkeypatch.setenv("HYPOTHESIS_STORAGE_DIRECTORY", str(tmp_path / ".hypothesis"))  # not in notebooks/
-    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                                     resources={"metadata": {"path": str(NOTEBOOKS)}})
-    client.execute()  # raises CellExecutionError, with the cell and its traceback, if any cell fails
+def test_runs_top_to_bottom(name, executed, tmp_path):
+    nb = executed[name]
+    if isinstance(nb, Exception):
+        raise nb  # a cell failed: CellExecutionError, with the cell and its traceback
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert errors == []
     shown = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type != "stream"]

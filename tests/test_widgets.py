@@ -235,8 +235,13 @@ def live_run(scenario):
     return sim
 
 
-def test_recorded_changes_replay_to_the_same_digest():
-    live = live_run(drop_scenario())
+@pytest.fixture(scope="module")
+def live():
+    """One live run for the tests below, which only read it (its recorded changes are copies)."""
+    return live_run(drop_scenario())
+
+
+def test_recorded_changes_replay_to_the_same_digest(live):
     events = recorded_link_changes(live)
     assert [e["at"] for e in events] == ["2800000us", "4123000us", "4123000us", "12000000us", "12500000us",
                                          "12500000us"]
@@ -248,8 +253,7 @@ def test_recorded_changes_replay_to_the_same_digest():
     assert untouched.trace_digest() != live.trace_digest()
 
 
-def test_recorded_changes_work_as_scenario_file_events():
-    live = live_run(drop_scenario())
+def test_recorded_changes_work_as_scenario_file_events(live):
     data = yaml.safe_load((SCENARIOS / "bandwidth-drop.yaml").read_text())
     data["events"] += recorded_link_changes(live)  # none at the same microsecond as the file's own
     again = Scenario.from_dict(yaml.safe_load(yaml.safe_dump(data)), base_dir=SCENARIOS).run(duration="40s")

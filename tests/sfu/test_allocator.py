@@ -492,25 +492,33 @@ def ladders(draw, monotone=False):
     return tuple(rows)
 
 
+# a track's strategies, made once (not once per track: making them costs more than drawing from them)
+OTHER_KINDS = st.lists(st.sampled_from(["audio", "data"]), max_size=2)
+TRACK_PRIORITY = st.sampled_from(list(PRIORITIES))
+LADDERS = {False: ladders(False), True: ladders(True)}
+RENDER_PIXELS = st.one_of(st.none(), st.integers(1, 1920 * 1080))
+MAX_SPATIAL = st.one_of(st.none(), st.integers(0, 3))
+FIXED_BITRATE = st.integers(0, 100 * K)
+
+
 @st.composite
 def subscriptions(draw, monotone=False, client=True, min_videos=0):
     """Up to 5 video tracks and up to 2 audio/data tracks, unique ids, in any order."""
-    kinds = ["video"] * draw(st.integers(min_videos, 5)) + draw(st.lists(st.sampled_from(["audio", "data"]),
-                                                                          max_size=2))
+    kinds = ["video"] * draw(st.integers(min_videos, 5)) + draw(OTHER_KINDS)
     kinds = draw(st.permutations(kinds))
     ids = draw(st.lists(st.integers(0, 50), min_size=len(kinds), max_size=len(kinds), unique=True))
     subs = []
     for track, kind in zip(ids, kinds):
         if kind == "video":
             subs.append(Subscription(
-                track, "video", priority=draw(st.sampled_from(list(PRIORITIES))),
-                ladder=draw(ladders(monotone)),
-                render_pixels=draw(st.one_of(st.none(), st.integers(1, 1920 * 1080))),
-                max_spatial=draw(st.one_of(st.none(), st.integers(0, 3))),
+                track, "video", priority=draw(TRACK_PRIORITY),
+                ladder=draw(LADDERS[monotone]),
+                render_pixels=draw(RENDER_PIXELS),
+                max_spatial=draw(MAX_SPATIAL),
                 switched_off_by_client=draw(st.booleans()) if client else False,
                 dominant=draw(st.booleans())))
         else:
-            subs.append(Subscription(track, kind, bitrate=draw(st.integers(0, 100 * K))))
+            subs.append(Subscription(track, kind, bitrate=draw(FIXED_BITRATE)))
     return subs
 
 

@@ -347,16 +347,20 @@ def test_remove_forgets_the_dominant_speaker():
 SOURCES = ["a", "b", "c", 7]
 
 
+# a step's strategies, made once (not once per step: making them costs more than drawing from them)
+STEP_MS = st.sampled_from([0, 1, 10, 20, 20, 20, 40, 41, 100, 299, 300, 700])
+STEP_PACKETS = st.lists(st.tuples(st.sampled_from(SOURCES), st.sampled_from([0, 7, 10, 20, 30, 45, 60, 90, 100, 127])),
+                        max_size=6)
+
+
 @st.composite
 def traces(draw, max_steps=60):
     """A list of (time_ms, [(source, rfc_level), ...]) with strictly increasing times."""
     steps = []
     t = 0
     for _ in range(draw(st.integers(1, max_steps))):
-        t += draw(st.sampled_from([0, 1, 10, 20, 20, 20, 40, 41, 100, 299, 300, 700]))
-        packets = draw(st.lists(st.tuples(st.sampled_from(SOURCES),
-                                          st.sampled_from([0, 7, 10, 20, 30, 45, 60, 90, 100, 127])),
-                                max_size=6))
+        t += draw(STEP_MS)
+        packets = draw(STEP_PACKETS)
         if steps and steps[-1][0] == t:
             steps[-1][1].extend(packets)
         else:
