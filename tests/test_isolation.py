@@ -3,8 +3,6 @@
 their folder."""
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,8 @@ from vroom.errors import ConfigError
 from vroom.recording.storage import LocalStorage, folder_name
 from vroom.testing import invariants as inv
 from vroom.testing.invariants.history import packets
+
+from .hash_seeds import printed, start
 
 ROOT = Path(__file__).resolve().parents[1]
 #: one 20 ms Opus frame, one packet, every 20 ms (always talking, no DTX)
@@ -235,15 +235,7 @@ def keys_and_digest(hash_seed=None):
         sim = namesakes("accounts", up={"rate": "1Gbps", "loss": "5%"})
         sim.run(3)
         return f"{list(sim.participants)} {sim.trace_digest()}"
-    env = dict(os.environ, PYTHONHASHSEED=str(hash_seed))
-    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-
-
-def printed(process):
-    out, err = process.communicate()
-    assert process.returncode == 0, err
-    return out.strip()
+    return start(code, hash_seed)
 
 
 def test_namesakes_run_the_same_under_any_hash_seed():

@@ -1,9 +1,5 @@
 """The whole data path: publish once, capacity, determinism, exactness of the fast engine."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -11,7 +7,8 @@ from hypothesis import strategies as st
 
 import vroom
 
-ROOT = Path(__file__).resolve().parents[1]
+from .hash_seeds import printed, start
+
 OFFICE = {"up": {"rate": "5Mbps", "delay": "20ms", "loss": "0.5%"}, "down": {"rate": "20Mbps", "delay": "20ms"}}
 
 
@@ -129,26 +126,17 @@ def test_different_seeds_give_different_runs():
 
 
 def digest_in_subprocess(hash_seed, seed):
-    """A process with that PYTHONHASHSEED, started: ``digest_of`` waits for the digest it prints."""
-    code = ("import vroom.scenario as s; sim = s.load('scenarios/lossy-meeting.yaml').build(seed=%d); "
-            "sim.run(20); print(sim.trace_digest())" % seed)
-    env = dict(os.environ, PYTHONHASHSEED=str(hash_seed))
-    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-
-
-def digest_of(process):
-    out, err = process.communicate()
-    assert process.returncode == 0, err
-    return out.strip()
+    """A process with that PYTHONHASHSEED, started: ``printed`` waits for the digest it prints."""
+    return start("import vroom.scenario as s; sim = s.load('scenarios/lossy-meeting.yaml').build(seed=%d); "
+                 "sim.run(20); print(sim.trace_digest())" % seed, hash_seed)
 
 
 def test_same_seed_same_digest_under_any_hash_seed():
     # the four processes run at once (on two cores, in about half the time of one after another)
     same, other = [digest_in_subprocess(h, 7) for h in (0, 1, 4242)], digest_in_subprocess(0, 8)
-    digests = {digest_of(p) for p in same}
+    digests = {printed(p) for p in same}
     assert len(digests) == 1
-    assert digest_of(other) not in digests
+    assert printed(other) not in digests
 
 
 @st.composite
