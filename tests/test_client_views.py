@@ -30,7 +30,8 @@ def _step(sim, rooms, step):
     elif kind == "leave" and live:
         room.disconnect()
     elif kind == "publish" and live:
-        room.local_participant.publish_track({"audio": {"name": f"a{len(room.local_participant.tracks)}"}})
+        taken = set(room.local_participant.tracks)  # a name is free again once its track is unpublished
+        room.local_participant.publish_track({"audio": {"name": next(f"a{i}" for i in range(13) if f"a{i}" not in taken)}})
     elif kind == "unpublish" and live and room.local_participant.tracks:
         room.local_participant.unpublish_track(next(iter(room.local_participant.tracks)))
     elif kind == "mute" and live and room.local_participant.tracks:
