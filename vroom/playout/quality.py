@@ -18,14 +18,16 @@ from __future__ import annotations
 
 from collections import deque
 
+from ..media.receiver import FREEZE_MIN_INCREASE_US, FREEZE_MIN_SAMPLES, FREEZE_WINDOW
 from .rtt_filter import ms_round
 
 __all__ = ["AVG_INTERFRAME_DELAYS_WINDOW_FRAMES", "MIN_FRAME_SAMPLES_TO_DETECT_FREEZE", "MIN_INCREASE_FOR_FREEZE_MS",
            "VideoQualityObserver"]
 
-MIN_FRAME_SAMPLES_TO_DETECT_FREEZE = 5  # kMinFrameSamplesToDetectFreeze
-MIN_INCREASE_FOR_FREEZE_MS = 150  # kMinIncreaseForFreezeMs
-AVG_INTERFRAME_DELAYS_WINDOW_FRAMES = 30  # kAvgInterframeDelaysWindowSizeFrames
+# the freeze rule's constants are the vectorised receiver's (one definition of libwebrtc's rule), in ms here
+MIN_FRAME_SAMPLES_TO_DETECT_FREEZE = FREEZE_MIN_SAMPLES  # kMinFrameSamplesToDetectFreeze
+MIN_INCREASE_FOR_FREEZE_MS = FREEZE_MIN_INCREASE_US // 1000  # kMinIncreaseForFreezeMs
+AVG_INTERFRAME_DELAYS_WINDOW_FRAMES = FREEZE_WINDOW  # kAvgInterframeDelaysWindowSizeFrames
 
 
 class VideoQualityObserver:
