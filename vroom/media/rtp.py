@@ -25,7 +25,7 @@ __all__ = [
     "FLAG_RELIABLE",
     "FLAG_FIRST",
     "FLAG_PADDING",
-    "FLAG_FEC",
+    "FLAG_FEC", "FLAG_RTX",
     "NO_LEVEL",
     "take_rows",
 ]
@@ -46,6 +46,9 @@ FLAG_FIRST = 8
 FLAG_PADDING = 16
 #: An Opus packet that also carries an in-band FEC (LBRR) copy of the previous frame (RFC 6716 §2.1.7).
 FLAG_FEC = 32
+#: A retransmission (RFC 4588 RTX) of an earlier packet: same sequence number, timestamp and frame as the
+#: original, carried on the sender's RTX SSRC with 2 more bytes (the original sequence number).
+FLAG_RTX = 64
 #: ``level`` of packets that carry no RFC 6464 audio level.
 NO_LEVEL = -1
 
