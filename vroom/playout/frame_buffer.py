@@ -68,9 +68,13 @@ class DecodedFramesHistory:
         if last is not None:
             if frame_id - last >= n:
                 self._flags[:] = bytes(n)
-            else:
-                for i in range(last + 1, frame_id):
-                    self._flags[i % n] = 0
+            elif frame_id > last + 1:  # the ids in between were not decoded (a slice, with the ring's wrap)
+                lo, hi = (last + 1) % n, frame_id % n
+                if lo < hi:
+                    self._flags[lo:hi] = bytes(hi - lo)
+                else:
+                    self._flags[lo:] = bytes(n - lo)
+                    self._flags[:hi] = bytes(hi)
         self._flags[frame_id % n] = 1
         self.last_id = frame_id
         self.last_timestamp = timestamp

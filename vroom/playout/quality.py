@@ -2,14 +2,14 @@
 
 A render gap is a *freeze* when it is ≥ max(3 × avg, avg + 150 ms), ``avg`` the mean of the last
 30 inter-frame delays *including this one*, rounded down to whole ms, once at least 5 delays
-exist. These are the constants of ``vroom/media/receiver.py`` (``FREEZE_WINDOW``,
-``FREEZE_MIN_SAMPLES``, ``FREEZE_MIN_INCREASE_US``); libwebrtc compares with ``≥`` on whole ms,
-as here, where ``receiver.py`` compares µs with ``>``.
+exist; libwebrtc compares with ``≥`` on whole ms, as here. The receivers
+(:mod:`vroom.media.video_receiver`) count every video subscription's freezes with this observer,
+at render time.
 
 A *pause* follows libwebrtc rather than a fixed gap: the stream is marked paused when the
 decodable-frame timeout finds no packet in the last 5 s (``OnStreamInactive``); the next
 rendered frame ends the pause, its gap counts as the pause and not in the freeze window.
-(webrtc-stats words it as "no frame rendered for 5 s"; ``receiver.py`` counts gaps over 5 s.)
+(webrtc-stats words it as "no frame rendered for 5 s".)
 
 Times are integer ms as in the source (each frame's render time in ms, ``ms()`` rounding).
 """
@@ -18,16 +18,14 @@ from __future__ import annotations
 
 from collections import deque
 
-from ..media.receiver import FREEZE_MIN_INCREASE_US, FREEZE_MIN_SAMPLES, FREEZE_WINDOW
 from .rtt_filter import ms_round
 
 __all__ = ["AVG_INTERFRAME_DELAYS_WINDOW_FRAMES", "MIN_FRAME_SAMPLES_TO_DETECT_FREEZE", "MIN_INCREASE_FOR_FREEZE_MS",
            "VideoQualityObserver"]
 
-# the freeze rule's constants are the vectorised receiver's (one definition of libwebrtc's rule), in ms here
-MIN_FRAME_SAMPLES_TO_DETECT_FREEZE = FREEZE_MIN_SAMPLES  # kMinFrameSamplesToDetectFreeze
-MIN_INCREASE_FOR_FREEZE_MS = FREEZE_MIN_INCREASE_US // 1000  # kMinIncreaseForFreezeMs
-AVG_INTERFRAME_DELAYS_WINDOW_FRAMES = FREEZE_WINDOW  # kAvgInterframeDelaysWindowSizeFrames
+MIN_FRAME_SAMPLES_TO_DETECT_FREEZE = 5  # kMinFrameSamplesToDetectFreeze
+MIN_INCREASE_FOR_FREEZE_MS = 150  # kMinIncreaseForFreezeMs
+AVG_INTERFRAME_DELAYS_WINDOW_FRAMES = 30  # kAvgInterframeDelaysWindowSizeFrames
 
 
 class VideoQualityObserver:

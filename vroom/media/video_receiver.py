@@ -1,0 +1,292 @@
+"""Every video subscription's playout: frames assembled from packets in batches, then played out by
+:class:`vroom.playout.VideoPlayout`, one per subscription.
+
+Theory of operation. :meth:`VideoReceivers.add` takes a batch of video deliveries (each subscription's
+packets in arrival order) and does the packet work with numpy: a sequence number seen twice (the
+original and its RTX retransmission, ``FLAG_RTX``) counts once, the earlier arrival kept; packets are
+grouped into frames (a frame number of a simulcast layer); a frame is *complete* when it has ``nfr``
+distinct packets, and completes when its last missing packet arrives. A frame with a packet that came
+by RTX is *retransmitted* (libwebrtc's ``delayed_by_retransmission``: it feeds the NACK term of the
+jitter estimate, not the filter). Packets of frames not complete wait for the next batch; a frame the
+decoder has passed (a newer frame decoded) will never be used and counts as incomplete.
+
+Then, per subscription in arrival order (Python, per frame, not per packet), each complete frame gets
+its references from the VP8 temporal pattern (:class:`vroom.playout.references.SequenceChain`: frame
+ids are first sequence numbers, which the SFU keeps continuous across layer switches) and goes to
+the subscription's ``VideoPlayout.on_frame``; a packet of a frame not yet complete goes to
+``on_packet`` (it keeps the stream active and tells the playout a key frame is arriving). A frame
+whose references cannot be placed yet is held until they can, or until a newer key frame is placed.
+
+Time. :meth:`VideoReceivers.run_until` runs every playout's timers (renders, decodable-frame
+timeouts) due strictly before ``now``, the time up to which deliveries have been taken: a delivery
+arriving at ``now`` comes in a later batch, and goes in after the timers before it. So the results
+do not depend on when the receivers are consumed. The playouts' key-frame requests (PLIs) carry
+their own times and wait in :meth:`take_key_frame_requests` for the SFU's control loop, whose
+key-frame part (:mod:`vroom.loop.keyframes`) consumes the receivers at each of its 100 ms rounds and
+forwards them then: consuming once a second would hold a PLI up to a second, and a round is the
+grain at which the SFU acts on everything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..playout.frame_buffer import Frame
+from ..playout.references import SequenceChain, buffer_masks
+from ..playout.video import KeyFrameRequest, VideoPlayout
+from .rtp import FLAG_FIRST, FLAG_KEYFRAME, FLAG_MARKER, FLAG_RTX
+
+__all__ = ["VIDEO_FIELDS", "VideoReceivers"]
+
+#: the delivery columns a batch of video packets needs
+VIDEO_FIELDS = ("seq", "ts", "arrival", "frame", "nfr", "size", "layer", "flags")
+_LAYERS = 3  # simulcast layers: a frame number of another layer is another frame
+_NEVER = np.iinfo(np.int64).max
+_COMPLETED_KEEP = 512  # frames remembered as complete per subscription (late duplicates of them are ignored)
+
+
+class _Stream:
+    """One video subscription: its playout, its chain of frames, frames held for their references."""
+
+    __slots__ = ("chain", "completed", "frames_complete", "frames_unplaced", "held", "layers", "playout", "track")
+
+    def __init__(self, track: int, now_us: int) -> None:
+        self.track = track
+        self.playout = VideoPlayout(now_us)
+        self.chain = SequenceChain()
+        self.completed: dict[int, None] = {}  # frame keys (frame × 3 + layer) completed, oldest first
+        self.held: dict[int, list[tuple[Any, ...]]] = {}  # the last seq each held frame waits for -> frames
+        self.layers: dict[int, int] = {}  # simulcast layer -> its temporal layers
+        self.frames_complete = 0
+        self.frames_unplaced = 0  # complete frames dropped while held (a newer key frame came first)
+
+    def complete(self, key: int) -> bool:
+        """Note frame ``key`` complete; False if it already was (a late duplicate)."""
+        if key in self.completed:
+            return False
+        self.completed[key] = None
+        if len(self.completed) > 2 * _COMPLETED_KEEP:
+            for k in list(self.completed)[:_COMPLETED_KEEP]:
+                del self.completed[k]
+        self.frames_complete += 1
+        return True
+
+
+class VideoReceivers:
+    """The video playout of every subscription, by the receivers' slot."""
+
+    def __init__(self, temporal_layers: Callable[[int, int], int] | None = None) -> None:
+        """``temporal_layers(track, layer)``: how many temporal layers a simulcast layer has (1 if not told)."""
+        self._temporal_layers = temporal_layers
+        self._streams: list[_Stream | None] = []
+        self._partial = {k: np.zeros(0, np.int64) for k in ("slot", *VIDEO_FIELDS)}
+        self.next_timer = np.zeros(0, np.int64)  # per slot: when its playout next has something to do
+        self.decoded_last = np.zeros(0, np.int64)  # per slot: the newest frame id decoded (-1: none)
+        self.frames_incomplete = np.zeros(0, np.int64)
+        self._requests: list[tuple[int, int]] = []  # (at, slot) of key-frame requests not yet taken
+
+    def set_temporal_layers(self, lookup: Callable[[int, int], int]) -> None:
+        self._temporal_layers = lookup
+
+    def _stream(self, slot: int, track: int, now_us: int) -> _Stream:
+        if slot >= len(self._streams):
+            n = max(slot + 1, 2 * len(self._streams))
+            self._streams += [None] * (n - len(self._streams))
+            for name, fill in (("next_timer", _NEVER), ("decoded_last", -1), ("frames_incomplete", 0)):
+                old = getattr(self, name)
+                new = np.full(n, fill, np.int64)
+                new[: len(old)] = old
+                setattr(self, name, new)
+        st = self._streams[slot]
+        if st is None:
+            st = self._streams[slot] = _Stream(track, now_us)
+        return st
+
+    # -- packets into frames (numpy) ----------------------------------------------------
+    def add(self, slot: np.ndarray, track: np.ndarray, cols: dict[str, np.ndarray]) -> None:
+        """Video deliveries of one batch (``cols``: ``VIDEO_FIELDS``), each subscription's in arrival order."""
+        p = self._partial
+        n_old = len(p["slot"])
+        c = {k: np.concatenate([p[k], cols[k]]) for k in VIDEO_FIELDS}
+        c["slot"] = np.concatenate([p["slot"], slot])
+        uniq, at = np.unique(slot, return_index=True)
+        tracks = dict(zip(uniq.tolist(), track[at].tolist()))
+        fresh = np.arange(len(c["slot"])) >= n_old
+        # a sequence number counts once (an RTX copy of a packet already here adds nothing); the first arrival
+        order = np.lexsort((c["arrival"], c["seq"], c["slot"]))
+        s_slot, s_seq = c["slot"][order], c["seq"][order]
+        first = np.ones(len(order), bool)
+        first[1:] = (s_slot[1:] != s_slot[:-1]) | (s_seq[1:] != s_seq[:-1])
+        keep = order[first]
+        # frames: (slot, frame, layer), packets by sequence number
+        key = c["frame"][keep] * _LAYERS + c["layer"][keep]
+        keep = keep[np.lexsort((c["seq"][keep], key, c["slot"][keep]))]
+        c = {k: v[keep] for k, v in c.items()}
+        fresh = fresh[keep]
+        g = self._group(c, fresh)
+        touched = np.flatnonzero(g["fresh_t"] >= 0)
+        touched = touched[np.lexsort((g["min_seq"][touched], g["fresh_t"][touched], g["slot"][touched]))]
+        drop = np.zeros(len(g["slot"]), bool)
+        self._frames(g, touched, tracks, drop)
+        # frames not complete wait for their packets, unless the decoder has passed them
+        waiting = ~g["complete"] & ~drop
+        passed = waiting & (g["max_seq"] < self.decoded_last[g["slot"]])
+        np.add.at(self.frames_incomplete, g["slot"][passed], 1)
+        rows = np.repeat(waiting & ~passed, g["count"])
+        self._partial = {k: c[k][rows] for k in ("slot", *VIDEO_FIELDS)}
+
+    @staticmethod
+    def _group(c: dict[str, np.ndarray], fresh: np.ndarray) -> dict[str, np.ndarray]:
+        """Per frame (rows sorted by slot, frame, layer, seq): what the playout needs of it."""
+        slot, seq, flags, arrival = c["slot"], c["seq"], c["flags"], c["arrival"]
+        key = c["frame"] * _LAYERS + c["layer"]
+        n = len(slot)
+        edge = np.ones(n, bool)
+        edge[1:] = (slot[1:] != slot[:-1]) | (key[1:] != key[:-1])
+        starts = np.flatnonzero(edge)
+        count = np.diff(np.append(starts, n))
+        nfr = c["nfr"][starts]
+        first_seq = np.minimum.reduceat(np.where(flags & FLAG_FIRST, seq, _NEVER), starts) if n else seq[:0]
+        marker = np.maximum.reduceat(np.where(flags & FLAG_MARKER, seq, -1), starts) if n else seq[:0]
+        complete = count >= nfr
+        known = np.where(first_seq < _NEVER, first_seq, np.where(marker >= 0, marker - nfr + 1, -1))
+        return {
+            "slot": slot[starts], "frame": c["frame"][starts], "layer": c["layer"][starts], "ts": c["ts"][starts],
+            "nfr": nfr, "count": count, "complete": complete,
+            "min_seq": seq[starts], "max_seq": seq[starts + count - 1],
+            "start": np.where(complete, seq[starts], known),
+            "key": np.maximum.reduceat((flags & FLAG_KEYFRAME) > 0, starts) if n else complete,
+            "rtx": np.maximum.reduceat((flags & FLAG_RTX) > 0, starts) if n else complete,
+            "done_t": np.maximum.reduceat(arrival, starts) if n else arrival,
+            "first_t": np.minimum.reduceat(arrival, starts) if n else arrival,
+            "fresh_t": np.maximum.reduceat(np.where(fresh, arrival, -1), starts) if n else arrival,
+            "size": np.add.reduceat(c["size"], starts) if n else arrival,
+        }
+
+    # -- frames into the playouts (Python, per frame) -------------------------------------
+    def _frames(self, g: dict[str, np.ndarray], touched: np.ndarray, tracks: dict[int, int],
+                drop: np.ndarray) -> None:
+        """The frames a batch touched, per subscription in arrival order, into their playouts."""
+        cols = [g[k][touched].tolist() for k in ("slot", "frame", "layer", "ts", "nfr", "complete", "start", "key",
+                                                  "rtx", "done_t", "first_t", "fresh_t", "size")]
+        seen: dict[int, None] = {}  # the slots touched, in order
+        for i, slot, frame, layer, ts, nfr, complete, start, key, rtx, done_t, first_t, fresh_t, size in zip(
+                touched.tolist(), *cols):
+            t = done_t if complete else fresh_t
+            st = self._stream(slot, tracks[slot], t)
+            seen[slot] = None
+            fkey = frame * _LAYERS + layer
+            if fkey in st.completed:  # late copies of a frame already complete
+                drop[i] = True
+                continue
+            reads, updates = buffer_masks(self._layers(st, layer), frame, bool(key))
+            if complete:
+                st.complete(fkey)
+                info = (start, ts, bool(key), frame, size, bool(rtx), first_t, reads)
+                self._note(st, slot, start, start + nfr - 1, updates, t)
+                self._place(st, slot, info, t)
+            else:
+                if start >= 0:
+                    self._note(st, slot, start, start + nfr - 1, updates, t)
+                self._handle(slot, st.playout.on_packet(t, bool(key)))
+        for slot in seen:
+            self._after(slot)
+
+    def _layers(self, st: _Stream, layer: int) -> int:
+        n = st.layers.get(layer)
+        if n is None:
+            n = st.layers[layer] = 1 if self._temporal_layers is None else self._temporal_layers(st.track, layer)
+        return n
+
+    def _note(self, st: _Stream, slot: int, first: int, last: int, updates: int, t: int) -> None:
+        """A frame's range is known: frames held for it may now be placed."""
+        if st.chain.note(first, last, updates):
+            for info in st.held.pop(last, ()):
+                self._place(st, slot, info, t)
+
+    def _place(self, st: _Stream, slot: int, info: tuple[Any, ...], t: int) -> None:
+        """A complete frame with its references into the playout, or held until they are known."""
+        start, ts, key, _frame, size, rtx, first_t, reads = info
+        refs, missing = st.chain.references(start, reads)
+        if refs is None:
+            st.held.setdefault(missing, []).append(info)
+            return
+        if key and st.held:  # frames held from before this key frame will never be needed
+            for blocked in list(st.held):
+                kept = [h for h in st.held[blocked] if h[0] > start]
+                st.frames_unplaced += len(st.held[blocked]) - len(kept)
+                if kept:
+                    st.held[blocked] = kept
+                else:
+                    del st.held[blocked]
+        frame_ = Frame(start, ts, t, refs, key, 0, size, rtx, first_t)
+        self._handle(slot, st.playout.on_frame(frame_))
+
+    def _handle(self, slot: int, events: list[Any]) -> None:
+        for ev in events:
+            if isinstance(ev, KeyFrameRequest):
+                self._requests.append((ev.at_us, slot))
+
+    def _after(self, slot: int) -> None:
+        pl = self._streams[slot].playout  # type: ignore[union-attr]
+        timer = pl.get_timer()
+        self.next_timer[slot] = _NEVER if timer is None else timer
+        last = pl.buffer.decoded.last_id
+        if last is not None:
+            self.decoded_last[slot] = max(int(self.decoded_last[slot]), last)
+
+    # -- time ------------------------------------------------------------------------------
+    def run_until(self, now: int) -> None:
+        """Every playout's timers due before ``now`` (renders, timeouts), each at its own time."""
+        for slot in np.flatnonzero(self.next_timer < now).tolist():
+            self._handle(slot, self._streams[slot].playout.handle_timer(now - 1))  # type: ignore[union-attr]
+            self._after(slot)
+
+    def take_key_frame_requests(self) -> list[tuple[int, int]]:
+        """The key-frame requests (time, slot) made since the last call, by time then slot."""
+        out, self._requests = sorted(self._requests), []
+        return out
+
+    def update_rtt(self, slot: int, rtt_us: int) -> None:
+        st = self._streams[slot] if slot < len(self._streams) else None
+        if st is not None:
+            st.playout.update_rtt(rtt_us)
+
+    # -- results -----------------------------------------------------------------------------
+    def finish(self) -> None:
+        """Count frames still waiting for packets as incomplete (end of run)."""
+        p = self._partial
+        if len(p["slot"]):
+            key = p["slot"] * (1 << 40) + p["frame"] * _LAYERS + p["layer"]
+            slots = p["slot"][np.unique(key, return_index=True)[1]]
+            np.add.at(self.frames_incomplete, slots, 1)
+            self._partial = {k: v[:0] for k, v in p.items()}
+
+    def stats(self, slot: int) -> dict[str, Any]:
+        """A video subscription's figures (webrtc-stats names in docs/summary.md)."""
+        st = self._streams[slot] if slot < len(self._streams) else None
+        if st is None:
+            return _EMPTY_STATS.copy()
+        pl = st.playout
+        s = pl.stats()
+        emitted = s.jitter_buffer_emitted_count
+        return {
+            "frames_complete": st.frames_complete,
+            "frames_incomplete": int(self.frames_incomplete[slot]) + st.frames_unplaced,
+            "frames_received": s.frames_received, "frames_decoded": s.frames_decoded,
+            "frames_dropped": s.frames_dropped,
+            "freezes": s.freeze_count, "freeze_seconds": s.total_freezes_duration,
+            "pauses": s.pause_count, "pause_seconds": s.total_pauses_duration,
+            "playout_delay_ms": pl.current_delay_us / 1000,
+            "jitter_buffer_delay_ms": s.jitter_buffer_delay / emitted * 1000 if emitted else None,
+            "key_frame_requests": s.pli_count,
+        }
+
+
+_EMPTY_STATS: dict[str, Any] = {
+    "frames_complete": 0, "frames_incomplete": 0, "frames_received": 0, "frames_decoded": 0, "frames_dropped": 0,
+    "freezes": 0, "freeze_seconds": 0.0, "pauses": 0, "pause_seconds": 0.0, "playout_delay_ms": None,
+    "jitter_buffer_delay_ms": None, "key_frame_requests": 0}
