@@ -213,6 +213,7 @@ class VideoReceivers:
         refs, missing = st.chain.references(start, reads)
         if refs is None:
             st.held.setdefault(missing, []).append(info)
+            self._handle(slot, st.playout.on_assembled(t, key))
             return
         if key and st.held:  # frames held from before this key frame will never be needed
             for blocked in list(st.held):
@@ -249,6 +250,11 @@ class VideoReceivers:
         """The key-frame requests (time, slot) made since the last call, by time then slot."""
         out, self._requests = sorted(self._requests), []
         return out
+
+    def playout(self, slot: int) -> VideoPlayout | None:
+        """The playout of a video subscription (None before its first packet)."""
+        st = self._streams[slot] if slot < len(self._streams) else None
+        return None if st is None else st.playout
 
     def update_rtt(self, slot: int, rtt_us: int) -> None:
         st = self._streams[slot] if slot < len(self._streams) else None

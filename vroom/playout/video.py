@@ -111,12 +111,7 @@ class VideoPlayout:
     def on_frame(self, frame: Frame) -> list[RenderedFrame | KeyFrameRequest]:
         """A complete frame arrived at ``frame.arrival_us`` (frames in arrival order)."""
         now = frame.arrival_us
-        self._run_until(now, inclusive=False)
-        self._note_packet(now, frame.key)
-        if not self._has_received_frame:
-            self._has_received_frame = True
-            if not frame.key:
-                self._request_key_frame(now, "first frame not key")
+        self._assembled(now, frame.key)
         before = self.buffer.continuous_count
         if not self.buffer.insert(frame):
             self.counters.frames_rejected += 1
@@ -127,6 +122,20 @@ class VideoPlayout:
         if self.buffer.continuous_count > before:
             self._maybe_schedule(now)
         return self._take_events()
+
+    def on_assembled(self, arrival_us: int, key: bool = False) -> list[RenderedFrame | KeyFrameRequest]:
+        """A complete frame the caller holds back (its references are not known yet): as ``on_frame`` before the
+        buffer (``OnAssembledFrame``: the first frame, if not a key frame, asks for one)."""
+        self._assembled(arrival_us, key)
+        return self._take_events()
+
+    def _assembled(self, now: int, key: bool) -> None:
+        self._run_until(now, inclusive=False)
+        self._note_packet(now, key)
+        if not self._has_received_frame:
+            self._has_received_frame = True
+            if not key:
+                self._request_key_frame(now, "first frame not key")
 
     def on_packet(self, arrival_us: int, key: bool = False) -> list[RenderedFrame | KeyFrameRequest]:
         """A packet of a frame not (yet) complete: keeps the stream active, marks a key frame arriving."""
