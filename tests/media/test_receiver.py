@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from vroom.media.receiver import Receivers
-from vroom.media.rtp import FLAG_FIRST, FLAG_KEYFRAME, FLAG_MARKER, KIND_AUDIO, KIND_VIDEO
+from vroom.media.rtp import (
+    FLAG_FIRST,
+    FLAG_KEYFRAME,
+    FLAG_MARKER,
+    KIND_AUDIO,
+    KIND_VIDEO,
+)
 
 
 def deliveries(arrival, ts, *, kind=KIND_AUDIO, seq=None, sub=0, track=0, t=None, frame=None, nfr=None,
