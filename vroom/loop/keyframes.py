@@ -28,6 +28,8 @@ __all__ = ["KeyframeRequester", "PLI_THROTTLE_US"]
 
 #: LiveKit receiver_base.go DefaultPLIThrottleConfig: one PLI per 500 ms on the low layer, 1 s above.
 PLI_THROTTLE_US = (500_000, 1_000_000, 1_000_000)
+#: how often the subscribers' playouts learn their RTT (an RTCP report interval, about 1 s for video)
+RTT_UPDATE_US = 1_000_000
 
 
 class KeyframeRequester:
@@ -77,6 +79,10 @@ class KeyframeRequester:
         if rec is None:
             return
         rec.consume(now)
+        if now % RTT_UPDATE_US == 0:  # as RTCP reports come, about once a second: the playouts' NACK delay term
+            for p in self.members:
+                if p.connected:
+                    rec.update_rtt(p.index, self.rtt_us(p))
         fwd, route = self.sfu.forwarder, self.sfu.route
         for _at, sub, track in rec.take_key_frame_requests():
             self.subscriber_plis += 1

@@ -33,6 +33,7 @@ class VideoQualityObserver:
 
     __slots__ = (
         "_delays",
+        "_delays_sum",
         "first_rendered_ms",
         "frames_rendered",
         "freeze_count",
@@ -54,7 +55,8 @@ class VideoQualityObserver:
         self.total_pauses_ms = 0
         self.sum_squared_interframe_delays_s = 0.0
         self.paused = False
-        self._delays: deque[int] = deque(maxlen=AVG_INTERFRAME_DELAYS_WINDOW_FRAMES)
+        self._delays: deque[int] = deque()
+        self._delays_sum = 0  # of the window, kept as delays come and go
 
     @property
     def total_frames_duration_ms(self) -> int:
@@ -74,9 +76,13 @@ class VideoQualityObserver:
             delay_ms = now_ms - self.last_rendered_ms
             self.sum_squared_interframe_delays_s += (delay_ms / 1000.0) ** 2
             if not self.paused:
-                self._delays.append(delay_ms)
-                if len(self._delays) >= MIN_FRAME_SAMPLES_TO_DETECT_FREEZE:
-                    avg = sum(self._delays) // len(self._delays)  # GetAverageRoundedDown
+                delays = self._delays
+                delays.append(delay_ms)
+                self._delays_sum += delay_ms
+                if len(delays) > AVG_INTERFRAME_DELAYS_WINDOW_FRAMES:
+                    self._delays_sum -= delays.popleft()
+                if len(delays) >= MIN_FRAME_SAMPLES_TO_DETECT_FREEZE:
+                    avg = self._delays_sum // len(delays)  # GetAverageRoundedDown
                     was_freeze = delay_ms >= max(3 * avg, avg + MIN_INCREASE_FOR_FREEZE_MS)
                 if was_freeze:
                     self.freeze_count += 1

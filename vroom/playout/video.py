@@ -149,8 +149,14 @@ class VideoPlayout:
 
     def get_timer(self) -> int | None:
         """When :meth:`handle_timer` next has something to do (None: nothing pending)."""
-        times = [t for t in (self._release_us(), self._decode_done_us, self._timeout_us()) if t is not None]
-        return min(times) if times else None
+        best = self._scheduled[1] if self._scheduled is not None else None
+        done = self._decode_done_us
+        if done is not None and (best is None or done < best):
+            best = done
+        timeout = self.timeout
+        if timeout.running and (best is None or timeout.timeout_us < best):
+            best = timeout.timeout_us
+        return best
 
     def handle_timer(self, now_us: int) -> list[RenderedFrame | KeyFrameRequest]:
         """Run everything due at or before ``now_us``, each at its own time."""
