@@ -86,6 +86,8 @@ class VideoReceivers:
         self.next_timer = np.zeros(0, np.int64)  # per slot: when its playout next has something to do
         self.decoded_last = np.zeros(0, np.int64)  # per slot: the newest frame id decoded (-1: none)
         self.frames_incomplete = np.zeros(0, np.int64)
+        self.freeze_count = np.zeros(0, np.int64)  # per slot: freezes so far (webrtc-stats freezeCount)
+        self.current_delay_us = np.zeros(0, np.int64)  # per slot: the playout's current delay (-1: none)
         self._requests: list[tuple[int, int]] = []  # (at, slot) of key-frame requests not yet taken
 
     def set_temporal_layers(self, lookup: Callable[[int, int], int]) -> None:
@@ -95,7 +97,8 @@ class VideoReceivers:
         if slot >= len(self._streams):
             n = max(slot + 1, 2 * len(self._streams))
             self._streams += [None] * (n - len(self._streams))
-            for name, fill in (("next_timer", _NEVER), ("decoded_last", -1), ("frames_incomplete", 0)):
+            for name, fill in (("next_timer", _NEVER), ("decoded_last", -1), ("frames_incomplete", 0),
+                               ("freeze_count", 0), ("current_delay_us", -1)):
                 old = getattr(self, name)
                 new = np.full(n, fill, np.int64)
                 new[: len(old)] = old
@@ -235,6 +238,8 @@ class VideoReceivers:
         pl = self._streams[slot].playout  # type: ignore[union-attr]
         timer = pl.get_timer()
         self.next_timer[slot] = _NEVER if timer is None else timer
+        self.freeze_count[slot] = pl.quality.freeze_count
+        self.current_delay_us[slot] = pl.timing.current_delay_us
         last = pl.buffer.decoded.last_id
         if last is not None:
             self.decoded_last[slot] = max(int(self.decoded_last[slot]), last)
@@ -245,6 +250,13 @@ class VideoReceivers:
         for slot in np.flatnonzero(self.next_timer < now).tolist():
             self._handle(slot, self._streams[slot].playout.handle_timer(now - 1))  # type: ignore[union-attr]
             self._after(slot)
+
+    def per_slot(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Freezes so far and the current playout delay (µs, -1: no playout) of slots ``0 .. n-1``, new arrays."""
+        freezes, delay = np.zeros(n, np.int64), np.full(n, -1, np.int64)
+        m = min(n, len(self.freeze_count))
+        freezes[:m], delay[:m] = self.freeze_count[:m], self.current_delay_us[:m]
+        return freezes, delay
 
     def take_key_frame_requests(self) -> list[tuple[int, int]]:
         """The key-frame requests (time, slot) made since the last call, by time then slot."""
