@@ -4,10 +4,13 @@ retransmission completes a frame, and freezes are counted at render time by the 
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import vroom
 from vroom.media.receiver import Receivers
 from vroom.media.rtp import FLAG_FIRST, FLAG_KEYFRAME, FLAG_MARKER, FLAG_RTX, KIND_VIDEO
+from vroom.playout.references import SequenceChain, Vp8References, buffer_masks
 
 PERIOD_US = 33_333  # 30 fps
 TS_PER_FRAME = 3_000  # 90 kHz / 30 fps
@@ -188,3 +191,24 @@ def test_a_subscribers_key_frame_request_reaches_the_publishers_encoder():
     assert requester.subscriber_plis > 0 and requester.plis_sent > 0
     assert sim.participants["alice"].publications[0].source.keyframes > 1
     assert sim.summary()["participants"]["bob"]["subscriptions"]["alice/video"]["key_frame_requests"] > 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(layers=st.sampled_from([1, 2, 3]), sizes=st.lists(st.integers(1, 4), min_size=2, max_size=40),
+       coded=st.lists(st.booleans(), min_size=40, max_size=40), keys=st.sets(st.integers(1, 39), max_size=3))
+def test_the_receivers_chain_finds_the_references_the_encoder_used(layers, sizes, coded, keys):
+    # the encoder's side (Vp8References, over the frames it coded) and the receiver's (SequenceChain, over
+    # sequence-number ranges only) name the same reference frames
+    encoder = Vp8References(layers)
+    chain = SequenceChain()
+    seq = 0
+    for k, n in enumerate(sizes):
+        if k and not coded[k]:
+            continue  # dropped by the encoder: no frame, no sequence numbers
+        key = k == 0 or k in keys
+        expected = encoder.next_frame(seq, k, key)  # ids are first sequence numbers on both sides
+        reads, updates = buffer_masks(layers, k, key)
+        chain.note(seq, seq + n - 1, updates)
+        refs, _ = chain.references(seq, reads)
+        assert refs == expected
+        seq += n

@@ -45,7 +45,7 @@ __all__ = ["VIDEO_FIELDS", "VideoReceivers"]
 VIDEO_FIELDS = ("seq", "ts", "arrival", "frame", "nfr", "size", "layer", "flags")
 _LAYERS = 3  # simulcast layers: a frame number of another layer is another frame
 _NEVER = np.iinfo(np.int64).max
-_COMPLETED_KEEP = 512  # frames remembered as complete per subscription (late duplicates of them are ignored)
+_COMPLETED_KEEP = 64  # frames remembered as complete per subscription, at least (late copies of them are ignored)
 
 
 class _Stream:

@@ -77,8 +77,8 @@ ALL_BUFFERS = 0b111
 #: the longest walk back a reference can need: 8 frames of the 3-layer pattern, with room for frames of the
 #: pattern the encoder dropped
 MAX_WALK = 16
-#: ranges kept per stream (walks never reach further back)
-CHAIN_KEEP = 256
+#: ranges kept per stream, at least (a walk goes at most MAX_WALK frames back)
+CHAIN_KEEP = 64
 
 
 def buffer_masks(temporal_layers: int, pattern_index: int, key: bool) -> tuple[int, int]:
