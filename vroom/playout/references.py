@@ -81,13 +81,17 @@ MAX_WALK = 16
 CHAIN_KEEP = 64
 
 
+#: per number of temporal layers, per pattern position: (buffers read, buffers updated) as bit masks
+PATTERN_MASKS = {layers: tuple((sum(1 << b for b in refs), sum(1 << b for b in updates)) for refs, updates in pattern)
+                 for layers, pattern in PATTERNS.items()}
+
+
 def buffer_masks(temporal_layers: int, pattern_index: int, key: bool) -> tuple[int, int]:
     """(buffers read, buffers updated) as bit masks (bit ``LAST``, ``GOLDEN``, ``ALTREF``) of a frame."""
     if key:
         return 0, ALL_BUFFERS
-    pattern = PATTERNS[temporal_layers]
-    refs, updates = pattern[pattern_index % len(pattern)]
-    return sum(1 << b for b in refs), sum(1 << b for b in updates)
+    masks = PATTERN_MASKS[temporal_layers]
+    return masks[pattern_index % len(masks)]
 
 
 class SequenceChain:
