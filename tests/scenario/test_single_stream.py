@@ -6,8 +6,8 @@ rate 300 kbps; the send link at 500 kbps with 100 ms one-way delay, then 800 kbp
 200 ms; the return path has the same delay; the emulated link queues without limit. It expects the target
 at ``EXPECT_NEAR(target, 450, 100)`` after 25 s, ``(750, 150)`` 20 s later and ``(90, 25)`` 50 s after the
 drop to 100 kbps. ``scenarios/single-stream.yaml`` is that run. Then the same bands on a fresh link with a
-200 ms drop-tail queue, as the bar for this model states them: 90 ± 25 kbps on 100 kbps and 450 ± 100 kbps
-on 500 kbps, within 50 s.
+200 ms drop-tail queue instead of an unlimited one: 90 ± 25 kbps on 100 kbps and 450 ± 100 kbps on
+500 kbps, within 50 s.
 """
 
 import pytest
