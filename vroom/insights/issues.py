@@ -24,9 +24,10 @@ __all__ = ["NEEDED", "THRESHOLDS", "WINDOW", "InsightsView", "Threshold", "detec
 
 
 class InsightsView(RunView, Protocol):
-    """What Insights reads of a run (a ``Simulation``): the run view and its snapshot."""
+    """What Insights reads of a run (a ``Simulation``): the run view and its snapshot (``vroom.snapshot``,
+    which names the driver: not imported here)."""
 
-    def inspect(self) -> Snapshot: ...
+    def inspect(self) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
