@@ -1,4 +1,4 @@
-"""A small run with one clean and one lossy receiver, shared by the Insights tests of a module."""
+"""A small run with one clean and one lossy receiver, shared by the Insights tests."""
 
 import pytest
 
@@ -11,7 +11,7 @@ pytest.importorskip("pandas")
 LOSSY = {"up": {"rate": "1Gbps"}, "down": {"rate": "1Gbps", "loss": 0.1}}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def lossy_run():
     sim = vroom.Simulation(seed=5)
     sim.add_participant("alice")

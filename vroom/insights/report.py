@@ -76,7 +76,7 @@ def _chart(t: list[float], values: list[float], *, label: str, scale: float = 1.
         limit = (f'<line x1="{a.split(",")[0]}" y1="{a.split(",")[1]}" x2="{b.split(",")[0]}" '
                  f'y2="{b.split(",")[1]}" stroke="#cf222e" stroke-dasharray="4 3"/>')
     return (f'<svg width="{width}" height="{height}" role="img" aria-label="{html.escape(label)}">'
-            f'<text x="2" y="12">{html.escape(label)} (max {top / 1.1:.3g})</text>'
+            f'<text x="2" y="12">{html.escape(label)} (highest {max(ys):.3g})</text>'
             f'<text x="{pad}" y="{height - 2}">{t0:g} s</text><text x="{width - 40}" y="{height - 2}">{t1:g} s</text>'
             f"{line}{limit}</svg>")
 
@@ -106,7 +106,7 @@ def render_report(sim: InsightsView, title: str = "vroom Insights") -> str:
         f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
         f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
         f'<p id="run">Simulated time {sim.now:g} s; {len(rooms)} rooms, {len(people)} participants, '
-        f"{len(issues)} issues flagged.</p>"
+        f"{len(issues)} issue{'' if len(issues) == 1 else 's'} flagged.</p>"
         f"<h2>Rooms</h2>{_table('rooms', rooms, _ROOM_FIELDS, 'room_sid')}"
         f"<h2>Participants</h2>{_table('participants', people, _PARTICIPANT_FIELDS, 'participant_sid')}"
         f"<h2>Detected issues</h2><ul id=\"thresholds\">{rules}</ul>"
