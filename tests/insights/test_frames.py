@@ -2,6 +2,7 @@
 own facts and Voice Insights' published rule (above the threshold in 3 of the last 5 samples)."""
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -73,3 +74,17 @@ def test_a_sample_is_flagged_when_enough_of_its_window_is_over(values, above):
     got = flagged_seconds(np.array(values), above).tolist()
     want = [sum(v > above for v in values[max(0, i - WINDOW + 1):i + 1]) >= NEEDED for i in range(len(values))]
     assert got == want
+
+
+def test_vroom_run_writes_the_report(tmp_path, capsys):
+    from vroom.cli import main
+
+    out = tmp_path / "report.html"
+    scenario = Path(__file__).resolve().parents[2] / "scenarios" / "two-party.yaml"
+    assert main(["run", str(scenario), "--duration", "2s", "--quiet", "--insights", str(out)]) == 0
+    assert f"Insights report written to {out}" in capsys.readouterr().out
+    text = out.read_text()
+    # the scenario's two people, each a row of the participants table and a figure of the quality section
+    assert text.count('<tr data-sid="PA') == 2 and text.count('<figure data-sid="PA') == 2
+    assert main(["run", str(scenario), "--insights", "-"]) == 2
+    assert "--insights: expected a file path" in capsys.readouterr().err
