@@ -22,6 +22,7 @@ PARTICIPANT_COLUMNS = ["participant_sid", "participant_identity", "join_time", "
                        "account_sid", "room_sid", "status", "codecs", "end_reason", "error_code", "error_code_url",
                        "media_region", "properties", "edge_location", "publisher_info", "url", "detected_issues"]
 _TIMES = {"create_time", "end_time", "join_time", "leave_time"}
+_NULLABLE_INTS = {"duration_sec"}  # null until the room or the participant ends: pandas' Int64, not float
 
 
 def _issues_by(issues: Any, key: str) -> dict[str, list[str]]:
@@ -37,6 +38,8 @@ def _frame(rows: list[dict[str, Any]], columns: list[str]) -> Any:
     frame = pd.DataFrame(rows, columns=columns)
     for col in _TIMES & set(columns):
         frame[col] = pd.to_datetime(frame[col], utc=True)
+    for col in _NULLABLE_INTS & set(columns):
+        frame[col] = frame[col].astype("Int64")
     return frame
 
 
