@@ -106,7 +106,10 @@ def test_filters_by_type_codec_name_and_creation_time(sim, client):
     client.video.v1.rooms.create(unique_name="p2p20", type="peer-to-peer")  # t = 20 s
     sim.add_participant("vic", room="p2p20", join="21s")
     sim.run("25s")
-    names = lambda rooms: sorted(r.room_name for r in rooms)  # noqa: E731
+
+    def names(rooms):
+        return sorted(r.room_name for r in rooms)
+
     assert names(since_start(client, room_type=["go"])) == ["go10"]
     assert names(since_start(client, room_type=["group", "peer_to_peer"])) == ["g0", "p2p20"]
     assert names(since_start(client, codec=["VP8"])) == ["p2p20"]  # only vic publishes video
@@ -161,3 +164,18 @@ def test_insights_needs_the_accounts_credentials(sim, client):
     key = other.api_keys.create("theirs")
     theirs = Client(key.sid, key.secret, other.account_sid, http_client=sim.twilio_http_client())
     assert since_start(theirs) == [] and len(since_start(client)) == 1  # each account sees its own rooms
+
+
+def test_logs_are_kept_seven_days_and_two_for_go_rooms(sim, client):
+    from vroom.control.insights_api import visible
+
+    group = client.video.v1.rooms.create(unique_name="g")
+    go = client.video.v1.rooms.create(unique_name="o", type="go")
+    sim.run("1s")
+    for room in (group, go):
+        client.video.v1.rooms(room.sid).update(status="completed")  # both end at t = 1 s
+    g, o = sim.cloud.rooms[group.sid], sim.cloud.rooms[go.sid]
+    day = 24 * 3600 * 1_000_000
+    assert visible(g, g.end_us + 7 * day) and not visible(g, g.end_us + 7 * day + 1)
+    assert visible(o, o.end_us + 2 * day) and not visible(o, o.end_us + 2 * day + 1)
+    assert visible(g, 0) and visible(o, sim.now_us)
