@@ -20,7 +20,8 @@ import numpy as np
 from ..optional import require
 from ..ports import RunView
 
-__all__ = ["NEEDED", "THRESHOLDS", "WINDOW", "InsightsView", "Threshold", "detect_issues", "flagged_seconds", "quality_frame"]
+__all__ = ["NEEDED", "THRESHOLDS", "WINDOW", "InsightsView", "Threshold", "detect_issues", "flagged_seconds",
+           "quality_frame"]
 
 
 class InsightsView(RunView, Protocol):
