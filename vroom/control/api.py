@@ -76,8 +76,10 @@ class RestApi:
         return key is not None and key.secret == password
 
     def request(self, method: str, path: str, params: dict[str, Any] | None = None, *,
-                auth: tuple[str, str] | None = None, trusted: bool = False) -> RestResponse:
-        """Serve one request; errors come back as Twilio error bodies, never as exceptions."""
+                auth: tuple[str, str] | None = None, trusted: bool = False,
+                routes: tuple[Route, ...] | None = None) -> RestResponse:
+        """Serve one request; errors come back as Twilio error bodies, never as exceptions.
+        ``routes``: another host's table (``insights_api.INSIGHTS_ROUTES``) instead of ``ROUTES``."""
         c = self.cloud
         method = method.upper() if isinstance(method, str) else ""
         path = path if isinstance(path, str) else ""
@@ -89,7 +91,7 @@ class RestApi:
             if not bucket.take(c.now_us):
                 kind = "read" if method in _READ_ONLY else "write"
                 raise twilio_error(20429, f"more than {bucket.rate:g} REST {kind}s per second")
-            status, body = self._route(method, path.rstrip("/"), check_fields(params))
+            status, body = self._route(method, path.rstrip("/"), check_fields(params), routes or ROUTES)
             response = RestResponse(status, body)
         except TwilioError as err:
             response = RestResponse(err.status, error_body(err))
@@ -98,10 +100,11 @@ class RestApi:
         return response
 
     # -- routing ---------------------------------------------------------------------
-    def _route(self, method: str, path: str, p: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
+    def _route(self, method: str, path: str, p: dict[str, Any],
+               routes: tuple[Route, ...]) -> tuple[int, dict[str, Any] | None]:
         parts = path.split("/")
         served = False
-        for route in ROUTES:
+        for route in routes:
             args = route.match(parts)
             if args is not None:
                 served = True
@@ -217,8 +220,9 @@ class RestApi:
                 "date_updated": iso8601(None if updated is None else e + updated / 1e6)}
 
     def page(self, items: list[dict[str, Any]], key: str, path: str, filters: dict[str, Any],
-             p: dict[str, Any]) -> dict[str, Any]:
-        """One page of ``items`` as Twilio lists them (``PageSize``, ``Page``, ``PageToken``; ``meta``)."""
+             p: dict[str, Any], base: str = BASE_URL) -> dict[str, Any]:
+        """One page of ``items`` as Twilio lists them (``PageSize``, ``Page``, ``PageToken``; ``meta``); a list
+        filter repeats its key in the page URLs; ``base``: the host's URL."""
         size = whole(p, "PageSize", 50, 20001)
         page = whole(p, "Page", 0, 20001)
         if size > MAX_PAGE_SIZE:
@@ -238,7 +242,7 @@ class RestApi:
             q = dict(filters, PageSize=size, Page=pg)
             if off is not None:
                 q["PageToken"] = f"PT{off}"
-            return f"{BASE_URL}{path}?{urlencode(q)}"
+            return f"{base}{path}?{urlencode(q, doseq=True)}"
 
         more = offset + size < len(items)
         return {
