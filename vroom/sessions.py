@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from . import events as ev
+from .client.logger import check_log_level, check_logger_name
 from .control.errors import twilio_error
 from .errors import TwilioError
 from .lifecycle import ParticipantEvent, ParticipantState, SubscriptionEvent, SubscriptionState, TrackEvent
@@ -106,6 +107,8 @@ class Sessions:
         from .sfu.allocator import BandwidthProfile
 
         BandwidthProfile.from_options(options["bandwidth_profile"])  # a bad one fails before anything is made
+        check_logger_name(options.get("logger_name", "twilio-video"))
+        check_log_level(options.get("log_level", "warn"))
         if tracks is None:
             items: list[Any] = []
             for kind, option in (("audio", audio), ("video", video)):

@@ -27,6 +27,7 @@ from .directory import Directory
 from .dominant import DominantSpeakers
 from .errors import ConfigError, TwilioError
 from .lifecycle import ParticipantEvent
+from .logs import SimLogs
 from .loop import ControlLoop
 from .media.receiver import Receivers
 from .media.tracks import TrackSpec, parse_publish, parse_track
@@ -100,6 +101,8 @@ class Simulation:
         self._room_speakers: dict[str, Any] = {}  # room SID -> its detector, once someone asked for one
         self._dominant: dict[str, int | None] = {}  # room SID -> SFU member index of its dominant speaker
         self.trace = Trace(packets=trace_packets)
+        self.logs = SimLogs(lambda: self.now_us)  # this run's vroom.* loggers, stamped with its time (vroom.logs)
+        self.trace.listener = self.logs.trace_record
         self.sfu = SFU()
         self.receivers = Receivers()
         self.participants: dict[str, Participant] = {}  # by key: the identity unless qualified (vroom.participant)
@@ -329,14 +332,16 @@ class Simulation:
                 tracks: Iterable[Any] | None = None, network: Network | dict[str, Any] | None = None,
                 automatic_subscription: bool = True, bandwidth_profile: dict[str, Any] | None = None,
                 dominant_speaker: bool = False, network_quality: Any = False,
-                preferred_video_codecs: Any = None, _driver: Participant | None = None) -> Room:
+                preferred_video_codecs: Any = None, logger_name: str = "twilio-video", log_level: Any = "warn",
+                _driver: Participant | None = None) -> Room:
         """Join a room with an access token, like twilio-video.js ``connect(token, options)``.
 
         Raises ``TwilioError`` (with Twilio's code) when the cloud refuses; nothing is left behind.
         """
         options = {"automatic_subscription": automatic_subscription, "bandwidth_profile": bandwidth_profile,
                    "dominant_speaker": dominant_speaker, "network_quality": network_quality,
-                   "preferred_video_codecs": preferred_video_codecs}
+                   "preferred_video_codecs": preferred_video_codecs, "logger_name": logger_name,
+                   "log_level": log_level}
         return self.sessions.connect(token, name, audio=audio, video=video, tracks=tracks, network=network,
                                      options=options, driver=_driver)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from .. import events as ev
+from .logger import WS_SERVER, ClientLog, Counters, closed_reason
 from .sdk import LocalTrackPublication, RemoteParticipant, RemoteTrackPublication, Room
 
 if TYPE_CHECKING:
@@ -28,6 +29,8 @@ class ClientDispatcher:
     def __init__(self, clock: "Scheduler") -> None:
         self._clock = clock
         self._clients: dict[str, Room] = {}
+        self._logs: dict[str, ClientLog] = {}  # each client's twilio-video.js logger (vroom.client.logger)
+        self.counters = Counters()  # twilio-video.js's instance numbers ([connect #1], [Room #1: RM…])
         self._handlers: dict[type, Callable[[Any], None]] = {
             ev.ParticipantConnected: self._participant_connected,
             ev.ParticipantDisconnected: self._participant_disconnected,
@@ -52,7 +55,26 @@ class ClientDispatcher:
     def open(self, model: "ClientPort", record: "ParticipantRecord", options: dict[str, Any]) -> Room:
         """A new client ``Room`` for ``record``, which joined with these connect ``options``."""
         client = self._clients[record.sid] = Room(model, record, options)
+        log = self._logs[record.sid] = ClientLog(lambda: self._clock.now_us, self._clock.epoch,
+                                                 logger_name=options.get("logger_name", "twilio-video"),
+                                                 log_level=options.get("log_level", "warn"))
+        connect = log.component = f"[connect #{self.counters.next('connect')}]"
+        connection = f"[TwilioConnection #{self.counters.next('TwilioConnection')}: {WS_SERVER}]"
+        log.log("default", "info", connect, "Connecting to a Room")
+        for state in ("early", "connecting", "open"):
+            log.log("signaling", "debug", connection, f"Transitioned to state: {state}")
+            log.signaling(state, connect)
+        log.log("default", "info", f"[Room #{self.counters.next('Room')}: {record.room.sid}]", "Connected")
         return client
+
+    def log(self, sid: str) -> ClientLog | None:
+        """The twilio-video.js logger of the participant whose SID is ``sid``."""
+        return self._logs.get(sid)
+
+    def emit_to(self, target: Any, name: str, *args: Any) -> None:
+        """Emit ``name`` on an emitter outside the room views (a preflight or diagnostics test), so that every
+        emit still passes here."""
+        target.emit(name, *args)
 
     def client(self, sid: str) -> Room | None:
         """The client of the participant whose SID is ``sid``."""
@@ -114,6 +136,9 @@ class ClientDispatcher:
     def _disconnected(self, e: ev.Disconnected) -> None:
         client = self._clients[e.participant.sid]
         client.error = e.error
+        log = self._logs.get(e.participant.sid)
+        if log is not None:
+            log.signaling("closed", log.component, closed_reason(None if e.error is None else e.error.code))
         self._emit(client, "disconnected", client, e.error)
 
     def _reconnecting(self, e: ev.Reconnecting) -> None:
