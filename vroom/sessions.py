@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .client.sdk import Room
     from .control.cloud import Cloud
     from .control.records import ParticipantRecord, RoomRecord, TrackRecord
+    from .control.tokens import TokenClaims
     from .directory import Directory
     from .dominant import DominantSpeakers
     from .loop import ControlLoop
@@ -132,6 +133,12 @@ class Sessions:
             p = Participant(claims.identity, room.unique_name, account=self.accounts.index(cloud) + 1)
             self.keys.add(p)
         return self.attach(p, record, cloud, net, specs, options)
+
+    def check_token(self, token: str) -> "TokenClaims":
+        """The claims of ``token`` as the signaling server checks it, for any room (20101–20107)."""
+        cloud = self.cloud_for(token)
+        return verify_token(token, now=cloud.timestamp(), key_secret=self._key_secret,
+                            account_sid=cloud.account_sid, leeway_s=NBF_LEEWAY_S)
 
     def cloud_for(self, token: object) -> "Cloud":
         """The account whose SID is the token's subject (20101, 20103 if none)."""

@@ -345,6 +345,12 @@ class Simulation:
         return self.sessions.connect(token, name, audio=audio, video=video, tracks=tracks, network=network,
                                      options=options, driver=_driver)
 
+    def run_preflight(self, token: str, **options: Any) -> Any:
+        """Start twilio-video.js's preflight test now (``vroom.client.preflight.run_preflight``)."""
+        from .client.preflight import run_preflight
+
+        return run_preflight(self, token, **options)
+
     def open_room(self, room: "RoomRecord") -> None:
         """A room was created in the control plane: the SFU opens it."""
         self.sfu.create_room(room.sid, room.max_participants)
