@@ -59,11 +59,20 @@ def component_of(kind: str) -> str:
 
 
 class SimTimeAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
-    """A logger seen from one Simulation: every record gets ``sim_time_us`` and ``sim_time`` from its clock."""
+    """A logger seen from one Simulation: every record gets ``sim_time_us`` and ``sim_time`` from its clock.
 
-    def __init__(self, logger: logging.Logger, now_us: Callable[[], int]) -> None:
-        super().__init__(logger, {})
+    It keeps the logger's name, not the logger: ``logging``'s objects (loggers, handlers, streams) are the
+    process's, and a Simulation holds nothing another one reaches.
+    """
+
+    def __init__(self, name: str, now_us: Callable[[], int]) -> None:  # no super().__init__: see ``logger``
+        self.logger_name = name
+        self.extra: dict[str, Any] = {}
         self.now_us = now_us
+
+    @property
+    def logger(self) -> logging.Logger:  # type: ignore[override]
+        return logging.getLogger(self.logger_name)
 
     def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
         now = int(self.now_us())
@@ -79,8 +88,8 @@ class SimLogs:
 
     def __init__(self, now_us: Callable[[], int]) -> None:
         self.now_us = now_us
-        self.root = SimTimeAdapter(logging.getLogger(ROOT), now_us)
-        self._adapters = {name: SimTimeAdapter(logging.getLogger(f"{ROOT}.{name}"), now_us) for name in COMPONENTS}
+        self.root = SimTimeAdapter(ROOT, now_us)
+        self._adapters = {name: SimTimeAdapter(f"{ROOT}.{name}", now_us) for name in COMPONENTS}
 
     def get(self, component: str) -> SimTimeAdapter:
         """The adapter of ``vroom.<component>`` (one of ``COMPONENTS``)."""

@@ -101,8 +101,6 @@ class Simulation:
         self._room_speakers: dict[str, Any] = {}  # room SID -> its detector, once someone asked for one
         self._dominant: dict[str, int | None] = {}  # room SID -> SFU member index of its dominant speaker
         self.trace = Trace(packets=trace_packets)
-        self.logs = SimLogs(lambda: self.now_us)  # this run's vroom.* loggers, stamped with its time (vroom.logs)
-        self.trace.listener = self.logs.trace_record
         self.sfu = SFU()
         self.receivers = Receivers()
         self.participants: dict[str, Participant] = {}  # by key: the identity unless qualified (vroom.participant)
@@ -137,6 +135,8 @@ class Simulation:
 
     def _wire(self, engine: str, congestion_control: bool, estimator: str, timeline: bool) -> None:
         """The data path and the SFU's control loop, made and wired; the loop's timers start."""
+        self.logs = SimLogs(lambda: self.now_us)  # this run's vroom.* loggers, stamped with its time (vroom.logs)
+        self.trace.listener = self.logs.trace_record
         self.congestion_control = congestion_control
         self.estimator_name = estimator
         self.feedback = FeedbackLog() if congestion_control else None  # transport-wide feedback, all links
