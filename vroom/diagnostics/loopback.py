@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 __all__ = ["Loopback", "RTO_US", "CONTROL_PACKET_BYTES", "EXCHANGE", "HAIRPIN"]
 
 #: initial retransmission timeouts, doubled per retry: TCP 1 s (RFC 6298 §2.1), STUN 500 ms
-#: (RFC 5389 §7.2.1), DTLS 1 s (RFC 6347 §4.2.4.1)
-RTO_US = {"tcp": 1_000_000, "stun": 500_000, "dtls": 1_000_000}
+#: (RFC 5389 §7.2.1), DTLS 1 s (RFC 6347 §4.2.4.1), SCTP 3 s (RFC 4960 §15, RTO.Initial)
+RTO_US = {"tcp": 1_000_000, "stun": 500_000, "dtls": 1_000_000, "sctp": 3_000_000}
 #: bytes on the wire of a handshake packet (a TCP segment, a STUN message, a DTLS flight's record):
 #: only its serialization time depends on it
 CONTROL_PACKET_BYTES = 200
