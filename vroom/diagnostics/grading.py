@@ -32,7 +32,7 @@ def grade(figure: str, value: float | None) -> str:
     if value is None:
         return "Excellent"
     higher_is_better = figure == "bitrate"
-    for score, bound in zip(("Excellent", "Good", "Suboptimal"), bounds):
+    for score, bound in zip(("Excellent", "Good", "Suboptimal"), bounds, strict=True):
         if (value > bound) if higher_is_better else (value < bound):
             return score
     return "Poor"
