@@ -113,3 +113,17 @@ def test_bad_levels_and_names_are_refused_naming_the_option():
     assert sim.cloud.video.v1.rooms.list() == []  # nothing half-made
     with pytest.raises(ConfigError, match=r"options\.log_level"):
         sim.add_participant("bob", options={"log_level": 3})
+
+
+def test_a_scenario_participant_takes_the_logger_options_and_a_bad_level_names_its_field():
+    from vroom.scenario import Scenario
+
+    doc = {"name": "logs", "duration": "1s", "participants": [
+        {"identity": "a", "network": {"up": {"rate": "1Mbps"}, "down": {"rate": "1Mbps"}}, "publish": [],
+         "logger_name": "app", "log_level": "debug"}]}
+    sim = Scenario.from_dict(doc).run()
+    log = sim.clients.log(sim.participant("a").record.sid)
+    assert log.logger_name == "app" and set(log.levels.values()) == {"debug"}
+    doc["participants"][0]["log_level"] = "loud"
+    with pytest.raises(ConfigError, match=r"participants\[0\]\.log_level"):
+        Scenario.from_dict(doc)
