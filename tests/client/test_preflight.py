@@ -160,3 +160,15 @@ def test_same_seed_same_report_and_bad_options_are_refused():
         sim.run_preflight(token, region="mars")
     with pytest.raises(ConfigError, match="network"):
         sim.run_preflight(token, network={"up": {"rate": "1Mbps"}})
+
+
+def test_a_connected_participants_path_can_be_tested_without_touching_its_links():
+    sim = Simulation(seed=5)
+    sim.add_participant("alice", publish=[], network=SLOW_PATH)
+    sim.run("1s")
+    before = sim.link("alice/up").counters()
+    test = sim.run_preflight(sim.cloud.access_token("alice-check"), network="alice", duration=1_000)
+    sim.run("5s")
+    # alice's 50 ms links, copied: the same 4 × 50 ms round trip as above
+    assert 200 <= test.report["stats"]["rtt"]["average"] < 201
+    assert sim.link("alice/up").counters()["packets_in"] == before["packets_in"]  # her own link saw nothing
