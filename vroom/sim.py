@@ -348,7 +348,6 @@ class Simulation:
     def run_preflight(self, token: str, **options: Any) -> Any:
         """Start twilio-video.js's preflight test now (``vroom.client.preflight.run_preflight``)."""
         from .client.preflight import run_preflight
-
         return run_preflight(self, token, **options)
 
     def open_room(self, room: "RoomRecord") -> None:

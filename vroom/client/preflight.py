@@ -101,6 +101,7 @@ class PreflightTest(EventEmitter):
         self.progress_events: list[dict[str, Any]] = []
         self.stats: dict[str, list[float]] = {"jitter": [], "rtt": [], "packetLoss": [], "mos": []}
         self.ice: tuple[list[dict[str, Any]], dict[str, Any]] | None = None
+        self.ice_check_rtt_us: int | None = None
         self.report: dict[str, Any] | None = None
         self.error: Exception | None = None
         self.stopped_at_us: int | None = None
@@ -177,6 +178,7 @@ class PreflightTest(EventEmitter):
         deadline = t_c + self.duration_ms * 1000 + STEP_SLACK_US
         t_g = self.loopback.handshakes(t_c, 3, EXCHANGE, "stun", deadline)
         t_ice = None if t_g is None else self.loopback.handshake(t_g, HAIRPIN, "stun", deadline, STUN_BYTES)
+        self.ice_check_rtt_us = self.loopback.last_round_trip_us  # the pair's first RTT: the check that won
         t_dtls = None if t_ice is None else self.loopback.handshakes(t_ice, 2, HAIRPIN, "dtls", deadline)
         if t_g is not None:
             self._plan += [(t_g, "timer", ("ice", "start")), (t_g, "timer", ("peerConnection", "start"))]
@@ -209,8 +211,9 @@ class PreflightTest(EventEmitter):
         video = InboundStream(tracks.video_seq, tracks.video_ts, arrival[na:na + nv], VIDEO_CLOCK)
         asked, answered = arrival[na + nv:na + nv + npg], arrival[na + nv + npg:]
         both = (asked >= 0) & (answered >= 0)
-        rtt_at = answered[both]
-        rtt_us = (asked - pings + answered - answers)[both]
+        # the selected pair's RTT: the winning ICE check's until the first ping comes back, then the last ping's
+        rtt_at = np.concatenate([[t_dtls], answered[both]])
+        rtt_us = np.concatenate([[self.ice_check_rtt_us or 0], (asked - pings + answered - answers)[both]])
         started = _first_frame(tracks.video_frame, arrival[na:na + nv])
         if started is None or started > start_deadline:
             self._fail(start_deadline, twilio_error(53405, "no media arrived through the relay"))
@@ -233,7 +236,7 @@ class PreflightTest(EventEmitter):
             t = started + elapsed * 1000
             jitter = max(audio.jitter(t), video.jitter(t), 0.0)
             k = int(np.searchsorted(rtt_at, t, side="right"))
-            rtt_ms = float(rtt_us[k - 1]) / 1000 if k else 0.0
+            rtt_ms = float(rtt_us[k - 1]) / 1000
             lost = audio.packets_lost(t) + video.packets_lost(t)
             got = audio.packets_received(t) + video.packets_received(t)
             self._plan.append((t, "sample", (jitter, rtt_ms, lost, got, last)))
@@ -277,9 +280,12 @@ class PreflightTest(EventEmitter):
         self.timers["test"].stop(t_us)
         self.error = error
         report = self.report = self._build_report(collected=error is None)
-        insights = {"sessionSID": None, "preflightSID": _preflight_sid(self), "error": None if error is None
-                    else str(error)}
+        sid = "PF" + self._sim.streams.stream(f"preflight/{self.instance}/sid").bytes(16).hex()  # not the run's SIDs
+        insights = {"preflightSID": sid, "error": None if error is None else str(error)}
         self.log.event("preflight", "report", "error" if error else "info", str(self), insights)
+        rtt = report["stats"]["rtt"]
+        outcome = f"failed: {error}" if error is not None else f"completed, rtt {rtt['average']:.1f} ms"
+        self._sim.logs.get("client").info("%s %s", self, outcome)
         if error is None:
             self._sim.clients.emit_to(self, "completed", report)
         else:
@@ -324,11 +330,6 @@ def _first_frame(frame: np.ndarray, arrival: np.ndarray) -> int | None:
     np.maximum.at(done, frame, arrival)
     complete = done[~missing]
     return int(complete.min()) if len(complete) else None
-
-
-def _preflight_sid(test: PreflightTest) -> str:
-    """A ``PF`` SID from the test's own stream (other SIDs of the run stay as they were)."""
-    return "PF" + test._sim.streams.stream(f"preflight/{test.instance}/sid").bytes(16).hex()
 
 
 def run_preflight(sim: Any, token: str, *, region: str = "gll", duration: int = DEFAULT_DURATION_MS,

@@ -99,4 +99,5 @@ class DiagnosticTest(EventEmitter):
             return
         self.end_us = self._sim.now_us
         self.report = self._report()
+        self._sim.logs.get("client").info("%s #%d ended (%d errors)", self.test_name, self.instance, len(self.errors))
         self.emit_event("end", self.report)

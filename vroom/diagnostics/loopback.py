@@ -48,6 +48,7 @@ class Loopback:
                        streams.stream(f"{name}/up/jitter"))
         self.down = Link(f"{name}/down", network.down, streams.stream(f"{name}/down/loss"),
                          streams.stream(f"{name}/down/jitter"))
+        self.last_round_trip_us: int | None = None  # the last completed handshake's attempt, sent to done
 
     def _link(self, leg: str) -> Link:
         return self.up if leg == "up" else self.down
@@ -71,6 +72,7 @@ class Loopback:
         while t_us <= deadline_us:
             done = self.through(t_us, legs, size)
             if done is not None:
+                self.last_round_trip_us = done - t_us
                 return done if done <= deadline_us else None
             t_us += rto
             rto *= 2
