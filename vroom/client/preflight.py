@@ -114,8 +114,9 @@ class PreflightTest(EventEmitter):
     @property
     def state(self) -> str:
         """``running``, ``completed`` or ``failed``."""
-        return "completed" if self.report is not None and self.error is None else (
-            "failed" if self.error is not None else "running")
+        if self.error is not None:
+            return "failed"
+        return "running" if self.report is None else "completed"
 
     def epoch_ms(self, t_us: int) -> int:
         """Simulated ``t_us`` as ``Date.now()`` gives it (Unix ms)."""
