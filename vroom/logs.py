@@ -3,7 +3,7 @@
 The hierarchy is ``vroom`` and below it one logger per component (``COMPONENTS``): ``vroom.control``
 (rooms, participants, tracks, REST calls, callbacks), ``vroom.net`` (link changes), ``vroom.sfu``
 (switch-offs, layers, speakers, network quality), ``vroom.recording``, ``vroom.client`` (preflight and
-diagnostics tests) and ``vroom.sim`` (anything else the driver records). Configure them as any stdlib
+diagnostics tests' ends) and ``vroom.sim`` (anything else the driver records). Configure them as any stdlib
 loggers (``logging.getLogger("vroom.net").setLevel(logging.DEBUG)``).
 
 Each Simulation writes through its own ``SimLogs``: ``logging.LoggerAdapter``\\ s over those loggers that put
@@ -37,6 +37,7 @@ TRACE_COMPONENTS: dict[str, str] = {
     "track-switched": "sfu", "layer": "sfu", "pli": "sfu", "dominant-speaker": "sfu",
     "network-quality": "sfu", "probe": "sfu",
     "recording": "recording", "composition": "recording", "media-upload": "recording",
+    "preflight": "client", "diagnostics": "client",
 }
 #: record kinds that come in numbers (status callbacks and their attempts): DEBUG, not INFO
 DEBUG_KINDS = ("room-event", "callback-attempt")

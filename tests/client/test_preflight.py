@@ -172,3 +172,15 @@ def test_a_connected_participants_path_can_be_tested_without_touching_its_links(
     # alice's 50 ms links, copied: the same 4 × 50 ms round trip as above
     assert 200 <= test.report["stats"]["rtt"]["average"] < 201
     assert sim.link("alice/up").counters()["packets_in"] == before["packets_in"]  # her own link saw nothing
+
+
+def test_the_outcome_is_a_trace_record_logged_on_vroom_client(caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="vroom.client")
+    sim, test, seen = _run(SLOW_PATH, duration=1_000)
+    [record] = [r for r in sim.trace.records if r.kind.startswith("preflight")]
+    assert record.kind == "preflight-completed" and record.time_us == seen[-1][2]
+    assert 200 <= record.fields["rtt"] < 201
+    [logged] = [r for r in caplog.records if r.name == "vroom.client"]
+    assert logged.trace_kind == "preflight-completed" and logged.sim_time_us == record.time_us

@@ -284,9 +284,12 @@ class PreflightTest(EventEmitter):
         sid = "PF" + self._sim.streams.stream(f"preflight/{self.instance}/sid").bytes(16).hex()  # not the run's SIDs
         insights = {"preflightSID": sid, "error": None if error is None else str(error)}
         self.log.event("preflight", "report", "error" if error else "info", str(self), insights)
-        rtt = report["stats"]["rtt"]
-        outcome = f"failed: {error}" if error is not None else f"completed, rtt {rtt['average']:.1f} ms"
-        self._sim.logs.get("client").info("%s %s", self, outcome)
+        stats = {key: None if value is None else round(value["average"], 6) for key, value in report["stats"].items()}
+        if error is None:
+            self._sim.trace.record(t_us, "preflight-completed", preflight=self.instance, **stats)
+        else:
+            self._sim.trace.record(t_us, "preflight-failed", preflight=self.instance,
+                                   code=getattr(error, "code", None), message=str(error))
         if error is None:
             self._sim.clients.emit_to(self, "completed", report)
         else:

@@ -99,5 +99,6 @@ class DiagnosticTest(EventEmitter):
             return
         self.end_us = self._sim.now_us
         self.report = self._report()
-        self._sim.logs.get("client").info("%s #%d ended (%d errors)", self.test_name, self.instance, len(self.errors))
+        self._sim.trace.record(self.end_us, "diagnostics-ended", test=self.test_name, instance=self.instance,
+                               errors=[e.message for e in self.errors])
         self.emit_event("end", self.report)
