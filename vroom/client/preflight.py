@@ -215,6 +215,8 @@ class PreflightTest(EventEmitter):
         # the selected pair's RTT: the winning ICE check's until the first ping comes back, then the last ping's
         rtt_at = np.concatenate([[t_dtls], answered[both]])
         rtt_us = np.concatenate([[self.ice_check_rtt_us or 0], (asked - pings + answered - answers)[both]])
+        by_time = np.argsort(rtt_at, kind="stable")  # in arrival order (a reordering link may swap two)
+        rtt_at, rtt_us = rtt_at[by_time], rtt_us[by_time]
         started = _first_frame(tracks.video_frame, arrival[na:na + nv])
         if started is None or started > start_deadline:
             self._fail(start_deadline, twilio_error(53405, "no media arrived through the relay"))
