@@ -127,3 +127,15 @@ def test_a_scenario_participant_takes_the_logger_options_and_a_bad_level_names_i
     doc["participants"][0]["log_level"] = "loud"
     with pytest.raises(ConfigError, match=r"participants\[0\]\.log_level"):
         Scenario.from_dict(doc)
+
+
+@pytest.mark.parametrize("gate", ["debug", "info", "warn", "error", "off"])
+def test_a_client_level_lets_through_what_loglevel_would(gate):
+    from vroom.client.logger import ClientLog
+
+    # loglevel's order (lib/util/log.js): DEBUG 0 < INFO 1 < WARN 2 < ERROR 3 < OFF 4; a message passes
+    # when its level is at or above the logger's
+    order = ["debug", "info", "warn", "error", "off"]
+    log = ClientLog(lambda: 0, 0.0, log_level=gate)
+    passed = [level for level in order[:4] if log.log("default", level, "[test]", "x") is not None]
+    assert passed == [level for level in order[:4] if order.index(level) >= order.index(gate)]
