@@ -26,6 +26,7 @@ from .media_api import MEDIA_ROUTES
 from .params import check_fields, date, flag, json_value, values, whole
 from .records import BASE_URL, DEFAULT_RULES, ParticipantRecord, RoomRecord, TrackRecord, iso8601
 from .routes import Route
+from .transcriptions import TRANSCRIPTION_ROUTES, configuration
 
 if TYPE_CHECKING:
     from .cloud import Cloud
@@ -125,6 +126,7 @@ class RestApi:
         rules = json_value(p, "RecordingRules", 53120)
         if isinstance(rules, dict) and "rules" in rules:
             rules = rules["rules"]
+        transcriptions = configuration(p, "TranscriptionsConfiguration", None)
         room = c.create_room(
             unique_name=p.get("UniqueName"), type=p.get("Type", "group"),
             max_participants=whole(p, "MaxParticipants", None, 53107),
@@ -136,6 +138,8 @@ class RestApi:
             empty_room_timeout=whole(p, "EmptyRoomTimeout", 5, 53109),
             unused_room_timeout=whole(p, "UnusedRoomTimeout", 5, 53109),
             large_room=flag(p, "LargeRoom", False, 53114), recording_rules=rules,
+            transcribe_participants_on_connect=flag(p, "TranscribeParticipantsOnConnect", False, 53114),
+            transcriptions_configuration=transcriptions if "TranscriptionsConfiguration" in p else None,
         )
         return room.to_json(c.epoch)
 
@@ -368,7 +372,8 @@ def _update_subscribe_rules(api: RestApi, args: list[str], p: dict[str, Any],
 
 _ROOM = "/v1/Rooms/{RoomSid}"
 _PARTICIPANT = _ROOM + "/Participants/{ParticipantSid}"
-#: every route the API serves, Rooms first, then recordings, compositions and settings (media_api.py)
+#: every route the API serves, Rooms first, then recordings, compositions and settings (media_api.py), then
+#: transcriptions (transcriptions.py)
 ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/Rooms", _create_room),
     Route("GET", "/v1/Rooms", _list_rooms),
@@ -386,7 +391,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", _PARTICIPANT + "/SubscribedTracks/{TrackSid}", _fetch_subscribed),
     Route("GET", _PARTICIPANT + "/SubscribeRules", _fetch_subscribe_rules),
     Route("POST", _PARTICIPANT + "/SubscribeRules", _update_subscribe_rules),
-) + MEDIA_ROUTES
+) + MEDIA_ROUTES + TRANSCRIPTION_ROUTES
 
 
 # -- the Python face, shaped like twilio-python ------------------------------------------
@@ -547,6 +552,10 @@ class _RoomContext(_Context):
     @property
     def recordings(self) -> _List:
         return _List(self._api, f"{self._path}/Recordings", "recordings", _MediaContext)
+
+    @property
+    def transcriptions(self) -> _List:
+        return _List(self._api, f"{self._path}/Transcriptions", "transcriptions", _Context, creatable=True)
 
 
 class _V1:
