@@ -16,8 +16,10 @@ The transcriber hears what reaches the SFU, as the recorder does (a tap): an aud
 level is speech (``SPEECH_MAX_LEVEL``) extends its track's utterance; ``ENDPOINT_US`` without speech ends
 it. Words come at ``WORDS_PER_S`` of speech, drawn from a placeholder vocabulary with the track's own
 random stream (``transcription/<track SID>``), so the text depends only on the seed and the talk spurts.
-With ``partialResults`` each new word brings a partial result (the words so far); every utterance ends
-with a final one (its words, rounded). The clock of the transcriber is the newest packet it has seen.
+With ``partialResults`` each word brings a partial result (the words so far) at the instant its
+``1 / WORDS_PER_S`` of speech is complete; every utterance ends with a final result, its speech time in
+words, rounded (at least one), ``ENDPOINT_US`` after its last speech packet. The transcriber's clock is
+the newest packet it has heard, so what it sends does not depend on how the data path batches packets.
 """
 
 from __future__ import annotations
@@ -276,9 +278,10 @@ class Transcriber:
                 u = self.utterances[track] = _Utterance(record, pub.record, t0, t0)
             u.last_us = int(times[last])
             heard = (u.last_us + FRAME_US - u.start_us) // WORD_US
-            if heard > u.shown and record.configuration.get("partialResults"):
-                u.shown = heard
-                self._results.append((u.start_us + heard * WORD_US, track, u, heard, True))
+            if record.configuration.get("partialResults"):
+                for words in range(u.shown + 1, heard + 1):  # one partial result a word, when it was heard
+                    self._results.append((u.start_us + words * WORD_US, track, u, words, True))
+                u.shown = max(u.shown, heard)
 
     def _tick(self, t_us: int) -> None:
         """The clock reached ``t_us``: utterances silent for ENDPOINT_US end."""
