@@ -236,8 +236,8 @@ class Transcriber:
         """Utterances going on end now, with a final result; the room is no longer heard."""
         now = self.model.now_us
         for track, u in list(self.utterances.items()):
-            if u.record is record:
-                self._end(track, u, max(now, u.last_us))
+            if u.record is record:  # cut now, or ended by its silence if that came first
+                self._end(track, u, min(max(now, u.last_us), u.last_us + ENDPOINT_US))
         self._post()
         self.active.pop(record.room.sid, None)
         if not self.active:
