@@ -160,8 +160,8 @@ class RecorderPort(Scheduler, Ids, Tracing, Accounts, Protocol):
         """Hand every batch that reaches the SFU to ``observer`` (None: to nobody, at no cost)."""
 
 
-class TranscriberPort(Scheduler, Ids, Protocol):
-    """What an account's transcriber reaches: the clock, random streams, the directory, events and the SFU's tap."""
+class TranscriberPort(Scheduler, Ids, Tracing, Protocol):
+    """What an account's transcriber reaches: the clock, ids, the trace, the directory, events and the SFU's tap."""
 
     @property
     def directory(self) -> "Directory": ...

@@ -65,6 +65,8 @@ def test_a_talk_spurt_gives_a_partial_result_a_word_then_a_final_one():
     assert [e["sequence_number"] for e in events] == [1, 2, 3, 4, 5, 6]
     assert {(e["type"], e["language_code"], e["participant"], e["track"]) for e in events} == {
         ("extension_transcriptions", "en-US", alice.sid, alice.tracks[0].sid)}
+    traced = [(r.fields["partial"], r.fields["words"]) for r in sim.trace.records if r.kind == "transcription"]
+    assert traced == [(True, 1), (True, 2), (True, 3), (True, 4), (True, 5), (False, 5)]
     assert got["carol"] == []  # she did not connect with receive_transcriptions
     assert "transcription" not in {name for _, name in sim.participants["carol"].client.events}
 
@@ -95,6 +97,8 @@ def test_stopping_cuts_the_utterance_with_a_final_result():
     # speech from 0 to 1.3 s, cut at 1.3 s: round(1.3 / 0.4) = 3 words; nothing after the stop
     assert [(e["partial_results"], ms(e["timestamp"]), len(e["transcription"].split())) for e in got] == [
         (False, 1300, 3)]
+    assert [(r.time_us, r.kind) for r in sim.trace.records if r.kind.startswith("transcriptions-")] == [
+        (0, "transcriptions-started"), (1_300_000, "transcriptions-stopped")]
 
 
 # -- the resource ---------------------------------------------------------------------------------------
@@ -194,6 +198,7 @@ class _Port:
         self.streams = RandomStreams(4)
         self.now_us, self.epoch, self.seen = 0, EPOCH.timestamp(), []
         self.events = SimpleNamespace(post=self.seen.append)
+        self.trace = SimpleNamespace(record=lambda *args, **fields: None)
         self.record = TranscriptionRecord("video_extension_x", room, "CA" + "1" * 32, {"partialResults": True}, 0)
 
     def set_transcriber(self, account_sid, observer):

@@ -231,6 +231,8 @@ class Transcriber:
     def start(self, record: TranscriptionRecord) -> None:
         self.active[record.room.sid] = record
         self.model.set_transcriber(self.account_sid, self)
+        self.model.trace.record(self.model.now_us, "transcriptions-started", room_sid=record.room.sid,
+                                ttid=record.ttid)
 
     def stop(self, record: TranscriptionRecord) -> None:
         """Utterances going on end now, with a final result; the room is no longer heard."""
@@ -239,6 +241,7 @@ class Transcriber:
             if u.record is record:  # cut now, or ended by its silence if that came first
                 self._end(track, u, min(max(now, u.last_us), u.last_us + ENDPOINT_US))
         self._post()
+        self.model.trace.record(now, "transcriptions-stopped", room_sid=record.room.sid, ttid=record.ttid)
         self.active.pop(record.room.sid, None)
         if not self.active:
             self.model.set_transcriber(self.account_sid, None)
@@ -306,6 +309,9 @@ class Transcriber:
                 u.words.append(VOCABULARY[int(rng.integers(len(VOCABULARY)))])
             record = u.record
             record.sequence_number += 1
+            model.trace.record(model.now_us, "transcription", room_sid=record.room.sid, ttid=record.ttid,
+                               track_sid=u.track.sid, heard_us=t_us, partial=partial, words=words,
+                               sequence_number=record.sequence_number)
             model.events.post(ev.Transcription(
                 record.room, u.track.participant, u.track, " ".join(u.words[:words]), partial,
                 record.sequence_number, iso8601_ms(model.epoch + t_us / 1e6),
