@@ -137,7 +137,7 @@ def call(world, op_id: str):
     """(path, fields) of a valid call of the operation, in the world."""
     w = world
     live, done, alice = w["live"], w["done"], w["part"]["alice"]
-    bob_track = w["track"]
+    track = w["track"]  # alice's
     settings = {"FriendlyName": "media"}
     paths = {
         "FetchComposition": (f"/v1/Compositions/{w['comps'][0]}", {}),
@@ -146,7 +146,8 @@ def call(world, op_id: str):
         "CreateComposition": ("/v1/Compositions", {"RoomSid": done, "AudioSources": "*"}),
         "FetchCompositionHook": (f"/v1/CompositionHooks/{w['hooks'][0]}", {}),
         "DeleteCompositionHook": (f"/v1/CompositionHooks/{w['hooks'][1]}", {}),
-        "UpdateCompositionHook": (f"/v1/CompositionHooks/{w['hooks'][0]}", {"FriendlyName": "hook", "Enabled": "false"}),
+        "UpdateCompositionHook": (f"/v1/CompositionHooks/{w['hooks'][0]}",
+                                  {"FriendlyName": "hook", "Enabled": "false"}),
         "ListCompositionHook": ("/v1/CompositionHooks", {}),
         "CreateCompositionHook": ("/v1/CompositionHooks", {"FriendlyName": "new", "AudioSources": "*"}),
         "FetchCompositionSettings": ("/v1/CompositionSettings/Default", {}),
@@ -165,13 +166,13 @@ def call(world, op_id: str):
         "UpdateRoomParticipant": (f"/v1/Rooms/{live}/Participants/erin", {"Status": "disconnected"}),
         "ListRoomParticipant": (f"/v1/Rooms/{live}/Participants", {}),
         "UpdateRoomParticipantAnonymize": (f"/v1/Rooms/{live}/Participants/carol/Anonymize", {}),
-        "FetchRoomParticipantPublishedTrack": (f"/v1/Rooms/{live}/Participants/{alice}/PublishedTracks/{bob_track}",
+        "FetchRoomParticipantPublishedTrack": (f"/v1/Rooms/{live}/Participants/{alice}/PublishedTracks/{track}",
                                                {}),
         "ListRoomParticipantPublishedTrack": (f"/v1/Rooms/{live}/Participants/{alice}/PublishedTracks", {}),
         "FetchRoomParticipantSubscribeRule": (f"/v1/Rooms/{live}/Participants/{alice}/SubscribeRules", {}),
         "UpdateRoomParticipantSubscribeRule": (f"/v1/Rooms/{live}/Participants/bob/SubscribeRules",
                                                {"Rules": json.dumps([{"type": "include", "all": True}])}),
-        "FetchRoomParticipantSubscribedTrack": (f"/v1/Rooms/{live}/Participants/bob/SubscribedTracks/{bob_track}", {}),
+        "FetchRoomParticipantSubscribedTrack": (f"/v1/Rooms/{live}/Participants/bob/SubscribedTracks/{track}", {}),
         "ListRoomParticipantSubscribedTrack": (f"/v1/Rooms/{live}/Participants/bob/SubscribedTracks", {}),
         "FetchRoomRecording": (f"/v1/Rooms/{done}/Recordings/{w['recordings'][0]}", {}),
         "DeleteRoomRecording": (f"/v1/Rooms/{done}/Recordings/{w['recordings'][2]}", {}),
