@@ -118,9 +118,13 @@ def world(tmp_path_factory):
     for who in ("alice", "bob", "carol", "erin"):
         sim.add_participant(who, publish=["audio"], room="live")
     v.rooms.create(unique_name="ending")
+    past = v.rooms.create(unique_name="past")
+    sim.add_participant("hank", publish=["audio"], room="past", leave="1s")
+    past_ttid = v.rooms(past.sid).transcriptions.create().ttid
+    sim.at(1.5, lambda: v.rooms(past.sid).update(status="completed"))
     for name in ("hook", "old hook"):
         v.composition_hooks.create(friendly_name=name, audio_sources=["*"])
-    sim.at(1.5, lambda: v.rooms(done.sid).update(status="completed"))
+    sim.at(1.4, lambda: v.rooms(done.sid).update(status="completed"))
     sim.run(2.0)
     comps = [v.compositions.create(room_sid=done.sid, audio_sources=["*"]).sid for _ in range(2)]
     sim.run(5.0)
@@ -130,7 +134,8 @@ def world(tmp_path_factory):
     ttid = v.rooms(live.sid).transcriptions.list()[0].ttid
     hooks = sorted(sim.cloud.composition_hooks)
     return {"client": client, "sim": sim, "live": live.sid, "done": done.sid, "part": part, "track": track,
-            "recordings": recordings, "comps": comps, "hooks": hooks, "ttid": ttid}
+            "recordings": recordings, "comps": comps, "hooks": hooks, "ttid": ttid, "past": past.sid,
+            "past_ttid": past_ttid}
 
 
 def call(world, op_id: str):
@@ -245,6 +250,40 @@ def test_every_answer_has_the_specs_shape_and_fields(world, op_id):
     schema = _json_schema(content["application/json"]["schema"])
     validate(body, schema)
     assert missing_fields(body, schema) == []
+
+
+def _variants(w):
+    """Answers in other states: a completed room, a participant who left, stopped transcriptions, defaults."""
+    past = w["past"]
+    return [("FetchRoom", f"/v1/Rooms/{past}", {}),
+            ("ListRoom", "/v1/Rooms", {}),
+            ("ListRoomParticipant", f"/v1/Rooms/{past}/Participants", {}),
+            ("FetchRoomParticipant", f"/v1/Rooms/{past}/Participants/hank", {}),
+            ("ListRoomParticipantPublishedTrack", f"/v1/Rooms/{past}/Participants/hank/PublishedTracks", {}),
+            ("ListRoomParticipantSubscribedTrack", f"/v1/Rooms/{past}/Participants/hank/SubscribedTracks", {}),
+            ("FetchRoomParticipantSubscribeRule", f"/v1/Rooms/{past}/Participants/hank/SubscribeRules", {}),
+            ("FetchRoomRecordingRule", f"/v1/Rooms/{past}/RecordingRules", {}),
+            ("FetchRoomTranscriptions", f"/v1/Rooms/{past}/Transcriptions/{w['past_ttid']}", {}),
+            ("ListRoomTranscriptions", f"/v1/Rooms/{past}/Transcriptions", {"PageSize": "1"})]
+
+
+def test_answers_in_other_states_have_the_specs_shape_too(world):
+    seen = []
+    for op_id, path, fields in _variants(world):
+        method, _, op = OPERATIONS[op_id]
+        status, body = send(world, method, path, fields)
+        assert status == 200, (op_id, body)
+        schema = _json_schema(op["responses"]["200"]["content"]["application/json"]["schema"])
+        validate(body, schema)
+        assert missing_fields(body, schema) == []
+        seen.append(body)
+    room, participants, hank, transcription = seen[0], seen[2], seen[3], seen[8]
+    # the room ended at 1.5 s, hank left at 1 s, the transcriptions stopped with the room
+    assert (room["status"], room["duration"]) == ("completed", 1)
+    assert [p["identity"] for p in participants["participants"]] == ["hank"]  # default for an ended room
+    assert (hank["status"], hank["duration"]) == ("disconnected", 1)
+    assert (transcription["status"], transcription["duration"], transcription["end_time"]) == (
+        "stopped", 1, "2026-01-01T00:00:01Z")
 
 
 def _broken(world, op_id: str):
