@@ -316,3 +316,17 @@ def test_every_refusal_has_twilios_error_shape(world, op_id):
     status, body = send(world, method, path, fields)
     jsonschema.validate(body, ERROR)
     assert (body["code"], body["status"]) == (code, status), body
+
+
+@pytest.mark.parametrize("op_id, fields", [
+    ("ListComposition", {"RoomSid": "\ud800"}),  # a lone surrogate: not UTF-8
+    ("ListRecording", {"SourceSid": 10 ** 5000}),  # an integer past Python's limit on printed digits
+    ("ListRoom", {"UniqueName": "a b&c=d"}),
+])
+def test_a_list_repeats_odd_filters_in_its_page_urls(world, op_id, fields):
+    """The page URLs repeat the filters given (reference/twilio.md §1 Paging): odd values too, as text."""
+    method, path, op = OPERATIONS[op_id]
+    answer = world["sim"].cloud.rest.request(method, path, fields, trusted=True)  # Python values: not through HTTP
+    assert answer.status == 200
+    validate(answer.body, _json_schema(op["responses"]["200"]["content"]["application/json"]["schema"]))
+    assert answer.body["meta"]["url"].startswith(BASE + path + "?" + next(iter(fields)) + "=")

@@ -239,7 +239,8 @@ class RestApi:
             offset = int(token[2:])
 
         def url(pg: int, off: int | None) -> str:
-            q = dict(filters, PageSize=size, Page=pg)
+            q: dict[str, Any] = {k: _echoed(v) for k, v in filters.items()}
+            q.update(PageSize=size, Page=pg)
             if off is not None:
                 q["PageToken"] = f"PT{off}"
             return f"{BASE_URL}{path}?{urlencode(q)}"
@@ -255,6 +256,16 @@ class RestApi:
                 "key": key,
             },
         }
+
+
+def _echoed(value: Any) -> str:
+    """A filter as the page URLs repeat it: text, with what UTF-8 cannot carry (a lone surrogate) replaced and
+    an integer too long to print shown short."""
+    try:
+        text = value if isinstance(value, str) else str(value)
+    except ValueError:  # past Python's limit on the digits of an int
+        text = short(value)
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 # -- the routes -------------------------------------------------------------------------
