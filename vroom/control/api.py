@@ -262,7 +262,7 @@ def _echoed(value: Any) -> str:
     """A filter as the page URLs repeat it: text, with what UTF-8 cannot carry (a lone surrogate) replaced and
     an integer too long to print shown short."""
     try:
-        text = value if isinstance(value, str) else str(value)
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
     except ValueError:  # past Python's limit on the digits of an int
         text = short(value)
     return text.encode("utf-8", "replace").decode("utf-8")
