@@ -7,8 +7,8 @@ The resource (reference/twilio-products.md §11, the ``video.v1.room.room_transc
 spec's examples; ``source_sid`` names the transcriber's own connection (``CA…``). Statuses:
 ``started → stopped`` (``end_time``, and ``duration``: the seconds it was started, in all) ``→ started``
 (a restart: ``end_time`` and ``duration`` are null again) ...; ``failed`` is Twilio's to set when its
-engine fails, which nothing here does. A room transcribes once: a second create while one is started is
-refused (20001). Only group rooms transcribe (53114); a completed room refuses (53118). A room created
+engine fails, which nothing here does. One transcriptions resource of a room is started at a time: a
+second create (or restart) meanwhile is refused (20001). Only group rooms transcribe (53114); a completed room refuses (53118). A room created
 with ``TranscribeParticipantsOnConnect`` gets one, started, when its first participant connects, with its
 ``TranscriptionsConfiguration`` (or the defaults); the room's end stops it.
 
@@ -50,8 +50,8 @@ __all__ = ["TranscriptionRecord", "Transcriptions", "Transcriber", "TRANSCRIPTIO
 
 STATUSES = ("started", "stopped", "failed")  # room_transcriptions_enum_status
 #: the configuration's properties (camelCase, as the resource shows them) and the kind of each value;
-#: ``languageCode`` defaults to en-US (the spec's examples), ``partialResults`` to off (Twilio's docs:
-#: partial results are turned on). The others are kept and shown; the placeholder text ignores them.
+#: ``languageCode`` defaults to en-US (the spec's examples), ``partialResults`` to off (Twilio's docs speak
+#: of turning partial results on). The others are kept and shown; the placeholder text ignores them.
 CONFIGURATION = {"languageCode": str, "partialResults": bool, "profanityFilter": bool, "speechModel": str,
                  "transcriptionEngine": str, "hints": str, "enableAutomaticPunctuation": bool}
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}")  # a BCP-47 tag's shape
