@@ -84,6 +84,23 @@ def test_the_words_depend_only_on_the_seed():
     assert texts[0] == texts[1] and texts[0] != texts[2]
 
 
+def test_conversational_speech_gives_the_utterances_and_words_theory_says():
+    """ITU-T P.59 talk spurts (mean 1.004 s) and pauses (mean 1.587 s, exponential), as the audio model draws
+    them: one spurt per 2.591 s; a pause under 500 ms joins two spurts into one utterance, so utterances come
+    at (1 / 2.591) · e^(-0.5 / 1.587) = 0.282 per second of a talker, and 8 talkers over 25 s make 56.3.
+    Each utterance's speech time also holds the short pauses inside it, E[P; P < 0.5 s] =
+    1.587 · (1 - e^-0.315 · 1.315) = 0.064 s per spurt, so words come at 2.5 · (1.004 + 0.064) / 2.591 = 1.03
+    per second of a talker: 206 in all. Tolerances: 25 % and 20 % (a few standard deviations of these counts)."""
+    sim = vroom.Simulation(seed=2)
+    sim.cloud.video.v1.rooms.create(unique_name="r", transcribe_participants_on_connect=True)
+    for i in range(8):
+        sim.add_participant(f"p{i}", publish=["audio"], room="r")
+    sim.run(25)
+    finals = [r.fields["words"] for r in sim.trace.records if r.kind == "transcription" and not r.fields["partial"]]
+    assert abs(len(finals) - 56.3) <= 0.25 * 56.3
+    assert abs(sum(finals) - 206) <= 0.20 * 206
+
+
 def test_stopping_cuts_the_utterance_with_a_final_result():
     sim = vroom.Simulation(seed=1)
     v = sim.cloud.video.v1
