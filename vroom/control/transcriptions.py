@@ -8,9 +8,10 @@ spec's examples; ``source_sid`` names the transcriber's own connection (``CA…`
 ``started → stopped`` (``end_time``, and ``duration``: the seconds it was started, in all) ``→ started``
 (a restart: ``end_time`` and ``duration`` are null again) ...; ``failed`` is Twilio's to set when its
 engine fails, which nothing here does. One transcriptions resource of a room is started at a time: a
-second create (or restart) meanwhile is refused (20001). Only group rooms transcribe (53114); a completed room refuses (53118). A room created
-with ``TranscribeParticipantsOnConnect`` gets one, started, when its first participant connects, with its
-``TranscriptionsConfiguration`` (or the defaults); the room's end stops it.
+second create (or restart) meanwhile is refused (20001). Only group rooms transcribe (53114); a completed
+room refuses (53118). A room created with ``TranscribeParticipantsOnConnect`` gets one, started, when its
+first participant connects, with its ``TranscriptionsConfiguration`` (or the defaults); the room's end
+stops it.
 
 The transcriber hears what reaches the SFU, as the recorder does (a tap): an audio packet whose RFC 6464
 level is speech (``SPEECH_MAX_LEVEL``) extends its track's utterance; ``ENDPOINT_US`` without speech ends
