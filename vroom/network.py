@@ -48,7 +48,7 @@ def publish_item(spec: TrackSpec) -> Any:
 
 
 CONNECT_OPTIONS = ("automatic_subscription", "bandwidth_profile", "dominant_speaker", "network_quality",
-                   "preferred_video_codecs", "logger_name", "log_level")
+                   "preferred_video_codecs", "logger_name", "log_level", "receive_transcriptions")
 
 
 def check_connect_options(options: object, path: str = "options") -> dict[str, Any]:
@@ -63,7 +63,8 @@ def check_connect_options(options: object, path: str = "options") -> dict[str, A
     for key, value in options.items():
         if key not in CONNECT_OPTIONS:
             raise ConfigError(f"{path}.{key}", f"unknown connect option; expected one of {list(CONNECT_OPTIONS)}")
-        if key in ("automatic_subscription", "dominant_speaker") and not isinstance(value, bool):
+        if key in ("automatic_subscription", "dominant_speaker", "receive_transcriptions") and not isinstance(
+                value, bool):
             raise ConfigError(f"{path}.{key}", f"expected true or false, got {value!r}")
         if key == "preferred_video_codecs" and value not in (None, "auto") and not isinstance(value, list):
             raise ConfigError(f"{path}.{key}", f"expected 'auto' or a list of codecs, got {value!r}")

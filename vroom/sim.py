@@ -333,6 +333,7 @@ class Simulation:
                 automatic_subscription: bool = True, bandwidth_profile: dict[str, Any] | None = None,
                 dominant_speaker: bool = False, network_quality: Any = False,
                 preferred_video_codecs: Any = None, logger_name: str = "twilio-video", log_level: Any = "warn",
+                receive_transcriptions: bool = False,
                 _driver: Participant | None = None) -> Room:
         """Join a room with an access token, like twilio-video.js ``connect(token, options)``.
 
@@ -341,7 +342,7 @@ class Simulation:
         options = {"automatic_subscription": automatic_subscription, "bandwidth_profile": bandwidth_profile,
                    "dominant_speaker": dominant_speaker, "network_quality": network_quality,
                    "preferred_video_codecs": preferred_video_codecs, "logger_name": logger_name,
-                   "log_level": log_level}
+                   "log_level": log_level, "receive_transcriptions": receive_transcriptions}
         return self.sessions.connect(token, name, audio=audio, video=video, tracks=tracks, network=network,
                                      options=options, driver=_driver)
 
@@ -386,6 +387,13 @@ class Simulation:
     def set_packet_observer(self, observer: "PacketObserver | None") -> None:
         """Hand each batch of packets that reaches the SFU to ``observer`` (None: nobody, at no cost)."""
         self.sfu_node.recorder = observer
+
+    def set_transcriber(self, account_sid: str, observer: "PacketObserver | None") -> None:
+        """Hand each batch that reaches the SFU to an account's transcriber too (None: no longer)."""
+        if observer is None:
+            self.sfu_node.transcribers.pop(account_sid, None)
+        else:
+            self.sfu_node.transcribers[account_sid] = observer
 
     def recording_rules_changed(self, room: "RoomRecord") -> None:
         """Recording Rules changed through the REST API: recordings start and stop from now."""

@@ -50,6 +50,7 @@ class ClientDispatcher:
             ev.NetworkQualityLevelChanged: self._network_quality,
             ev.RecordingStarted: self._recording,
             ev.RecordingStopped: self._recording,
+            ev.Transcription: self._transcription,
         }
 
     def open(self, model: "ClientPort", record: "ParticipantRecord", options: dict[str, Any]) -> Room:
@@ -249,3 +250,12 @@ class ClientDispatcher:
             if client.is_recording != on:
                 client.is_recording = on
                 self._emit(client, "recordingStarted" if on else "recordingStopped")
+
+    def _transcription(self, e: ev.Transcription) -> None:
+        """twilio-video.js's ``transcription`` payload, to every client in the room that asked for it."""
+        payload = {"type": "extension_transcriptions", "language_code": e.language_code,
+                   "partial_results": e.partial, "participant": e.participant.sid, "track": e.track.sid,
+                   "sequence_number": e.sequence_number, "timestamp": e.timestamp, "transcription": e.text}
+        for _, client in list(self._in_room(e.room)):
+            if client.options.get("receive_transcriptions"):
+                self._emit(client, "transcription", dict(payload))
