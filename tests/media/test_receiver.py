@@ -14,7 +14,7 @@ def deliveries(arrival, ts, *, kind=KIND_AUDIO, seq=None, sub=0, track=0, t=None
         "sub": np.full(n, sub, np.int64), "track": np.full(n, track, np.int64), "kind": np.full(n, kind, np.int64),
         "seq": col(seq, np.arange(n)), "ts": col(ts, ts), "t": col(t, np.zeros(n)),
         "arrival": col(arrival, arrival), "frame": col(frame, np.arange(n)), "nfr": col(nfr, np.ones(n)),
-        "size": np.full(n, 100, np.int64), "layer": np.zeros(n, np.int64),
+        "size": np.full(n, 100, np.int64), "layer": np.zeros(n, np.int64), "flags": np.zeros(n, np.int64),
     }
 
 
