@@ -44,9 +44,11 @@ import numpy as np
 from ..playout.neteq import (
     BUCKET_SIZE_MS,
     CNG_TIMEOUT_MS,
+    DELAY_ADJUSTMENT_GRANULARITY_MS,
     DELAY_BUCKETS,
     FORGET_FACTOR_Q15,
     MAX_PACKETS_IN_BUFFER,
+    OUTPUT_MS,
     OUTPUT_US,
     QUANTILE_Q30,
     RESAMPLE_INTERVAL_MS,
@@ -76,6 +78,7 @@ _STATE = {  # per subscription: name → (dtype, initial value)
     "max_seq": (np.int64, -1), "first_seq": (np.int64, -1), "last_ts": (np.int64, 0), "last_size": (np.int64, 0),
     "last_concealed": (np.bool_, False), "ref6": (np.int64, 0), "t0": (np.int64, 0),
     "blk": (np.int64, -1), "blk_min": (np.int64, _INF), "prev_min": (np.int64, _INF),
+    "blk_max": (np.int64, -_INF), "prev_max": (np.int64, -_INF), "offset_us": (np.int64, START_DELAY_MS * 1_000),
     "iv": (np.int64, -1), "iv_max": (np.int64, 0), "adds": (np.int64, 0), "target_ms": (np.int64, START_DELAY_MS),
     "late": (np.int64, 0), "fec_received": (np.int64, 0), "recovered": (np.int64, 0), "residual": (np.int64, 0),
     "concealed": (np.int64, 0), "events": (np.int64, 0), "delay_us": (np.int64, 0), "target_us": (np.int64, 0),
@@ -169,9 +172,10 @@ class AudioPlayout:
         gap = np.where(prev_seq >= 0, seq - prev_seq - 1, 0)
         d_us = self._transit(s, ts, arrival, starts, lengths) // 6
         target_us = self.target_ms[s] * 1_000
-        late = d_us > target_us
+        at = self.offset_us[s]  # the playout time's offset above the fastest packet
+        late = d_us > at
         fec = (flags & FLAG_FEC) > 0
-        recovered = (gap >= 1) & fec & (d_us + FRAME_US <= target_us)  # the copy is one frame behind
+        recovered = (gap >= 1) & fec & (d_us + FRAME_US <= at)  # the copy is one frame behind
         # a gap is concealed from the end of the frame before it to the next frame played (its RTP span, so a
         # DTX pause whose opening packet was lost is concealed whole); after a comfort-noise packet NetEq plays
         # comfort noise instead, for up to 1 s
@@ -180,7 +184,7 @@ class AudioPlayout:
         prev_concealed = _previous(late, starts, self.last_concealed[seg_slot])
         frame_before = np.where(gap >= 1, (gap_concealed > 0) & ~recovered, prev_concealed & (ts - prev_ts == FRAME_SAMPLES))
         events = ((gap_concealed > 0) & ~prev_concealed).astype(np.int64) + (late & ~frame_before)
-        wait = np.where(late, 0, target_us - d_us) + np.where(recovered, target_us - d_us - FRAME_US, 0)
+        wait = np.where(late, 0, at - d_us) + np.where(recovered, at - d_us - FRAME_US, 0)
         played = (~late).astype(np.int64) + recovered
 
         def add(name: str, values: np.ndarray) -> None:
@@ -200,6 +204,17 @@ class AudioPlayout:
         copies = np.flatnonzero((gap >= 1) & fec)  # an LBRR copy whose primary is missing: 20 ms later
         self._target(np.concatenate([s, s[copies]]), np.concatenate([arrival, arrival[copies]]),
                      np.concatenate([d_us, d_us[copies] + FRAME_US]) // 1_000)
+        self._stretch(seg_slot)
+
+    def _stretch(self, slots: np.ndarray) -> None:
+        """Time-stretching, once a batch: NetEq plays no earlier than the target (preemptive expand below it)
+        and accelerates from target + the largest delay of the last 2 s + 20 ms on, by 10 ms steps
+        (``decision_logic.cc``): the playout offset stays in that band, where it was."""
+        newest = np.maximum(self.blk_max[slots], self.prev_max[slots])
+        fastest = np.minimum(self.blk_min[slots], self.prev_min[slots])
+        low = self.target_ms[slots] * 1_000
+        high = low + (newest - fastest) // 6 + (DELAY_ADJUSTMENT_GRANULARITY_MS - OUTPUT_MS) * 1_000
+        self.offset_us[slots] = np.minimum(np.maximum(self.offset_us[slots], low), high)
 
     def _transit(self, s: np.ndarray, ts: np.ndarray, arrival: np.ndarray, starts: np.ndarray,
                  lengths: np.ndarray) -> np.ndarray:
@@ -213,21 +228,26 @@ class AudioPlayout:
         ks = s[kstarts]
         kblk = blk[kstarts]
         first_of_slot = np.isin(kstarts, starts)
-        carry = np.where(first_of_slot & (kblk == self.blk[ks]), self.blk_min[ks], _INF)
+        same = first_of_slot & (kblk == self.blk[ks])
+        carry = np.where(same, self.blk_min[ks], _INF)
         run_min = np.minimum(_running_min(off, krun), carry[krun])
         kmin = run_min[kstarts + klengths - 1]
         # the block before: the state's (same or next block), or the previous run of this slot
         firsts = np.flatnonzero(first_of_slot)
         prev_blk = _previous(kblk, firsts, self.blk[ks[firsts]])
         prev_kmin = _previous(kmin, firsts, self.blk_min[ks[firsts]])
-        prior = np.where(first_of_slot & (kblk == self.blk[ks]), self.prev_min[ks],
-                         np.where(kblk == prev_blk + 1, prev_kmin, _INF))
+        prior = np.where(same, self.prev_min[ks], np.where(kblk == prev_blk + 1, prev_kmin, _INF))
+        kmax = np.maximum(np.maximum.reduceat(off, kstarts), np.where(same, self.blk_max[ks], -_INF))
+        prev_kmax = _previous(kmax, firsts, self.blk_max[ks[firsts]])
+        prior_max = np.where(same, self.prev_max[ks], np.where(kblk == prev_blk + 1, prev_kmax, -_INF))
         base = np.minimum(run_min, prior[krun])
         last = np.append(kstarts[1:], len(s)) - 1
         keep = np.flatnonzero(np.append(ks[1:] != ks[:-1], True))  # each slot's last run
         self.blk[ks[keep]] = kblk[keep]
         self.blk_min[ks[keep]] = run_min[last[keep]]
         self.prev_min[ks[keep]] = prior[keep]
+        self.blk_max[ks[keep]] = kmax[keep]
+        self.prev_max[ks[keep]] = prior_max[keep]
         return off - base
 
     def _target(self, s: np.ndarray, arrival: np.ndarray, delay_ms: np.ndarray) -> None:
