@@ -316,6 +316,7 @@ def _figures(expected: int, fec_received: int, recovered: int, residual: int, la
         "concealed_packets": concealed // FRAME_SAMPLES,
         "concealed_samples": concealed,
         "concealment_events": events,
+        "frames_played": emitted,
         "playout_delay_ms": delay_us / emitted / 1000 if emitted else None,
         "target_delay_ms": target_us / emitted / 1000 if emitted else None,
     }
