@@ -2,37 +2,40 @@
 
 Two forms of one model of NetEq (docs/playout-audio.md):
 
-- ``AudioPlayout`` (used in runs): every subscription's delivered packets at once, with numpy. A frame
-  plays at ``RTP time + base + target``: ``base`` is the smallest transit offset (arrival − RTP time) of
-  the fastest packet of the last 2 to 4 s (two 2 s blocks of RTP time; NetEq's ``PacketArrivalHistory``
-  keeps a sliding 2 s), ``target`` is NetEq's target delay (``delay_manager.cc``: 80 ms at first, then
-  (1 + the 95th-percentile 20 ms bucket) × 20 ms of the 500 ms maxima of the packets' delays above
-  ``base``, with its forget factor), as it stood when the batch began.
+- ``AudioPlayout`` (used in runs): every subscription's delivered packets at once, with numpy. Arrivals
+  count on NetEq's 10 ms output step. A frame plays at ``RTP time + base + offset``: ``base`` is the
+  transit (arrival − RTP time) of the fastest packet of the last 2 to 4 s (two 2 s blocks of RTP time;
+  NetEq's ``PacketArrivalHistory`` keeps a sliding 2 s); ``offset`` starts at 80 ms and is kept, once a
+  batch, in NetEq's stretching band [target, target + the largest delay of the last 2 s + 20 ms)
+  (``decision_logic.cc``); the target is NetEq's (``delay_manager.cc``: 80 ms at first, then (1 + the
+  95th-percentile 20 ms bucket) × 20 ms of the 500 ms maxima of the packets' delays above ``base``).
 - ``NetEqAudio`` (the oracle; on request or in tests): one ``vroom.playout.neteq.NetEq`` per
   subscription, fed packet by packet.
 
 Per subscription, in sequence-number order (RFC 3550: a gap is a loss; DTX silence sends no packets and
 leaves no gap):
 
-- a packet that arrives after its frame's playout time is late (webrtc-stats ``packetsDiscarded``);
-- a lost or late frame is recovered by FEC when the next packet carries its LBRR copy (``FLAG_FEC``) and
-  arrives by the lost frame's playout time. Opus LBRR covers exactly the previous frame: of two losses in
-  a row the first is not recovered;
-- a frame neither played nor recovered is residual loss and is concealed: 960 samples (20 ms at 48 kHz)
-  of ``concealedSamples``; one ``concealmentEvents`` per run of concealed frames. Frames lost right after
-  a comfort-noise packet are covered by comfort noise (NetEq's codec CNG), not concealed;
+- a packet that arrives after its frame's playout time is late (webrtc-stats ``packetsDiscarded``), and
+  its frame is concealed;
+- the last frame of a gap is recovered by FEC when the packet after the gap carries its LBRR copy
+  (``FLAG_FEC``) and arrives by that frame's playout time. Opus LBRR covers exactly the previous frame:
+  of two losses in a row the first is not recovered;
+- frames neither played nor recovered are residual loss. A gap is concealed (``concealedSamples``) over
+  its RTP span, from the end of the frame before it to the next frame played, so a lost packet that
+  opened a DTX pause costs the pause up to the next packet, as NetEq's Expand runs until then. After a
+  comfort-noise packet NetEq plays codec CNG instead, for up to 1 s. One ``concealmentEvents`` per run;
 - each frame played adds its wait in the buffer to ``jitterBufferDelay`` (playout time − arrival).
 
-Where the two forms differ, and why: NetEq starts playing the first packet at once and stretches time
-(preemptive expand, accelerate) toward its target, and may play a late packet late, after concealment,
-and accelerate afterwards; the vectorized form plays at the target from the first packet and conceals a
-late packet. NetEq counts arrivals on its 10 ms tick and its histogram in fixed point; the vectorized
-form counts them in µs and in floating point, on fixed 500 ms windows from the first arrival. A packet
-overtaken by a later one counts as late here (its frame was judged when the later one came); NetEq
-plays it if it is still in time (only links with ``reorder`` reorder). A gap longer than NetEq's 1 s of
-comfort noise is concealed by NetEq, not here. With a steady delay and no loss in the first second
-(NetEq's own start), the two agree on losses, FEC recoveries, residual loss, concealment and late
-packets: ``tests/media/test_audio_receiver.py`` checks it.
+Where the two forms differ, and why: NetEq starts playing the first packet at once and stretches toward
+its target, so loss or jitter in its first second costs it concealment that this form (starting at the
+target) does not count; after comfort noise NetEq resumes a talk spurt 10 ms ahead of its timeline (up
+to 20 ms more concealment before it stretches back); a packet later than the offset with nothing else
+buffered is played late by NetEq (then accelerated over) but concealed here; a packet overtaken by a
+later one (only links with ``reorder`` reorder) is late here, as its frame was judged when the later one
+came; the histogram is in floating point on fixed 500 ms windows here, fixed point on packet-started
+intervals in NetEq; the target holds from the next batch. ``tests/media/test_audio_receiver.py``
+checks that they agree on losses, FEC recoveries, late packets and residual loss, and on concealment
+within the bound above.
 """
 
 from __future__ import annotations
