@@ -86,7 +86,7 @@ def test_slots_are_separate_streams():
 def test_loss_is_counted_from_sequence_numbers():
     seq = np.array([10, 11, 13, 14, 18, 19])
     rec = Receivers()
-    feed(rec, deliveries(np.arange(6) * 1000, np.arange(6) * 960, seq=seq))
+    feed(rec, deliveries(np.arange(6) * 1000, seq * 960, seq=seq))  # a lost Opus frame leaves its 20 ms of RTP time
     stats = rec.subscription(0)
     assert stats["packets_received"] == 6
     assert stats["packets_lost"] == 4  # expected 10..19 = 10, received 6

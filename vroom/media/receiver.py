@@ -11,7 +11,8 @@ many at a time, with numpy. Per subscription (subscriber × track):
   buffer, render times, key-frame requests, freezes at render time) by
   ``video_receiver.VideoReceivers``, a ``vroom.playout.VideoPlayout`` per
   subscription; its timers run up to the time consumed;
-- audio packets concealed (lost Opus frames the decoder must conceal).
+- audio playout (``audio_receiver.AudioPlayout``): FEC recovery, late packets, residual loss,
+  concealed samples and events, jitter-buffer delay.
 
 Per subscriber: one-way latency (send → arrival) in a log-spaced histogram
 with 0.5% bins, for percentiles.
@@ -107,6 +108,10 @@ class Receivers:
         self._next_message: dict[int, int] = {}
         self._last_delivery: dict[int, int] = {}
         self._decay = np.zeros(0)  # _JITTER_DECAY ** (k + 1) at k, grown on demand
+        # imported here: vroom.playout imports this module
+        from .audio_receiver import AudioPlayout
+
+        self.audio = AudioPlayout()
 
     def _decay_powers(self, n: int) -> np.ndarray:
         """``_JITTER_DECAY ** (k + 1)`` for k < n (at least). An array power, as ``np.power(a, rank + 1)`` is:
@@ -249,6 +254,7 @@ class Receivers:
         if data.any():
             idx = order[data]
             self._messages_in(slot[data], c["frame"][idx], c["nfr"][idx], arrival[data], c["t"][idx])
+        self.audio.consume(slot, kind == KIND_AUDIO, order, c, n_slots)
 
     def _jitter(self, slot: np.ndarray, starts: np.ndarray, lengths: np.ndarray, seg_slot: np.ndarray,
                 kind: np.ndarray, s: np.ndarray, arrival: np.ndarray) -> None:
@@ -370,7 +376,7 @@ class Receivers:
         if kind == KIND_VIDEO:
             out.update(self.video.stats(slot))
         elif kind == KIND_AUDIO:
-            out.update(concealed_packets=lost, concealed_samples=lost * OPUS_SAMPLES_PER_PACKET)
+            out.update(self.audio.figures(slot, int(self.slot_sub[slot]), int(self.slot_track[slot])))
         else:
             n = int(self.messages[slot])
             out.update(messages_delivered=n,
