@@ -17,7 +17,9 @@ import simpy.rt
 from . import events as ev
 from .backoff import Backoff
 from .client.dispatch import ClientDispatcher
+from .client.options import connect_options
 from .client.sdk import Room
+from .client_requests import ClientRequests
 from .control.backend import BackendRequest, send_with_retry
 from .control.cloud import Cloud
 from .control.quotas import Quotas
@@ -156,6 +158,10 @@ class Simulation:
                                          detectors=self.sfu_node.speakers.detectors, directory=self.directory,
                                          trace=self.trace, post=self.post, now_us=lambda: self.now_us,
                                          preferences_changed=self.preferences_changed)
+        self.client_requests = ClientRequests(
+            sfu=self.sfu, directory=self.directory, receivers=self.receivers, loop=self.loop, post=self.post,
+            advance=self._advance, now_us=lambda: self.now_us, schedule=self.schedule, tick_us=self.tick_us,
+            epoch=self.epoch, media_service=lambda: self._media_service)
         self.sessions = Sessions(model=self, sfu=self.sfu, directory=self.directory, receivers=self.receivers,
                                  trace=self.trace, post=self.post, clients=self.clients, streams=self.streams,
                                  participants=self.participants, keys=self._keys, accounts=self.accounts,
@@ -163,7 +169,7 @@ class Simulation:
                                  links=self._links, open_links=self._open_links, link_ids=self._link_ids,
                                  congestion_control=congestion_control, advance=self._advance,
                                  now_us=lambda: self.now_us, schedule=self.schedule, recordings=self.recordings,
-                                 media_service=lambda: self._media_service)
+                                 media_service=lambda: self._media_service, requests=self.client_requests)
 
     def post(self, event: "ev.Event") -> None:
         """Post a typed event to ``events``, the sink of the moment (a test may wrap it)."""
@@ -195,6 +201,7 @@ class Simulation:
         now = self.now_us
         self._advance(now)
         self.receivers.consume(now)
+        self.client_requests.drain(now)  # what the receivers tell clients: media started, messages, warnings
         for link in self._open_links:
             link.settle(now)
         if any(link.finished for link in self._open_links):  # a left session's links, all arrived: done with
@@ -327,18 +334,15 @@ class Simulation:
     # -- connecting ------------------------------------------------------------------
     def connect(self, token: str, name: str | None = None, *, audio: Any = True, video: Any = True,
                 tracks: Iterable[Any] | None = None, network: Network | dict[str, Any] | None = None,
-                automatic_subscription: bool = True, bandwidth_profile: dict[str, Any] | None = None,
-                dominant_speaker: bool = False, network_quality: Any = False,
-                preferred_video_codecs: Any = None, _driver: Participant | None = None) -> Room:
-        """Join a room with an access token, like twilio-video.js ``connect(token, options)``.
+                _driver: Participant | None = None, **options: Any) -> Room:
+        """Join a room with an access token, like twilio-video.js ``connect(token, options)``; ``options``
+        are its ConnectOptions in snake_case (``vroom.client.options``: ``automatic_subscription``,
+        ``bandwidth_profile``, ``network_quality``, ``max_video_bitrate`` ...).
 
         Raises ``TwilioError`` (with Twilio's code) when the cloud refuses; nothing is left behind.
         """
-        options = {"automatic_subscription": automatic_subscription, "bandwidth_profile": bandwidth_profile,
-                   "dominant_speaker": dominant_speaker, "network_quality": network_quality,
-                   "preferred_video_codecs": preferred_video_codecs}
         return self.sessions.connect(token, name, audio=audio, video=video, tracks=tracks, network=network,
-                                     options=options, driver=_driver)
+                                     options=connect_options(options), driver=_driver)
 
     def open_room(self, room: "RoomRecord") -> None:
         """A room was created in the control plane: the SFU opens it."""

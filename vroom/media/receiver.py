@@ -124,6 +124,9 @@ class Receivers:
         self._next_message: dict[int, int] = {}
         self._last_delivery: dict[int, int] = {}
         self._decay = np.zeros(0)  # _JITTER_DECAY ** (k + 1) at k, grown on demand
+        self.message_log: list[tuple[int, int, int, int]] | None = None
+        """(subscriber, track, message number, delivered µs) of each data message delivered, once someone
+        reads it (None: not kept)."""
 
     def _decay_powers(self, n: int) -> np.ndarray:
         """``_JITTER_DECAY ** (k + 1)`` for k < n (at least). An array power, as ``np.power(a, rank + 1)`` is:
@@ -325,22 +328,24 @@ class Receivers:
         """Data messages reach the application in order on ordered channels (SCTP), at arrival otherwise."""
         for s_, m, a, t in zip(slot.tolist(), message.tolist(), arrival.tolist(), sent.tolist()):
             if not self.track_ordered.get(int(self.slot_track[s_]), True):
-                self._deliver_message(s_, a, t)
+                self._deliver_message(s_, a, t, m)
                 continue
             nxt = self._next_message.get(s_, m)  # the first message this subscription sees starts its order
             if m < nxt:  # from before that start: nothing to wait for
-                self._deliver_message(s_, a, t)
+                self._deliver_message(s_, a, t, m)
                 continue
             held = self._held.setdefault(s_, {})
             held[m] = (a, t)
             while nxt in held:
                 a2, t2 = held.pop(nxt)
                 self._last_delivery[s_] = max(a2, self._last_delivery.get(s_, a2))
-                self._deliver_message(s_, self._last_delivery[s_], t2)
+                self._deliver_message(s_, self._last_delivery[s_], t2, nxt)
                 nxt += 1
             self._next_message[s_] = nxt
 
-    def _deliver_message(self, slot: int, delivered: int, sent: int) -> None:
+    def _deliver_message(self, slot: int, delivered: int, sent: int, message: int) -> None:
+        if self.message_log is not None:
+            self.message_log.append((int(self.slot_sub[slot]), int(self.slot_track[slot]), message, delivered))
         self.messages[slot] += 1
         self.message_latency_us[slot] += delivered - sent
         self.message_latency_max_us[slot] = max(int(self.message_latency_max_us[slot]), delivered - sent)
@@ -415,6 +420,18 @@ class Receivers:
         subs = [self.slot_sub[:n], *(b["sub"] for b in self._pending)]
         tracks = [self.slot_track[:n], *(b["track"] for b in self._pending)]
         return np.concatenate(subs).astype(np.int64, copy=False), np.concatenate(tracks).astype(np.int64, copy=False)
+
+    def counters(self, sub: int, track: int) -> tuple[int, int, int]:
+        """(packets received, complete frames, spatial layer of the newest packet; -1 if none) of what ``sub``
+        received of ``track`` so far (zeros before anything arrived)."""
+        slot = self._slot_of.get((sub, track))
+        if slot is None:
+            return 0, 0, -1
+        return int(self.received[slot]), int(self.frames_complete[slot]), int(self.layer[slot])
+
+    def slot(self, sub: int, track: int) -> int | None:
+        """The slot of ``sub``'s subscription to ``track`` (None: nothing arrived yet)."""
+        return self._slot_of.get((sub, track))
 
     def slots_of(self, sub: int) -> list[int]:
         return list(self._slots_by_sub.get(sub, ()))
