@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import events as ev
+from .control.errors import twilio_error
 from .errors import ConfigError
 from .media.audio import NOISE_LEVEL, SPEECH_LEVEL, AudioSpec, OpusSource
 from .media.data import DataSource
@@ -75,6 +76,9 @@ class ClientRequests:
         self._media: dict[str, tuple[int, int]] = {}  # track SID -> (packets sent, last time media flowed)
         self._warned: set[str] = set()
         self._nominal: dict[str, int] = {}  # audio track SID -> its spec's bitrate, before any cap
+        self.failing: dict[tuple[str, str], Any] = {}  # (subscriber SID, track SID) -> the error its subscribing gets
+        self._failed: set[tuple[str, str]] = set()  # failures announced
+        self.resync: Callable[[Any], None] = lambda room: None  # the sessions' sync_subscriptions(room)
         self._busy_until = 0
         self._polling = False
 
@@ -118,6 +122,35 @@ class ClientRequests:
             base = frames if track.kind == "video" else received
             self._awaiting[key] = (subscriber.record, track, base)
             self._busy()
+
+    def fail_subscription(self, subscriber: str, track: str, code: int = 53404) -> None:
+        """A fault to inject (no mechanism of the model makes one): from now, the participant whose SID is
+        ``subscriber`` cannot subscribe to the track whose SID is ``track``; the SFU stops forwarding it
+        (``trackUnsubscribed`` if it was subscribed) and its client gets ``trackSubscriptionFailed`` with
+        Twilio error ``code`` (53404 MediaNoSupportedCodecError by default)."""
+        self._advance(self._now_us())
+        p = self.directory.participant(subscriber)
+        if p is None or p.record is None:
+            raise ConfigError("subscriber", f"expected the SID of a connected participant, got {subscriber!r}")
+        self.failing[(subscriber, track)] = twilio_error(code)
+        self.resync(p.record.room)
+
+    def refused(self, subscriber: "Participant", track: "TrackRecord") -> bool:
+        """Whether the SFU may not forward ``track`` to ``subscriber`` (an injected failure); if so it is
+        unrouted (``failed`` announces it)."""
+        assert subscriber.record is not None
+        if (subscriber.record.sid, track.sid) not in self.failing:
+            return False
+        self.sfu.subscribe(subscriber.index, track.sfu_track, False)
+        return True
+
+    def failed(self, subscriber: "Participant", track: "TrackRecord") -> None:
+        """Announce a refused subscription, once."""
+        assert subscriber.record is not None
+        key = (subscriber.record.sid, track.sid)
+        if key not in self._failed:
+            self._failed.add(key)
+            self.post(ev.TrackSubscriptionFailed(subscriber.record, track, self.failing[key]))
 
     # -- requests (ports.ClientRequests) ------------------------------------------------
     def _publication(self, record: "ParticipantRecord", track: str) -> "Publication":

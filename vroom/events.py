@@ -24,7 +24,8 @@ __all__ = ["ParticipantConnected", "ParticipantDisconnected", "Disconnected", "R
            "TrackDisabled", "TrackPublishPriorityChanged", "TrackSwitchedOff", "TrackSwitchedOn",
            "DominantSpeakerChanged", "NetworkQualityLevelChanged", "RecordingStarted", "RecordingStopped",
            "TrackStarted", "TrackStopped", "TrackMuted", "TrackUnmuted", "TrackDimensionsChanged", "TrackMessage",
-           "TrackWarning", "TrackWarningsCleared", "TrackPublicationFailed", "Event", "EVENTS"]
+           "TrackWarning", "TrackWarningsCleared", "TrackPublicationFailed", "TrackSubscriptionFailed", "Event",
+           "EVENTS"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,16 @@ class TrackPublished:
 
     track: "TrackRecord"
     media: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackSubscriptionFailed:
+    """``subscriber`` could not subscribe to ``track``: the publication's ``subscriptionFailed``, then
+    ``trackSubscriptionFailed`` on the participant and the room."""
+
+    subscriber: "ParticipantRecord"
+    track: "TrackRecord"
+    error: "TwilioError"
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +264,6 @@ Event = Union[ParticipantConnected, ParticipantDisconnected, Disconnected, Recon
               TrackPublishPriorityChanged, TrackSwitchedOff, TrackSwitchedOn, DominantSpeakerChanged,
               NetworkQualityLevelChanged, RecordingStarted, RecordingStopped, TrackStarted, TrackStopped, TrackMuted,
               TrackUnmuted, TrackDimensionsChanged, TrackMessage, TrackWarning, TrackWarningsCleared,
-              TrackPublicationFailed]
+              TrackPublicationFailed, TrackSubscriptionFailed]
 #: every event type, in the order above
 EVENTS: tuple[type, ...] = Event.__args__  # type: ignore[attr-defined]

@@ -270,6 +270,8 @@ class Sessions:
                     if view is None:
                         continue
                     routed = t.published and bool(self.sfu.route[subscriber.index, t.sfu_track])
+                    refused = routed and bool(self.requests.failing) and self.requests.refused(subscriber, t)
+                    routed = routed and not refused
                     if routed != (view.state is SubscriptionState.SUBSCRIBED):
                         view.fire(SubscriptionEvent.SUBSCRIBE if routed else SubscriptionEvent.UNSUBSCRIBE)
                         kind = "track-subscribed" if routed else "track-unsubscribed"
@@ -277,6 +279,8 @@ class Sessions:
                                           **self.member(publisher).named("publisher"), track=t.name)
                         self.post(ev.TrackSubscribed(s, t) if routed else ev.TrackUnsubscribed(s, t))
                         self.requests.subscribed(subscriber, t, routed)
+                    if refused:
+                        self.requests.failed(subscriber, t)
 
     def route_by_rules(self, record: "ParticipantRecord") -> None:
         p = self.member(record)

@@ -170,6 +170,7 @@ class Simulation:
                                  congestion_control=congestion_control, advance=self._advance,
                                  now_us=lambda: self.now_us, schedule=self.schedule, recordings=self.recordings,
                                  media_service=lambda: self._media_service, requests=self.client_requests)
+        self.client_requests.resync = lambda room: self.sessions.sync_subscriptions(room, None, None)
 
     def post(self, event: "ev.Event") -> None:
         """Post a typed event to ``events``, the sink of the moment (a test may wrap it)."""

@@ -75,6 +75,7 @@ class ClientDispatcher:
             ev.TrackWarning: self._warning,
             ev.TrackWarningsCleared: self._warning,
             ev.TrackPublicationFailed: self._publication_failed,
+            ev.TrackSubscriptionFailed: self._subscription_failed,
         }
 
     def open(self, model: "ClientPort", record: "ParticipantRecord", options: dict[str, Any]) -> Room:
@@ -322,6 +323,13 @@ class ClientDispatcher:
             participant.emit("trackWarningsCleared", local)
             self._emit(local.room, "trackWarningsCleared", local, participant)
             local.emit("warningsCleared")
+
+    def _subscription_failed(self, e: ev.TrackSubscriptionFailed) -> None:
+        found = self._view(e.subscriber, e.track)
+        if found is not None:
+            client, remote, view = found
+            self._remote(client, remote, "trackSubscriptionFailed", e.error, view)
+            view.emit("subscriptionFailed", e.error)
 
     def _publication_failed(self, e: ev.TrackPublicationFailed) -> None:
         own = self._clients.get(e.participant.sid)

@@ -113,10 +113,12 @@ CONNECT_OPTIONS = ("name", "audio", "video", "tracks", "automaticSubscription", 
 NOT_OFFERED: dict[tuple[str, str], str] = {
     **{(cls, "mediaStreamTrack"): "there is no browser MediaStreamTrack: media are modelled as packets"
        for cls in ("LocalAudioTrack", "LocalVideoTrack", "RemoteAudioTrack", "RemoteVideoTrack")},
-    ("LocalAudioTrack", "noiseCancellation"): "Krisp/RNNoise processing of captured audio is not modelled",
     ("LocalVideoTrack", "dimensionsChanged"): "the modelled camera never changes its capture size",
-    ("LocalParticipant", "trackDimensionsChanged"): "re-emits LocalVideoTrack#dimensionsChanged (never emitted)",
-    ("Room", "transcription"): "Transcriptions are a control-plane feature, delivered separately",
+    ("LocalParticipant", "trackDimensionsChanged"): "it re-emits LocalVideoTrack's dimensionsChanged",
+    **{(cls, event): "the modelled SFU switches off video only (the bandwidth profile allocates video)"
+       for cls in ("RemoteAudioTrack", "RemoteDataTrack") for event in ("switchedOff", "switchedOn")},
+    ("RemoteVideoTrack", "stopped"): "declared, but twilio-video.js emits it for local tracks only",
+    ("Room", "transcription"): "transcriptions are a control-plane feature of their own",
 }
 
 

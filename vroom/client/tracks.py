@@ -264,7 +264,10 @@ class LocalTrack(EventEmitter, _Media):
 
 
 class LocalAudioTrack(LocalTrack):
-    pass
+    @property
+    def noise_cancellation(self) -> None:
+        """None, as twilio-video.js's when no noise cancellation was configured (none is modelled)."""
+        return None
 
 
 class LocalVideoTrack(LocalTrack):
