@@ -147,3 +147,16 @@ def test_the_docs_table_maps_every_name():
                     assert f"| `{cls}` | `{js}` | `{vroom}` |" in page, (cls, js)
     for js in CONNECT_OPTIONS:
         assert f"| `ConnectOptions` | `{js}` | `{vroom_name(js)}` |" in page
+
+
+def test_the_model_implements_the_client_requests_port():
+    """What a client asks after joining goes through ports.ClientRequests: the Simulation's client_requests
+    has each of its methods, with the same parameters."""
+    from vroom import ports
+
+    sim = Simulation(seed=1)
+    impl = sim.client_requests
+    for name, declared in vars(ports.ClientRequests).items():
+        if inspect.isfunction(declared) and not name.startswith("_"):
+            want = [p.name for p in inspect.signature(declared).parameters.values()][1:]
+            assert [p.name for p in inspect.signature(getattr(impl, name)).parameters.values()] == want, name
