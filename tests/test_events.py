@@ -97,7 +97,8 @@ def test_every_event_type_reaches_the_clients():
               ev.TrackDimensionsChanged(a.record, t, 640, 360), ev.TrackMessage(a.record, t, "hi"),
               ev.TrackStopped(t), ev.TrackStarted(None, t), ev.TrackMuted(t), ev.TrackUnmuted(t),
               ev.TrackWarning(t, "recording-media-lost"), ev.TrackWarningsCleared(t),
-              ev.TrackPublicationFailed(b.record, TwilioError(53303, "bad name"), "video")]
+              ev.TrackPublicationFailed(b.record, TwilioError(53303, "bad name"), "video"),
+              ev.TrackSubscriptionFailed(a.record, t, TwilioError(53404, "No supported codec"))]
     local: list[str] = []
     track = b.client.local_participant.tracks["audio"].track
     for name in ("stopped", "started", "muted", "unmuted"):
@@ -110,7 +111,7 @@ def test_every_event_type_reaches_the_clients():
     assert names == ["dominantSpeakerChanged", "trackSwitchedOff", "trackSwitchedOn", "trackPublishPriorityChanged",
                      "trackDisabled", "trackEnabled", "recordingStarted", "recordingStopped",
                      "participantReconnecting", "participantReconnected", "trackUnsubscribed", "trackSubscribed",
-                     "trackStarted", "trackDimensionsChanged", "trackMessage"]
+                     "trackStarted", "trackDimensionsChanged", "trackMessage", "trackSubscriptionFailed"]
     assert [name for _, name in b.client.events][-2:] == ["trackWarning", "trackWarningsCleared"]
     assert local == ["stopped", "started", "muted", "unmuted", 53303]
     assert heard == ["remote-nq", "recordingStarted", "recordingStarted"]

@@ -306,7 +306,11 @@ class ClientRequests:
         self._busy_until = max(self._busy_until, now + BUSY_US)
         if not self._polling:
             self._polling = True
-            self.schedule(now + self.tick_us, self._poll, later=True)
+            self.schedule(self._next_tick(now), self._poll, later=True)
+
+    def _next_tick(self, now: int) -> int:
+        """The next tick boundary, where the ticker has just brought the data path up to date."""
+        return (now // self.tick_us + 1) * self.tick_us
 
     def _poll(self) -> None:
         now = self._now_us()
@@ -314,7 +318,7 @@ class ClientRequests:
         self.receivers.consume(now)
         self.drain(now)
         if now < self._busy_until:
-            self.schedule(now + self.tick_us, self._poll, later=True)
+            self.schedule(self._next_tick(now), self._poll, later=True)
         else:
             self._polling = False
 

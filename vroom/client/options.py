@@ -29,7 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "automatic_subscription": True, "bandwidth_profile": None, "dominant_speaker": False, "network_quality": False,
     "preferred_video_codecs": None, "preferred_audio_codecs": None, "max_audio_bitrate": None,
     "max_video_bitrate": None, "region": "gll", "ice_servers": None, "ice_transport_policy": "all",
-    "rtc_configuration": None, "enable_dscp": False, "insights": True, "notify_warnings": [],
+    "rtc_configuration": None, "enable_dscp": False, "insights": True, "notify_warnings": (),
     "receive_transcriptions": False, "logger_name": "twilio-video", "log_level": None,
 }
 OPTIONS = tuple(DEFAULTS)
@@ -130,8 +130,9 @@ def connect_options(given: dict[str, Any]) -> dict[str, Any]:
     if options["ice_transport_policy"] not in ("all", "relay"):
         raise ConfigError("ice_transport_policy", f"expected 'all' or 'relay', got {options['ice_transport_policy']!r}")
     warned = options["notify_warnings"]
-    if not isinstance(warned, list) or any(w not in _WARNINGS for w in warned):
+    if not isinstance(warned, (list, tuple)) or any(w not in _WARNINGS for w in warned):
         raise ConfigError("notify_warnings", f"expected a list of {list(_WARNINGS)}, got {warned!r}")
+    options["notify_warnings"] = list(warned)  # the client's own (twilio-video.js's default: [])
     if not isinstance(options["logger_name"], str):
         raise ConfigError("logger_name", f"expected a string, got {options['logger_name']!r}")
     _bandwidth_profile(options["bandwidth_profile"])
