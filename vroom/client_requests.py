@@ -263,7 +263,7 @@ class ClientRequests:
                                "packets_sent": src.packets_sent, "bytes_sent": src.bytes_sent, "packets_lost": lost,
                                "round_trip_time": rtt_ms, "codec": self.codec(p, pub)}
         if isinstance(src, OpusSource):
-            out.update(audio_level=audio_level(src.talking, src.enabled), jitter=0.0)
+            out.update(audio_level=audio_level(src.talking, src.enabled), jitter=None)  # the SFU's view: not kept
         elif isinstance(src, VideoSource):
             top = src.ladder[-1]
             sending = [i for i, (r, on) in enumerate(zip(src.rates, src.active)) if r > 0 and on]
@@ -316,30 +316,42 @@ class ClientRequests:
         now = self._now_us()
         self._advance(now)
         self.receivers.consume(now)
-        self.drain(now)
+        self.drain(now, full=False)
         if now < self._busy_until:
             self.schedule(self._next_tick(now), self._poll, later=True)
         else:
             self._polling = False
 
-    def drain(self, now: int) -> None:
-        """After the receivers were brought up to ``now``: messages delivered, media started, dimensions
-        changed, recording warnings."""
+    def drain(self, now: int, full: bool = True) -> None:
+        """After the receivers were brought up to ``now``: messages delivered, media started, and (``full``,
+        once a second) dimensions changed and recording warnings."""
         self._messages()
         for key, (subscriber, track, base) in list(self._awaiting.items()):
             received, frames, layer = self.receivers.counters(*key)
             if (frames if track.kind == "video" else received) > base:
                 del self._awaiting[key]
-                self.post(ev.TrackStarted(subscriber, track))
+                size = None
                 if track.kind == "video":
                     self._live[key] = (subscriber, track, layer)
+                    shown = self._layer_size(key[1], layer)
+                    size = None if shown is None else (shown.width, shown.height)
+                self.post(ev.TrackStarted(subscriber, track, size))
+        if full:
+            self._dimensions()
+            self._warnings(now)
+
+    def _dimensions(self) -> None:
         for key, (subscriber, track, seen) in list(self._live.items()):
             layer = self.receivers.counters(*key)[2]
-            if layer != seen and layer >= 0:
+            shown = self._layer_size(key[1], layer) if layer != seen else None
+            if shown is not None:
                 self._live[key] = (subscriber, track, layer)
-                shown = self.directory.tracks[key[1]].source.ladder[layer]  # type: ignore[attr-defined]
                 self.post(ev.TrackDimensionsChanged(subscriber, track, shown.width, shown.height))
-        self._warnings(now)
+
+    def _layer_size(self, track: int, layer: int) -> Any:
+        """The simulcast layer ``layer`` of SFU track ``track`` (None: not a layer)."""
+        ladder = getattr(self.directory.tracks[track].source, "ladder", ())
+        return ladder[layer] if 0 <= layer < len(ladder) else None
 
     def _messages(self) -> None:
         log = self.receivers.message_log

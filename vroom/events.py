@@ -200,6 +200,8 @@ class TrackStarted:
 
     subscriber: "ParticipantRecord | None"
     track: "TrackRecord"
+    dimensions: tuple[int, int] | None = None
+    """A subscriber's video: the width and height of the layer it started with."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,6 +65,9 @@ def test_dimensions_follow_the_simulcast_layer_received():
     viewer.on("trackDimensionsChanged", lambda track, p: seen.append((track.dimensions["width"],
                                                                        track.dimensions["height"])))
     sim.run("6s")
+    (remote,) = viewer.participants.values()
+    (view,) = remote.video_tracks.values()
+    assert view.is_started and (view.dimensions["width"], view.dimensions["height"]) in LADDER_720P
     sim.set_link("viewer/down", rate="400kbps")
     sim.run("16s")
     assert seen and all(d in LADDER_720P for d in seen)

@@ -279,6 +279,8 @@ class ClientDispatcher:
         if found is not None and found[2].is_subscribed:
             client, remote, view = found
             view.is_started = True
+            if e.dimensions is not None:
+                view.dimensions = {"width": e.dimensions[0], "height": e.dimensions[1]}
             self._remote(client, remote, "trackStarted", view)
             view.emit("started", view)
 
