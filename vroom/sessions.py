@@ -353,6 +353,13 @@ class Sessions:
         self.preferences_changed()
         self.trace.record(self.now_us, "track-priority-changed", **p.named(), track=track, priority=priority)
         self.post(ev.TrackPublishPriorityChanged(pub.record, priority))
+        ruled = [other for other in participant.room.connected
+                 if other is not participant and other.subscribe_rules is not None]
+        cloud: Any = p.cloud
+        for other in ruled:  # a rule may select tracks by their priority
+            self.sfu.subscribe(self.member(other).index, pub.track, cloud.subscribed(other, pub.record))
+        if ruled:
+            self.sync_subscriptions(participant.room, ruled, [pub.record])
 
     def preferences_changed(self) -> None:
         """Something the allocator reads changed (priorities, client switch-offs, render sizes, speaker)."""

@@ -161,3 +161,23 @@ def test_a_refused_publication_is_told_to_the_local_participant():
     with pytest.raises(TwilioError):
         room.local_participant.publish_track({"audio": {"name": "x" * 200}})
     assert failed == [53302]  # TrackNameTooLongError
+
+
+def test_a_subscribe_rule_may_select_by_publish_priority():
+    """SubscribeRules' ``priority`` key (twilio.md §1: include/exclude by ... priority): bob takes only high
+    priority tracks; alice's audio joins them when she raises its priority."""
+    sim = vroom.Simulation(seed=1)
+    sim.cloud.create_room(unique_name="r")
+    alice = sim.connect(sim.cloud.access_token("alice"), "r", tracks=["audio", {"video": {"priority": "high"}}])
+    bob = sim.connect(sim.cloud.access_token("bob"), "r", audio=False, video=False)
+    record = bob.local_participant.record
+    record.subscribe_rules = [{"type": "include", "priority": "high"}]
+    sim.apply_subscribe_rules(record)
+    (remote,) = bob.participants.values()
+
+    def subscribed():
+        return sorted(t.track_name for t in remote.tracks.values() if t.is_subscribed)
+
+    assert subscribed() == ["video"]
+    alice.local_participant.tracks["audio"].set_priority("high")
+    assert subscribed() == ["audio", "video"]
