@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["SURFACE", "CONNECT_OPTIONS", "NOT_OFFERED", "vroom_name", "count"]
+__all__ = ["SURFACE", "CONNECT_OPTIONS", "NOT_OFFERED", "vroom_name"]
 
 _PARTICIPANT_PROPS = ("audioTracks", "dataTracks", "identity", "networkQualityLevel", "networkQualityStats", "sid",
                       "state", "tracks", "videoTracks")
@@ -127,8 +127,3 @@ def vroom_name(js: str) -> str:
     ``is_enabled``."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", js).lower()
 
-
-def count() -> tuple[int, int]:
-    """(names listed, connect options included): the size of the surface."""
-    names = sum(len(v) for members in SURFACE.values() for v in members.values())
-    return names + len(CONNECT_OPTIONS), len(CONNECT_OPTIONS)
