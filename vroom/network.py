@@ -48,7 +48,8 @@ def publish_item(spec: TrackSpec) -> Any:
 
 
 CONNECT_OPTIONS = ("automatic_subscription", "bandwidth_profile", "dominant_speaker", "network_quality",
-                   "preferred_video_codecs")
+                   "preferred_video_codecs", "preferred_audio_codecs", "max_audio_bitrate", "max_video_bitrate",
+                   "notify_warnings")
 
 
 def check_connect_options(options: object, path: str = "options") -> dict[str, Any]:
@@ -69,4 +70,10 @@ def check_connect_options(options: object, path: str = "options") -> dict[str, A
         if key == "network_quality" and not isinstance(value, (bool, dict)):
             raise ConfigError(f"{path}.{key}", f"expected true, false or {{local: 1, remote: 0}}, got {value!r}")
     BandwidthProfile.from_options(options.get("bandwidth_profile"), f"{path}.bandwidth_profile")
+    from .client.options import connect_options
+
+    try:
+        connect_options(dict(options))  # twilio-video.js's own checks (codecs, bit rates, warnings)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}.{exc.path}", exc.message) from None
     return dict(options)

@@ -184,3 +184,22 @@ def test_data_messages_follow_the_channel_settings(reliable, ordered):
         assert got == sent
     else:
         assert 75 <= len(got) <= 97 and set(got) <= set(sent)
+
+
+def test_a_scenario_file_takes_the_encoder_options():
+    """max_audio_bitrate in a scenario caps Opus as the connect option does: 16 kbps is 40-byte frames."""
+    from vroom.scenario import Scenario
+    from vroom.errors import ScenarioError
+
+    net = {"up": {"rate": "5Mbps"}, "down": {"rate": "5Mbps"}}
+    data = {"name": "caps", "duration": "2s", "participants": [
+        {"identity": "a", "network": net, "publish": ["audio"], "max_audio_bitrate": "16kbps",
+         "preferred_audio_codecs": [{"codec": "opus", "dtx": False}]},
+        {"identity": "b", "network": net, "publish": []}]}
+    sim = Scenario.from_dict(data).run()
+    source = sim.participants["a"].publication("audio").source
+    assert source.bytes_sent == source.packets_sent * (40 + HEADER)
+    data["participants"][0]["max_video_bitrate"] = "fast"
+    with pytest.raises(ScenarioError) as err:
+        Scenario.from_dict(data)
+    assert err.value.path == "participants[0].max_video_bitrate"
