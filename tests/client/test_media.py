@@ -188,8 +188,8 @@ def test_data_messages_follow_the_channel_settings(reliable, ordered):
 
 def test_a_scenario_file_takes_the_encoder_options():
     """max_audio_bitrate in a scenario caps Opus as the connect option does: 16 kbps is 40-byte frames."""
-    from vroom.scenario import Scenario
     from vroom.errors import ScenarioError
+    from vroom.scenario import Scenario
 
     net = {"up": {"rate": "5Mbps"}, "down": {"rate": "5Mbps"}}
     data = {"name": "caps", "duration": "2s", "participants": [

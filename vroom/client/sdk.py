@@ -20,8 +20,15 @@ from ..errors import ConfigError, TwilioError
 from .emitter import EventEmitter
 from .options import check_bitrate, check_network_quality
 from .stats import StatsReport, stats_report
-from .tracks import (PRIORITIES, LocalAudioTrack, LocalDataTrack, LocalTrack, LocalTrackPublication, LocalVideoTrack,
-                     RemoteTrackPublication)
+from .tracks import (
+    PRIORITIES,
+    LocalAudioTrack,
+    LocalDataTrack,
+    LocalTrack,
+    LocalTrackPublication,
+    LocalVideoTrack,
+    RemoteTrackPublication,
+)
 
 if TYPE_CHECKING:
     from ..control.records import ParticipantRecord
