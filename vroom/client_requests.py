@@ -132,6 +132,8 @@ class ClientRequests:
         p = self.directory.participant(subscriber)
         if p is None or p.record is None:
             raise ConfigError("subscriber", f"expected the SID of a connected participant, got {subscriber!r}")
+        if not any(pub.record.sid == track for pub in self.directory.tracks):
+            raise ConfigError("track", f"expected the SID of a published track, got {track!r}")
         self.failing[(subscriber, track)] = twilio_error(code)
         self.resync(p.record.room)
 
@@ -327,6 +329,9 @@ class ClientRequests:
         once a second) dimensions changed and recording warnings."""
         self._messages()
         for key, (subscriber, track, base) in list(self._awaiting.items()):
+            if subscriber.status == "disconnected":
+                del self._awaiting[key]
+                continue
             received, frames, layer = self.receivers.counters(*key)
             if (frames if track.kind == "video" else received) > base:
                 del self._awaiting[key]
@@ -342,6 +347,9 @@ class ClientRequests:
 
     def _dimensions(self) -> None:
         for key, (subscriber, track, seen) in list(self._live.items()):
+            if subscriber.status == "disconnected":
+                del self._live[key]
+                continue
             layer = self.receivers.counters(*key)[2]
             shown = self._layer_size(key[1], layer) if layer != seen else None
             if shown is not None:
