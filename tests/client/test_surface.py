@@ -45,9 +45,11 @@ def call(request):
     request.addfinalizer(mp.undo)
     sim = Simulation(seed=3)
     cloud = sim.cloud
+    cloud.create_room(unique_name="r", transcribe_participants_on_connect=True)
     quality = {"local": 3, "remote": 3}
     alice = sim.connect(cloud.access_token("alice"), "r", tracks=["audio", "video", {"data": {"rate": 0}}],
-                        network_quality=quality, dominant_speaker=True, notify_warnings=["recording-media-lost"])
+                        network_quality=quality, dominant_speaker=True, notify_warnings=["recording-media-lost"],
+                        receive_transcriptions=True)
     bob = sim.connect(cloud.access_token("bob"), "r", tracks=["audio", "video", {"data": {"rate": 0}}],
                       network_quality=quality)
     sim.run("2s")

@@ -30,7 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "preferred_video_codecs": None, "preferred_audio_codecs": None, "max_audio_bitrate": None,
     "max_video_bitrate": None, "region": "gll", "ice_servers": None, "ice_transport_policy": "all",
     "rtc_configuration": None, "enable_dscp": False, "insights": True, "notify_warnings": (),
-    "receive_transcriptions": False, "logger_name": "twilio-video", "log_level": None,
+    "receive_transcriptions": False, "logger_name": "twilio-video", "log_level": "warn",
 }
 OPTIONS = tuple(DEFAULTS)
 #: deprecated ConnectOptions: (the name that replaced it or None)

@@ -118,7 +118,6 @@ NOT_OFFERED: dict[tuple[str, str], str] = {
     **{(cls, event): "the modelled SFU switches off video only (the bandwidth profile allocates video)"
        for cls in ("RemoteAudioTrack", "RemoteDataTrack") for event in ("switchedOff", "switchedOn")},
     ("RemoteVideoTrack", "stopped"): "declared, but twilio-video.js emits it for local tracks only",
-    ("Room", "transcription"): "transcriptions are a control-plane feature of their own",
 }
 
 

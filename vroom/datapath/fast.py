@@ -148,4 +148,5 @@ class FastEngine:
             "seq": np.take(out_seq, cells), "ts": b["ts"][c_idx] - sfu.forwarder.ts_shift[tracks, layers],
             "t": b["t"][c_idx], "arrival": np.take(arrival, cells),
             "frame": b["frame"][c_idx], "nfr": b["nfr"][c_idx], "size": b["size"][c_idx], "layer": layers,
+            "flags": b["flags"][c_idx],
         })
