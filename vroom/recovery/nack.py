@@ -133,6 +133,10 @@ class NackRequester:
         """The retry interval (libwebrtc passes the call's max RTT, ``CallStatsRtt.max_rtt_us``)."""
         self.rtt_us = int(rtt_us)
 
+    def idle(self) -> bool:
+        """Nothing waiting or remembered: the next in-order packet only moves ``newest_seq`` forward."""
+        return not self._list and not self._unsent and not self._recovered
+
     def retries(self, seq: int) -> int | None:
         """How often ``seq`` has been NACKed, or ``None`` if it is not in the list."""
         entry = self._list.get(seq)
