@@ -75,7 +75,8 @@ class Simulation:
                  engine: str = "fast", trace_packets: bool = False, room: str = "room",
                  epoch: object = None, quotas: Quotas | None = None,
                  speaker_detector: str = "volfin-cohen", congestion_control: bool = True,
-                 estimator: str = "gcc", media_dir: str | Path | None = None, timeline: bool = True) -> None:
+                 estimator: str = "gcc", media_dir: str | Path | None = None, timeline: bool = True,
+                 nack: bool = True) -> None:
         if engine not in ("fast", "reference"):
             raise ConfigError("engine", f"expected 'fast' or 'reference', got {engine!r}")
         self.seed = seed
@@ -128,8 +129,10 @@ class Simulation:
 
         if estimator not in ESTIMATORS:
             raise ConfigError("estimator", f"expected one of {sorted(ESTIMATORS)}, got {estimator!r}")
-        if not isinstance(timeline, bool):
-            raise ConfigError("timeline", f"expected true or false, got {timeline!r}")
+        for name, value in (("timeline", timeline), ("nack", nack)):
+            if not isinstance(value, bool):
+                raise ConfigError(name, f"expected true or false, got {value!r}")
+        self.nack = nack
         self._wire(engine, bool(congestion_control), estimator, timeline)
 
     def _wire(self, engine: str, congestion_control: bool, estimator: str, timeline: bool) -> None:
@@ -139,7 +142,7 @@ class Simulation:
         self.feedback = FeedbackLog() if congestion_control else None  # transport-wide feedback, all links
         self.datapath = DataPath(engine=engine, sfu=self.sfu, members=self._participant_of_member,
                                  receivers=self.receivers, trace=self.trace, link_ids=self._link_ids,
-                                 feedback=self.feedback)
+                                 feedback=self.feedback, nack=self.nack)
         self.sfu_node = self.datapath.node  # the SFU's counters and taps
         self.loop = ControlLoop(sfu=self.sfu, members=self._participant_of_member, publications=self._pub_of_track,
                                 receivers=self.receivers, trace=self.trace, link_ids=self._link_ids,
@@ -190,10 +193,11 @@ class Simulation:
             self.env.run(until=end)
         self.flush()
 
-    def flush(self) -> None:
-        """Bring the data path, the receivers and the link counters up to now."""
+    def flush(self, exact: bool = True) -> None:
+        """Bring the data path, the receivers and the link counters up to now (the ticker's ``exact=False``:
+        the data path to its last whole epoch, see ``DataPath.advance``)."""
         now = self.now_us
-        self._advance(now)
+        self.datapath.advance(now, exact=exact)
         self.receivers.consume(now)
         for link in self._open_links:
             link.settle(now)
@@ -227,9 +231,9 @@ class Simulation:
             now = int(env.now)
             if now - self._last_consume >= US_PER_S:
                 self._last_consume = now
-                self.flush()  # once a simulated second: receivers and link counters too
+                self.flush(exact=False)  # once a simulated second: receivers and link counters too
             else:
-                self._advance(now)
+                self.datapath.advance(now, exact=False)
 
     def _speaker_decisions(self) -> Any:
         """Every 300 ms (Jitsi's decision interval) each room's detector decides; changes go to clients."""

@@ -47,7 +47,7 @@ CLOCK = {KIND_AUDIO: OPUS_CLOCK, KIND_VIDEO: VIDEO_CLOCK, KIND_DATA: 1_000_000}
 _CLOCK_BY_KIND = np.array([CLOCK[k] for k in sorted(CLOCK)], dtype=np.float64)
 _CLOCK_BY_KIND.setflags(write=False)
 
-FIELDS = ("sub", "track", "kind", "seq", "ts", "t", "arrival", "frame", "nfr", "size", "layer")
+FIELDS = ("sub", "track", "kind", "seq", "ts", "t", "arrival", "frame", "nfr", "size", "layer", "flags")
 _LAYERS = 3  # simulcast layers: frames of different layers are different frames
 
 
