@@ -77,27 +77,33 @@ class FastEngine:
             self._downlinks(egress, until)
 
     def _at_sfu(self, batch: PacketBatch) -> Egress | None:
-        """What reached the SFU, in arrival order, through the node; each NACK answered where it arrived,
-        between the packets before and after it."""
+        """What reached the SFU, in arrival order, through the node; then the NACKs among it, answered from the
+        forwards made before each (``ForwardLog``), their RTX put where they arrived (a vectorised kernel)."""
         recovery = self.recovery
-        if recovery is None:
-            return self.node.receive(batch)
-        nack = np.flatnonzero(batch["flags"] & FLAG_NACK)
-        parts, start = [], 0
-        for i in nack.tolist() + [len(batch)]:
-            if i > start:
-                egress = self.node.receive(batch.take(np.arange(start, i)) if len(nack) else batch)
-                if egress is not None:
-                    recovery.forwarded(egress)
-                    parts.append(egress)
-            if i < len(batch):
-                self.node.nacks_in += 1
-                rtx = recovery.answer({k: int(v[i]) for k, v in batch.items()}, int(batch["t_sfu"][i]))
-                resent = None if rtx is None else self.node.resend(rtx)
-                if resent is not None:
-                    parts.append(resent)
-            start = i + 1
-        return Egress.join(parts)
+        nack = None if recovery is None else (batch["flags"] & FLAG_NACK) > 0
+        if nack is None or not nack.any():
+            egress = self.node.receive(batch)
+            if egress is not None and recovery is not None:
+                recovery.forwarded(egress)
+            return egress
+        nacks = batch.take(nack)
+        egress = self.node.receive(batch.take(~nack))
+        parts = [] if egress is None else [egress]
+        if egress is not None:
+            recovery.forwarded(egress)
+        self.node.nacks_in += len(nacks)
+        for row in nacks.rows():
+            rtx = recovery.answer(row, row["t_sfu"])
+            resent = None if rtx is None else self.node.resend(rtx)
+            if resent is not None:
+                parts.append(resent)
+        out = Egress.join(parts)
+        if out is None or len(parts) == 1:
+            return out
+        b = out.batch  # RTX where its NACK arrived: after the media that reached the SFU at that microsecond
+        order = np.lexsort((b["uid"], b["t_sfu"]))
+        return Egress(b.take(order), out.subscribers, out.rows, out.valid[:, order], out.seq[:, order],
+                      out.padding[order])
 
     def _uplinks(self, e: PacketBatch) -> None:
         """Every publisher's packets up its uplink, in FIFO order; the SFU arrivals into the ingress (a

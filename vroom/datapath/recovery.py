@@ -58,7 +58,8 @@ class DownlinkRecovery:
         self._streams: list[tuple[int, int]] = []
         self._key_table = np.full((0, 0), -1, np.int64)  # [subscriber, track] -> NACK list, or -1
         self._asked: dict[int, tuple[int, ...]] = {}  # a NACK packet's id -> the seqs it asks for
-        self._uid = CONTROL_UID
+        self._uid = CONTROL_UID  # NACKs
+        self._rtx_uid = CONTROL_UID + (1 << 50)  # RTX: made in the same order in both engines, as NACKs are
         self.nacks_sent = 0
         self.seqs_requested = 0
 
@@ -184,7 +185,8 @@ class DownlinkRecovery:
         rtx["flags"] = rtx["flags"] | FLAG_RTX
         rtx["t_sfu"] = np.full(n, t_sfu, np.int64)
         rtx["target"] = np.full(n, sub, np.int64)
-        rtx["uid"] = self._new_uids(n)
+        rtx["uid"] = self._rtx_uid + np.arange(n, dtype=np.int64)
+        self._rtx_uid += n
         return rtx
 
     def on_pli_forwarded(self, sub: int, track: int, now_us: int) -> None:

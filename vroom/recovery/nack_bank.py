@@ -83,6 +83,11 @@ class NackBank:
         k = -(-(t - self.start_us) // self.update_interval_us)
         return self.start_us + k * self.update_interval_us
 
+    def _useful_pass(self, req: NackRequester, after: int) -> int:
+        """The first timer pass at or after ``after`` that would send something (the passes between send
+        nothing, so they are skipped; packets arriving meanwhile are handled before it and move it)."""
+        return self._next_pass(max(after, req.next_resend_us() or after))
+
     def _due(self, until: int) -> dict[str, np.ndarray]:
         """Pending observations before ``until``, sorted by (stream, time, uid); the rest stay pending."""
         due, keep = [], []
@@ -177,7 +182,7 @@ class NackBank:
             i = j
             if timer is None:
                 if len(req):
-                    self._timers[key] = self._next_pass(int(t[j - 1]))
+                    self._timers[key] = self._useful_pass(req, int(t[j - 1]))
                 elif i >= len(t):
                     break
                 continue
@@ -187,7 +192,7 @@ class NackBank:
             if send:
                 out.append(NackMessage(timer, key, tuple(send), True))
             if len(req):
-                self._timers[key] = timer + self.update_interval_us
+                self._timers[key] = self._useful_pass(req, timer + 1)
             else:
                 del self._timers[key]
         if req.newest_seq is not None:
