@@ -31,7 +31,7 @@ from ..media.rtp import FLAG_PADDING, HEADER_BYTES, MAX_PAYLOAD, PacketColumns
 from ..net.feedback import FeedbackLog
 from .batch import NO_TARGET, NOT_AT_SFU, NOT_PROBE, SCHEMA, PacketBatch
 from .fast import FastEngine
-from .hops import PROBATOR_SSRC, HopLog
+from .hops import PROBATOR_SSRC, RTCP_SSRC, HopLog, rtx_ssrc
 from .pacing import Pacers, ProbeSender
 from .queues import MAX_EPOCH_US, RTO_MAX_US, RTO_MIN_US, rto_us
 from .recovery import DownlinkRecovery
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from ..trace import Trace
 
 __all__ = ["DataPath", "PacketBatch", "SCHEMA", "SfuNode", "Egress", "SpeakerTap", "Tap", "rto_us", "RTO_MIN_US",
-           "RTO_MAX_US", "MAX_EPOCH_US", "PROBATOR_SSRC", "Pacers", "ProbeSender"]
+           "RTO_MAX_US", "MAX_EPOCH_US", "PROBATOR_SSRC", "RTCP_SSRC", "rtx_ssrc", "Pacers", "ProbeSender"]
 
 
 class DataPath:
