@@ -63,6 +63,12 @@ def main() -> None:
     sim.run(100)
     save(plot.estimate(sim, "sender/up"), "bwe-rmcat-5.1.png")
 
+    # libwebrtc's target-capacity test: a single stream through 500 / 800 / 100 kbps
+    sim = load(SCENARIOS / "single-stream.yaml").build()
+    plot.record_estimates(sim, "send/up")
+    sim.run(95)
+    save(plot.estimate(sim, "send/up"), "bwe-single-stream.png")
+
     # classroom-50, first 30 s: what one student receives
     sim = load(SCENARIOS / "classroom-50.yaml").run(duration="30s")
     tracks = ["teacher/screen", "teacher/video", "student-1/video", "city-student-0/video", "remote-student-0/video"]

@@ -99,5 +99,6 @@ def test_every_event_type_reaches_the_clients():
     assert a.client.dominant_speaker is a.client.participants[b.record.sid]
     assert b.client.local_participant.network_quality_level == 2
     covered = {type(e) for e in posted} | {ev.ParticipantConnected, ev.ParticipantDisconnected, ev.Disconnected,
-                                           ev.TrackPublished, ev.TrackUnpublished}
+                                           ev.TrackPublished, ev.TrackUnpublished,
+                                           ev.Transcription}  # tests/control/test_transcriptions.py
     assert covered == set(ev.EVENTS)

@@ -14,8 +14,8 @@ from vroom import ports
 from vroom.sim import Simulation
 
 PACKAGE = Path(vroom.__file__).parent
-#: the layers around the model: the control plane, the client SDK, recording, the summaries
-OUTER = ("control", "client", "recording", "metrics")
+#: the layers around the model: the control plane, the client SDK, recording, the summaries, Insights
+OUTER = ("control", "client", "recording", "metrics", "insights")
 #: the model's driver, data path and control loop: what the outer layers must not import
 MODEL = ("vroom.sim", "vroom.datapath", "vroom.loop")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .errors import ConfigError, TwilioError, short
-from .optional import MissingDependency
+from .optional import MissingDependency, require
 from .units import UnitError, parse_duration
 
 __all__ = ["main", "build_parser"]
@@ -114,6 +114,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _print_warnings(scenario, args.file)
     if duration is None:
         duration = scenario.duration_us
+    if args.insights:
+        require("pandas", purpose="vroom run --insights")  # before the run, not after it
     sim = scenario.build(seed=args.seed, **_run_options(args, scenario))
     wall0 = time.perf_counter()
     _run_with_progress(sim, duration, show=sys.stderr.isatty() and not args.quiet)
@@ -151,7 +153,10 @@ def _check_run_options(args: argparse.Namespace) -> tuple[str | None, int | None
             return f"--duration: expected a finite duration like 30s, got {short(args.duration)}", None
         if duration <= 0:
             return f"--duration: expected a positive duration, got {short(args.duration)}", None
-    problem = _check_outputs(("--json", args.json), ("--trace", args.trace), inputs=[args.file])
+    if args.insights == "-":
+        return "--insights: expected a file path for the HTML report, got -", None
+    problem = _check_outputs(("--json", args.json), ("--trace", args.trace), ("--insights", args.insights),
+                             inputs=[args.file])
     if not problem and args.media_dir and Path(args.media_dir).exists() and not Path(args.media_dir).is_dir():
         problem = f"--media-dir {args.media_dir}: is a file, not a folder"
     return problem, duration
@@ -161,7 +166,8 @@ def _run_options(args: argparse.Namespace, scenario: Any) -> dict[str, Any]:
     from .recording.storage import folder_name
 
     options: dict[str, Any] = {"trace_packets": bool(args.trace and args.trace_packets),
-                               "timeline": bool(args.timeline),  # kept only when --json --timeline asks for it
+                               # kept only when --json --timeline or the Insights report asks for it
+                               "timeline": bool(args.timeline or args.insights),
                                # files appear there only if a room records; the name never leaves vroom-media
                                "media_dir": Path(args.media_dir) if args.media_dir
                                else Path("vroom-media") / folder_name(scenario.name)}
@@ -203,6 +209,14 @@ def _write_outputs(args: argparse.Namespace, sim: Any, doc: dict[str, Any]) -> i
         except OSError as exc:
             return _fail(f"--trace {args.trace}: cannot write the file ({exc.strerror})")
         print(f"{n} trace records written to {args.trace}", file=sys.stderr if args.json == "-" else sys.stdout)
+    if args.insights:
+        from .insights import write_report
+
+        try:
+            write_report(sim, args.insights)
+        except OSError as exc:
+            return _fail(f"--insights {args.insights}: cannot write the file ({exc.strerror})")
+        print(f"Insights report written to {args.insights}", file=sys.stderr if args.json == "-" else sys.stdout)
     return 0
 
 
@@ -359,6 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeline", action="store_true",
                      help="add the per-second timeline of every subscription to the JSON (requires --json)")
     run.add_argument("--trace", metavar="PATH", help="write the trace as JSON lines to PATH")
+    run.add_argument("--insights", metavar="PATH", help="write the Insights report (HTML) of the run to PATH")
     run.add_argument("--trace-packets", action="store_true", help="one record per packet too (requires --trace)")
     run.add_argument("--realtime", type=float, metavar="F", help="pace the run: 1.0 = wall-clock speed")
     run.add_argument("--all", action="store_true", help="show every participant in the table")

@@ -23,7 +23,7 @@ __all__ = ["ParticipantConnected", "ParticipantDisconnected", "Disconnected", "R
            "TrackPublished", "TrackUnpublished", "TrackSubscribed", "TrackUnsubscribed", "TrackEnabled",
            "TrackDisabled", "TrackPublishPriorityChanged", "TrackSwitchedOff", "TrackSwitchedOn",
            "DominantSpeakerChanged", "NetworkQualityLevelChanged", "RecordingStarted", "RecordingStopped",
-           "Event", "EVENTS"]
+           "Transcription", "Event", "EVENTS"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,9 +166,25 @@ class RecordingStopped:
     room: "RoomRecord"
 
 
+@dataclass(frozen=True, slots=True)
+class Transcription:
+    """The room's transcriber heard ``track`` of ``participant``: ``transcription`` with twilio-video.js's
+    payload for the clients that asked (``receive_transcriptions``); ``partial`` while the utterance goes on,
+    then once more, final, when it ends."""
+
+    room: "RoomRecord"
+    participant: "ParticipantRecord"
+    track: "TrackRecord"
+    text: str
+    partial: bool
+    sequence_number: int
+    timestamp: str
+    language_code: str
+
+
 Event = Union[ParticipantConnected, ParticipantDisconnected, Disconnected, Reconnecting, Reconnected,
               TrackPublished, TrackUnpublished, TrackSubscribed, TrackUnsubscribed, TrackEnabled, TrackDisabled,
               TrackPublishPriorityChanged, TrackSwitchedOff, TrackSwitchedOn, DominantSpeakerChanged,
-              NetworkQualityLevelChanged, RecordingStarted, RecordingStopped]
+              NetworkQualityLevelChanged, RecordingStarted, RecordingStopped, Transcription]
 #: every event type, in the order above
 EVENTS: tuple[type, ...] = Event.__args__  # type: ignore[attr-defined]

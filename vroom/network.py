@@ -48,11 +48,12 @@ def publish_item(spec: TrackSpec) -> Any:
 
 
 CONNECT_OPTIONS = ("automatic_subscription", "bandwidth_profile", "dominant_speaker", "network_quality",
-                   "preferred_video_codecs")
+                   "preferred_video_codecs", "logger_name", "log_level", "receive_transcriptions")
 
 
 def check_connect_options(options: object, path: str = "options") -> dict[str, Any]:
     """Check ``connect`` options early, so a bad one fails where it was written."""
+    from .client.logger import check_log_level, check_logger_name
     from .sfu.allocator import BandwidthProfile
 
     if options is None:
@@ -62,11 +63,16 @@ def check_connect_options(options: object, path: str = "options") -> dict[str, A
     for key, value in options.items():
         if key not in CONNECT_OPTIONS:
             raise ConfigError(f"{path}.{key}", f"unknown connect option; expected one of {list(CONNECT_OPTIONS)}")
-        if key in ("automatic_subscription", "dominant_speaker") and not isinstance(value, bool):
+        if key in ("automatic_subscription", "dominant_speaker", "receive_transcriptions") and not isinstance(
+                value, bool):
             raise ConfigError(f"{path}.{key}", f"expected true or false, got {value!r}")
         if key == "preferred_video_codecs" and value not in (None, "auto") and not isinstance(value, list):
             raise ConfigError(f"{path}.{key}", f"expected 'auto' or a list of codecs, got {value!r}")
         if key == "network_quality" and not isinstance(value, (bool, dict)):
             raise ConfigError(f"{path}.{key}", f"expected true, false or {{local: 1, remote: 0}}, got {value!r}")
+        if key == "logger_name":
+            check_logger_name(value, f"{path}.{key}")
+        if key == "log_level":
+            check_log_level(value, f"{path}.{key}")
     BandwidthProfile.from_options(options.get("bandwidth_profile"), f"{path}.bandwidth_profile")
     return dict(options)

@@ -14,6 +14,7 @@ control loop. The model talks back to clients only through an ``EventSink``
 - ``CloudPort``: all four, which a ``Cloud`` holds; ``Accounts``: the accounts of one run;
 - ``ClientPort``: what a client SDK ``Room`` asks of the model (publish, mute, priority, leave);
 - ``RecorderPort``: what the recording service needs (the clock, ids, the directory, the packets' tap);
+- ``TranscriberPort``: what an account's transcriber needs (the clock, ids, the directory, its tap);
 - ``RunView``: what a summary reads of a run (read-only, plus ``flush``);
 - ``EventSink``: where the model posts typed events.
 """
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from .trace import Trace
 
 __all__ = ["Scheduler", "Ids", "Tracing", "MediaPort", "Recordings", "CloudPort", "Accounts", "ClientPort",
-           "RecorderPort", "PacketObserver", "RunView", "EventSink", "PORTS"]
+           "RecorderPort", "PacketObserver", "TranscriberPort", "RunView", "EventSink", "PORTS"]
 
 
 class EventSink(Protocol):
@@ -159,6 +160,19 @@ class RecorderPort(Scheduler, Ids, Tracing, Accounts, Protocol):
         """Hand every batch that reaches the SFU to ``observer`` (None: to nobody, at no cost)."""
 
 
+class TranscriberPort(Scheduler, Ids, Tracing, Protocol):
+    """What an account's transcriber reaches: the clock, ids, the trace, the directory, events and the SFU's tap."""
+
+    @property
+    def directory(self) -> "Directory": ...
+
+    @property
+    def events(self) -> EventSink: ...
+
+    def set_transcriber(self, account_sid: str, observer: PacketObserver | None) -> None:
+        """Hand every batch that reaches the SFU to the account's transcriber (None: no longer)."""
+
+
 class RunView(Tracing, Accounts, Protocol):
     """What summaries and measurements read of a run."""
 
@@ -213,4 +227,4 @@ class RunView(Tracing, Accounts, Protocol):
 
 #: every port, for the test that the Simulation has each of their members
 PORTS: tuple[type, ...] = (EventSink, Scheduler, Ids, Tracing, Recordings, MediaPort, CloudPort, Accounts, ClientPort,
-                           PacketObserver, RecorderPort, RunView)
+                           PacketObserver, RecorderPort, TranscriberPort, RunView)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from . import events as ev
+from .client.logger import check_log_level, check_logger_name
 from .control.errors import twilio_error
 from .errors import TwilioError
 from .lifecycle import ParticipantEvent, ParticipantState, SubscriptionEvent, SubscriptionState, TrackEvent
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from .client.sdk import Room
     from .control.cloud import Cloud
     from .control.records import ParticipantRecord, RoomRecord, TrackRecord
+    from .control.tokens import TokenClaims
     from .directory import Directory
     from .dominant import DominantSpeakers
     from .loop import ControlLoop
@@ -106,6 +108,8 @@ class Sessions:
         from .sfu.allocator import BandwidthProfile
 
         BandwidthProfile.from_options(options["bandwidth_profile"])  # a bad one fails before anything is made
+        check_logger_name(options.get("logger_name", "twilio-video"))
+        check_log_level(options.get("log_level", "warn"))
         if tracks is None:
             items: list[Any] = []
             for kind, option in (("audio", audio), ("video", video)):
@@ -129,6 +133,12 @@ class Sessions:
             p = Participant(claims.identity, room.unique_name, account=self.accounts.index(cloud) + 1)
             self.keys.add(p)
         return self.attach(p, record, cloud, net, specs, options)
+
+    def check_token(self, token: str) -> "TokenClaims":
+        """The claims of ``token`` as the signaling server checks it, for any room (20101–20107)."""
+        cloud = self.cloud_for(token)
+        return verify_token(token, now=cloud.timestamp(), key_secret=self._key_secret,
+                            account_sid=cloud.account_sid, leeway_s=NBF_LEEWAY_S)
 
     def cloud_for(self, token: object) -> "Cloud":
         """The account whose SID is the token's subject (20101, 20103 if none)."""

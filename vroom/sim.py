@@ -7,8 +7,9 @@ control loop and the participants' sessions (``vroom.sessions``), and is the pub
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
@@ -27,13 +28,15 @@ from .directory import Directory
 from .dominant import DominantSpeakers
 from .errors import ConfigError, TwilioError
 from .lifecycle import ParticipantEvent
+from .logs import SimLogs
 from .loop import ControlLoop
 from .media.receiver import Receivers
 from .media.tracks import TrackSpec, parse_publish, parse_track
-from .network import CONNECT_OPTIONS, Network, check_connect_options, publish_item
 from .net.feedback import FeedbackLog
 from .net.link import Link
+from .network import CONNECT_OPTIONS, Network, check_connect_options, publish_item
 from .participant import Keys, Participant, Publication
+from .plan import scenario_dict
 from .rng import RandomStreams
 from .sessions import Sessions
 from .sfu.core import SFU
@@ -48,7 +51,7 @@ if TYPE_CHECKING:
     from .recording.service import RecordingService
     from .snapshot import Snapshot
 
-__all__ = ["Simulation", "Network", "CONNECT_OPTIONS", "check_connect_options"]
+__all__ = ["CONNECT_OPTIONS", "Network", "Simulation", "check_connect_options"]
 
 def _duration(value: object, name: str) -> int:
     try:
@@ -137,6 +140,8 @@ class Simulation:
 
     def _wire(self, engine: str, congestion_control: bool, estimator: str, timeline: bool) -> None:
         """The data path and the SFU's control loop, made and wired; the loop's timers start."""
+        self.logs = SimLogs(lambda: self.now_us)  # this run's vroom.* loggers, stamped with its time (vroom.logs)
+        self.trace.listener = self.logs.trace_record
         self.congestion_control = congestion_control
         self.estimator_name = estimator
         self.feedback = FeedbackLog() if congestion_control else None  # transport-wide feedback, all links
@@ -168,7 +173,7 @@ class Simulation:
                                  now_us=lambda: self.now_us, schedule=self.schedule, recordings=self.recordings,
                                  media_service=lambda: self._media_service)
 
-    def post(self, event: "ev.Event") -> None:
+    def post(self, event: ev.Event) -> None:
         """Post a typed event to ``events``, the sink of the moment (a test may wrap it)."""
         self.events.post(event)
 
@@ -333,24 +338,32 @@ class Simulation:
                 tracks: Iterable[Any] | None = None, network: Network | dict[str, Any] | None = None,
                 automatic_subscription: bool = True, bandwidth_profile: dict[str, Any] | None = None,
                 dominant_speaker: bool = False, network_quality: Any = False,
-                preferred_video_codecs: Any = None, _driver: Participant | None = None) -> Room:
+                preferred_video_codecs: Any = None, logger_name: str = "twilio-video", log_level: Any = "warn",
+                receive_transcriptions: bool = False,
+                _driver: Participant | None = None) -> Room:
         """Join a room with an access token, like twilio-video.js ``connect(token, options)``.
 
         Raises ``TwilioError`` (with Twilio's code) when the cloud refuses; nothing is left behind.
         """
         options = {"automatic_subscription": automatic_subscription, "bandwidth_profile": bandwidth_profile,
                    "dominant_speaker": dominant_speaker, "network_quality": network_quality,
-                   "preferred_video_codecs": preferred_video_codecs}
+                   "preferred_video_codecs": preferred_video_codecs, "logger_name": logger_name,
+                   "log_level": log_level, "receive_transcriptions": receive_transcriptions}
         return self.sessions.connect(token, name, audio=audio, video=video, tracks=tracks, network=network,
                                      options=options, driver=_driver)
 
-    def open_room(self, room: "RoomRecord") -> None:
+    def run_preflight(self, token: str, **options: Any) -> Any:
+        """Start twilio-video.js's preflight test now (``vroom.client.preflight.run_preflight``)."""
+        from .client.preflight import run_preflight
+        return run_preflight(self, token, **options)
+
+    def open_room(self, room: RoomRecord) -> None:
         """A room was created in the control plane: the SFU opens it."""
         self.sfu.create_room(room.sid, room.max_participants)
         self.trace.record(self.now_us, "room-created", room=room.unique_name, room_sid=room.sid, type=room.type,
                           ad_hoc=room.ad_hoc)
 
-    def close_room(self, room: "RoomRecord") -> None:
+    def close_room(self, room: RoomRecord) -> None:
         """A room ended in the control plane (its participants are gone)."""
         self.trace.record(self.now_us, "room-ended", room=room.unique_name, room_sid=room.sid)
         cloud = next(c for c in self.accounts if c.account_sid == room.account_sid)
@@ -358,7 +371,7 @@ class Simulation:
             self.recordings().room_ended(cloud, room)
 
     # -- recordings and compositions (vroom.recording) ------------------------------------
-    def recordings(self) -> "RecordingService":
+    def recordings(self) -> RecordingService:
         """The recording service, made on first use (PyAV is imported only when a file is written)."""
         if self._media_service is None:
             from .recording.service import RecordingService
@@ -367,7 +380,7 @@ class Simulation:
         return self._media_service
 
     @property
-    def media_service(self) -> "RecordingService | None":
+    def media_service(self) -> RecordingService | None:
         """The recording service if some room has recorded (None: nothing was)."""
         return self._media_service
 
@@ -377,22 +390,29 @@ class Simulation:
         service = self._media_service
         return None if service is None else service.folder
 
-    def set_packet_observer(self, observer: "PacketObserver | None") -> None:
+    def set_packet_observer(self, observer: PacketObserver | None) -> None:
         """Hand each batch of packets that reaches the SFU to ``observer`` (None: nobody, at no cost)."""
         self.sfu_node.recorder = observer
 
-    def recording_rules_changed(self, room: "RoomRecord") -> None:
+    def set_transcriber(self, account_sid: str, observer: PacketObserver | None) -> None:
+        """Hand each batch that reaches the SFU to an account's transcriber too (None: no longer)."""
+        if observer is None:
+            self.sfu_node.transcribers.pop(account_sid, None)
+        else:
+            self.sfu_node.transcribers[account_sid] = observer
+
+    def recording_rules_changed(self, room: RoomRecord) -> None:
         """Recording Rules changed through the REST API: recordings start and stop from now."""
         if room.status == "in-progress":
             self._advance(self.now_us)
             self.recordings().update_room(room)
 
     # -- publications ----------------------------------------------------------------
-    def apply_subscribe_rules(self, record: "ParticipantRecord") -> None:
+    def apply_subscribe_rules(self, record: ParticipantRecord) -> None:
         """Subscribe rules changed through the REST API: the SFU forwards accordingly, from now."""
         self.sessions.apply_subscribe_rules(record)
 
-    def is_routed(self, record: "ParticipantRecord", track: "TrackRecord") -> bool:
+    def is_routed(self, record: ParticipantRecord, track: TrackRecord) -> bool:
         """Whether the SFU forwards ``track`` to ``record``'s participant now."""
         return self.sessions.is_routed(record, track)
 
@@ -432,7 +452,7 @@ class Simulation:
         """Something the allocator reads changed (priorities, client switch-offs, render sizes, speaker)."""
         self.loop.allocation.preferences_changed()
 
-    def set_track_priority(self, participant: "ParticipantRecord", track: str, priority: str) -> None:
+    def set_track_priority(self, participant: ParticipantRecord, track: str, priority: str) -> None:
         """Change the publish priority of ``participant``'s track called ``track`` from now."""
         self.sessions.set_track_priority(participant, track, priority)
 
@@ -443,7 +463,7 @@ class Simulation:
         if p.connected and p.record is not None:
             self.disconnect_participant(p.record, None)
 
-    def disconnect_participant(self, record: "ParticipantRecord", error: TwilioError | None, *,
+    def disconnect_participant(self, record: ParticipantRecord, error: TwilioError | None, *,
                                kicked: bool = False) -> None:
         """Take a participant out (no-op if it is not in the media path): media, then the control plane,
         then everyone's clients. ``error``: why (None: it left); ``kicked``: by the REST API."""
@@ -473,22 +493,10 @@ class Simulation:
         self.link(name).set(**changes)
 
     def scenario_dict(self, name: str = "python-simulation") -> dict[str, Any]:
-        """The participants added with ``add_participant``, as a scenario file (for replay).
-
-        Actions scheduled with ``at()``, direct ``connect()`` calls and REST calls are not
-        included: they are Python, not data; the description says so.
-        """
-        return {
-            "name": name,
-            "description": "Written from a Python-built simulation: its add_participant calls only "
-                           "(actions scheduled with at(), connect() and REST calls are not included).",
-            "seed": self.seed,
-            "duration": f"{max(self.now_us, 1_000_000)}us",
-            "room": {"unique_name": self.default_room},
-            "sfu": {"congestion_control": self.congestion_control, "estimator": self.estimator_name,
-                    "speaker_detector": self.speaker_detector},
-            "participants": [dict(entry) for entry in self.plan],
-        }
+        """The participants added with ``add_participant``, as a scenario file (``vroom.plan``)."""
+        return scenario_dict(name=name, seed=self.seed, now_us=self.now_us, room=self.default_room,
+                             sfu={"congestion_control": self.congestion_control, "estimator": self.estimator_name,
+                                  "speaker_detector": self.speaker_detector, "nack": self.nack}, plan=self.plan)
 
     # -- scripted back-end requests -------------------------------------------------------
     def backend_request(self, method: str, path: str, params: dict[str, Any] | None = None, *,
@@ -566,7 +574,7 @@ class Simulation:
 
         return summary_frame(self, by)
 
-    def inspect(self) -> "Snapshot":
+    def inspect(self) -> Snapshot:
         """A read-only snapshot of the model now, for invariants and live views (``vroom.snapshot``)."""
         from .snapshot import Parts, build
 

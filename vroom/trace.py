@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import IO, Any, Iterator
+from typing import IO, Any, Callable, Iterator
 
 import numpy as np
 
@@ -83,6 +83,8 @@ class Trace:
     def __init__(self, *, packets: bool = False) -> None:
         self.packets = packets
         self.records: list[TraceRecord] = []
+        #: called with each control record as it is recorded (the Simulation's loggers, ``vroom.logs``)
+        self.listener: Callable[[TraceRecord], None] | None = None
         self._control = hashlib.blake2b(digest_size=32)
         self._links: dict[str, int] = {}
         self._count = np.zeros(8, dtype=np.int64)
@@ -95,6 +97,8 @@ class Trace:
         rec = TraceRecord(int(time_us), kind, fields)
         self.records.append(rec)
         self._control.update(_canonical(rec))
+        if self.listener is not None:
+            self.listener(rec)
         return rec
 
     def add_link(self, name: str) -> int:

@@ -64,7 +64,8 @@ FIELDS: dict[tuple[str, str], dict[str, str]] = {
         "StatusCallbackMethod": "http_method", "RecordParticipantsOnConnect": "bool", "VideoCodecs": "codecs",
         "MediaRegion": "region", "AudioOnly": "bool", "MaxParticipantDuration": "duration",
         "EmptyRoomTimeout": "timeout", "UnusedRoomTimeout": "timeout", "LargeRoom": "bool",
-        "RecordingRules": "recording_rules"},
+        "RecordingRules": "recording_rules", "TranscribeParticipantsOnConnect": "bool",
+        "TranscriptionsConfiguration": "transcription_config"},
     ("GET", "/v1/Rooms"): {"Status": "room_status", "UniqueName": "name", **_DATES, **_PAGING},
     ("GET", _ROOM): {},
     ("POST", _ROOM): {"Status": "completed"},
@@ -103,11 +104,16 @@ FIELDS: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/v1/RecordingSettings/Default"): dict(_SETTINGS),
     ("GET", "/v1/CompositionSettings/Default"): {},
     ("POST", "/v1/CompositionSettings/Default"): dict(_SETTINGS),
+    ("GET", _ROOM + "/Transcriptions"): dict(_PAGING),
+    ("POST", _ROOM + "/Transcriptions"): {"Configuration": "transcription_config"},
+    ("GET", _ROOM + "/Transcriptions/{Ttid}"): {},
+    ("POST", _ROOM + "/Transcriptions/{Ttid}"): {"Status": "transcription_status",
+                                                  "Configuration": "transcription_config"},
 }
 
 #: path placeholder -> SID prefix in the world's pools
 PLACEHOLDERS = {"{RoomSid}": "RM", "{ParticipantSid}": "PA", "{TrackSid}": "MT", "{RecordingSid}": "RT",
-                "{CompositionSid}": "CJ", "{HookSid}": "HK"}
+                "{CompositionSid}": "CJ", "{HookSid}": "HK", "{Ttid}": "video_extension_"}
 
 _REC_RULES = ['[{"type": "include", "all": true}]', '[{"type": "exclude", "kind": "video"}]',
               '[{"type": "include", "publisher": "alice"}, {"type": "exclude", "track": "video"}]']
@@ -138,6 +144,9 @@ VALID: dict[str, st.SearchStrategy[Any]] = {
     "recording_status": st.sampled_from(["processing", "completed", "deleted", "failed"]),
     "composition_status": st.sampled_from(["enqueued", "processing", "completed", "deleted", "failed"]),
     "media_type": st.sampled_from(["audio", "video"]),
+    "transcription_status": st.sampled_from(["started", "stopped", "failed"]),
+    "transcription_config": st.sampled_from(['{"languageCode": "en-US"}', '{"PartialResults": true}',
+                                             {"LanguageCode": "fr-FR", "ProfanityFilter": False}, "{}"]),
     "completed": st.just("completed"),
     "disconnected": st.just("disconnected"),
     "date": st.sampled_from(["2026-01-01", "2026-01-01T00:00:01Z", "2025-12-31T23:00:00+01:00"]),
@@ -206,7 +215,7 @@ def hostile(kind: str, world: "World") -> st.SearchStrategy[Any]:
     if kind in ("max_participants", "timeout", "duration", "page_size", "page"):
         own.append(st.sampled_from(_NUMBERS))
         own.append(st.integers(-10 ** 30, 10 ** 30).map(str))
-    if kind in ("recording_rules", "subscribe_rules", "layout"):
+    if kind in ("recording_rules", "subscribe_rules", "layout", "transcription_config"):
         own += [st.sampled_from(_JSONS), _deep_json()]
     if kind == "page_token":
         own.append(st.sampled_from(["PT", "PT-1", "PT²", "PT١", "PT" + "9" * 30, "PT1.5", "pt1", "PT 1", "PT٣"]))
@@ -238,8 +247,8 @@ def segment(prefix: str, world: "World", account: int) -> st.SearchStrategy[str]
 
 # -- the world the calls land in ---------------------------------------------------------------------
 class World:
-    """Two accounts, each with a group room (alice, bob), a go room (carol), a recorded completed room
-    (dave) with its recordings, a composition and a composition hook; REST quotas out of the way."""
+    """Two accounts, each with a group room (alice, bob; transcribed), a go room (carol), a recorded completed
+    room (dave) with its recordings, a composition and a composition hook; REST quotas out of the way."""
 
     def __init__(self, seed: int = 7) -> None:
         self.media = tempfile.TemporaryDirectory(prefix="vroom-fuzz-")
@@ -277,6 +286,9 @@ class World:
                 v.compositions.create(room_sid=done[0].sid, audio_sources=["*"])
             if not c.composition_hooks:
                 v.composition_hooks.create(friendly_name="hook", audio_sources=["*"])
+            lobby = next(r for r in c.in_progress() if r.unique_name == "lobby")
+            if not any(t.room is lobby and t.status == "started" for t in c.transcriptions.records.values()):
+                v.rooms(lobby.sid).transcriptions.create()
 
     def pool(self, account: int, prefix: str) -> list[str]:
         """Real SIDs and names of one account, the most useful ones (the lobby's) first and more often."""
@@ -298,6 +310,8 @@ class World:
             return sorted(c.composition_hooks)[:4]
         if prefix == "CR":
             return sorted(c.aws_credentials)
+        if prefix == "video_extension_":
+            return list(c.transcriptions.records)[:4]
         return []
 
 

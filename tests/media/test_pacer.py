@@ -2,7 +2,7 @@
 form against the scalar one."""
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from vroom.media.pacer import (AUDIO, PADDING, RETRANSMISSION, STREAM_BITS, VIDEO, BatchPacer, PacingController,
@@ -129,8 +129,28 @@ def workloads(draw):
     return t, size, level, stream, cuts + [int(t[-1]) + 10**8], targets + [None], screen
 
 
+def over_the_cap_workload(t, size, level, cuts, targets):
+    """A ``workloads`` draw by hand: one stream, camera settings."""
+    def arr(x):
+        return np.array(x, np.int64)
+    return arr(t), arr(size), arr(level), np.ones(len(t), np.int64), cuts, targets, False
+
+
+#: Audio debt left over the 500 ms cap of a lowered rate, then a paced packet: the cap applies only as packets
+#: are sent (lw UpdateBudgetWithSentData), so the packet waits for the whole debt (the next test by hand).
+DEBT_OVER_THE_CAP = over_the_cap_workload([0, 0, 2], [1240, 1240, 100], [AUDIO, AUDIO, VIDEO], [1, 10**8 + 2],
+                                          [30_000, None])
+#: The same found by the property at epoch cuts 2, 3, 68 695 µs: 2063 B of audio at 330 kbps, the rate cut to
+#: 33 kbps (cap 2062.5 B), a retransmission held, the rate raised before it leaves: only the debt differed.
+DEBT_OVER_THE_CAP_FOUND = over_the_cap_workload([2] * 12 + [3], [60] * 10 + [223, 1240, 60],
+                                                [AUDIO] * 12 + [RETRANSMISSION], [2, 3, 68_695, 10**8 + 3],
+                                                [300_000, 30_000, 1_000_000, None])
+
+
 @settings(max_examples=80, deadline=None)
 @given(workloads(), st.sampled_from([30_000, 300_000, 2_000_000]))
+@example(DEBT_OVER_THE_CAP, 300_000)
+@example(DEBT_OVER_THE_CAP_FOUND, 300_000)
 def test_the_batch_form_equals_the_scalar_form(workload, start_bps):
     t, size, level, stream, cuts, targets, screen = workload
     scalar = PacingController(target_bps=start_bps, screen=screen)
@@ -158,6 +178,33 @@ def test_the_batch_form_equals_the_scalar_form(workload, start_bps):
     assert (batch.budget.debt, batch.budget.last, batch.budget.wake) == \
         (scalar.budget.debt, scalar.budget.last, scalar.budget.wake)
     assert (batch.budget.stats.wait_hist == scalar.budget.stats.wait_hist).all()
+
+
+def test_a_debt_over_the_cap_of_a_lowered_rate_is_not_cut_until_a_packet_is_sent():
+    # pacing_controller.cc: the debt is capped at 500 ms of the rate only in UpdateBudgetWithSentData
+    # ("capped when sending packets"); SetPacingRates and a wake-up with nothing to send leave it as it is.
+    # By hand (debts in B): 2 × 1240 B of audio at t = 0 at 330 kbps (a 300 kbps target × 1.1) make 2480 B
+    # (under that rate's 20 625 B cap). At t = 1 µs the target drops to 30 kbps: 33 kbps, a cap of 33 000 ×
+    # 0.5 / 8 = 2062.5 B, a burst of 33 000 × 0.04 / 8 = 165 B. A 100 B video packet at t = 2 µs faces
+    # 2480 B less 1 µs at 330 kbps and 1 µs at 33 kbps (≈ 2480 B) ≥ 165 B: it waits until the debt is zero,
+    # in bit·µs/s, (2480 × 8 000 000 − 330 000 − 33 000) / 33 000 = 601 201.1 → 601 202 µs later, at 601 204 µs
+    # (a debt cut to the cap would let it go at 2 + 500 000 µs).
+    scalar = PacingController(target_bps=300_000)
+    burst_of(scalar, 2, 1240, level=AUDIO)
+    scalar.set_target(1, 30_000)
+    scalar.enqueue(2, 2, 100, VIDEO, 1)
+    scalar.advance(10**7)
+    assert scalar.budget.cap() == 33_000 * 500_000  # 2062.5 B, under the 2480 B left
+    assert scalar.sent == [(0, 0), (1, 0), (2, 601_204)]
+
+    batch = BatchPacer(target_bps=300_000)
+    t, size, level, stream = (np.array(x, np.int64) for x in ([0, 0, 2], [1240, 1240, 100], [AUDIO, AUDIO, VIDEO],
+                                                              [1, 1, 1]))
+    rows, when, _ = batch.pace(t[:2], size[:2], level[:2], stream[:2], 1)
+    batch.set_target(1, 30_000)
+    later, when_later, _ = batch.pace(t[2:], size[2:], level[2:], stream[2:], 10**7)
+    assert list(zip(rows.tolist() + (later + 2).tolist(), when.tolist() + when_later.tolist())) == \
+        [(0, 0), (1, 0), (2, 601_204)]
 
 
 @settings(max_examples=30, deadline=None)

@@ -14,7 +14,7 @@ def deliveries(arrival, ts, *, kind=KIND_AUDIO, seq=None, sub=0, track=0, t=None
         "sub": np.full(n, sub, np.int64), "track": np.full(n, track, np.int64), "kind": np.full(n, kind, np.int64),
         "seq": col(seq, np.arange(n)), "ts": col(ts, ts), "t": col(t, np.zeros(n)),
         "arrival": col(arrival, arrival), "frame": col(frame, np.arange(n)), "nfr": col(nfr, np.ones(n)),
-        "size": np.full(n, 100, np.int64), "layer": np.zeros(n, np.int64),
+        "size": np.full(n, 100, np.int64), "layer": np.zeros(n, np.int64), "flags": np.zeros(n, np.int64),
     }
 
 
@@ -78,7 +78,7 @@ def test_slots_are_separate_streams():
 def test_loss_is_counted_from_sequence_numbers():
     seq = np.array([10, 11, 13, 14, 18, 19])
     rec = Receivers()
-    feed(rec, deliveries(np.arange(6) * 1000, np.arange(6) * 960, seq=seq))
+    feed(rec, deliveries(np.arange(6) * 1000, seq * 960, seq=seq))  # a lost Opus frame leaves its 20 ms of RTP time
     stats = rec.subscription(0)
     assert stats["packets_received"] == 6
     assert stats["packets_lost"] == 4  # expected 10..19 = 10, received 6

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from .. import events as ev
+from .logger import WS_SERVER, ClientLog, Counters, closed_reason
 from .sdk import LocalTrackPublication, RemoteParticipant, RemoteTrackPublication, Room
 
 if TYPE_CHECKING:
@@ -28,6 +29,8 @@ class ClientDispatcher:
     def __init__(self, clock: "Scheduler") -> None:
         self._clock = clock
         self._clients: dict[str, Room] = {}
+        self._logs: dict[str, ClientLog] = {}  # each client's twilio-video.js logger (vroom.client.logger)
+        self.counters = Counters()  # twilio-video.js's instance numbers ([connect #1], [Room #1: RM…])
         self._handlers: dict[type, Callable[[Any], None]] = {
             ev.ParticipantConnected: self._participant_connected,
             ev.ParticipantDisconnected: self._participant_disconnected,
@@ -47,12 +50,32 @@ class ClientDispatcher:
             ev.NetworkQualityLevelChanged: self._network_quality,
             ev.RecordingStarted: self._recording,
             ev.RecordingStopped: self._recording,
+            ev.Transcription: self._transcription,
         }
 
     def open(self, model: "ClientPort", record: "ParticipantRecord", options: dict[str, Any]) -> Room:
         """A new client ``Room`` for ``record``, which joined with these connect ``options``."""
         client = self._clients[record.sid] = Room(model, record, options)
+        log = self._logs[record.sid] = ClientLog(lambda: self._clock.now_us, self._clock.epoch,
+                                                 logger_name=options.get("logger_name", "twilio-video"),
+                                                 log_level=options.get("log_level", "warn"))
+        connect = log.component = f"[connect #{self.counters.next('connect')}]"
+        connection = f"[TwilioConnection #{self.counters.next('TwilioConnection')}: {WS_SERVER}]"
+        log.log("default", "info", connect, "Connecting to a Room")
+        for state in ("early", "connecting", "open"):
+            log.log("signaling", "debug", connection, f"Transitioned to state: {state}")
+            log.signaling(state, connect)
+        log.log("default", "info", f"[Room #{self.counters.next('Room')}: {record.room.sid}]", "Connected")
         return client
+
+    def log(self, sid: str) -> ClientLog | None:
+        """The twilio-video.js logger of the participant whose SID is ``sid``."""
+        return self._logs.get(sid)
+
+    def emit_to(self, target: Any, name: str, *args: Any) -> None:
+        """Emit ``name`` on an emitter outside the room views (a preflight or diagnostics test), so that every
+        emit still passes here."""
+        target.emit(name, *args)
 
     def client(self, sid: str) -> Room | None:
         """The client of the participant whose SID is ``sid``."""
@@ -114,6 +137,9 @@ class ClientDispatcher:
     def _disconnected(self, e: ev.Disconnected) -> None:
         client = self._clients[e.participant.sid]
         client.error = e.error
+        log = self._logs.get(e.participant.sid)
+        if log is not None:
+            log.signaling("closed", log.component, closed_reason(None if e.error is None else e.error.code))
         self._emit(client, "disconnected", client, e.error)
 
     def _reconnecting(self, e: ev.Reconnecting) -> None:
@@ -224,3 +250,12 @@ class ClientDispatcher:
             if client.is_recording != on:
                 client.is_recording = on
                 self._emit(client, "recordingStarted" if on else "recordingStopped")
+
+    def _transcription(self, e: ev.Transcription) -> None:
+        """twilio-video.js's ``transcription`` payload, to every client in the room that asked for it."""
+        payload = {"type": "extension_transcriptions", "language_code": e.language_code,
+                   "partial_results": e.partial, "participant": e.participant.sid, "track": e.track.sid,
+                   "sequence_number": e.sequence_number, "timestamp": e.timestamp, "transcription": e.text}
+        for _, client in list(self._in_room(e.room)):
+            if client.options.get("receive_transcriptions"):
+                self._emit(client, "transcription", dict(payload))

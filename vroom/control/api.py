@@ -26,6 +26,7 @@ from .media_api import MEDIA_ROUTES
 from .params import check_fields, date, flag, json_value, values, whole
 from .records import BASE_URL, DEFAULT_RULES, ParticipantRecord, RoomRecord, TrackRecord, iso8601
 from .routes import Route
+from .transcriptions import TRANSCRIPTION_ROUTES, configuration
 
 if TYPE_CHECKING:
     from .cloud import Cloud
@@ -76,8 +77,10 @@ class RestApi:
         return key is not None and key.secret == password
 
     def request(self, method: str, path: str, params: dict[str, Any] | None = None, *,
-                auth: tuple[str, str] | None = None, trusted: bool = False) -> RestResponse:
-        """Serve one request; errors come back as Twilio error bodies, never as exceptions."""
+                auth: tuple[str, str] | None = None, trusted: bool = False,
+                routes: tuple[Route, ...] | None = None) -> RestResponse:
+        """Serve one request; errors come back as Twilio error bodies, never as exceptions.
+        ``routes``: another host's table (``insights_api.INSIGHTS_ROUTES``) instead of ``ROUTES``."""
         c = self.cloud
         method = method.upper() if isinstance(method, str) else ""
         path = path if isinstance(path, str) else ""
@@ -89,7 +92,7 @@ class RestApi:
             if not bucket.take(c.now_us):
                 kind = "read" if method in _READ_ONLY else "write"
                 raise twilio_error(20429, f"more than {bucket.rate:g} REST {kind}s per second")
-            status, body = self._route(method, path.rstrip("/"), check_fields(params))
+            status, body = self._route(method, path.rstrip("/"), check_fields(params), routes or ROUTES)
             response = RestResponse(status, body)
         except TwilioError as err:
             response = RestResponse(err.status, error_body(err))
@@ -98,10 +101,11 @@ class RestApi:
         return response
 
     # -- routing ---------------------------------------------------------------------
-    def _route(self, method: str, path: str, p: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
+    def _route(self, method: str, path: str, p: dict[str, Any],
+               routes: tuple[Route, ...]) -> tuple[int, dict[str, Any] | None]:
         parts = path.split("/")
         served = False
-        for route in ROUTES:
+        for route in routes:
             args = route.match(parts)
             if args is not None:
                 served = True
@@ -125,6 +129,7 @@ class RestApi:
         rules = json_value(p, "RecordingRules", 53120)
         if isinstance(rules, dict) and "rules" in rules:
             rules = rules["rules"]
+        transcriptions = configuration(p, "TranscriptionsConfiguration", None)
         room = c.create_room(
             unique_name=p.get("UniqueName"), type=p.get("Type", "group"),
             max_participants=whole(p, "MaxParticipants", None, 53107),
@@ -136,6 +141,8 @@ class RestApi:
             empty_room_timeout=whole(p, "EmptyRoomTimeout", 5, 53109),
             unused_room_timeout=whole(p, "UnusedRoomTimeout", 5, 53109),
             large_room=flag(p, "LargeRoom", False, 53114), recording_rules=rules,
+            transcribe_participants_on_connect=flag(p, "TranscribeParticipantsOnConnect", False, 53114),
+            transcriptions_configuration=transcriptions if "TranscriptionsConfiguration" in p else None,
         )
         return room.to_json(c.epoch)
 
@@ -217,8 +224,9 @@ class RestApi:
                 "date_updated": iso8601(None if updated is None else e + updated / 1e6)}
 
     def page(self, items: list[dict[str, Any]], key: str, path: str, filters: dict[str, Any],
-             p: dict[str, Any]) -> dict[str, Any]:
-        """One page of ``items`` as Twilio lists them (``PageSize``, ``Page``, ``PageToken``; ``meta``)."""
+             p: dict[str, Any], base: str = BASE_URL) -> dict[str, Any]:
+        """One page of ``items`` as Twilio lists them (``PageSize``, ``Page``, ``PageToken``; ``meta``); a list
+        filter repeats its key in the page URLs; ``base``: the host's URL."""
         size = whole(p, "PageSize", 50, 20001)
         page = whole(p, "Page", 0, 20001)
         if size > MAX_PAGE_SIZE:
@@ -235,10 +243,11 @@ class RestApi:
             offset = int(token[2:])
 
         def url(pg: int, off: int | None) -> str:
-            q = dict(filters, PageSize=size, Page=pg)
+            q: dict[str, Any] = {k: _echoed(v) for k, v in filters.items()}
+            q.update(PageSize=size, Page=pg)
             if off is not None:
                 q["PageToken"] = f"PT{off}"
-            return f"{BASE_URL}{path}?{urlencode(q)}"
+            return f"{base}{path}?{urlencode(q, doseq=True)}"
 
         more = offset + size < len(items)
         return {
@@ -251,6 +260,18 @@ class RestApi:
                 "key": key,
             },
         }
+
+
+def _echoed(value: Any) -> Any:
+    """A filter as the page URLs repeat it: text, with what UTF-8 cannot carry (a lone surrogate) replaced and
+    an integer too long to print shown short; a list filter's values each so (each its own key in the URL)."""
+    if isinstance(value, (list, tuple)):
+        return [_echoed(v) for v in value]
+    try:
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    except ValueError:  # past Python's limit on the digits of an int
+        text = short(value)
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 # -- the routes -------------------------------------------------------------------------
@@ -368,7 +389,8 @@ def _update_subscribe_rules(api: RestApi, args: list[str], p: dict[str, Any],
 
 _ROOM = "/v1/Rooms/{RoomSid}"
 _PARTICIPANT = _ROOM + "/Participants/{ParticipantSid}"
-#: every route the API serves, Rooms first, then recordings, compositions and settings (media_api.py)
+#: every route the API serves, Rooms first, then recordings, compositions and settings (media_api.py), then
+#: transcriptions (transcriptions.py)
 ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/Rooms", _create_room),
     Route("GET", "/v1/Rooms", _list_rooms),
@@ -386,7 +408,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", _PARTICIPANT + "/SubscribedTracks/{TrackSid}", _fetch_subscribed),
     Route("GET", _PARTICIPANT + "/SubscribeRules", _fetch_subscribe_rules),
     Route("POST", _PARTICIPANT + "/SubscribeRules", _update_subscribe_rules),
-) + MEDIA_ROUTES
+) + MEDIA_ROUTES + TRANSCRIPTION_ROUTES
 
 
 # -- the Python face, shaped like twilio-python ------------------------------------------
@@ -547,6 +569,10 @@ class _RoomContext(_Context):
     @property
     def recordings(self) -> _List:
         return _List(self._api, f"{self._path}/Recordings", "recordings", _MediaContext)
+
+    @property
+    def transcriptions(self) -> _List:
+        return _List(self._api, f"{self._path}/Transcriptions", "transcriptions", _Context, creatable=True)
 
 
 class _V1:

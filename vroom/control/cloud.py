@@ -100,6 +100,9 @@ class Cloud:
         self.recording_settings = StorageSettings(self.account_sid, "RecordingSettings")
         self.composition_settings = StorageSettings(self.account_sid, "CompositionSettings")
         self.aws_credentials: dict[str, tuple[str, str]] = {}  # CR… -> (access key id, secret access key)
+        from .transcriptions import Transcriptions
+
+        self.transcriptions = Transcriptions(self)
         from .api import RestApi, VideoDomain
 
         self.rest = RestApi(self)
@@ -161,7 +164,9 @@ class Cloud:
                     max_participant_duration: int = 14_400, empty_room_timeout: int = 5,
                     unused_room_timeout: int = 5, large_room: bool = False,
                     recording_rules: list[dict[str, Any]] | None = None,
-                    max_concurrent_published_tracks: int | None = None, ad_hoc: bool = False) -> RoomRecord:
+                    max_concurrent_published_tracks: int | None = None, ad_hoc: bool = False,
+                    transcribe_participants_on_connect: bool = False,
+                    transcriptions_configuration: dict[str, Any] | None = None) -> RoomRecord:
         """Create an in-progress room, or raise the TwilioError Twilio would."""
         max_participants = _room_size(type, max_participants)
         if unique_name is not None:
@@ -171,6 +176,8 @@ class Cloud:
         codecs = _room_settings(type, status_callback, status_callback_method, empty_room_timeout,
                                 unused_room_timeout, max_participant_duration, media_region,
                                 record_participants_on_connect, audio_only, large_room, video_codecs, recording_rules)
+        if transcribe_participants_on_connect and type not in ("group", "group-small"):
+            raise twilio_error(53114, f"TranscribeParticipantsOnConnect needs a group room, not {type}")
         if len(self.in_progress()) >= self.quotas.concurrent_rooms:
             raise twilio_error(53119, f"{self.quotas.concurrent_rooms} rooms are in progress")
         now = self.now_us
@@ -183,7 +190,8 @@ class Cloud:
             media_region=media_region or "us1", audio_only=audio_only, empty_room_timeout=empty_room_timeout,
             unused_room_timeout=unused_room_timeout, large_room=large_room, status_callback=status_callback,
             status_callback_method=status_callback_method, ad_hoc=ad_hoc, updated_us=now,
-            recording_rules=recording_rules,
+            recording_rules=recording_rules, transcribe_participants_on_connect=transcribe_participants_on_connect,
+            transcriptions_configuration=transcriptions_configuration,
         )
         room.unique_name = unique_name if unique_name is not None else room.sid
         self.rooms[room.sid] = room
@@ -209,6 +217,7 @@ class Cloud:
     def _end(self, room: RoomRecord) -> None:
         room.status = "completed"
         room.end_us = room.updated_us = self.now_us
+        self.transcriptions.room_ended(room)
         room.timer += 1
         self.model.close_room(room)
         self.event(room, "room-ended", RoomDuration=str(room.duration_s))
@@ -270,6 +279,7 @@ class Cloud:
         p = ParticipantRecord(self.model.new_sid("PA"), identity, room, now, updated_us=now)
         room.participants.append(p)
         room.timer += 1  # a join cancels the empty/unused timers
+        self.transcriptions.participant_connected(room)
         self._check_warning("participants", self.concurrent_participants(), self.quotas.concurrent_participants)
         self.model.schedule(now + room.max_participant_duration * 1_000_000,
                             lambda: self._too_long(p), cancel_with=lambda: p.status == "disconnected")

@@ -138,6 +138,8 @@ class RoomRecord:
     participants: list[ParticipantRecord] = field(default_factory=list)
     recording_rules: list[dict[str, Any]] | None = None
     recording_rules_updated_us: int | None = None
+    transcribe_participants_on_connect: bool = False
+    transcriptions_configuration: dict[str, Any] | None = None  # the room's default for its transcriptions
     admitting: bool = False  # a duplicate identity is being replaced
     timer: int = 0  # generation of the pending empty/unused timer
     callbacks_sent: int = 0

@@ -1,5 +1,8 @@
 """An in-process ``twilio.http.HttpClient``: the real twilio-python client, talking to vroom.
 
+It serves two hosts: ``video.twilio.com`` (the Rooms API, ``api.ROUTES``) and ``insights.twilio.com``
+(the Video Log Analyzer, ``insights_api.INSIGHTS_ROUTES``).
+
     client = twilio.rest.Client(key.sid, key.secret, cloud.account_sid,
                                 http_client=sim.twilio_http_client())
 
@@ -23,6 +26,7 @@ from twilio.http.response import Response
 
 from .api import error_body
 from .errors import twilio_error
+from .insights_api import INSIGHTS_HOST, INSIGHTS_ROUTES
 
 if TYPE_CHECKING:
     from ..ports import Accounts
@@ -30,6 +34,17 @@ if TYPE_CHECKING:
 __all__ = ["InProcessHttpClient"]
 
 VIDEO_HOST = "video.twilio.com"
+
+
+def _query(text: str) -> dict[str, Any]:
+    """A URL's query fields; a key given more than once (a list filter such as ``RoomType``) keeps all its values."""
+    out: dict[str, Any] = {}
+    for key, value in parse_qsl(text):
+        if key in out:
+            out[key] = (out[key] if isinstance(out[key], list) else [out[key]]) + [value]
+        else:
+            out[key] = value
+    return out
 
 
 def _form(given: object) -> dict[str, Any] | None:
@@ -59,7 +74,7 @@ class InProcessHttpClient(HttpClient):
                 auth: tuple[str, str] | None = None, timeout: float | None = None,
                 allow_redirects: bool = False) -> Response:
         parts = urlsplit(uri)
-        fields: dict[str, Any] = dict(parse_qsl(parts.query))
+        fields: dict[str, Any] = _query(parts.query)
         for given in (params, data):
             form = _form(given)
             if form is None:
@@ -67,14 +82,15 @@ class InProcessHttpClient(HttpClient):
                                           f"{type(given).__name__}")
                 return self._answer(method, uri, err.status, error_body(err))
             fields.update(form)
-        if parts.netloc != VIDEO_HOST:
-            err = twilio_error(20404, f"vroom serves {VIDEO_HOST} only, not {parts.netloc}")
+        if parts.netloc not in (VIDEO_HOST, INSIGHTS_HOST):
+            err = twilio_error(20404, f"vroom serves {VIDEO_HOST} and {INSIGHTS_HOST} only, not {parts.netloc}")
             return self._answer(method, uri, err.status, error_body(err))
         cloud = self._account(auth)
         if cloud is None:
             err = twilio_error(20003, "use the account SID and auth token, or an API key SID and secret")
             return self._answer(method, uri, err.status, error_body(err))
-        answer = cloud.rest.request(method, parts.path, fields, auth=auth)
+        routes = INSIGHTS_ROUTES if parts.netloc == INSIGHTS_HOST else None
+        answer = cloud.rest.request(method, parts.path, fields, auth=auth, routes=routes)
         return self._answer(method, uri, answer.status, answer.body)
 
     def _account(self, auth: tuple[str, str] | None) -> Any:

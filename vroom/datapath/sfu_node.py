@@ -61,6 +61,7 @@ class SfuNode:
         self.members = members  # by SFU member index
         self.speakers = speakers if speakers is not None else SpeakerTap()
         self.recorder: Tap | None = None  # the recording service while some track records
+        self.transcribers: dict[str, Tap] = {}  # account SID -> its rooms' transcriber, while one transcribes
         #: the publishers' pacers (``pacing.Pacers``), set by the data path; the node never uses them, the
         #: summaries read their figures here, beside the node's counters
         self.pacers: Any = None
@@ -101,6 +102,8 @@ class SfuNode:
         b, padding = self._take_in(b)
         if self.recorder is not None:  # what reached the SFU, for recorded tracks (one call per batch)
             self.recorder.observe(b)
+        for transcriber in self.transcribers.values():  # what reached the SFU, for transcribed rooms
+            transcriber.observe(b)
         if len(b) == 0:
             return None
         if self.speakers:  # audio levels reach the rooms' dominant-speaker detectors in SFU arrival order
@@ -189,6 +192,8 @@ class SfuNode:
         if target < 0:
             if self.recorder is not None:
                 self.recorder.observe_one(pkt)
+            for transcriber in self.transcribers.values():
+                transcriber.observe_one(pkt)
             self.speakers.observe_one(pkt)
         return self._fan_out_one(pkt, track, target)
 

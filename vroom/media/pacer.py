@@ -370,13 +370,15 @@ class BatchPacer:
         n4 = int(np.count_nonzero(lvo == PADDING))
         paced_end = len(q) - n4
         cap = b.cap()
-        debt = min(b.debt + int(s[:n0].sum()), cap)
+        # the cap applies only as packets are sent (lw UpdateBudgetWithSentData): a debt left over the cap of a
+        # lowered rate stays until the next packet leaves
+        debt = min(b.debt + int(s[:n0].sum()), cap) if n0 else b.debt
         ps = s[n0:paced_end]
         before = debt + np.concatenate(([0], np.cumsum(ps)[:-1])) if len(ps) else ps
         m = int(np.searchsorted(before, b.burst()))  # ``before`` only grows: a prefix goes
         if m:
             debt = min(int(before[m - 1] + ps[m - 1]), cap)
-        b.debt = min(debt + int(s[paced_end:].sum()), cap)
+        b.debt = min(debt + int(s[paced_end:].sum()), cap) if n4 else debt
         gone = np.concatenate((order[:n0 + m], order[paced_end:]))
         sent_at[q[gone]] = w
         out.append(q[gone])

@@ -14,7 +14,8 @@ many at a time, with numpy. Per subscription (subscriber × track):
   over 5 s is a pause, not a freeze, and is left out of the average. Frames
   render when their last packet arrives; a frame with a packet missing is not
   rendered (no decoder model: frames do not depend on each other here);
-- audio packets concealed (lost Opus frames the decoder must conceal).
+- audio playout (``audio_receiver.AudioPlayout``): FEC recovery, late packets, residual loss,
+  concealed samples and events, jitter-buffer delay.
 
 Per subscriber: one-way latency (send → arrival) in a log-spaced histogram
 with 0.5% bins, for percentiles.
@@ -124,6 +125,10 @@ class Receivers:
         self._next_message: dict[int, int] = {}
         self._last_delivery: dict[int, int] = {}
         self._decay = np.zeros(0)  # _JITTER_DECAY ** (k + 1) at k, grown on demand
+        # imported here: vroom.playout imports this module
+        from .audio_receiver import AudioPlayout
+
+        self.audio = AudioPlayout()
 
     def _decay_powers(self, n: int) -> np.ndarray:
         """``_JITTER_DECAY ** (k + 1)`` for k < n (at least). An array power, as ``np.power(a, rank + 1)`` is:
@@ -248,6 +253,7 @@ class Receivers:
                 if k == KIND_VIDEO:
                     frame = frame * _LAYERS + layer[mask]
                 self._frames(slot[mask], frame, c["nfr"][idx], arrival[mask], k, c["t"][idx])
+        self.audio.consume(slot, kind == KIND_AUDIO, order, c, n_slots)
 
     def _jitter(self, slot: np.ndarray, starts: np.ndarray, lengths: np.ndarray, seg_slot: np.ndarray,
                 kind: np.ndarray, s: np.ndarray, arrival: np.ndarray) -> None:
@@ -440,7 +446,7 @@ class Receivers:
                        freezes=int(self.freezes[slot]), freeze_seconds=int(self.freeze_us[slot]) / 1e6,
                        pauses=int(self.pauses[slot]), pause_seconds=int(self.pause_us[slot]) / 1e6)
         elif kind == KIND_AUDIO:
-            out.update(concealed_packets=lost, concealed_samples=lost * OPUS_SAMPLES_PER_PACKET)
+            out.update(self.audio.figures(slot, int(self.slot_sub[slot]), int(self.slot_track[slot])))
         else:
             n = int(self.messages[slot])
             out.update(messages_delivered=n,

@@ -43,6 +43,7 @@ def _participant(sim: "RunView", p: "Participant") -> dict[str, Any]:
         pauses=t["pauses"],
         frames={"complete": t["frames_complete"], "incomplete": t["frames_incomplete"]},
         audio_concealed_packets=t["concealed_packets"],
+        audio=_audio_totals(t),
         publications={pub.name: {"kind": pub.kind, "ssrc": pub.source.ssrc, "published": pub.published,
                                  "packets_sent": pub.source.packets_sent, "bytes_sent": pub.source.bytes_sent}
                       for pub in p.publications},
@@ -54,6 +55,19 @@ def _participant(sim: "RunView", p: "Participant") -> dict[str, Any]:
     level = sim.network_quality_levels.get(p.key)
     if level is not None:
         out["network_quality_level"] = level
+    return out
+
+
+#: audio playout figures summed over a participant's audio subscriptions
+AUDIO_SUMS = ("fec_packets_received", "packets_recovered_by_fec", "packets_late", "residual_packets_lost",
+              "concealed_samples", "concealment_events", "frames_played")
+
+
+def _audio_totals(t: dict[str, Any]) -> dict[str, Any]:
+    """A participant's audio playout over all its audio subscriptions (docs/summary.md)."""
+    out = {key: t[key] for key in AUDIO_SUMS}
+    out["residual_loss"] = t["residual_packets_lost"] / t["audio_expected"] if t["audio_expected"] else 0.0
+    out["playout_delay_ms"] = t["audio_delay_w"] / t["frames_played"] if t["frames_played"] else None
     return out
 
 
@@ -74,6 +88,7 @@ def _subscriptions(sim: "RunView", p: "Participant", p50: float | None) -> tuple
     t: dict[str, Any] = dict.fromkeys(("packets", "bytes", "lost", "expected", "freezes", "pauses",
                                        "frames_complete", "frames_incomplete", "concealed_packets"), 0)
     t.update(dict.fromkeys(("freeze_seconds", "jit_w", "jit_n", "jit_all_w", "jit_all_n"), 0.0))
+    t.update(dict.fromkeys(AUDIO_SUMS + ("audio_expected", "audio_delay_w"), 0))
     for slot in (rec.slots_of(p.index) if p.index >= 0 else []):
         stats = rec.subscription(slot)
         track = int(rec.slot_track[slot])
@@ -91,6 +106,10 @@ def _subscriptions(sim: "RunView", p: "Participant", p50: float | None) -> tuple
             t["jit_w"] += stats["mean_jitter_ms"] * weight
             t["jit_n"] += weight
             t["concealed_packets"] += stats["concealed_packets"]
+            for key in AUDIO_SUMS:
+                t[key] += stats[key]
+            t["audio_expected"] += stats["packets_received"] + stats["packets_lost"]
+            t["audio_delay_w"] += (stats["playout_delay_ms"] or 0.0) * stats["frames_played"]
         elif kind == KIND_VIDEO:
             for key in ("freezes", "freeze_seconds", "pauses", "frames_complete", "frames_incomplete"):
                 t[key] += stats[key]

@@ -23,7 +23,7 @@ __all__ = ["parse", "TOP_FIELDS", "PARTICIPANT_FIELDS", "SFU_FIELDS", "ROOM_FIEL
 TOP_FIELDS = ("name", "description", "seed", "duration", "room", "sfu", "networks", "participants", "events")
 PARTICIPANT_FIELDS = ("identity", "count", "network", "join", "leave", "publish", "room", "token",
                       "bandwidth_profile", "preferred_video_codecs", "dominant_speaker", "network_quality",
-                      "automatic_subscription")
+                      "automatic_subscription", "logger_name", "log_level")
 SFU_FIELDS = ("congestion_control", "estimator", "speaker_detector", "nack")
 ROOM_FIELDS = ("unique_name", "max_participants")
 
