@@ -128,6 +128,10 @@ class Simulation:
         self.cloud = self.add_account(quotas=quotas)
         self.env.process(self._ticker())
         self.env.process(self._speaker_decisions())
+        self._wire(engine, bool(congestion_control), estimator, timeline, nack)
+
+    def _wire(self, engine: str, congestion_control: bool, estimator: str, timeline: bool, nack: bool) -> None:
+        """The data path and the SFU's control loop, checked, made and wired; the loop's timers start."""
         from .sfu.bwe import ESTIMATORS
 
         if estimator not in ESTIMATORS:
@@ -136,10 +140,6 @@ class Simulation:
             if not isinstance(value, bool):
                 raise ConfigError(name, f"expected true or false, got {value!r}")
         self.nack = nack
-        self._wire(engine, bool(congestion_control), estimator, timeline)
-
-    def _wire(self, engine: str, congestion_control: bool, estimator: str, timeline: bool) -> None:
-        """The data path and the SFU's control loop, made and wired; the loop's timers start."""
         self.logs = SimLogs(lambda: self.now_us)  # this run's vroom.* loggers, stamped with its time (vroom.logs)
         self.trace.listener = self.logs.trace_record
         self.congestion_control = congestion_control
