@@ -80,7 +80,8 @@ class Simulation:
                  engine: str = "fast", trace_packets: bool = False, room: str = "room",
                  epoch: object = None, quotas: Quotas | None = None,
                  speaker_detector: str = "volfin-cohen", congestion_control: bool = True,
-                 estimator: str = "gcc", media_dir: str | Path | None = None, timeline: bool = True) -> None:
+                 estimator: str = "gcc", media_dir: str | Path | None = None, timeline: bool = True,
+                 nack: bool = True) -> None:
         if engine not in ("fast", "reference"):
             raise ConfigError("engine", f"expected 'fast' or 'reference', got {engine!r}")
         self.seed = seed
@@ -129,16 +130,18 @@ class Simulation:
         self.cloud = self.add_account(quotas=quotas)
         self.env.process(self._ticker())
         self.env.process(self._speaker_decisions())
+        self._wire(engine, bool(congestion_control), estimator, timeline, nack)
+
+    def _wire(self, engine: str, congestion_control: bool, estimator: str, timeline: bool, nack: bool) -> None:
+        """The data path and the SFU's control loop, checked, made and wired; the loop's timers start."""
         from .sfu.bwe import ESTIMATORS
 
         if estimator not in ESTIMATORS:
             raise ConfigError("estimator", f"expected one of {sorted(ESTIMATORS)}, got {estimator!r}")
-        if not isinstance(timeline, bool):
-            raise ConfigError("timeline", f"expected true or false, got {timeline!r}")
-        self._wire(engine, bool(congestion_control), estimator, timeline)
-
-    def _wire(self, engine: str, congestion_control: bool, estimator: str, timeline: bool) -> None:
-        """The data path and the SFU's control loop, made and wired; the loop's timers start."""
+        for name, value in (("timeline", timeline), ("nack", nack)):
+            if not isinstance(value, bool):
+                raise ConfigError(name, f"expected true or false, got {value!r}")
+        self.nack = nack
         self.logs = SimLogs(lambda: self.now_us)  # this run's vroom.* loggers, stamped with its time (vroom.logs)
         self.trace.listener = self.logs.trace_record
         self.congestion_control = congestion_control
@@ -146,7 +149,7 @@ class Simulation:
         self.feedback = FeedbackLog() if congestion_control else None  # transport-wide feedback, all links
         self.datapath = DataPath(engine=engine, sfu=self.sfu, members=self._participant_of_member,
                                  receivers=self.receivers, trace=self.trace, link_ids=self._link_ids,
-                                 feedback=self.feedback)
+                                 feedback=self.feedback, nack=self.nack)
         self.sfu_node = self.datapath.node  # the SFU's counters and taps
         self.loop = ControlLoop(sfu=self.sfu, members=self._participant_of_member, publications=self._pub_of_track,
                                 receivers=self.receivers, trace=self.trace, link_ids=self._link_ids,
@@ -202,10 +205,11 @@ class Simulation:
             self.env.run(until=end)
         self.flush()
 
-    def flush(self) -> None:
-        """Bring the data path, the receivers and the link counters up to now."""
+    def flush(self, exact: bool = True) -> None:
+        """Bring the data path, the receivers and the link counters up to now (the ticker's ``exact=False``:
+        the data path to its last whole epoch, see ``DataPath.advance``)."""
         now = self.now_us
-        self._advance(now)
+        self.datapath.advance(now, exact=exact)
         self.receivers.consume(now)
         self.client_requests.drain(now)  # what the receivers tell clients: media started, messages, warnings
         for link in self._open_links:
@@ -240,9 +244,9 @@ class Simulation:
             now = int(env.now)
             if now - self._last_consume >= US_PER_S:
                 self._last_consume = now
-                self.flush()  # once a simulated second: receivers and link counters too
+                self.flush(exact=False)  # once a simulated second: receivers and link counters too
             else:
-                self._advance(now)
+                self.datapath.advance(now, exact=False)
 
     def _speaker_decisions(self) -> Any:
         """Every 300 ms (Jitsi's decision interval) each room's detector decides; changes go to clients."""
@@ -494,7 +498,7 @@ class Simulation:
         """The participants added with ``add_participant``, as a scenario file (``vroom.plan``)."""
         return scenario_dict(name=name, seed=self.seed, now_us=self.now_us, room=self.default_room,
                              sfu={"congestion_control": self.congestion_control, "estimator": self.estimator_name,
-                                  "speaker_detector": self.speaker_detector}, plan=self.plan)
+                                  "speaker_detector": self.speaker_detector, "nack": self.nack}, plan=self.plan)
 
     # -- scripted back-end requests -------------------------------------------------------
     def backend_request(self, method: str, path: str, params: dict[str, Any] | None = None, *,
