@@ -13,8 +13,9 @@ def meeting(engine, outage_us=None):
     sim = vroom.Simulation(seed=2, engine=engine, congestion_control=False, trace_packets=True)
     sim.add_participant("alice", network={"up": {**GBPS, "delay": "10ms"}, "down": {**GBPS, "delay": "10ms"}},
                         publish=[{"video": {"bitrate": "1Mbps"}}])
-    sim.add_participant("bob", network={"up": {**GBPS, "delay": f"{UP_MS}ms"}, "down": {**GBPS, "delay": f"{DOWN_MS}ms"}},
-                        publish=[])
+    # bob's downlink at 50 Mbps: a link a room can fill, so NACKs are timed to the microsecond (recovery.py)
+    sim.add_participant("bob", network={"up": {**GBPS, "delay": f"{UP_MS}ms"},
+                                        "down": {"rate": "50Mbps", "delay": f"{DOWN_MS}ms"}}, publish=[])
     if outage_us is None:  # a first run finds when the first frame after 2 s reaches the SFU
         sim.run("2.1s")
         outage_us = next(r.time_us for r in packets(sim, "bob/down") if r.time_us >= 2_000_000)

@@ -6,6 +6,7 @@ from vroom.datapath import DataPath
 from vroom.datapath.queues import MAX_EPOCH_US, RTO_MIN_US
 from vroom.media.receiver import Receivers
 from vroom.media.rtp import FLAG_PADDING, HEADER_BYTES, MAX_PAYLOAD
+from vroom.net.link import LinkConfig
 from vroom.sfu.core import SFU
 from vroom.trace import Trace
 
@@ -15,8 +16,8 @@ def path(nack=True, members=()):
                     link_ids={}, feedback=None, nack=nack)
 
 
-def member(delay_ms, jitter_ms=0, connected=True):
-    config = SimpleNamespace(delay_us=delay_ms * 1000, jitter_us=jitter_ms * 1000)
+def member(delay_ms, jitter_ms=0, connected=True, rate_bps=20_000_000):
+    config = LinkConfig(rate_bps=rate_bps, delay_us=delay_ms * 1000, jitter_us=jitter_ms * 1000)
     return SimpleNamespace(connected=connected, downlink=SimpleNamespace(config=config), uplink=None, publications=[])
 
 
@@ -52,6 +53,8 @@ def test_with_nack_epochs_fit_in_the_shortest_downlink_delay_and_a_tick_stops_at
     dp.advance(110_000)  # a change of state: up to the microsecond
     assert seen[-1] == 110_000
     assert path(members=[member(3)]).recovery.epoch_us() == 10_000  # never under 10 ms
+    # 1 Gbps links with no loss model lose nothing a room sends: no NACK is ever due, so the longest step
+    assert path(members=[member(0, rate_bps=1_000_000_000)]).recovery.epoch_us() == 100_000
 
 
 def test_padding_aimed_at_a_subscriber_enters_at_the_sfu_and_the_publishers_goes_up_its_uplink():

@@ -27,29 +27,41 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..media.rtp import FLAG_KEYFRAME, FLAG_NACK, FLAG_PADDING, FLAG_RTX, KIND_VIDEO
+from ..net.loss import NoLoss
 from ..recovery.forward_log import ForwardLog
 from ..recovery.nack_bank import NackBank
 from ..recovery.rtx import nack_bytes, rtx_size
 from .batch import NO_TARGET, NOT_AT_SFU, NOT_PROBE, SCHEMA, PacketBatch
 
 if TYPE_CHECKING:
+    from ..net.link import LinkConfig
     from ..participant import Participant
     from ..sfu.core import SFU
     from .sfu_node import Egress
 
-__all__ = ["DownlinkRecovery", "CONTROL_UID", "EPOCH_STEPS_US", "MIN_EPOCH_US"]
+__all__ = ["CONTROL_UID", "EPOCH_STEPS_US", "MIN_EPOCH_US", "DownlinkRecovery"]
 
 #: First id of the packets recovery makes (NACKs, RTX): above any media packet's.
 CONTROL_UID = 1 << 52
 #: Epoch lengths recovery uses: each divides the control loop's 100 ms (see the module docstring).
 EPOCH_STEPS_US = (100_000, 50_000, 25_000, 20_000, 10_000)
 MIN_EPOCH_US = EPOCH_STEPS_US[-1]
+#: A link this fast with no loss model is taken to lose nothing (``can_lose``): Network.ideal()'s 1 Gbps.
+CLEAN_RATE_BPS = 100_000_000
+
+
+def can_lose(config: LinkConfig) -> bool:
+    """Whether a link may lose or drop media: a loss model, a capacity trace, an outage, or a rate a room's
+    media can fill (under ``CLEAN_RATE_BPS``, so its drop-tail queue can overflow). Only the epochs'
+    length depends on this, never a result: a NACK a wrong guess delays is delayed in both engines alike."""
+    return (not isinstance(config.loss, NoLoss) or config.trace is not None or not config.up
+            or (config.rate_bps is not None and config.rate_bps < CLEAN_RATE_BPS))
 
 
 class DownlinkRecovery:
     """The subscribers' NACK lists and the SFU's answers, for every video subscription."""
 
-    def __init__(self, *, sfu: "SFU", members: list["Participant"]) -> None:
+    def __init__(self, *, sfu: SFU, members: list[Participant]) -> None:
         self.sfu = sfu
         self.members = members
         self.bank = NackBank()
@@ -64,9 +76,15 @@ class DownlinkRecovery:
         self.seqs_requested = 0
 
     def epoch_us(self) -> int:
-        """The longest step of ``EPOCH_STEPS_US`` within the shortest delay a connected downlink can give."""
-        shortest = min((p.downlink.config.delay_us - p.downlink.config.jitter_us for p in self.members
-                        if p.connected and p.downlink is not None), default=EPOCH_STEPS_US[0])
+        """The longest step of ``EPOCH_STEPS_US`` within the shortest delay a connected downlink can give, or
+        the longest step when no connected participant's link can lose a packet (``can_lose``): then no NACK
+        is ever sent. A subscriber NACKs the gaps its publishers' uplinks left too, so one lossy link in the
+        simulation bounds every downlink's epochs."""
+        connected = [p for p in self.members if p.connected and p.downlink is not None]
+        if not any(can_lose(link.config) for p in connected for link in (p.uplink, p.downlink) if link is not None):
+            return EPOCH_STEPS_US[0]
+        shortest = min((p.downlink.config.delay_us - p.downlink.config.jitter_us for p in connected),
+                       default=EPOCH_STEPS_US[0])
         return next((step for step in EPOCH_STEPS_US if step <= shortest), MIN_EPOCH_US)
 
     def _new_uids(self, n: int) -> np.ndarray:
@@ -142,7 +160,7 @@ class DownlinkRecovery:
             target=z + NO_TARGET, t_sfu=z + NOT_AT_SFU)
 
     # -- the SFU's side ----------------------------------------------------------------------------------
-    def forwarded(self, egress: "Egress") -> None:
+    def forwarded(self, egress: Egress) -> None:
         """What the SFU forwarded (video media only; RTX is not a forward)."""
         b = egress.batch
         video = (self.sfu.track_kind[b["track"]] == KIND_VIDEO) & ((b["flags"] & (FLAG_PADDING | FLAG_RTX)) == 0)
@@ -196,7 +214,7 @@ class DownlinkRecovery:
         self.log.forget_before(now_us)
 
 
-def _one(packets: "PacketBatch | dict[str, int]", col: int) -> PacketBatch:
+def _one(packets: PacketBatch | dict[str, int], col: int) -> PacketBatch:
     """One logged packet as a batch of one (the fast engine logs batches, the reference engine packets)."""
     if isinstance(packets, PacketBatch):
         return packets.take(np.array([col]))
