@@ -55,7 +55,7 @@ class ClientRequests:
     """The requests of every client of one Simulation, and what their media tell them."""
 
     def __init__(self, *, sfu: "SFU", directory: "Directory", receivers: "Receivers", loop: "ControlLoop",
-                 post: Callable[["ev.Event"], None], advance: Callable[[int], None], now_us: Callable[[], int],
+                 post: Callable[["ev.Event"], None], advance: Callable[..., None], now_us: Callable[[], int],
                  schedule: Callable[..., None], tick_us: int, epoch: float,
                  media_service: Callable[[], "RecordingService | None"]) -> None:
         self.sfu = sfu
@@ -316,7 +316,7 @@ class ClientRequests:
 
     def _poll(self) -> None:
         now = self._now_us()
-        self._advance(now)
+        self._advance(now, exact=False)  # a look at the receivers, not a change: epochs stay whole
         self.receivers.consume(now)
         self.drain(now, full=False)
         if now < self._busy_until:

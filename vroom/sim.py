@@ -258,10 +258,10 @@ class Simulation:
             self._advance(now)
             self.speakers.decide(now)
 
-    def _advance(self, until: int) -> None:
+    def _advance(self, until: int, exact: bool = True) -> None:
         """Bring the data path up to ``until`` µs (before any change of state, so packets sent earlier see the
-        old state)."""
-        self.datapath.advance(until)
+        old state; ``exact=False``: a look at progress, to the last whole epoch, see ``DataPath.advance``)."""
+        self.datapath.advance(until, exact=exact)
 
     def _control_loop(self) -> Any:
         """The SFU's control loop (``vroom.loop``): at each of its timers, the data path is brought up to that
