@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from .audio import CLOCK_RATE as OPUS_CLOCK
-from .rtp import KIND_AUDIO, KIND_DATA, KIND_VIDEO, take_rows
+from .rtp import FLAG_RTX, KIND_AUDIO, KIND_DATA, KIND_VIDEO, take_rows
 from .video import CLOCK_RATE as VIDEO_CLOCK
 
 __all__ = ["Receivers"]
@@ -239,13 +239,22 @@ class Receivers:
         self.bytes[:n_slots] += np.bincount(slot, weights=c["size"][order], minlength=n_slots).astype(np.int64)
         self.first_seq[seg_slot] = np.minimum(self.first_seq[seg_slot], np.minimum.reduceat(seq, starts))
         self.max_seq[seg_slot] = np.maximum(self.max_seq[seg_slot], np.maximum.reduceat(seq, starts))
-        latency = np.maximum(c["arrival"] - c["t"], 1)
+        # a retransmission's delay is the repair's, not the path's: it counts towards neither the latency nor,
+        # as libwebrtc's IsRetransmitOfOldPacket keeps it out, the RFC 3550 jitter
+        first = (c["flags"] & FLAG_RTX) == 0
+        latency = np.maximum(c["arrival"][first] - c["t"][first], 1)
         bins = np.minimum((np.log(latency) / _LOG_RATIO).astype(np.int64), LATENCY_BINS - 1)
         # only the subscribers in this batch: a histogram as wide as every member ever is 34 kB a member
-        subs, row = np.unique(c["sub"], return_inverse=True)
+        subs, row = np.unique(c["sub"][first], return_inverse=True)
         flat = np.bincount(row.reshape(-1) * LATENCY_BINS + bins, minlength=len(subs) * LATENCY_BINS)
         self.latency_hist[subs] += flat.reshape(len(subs), LATENCY_BINS)
-        self._jitter(slot, starts, lengths, seg_slot, kind, c["ts"][order], arrival)
+        if first.all():
+            self._jitter(slot, starts, lengths, seg_slot, kind, c["ts"][order], arrival)
+        elif first.any():
+            keep = first[order]
+            s_, a_ = slot[keep], arrival[keep]
+            st_, ln_ = _segments(s_)
+            self._jitter(s_, st_, ln_, s_[st_], kind[keep], c["ts"][order][keep], a_)
         layer = c["layer"][order]
         self.layer[seg_slot] = layer[starts + lengths - 1]
         for k in (KIND_VIDEO, KIND_DATA):
