@@ -12,7 +12,7 @@ import math
 from typing import Any, Callable
 
 from ..client.sdk import EventEmitter
-from .errors import DiagnosticError
+from .errors import DOM_EXCEPTIONS, DiagnosticError
 
 __all__ = ["DiagnosticTest", "check_time_ms"]
 
@@ -72,6 +72,19 @@ class DiagnosticTest(EventEmitter):
         self.errors.append(error)
         self.emit_event("error", error)
         self.stop()
+
+    def started(self, *problems: str | None, fault: str | None = None) -> bool:
+        """The test starts now, unless an option is wrong (the first of ``problems`` that is not ``None``) or
+        the device has a ``fault`` that throws a ``DOMException``: then it fails and this is ``False``."""
+        problem = next((p for p in problems if p is not None), None)
+        if problem is not None:
+            self.fail(problem, name="invalid-options")
+            return False
+        if fault in DOM_EXCEPTIONS:
+            self.fail("A `DOMException` has occurred.", dom_error=DOM_EXCEPTIONS[fault])
+            return False
+        self.start_us = self._sim.now_us
+        return True
 
     def warn(self, warning: str, active: bool) -> None:
         """Raise ``warning`` (once while it lasts) or clear it."""
