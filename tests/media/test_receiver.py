@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from vroom.media.receiver import Receivers
-from vroom.media.rtp import KIND_AUDIO, KIND_VIDEO
+from vroom.media.rtp import FLAG_RTX, KIND_AUDIO, KIND_VIDEO
 
 
 def deliveries(arrival, ts, *, kind=KIND_AUDIO, seq=None, sub=0, track=0, t=None, frame=None, nfr=None):
@@ -180,3 +180,23 @@ def test_jitter_decay_powers_grow_and_match_the_array_power():
     assert len(big) >= 5000
     assert np.array_equal(big[:5000], np.power(15 / 16, np.arange(1, 5001)))
     assert np.array_equal(small, big[:3])
+
+
+def test_a_late_repair_of_a_frame_passed_by_is_not_rendered():
+    # 60 one-packet frames at 30 fps; frame 20 is lost and frame 21 arrives after it. Its RTX copy comes
+    # 200 ms later: rendered then, frame 19 -> 20 would be a 233 ms delay, a freeze (average of the 20
+    # delays (19 x 33.3 + 233) / 20 = 43.3 ms, threshold max(3 x 43.3, 43.3 + 150) = 193.3 ms). This
+    # receiver renders frames as they complete and has passed frame 20 by, so the repair is not rendered.
+    times = np.arange(60) * 33_333
+    frames = np.arange(60)
+    keep = frames != 20
+    batch = video_frames(times[keep])
+    batch["frame"] = frames[keep]
+    batch["seq"] = frames[keep]
+    rtx = deliveries(np.array([times[20] + 200_000]), np.array([20 * 3000]), kind=KIND_VIDEO, seq=[20], frame=[20])
+    rtx["flags"][:] = FLAG_RTX
+    rec = Receivers()
+    rec.add({k: np.concatenate([batch[k], rtx[k]]) for k in batch})
+    rec.consume(10**12)
+    assert rec.subscription(0)["freezes"] == 0
+    assert rec.frames_complete[0] == 59

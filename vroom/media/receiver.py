@@ -259,6 +259,8 @@ class Receivers:
         self.layer[seg_slot] = layer[starts + lengths - 1]
         for k in (KIND_VIDEO, KIND_DATA):
             mask = kind == k
+            if k == KIND_VIDEO and mask.any():
+                mask &= ~self._late_repairs(slot, c["frame"][order] * _LAYERS + layer, c["flags"][order], mask)
             if mask.any():
                 idx = order[mask]
                 frame = c["frame"][idx]
@@ -266,6 +268,20 @@ class Receivers:
                     frame = frame * _LAYERS + layer[mask]
                 self._frames(slot[mask], frame, c["nfr"][idx], arrival[mask], k, c["t"][idx])
         self.audio.consume(slot, kind == KIND_AUDIO, order, c, n_slots)
+
+    def _late_repairs(self, slot: np.ndarray, frame: np.ndarray, flags: np.ndarray, video: np.ndarray) -> np.ndarray:
+        """Retransmitted packets (``FLAG_RTX``) of frames older than one that already arrived in their
+        stream: this receiver renders a frame as it completes and has passed that one by (it was counted
+        incomplete then), so a late repair is not a frame to render. Rows sorted by slot, then arrival."""
+        rtx = video & ((flags & FLAG_RTX) > 0)
+        if not rtx.any():
+            return rtx
+        starts, lengths = _segments(slot)
+        seg = np.repeat(np.arange(len(starts)), lengths)
+        first = np.where(video & ~rtx, frame, -1)
+        first[starts] = np.maximum(first[starts], self.newest_frame[slot[starts]])
+        newest = np.maximum.accumulate(first + seg * _BIG) - seg * _BIG  # running newest, per stream
+        return rtx & (frame < newest)
 
     def _jitter(self, slot: np.ndarray, starts: np.ndarray, lengths: np.ndarray, seg_slot: np.ndarray,
                 kind: np.ndarray, s: np.ndarray, arrival: np.ndarray) -> None:
