@@ -49,6 +49,7 @@ class NackBank:
         self.rtt_us = np.zeros(16, np.int64)  # 0: the requester's default
         self.requesters: dict[int, NackRequester] = {}  # streams stepped so far
         self._pending: list[dict[str, np.ndarray]] = []
+        self._pending_from: int | None = None  # the earliest pending observation
         self._timers: dict[int, int] = {}  # stream -> its next timer pass, while its list holds entries
 
     def _grow(self, n: int) -> None:
@@ -70,10 +71,12 @@ class NackBank:
         """Packets that reach their receivers' NACK lists at ``t`` (any order; ``uid`` breaks time ties)."""
         if len(t):
             self._pending.append({"t": t, "uid": uid, "key": key, "seq": seq, "recovered": recovered})
+            first = int(t.min())
+            self._pending_from = first if self._pending_from is None else min(self._pending_from, first)
 
     def next_time(self) -> int | None:
         """The earliest observation or timer pass not yet processed."""
-        times = [int(c["t"].min()) for c in self._pending]
+        times = [] if self._pending_from is None else [self._pending_from]
         if self._timers:
             times.append(min(self._timers.values()))
         return min(times) if times else None
@@ -89,23 +92,20 @@ class NackBank:
         return self._next_pass(max(after, req.next_resend_us() or after))
 
     def _due(self, until: int) -> dict[str, np.ndarray]:
-        """Pending observations before ``until``, sorted by (stream, time, uid); the rest stay pending."""
-        due, keep = [], []
-        for c in self._pending:
-            now = c["t"] < until
-            if now.all():
-                due.append(c)
-            elif now.any():
-                due.append({k: v[now] for k, v in c.items()})
-                keep.append({k: v[~now] for k, v in c.items()})
-            else:
-                keep.append(c)
-        self._pending = keep
-        if not due:
-            return {k: np.zeros(0, np.int64) for k in _OBS}
-        cols = {k: np.concatenate([c[k] for c in due]) for k in _OBS}
-        order = np.lexsort((cols["uid"], cols["t"], cols["key"]))
-        return {k: v[order] for k, v in cols.items()}
+        """Pending observations before ``until``, sorted by (stream, time, uid); the rest stay pending (as one
+        chunk: a caller that observes packet by packet leaves many small ones)."""
+        empty = {k: np.zeros(0, np.int64) for k in _OBS}
+        if self._pending_from is None or self._pending_from >= until:
+            return empty
+        chunks = self._pending
+        cols = chunks[0] if len(chunks) == 1 else {k: np.concatenate([c[k] for c in chunks]) for k in _OBS}
+        now = cols["t"] < until
+        later = ~now
+        self._pending = [{k: v[later] for k, v in cols.items()}] if later.any() else []
+        self._pending_from = int(cols["t"][later].min()) if later.any() else None
+        due = {k: v[now] for k, v in cols.items()}
+        order = np.lexsort((due["uid"], due["t"], due["key"]))
+        return {k: v[order] for k, v in due.items()}
 
     def process(self, until: int) -> list[NackMessage]:
         """Every observation and timer pass before ``until``: the NACKs, sorted (see the module docstring)."""
