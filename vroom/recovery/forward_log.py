@@ -27,7 +27,6 @@ __all__ = ["ForwardLog", "LOG_AGE_US"]
 
 #: How long forwards stay in the log (see the module docstring).
 LOG_AGE_US = 10_000_000
-_COLUMNS = ("t", "out", "size", "key", "col", "ref")
 
 
 class ForwardLog:
@@ -50,6 +49,7 @@ class ForwardLog:
         self._nacked: dict[tuple[int, int, int], list[int]] = {}  # (sub, track, out) -> [sends, last ms]
         self._rtt_ms: dict[int, int] = {}  # subscriber -> RTT in whole ms
         self._pli_at: dict[tuple[int, int], int] = {}  # (sub, track) -> when a PLI was forwarded for it
+        self._forget_at = 0
 
     def set_rtt(self, sub: int, rtt_us: int) -> None:
         """A subscriber's RTT (0 means LiveKit's default)."""
@@ -72,9 +72,9 @@ class ForwardLog:
         self.counters.forwarded += n
         downtrack = (sub.astype(np.int64) << 32) | track
         order = np.argsort(downtrack, kind="stable")  # each downtrack's rows together, in forwarding order
-        chunk = {"t": t, "out": out, "size": size, "key": key,
-                 "col": np.arange(n, dtype=np.int64) if col is None else col, "packets": packets,
-                 "downtrack": downtrack[order], "order": order}
+        chunk = {"t": t, "packets": packets, "downtrack": downtrack[order], "order": order,
+                 "stack": np.vstack([t, out, size, key.astype(np.int64),  # t, out, size, key, col as one array
+                                     np.arange(n, dtype=np.int64) if col is None else col])}
         self._chunks.append(chunk)
         ordered = chunk["downtrack"]  # each downtrack gathers its rows as they come (made into columns lazily)
         starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
@@ -82,11 +82,15 @@ class ForwardLog:
         for k, a, b in zip(ordered[starts].tolist(), starts.tolist(), ends.tolist()):
             rows = self._rows.get(k)
             if rows is None:
-                rows = self._rows[k] = {"pending": [], **{c: np.zeros(0, np.int64) for c in _COLUMNS}, "refs": []}
+                rows = self._rows[k] = _no_rows()
             rows["pending"].append((order[a:b], chunk))
 
     def forget_before(self, t_us: int) -> None:
-        """Drop whole batches older than ``t_us`` − ``LOG_AGE_US`` (lookups treat them as gone either way)."""
+        """Drop whole batches older than ``t_us`` − ``LOG_AGE_US`` (lookups treat them as gone either way); at
+        most once a second, as that bounds the memory well enough."""
+        if t_us < self._forget_at:
+            return
+        self._forget_at = int(t_us) + 1_000_000
         limit = int(t_us) - LOG_AGE_US
         old = 0
         while old < len(self._chunks) and int(self._chunks[old]["t"][-1]) < limit:
@@ -108,21 +112,22 @@ class ForwardLog:
         downtrack = (sub << 32) | track
         rows = self._rows.get(downtrack)
         if rows is None:
-            rows = self._rows[downtrack] = {"pending": [], **{k: np.zeros(0, np.int64) for k in _COLUMNS}, "refs": []}
-        if rows["pending"]:
-            new = [(at, c, len(rows["refs"]) + i) for i, (at, c) in enumerate(rows["pending"])]
-            rows["refs"] += [c["packets"] for _, c in rows["pending"]]
+            rows = self._rows[downtrack] = _no_rows()
+        pending = rows["pending"]
+        if pending:
+            first = len(rows["refs"])
+            rows["refs"] += [c["packets"] for _, c in pending]
+            rows["m"] = np.concatenate([rows["m"]] + [c["stack"][:, at] for at, c in pending], axis=1)
+            rows["ref"] = np.concatenate([rows["ref"], np.repeat(np.arange(first, first + len(pending)),
+                                                                  [len(at) for at, _ in pending])])
             rows["pending"] = []
-            for k in _COLUMNS:
-                parts = [rows[k]] + [np.full(len(at), r) if k == "ref" else c[k][at] for at, c, r in new]
-                rows[k] = np.concatenate(parts)
-        keep = rows["t"] >= now_us - LOG_AGE_US
+        keep = rows["m"][0] >= now_us - LOG_AGE_US
         if not keep.all():  # forget old rows, and the batches only they kept
-            for k in _COLUMNS:
-                rows[k] = rows[k][keep]
-            used, rows["ref"] = np.unique(rows["ref"], return_inverse=True)
+            rows["m"] = rows["m"][:, keep]
+            used, rows["ref"] = np.unique(rows["ref"][keep], return_inverse=True)
             rows["refs"] = [rows["refs"][i] for i in used.tolist()]
-        return rows
+        t, out, size, key, col = rows["m"]
+        return {"t": t, "out": out, "size": size, "key": key > 0, "col": col, "ref": rows["ref"], "refs": rows["refs"]}
 
     def on_nack(self, sub: int, track: int, out_seqs, now_us: int) -> list[tuple[int, int, object, int]]:
         """A NACK from ``sub`` for its downtrack of ``track``: ``(out_seq, size, packets, col)`` for each packet
@@ -169,3 +174,8 @@ class ForwardLog:
                 c.resent += 1
                 resend.append((seq, int(rows["size"][row]), rows["refs"][int(rows["ref"][row])], int(rows["col"][row])))
         return resend
+
+
+def _no_rows() -> dict[str, Any]:
+    """A downtrack's forwards before any: batches pending, then rows (t, out, size, key, col) and their batch."""
+    return {"pending": [], "m": np.zeros((5, 0), np.int64), "ref": np.zeros(0, np.int64), "refs": []}
