@@ -28,7 +28,7 @@ import numpy as np
 
 from ..media.rtp import FLAG_KEYFRAME, FLAG_NACK, FLAG_PADDING, FLAG_RTX, KIND_VIDEO
 from ..net.loss import NoLoss
-from ..recovery.forward_log import ForwardLog
+from ..recovery.forward_log import LOG_AGE_US, ForwardLog
 from ..recovery.nack_bank import NackBank
 from ..recovery.rtx import nack_bytes, rtx_size
 from .batch import NO_TARGET, NOT_AT_SFU, NOT_PROBE, SCHEMA, PacketBatch
@@ -69,7 +69,7 @@ class DownlinkRecovery:
         self._keys: dict[tuple[int, int], int] = {}  # (subscriber, track) -> NACK list
         self._streams: list[tuple[int, int]] = []
         self._key_table = np.full((0, 0), -1, np.int64)  # [subscriber, track] -> NACK list, or -1
-        self._asked: dict[int, tuple[int, ...]] = {}  # a NACK packet's id -> the seqs it asks for
+        self._asked: dict[int, tuple[int, tuple[int, ...]]] = {}  # a NACK packet's id -> (sent, the seqs asked)
         self._uid = CONTROL_UID  # NACKs
         self._rtx_uid = CONTROL_UID + (1 << 50)  # RTX: made in the same order in both engines, as NACKs are
         self.nacks_sent = 0
@@ -147,7 +147,7 @@ class DownlinkRecovery:
         n = len(rows)
         uid = self._new_uids(n)
         for u, r in zip(uid.tolist(), rows):
-            self._asked[u] = r[3]
+            self._asked[u] = (r[0], r[3])
         self.nacks_sent += n
         self.seqs_requested += sum(len(r[3]) for r in rows)
         t = np.array([r[0] for r in rows], np.int64)
@@ -186,7 +186,7 @@ class DownlinkRecovery:
     def answer(self, nack: dict[str, int], t_sfu: int) -> PacketBatch | None:
         """A subscriber's NACK reaching the SFU at ``t_sfu``: the RTX packets it is sent, in seq order (their
         ``seq`` is the outgoing seq, ``target`` the subscriber)."""
-        seqs = self._asked.pop(int(nack["uid"]))
+        seqs = self._asked.pop(int(nack["uid"]))[1]
         sub, track = int(nack["member"]), int(nack["track"])
         if not (self.members[sub].connected and self.sfu.route[sub, track]):
             return None
@@ -211,7 +211,11 @@ class DownlinkRecovery:
         self.log.on_pli_forwarded(sub, track, now_us)
 
     def forget(self, now_us: int) -> None:
+        """Old forwards, and the seqs of NACKs their uplinks lost (sent over ``LOG_AGE_US`` ago: none is
+        still on its way)."""
         self.log.forget_before(now_us)
+        if self._asked and next(iter(self._asked.values()))[0] < now_us - LOG_AGE_US:
+            self._asked = {u: a for u, a in self._asked.items() if a[0] >= now_us - LOG_AGE_US}
 
 
 def _one(packets: PacketBatch | dict[str, int], col: int) -> PacketBatch:

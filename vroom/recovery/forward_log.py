@@ -21,7 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from .sfu_cache import DEFAULT_RTT_MS, IGNORE_RETRANSMISSION_MS, MAX_ACK, SEQUENCER_SIZE_VIDEO, SfuCacheCounters
+from .sfu_cache import (
+    DEFAULT_RTT_MS,
+    IGNORE_RETRANSMISSION_MS,
+    MAX_ACK,
+    SEQUENCER_SIZE_VIDEO,
+    SfuCacheCounters,
+)
 
 __all__ = ["ForwardLog", "LOG_AGE_US"]
 

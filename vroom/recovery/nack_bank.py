@@ -112,7 +112,8 @@ class NackBank:
         obs = self._due(until)
         out: list[NackMessage] = []
         busy = self._plain_streams(obs)
-        for key in sorted(set(busy) | {k for k, t in self._timers.items() if t < until}):  # noqa: C401
+        due = [k for k, t in self._timers.items() if t < until]
+        for key in sorted(dict.fromkeys([*busy, *due])):
             rows = busy.get(key)
             self._step(key, obs, rows, until, out)
         out.sort(key=lambda m: (m.t_us, m.key, m.from_timer))
