@@ -80,17 +80,16 @@ class FastEngine:
         """What reached the SFU, in arrival order, through the node; then the NACKs among it, answered from the
         forwards made before each (``ForwardLog``), their RTX put where they arrived (a vectorised kernel)."""
         recovery = self.recovery
-        nack = None if recovery is None else (batch["flags"] & FLAG_NACK) > 0
-        if nack is None or not nack.any():
-            egress = self.node.receive(batch)
-            if egress is not None and recovery is not None:
-                recovery.forwarded(egress)
-            return egress
-        nacks = batch.take(nack)
-        egress = self.node.receive(batch.take(~nack))
+        if recovery is None:
+            return self.node.receive(batch)
+        nack = (batch["flags"] & FLAG_NACK) > 0
+        egress = self.node.receive(batch.take(~nack) if nack.any() else batch)
         parts = [] if egress is None else [egress]
         if egress is not None:
             recovery.forwarded(egress)
+        if not nack.any():
+            return egress
+        nacks = batch.take(nack)
         self.node.nacks_in += len(nacks)
         for row in nacks.rows():
             rtx = recovery.answer(row, row["t_sfu"])

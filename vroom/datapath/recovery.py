@@ -72,8 +72,6 @@ class DownlinkRecovery:
         self._asked: dict[int, tuple[int, tuple[int, ...]]] = {}  # a NACK packet's id -> (sent, the seqs asked)
         self._uid = CONTROL_UID  # NACKs
         self._rtx_uid = CONTROL_UID + (1 << 50)  # RTX: made in the same order in both engines, as NACKs are
-        self.nacks_sent = 0
-        self.seqs_requested = 0
 
     def epoch_us(self) -> int:
         """The longest step of ``EPOCH_STEPS_US`` within the shortest delay a connected downlink can give, or
@@ -148,8 +146,6 @@ class DownlinkRecovery:
         uid = self._new_uids(n)
         for u, r in zip(uid.tolist(), rows):
             self._asked[u] = (r[0], r[3])
-        self.nacks_sent += n
-        self.seqs_requested += sum(len(r[3]) for r in rows)
         t = np.array([r[0] for r in rows], np.int64)
         z = np.zeros(n, np.int64)
         return PacketBatch.build(
