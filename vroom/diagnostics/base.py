@@ -14,7 +14,7 @@ from typing import Any, Callable
 from ..client.sdk import EventEmitter
 from .errors import DOM_EXCEPTIONS, DiagnosticError
 
-__all__ = ["DiagnosticTest", "check_time_ms"]
+__all__ = ["DiagnosticTest", "VolumeTest", "check_time_ms"]
 
 
 def check_time_ms(name: str, value: object) -> str | None:
@@ -115,3 +115,21 @@ class DiagnosticTest(EventEmitter):
         self._sim.trace.record(self.end_us, "diagnostics-ended", test=self.test_name, instance=self.instance,
                                errors=[e.message for e in self.errors])
         self.emit_event("end", self.report)
+
+
+class VolumeTest(DiagnosticTest):
+    """An audio device test: a ``volume`` event every ``interval_ms`` for ``duration_ms``, each from
+    ``_on_volume`` (the subclass's)."""
+
+    duration_ms: float
+    interval_ms: float
+    device: Any
+
+    def _begin(self) -> None:
+        if not self.started(check_time_ms("duration", self.duration_ms),
+                            check_time_ms("volume_event_interval_ms", self.interval_ms), fault=self.device.fault):
+            return
+        self.every(max(1, round(self.interval_ms * 1000)), self._on_volume)
+
+    def _on_volume(self) -> None:
+        raise NotImplementedError
