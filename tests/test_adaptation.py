@@ -84,7 +84,7 @@ def test_content_preferences_cap_the_layer_in_manual_mode():
 def test_set_priority_reaches_the_other_clients_and_the_sfu():
     sim, room = call()
     seen = []
-    room.on("trackPublishPriorityChanged", lambda priority, pub: seen.append((priority, pub.track_name)))
+    room.on("trackPublishPriorityChanged", lambda priority, pub, p: seen.append((priority, pub.track_name)))
     pub_room = sim.participants["pub"].client
     pub_room.local_participant.tracks["video"].set_priority("high")
     assert seen == [("high", "video")]

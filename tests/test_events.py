@@ -35,12 +35,17 @@ def test_what_each_client_sees_in_a_call():
     sim.at("6.5s", lambda: sim.set_link("alice/down", up=True))
     sim.run("8.5s")
     alice, bob = sim.participants["alice"].client, sim.participants["bob"].client
-    assert alice.events == [(1.0, "participantConnected"), (1.0, "trackPublished"), (1.0, "trackSubscribed"),
-                            (6.0, "reconnecting"), (6.5, "reconnected"), (8.0, "disconnected")]
-    assert bob.events == [(1.0, "trackSubscribed"), (1.0, "trackSubscribed"), (2.0, "trackDisabled"),
-                          (6.0, "participantReconnecting"), (6.5, "participantReconnected"),
-                          (8.0, "trackUnsubscribed"), (8.0, "trackUnpublished"),
-                          (8.0, "trackUnsubscribed"), (8.0, "trackUnpublished"), (8.0, "participantDisconnected")]
+    # trackStarted comes when the first media arrives, after each trackSubscribed (checked in tests/client)
+    started = [[t for t, name in c.events if name == "trackStarted"] for c in (alice, bob)]
+    assert len(started[0]) == 1 and len(started[1]) == 2 and all(1.0 <= t < 2.0 for t in started[0] + started[1])
+    assert [e for e in alice.events if e[1] != "trackStarted"] == [
+        (1.0, "participantConnected"), (1.0, "trackPublished"), (1.0, "trackSubscribed"),
+        (6.0, "reconnecting"), (6.5, "reconnected"), (8.0, "disconnected")]
+    assert [e for e in bob.events if e[1] != "trackStarted"] == [
+        (1.0, "trackSubscribed"), (1.0, "trackSubscribed"), (2.0, "trackDisabled"),
+        (6.0, "participantReconnecting"), (6.5, "participantReconnected"),
+        (8.0, "trackUnsubscribed"), (8.0, "trackUnpublished"),
+        (8.0, "trackUnsubscribed"), (8.0, "trackUnpublished"), (8.0, "participantDisconnected")]
     assert alice.error is None and alice.state == "disconnected" and bob.participants == {}
 
 
@@ -64,7 +69,8 @@ def test_the_model_posts_typed_events_that_name_the_resources():
     sim.disconnect("bob")
     alice, bob = sim.participants["alice"].record, sim.participants["bob"].record
     track = alice.tracks[0]
-    seen = [e for e in tee.seen if not isinstance(e, ev.NetworkQualityLevelChanged)]  # once a second, asked or not
+    seen = [e for e in tee.seen  # levels once a second, asked or not; media started (tests/client)
+            if not isinstance(e, (ev.NetworkQualityLevelChanged, ev.TrackStarted))]
     assert seen == [ev.ParticipantConnected(alice), ev.TrackPublished(track), ev.ParticipantConnected(bob), ev.TrackSubscribed(bob, track),
                         ev.ParticipantDisconnected(bob), ev.Disconnected(bob, None)]
 
@@ -87,14 +93,27 @@ def test_every_event_type_reaches_the_clients():
               ev.TrackPublishPriorityChanged(t, "high"), ev.TrackDisabled(t), ev.TrackEnabled(t),
               ev.RecordingStarted(a.record.room), ev.RecordingStopped(a.record.room),
               ev.Reconnecting(b.record, TwilioError(53405, "lost")), ev.Reconnected(b.record),
-              ev.TrackUnsubscribed(a.record, t), ev.TrackSubscribed(a.record, t)]
+              ev.TrackUnsubscribed(a.record, t), ev.TrackSubscribed(a.record, t), ev.TrackStarted(a.record, t),
+              ev.TrackDimensionsChanged(a.record, t, 640, 360), ev.TrackMessage(a.record, t, "hi"),
+              ev.TrackStopped(t), ev.TrackStarted(None, t), ev.TrackMuted(t), ev.TrackUnmuted(t),
+              ev.TrackWarning(t, "recording-media-lost"), ev.TrackWarningsCleared(t),
+              ev.TrackPublicationFailed(b.record, TwilioError(53303, "bad name"), "video"),
+              ev.TrackSubscriptionFailed(a.record, t, TwilioError(53404, "No supported codec"))]
+    local: list[str] = []
+    track = b.client.local_participant.tracks["audio"].track
+    for name in ("stopped", "started", "muted", "unmuted"):
+        track.on(name, lambda _, name=name: local.append(name))
+    b.client.local_participant.on("trackPublicationFailed", lambda error, item: local.append(error.code))
     before = len(a.client.events)
     for e in posted:
         sim.events.post(e)
     names = [name for _, name in a.client.events[before:]]
     assert names == ["dominantSpeakerChanged", "trackSwitchedOff", "trackSwitchedOn", "trackPublishPriorityChanged",
                      "trackDisabled", "trackEnabled", "recordingStarted", "recordingStopped",
-                     "participantReconnecting", "participantReconnected", "trackUnsubscribed", "trackSubscribed"]
+                     "participantReconnecting", "participantReconnected", "trackUnsubscribed", "trackSubscribed",
+                     "trackStarted", "trackDimensionsChanged", "trackMessage", "trackSubscriptionFailed"]
+    assert [name for _, name in b.client.events][-2:] == ["trackWarning", "trackWarningsCleared"]
+    assert local == ["stopped", "started", "muted", "unmuted", 53303]
     assert heard == ["remote-nq", "recordingStarted", "recordingStarted"]
     assert a.client.dominant_speaker is a.client.participants[b.record.sid]
     assert b.client.local_participant.network_quality_level == 2

@@ -23,7 +23,9 @@ __all__ = ["ParticipantConnected", "ParticipantDisconnected", "Disconnected", "R
            "TrackPublished", "TrackUnpublished", "TrackSubscribed", "TrackUnsubscribed", "TrackEnabled",
            "TrackDisabled", "TrackPublishPriorityChanged", "TrackSwitchedOff", "TrackSwitchedOn",
            "DominantSpeakerChanged", "NetworkQualityLevelChanged", "RecordingStarted", "RecordingStopped",
-           "Transcription", "Event", "EVENTS"]
+           "TrackStarted", "TrackStopped", "TrackMuted", "TrackUnmuted", "TrackDimensionsChanged", "TrackMessage",
+           "TrackWarning", "TrackWarningsCleared", "TrackPublicationFailed", "TrackSubscriptionFailed", "Transcription",
+           "Event", "EVENTS"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +68,31 @@ class Reconnected:
 
 @dataclass(frozen=True, slots=True)
 class TrackPublished:
-    """``track`` is published: its publisher's local publication, ``trackPublished`` for the others."""
+    """``track`` is published: its publisher's local publication (``trackPublished``), ``trackPublished`` for
+    the others. ``media``: what its source is (``Source.describe()``: data channel settings, capture size)."""
 
     track: "TrackRecord"
+    media: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackSubscriptionFailed:
+    """``subscriber`` could not subscribe to ``track``: the publication's ``subscriptionFailed``, then
+    ``trackSubscriptionFailed`` on the participant and the room."""
+
+    subscriber: "ParticipantRecord"
+    track: "TrackRecord"
+    error: "TwilioError"
+
+
+@dataclass(frozen=True, slots=True)
+class TrackPublicationFailed:
+    """``participant``'s client could not publish ``track`` (what it asked to publish): ``trackPublicationFailed``
+    on its local participant."""
+
+    participant: "ParticipantRecord"
+    error: "TwilioError"
+    track: Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +174,8 @@ class NetworkQualityLevelChanged:
     participant: "ParticipantRecord"
     level: int
     stats: Any
+    measured: tuple[Any, Any] = (None, None)
+    """The send and receive directions' measurements (``sfu.quality.DirectionStats``, None: not judged)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +190,75 @@ class RecordingStopped:
     """Nothing in ``room`` records any more: ``recordingStopped`` for clients that did not know."""
 
     room: "RoomRecord"
+
+
+@dataclass(frozen=True, slots=True)
+class TrackStarted:
+    """Media of ``track`` started: for its publisher (``subscriber`` None) the local track's ``started`` and
+    the local participant's ``trackStarted``; for a subscriber (its first audio packet or complete video frame)
+    the remote track's ``started``, then ``trackStarted`` on the participant and the room."""
+
+    subscriber: "ParticipantRecord | None"
+    track: "TrackRecord"
+    dimensions: tuple[int, int] | None = None
+    """A subscriber's video: the width and height of the layer it started with."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrackStopped:
+    """The publisher stopped ``track`` (``LocalTrack.stop()``): ``stopped``, then ``trackStopped``."""
+
+    track: "TrackRecord"
+
+
+@dataclass(frozen=True, slots=True)
+class TrackMuted:
+    """The capture device of ``track`` delivers nothing (an interruption): the local track's ``muted``."""
+
+    track: "TrackRecord"
+
+
+@dataclass(frozen=True, slots=True)
+class TrackUnmuted:
+    """The capture device of ``track`` delivers again: the local track's ``unmuted``."""
+
+    track: "TrackRecord"
+
+
+@dataclass(frozen=True, slots=True)
+class TrackDimensionsChanged:
+    """The video ``subscriber`` receives of ``track`` is now ``width`` × ``height`` (another simulcast layer):
+    ``dimensionsChanged``, then ``trackDimensionsChanged`` on the participant and the room."""
+
+    subscriber: "ParticipantRecord"
+    track: "TrackRecord"
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class TrackMessage:
+    """A message sent on data ``track`` reached ``subscriber``: ``message``, then ``trackMessage``."""
+
+    subscriber: "ParticipantRecord"
+    track: "TrackRecord"
+    data: Any
+
+
+@dataclass(frozen=True, slots=True)
+class TrackWarning:
+    """A warning ``name`` (``recording-media-lost``) about the publisher's ``track``: ``warning`` on the
+    publication, ``trackWarning`` on the local participant and the room."""
+
+    track: "TrackRecord"
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrackWarningsCleared:
+    """``track``'s warnings are over: ``warningsCleared``, then ``trackWarningsCleared``."""
+
+    track: "TrackRecord"
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +280,8 @@ class Transcription:
 Event = Union[ParticipantConnected, ParticipantDisconnected, Disconnected, Reconnecting, Reconnected,
               TrackPublished, TrackUnpublished, TrackSubscribed, TrackUnsubscribed, TrackEnabled, TrackDisabled,
               TrackPublishPriorityChanged, TrackSwitchedOff, TrackSwitchedOn, DominantSpeakerChanged,
-              NetworkQualityLevelChanged, RecordingStarted, RecordingStopped, Transcription]
+              NetworkQualityLevelChanged, RecordingStarted, RecordingStopped, TrackStarted, TrackStopped, TrackMuted,
+              TrackUnmuted, TrackDimensionsChanged, TrackMessage, TrackWarning, TrackWarningsCleared,
+              TrackPublicationFailed, TrackSubscriptionFailed, Transcription]
 #: every event type, in the order above
 EVENTS: tuple[type, ...] = Event.__args__  # type: ignore[attr-defined]

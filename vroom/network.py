@@ -48,7 +48,8 @@ def publish_item(spec: TrackSpec) -> Any:
 
 
 CONNECT_OPTIONS = ("automatic_subscription", "bandwidth_profile", "dominant_speaker", "network_quality",
-                   "preferred_video_codecs", "logger_name", "log_level", "receive_transcriptions")
+                   "preferred_video_codecs", "preferred_audio_codecs", "max_audio_bitrate", "max_video_bitrate",
+                   "notify_warnings", "logger_name", "log_level", "receive_transcriptions")
 
 
 def check_connect_options(options: object, path: str = "options") -> dict[str, Any]:
@@ -75,4 +76,10 @@ def check_connect_options(options: object, path: str = "options") -> dict[str, A
         if key == "log_level":
             check_log_level(value, f"{path}.{key}")
     BandwidthProfile.from_options(options.get("bandwidth_profile"), f"{path}.bandwidth_profile")
+    from .client.options import connect_options
+
+    try:
+        connect_options(dict(options))  # twilio-video.js's own checks (codecs, bit rates, warnings)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}.{exc.path}", exc.message) from None
     return dict(options)

@@ -12,7 +12,8 @@ control loop. The model talks back to clients only through an ``EventSink``
 - ``Tracing``: the run's trace;
 - ``MediaPort``: what the control plane asks of the media path (rooms, disconnects, routes, recordings);
 - ``CloudPort``: all four, which a ``Cloud`` holds; ``Accounts``: the accounts of one run;
-- ``ClientPort``: what a client SDK ``Room`` asks of the model (publish, mute, priority, leave);
+- ``ClientPort``: what a client SDK ``Room`` asks of the model (publish, mute, priority, leave), and its
+  ``client_requests`` (``ClientRequests``: encoder caps, data messages, stats, the bandwidth profile);
 - ``RecorderPort``: what the recording service needs (the clock, ids, the directory, the packets' tap);
 - ``TranscriberPort``: what an account's transcriber needs (the clock, ids, the directory, its tap);
 - ``RunView``: what a summary reads of a run (read-only, plus ``flush``);
@@ -38,8 +39,8 @@ if TYPE_CHECKING:
     from .sfu.core import SFU
     from .trace import Trace
 
-__all__ = ["Scheduler", "Ids", "Tracing", "MediaPort", "Recordings", "CloudPort", "Accounts", "ClientPort",
-           "RecorderPort", "PacketObserver", "TranscriberPort", "RunView", "EventSink", "PORTS"]
+__all__ = ["Scheduler", "Ids", "Tracing", "MediaPort", "Recordings", "CloudPort", "Accounts", "ClientRequests",
+           "ClientPort", "RecorderPort", "PacketObserver", "TranscriberPort", "RunView", "EventSink", "PORTS"]
 
 
 class EventSink(Protocol):
@@ -119,8 +120,38 @@ class Accounts(Protocol):
     def accounts(self) -> "list[Cloud]": ...
 
 
+class ClientRequests(Protocol):
+    """What a client asks of the model once it joined, on behalf of its local participant ``record``;
+    each call first brings the data path up to now. Answers are plain values, never model objects."""
+
+    def set_track_paused(self, record: "ParticipantRecord", track: str, paused: bool, cause: str) -> None:
+        """The track's capture stops or resumes (``cause``: ``"stopped"`` by the app, ``"muted"`` by the device);
+        it sends nothing meanwhile, without ``trackDisabled`` for the others."""
+
+    def send_data(self, record: "ParticipantRecord", track: str, data: Any) -> None:
+        """One message on the data track called ``track``, sent now through the data path."""
+
+    def set_encoding_parameters(self, record: "ParticipantRecord", max_audio_bitrate: int | None,
+                                max_video_bitrate: int | None) -> None:
+        """Cap the participant's encoders (None: no cap), its tracks now and later."""
+
+    def set_bandwidth_profile(self, record: "ParticipantRecord", profile: Any) -> None:
+        """The participant's downlink is shared by this Network Bandwidth Profile from now."""
+
+    def stats(self, record: "ParticipantRecord") -> dict[str, Any]:
+        """The participant's media counters now: its published tracks and its subscriptions, as plain values."""
+
+    def refresh_inactive_media(self, record: "ParticipantRecord") -> None:
+        """Tracks muted by their device resume (``Room.refreshInactiveMedia``)."""
+
+    def publication_failed(self, record: "ParticipantRecord", error: "TwilioError", track: Any) -> None:
+        """The client's publish of ``track`` was refused with ``error``."""
+
+
 class ClientPort(Protocol):
     """What a client SDK ``Room`` asks of the model, on behalf of its local participant."""
+
+    client_requests: ClientRequests
 
     def publish(self, identity: str, track: Any, *, room: "Room | None" = None) -> "Publication": ...
 
@@ -210,7 +241,7 @@ class RunView(Tracing, Accounts, Protocol):
     @property
     def media_dir(self) -> Path | None: ...
 
-    def flush(self) -> None: ...
+    def flush(self, exact: bool = True) -> None: ...
 
     def trace_digest(self) -> str: ...
 
@@ -225,6 +256,7 @@ class RunView(Tracing, Accounts, Protocol):
     def at(self, when: object, action: Callable[[], Any]) -> None: ...
 
 
-#: every port, for the test that the Simulation has each of their members
+#: every port the Simulation itself implements, for the test that it has each of their members
+#: (``ClientRequests`` is the Simulation's ``client_requests``)
 PORTS: tuple[type, ...] = (EventSink, Scheduler, Ids, Tracing, Recordings, MediaPort, CloudPort, Accounts, ClientPort,
                            PacketObserver, RecorderPort, TranscriberPort, RunView)

@@ -28,6 +28,7 @@ from .rng import Draws
 if TYPE_CHECKING:
     from .client.dispatch import ClientDispatcher
     from .client.sdk import Room
+    from .client_requests import ClientRequests
     from .control.cloud import Cloud
     from .control.records import ParticipantRecord, RoomRecord, TrackRecord
     from .control.tokens import TokenClaims
@@ -67,8 +68,9 @@ class Sessions:
                  links: list[Link], open_links: list[Link], link_ids: dict[str, int], congestion_control: bool,
                  advance: Callable[[int], None], now_us: Callable[[], int],
                  schedule: Callable[..., None], recordings: Callable[[], "RecordingService"],
-                 media_service: Callable[[], "RecordingService | None"]) -> None:
+                 media_service: Callable[[], "RecordingService | None"], requests: "ClientRequests") -> None:
         self._model = model
+        self.requests = requests  # what clients asked for that shapes their media (codecs, caps), and hear back
         self.sfu = sfu
         self.directory = directory
         self.receivers = receivers
@@ -168,6 +170,7 @@ class Sessions:
         p.joined_at = now
         p.record = record
         p.cloud = cloud
+        self.requests.joined(record, options)
         self.directory.add_member(p, record.sid)
         p.uplink = self.make_link(f"{p.key}/up", net.up)
         p.downlink = self.make_link(f"{p.key}/down", net.down)
@@ -209,6 +212,7 @@ class Sessions:
         now = self.now_us
         record = p.record
         assert record is not None and p.cloud is not None
+        spec = self.requests.prepare(record, spec)
         track_record = p.cloud.add_track(record, spec.name, TRACK_KIND[spec.kind])
         draws = Draws(self.streams.stream(f"source/{p.key}/{spec.name}"))
         ssrc = int(draws.uniform() * 2**32) or 1
@@ -216,7 +220,8 @@ class Sessions:
         if spec.kind in ("video", "screen"):
             period = round(1e6 / spec.spec.fps)  # type: ignore[union-attr]
         elif spec.kind == "data":
-            period = round(1e6 / spec.spec.rate_hz)  # type: ignore[union-attr]
+            rate = spec.spec.rate_hz  # type: ignore[union-attr]
+            period = round(1e6 / rate) if rate else 0  # rate 0: only what the application sends
         start = now + int(draws.uniform() * period)  # sources don't tick in lockstep
         source = make_source(spec, draws, ssrc, start)
         if self.congestion_control and hasattr(source, "set_target_bitrate"):
@@ -247,7 +252,8 @@ class Sessions:
         for other in room.connected:
             if other is not record:
                 self.directory.show(other.sid, track_record.sid)
-        self.post(ev.TrackPublished(track_record))
+        self.post(ev.TrackPublished(track_record, _media(spec, source)))
+        self.requests.published(p, pub)
         self.sync_subscriptions(room, None, [track_record])
         return pub
 
@@ -274,12 +280,17 @@ class Sessions:
                     if view is None:
                         continue
                     routed = t.published and bool(self.sfu.route[subscriber.index, t.sfu_track])
+                    refused = routed and bool(self.requests.failing) and self.requests.refused(subscriber, t)
+                    routed = routed and not refused
                     if routed != (view.state is SubscriptionState.SUBSCRIBED):
                         view.fire(SubscriptionEvent.SUBSCRIBE if routed else SubscriptionEvent.UNSUBSCRIBE)
                         kind = "track-subscribed" if routed else "track-unsubscribed"
                         self.trace.record(self.now_us, kind, **subscriber.named(),
                                           **self.member(publisher).named("publisher"), track=t.name)
                         self.post(ev.TrackSubscribed(s, t) if routed else ev.TrackUnsubscribed(s, t))
+                        self.requests.subscribed(subscriber, t, routed)
+                    if refused:
+                        self.requests.failed(subscriber, t)
 
     def route_by_rules(self, record: "ParticipantRecord") -> None:
         p = self.member(record)
@@ -327,9 +338,9 @@ class Sessions:
         """Mute (``enabled=False``) or unmute ``p``'s published track."""
         self._advance(self.now_us)
         pub = p.publication(track)
-        if pub.source.enabled == enabled:
+        if pub.record.enabled == enabled:
             return
-        pub.source.enabled = enabled
+        pub.source.enabled = enabled and not self.requests.is_paused(pub.record.sid)  # a stopped track stays quiet
         self.sfu.publications[pub.track].enabled = enabled
         self.preferences_changed()
         t = pub.record
@@ -352,6 +363,13 @@ class Sessions:
         self.preferences_changed()
         self.trace.record(self.now_us, "track-priority-changed", **p.named(), track=track, priority=priority)
         self.post(ev.TrackPublishPriorityChanged(pub.record, priority))
+        ruled = [other for other in participant.room.connected
+                 if other is not participant and other.subscribe_rules is not None]
+        cloud: Any = p.cloud
+        for other in ruled:  # a rule may select tracks by their priority
+            self.sfu.subscribe(self.member(other).index, pub.track, cloud.subscribed(other, pub.record))
+        if ruled:
+            self.sync_subscriptions(participant.room, ruled, [pub.record])
 
     def preferences_changed(self) -> None:
         """Something the allocator reads changed (priorities, client switch-offs, render sizes, speaker)."""
@@ -445,3 +463,14 @@ class Sessions:
             self.post(ev.Reconnecting(record, twilio_error(53405, "media connection lost")))
         else:
             self.post(ev.Reconnected(record))
+
+
+def _media(spec: TrackSpec, source: Any) -> dict[str, Any] | None:
+    """What clients are told of a new track's source: a data track's channel, a camera's capture size."""
+    inner: Any = spec.spec
+    if spec.kind == "data":
+        return {"ordered": inner.ordered, "reliable": inner.reliable}
+    ladder = getattr(source, "ladder", None)
+    if ladder:
+        return {"width": ladder[-1].width, "height": ladder[-1].height, "fps": inner.fps}
+    return None

@@ -18,7 +18,9 @@ import simpy.rt
 from . import events as ev
 from .backoff import Backoff
 from .client.dispatch import ClientDispatcher
+from .client.options import connect_options
 from .client.sdk import Room
+from .client_requests import ClientRequests
 from .control.backend import BackendRequest, send_with_retry
 from .control.cloud import Cloud
 from .control.quotas import Quotas
@@ -78,7 +80,8 @@ class Simulation:
                  engine: str = "fast", trace_packets: bool = False, room: str = "room",
                  epoch: object = None, quotas: Quotas | None = None,
                  speaker_detector: str = "volfin-cohen", congestion_control: bool = True,
-                 estimator: str = "gcc", media_dir: str | Path | None = None, timeline: bool = True) -> None:
+                 estimator: str = "gcc", media_dir: str | Path | None = None, timeline: bool = True,
+                 nack: bool = True) -> None:
         if engine not in ("fast", "reference"):
             raise ConfigError("engine", f"expected 'fast' or 'reference', got {engine!r}")
         self.seed = seed
@@ -127,16 +130,18 @@ class Simulation:
         self.cloud = self.add_account(quotas=quotas)
         self.env.process(self._ticker())
         self.env.process(self._speaker_decisions())
+        self._wire(engine, bool(congestion_control), estimator, timeline, nack)
+
+    def _wire(self, engine: str, congestion_control: bool, estimator: str, timeline: bool, nack: bool) -> None:
+        """The data path and the SFU's control loop, checked, made and wired; the loop's timers start."""
         from .sfu.bwe import ESTIMATORS
 
         if estimator not in ESTIMATORS:
             raise ConfigError("estimator", f"expected one of {sorted(ESTIMATORS)}, got {estimator!r}")
-        if not isinstance(timeline, bool):
-            raise ConfigError("timeline", f"expected true or false, got {timeline!r}")
-        self._wire(engine, bool(congestion_control), estimator, timeline)
-
-    def _wire(self, engine: str, congestion_control: bool, estimator: str, timeline: bool) -> None:
-        """The data path and the SFU's control loop, made and wired; the loop's timers start."""
+        for name, value in (("timeline", timeline), ("nack", nack)):
+            if not isinstance(value, bool):
+                raise ConfigError(name, f"expected true or false, got {value!r}")
+        self.nack = nack
         self.logs = SimLogs(lambda: self.now_us)  # this run's vroom.* loggers, stamped with its time (vroom.logs)
         self.trace.listener = self.logs.trace_record
         self.congestion_control = congestion_control
@@ -144,7 +149,7 @@ class Simulation:
         self.feedback = FeedbackLog() if congestion_control else None  # transport-wide feedback, all links
         self.datapath = DataPath(engine=engine, sfu=self.sfu, members=self._participant_of_member,
                                  receivers=self.receivers, trace=self.trace, link_ids=self._link_ids,
-                                 feedback=self.feedback)
+                                 feedback=self.feedback, nack=self.nack)
         self.sfu_node = self.datapath.node  # the SFU's counters and taps
         self.loop = ControlLoop(sfu=self.sfu, members=self._participant_of_member, publications=self._pub_of_track,
                                 receivers=self.receivers, trace=self.trace, link_ids=self._link_ids,
@@ -161,6 +166,10 @@ class Simulation:
                                          detectors=self.sfu_node.speakers.detectors, directory=self.directory,
                                          trace=self.trace, post=self.post, now_us=lambda: self.now_us,
                                          preferences_changed=self.preferences_changed)
+        self.client_requests = ClientRequests(
+            sfu=self.sfu, directory=self.directory, receivers=self.receivers, loop=self.loop, post=self.post,
+            advance=self._advance, now_us=lambda: self.now_us, schedule=self.schedule, tick_us=self.tick_us,
+            epoch=self.epoch, media_service=lambda: self._media_service)
         self.sessions = Sessions(model=self, sfu=self.sfu, directory=self.directory, receivers=self.receivers,
                                  trace=self.trace, post=self.post, clients=self.clients, streams=self.streams,
                                  participants=self.participants, keys=self._keys, accounts=self.accounts,
@@ -168,7 +177,8 @@ class Simulation:
                                  links=self._links, open_links=self._open_links, link_ids=self._link_ids,
                                  congestion_control=congestion_control, advance=self._advance,
                                  now_us=lambda: self.now_us, schedule=self.schedule, recordings=self.recordings,
-                                 media_service=lambda: self._media_service)
+                                 media_service=lambda: self._media_service, requests=self.client_requests)
+        self.client_requests.resync = lambda room: self.sessions.sync_subscriptions(room, None, None)
 
     def post(self, event: ev.Event) -> None:
         """Post a typed event to ``events``, the sink of the moment (a test may wrap it)."""
@@ -195,11 +205,13 @@ class Simulation:
             self.env.run(until=end)
         self.flush()
 
-    def flush(self) -> None:
-        """Bring the data path, the receivers and the link counters up to now."""
+    def flush(self, exact: bool = True) -> None:
+        """Bring the data path, the receivers and the link counters up to now (the ticker's ``exact=False``:
+        the data path to its last whole epoch, see ``DataPath.advance``)."""
         now = self.now_us
-        self._advance(now)
+        self.datapath.advance(now, exact=exact)
         self.receivers.consume(now)
+        self.client_requests.drain(now)  # what the receivers tell clients: media started, messages, warnings
         for link in self._open_links:
             link.settle(now)
         if any(link.finished for link in self._open_links):  # a left session's links, all arrived: done with
@@ -232,9 +244,9 @@ class Simulation:
             now = int(env.now)
             if now - self._last_consume >= US_PER_S:
                 self._last_consume = now
-                self.flush()  # once a simulated second: receivers and link counters too
+                self.flush(exact=False)  # once a simulated second: receivers and link counters too
             else:
-                self._advance(now)
+                self.datapath.advance(now, exact=False)
 
     def _speaker_decisions(self) -> Any:
         """Every 300 ms (Jitsi's decision interval) each room's detector decides; changes go to clients."""
@@ -246,10 +258,10 @@ class Simulation:
             self._advance(now)
             self.speakers.decide(now)
 
-    def _advance(self, until: int) -> None:
+    def _advance(self, until: int, exact: bool = True) -> None:
         """Bring the data path up to ``until`` µs (before any change of state, so packets sent earlier see the
-        old state)."""
-        self.datapath.advance(until)
+        old state; ``exact=False``: a look at progress, to the last whole epoch, see ``DataPath.advance``)."""
+        self.datapath.advance(until, exact=exact)
 
     def _control_loop(self) -> Any:
         """The SFU's control loop (``vroom.loop``): at each of its timers, the data path is brought up to that
@@ -332,21 +344,15 @@ class Simulation:
     # -- connecting ------------------------------------------------------------------
     def connect(self, token: str, name: str | None = None, *, audio: Any = True, video: Any = True,
                 tracks: Iterable[Any] | None = None, network: Network | dict[str, Any] | None = None,
-                automatic_subscription: bool = True, bandwidth_profile: dict[str, Any] | None = None,
-                dominant_speaker: bool = False, network_quality: Any = False,
-                preferred_video_codecs: Any = None, logger_name: str = "twilio-video", log_level: Any = "warn",
-                receive_transcriptions: bool = False,
-                _driver: Participant | None = None) -> Room:
-        """Join a room with an access token, like twilio-video.js ``connect(token, options)``.
+                _driver: Participant | None = None, **options: Any) -> Room:
+        """Join a room with an access token, like twilio-video.js ``connect(token, options)``; ``options``
+        are its ConnectOptions in snake_case (``vroom.client.options``: ``automatic_subscription``,
+        ``bandwidth_profile``, ``network_quality``, ``max_video_bitrate`` ...).
 
         Raises ``TwilioError`` (with Twilio's code) when the cloud refuses; nothing is left behind.
         """
-        options = {"automatic_subscription": automatic_subscription, "bandwidth_profile": bandwidth_profile,
-                   "dominant_speaker": dominant_speaker, "network_quality": network_quality,
-                   "preferred_video_codecs": preferred_video_codecs, "logger_name": logger_name,
-                   "log_level": log_level, "receive_transcriptions": receive_transcriptions}
         return self.sessions.connect(token, name, audio=audio, video=video, tracks=tracks, network=network,
-                                     options=options, driver=_driver)
+                                     options=connect_options(options), driver=_driver)
 
     def run_preflight(self, token: str, **options: Any) -> Any:
         """Start twilio-video.js's preflight test now (``vroom.client.preflight.run_preflight``)."""
@@ -492,7 +498,7 @@ class Simulation:
         """The participants added with ``add_participant``, as a scenario file (``vroom.plan``)."""
         return scenario_dict(name=name, seed=self.seed, now_us=self.now_us, room=self.default_room,
                              sfu={"congestion_control": self.congestion_control, "estimator": self.estimator_name,
-                                  "speaker_detector": self.speaker_detector}, plan=self.plan)
+                                  "speaker_detector": self.speaker_detector, "nack": self.nack}, plan=self.plan)
 
     # -- scripted back-end requests -------------------------------------------------------
     def backend_request(self, method: str, path: str, params: dict[str, Any] | None = None, *,

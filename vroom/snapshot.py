@@ -154,6 +154,10 @@ class SfuView:
     padding_in: int
     padding_sent: int
     packets_not_forwarded: int
+    nacks_in: int
+    """Subscribers' NACKs that reached the SFU."""
+    rtx_sent: int
+    """RTX packets the SFU sent answering them."""
     on_the_way: int
     """Packets the uplinks accepted that the SFU has not taken in yet."""
     members: tuple[MemberView, ...]
@@ -304,7 +308,8 @@ def _sfu(sim: "Simulation", parts: Parts) -> SfuView:
     node = sim.sfu_node  # the SFU's counters
     return SfuView(
         node.packets_in, node.packets_forwarded, node.packets_discarded, node.packets_retransmitted, node.padding_in,
-        node.padding_sent, node.packets_not_forwarded, parts.on_the_way, tuple(members), _frozen(sfu.route),
+        node.padding_sent, node.packets_not_forwarded, node.nacks_in, node.rtx_sent, parts.on_the_way,
+        tuple(members), _frozen(sfu.route),
         _frozen(sfu.forwarder.current),
         MappingProxyType({room: tuple(present) for room, present in sfu.rooms.items()}),
         MappingProxyType(dict(sfu.max_participants)), MappingProxyType(dict(parts.dominant)), (subs, tracks))

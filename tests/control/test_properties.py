@@ -15,7 +15,8 @@ class ControlPlane(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         self.quotas = Quotas(concurrent_rooms=3, concurrent_participants=5)
-        self.sim = vroom.Simulation(seed=5, quotas=self.quotas, congestion_control=False)  # the control plane is under test
+        # the control plane is under test: its media as cheap as it comes (no NACK, no estimates, long ticks)
+        self.sim = vroom.Simulation(seed=5, quotas=self.quotas, congestion_control=False, nack=False, tick="1s")
         self.cloud = self.sim.cloud
 
     def snapshot(self):
@@ -60,7 +61,7 @@ class ControlPlane(RuleBasedStateMachine):
         except vroom.TwilioError as err:
             assert err.code in (20404, 53112, 20429)
 
-    @rule(seconds=st.sampled_from([0.5, 30, 400]))
+    @rule(seconds=st.sampled_from([0.5, 30, 310]))  # 310 s: past the 5-minute empty and unused room timeouts
     def wait(self, seconds):
         self.sim.run(self.sim.now + seconds)
 
@@ -88,7 +89,8 @@ class ControlPlane(RuleBasedStateMachine):
                     assert member(p.sid).client.state == "disconnected"
 
 
-# 25 runs of up to 25 steps: each run's cost is mostly the media of its 400 s waits (up to five people
-# publishing), from a fraction of a second to several seconds a run
-ControlPlane.TestCase.settings = settings(max_examples=25, stateful_step_count=25, deadline=None)
+# 20 runs of up to 25 steps: each run's cost is mostly the media of its 310 s waits (up to five people
+# publishing), from a fraction of a second to several seconds a run; drawn from a fixed seed, so the
+# suite's time does not depend on the draw (25 random runs took from 4 s to 110 s)
+ControlPlane.TestCase.settings = settings(max_examples=20, stateful_step_count=25, deadline=None, derandomize=True)
 TestControlPlane = ControlPlane.TestCase

@@ -1,16 +1,24 @@
 """The data path's own work: probe clusters paced as libwebrtc's prober does, epochs no longer than RTO.Min."""
 
+from types import SimpleNamespace
+
 from vroom.datapath import DataPath
 from vroom.datapath.queues import MAX_EPOCH_US, RTO_MIN_US
 from vroom.media.receiver import Receivers
 from vroom.media.rtp import FLAG_PADDING, HEADER_BYTES, MAX_PAYLOAD
+from vroom.net.link import LinkConfig
 from vroom.sfu.core import SFU
 from vroom.trace import Trace
 
 
-def path():
-    return DataPath(engine="fast", sfu=SFU(), members=[], receivers=Receivers(), trace=Trace(), link_ids={},
-                    feedback=None)
+def path(nack=True, members=()):
+    return DataPath(engine="fast", sfu=SFU(), members=list(members), receivers=Receivers(), trace=Trace(),
+                    link_ids={}, feedback=None, nack=nack)
+
+
+def member(delay_ms, jitter_ms=0, connected=True, rate_bps=20_000_000):
+    config = LinkConfig(rate_bps=rate_bps, delay_us=delay_ms * 1000, jitter_us=jitter_ms * 1000)
+    return SimpleNamespace(connected=connected, downlink=SimpleNamespace(config=config), uplink=None, publications=[])
 
 
 def test_a_probe_cluster_is_full_size_padding_paced_at_its_rate():
@@ -26,12 +34,27 @@ def test_a_probe_cluster_is_full_size_padding_paced_at_its_rate():
 
 
 def test_epochs_are_never_longer_than_the_shortest_retransmission_timeout():
-    dp = path()
+    dp = path(nack=False)
     seen = []
     dp.engine.run = lambda emitted, until: seen.append(until)
     dp.advance(2_500_000)
     assert MAX_EPOCH_US <= RTO_MIN_US
     assert seen == [1_000_000, 2_000_000, 2_500_000] and dp.done_until == 2_500_000
+
+
+def test_with_nack_epochs_fit_in_the_shortest_downlink_delay_and_a_tick_stops_at_a_whole_one():
+    # shortest one-way delay a connected downlink can give: 45 − 8 = 37 ms (the 5 ms one is disconnected);
+    # the longest step of 100, 50, 25, 20, 10 ms within it is 25 ms
+    dp = path(members=[member(45, jitter_ms=8), member(60), member(5, connected=False)])
+    seen = []
+    dp.engine.run = lambda emitted, until: seen.append(until)
+    dp.advance(110_000, exact=False)  # the ticker's call: whole epochs only
+    assert seen == [25_000, 50_000, 75_000, 100_000] and dp.done_until == 100_000
+    dp.advance(110_000)  # a change of state: up to the microsecond
+    assert seen[-1] == 110_000
+    assert path(members=[member(3)]).recovery.epoch_us() == 10_000  # never under 10 ms
+    # 1 Gbps links with no loss model lose nothing a room sends: no NACK is ever due, so the longest step
+    assert path(members=[member(0, rate_bps=1_000_000_000)]).recovery.epoch_us() == 100_000
 
 
 def test_padding_aimed_at_a_subscriber_enters_at_the_sfu_and_the_publishers_goes_up_its_uplink():

@@ -134,3 +134,4 @@ def test_jitter_decay_powers_grow_and_match_the_array_power():
     assert len(big) >= 5000
     assert np.array_equal(big[:5000], np.power(15 / 16, np.arange(1, 5001)))
     assert np.array_equal(small, big[:3])
+

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from vroom.media.rtp import FLAG_KEYFRAME, HEADER_BYTES, PacketColumns
@@ -199,9 +199,12 @@ def test_counters_account_for_every_captured_frame():
 @settings(max_examples=25, deadline=None)
 @given(st.sampled_from([100_000, 500_000, 2_000_000]), st.sampled_from([5.0, 15.0, 30.0]), st.booleans(),
        st.integers(0, 2**16), st.sampled_from(["1s", "4s", "20s"]))
+@example(100_000, 15.0, True, 404, "1s")  # a capped slide frame as a window's last: the buffer ends below zero
 def test_bytes_over_any_window_stay_within_the_target_and_the_buffer(bitrate, fps, is_screen, seed, change):
     # the buffer model: over any window, what is sent is the budgets of the window's frames plus what the
-    # buffer held at its start (at most its size, 1 s of target) less what it holds at its end
+    # buffer held at its start (at most its size, 1 s of target) less what it holds at its end; a frame is
+    # encoded only while the buffer is above libvpx's drop mark (above zero), so at the end it is at least
+    # minus the window's last frame
     if is_screen:
         src = screen(bitrate, fps, change, seed)
     else:
@@ -211,4 +214,4 @@ def test_bytes_over_any_window_stay_within_the_target_and_the_buffer(bitrate, fp
     for window in (2_000_000, 5_000_000):
         lo = np.searchsorted(t, t - window, side="left")  # frames in (t - window, t]
         sent = bits[np.arange(1, len(t) + 1)] - bits[lo]
-        assert np.all(sent <= bitrate * (window / 1e6 + 1.0) + bitrate / fps)
+        assert np.all(sent <= bitrate * (window / 1e6 + 1.0) + bitrate / fps + 8 * size)

@@ -125,6 +125,20 @@ def test_a_retransmitted_packet_completes_its_frame():
     assert rec.video.playout(0).jitter.nack_count == 1
 
 
+def test_a_late_repair_is_rendered_and_its_wait_is_one_freeze():
+    # one-packet frames at 30 fps, one temporal layer (each refers to the one before); frame 20 is lost and
+    # its RTX copy arrives 250 ms after it was due, at 916.7 ms, after frames 21..27 (27 x 33.3 = 900 ms).
+    # Those wait for it; then all play. Frame 19 shows at 633.3 ms + the current delay (< 90 ms, no
+    # retransmission term yet), frame 20 at ≥ 916.7 + 3 ms decode: a gap ≥ 196 ms against the threshold
+    # max(3 x avg, avg + 150) with avg = (19 x 33.3 + 286) / 20 ≈ 46 ms, so 196 ms: one freeze.
+    batch = frames(range(60), lost={(20, 0)}, rtx=[(20, 0, 20 * PERIOD_US + 250_000)])
+    rec = run(batch, [2_100_000])
+    s = video(rec)
+    assert s["frames_complete"] == s["frames_decoded"] == 60
+    assert s["freezes"] == 1
+    assert 0.196 <= s["freeze_seconds"] <= 0.29
+
+
 def test_three_retransmitted_frames_add_the_rtt_term_to_the_target_delay():
     # kNackLimit 3 frames with a retransmitted packet within 60 s: the jitter delay gets
     # + min(0.9 × RTT, 200 ms) = 0.9 × 100 ms = 90 ms (video_stream_buffer_controller.cc)
@@ -182,7 +196,7 @@ def test_deliveries_without_flags_are_refused():
 def test_a_subscribers_key_frame_request_reaches_the_publishers_encoder():
     # bob's downlink loses 3% of packets and nothing is retransmitted: his playout freezes and asks for key
     # frames; the SFU forwards them to alice's encoder, which makes key frames beyond its first
-    sim = vroom.Simulation(seed=3)
+    sim = vroom.Simulation(seed=3, nack=False)  # with NACK the loss is repaired
     link = {"rate": "5Mbps", "delay": "20ms"}
     sim.add_participant("alice", publish=["video"], network={"up": link, "down": link})
     sim.add_participant("bob", network={"up": link, "down": {**link, "loss": "3%"}})

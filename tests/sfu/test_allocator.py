@@ -105,10 +105,6 @@ def test_max_subscription_bitrate_takes_bps_or_a_rate(value, bps):
      ["True"]),
     ({"video": {"maxSubscriptionBitrate": 0}}, "bandwidth_profile.video.maxSubscriptionBitrate", ["0"]),
     ({"video": {"colour": "red"}}, "bandwidth_profile.video.colour", ["unknown", "'mode'", "'colour'"]),
-    ({"video": {"maxTracks": 2}}, "bandwidth_profile.video.maxTracks",
-     ["deprecated", "client_track_switch_off_control"]),
-    ({"video": {"renderDimensions": {}}}, "bandwidth_profile.video.renderDimensions",
-     ["deprecated", "content_preferences_mode"]),
     ({"video": {"trackSwitchOffMode": "detected", "track_switch_off_mode": "detected"}},
      "bandwidth_profile.video.track_switch_off_mode", ["twice", "'trackSwitchOffMode'"]),
 ])
@@ -747,3 +743,12 @@ def test_equal_allocations_are_shared_and_every_change_makes_a_new_one():
     assert third == [Allocation(1, 0, 0, 40 * K), Allocation(2, 0, 0, 100 * K)] and len(small) <= 2
     with pytest.raises(ValueError, match="max_size must be >= 1, got 0"):
         AllocationTable(max_size=0)
+
+
+@pytest.mark.parametrize("options", [{"video": {"maxTracks": 2}}, {"video": {"renderDimensions": {}}},
+                                     {"video": {"max_tracks": 2, "mode": "collaboration"}}])
+def test_deprecated_settings_are_accepted_as_twilio_video_does(options):
+    """twilio-video.js 2.x keeps maxTracks and renderDimensions working with a warning (lib/connect.js's
+    deprecatedBandwidthProfileOptions); the profile reads the rest (the client warns at connect)."""
+    profile = BandwidthProfile.from_options(options)
+    assert profile.mode == options["video"].get("mode", "grid")

@@ -262,9 +262,11 @@ class RestApi:
         }
 
 
-def _echoed(value: Any) -> str:
+def _echoed(value: Any) -> Any:
     """A filter as the page URLs repeat it: text, with what UTF-8 cannot carry (a lone surrogate) replaced and
-    an integer too long to print shown short."""
+    an integer too long to print shown short; a list filter's values each so (each its own key in the URL)."""
+    if isinstance(value, (list, tuple)):
+        return [_echoed(v) for v in value]
     try:
         text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
     except ValueError:  # past Python's limit on the digits of an int

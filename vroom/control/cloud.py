@@ -395,6 +395,8 @@ def _rule_matches(rule: dict[str, Any], publisher: ParticipantRecord, track: Tra
         checks.append(rule["track"] in (track.name, track.sid))
     if rule.get("kind") is not None:
         checks.append(rule["kind"] == track.kind)
+    if rule.get("priority") is not None:  # the track's publish priority now
+        checks.append(rule["priority"] == track.priority)
     return bool(checks) and all(checks)
 
 

@@ -73,6 +73,7 @@ CODES: dict[int, tuple[str, str, int]] = {
     53302: ("TrackNameTooLongError", "Track name is too long", 400),
     53303: ("TrackNameCharsInvalidError", "Track name contains invalid characters", 400),
     53304: ("TrackNameIsDuplicatedError", "Track name is duplicated", 400),
+    53404: ("MediaNoSupportedCodecError", "No supported codec", 400),
     53405: ("MediaConnectionError", "Media connection failed or Media activity ceased", 400),
 }
 

@@ -31,9 +31,10 @@ from ..media.rtp import FLAG_PADDING, HEADER_BYTES, MAX_PAYLOAD, PacketColumns
 from ..net.feedback import FeedbackLog
 from .batch import NO_TARGET, NOT_AT_SFU, NOT_PROBE, SCHEMA, PacketBatch
 from .fast import FastEngine
-from .hops import PROBATOR_SSRC, HopLog
+from .hops import PROBATOR_SSRC, RTCP_SSRC, HopLog, rtx_ssrc
 from .pacing import Pacers, ProbeSender
 from .queues import MAX_EPOCH_US, RTO_MAX_US, RTO_MIN_US, rto_us
+from .recovery import DownlinkRecovery
 from .reference import ReferenceEngine
 from .sfu_node import Egress, SfuNode
 from .taps import SpeakerTap, Tap
@@ -45,21 +46,24 @@ if TYPE_CHECKING:
     from ..trace import Trace
 
 __all__ = ["DataPath", "PacketBatch", "SCHEMA", "SfuNode", "Egress", "SpeakerTap", "Tap", "rto_us", "RTO_MIN_US",
-           "RTO_MAX_US", "MAX_EPOCH_US", "PROBATOR_SSRC", "Pacers", "ProbeSender"]
+           "RTO_MAX_US", "MAX_EPOCH_US", "PROBATOR_SSRC", "RTCP_SSRC", "rtx_ssrc", "Pacers", "ProbeSender"]
 
 
 class DataPath:
     """Sources → uplinks → SFU node → downlinks → receivers, brought up to a time on request."""
 
     def __init__(self, *, engine: str, sfu: "SFU", members: list["Participant"], receivers: "Receivers",
-                 trace: "Trace", link_ids: dict[str, int], feedback: FeedbackLog | None) -> None:
+                 trace: "Trace", link_ids: dict[str, int], feedback: FeedbackLog | None, nack: bool = True) -> None:
         self.sfu = sfu
         self.members = members  # by SFU member index
         self.node = SfuNode(sfu=sfu, members=members)
         hops = HopLog(sfu=sfu, trace=trace, link_ids=link_ids, feedback=feedback)
         kind = FastEngine if engine == "fast" else ReferenceEngine
+        #: NACK/RTX between the SFU and its subscribers (None: no loss recovery on that hop)
+        self.recovery = DownlinkRecovery(sfu=sfu, members=members) if nack else None
         self.engine: FastEngine | ReferenceEngine = kind(members=members, node=self.node, hops=hops,
-                                                         receivers=receivers)
+                                                         receivers=receivers, recovery=self.recovery)
+        self.receivers = receivers
         self.done_until = 0  # everything sent before this is computed
         self._emitted = PacketColumns()
         self._uid = 0
@@ -70,10 +74,20 @@ class DataPath:
         #: what the control loop is handed: probe clusters, and the pacers whose targets it sets
         self.send_padding = ProbeSender(self.queue_probe_cluster, self.pacers)
 
-    def advance(self, until: int) -> None:
-        """Bring the data path up to ``until`` µs, in epochs no longer than ``MAX_EPOCH_US``."""
+    def advance(self, until: int, exact: bool = True) -> None:
+        """Bring the data path up to ``until`` µs, in epochs no longer than ``MAX_EPOCH_US``. With loss
+        recovery the epochs are ``DownlinkRecovery.epoch_us`` long, counted from the last exact stop, and
+        ``exact=False`` (the ticker's call) stops at the last whole epoch, so that where epochs end never
+        depends on the tick (``recovery.py`` says why that matters)."""
         while self.done_until < until:
-            self._epoch(min(until, self.done_until + MAX_EPOCH_US))
+            end = self.done_until + (MAX_EPOCH_US if self.recovery is None else self.recovery.epoch_us())
+            if end > until:
+                if not exact and self.recovery is not None:
+                    return
+                end = until
+            self._epoch(end)
+            if self.recovery is not None:
+                self.recovery.forget(self.done_until)
 
     def fresh_on_the_way(self) -> int:
         """Packets an uplink accepted that the SFU has not taken in yet (in flight, or arrived after the last
@@ -97,6 +111,7 @@ class DataPath:
             emitted = self.pacers.pace(emitted, until, self._new_uids)
         self.engine.run(emitted, until)
         self.done_until = until
+        self.receivers.computed_until = until
 
     def _route_columns(self, cols: dict[str, np.ndarray]) -> PacketBatch:
         """Sources' packets with the data path's columns: the publisher, a unique id in canonical order (send

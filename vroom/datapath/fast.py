@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..media.rtp import FLAG_RELIABLE
+from ..media.rtp import FLAG_NACK, FLAG_RELIABLE
 from ..net.feedback import NOT_RECEIVED
 from ..net.link import DELIVERED, Link, transmit
 from .batch import PacketBatch
 from .hops import HopLog
 from .queues import BatchQueue, retry
+from .recovery import DownlinkRecovery
 from .sfu_node import Egress, SfuNode
 
 if TYPE_CHECKING:
@@ -38,11 +39,13 @@ def nonzero2d(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 class FastEngine:
     """Epochs of packets through uplinks, the SFU node and downlinks; the queues between them."""
 
-    def __init__(self, *, members: list["Participant"], node: SfuNode, hops: HopLog, receivers: "Receivers") -> None:
+    def __init__(self, *, members: list["Participant"], node: SfuNode, hops: HopLog, receivers: "Receivers",
+                 recovery: DownlinkRecovery | None = None) -> None:
         self.members = members  # by SFU member index
         self.node = node
         self.hops = hops
         self.receivers = receivers
+        self.recovery = recovery
         self.ingress = BatchQueue("t_sfu")  # packets on their way to, or waiting in, the SFU
         self.resend = BatchQueue("t_up")  # uplink retransmissions not yet due
 
@@ -59,15 +62,47 @@ class FastEngine:
         again = self.resend.take_due(until)
         if again is not None:
             emitted = again if emitted is None else emitted.concat(again)
+        if self.recovery is not None:
+            nacks = self.recovery.nacks_due(until)
+            if nacks is not None:
+                emitted = nacks if emitted is None else emitted.concat(nacks)
         if emitted is not None:
             self._uplinks(emitted)
         batch = self.ingress.take_due(until)
         if batch is None:
             return
         order = np.lexsort((batch["target"], batch["attempt"], batch["uid"], batch["t_sfu"]))
-        egress = self.node.receive(batch.take(order))
+        egress = self._at_sfu(batch.take(order))
         if egress is not None:
-            self._downlinks(egress)
+            self._downlinks(egress, until)
+
+    def _at_sfu(self, batch: PacketBatch) -> Egress | None:
+        """What reached the SFU, in arrival order, through the node; then the NACKs among it, answered from the
+        forwards made before each (``ForwardLog``), their RTX put where they arrived (a vectorised kernel)."""
+        recovery = self.recovery
+        if recovery is None:
+            return self.node.receive(batch)
+        nack = (batch["flags"] & FLAG_NACK) > 0
+        egress = self.node.receive(batch.take(~nack) if nack.any() else batch)
+        parts = [] if egress is None else [egress]
+        if egress is not None:
+            recovery.forwarded(egress)
+        if not nack.any():
+            return egress
+        nacks = batch.take(nack)
+        self.node.nacks_in += len(nacks)
+        for row in nacks.rows():
+            rtx = recovery.answer(row, row["t_sfu"])
+            resent = None if rtx is None else self.node.resend(rtx)
+            if resent is not None:
+                parts.append(resent)
+        out = Egress.join(parts)
+        if out is None or len(parts) == 1:
+            return out
+        b = out.batch  # RTX where its NACK arrived: after the media that reached the SFU at that microsecond
+        order = np.lexsort((b["uid"], b["t_sfu"]))
+        return Egress(b.take(order), out.subscribers, out.rows, out.valid[:, order], out.seq[:, order],
+                      out.padding[order])
 
     def _uplinks(self, e: PacketBatch) -> None:
         """Every publisher's packets up its uplink, in FIFO order; the SFU arrivals into the ingress (a
@@ -95,9 +130,10 @@ class FastEngine:
         oc = outcome[row, col]
         ar = arrival[row, col]
         feedback = self.hops.feedback
-        if feedback is not None:  # each link's packets in FIFO order (``col``)
-            feedback.add(self.hops.ids(links)[row], e["t_up"], np.where(oc == DELIVERED, ar, NOT_RECEIVED),
-                         e["size"], e["probe"])
+        if feedback is not None:  # each link's packets in FIFO order (``col``); RTCP has no transport-wide seq
+            media = (e["flags"] & FLAG_NACK) == 0
+            feedback.add(self.hops.ids(links)[row[media]], e["t_up"][media],
+                         np.where(oc == DELIVERED, ar, NOT_RECEIVED)[media], e["size"][media], e["probe"][media])
         ok = oc == DELIVERED
         ok_rows = np.flatnonzero(ok)
         arrived = e.take(ok_rows)
@@ -107,7 +143,7 @@ class FastEngine:
         if again.any():  # the publisher's SCTP stack sends it again after its RTO
             self.resend.push(retry(e.take(again), "t_up"))
 
-    def _downlinks(self, out: Egress) -> None:
+    def _downlinks(self, out: Egress, until: int) -> None:
         """The SFU's egress down every subscriber's downlink at once; deliveries to the receivers (a
         vectorised kernel)."""
         b, valid, out_seq, padding, rows = out.batch, out.valid, out.seq, out.padding, out.rows
@@ -128,7 +164,7 @@ class FastEngine:
         delivered = outcome == DELIVERED
         if padding.any():
             delivered[:, padding] = False
-        self._deliver(b, rows, delivered, out_seq, arrival)
+        self._deliver(b, rows, delivered, out_seq, arrival, until)
         reliable = (b["flags"] & FLAG_RELIABLE) > 0
         if reliable.any():  # the SFU's SCTP stack resends what a subscriber's downlink lost
             r_idx, c_idx, _ = nonzero2d(valid & (outcome != DELIVERED) & reliable[None, :])
@@ -138,15 +174,18 @@ class FastEngine:
                 self.ingress.push(lost)
 
     def _deliver(self, b: PacketBatch, rows: np.ndarray, delivered: np.ndarray, out_seq: np.ndarray,
-                 arrival: np.ndarray) -> None:
+                 arrival: np.ndarray, until: int) -> None:
         sfu = self.node.sfu
         r_idx, c_idx, cells = nonzero2d(delivered)
         tracks = b["track"][c_idx]
         layers = b["layer"][c_idx]
+        subs, seq, arr, flags = rows[r_idx], np.take(out_seq, cells), np.take(arrival, cells), b["flags"][c_idx]
         self.receivers.add({
-            "sub": rows[r_idx], "track": tracks, "kind": sfu.track_kind[tracks],
-            "seq": np.take(out_seq, cells), "ts": b["ts"][c_idx] - sfu.forwarder.ts_shift[tracks, layers],
-            "t": b["t"][c_idx], "arrival": np.take(arrival, cells),
+            "sub": subs, "track": tracks, "kind": sfu.track_kind[tracks],
+            "seq": seq, "ts": b["ts"][c_idx] - sfu.forwarder.ts_shift[tracks, layers],
+            "t": b["t"][c_idx], "arrival": arr,
             "frame": b["frame"][c_idx], "nfr": b["nfr"][c_idx], "size": b["size"][c_idx], "layer": layers,
-            "flags": b["flags"][c_idx],
+            "flags": flags,
         })
+        if self.recovery is not None and len(subs):
+            self.recovery.observe(subs, tracks, seq, arr, b["uid"][c_idx], flags, until)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..media.rtp import FLAG_PADDING
+from ..media.rtp import FLAG_NACK, FLAG_PADDING, FLAG_RTX
 from ..net.feedback import NOT_RECEIVED, FeedbackLog
 from ..net.link import DELIVERED, Link
 from .batch import PacketBatch
@@ -16,10 +16,18 @@ if TYPE_CHECKING:
     from ..sfu.core import SFU
     from ..trace import Trace
 
-__all__ = ["HopLog", "PROBATOR_SSRC"]
+__all__ = ["HopLog", "PROBATOR_SSRC", "RTCP_SSRC", "rtx_ssrc"]
 
 #: SSRC of probe padding (mediasoup RtpProbationGenerator's probator stream, ssrc 1234).
 PROBATOR_SSRC = 1234
+#: SSRC of a receiver's RTCP (its NACKs): vroom's receivers send media on none of theirs, so all use one.
+RTCP_SSRC = 1
+_RTX_SSRC_OFFSET = 0x5EED
+
+
+def rtx_ssrc(ssrc: np.ndarray | int) -> np.ndarray | int:
+    """The RTX stream paired with a media SSRC (RFC 4588 §4: a stream of its own, on its own SSRC)."""
+    return (ssrc + _RTX_SSRC_OFFSET) & 0xFFFFFFFF
 
 
 class HopLog:
@@ -38,7 +46,11 @@ class HopLog:
         """Each packet's RTP stream: the track's SSRC plus its simulcast layer (upstream; the SFU sends a
         subscriber one stream with the track's SSRC), or the probator's."""
         ssrc = self.sfu.track_ssrc[b["track"]]
-        return np.where(b["flags"] & FLAG_PADDING, PROBATOR_SSRC, ssrc if rewritten else ssrc + b["layer"])
+        flags = b["flags"]
+        out = np.where(flags & FLAG_PADDING, PROBATOR_SSRC, ssrc if rewritten else ssrc + b["layer"])
+        if (flags & (FLAG_NACK | FLAG_RTX)).any():
+            out = np.where(flags & FLAG_RTX, rtx_ssrc(out), np.where(flags & FLAG_NACK, RTCP_SSRC, out))
+        return out
 
     def record(self, links: list[Link], first: np.ndarray, ssrc: np.ndarray, seq: np.ndarray,
              outcome: np.ndarray, arrival: np.ndarray, valid: np.ndarray, t_in: np.ndarray) -> None:
@@ -53,8 +65,13 @@ class HopLog:
     def record_one(self, link: Link, pkt: dict[str, int], outcome: int, arrival: int, t: int, seq: int,
                  rewritten: bool = False) -> None:
         one = np.array
-        ssrc = PROBATOR_SSRC if pkt["flags"] & FLAG_PADDING else \
+        flags = pkt["flags"]
+        ssrc = PROBATOR_SSRC if flags & FLAG_PADDING else \
             self.sfu.track_ssrc[pkt["track"]] + (0 if rewritten else pkt["layer"])
+        if flags & FLAG_RTX:
+            ssrc = rtx_ssrc(ssrc)
+        elif flags & FLAG_NACK:
+            ssrc = RTCP_SSRC
         self.trace.link_packets(link.name, link.packets_in - 1, one([ssrc]),
                                 one([seq]), one([outcome]), one([arrival]), one([t]))
 

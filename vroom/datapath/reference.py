@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..media.rtp import FLAG_PADDING, FLAG_RELIABLE
+from ..media.rtp import FLAG_NACK, FLAG_PADDING, FLAG_RELIABLE
 from ..net.link import DELIVERED
 from .batch import PacketBatch
 from .hops import HopLog
 from .queues import rto_us
+from .recovery import DownlinkRecovery
 from .sfu_node import SfuNode
 
 if TYPE_CHECKING:
@@ -33,13 +34,16 @@ _DELIVERY_COLUMNS = ("sub", "track", "kind", "seq", "ts", "t", "arrival", "frame
 class ReferenceEngine:
     """A heap of (time, hop, uid, attempt, target, packet) events, run up to each epoch's end."""
 
-    def __init__(self, *, members: list["Participant"], node: SfuNode, hops: HopLog, receivers: "Receivers") -> None:
+    def __init__(self, *, members: list["Participant"], node: SfuNode, hops: HopLog, receivers: "Receivers",
+                 recovery: DownlinkRecovery | None = None) -> None:
         self.members = members
         self.node = node
         self.hops = hops
         self.receivers = receivers
+        self.recovery = recovery
         self.events: list[tuple[Any, ...]] = []
         self._deliveries: list[tuple[int, ...]] = []
+        self._until = 0
 
     def fresh_on_the_way(self) -> int:
         """Packets an uplink accepted that the SFU has not taken in yet."""
@@ -56,14 +60,18 @@ class ReferenceEngine:
         if emitted is not None:
             for pkt in emitted.rows():
                 push(events, (pkt["t_up"], UPLINK, pkt["uid"], 0, -1, pkt))
-        node = self.node
-        while events and events[0][0] < until:
+        self._until = until
+        while True:
+            t_next = events[0][0] if events else until
+            if self._nacks(min(t_next, until)):
+                continue
+            if t_next >= until:
+                break
             t, kind, uid, attempt, target, pkt = heapq.heappop(events)
             if kind == UPLINK:
                 self._uplink(t, uid, attempt, pkt)
             elif kind == AT_SFU:
-                for p, out_seq in node.receive_one(pkt, t, target):
-                    self._send_down(p, pkt, t, attempt, out_seq)
+                self._at_sfu(t, attempt, target, pkt)
             elif not pkt["flags"] & FLAG_PADDING:  # a probe is never delivered to a receiver
                 self._delivered(t, target, pkt)
         if self._deliveries:
@@ -71,11 +79,40 @@ class ReferenceEngine:
             self._deliveries = []
             self.receivers.add(dict(zip(_DELIVERY_COLUMNS, cols)))
 
+    def _nacks(self, before: int) -> bool:
+        """The NACKs of the earliest microsecond before ``before`` at which a NACK list has work, onto their
+        uplinks (after every event of that microsecond, as the fast engine orders them)."""
+        rec = self.recovery
+        t = None if rec is None else rec.next_time()
+        if t is None or t >= before:
+            return False
+        nacks = rec.nacks_due(t + 1)  # type: ignore[union-attr]
+        for pkt in [] if nacks is None else nacks.rows():
+            heapq.heappush(self.events, (pkt["t_up"], UPLINK, pkt["uid"], 0, -1, pkt))
+        return True
+
+    def _at_sfu(self, t: int, attempt: int, target: int, pkt: dict[str, int]) -> None:
+        node, rec = self.node, self.recovery
+        if pkt["flags"] & FLAG_NACK:
+            node.nacks_in += 1
+            rtx = rec.answer(pkt, t)  # type: ignore[union-attr]
+            for r in [] if rtx is None else rtx.rows():
+                if self.members[r["target"]].connected:
+                    node.rtx_sent += 1
+                    self._send_down(self.members[r["target"]], r, t, 0, r["seq"])
+            return
+        pairs = node.receive_one(pkt, t, target)
+        if rec is not None:
+            rec.forwarded_one(pkt, [(p.index, out_seq) for p, out_seq in pairs])
+        for p, out_seq in pairs:
+            self._send_down(p, pkt, t, attempt, out_seq)
+
     def _uplink(self, t: int, uid: int, attempt: int, pkt: dict[str, int]) -> None:
         link = self.members[pkt["member"]].uplink
         outcome, arrival = link.send(t, pkt["size"])  # type: ignore[union-attr]
         self.hops.record_one(link, pkt, outcome, arrival, t, pkt["seq"])  # type: ignore[arg-type]
-        self.hops.log_one(link, pkt, t, outcome, arrival)  # type: ignore[arg-type]
+        if not pkt["flags"] & FLAG_NACK:  # RTCP has no transport-wide seq
+            self.hops.log_one(link, pkt, t, outcome, arrival)  # type: ignore[arg-type]
         if outcome == DELIVERED:
             heapq.heappush(self.events, (arrival, AT_SFU, uid, attempt, -1, pkt))
         elif pkt["flags"] & FLAG_RELIABLE:
@@ -87,6 +124,10 @@ class ReferenceEngine:
         self.hops.log_one(p.downlink, pkt, t, outcome, arrival)  # type: ignore[arg-type]
         if outcome == DELIVERED:
             heapq.heappush(self.events, (arrival, DELIVER, pkt["uid"], attempt, p.index, {**pkt, "out_seq": out_seq}))
+            if self.recovery is not None and not pkt["flags"] & FLAG_PADDING:
+                one = np.array
+                self.recovery.observe(one([p.index]), one([pkt["track"]]), one([out_seq]), one([arrival]),
+                                      one([pkt["uid"]]), one([pkt["flags"]]), self._until)
         elif pkt["flags"] & FLAG_RELIABLE:
             heapq.heappush(self.events, (t + int(rto_us(np.int64(attempt + 1))), AT_SFU, pkt["uid"],
                                          attempt + 1, p.index, pkt))

@@ -27,7 +27,7 @@ __all__ = ["SfuNode", "Egress", "COUNTERS"]
 
 #: The node's counters, as the summary's ``sfu`` section names them.
 COUNTERS = ("packets_in", "packets_forwarded", "packets_discarded", "packets_retransmitted",
-            "packets_not_forwarded", "padding_in", "padding_sent")
+            "packets_not_forwarded", "padding_in", "padding_sent", "nacks_in", "rtx_sent")
 
 
 @dataclass(slots=True)
@@ -40,6 +40,17 @@ class Egress:
     valid: np.ndarray  # bool [rows × packets]: sent to that subscriber
     seq: np.ndarray  # int64 [rows × packets]: the sequence number it is sent with
     padding: np.ndarray  # bool [packets]: probe padding (sent, never delivered to a receiver)
+
+    @staticmethod
+    def join(parts: list["Egress"]) -> "Egress | None":
+        """Egresses of one epoch's successive batches (same subscribers), one after the other."""
+        if len(parts) <= 1:
+            return parts[0] if parts else None
+        batch = parts[0].batch
+        for e in parts[1:]:
+            batch = batch.concat(e.batch)
+        return Egress(batch, parts[0].subscribers, parts[0].rows, np.hstack([e.valid for e in parts]),
+                      np.hstack([e.seq for e in parts]), np.concatenate([e.padding for e in parts]))
 
 
 class SfuNode:
@@ -61,6 +72,8 @@ class SfuNode:
         self.padding_in = 0  # probe padding from publishers (counted in packets_in, never forwarded)
         self.padding_sent = 0  # probe padding the SFU sent to subscribers (not in packets_forwarded)
         self.packets_not_forwarded = 0  # media of subscribed tracks held back: other layer, switched off
+        self.nacks_in = 0  # subscribers' NACKs that reached the SFU
+        self.rtx_sent = 0  # RTX packets the SFU sent answering them (not in packets_forwarded)
 
     def counters(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in COUNTERS}
@@ -140,6 +153,17 @@ class SfuNode:
         self.padding_sent += int(np.count_nonzero(route[:, padding]))
         self.packets_forwarded += int(np.count_nonzero(valid[:, m]))
         return valid, out_seq
+
+    def resend(self, rtx: PacketBatch) -> "Egress | None":
+        """RTX packets, each aimed at one subscriber (``target``) with its outgoing seq (``seq``)."""
+        subs = [p for p in self.members if p.connected]
+        if not subs:
+            return None
+        rows = np.array([p.index for p in subs], dtype=np.int64)
+        valid = rows[:, None] == rtx["target"][None, :]
+        self.rtx_sent += int(np.count_nonzero(valid))
+        return Egress(rtx, subs, rows, valid, np.broadcast_to(rtx["seq"], valid.shape).copy(),
+                      np.zeros(len(rtx), bool))
 
     def receive_one(self, pkt: dict[str, Any], t: int, target: int) -> list[tuple["Participant", int]]:
         """One packet reaching the SFU at ``t`` (aimed at ``target``, or -1): (subscriber, sequence number)

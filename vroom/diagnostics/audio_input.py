@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import DiagnosticTest, check_time_ms
+from .base import VolumeTest
 from .devices import AudioInputDevice
-from .errors import DOM_EXCEPTIONS
 
 __all__ = ["AudioInputTest", "test_audio_input_device", "LOW_AUDIO_LEVEL_THRESHOLD", "LOW_AUDIO_WINDOW_MS"]
 
@@ -25,7 +24,7 @@ LOW_AUDIO_LEVEL_THRESHOLD = 2.55  # 1 % of 255 (AudioInputTest._onVolume)
 LOW_AUDIO_WINDOW_MS = 3000
 
 
-class AudioInputTest(DiagnosticTest):
+class AudioInputTest(VolumeTest):
     """``volume(n)``, ``warning(name)``, ``warning-cleared(name)``, ``error(e)``, ``end(report)``."""
 
     test_name = "audio-input-test"
@@ -39,18 +38,6 @@ class AudioInputTest(DiagnosticTest):
         self.values: list[float] = []
         self.timestamps_us: list[int] = []
         self._rng: np.random.Generator = sim.streams.stream(f"diagnostics/{self.instance}/volume")
-
-    def _begin(self) -> None:
-        for reason in (check_time_ms("duration", self.duration_ms),
-                       check_time_ms("volume_event_interval_ms", self.interval_ms)):
-            if reason is not None:
-                self.fail(reason, name="invalid-options")
-                return
-        if self.device.fault in DOM_EXCEPTIONS:
-            self.fail("A `DOMException` has occurred.", dom_error=DOM_EXCEPTIONS[self.device.fault])
-            return
-        self.start_us = self._sim.now_us
-        self.every(max(1, round(self.interval_ms * 1000)), self._on_volume)
 
     def _on_volume(self) -> None:
         now = self._sim.now_us

@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import DiagnosticTest, check_time_ms
+from .base import VolumeTest
 from .devices import AudioOutputDevice
-from .errors import DOM_EXCEPTIONS
 
 __all__ = ["AudioOutputTest", "test_audio_output_device", "TEST_URI", "SOUND_LEVEL"]
 
@@ -25,7 +24,7 @@ TEST_URI = "https://sdk.twilio.com/js/client/sounds/releases/1.0.0/incoming.mp3"
 SOUND_LEVEL = 60.0  # the model sound's mean analyser volume (0–255)
 
 
-class AudioOutputTest(DiagnosticTest):
+class AudioOutputTest(VolumeTest):
     """``volume(n)``, ``error(e)``, ``end(report)``."""
 
     test_name = "audio-output-test"
@@ -42,18 +41,6 @@ class AudioOutputTest(DiagnosticTest):
         self.sound_ms = sound_ms
         self.values: list[float] = []
         self._rng: np.random.Generator = sim.streams.stream(f"diagnostics/{self.instance}/sound")
-
-    def _begin(self) -> None:
-        for reason in (check_time_ms("duration", self.duration_ms),
-                       check_time_ms("volume_event_interval_ms", self.interval_ms)):
-            if reason is not None:
-                self.fail(reason, name="invalid-options")
-                return
-        if self.device.fault in DOM_EXCEPTIONS:
-            self.fail("A `DOMException` has occurred.", dom_error=DOM_EXCEPTIONS[self.device.fault])
-            return
-        self.start_us = self._sim.now_us
-        self.every(max(1, round(self.interval_ms * 1000)), self._on_volume)
 
     def _on_volume(self) -> None:
         elapsed_ms = (self._sim.now_us - self.start_us) / 1000  # type: ignore[operator]

@@ -12,9 +12,9 @@ import math
 from typing import Any, Callable
 
 from ..client.sdk import EventEmitter
-from .errors import DiagnosticError
+from .errors import DOM_EXCEPTIONS, DiagnosticError
 
-__all__ = ["DiagnosticTest", "check_time_ms"]
+__all__ = ["DiagnosticTest", "VolumeTest", "check_time_ms"]
 
 
 def check_time_ms(name: str, value: object) -> str | None:
@@ -73,6 +73,19 @@ class DiagnosticTest(EventEmitter):
         self.emit_event("error", error)
         self.stop()
 
+    def started(self, *problems: str | None, fault: str | None = None) -> bool:
+        """The test starts now, unless an option is wrong (the first of ``problems`` that is not ``None``) or
+        the device has a ``fault`` that throws a ``DOMException``: then it fails and this is ``False``."""
+        problem = next((p for p in problems if p is not None), None)
+        if problem is not None:
+            self.fail(problem, name="invalid-options")
+            return False
+        if fault in DOM_EXCEPTIONS:
+            self.fail("A `DOMException` has occurred.", dom_error=DOM_EXCEPTIONS[fault])
+            return False
+        self.start_us = self._sim.now_us
+        return True
+
     def warn(self, warning: str, active: bool) -> None:
         """Raise ``warning`` (once while it lasts) or clear it."""
         if active and warning not in self.active_warnings:
@@ -102,3 +115,21 @@ class DiagnosticTest(EventEmitter):
         self._sim.trace.record(self.end_us, "diagnostics-ended", test=self.test_name, instance=self.instance,
                                errors=[e.message for e in self.errors])
         self.emit_event("end", self.report)
+
+
+class VolumeTest(DiagnosticTest):
+    """An audio device test: a ``volume`` event every ``interval_ms`` for ``duration_ms``, each from
+    ``_on_volume`` (the subclass's)."""
+
+    duration_ms: float
+    interval_ms: float
+    device: Any
+
+    def _begin(self) -> None:
+        if not self.started(check_time_ms("duration", self.duration_ms),
+                            check_time_ms("volume_event_interval_ms", self.interval_ms), fault=self.device.fault):
+            return
+        self.every(max(1, round(self.interval_ms * 1000)), self._on_volume)
+
+    def _on_volume(self) -> None:
+        raise NotImplementedError

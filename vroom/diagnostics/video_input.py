@@ -12,7 +12,6 @@ from typing import Any
 
 from .base import DiagnosticTest, check_time_ms
 from .devices import VideoInputDevice
-from .errors import DOM_EXCEPTIONS
 
 __all__ = ["VideoInputTest", "test_video_input_device"]
 
@@ -31,16 +30,10 @@ class VideoInputTest(DiagnosticTest):
         self.resolution = {"width": 0, "height": 0}  # 0 while unknown
 
     def _begin(self) -> None:
-        reason = check_time_ms("duration", self.duration_ms)
-        if reason is None and not set(self.asked) <= {"width", "height"}:
-            reason = f"resolution: expected {{width, height}}, got {self.asked!r}"
-        if reason is not None:
-            self.fail(reason, name="invalid-options")
+        shape = None if set(self.asked) <= {"width", "height"} else \
+            f"resolution: expected {{width, height}}, got {self.asked!r}"
+        if not self.started(check_time_ms("duration", self.duration_ms), shape, fault=self.device.fault):
             return
-        if self.device.fault in DOM_EXCEPTIONS:
-            self.fail("A `DOMException` has occurred.", dom_error=DOM_EXCEPTIONS[self.device.fault])
-            return
-        self.start_us = self._sim.now_us
         self.resolution = self.device.settings(self.asked.get("width"), self.asked.get("height"))
         if math.isfinite(self.duration_ms):
             self._sim.schedule(self.start_us + round(self.duration_ms * 1000), self.stop, later=True)

@@ -191,7 +191,8 @@ class StreamAllocator:
         view = remote.tracks.get(pub.record.sid) if remote is not None else None
         if view is None:
             return Subscription(track=t, kind="video", priority=sfu_pub.priority, ladder=rungs, dominant=is_dominant)
-        return Subscription(track=t, kind="video", priority=sfu_pub.priority, ladder=rungs,
+        # the subscriber's own priority for the track (RemoteVideoTrack.setPriority) overrides the publish priority
+        return Subscription(track=t, kind="video", priority=view.priority or sfu_pub.priority, ladder=rungs,
                             render_pixels=view.render_pixels, max_spatial=view.max_spatial(len(src.ladder), src.ladder),
                             switched_off_by_client=view.switched_off_by_client, dominant=is_dominant)
 

@@ -64,7 +64,8 @@ class NetworkQuality:
         self.levels[p.key] = level
         self.trace.record(now, "network-quality-level-changed", **p.named(), level=level)
         if p.record is not None:
-            self.events.post(NetworkQualityLevelChanged(p.record, level, nq))
+            measured = (directions[0] if nq.send is not None else None, directions[1] if nq.recv is not None else None)
+            self.events.post(NetworkQualityLevelChanged(p.record, level, nq, measured))
         return sample
 
     def send_demand(self, p: "Participant") -> float:

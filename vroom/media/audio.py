@@ -14,7 +14,7 @@ code [mem].
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..rng import Draws
@@ -151,6 +151,12 @@ class OpusSource(Source):
         self.packets_with_fec = 0
         self.fec_switched_on = 0
         self.fec_switched_off = 0
+
+    def set_bitrate(self, bps: int) -> None:
+        """Code at ``bps`` from now (``maxAudioBitrate`` caps the spec's bitrate)."""
+        self.spec = replace(self.spec, bitrate_bps=int(bps))
+        self._payload = max(round(self.spec.bitrate_bps * FRAME_US / 8_000_000), 1)
+        self.bandwidth = rate_bandwidth(equivalent_rate(self.spec.bitrate_bps, self.packet_loss_percent))
 
     def set_packet_loss(self, fraction: float, now_us: int) -> None:
         """The packet loss the receiver reports (0 .. 1), at ``now_us``; frames produced after the call

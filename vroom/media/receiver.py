@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .audio import CLOCK_RATE as OPUS_CLOCK
-from .rtp import KIND_AUDIO, KIND_DATA, KIND_VIDEO, take_rows
+from .rtp import FLAG_RTX, KIND_AUDIO, KIND_DATA, KIND_VIDEO, take_rows
 from .video import CLOCK_RATE as VIDEO_CLOCK
 from .video_receiver import VIDEO_FIELDS, VideoReceivers
 
@@ -108,6 +108,11 @@ class Receivers:
         self._next_message: dict[int, int] = {}
         self._last_delivery: dict[int, int] = {}
         self._decay = np.zeros(0)  # _JITTER_DECAY ** (k + 1) at k, grown on demand
+        self.computed_until: int | None = None
+        """Every delivery of a packet sent before this has been added (the data path's progress; None: all)."""
+        self.message_log: list[tuple[int, int, int, int]] | None = None
+        """(subscriber, track, message number, delivered µs) of each data message delivered, once someone
+        reads it (None: not kept)."""
         # imported here: vroom.playout imports this module
         from .audio_receiver import AudioPlayout
 
@@ -130,7 +135,11 @@ class Receivers:
             self._pending.append(batch)
 
     def consume(self, now: int) -> None:
-        """Process every queued delivery that arrived before ``now``; run the video playouts up to ``now``."""
+        """Process every queued delivery that arrived before ``now``; run the video playouts up to ``now``.
+        Not past ``computed_until``: a packet sent later may still arrive before ``now``, and the playouts
+        take their packets in arrival order."""
+        if self.computed_until is not None:
+            now = min(now, self.computed_until)
         self._take(now)
         self.video.run_until(now)
 
@@ -237,13 +246,22 @@ class Receivers:
         self.bytes[:n_slots] += np.bincount(slot, weights=c["size"][order], minlength=n_slots).astype(np.int64)
         self.first_seq[seg_slot] = np.minimum(self.first_seq[seg_slot], np.minimum.reduceat(seq, starts))
         self.max_seq[seg_slot] = np.maximum(self.max_seq[seg_slot], np.maximum.reduceat(seq, starts))
-        latency = np.maximum(c["arrival"] - c["t"], 1)
+        # a retransmission's delay is the repair's, not the path's: it counts towards neither the latency nor,
+        # as libwebrtc's IsRetransmitOfOldPacket keeps it out, the RFC 3550 jitter
+        first = (c["flags"] & FLAG_RTX) == 0
+        latency = np.maximum(c["arrival"][first] - c["t"][first], 1)
         bins = np.minimum((np.log(latency) / _LOG_RATIO).astype(np.int64), LATENCY_BINS - 1)
         # only the subscribers in this batch: a histogram as wide as every member ever is 34 kB a member
-        subs, row = np.unique(c["sub"], return_inverse=True)
+        subs, row = np.unique(c["sub"][first], return_inverse=True)
         flat = np.bincount(row.reshape(-1) * LATENCY_BINS + bins, minlength=len(subs) * LATENCY_BINS)
         self.latency_hist[subs] += flat.reshape(len(subs), LATENCY_BINS)
-        self._jitter(slot, starts, lengths, seg_slot, kind, c["ts"][order], arrival)
+        if first.all():
+            self._jitter(slot, starts, lengths, seg_slot, kind, c["ts"][order], arrival)
+        elif first.any():
+            keep = first[order]
+            s_, a_ = slot[keep], arrival[keep]
+            st_, ln_ = _segments(s_)
+            self._jitter(s_, st_, ln_, s_[st_], kind[keep], c["ts"][order][keep], a_)
         layer = c["layer"][order]
         self.layer[seg_slot] = layer[starts + lengths - 1]
         video = kind == KIND_VIDEO
@@ -322,22 +340,24 @@ class Receivers:
         """Data messages reach the application in order on ordered channels (SCTP), at arrival otherwise."""
         for s_, m, a, t in zip(slot.tolist(), message.tolist(), arrival.tolist(), sent.tolist()):
             if not self.track_ordered.get(int(self.slot_track[s_]), True):
-                self._deliver_message(s_, a, t)
+                self._deliver_message(s_, a, t, m)
                 continue
             nxt = self._next_message.get(s_, m)  # the first message this subscription sees starts its order
             if m < nxt:  # from before that start: nothing to wait for
-                self._deliver_message(s_, a, t)
+                self._deliver_message(s_, a, t, m)
                 continue
             held = self._held.setdefault(s_, {})
             held[m] = (a, t)
             while nxt in held:
                 a2, t2 = held.pop(nxt)
                 self._last_delivery[s_] = max(a2, self._last_delivery.get(s_, a2))
-                self._deliver_message(s_, self._last_delivery[s_], t2)
+                self._deliver_message(s_, self._last_delivery[s_], t2, nxt)
                 nxt += 1
             self._next_message[s_] = nxt
 
-    def _deliver_message(self, slot: int, delivered: int, sent: int) -> None:
+    def _deliver_message(self, slot: int, delivered: int, sent: int, message: int) -> None:
+        if self.message_log is not None:
+            self.message_log.append((int(self.slot_sub[slot]), int(self.slot_track[slot]), message, delivered))
         self.messages[slot] += 1
         self.message_latency_us[slot] += delivered - sent
         self.message_latency_max_us[slot] = max(int(self.message_latency_max_us[slot]), delivered - sent)
@@ -354,6 +374,18 @@ class Receivers:
         subs = [self.slot_sub[:n], *(b["sub"] for b in self._pending)]
         tracks = [self.slot_track[:n], *(b["track"] for b in self._pending)]
         return np.concatenate(subs).astype(np.int64, copy=False), np.concatenate(tracks).astype(np.int64, copy=False)
+
+    def counters(self, sub: int, track: int) -> tuple[int, int, int]:
+        """(packets received, complete frames, spatial layer of the newest packet; -1 if none) of what ``sub``
+        received of ``track`` so far (zeros before anything arrived)."""
+        slot = self._slot_of.get((sub, track))
+        if slot is None:
+            return 0, 0, -1
+        return int(self.received[slot]), self.video.frames_complete(slot), int(self.layer[slot])
+
+    def slot(self, sub: int, track: int) -> int | None:
+        """The slot of ``sub``'s subscription to ``track`` (None: nothing arrived yet)."""
+        return self._slot_of.get((sub, track))
 
     def slots_of(self, sub: int) -> list[int]:
         return list(self._slots_by_sub.get(sub, ()))

@@ -25,7 +25,7 @@ __all__ = [
     "FLAG_RELIABLE",
     "FLAG_FIRST",
     "FLAG_PADDING",
-    "FLAG_FEC", "FLAG_RTX",
+    "FLAG_FEC", "FLAG_RTX", "FLAG_NACK",
     "NO_LEVEL",
     "take_rows",
 ]
@@ -49,6 +49,9 @@ FLAG_FEC = 32
 #: A retransmission (RFC 4588 RTX) of an earlier packet: same sequence number, timestamp and frame as the
 #: original, carried on the sender's RTX SSRC with 2 more bytes (the original sequence number).
 FLAG_RTX = 64
+#: An RTCP NACK (RFC 4585 §6.2.1) a receiver sends towards the sender of a stream; ``seq`` is the first seq
+#: it asks for (the data path keeps the others beside it).
+FLAG_NACK = 128
 #: ``level`` of packets that carry no RFC 6464 audio level.
 NO_LEVEL = -1
 

@@ -184,6 +184,7 @@ class VideoSource(Source):
         self.layer_enabled: list[bool] | None = None  # what the last allocation sent (its hysteresis)
         self.rates = [layer.target_bps for layer in self.ladder]
         self.target_bps: float | None = None  # the encoder's budget; None = every layer at its target
+        self.max_bps: int | None = None  # the application's cap (maxVideoBitrate); None = none
         self.encoders = [self._make_encoder(i) for i in range(n)]
         self.noise = [ContentNoise() for _ in range(n)]
         self.last_output_us: list[int | None] = [None] * n
@@ -228,6 +229,12 @@ class VideoSource(Source):
         self.target_bps = bps
         self._set_rates()
 
+    def set_max_bitrate(self, bps: int | None) -> None:
+        """twilio-video.js's ``maxVideoBitrate``: the encoder's budget, all layers together, never above
+        ``bps`` (None: no cap)."""
+        self.max_bps = bps
+        self._set_rates()
+
     def set_active_layers(self, active: list[bool]) -> None:
         """Adaptive simulcast: encode only the layers marked True (the lowest always runs)."""
         for i, on in enumerate(active[: len(self.active)]):
@@ -254,12 +261,15 @@ class VideoSource(Source):
             total = float(sum(layer.target_bps for layer in self.ladder))
         else:
             total = float(self.target_bps)
+        capped = self.max_bps is not None and total > self.max_bps
+        if capped:
+            total = float(self.max_bps)  # type: ignore[arg-type]
         self.cwnd_drop_interval = 0
         reduce = min(total * self.cwnd_reduce_ratio, total - MIN_VIDEO_BITRATE_BPS)
         if self.cwnd_reduce_ratio > CWND_MIN_REDUCE_RATIO and total > MIN_VIDEO_BITRATE_BPS and reduce > 0:
             self.cwnd_drop_interval = max(2, int(total / reduce))
             total -= total / self.cwnd_drop_interval
-        if self.target_bps is None and not self.cwnd_drop_interval:
+        if self.target_bps is None and not self.cwnd_drop_interval and not capped:
             self.rates = [layer.target_bps for layer in self.ladder]
         else:
             self.rates = allocate_layers(total, self.ladder, self.layer_enabled, active=self.active,

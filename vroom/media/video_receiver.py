@@ -268,6 +268,11 @@ class VideoReceivers:
         st = self._streams[slot] if slot < len(self._streams) else None
         return None if st is None else st.playout
 
+    def frames_complete(self, slot: int) -> int:
+        """Frames of a video subscription completed so far (0 before its first packet)."""
+        st = self._streams[slot] if slot < len(self._streams) else None
+        return 0 if st is None else st.frames_complete
+
     def update_rtt(self, slot: int, rtt_us: int) -> None:
         st = self._streams[slot] if slot < len(self._streams) else None
         if st is not None:

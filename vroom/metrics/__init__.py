@@ -168,10 +168,7 @@ def summarize(sim: "RunView") -> dict[str, Any]:
         "trace_digest": sim.trace_digest(),
         "participants": {key: _participant(sim, p) for key, p in sim.participants.items()},
         "links": links,
-        "sfu": {"packets_in": sfu.packets_in, "packets_forwarded": sfu.packets_forwarded,
-                "packets_discarded": sfu.packets_discarded, "packets_retransmitted": sfu.packets_retransmitted,
-                "packets_not_forwarded": sfu.packets_not_forwarded, "padding_in": sfu.padding_in,
-                "padding_sent": sfu.padding_sent},
+        "sfu": sfu.counters(),
         "rooms": {r.sid: {
             "unique_name": r.unique_name, "status": r.status, "type": r.type, "ad_hoc": r.ad_hoc,
             "participants": len(r.participants), "duration": r.duration_s} for c in sim.accounts

@@ -133,6 +133,18 @@ class NackRequester:
         """The retry interval (libwebrtc passes the call's max RTT, ``CallStatsRtt.max_rtt_us``)."""
         self.rtt_us = int(rtt_us)
 
+    def next_resend_us(self) -> int | None:
+        """The earliest time a timer pass would send something (an entry not yet sent, or one sent an RTT
+        ago); ``None`` with an empty list. Passes before it send nothing and change nothing."""
+        if not self._list:
+            return None
+        return min(e.created_us + self.send_nack_delay_us if e.sent_us is None else e.sent_us + self.rtt_us
+                   for e in self._list.values())
+
+    def idle(self) -> bool:
+        """Nothing waiting or remembered: the next in-order packet only moves ``newest_seq`` forward."""
+        return not self._list and not self._unsent and not self._recovered
+
     def retries(self, seq: int) -> int | None:
         """How often ``seq`` has been NACKed, or ``None`` if it is not in the list."""
         entry = self._list.get(seq)

@@ -23,8 +23,9 @@ __all__ = ["parse", "TOP_FIELDS", "PARTICIPANT_FIELDS", "SFU_FIELDS", "ROOM_FIEL
 TOP_FIELDS = ("name", "description", "seed", "duration", "room", "sfu", "networks", "participants", "events")
 PARTICIPANT_FIELDS = ("identity", "count", "network", "join", "leave", "publish", "room", "token",
                       "bandwidth_profile", "preferred_video_codecs", "dominant_speaker", "network_quality",
-                      "automatic_subscription", "logger_name", "log_level")
-SFU_FIELDS = ("congestion_control", "estimator", "speaker_detector")
+                      "automatic_subscription", "preferred_audio_codecs", "max_audio_bitrate", "max_video_bitrate",
+                      "notify_warnings", "logger_name", "log_level")
+SFU_FIELDS = ("congestion_control", "estimator", "speaker_detector", "nack")
 ROOM_FIELDS = ("unique_name", "max_participants")
 
 
@@ -86,8 +87,9 @@ def _sfu(value: object) -> dict[str, object]:
 
     sfu = mapping(value, "sfu", "a mapping like {estimator: gcc, congestion_control: true}")
     known(sfu, SFU_FIELDS, "sfu")
-    if "congestion_control" in sfu and not isinstance(sfu["congestion_control"], bool):
-        raise ConfigError("sfu.congestion_control", f"expected true or false, got {short(sfu['congestion_control'])}")
+    for key in ("congestion_control", "nack"):
+        if key in sfu and not isinstance(sfu[key], bool):
+            raise ConfigError(f"sfu.{key}", f"expected true or false, got {short(sfu[key])}")
     for key, names in (("estimator", ESTIMATORS), ("speaker_detector", SPEAKER_DETECTORS)):
         if key in sfu and (not isinstance(sfu[key], str) or sfu[key] not in names):
             raise ConfigError(f"sfu.{key}", f"expected one of {sorted(names)}, got {short(sfu[key])}")

@@ -202,8 +202,7 @@ class BandwidthProfile:
         for key, value in video.items():
             kpath = join_path(vpath, str(key))
             if key in _DEPRECATED:
-                raise ConfigError(kpath, f"deprecated by twilio-video.js and not supported; use "
-                                         f"{_DEPRECATED[key]!r} instead")
+                continue  # accepted, as twilio-video.js does (the client warns at connect); not modelled
             name = _CAMEL.get(key, key)
             if name not in _CHOICES and name != "max_subscription_bitrate":
                 known = ", ".join(repr(k) for k in ("mode", *_CAMEL.values()))

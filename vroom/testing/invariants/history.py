@@ -178,11 +178,22 @@ def packets(sim: "Simulation") -> dict[str, dict[str, np.ndarray]]:
 
 
 def media_packets(sim: "Simulation") -> dict[str, dict[str, np.ndarray]]:
-    """``packets`` without probe padding (the probator stream carries no track)."""
-    from ...datapath import PROBATOR_SSRC
+    """``packets`` of tracks: without probe padding (the probator stream carries no track) and receivers'
+    RTCP, with each RTX copy under the SSRC of the track it repairs."""
+    from ...datapath import PROBATOR_SSRC, RTCP_SSRC, rtx_ssrc
 
+    tracks = np.array(sorted(history(sim).owner), dtype=np.int64)
+    rtx = np.asarray(rtx_ssrc(tracks), dtype=np.int64)
     out = {}
     for link, rec in packets(sim).items():
-        keep = rec["ssrc"] != PROBATOR_SSRC
-        out[link] = rec if keep.all() else {k: v[keep] for k, v in rec.items()}
+        keep = (rec["ssrc"] != PROBATOR_SSRC) & (rec["ssrc"] != RTCP_SSRC)
+        rec = rec if keep.all() else {k: v[keep] for k, v in rec.items()}
+        copy = np.isin(rec["ssrc"], rtx)
+        if copy.any():
+            order = np.argsort(rtx)
+            at = order[np.searchsorted(rtx[order], rec["ssrc"][copy])]
+            rec = dict(rec)
+            rec["ssrc"] = rec["ssrc"].copy()
+            rec["ssrc"][copy] = tracks[at]
+        out[link] = rec
     return out

@@ -1,0 +1,88 @@
+"""The bank of NACK lists equals one libwebrtc ``NackRequester`` per stream stepped on every packet and on
+every 20 ms timer pass, however its work is split into ``process`` calls."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vroom.recovery.nack import UPDATE_INTERVAL_US, NackRequester
+from vroom.recovery.nack_bank import NackBank
+
+RTT_US = 50_000
+
+
+@st.composite
+def arrivals(draw):
+    """A few streams' packets: mostly in order, with gaps (losses), late packets and retransmissions."""
+    rows = []
+    for key in range(draw(st.integers(1, 3))):
+        t, seq = draw(st.sampled_from([0, 1, 10_000, 20_000])), draw(st.integers(0, 100))
+        for _ in range(draw(st.integers(1, 40))):  # steps of 10 ms: packets often fall on a timer pass
+            t += draw(st.sampled_from([0, 1, 10_000, 20_000, 60_000, 120_000]))
+            step = draw(st.sampled_from([1, 1, 1, 1, 2, 4, -3, 0]))
+            seq = max(0, seq + step)
+            rows.append((t, key, seq, draw(st.booleans()) and step < 0))
+    return rows
+
+
+def oracle(rows, until):
+    """Each stream's requester stepped packet by packet, with every timer pass (packets at a pass's
+    microsecond go before it)."""
+    reqs, out = {}, []
+    by_time = sorted(range(len(rows)), key=lambda i: (rows[i][0], i))
+    keys = sorted({r[1] for r in rows})
+    for key in keys:
+        reqs[key] = NackRequester(rtt_us=RTT_US)
+    passes = range(UPDATE_INTERVAL_US, until, UPDATE_INTERVAL_US)
+    events = [(rows[i][0], 0, i) for i in by_time] + [(p, 1, -1) for p in passes]
+    for t, kind, i in sorted(events):
+        if t >= until:
+            break
+        if kind == 0:
+            _, key, seq, rec = rows[i]
+            r = reqs[key].on_packet(seq, t, recovered=rec)
+            if r.send or r.keyframe_request:
+                out.append((t, key, r.send, False))
+        else:
+            for key in keys:
+                send = reqs[key].handle_timer(t)
+                if send:
+                    out.append((t, key, tuple(send), True))
+    return sorted(out, key=lambda m: (m[0], m[1], m[3]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(arrivals(), st.lists(st.integers(1, 2_000_000), max_size=4))
+def test_the_bank_equals_a_requester_per_stream_on_every_packet_and_pass(rows, cuts):
+    until = max(r[0] for r in rows) + 500_000
+    bank = NackBank()
+    for key in {r[1] for r in rows}:
+        bank.set_rtt(key, RTT_US)
+    cols = np.array(rows, dtype=np.int64).T
+    bank.observe(cols[0], np.arange(len(rows)), cols[1], cols[2], cols[3])
+    got = []
+    for cut in sorted(c for c in cuts if c < until) + [until]:
+        got += [(m.t_us, m.key, m.seqs, m.from_timer) for m in bank.process(cut)]
+    assert got == oracle(rows, until)
+
+
+def test_a_loss_is_nacked_at_once_then_every_rtt_until_the_retransmission_arrives():
+    # seq 11 lost: seq 12 arrives at 10 ms and the NACK leaves then; passes every 20 ms resend it once
+    # an RTT (50 ms) has gone by since the last send: at 60 ms (50 ms after 10) and 120 ms (60 + 60 ≥ 50
+    # at the pass of 120, since 100 − 60 = 40 < 50); the retransmission arrives at 130 ms.
+    bank = NackBank()
+    bank.set_rtt(0, RTT_US)
+    t = np.array([0, 10_000, 130_000])
+    bank.observe(t, np.arange(3), np.zeros(3, np.int64), np.array([10, 12, 11]), np.array([0, 0, 1]))
+    got = [(m.t_us, m.seqs, m.from_timer) for m in bank.process(300_000)]
+    assert got == [(10_000, (11,), False), (60_000, (11,), True), (120_000, (11,), True)]
+    assert bank.requesters[0].counters.packets_recovered == 1
+
+
+def test_a_packet_at_a_timer_pass_counts_before_the_pass():
+    # the retransmission of 11 arrives at 60 ms, the instant of the pass that would NACK it again
+    bank = NackBank()
+    bank.set_rtt(0, RTT_US)
+    t = np.array([0, 10_000, 60_000])
+    bank.observe(t, np.arange(3), np.zeros(3, np.int64), np.array([10, 12, 11]), np.array([0, 0, 1]))
+    assert [(m.t_us, m.seqs) for m in bank.process(300_000)] == [(10_000, (11,))]

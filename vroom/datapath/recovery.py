@@ -1,0 +1,221 @@
+"""Loss recovery on the SFU → subscriber hop: the subscriber NACKs what its downlink lost, the NACK goes up
+its uplink as a packet, and the SFU answers from what it forwarded with RTX packets down that downlink
+(docs/loss-recovery.md).
+
+The NACK lists are ``recovery.nack_bank.NackBank`` (libwebrtc's ``NackRequester`` per received video
+stream), the SFU's answers ``recovery.forward_log.ForwardLog`` (LiveKit's sequencer rules). Both engines
+use this one object the same way: deliveries are observed when the downlink computes them, NACKs leave at
+the times the lists say, and a NACK reaching the SFU is answered at its arrival.
+
+When things happen. A receiver learns of an arrival no earlier than the end of the epoch whose downlink
+computed it (``seen = max(arrival, epoch end)``), and a NACK is sent then: the fast engine has computed
+the receiver's uplink up to that end already. Both engines apply the rule, so they agree whatever the
+epochs. To make it delay nothing, the data path's epochs are no longer than the shortest downlink delay
+(``epoch_us``); they are at least ``MIN_EPOCH_US``, so on a downlink faster than that one way a NACK may
+leave up to one epoch late. Epochs then run from each exact stop (a change of state, a control round)
+in steps of ``epoch_us``, whatever the tick; a step divides the control loop's 100 ms, so the steps meet
+its rounds.
+
+Order. NACK and RTX packets have ids above every media packet's (``CONTROL_UID``), given in the order
+they are made: at one microsecond on one link they go after the media.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..media.rtp import FLAG_KEYFRAME, FLAG_NACK, FLAG_PADDING, FLAG_RTX, KIND_VIDEO
+from ..net.loss import NoLoss
+from ..recovery.forward_log import LOG_AGE_US, ForwardLog
+from ..recovery.nack_bank import NackBank
+from ..recovery.rtx import nack_bytes, rtx_size
+from .batch import NO_TARGET, NOT_AT_SFU, NOT_PROBE, SCHEMA, PacketBatch
+
+if TYPE_CHECKING:
+    from ..net.link import LinkConfig
+    from ..participant import Participant
+    from ..sfu.core import SFU
+    from .sfu_node import Egress
+
+__all__ = ["CONTROL_UID", "EPOCH_STEPS_US", "MIN_EPOCH_US", "DownlinkRecovery"]
+
+#: First id of the packets recovery makes (NACKs, RTX): above any media packet's.
+CONTROL_UID = 1 << 52
+#: Epoch lengths recovery uses: each divides the control loop's 100 ms (see the module docstring).
+EPOCH_STEPS_US = (100_000, 50_000, 25_000, 20_000, 10_000)
+MIN_EPOCH_US = EPOCH_STEPS_US[-1]
+#: A link this fast with no loss model is taken to lose nothing (``can_lose``): Network.ideal()'s 1 Gbps.
+CLEAN_RATE_BPS = 100_000_000
+
+
+def can_lose(config: LinkConfig) -> bool:
+    """Whether a link may lose or drop media: a loss model, a capacity trace, an outage, or a rate a room's
+    media can fill (under ``CLEAN_RATE_BPS``, so its drop-tail queue can overflow). Only the epochs'
+    length depends on this, never a result: a NACK a wrong guess delays is delayed in both engines alike."""
+    return (not isinstance(config.loss, NoLoss) or config.trace is not None or not config.up
+            or (config.rate_bps is not None and config.rate_bps < CLEAN_RATE_BPS))
+
+
+class DownlinkRecovery:
+    """The subscribers' NACK lists and the SFU's answers, for every video subscription."""
+
+    def __init__(self, *, sfu: SFU, members: list[Participant]) -> None:
+        self.sfu = sfu
+        self.members = members
+        self.bank = NackBank()
+        self.log = ForwardLog()
+        self._keys: dict[tuple[int, int], int] = {}  # (subscriber, track) -> NACK list
+        self._streams: list[tuple[int, int]] = []
+        self._key_table = np.full((0, 0), -1, np.int64)  # [subscriber, track] -> NACK list, or -1
+        self._asked: dict[int, tuple[int, tuple[int, ...]]] = {}  # a NACK packet's id -> (sent, the seqs asked)
+        self._uid = CONTROL_UID  # NACKs
+        self._rtx_uid = CONTROL_UID + (1 << 50)  # RTX: made in the same order in both engines, as NACKs are
+
+    def epoch_us(self) -> int:
+        """The longest step of ``EPOCH_STEPS_US`` within the shortest delay a connected downlink can give, or
+        the longest step when no connected participant's link can lose a packet (``can_lose``): then no NACK
+        is ever sent. A subscriber NACKs the gaps its publishers' uplinks left too, so one lossy link in the
+        simulation bounds every downlink's epochs."""
+        connected = [p for p in self.members if p.connected and p.downlink is not None]
+        if not any(can_lose(link.config) for p in connected for link in (p.uplink, p.downlink) if link is not None):
+            return EPOCH_STEPS_US[0]
+        shortest = min((p.downlink.config.delay_us - p.downlink.config.jitter_us for p in connected),
+                       default=EPOCH_STEPS_US[0])
+        return next((step for step in EPOCH_STEPS_US if step <= shortest), MIN_EPOCH_US)
+
+    def _new_uids(self, n: int) -> np.ndarray:
+        uid = self._uid + np.arange(n, dtype=np.int64)
+        self._uid += n
+        return uid
+
+    def _key_of(self, sub: np.ndarray, track: np.ndarray) -> np.ndarray:
+        """Each (subscriber, track)'s NACK list, made on first sight with its subscriber's RTT."""
+        rows, cols = int(sub.max()) + 1, int(track.max()) + 1
+        table = self._key_table
+        if rows > table.shape[0] or cols > table.shape[1]:
+            grown = np.full((max(rows, table.shape[0]), max(cols, table.shape[1])), -1, np.int64)
+            grown[:table.shape[0], :table.shape[1]] = table
+            self._key_table = table = grown
+        key = table[sub, track]
+        for i in np.flatnonzero(key < 0).tolist():
+            s, t = int(sub[i]), int(track[i])
+            k = self._keys.get((s, t))
+            if k is None:
+                k = self._keys[(s, t)] = len(self._streams)
+                self._streams.append((s, t))
+                self.bank.set_rtt(k, self._rtt_us(s))
+                table[s, t] = k
+            key[i] = k
+        return key
+
+    def _rtt_us(self, sub: int) -> int:
+        # the configured path delays, until RTT is measured from RTCP
+        p = self.members[sub]
+        return int(p.uplink.config.delay_us + p.downlink.config.delay_us)  # type: ignore[union-attr]
+
+    # -- the subscriber's side ---------------------------------------------------------------------------
+    def observe(self, sub: np.ndarray, track: np.ndarray, seq: np.ndarray, arrival: np.ndarray, uid: np.ndarray,
+                flags: np.ndarray, epoch_end: int) -> None:
+        """Deliveries a downlink computed in the epoch ending at ``epoch_end`` (any order)."""
+        video = (self.sfu.track_kind[track] == KIND_VIDEO) & ((flags & FLAG_PADDING) == 0)
+        if not video.any():
+            return
+        sub, track, seq = sub[video], track[video], seq[video]
+        seen = np.maximum(arrival[video], epoch_end)
+        self.bank.observe(seen, uid[video], self._key_of(sub, track), seq, (flags[video] & FLAG_RTX) > 0)
+
+    def next_time(self) -> int | None:
+        return self.bank.next_time()
+
+    def nacks_due(self, until: int) -> PacketBatch | None:
+        """The NACK packets the subscribers send before ``until``, in the order they are made."""
+        messages = self.bank.process(until)
+        if not messages:
+            return None
+        rows = []
+        for m in messages:
+            sub, track = self._streams[m.key]
+            if m.seqs and self.members[sub].connected:
+                rows.append((m.t_us, sub, track, m.seqs, int(m.from_timer)))
+        if not rows:
+            return None
+        rows.sort(key=lambda r: (r[0], r[1], r[2], r[4]))
+        n = len(rows)
+        uid = self._new_uids(n)
+        for u, r in zip(uid.tolist(), rows):
+            self._asked[u] = (r[0], r[3])
+        t = np.array([r[0] for r in rows], np.int64)
+        z = np.zeros(n, np.int64)
+        return PacketBatch.build(
+            t=t, track=np.array([r[2] for r in rows], np.int64),
+            size=np.array([nack_bytes(r[3]) for r in rows], np.int64), seq=np.array([r[3][0] for r in rows], np.int64),
+            ts=z, frame=z, flags=z + FLAG_NACK, level=z - 1, nfr=z + 1, layer=z, tl=z,
+            member=np.array([r[1] for r in rows], np.int64), probe=z + NOT_PROBE, uid=uid, t_up=t, attempt=z,
+            target=z + NO_TARGET, t_sfu=z + NOT_AT_SFU)
+
+    # -- the SFU's side ----------------------------------------------------------------------------------
+    def forwarded(self, egress: Egress) -> None:
+        """What the SFU forwarded (video media only; RTX is not a forward)."""
+        b = egress.batch
+        video = (self.sfu.track_kind[b["track"]] == KIND_VIDEO) & ((b["flags"] & (FLAG_PADDING | FLAG_RTX)) == 0)
+        mask = egress.valid & video[None, :]
+        if not mask.any():
+            return
+        r_idx, c_idx = np.nonzero(mask)
+        order = np.lexsort((r_idx, c_idx))  # forwarding order: by packet, then subscriber
+        r_idx, c_idx = r_idx[order], c_idx[order]
+        self.log.on_forwards(b["t_sfu"][c_idx], egress.rows[r_idx], b["track"][c_idx], egress.seq[r_idx, c_idx],
+                             b["size"][c_idx], (b["flags"][c_idx] & FLAG_KEYFRAME) > 0, b, c_idx)
+
+    def forwarded_one(self, pkt: dict[str, int], pairs: list[tuple[int, int]]) -> None:
+        """One packet the SFU forwarded to ``(subscriber, outgoing seq)`` pairs (the reference engine)."""
+        if not pairs or pkt["flags"] & (FLAG_PADDING | FLAG_RTX) or self.sfu.track_kind[pkt["track"]] != KIND_VIDEO:
+            return
+        n = len(pairs)
+        z = np.zeros(n, np.int64)
+        self.log.on_forwards(z + pkt["t_sfu"], np.array([s for s, _ in pairs], np.int64), z + pkt["track"],
+                             np.array([q for _, q in pairs], np.int64), z + pkt["size"],
+                             np.full(n, bool(pkt["flags"] & FLAG_KEYFRAME)), pkt, z)
+
+    def answer(self, nack: dict[str, int], t_sfu: int) -> PacketBatch | None:
+        """A subscriber's NACK reaching the SFU at ``t_sfu``: the RTX packets it is sent, in seq order (their
+        ``seq`` is the outgoing seq, ``target`` the subscriber)."""
+        seqs = self._asked.pop(int(nack["uid"]))[1]
+        sub, track = int(nack["member"]), int(nack["track"])
+        if not (self.members[sub].connected and self.sfu.route[sub, track]):
+            return None
+        self.log.set_rtt(sub, self._rtt_us(sub))
+        resend = self.log.on_nack(sub, track, seqs, t_sfu)
+        if not resend:
+            return None
+        parts = [_one(packets, col) for _, _, packets, col in resend]
+        rtx = parts[0] if len(parts) == 1 else PacketBatch({k: np.concatenate([p[k] for p in parts])
+                                                           for k in parts[0].columns})
+        n = len(rtx)
+        rtx["seq"] = np.array([s for s, _, _, _ in resend], np.int64)
+        rtx["size"] = np.array([rtx_size(size) for _, size, _, _ in resend], np.int64)
+        rtx["flags"] = rtx["flags"] | FLAG_RTX
+        rtx["t_sfu"] = np.full(n, t_sfu, np.int64)
+        rtx["target"] = np.full(n, sub, np.int64)
+        rtx["uid"] = self._rtx_uid + np.arange(n, dtype=np.int64)
+        self._rtx_uid += n
+        return rtx
+
+    def on_pli_forwarded(self, sub: int, track: int, now_us: int) -> None:
+        self.log.on_pli_forwarded(sub, track, now_us)
+
+    def forget(self, now_us: int) -> None:
+        """Old forwards, and the seqs of NACKs their uplinks lost (sent over ``LOG_AGE_US`` ago: none is
+        still on its way)."""
+        self.log.forget_before(now_us)
+        if self._asked and next(iter(self._asked.values()))[0] < now_us - LOG_AGE_US:
+            self._asked = {u: a for u, a in self._asked.items() if a[0] >= now_us - LOG_AGE_US}
+
+
+def _one(packets: PacketBatch | dict[str, int], col: int) -> PacketBatch:
+    """One logged packet as a batch of one (the fast engine logs batches, the reference engine packets)."""
+    if isinstance(packets, PacketBatch):
+        return packets.take(np.array([col]))
+    return PacketBatch({k: np.array([packets[k]], np.int64) for k in SCHEMA})
