@@ -175,7 +175,7 @@ class Receivers:
             return
         cols = parts[0] if len(parts) == 1 else {k: np.concatenate([b[k] for b in parts]) for k in FIELDS}
         if len(cols["sub"]):
-            self._process(cols)
+            self._process(cols, now)
 
     @property
     def slot_count(self) -> int:
@@ -227,7 +227,7 @@ class Receivers:
             self.latency_hist = _grow(self.latency_hist, sub + 1)
 
     # -- the batch -----------------------------------------------------------
-    def _process(self, c: dict[str, np.ndarray]) -> None:
+    def _process(self, c: dict[str, np.ndarray], now: int) -> None:
         slot = self._slots(c["sub"], c["track"], c["kind"])
         n_slots = len(self._slot_of)
         # each slot's packets in arrival order (ties by sequence number)
@@ -267,7 +267,7 @@ class Receivers:
         video = kind == KIND_VIDEO
         if video.any():
             idx = order[video]
-            self.video.add(slot[video], c["track"][idx], {k: c[k][idx] for k in VIDEO_FIELDS})
+            self.video.add(slot[video], c["track"][idx], {k: c[k][idx] for k in VIDEO_FIELDS}, now)
         data = kind == KIND_DATA
         if data.any():
             idx = order[data]

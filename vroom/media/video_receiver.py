@@ -35,8 +35,10 @@ from typing import Any
 import numpy as np
 
 from ..playout.frame_buffer import Frame
-from ..playout.references import SequenceChain, buffer_masks
+from ..playout.references import ALL_BUFFERS, PATTERN_MASKS, SequenceChain
 from ..playout.video import KeyFrameRequest, VideoPlayout
+from ..playout.video_bank import NONE, VideoBank
+from ..playout.video_batch import play
 from .rtp import FLAG_FIRST, FLAG_KEYFRAME, FLAG_MARKER, FLAG_RTX
 
 __all__ = ["VIDEO_FIELDS", "VideoReceivers"]
@@ -45,13 +47,23 @@ __all__ = ["VIDEO_FIELDS", "VideoReceivers"]
 VIDEO_FIELDS = ("seq", "ts", "arrival", "frame", "nfr", "size", "layer", "flags")
 _LAYERS = 3  # simulcast layers: a frame number of another layer is another frame
 _NEVER = np.iinfo(np.int64).max
+#: a frame held for the batch form's next batch: what the scalar form needs of it too
+_WAITING = ("slot", "id", "end", "ts", "t", "first_t", "size", "key", "rtx", "reads", "updates", "fkey", "frame",
+            "layer", "nfr")
+#: per number of temporal layers, per frame number mod 8: buffers read and updated (every pattern length divides 8)
+_READS = np.zeros((4, 8), np.int64)
+_UPDATES = np.zeros((4, 8), np.int64)
+for _n, _masks in PATTERN_MASKS.items():
+    for _i in range(8):
+        _READS[_n, _i], _UPDATES[_n, _i] = _masks[_i % len(_masks)]
 _COMPLETED_KEEP = 64  # frames remembered as complete per subscription, at least (late copies of them are ignored)
 
 
 class _Stream:
     """One video subscription: its playout, its chain of frames, frames held for their references."""
 
-    __slots__ = ("chain", "completed", "frames_complete", "frames_unplaced", "held", "layers", "playout", "track")
+    __slots__ = ("chain", "completed", "frames_complete", "frames_unplaced", "held", "last_end", "layers", "playout",
+                 "track")
 
     def __init__(self, track: int, now_us: int) -> None:
         self.track = track
@@ -62,6 +74,7 @@ class _Stream:
         self.layers: dict[int, int] = {}  # simulcast layer -> its temporal layers
         self.frames_complete = 0
         self.frames_unplaced = 0  # complete frames dropped while held (a newer key frame came first)
+        self.last_end = NONE  # the last sequence number of the newest complete frame
 
     def complete(self, key: int) -> bool:
         """Note frame ``key`` complete; False if it already was (a late duplicate)."""
@@ -78,9 +91,14 @@ class _Stream:
 class VideoReceivers:
     """The video playout of every subscription, by the receivers' slot."""
 
-    def __init__(self, temporal_layers: Callable[[int, int], int] | None = None) -> None:
-        """``temporal_layers(track, layer)``: how many temporal layers a simulcast layer has (1 if not told)."""
+    def __init__(self, temporal_layers: Callable[[int, int], int] | None = None, *, batch: bool = True) -> None:
+        """``temporal_layers(track, layer)``: how many temporal layers a simulcast layer has (1 if not told);
+        ``batch``: play steady subscriptions in the batch form (False: every frame by its ``VideoPlayout``)."""
         self._temporal_layers = temporal_layers
+        self.batch = batch
+        self.bank = VideoBank()  # the batch form's state of every subscription
+        self._waiting = {k: np.zeros(0, np.int64) for k in _WAITING}  # the batch form's frames for a later batch
+        self._tl = np.zeros(0, np.int64)  # per slot × 3 + layer: its temporal layers (0: not asked yet)
         self._streams: list[_Stream | None] = []
         self._partial = {k: np.zeros(0, np.int64) for k in ("slot", *VIDEO_FIELDS)}
         self.next_timer = np.zeros(0, np.int64)  # per slot: when its playout next has something to do
@@ -88,6 +106,7 @@ class VideoReceivers:
         self.frames_incomplete = np.zeros(0, np.int64)
         self.freeze_count = np.zeros(0, np.int64)  # per slot: freezes so far (webrtc-stats freezeCount)
         self.current_delay_us = np.zeros(0, np.int64)  # per slot: the playout's current delay (-1: none)
+        self.frames_complete_fast = np.zeros(0, np.int64)  # per slot: frames completed in the batch form
         self._requests: list[tuple[int, int]] = []  # (at, slot) of key-frame requests not yet taken
 
     def set_temporal_layers(self, lookup: Callable[[int, int], int]) -> None:
@@ -98,7 +117,7 @@ class VideoReceivers:
             n = max(slot + 1, 2 * len(self._streams))
             self._streams += [None] * (n - len(self._streams))
             for name, fill in (("next_timer", _NEVER), ("decoded_last", -1), ("frames_incomplete", 0),
-                               ("freeze_count", 0), ("current_delay_us", -1)):
+                               ("freeze_count", 0), ("current_delay_us", -1), ("frames_complete_fast", 0)):
                 old = getattr(self, name)
                 new = np.full(n, fill, np.int64)
                 new[: len(old)] = old
@@ -109,8 +128,9 @@ class VideoReceivers:
         return st
 
     # -- packets into frames (numpy) ----------------------------------------------------
-    def add(self, slot: np.ndarray, track: np.ndarray, cols: dict[str, np.ndarray]) -> None:
-        """Video deliveries of one batch (``cols``: ``VIDEO_FIELDS``), each subscription's in arrival order."""
+    def add(self, slot: np.ndarray, track: np.ndarray, cols: dict[str, np.ndarray], now: int = _NEVER) -> None:
+        """Video deliveries of one batch (``cols``: ``VIDEO_FIELDS``), each subscription's in arrival order, all
+        before ``now``."""
         p = self._partial
         n_old = len(p["slot"])
         c = {k: np.concatenate([p[k], cols[k]]) for k in VIDEO_FIELDS}
@@ -133,7 +153,7 @@ class VideoReceivers:
         touched = np.flatnonzero(g["fresh_t"] >= 0)
         touched = touched[np.lexsort((g["min_seq"][touched], g["fresh_t"][touched], g["slot"][touched]))]
         drop = np.zeros(len(g["slot"]), bool)
-        self._frames(g, touched, tracks, drop)
+        self._frames(g, touched, tracks, drop, now)
         # frames not complete wait for their packets, unless the decoder has passed them
         waiting = ~g["complete"] & ~drop
         passed = waiting & (g["max_seq"] < self.decoded_last[g["slot"]])
@@ -169,25 +189,71 @@ class VideoReceivers:
             "size": np.add.reduceat(c["size"], starts) if n else arrival,
         }
 
-    # -- frames into the playouts (Python, per frame) -------------------------------------
+    # -- frames into the playouts -----------------------------------------------------------
     def _frames(self, g: dict[str, np.ndarray], touched: np.ndarray, tracks: dict[int, int],
-                drop: np.ndarray) -> None:
-        """The frames a batch touched, per subscription in arrival order, into their playouts."""
-        cols = [g[k][touched].tolist() for k in ("slot", "frame", "layer", "ts", "nfr", "complete", "start", "key",
-                                                  "rtx", "done_t", "first_t", "fresh_t", "size")]
-        seen: dict[int, None] = {}  # the slots touched, in order
-        for i, slot, frame, layer, ts, nfr, complete, start, key, rtx, done_t, first_t, fresh_t, size in zip(
-                touched.tolist(), *cols):
-            t = done_t if complete else fresh_t
-            st = self._stream(slot, tracks[slot], t)
-            seen[slot] = None
+                drop: np.ndarray, now: int) -> None:
+        """The frames a batch touched into their playouts: steady subscriptions' in the batch form, the
+        others' per subscription in arrival order (Python, per frame)."""
+        sl = g["slot"][touched]
+        for slot in np.unique(sl).tolist():
+            if slot >= len(self._streams) or self._streams[slot] is None:
+                first = touched[sl == slot][0]
+                self._stream(slot, tracks[slot], int(g["done_t"][first] if g["complete"][first] else g["fresh_t"][first]))
+        self.bank.grow(len(self._streams))
+        reads, updates = self._masks(sl, g["layer"][touched], g["frame"][touched], g["key"][touched] > 0)
+        fast = self.bank.s["fast"][sl] if self.batch else np.zeros(len(sl), bool)
+        slow = self._items(g, touched[~fast], reads[~fast], updates[~fast])
+        bailed = self._fast(g, touched[fast], reads[fast], updates[fast], drop, now) if fast.any() else []
+        slow += bailed
+        slow.sort(key=lambda it: (it[1], it[10], it[7]))
+        self._slow(slow, drop)
+        for slot in dict.fromkeys(it[1] for it in slow):
+            self._after(slot)
+            if self.batch:
+                self._maybe_batch(slot)
+
+    def _masks(self, slot: np.ndarray, layer: np.ndarray, frame: np.ndarray,
+               key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Buffers each frame reads and updates (the VP8 pattern of its simulcast layer's temporal layers)."""
+        code = slot * _LAYERS + layer
+        if len(self._tl) <= code.max(initial=-1):
+            self._tl = np.concatenate([self._tl, np.zeros(max(int(code.max()) + 1, 2 * len(self._tl)) - len(self._tl),
+                                                          np.int64)])
+        for c in np.unique(code[self._tl[code] == 0]).tolist():
+            st = self._streams[c // _LAYERS]
+            n = 1 if self._temporal_layers is None else self._temporal_layers(st.track, c % _LAYERS)  # type: ignore
+            self._tl[c] = n
+        n = self._tl[code]
+        return (np.where(key, 0, _READS[n, frame % 8]), np.where(key, ALL_BUFFERS, _UPDATES[n, frame % 8]))
+
+    @staticmethod
+    def _items(g: dict[str, np.ndarray], rows: np.ndarray, reads: np.ndarray, updates: np.ndarray) -> list[tuple]:
+        """Groups as the scalar path takes them: (row, slot, frame, layer, ts, nfr, complete, start, key, rtx,
+        time, first_t, size, reads, updates, counted)."""
+        cols = [g[k][rows].tolist() for k in ("slot", "frame", "layer", "ts", "nfr", "complete", "start", "key", "rtx",
+                                              "done_t", "first_t", "fresh_t", "size")]
+        out = []
+        for i, slot, frame, layer, ts, nfr, complete, start, key, rtx, done_t, first_t, fresh_t, size, r, u in zip(
+                rows.tolist(), *cols, reads.tolist(), updates.tolist()):
+            out.append((i, slot, frame, layer, ts, nfr, complete, start, key, rtx, done_t if complete else fresh_t,
+                        first_t, size, r, u, False))
+        return out
+
+    def _slow(self, items: list[tuple], drop: np.ndarray) -> None:
+        """Frames into their subscriptions' ``VideoPlayout`` one by one (items by slot, then time)."""
+        for i, slot, frame, layer, ts, nfr, complete, start, key, rtx, t, first_t, size, reads, updates, counted \
+                in items:
+            st = self._streams[slot]
+            assert st is not None
             fkey = frame * _LAYERS + layer
-            if fkey in st.completed:  # late copies of a frame already complete
-                drop[i] = True
+            if not counted and fkey in st.completed:  # late copies of a frame already complete
+                if i >= 0:
+                    drop[i] = True
                 continue
-            reads, updates = buffer_masks(self._layers(st, layer), frame, bool(key))
             if complete:
-                st.complete(fkey)
+                if not counted:
+                    st.complete(fkey)
+                st.last_end = max(st.last_end, start + nfr - 1)
                 info = (start, ts, bool(key), frame, size, bool(rtx), first_t, reads)
                 self._note(st, slot, start, start + nfr - 1, updates, t)
                 self._place(st, slot, info, t)
@@ -195,14 +261,76 @@ class VideoReceivers:
                 if start >= 0:
                     self._note(st, slot, start, start + nfr - 1, updates, t)
                 self._handle(slot, st.playout.on_packet(t, bool(key)))
-        for slot in seen:
-            self._after(slot)
 
-    def _layers(self, st: _Stream, layer: int) -> int:
-        n = st.layers.get(layer)
-        if n is None:
-            n = st.layers[layer] = 1 if self._temporal_layers is None else self._temporal_layers(st.track, layer)
-        return n
+    def _fast(self, g: dict[str, np.ndarray], rows: np.ndarray, reads: np.ndarray, updates: np.ndarray,
+              drop: np.ndarray, now: int) -> list[tuple]:
+        """Steady subscriptions' frames in the batch form; returns the items of those it hands back."""
+        s = self.bank.s
+        sl, complete = g["slot"][rows], g["complete"][rows]
+        late = np.where(complete, g["start"][rows], g["max_seq"][rows]) <= s["chain_end"][sl]
+        drop[rows[late]] = True  # copies of frames already complete
+        new = complete & ~late
+        r = rows[new]
+        np.add.at(self.frames_complete_fast, sl[new], 1)
+        f = {"slot": sl[new], "id": g["start"][r], "end": g["start"][r] + g["nfr"][r] - 1, "ts": g["ts"][r],
+             "t": g["done_t"][r], "first_t": g["first_t"][r], "size": g["size"][r], "key": g["key"][r].astype(np.int64),
+             "rtx": g["rtx"][r].astype(np.int64), "reads": reads[new], "updates": updates[new],
+             "fkey": g["frame"][r] * _LAYERS + g["layer"][r], "frame": g["frame"][r], "layer": g["layer"][r],
+             "nfr": g["nfr"][r]}
+        w = self._waiting
+        f = {k: np.concatenate([w[k], f[k]]) for k in _WAITING}
+        order = np.lexsort((f["id"], f["t"], f["slot"]))
+        f = {k: v[order] for k, v in f.items()}
+        played, bailed = play(self.bank, f, now)
+        back = np.isin(f["slot"], bailed)
+        self._waiting = {k: v[~played & ~back] for k, v in f.items()}
+        # packets of frames not complete: the stream is active, a key frame may be arriving
+        inc = ~complete & ~late & ~np.isin(sl, bailed)
+        np.maximum.at(s["last_packet"], sl[inc], g["fresh_t"][rows[inc]])
+        key = inc & (g["key"][rows] > 0)
+        np.maximum.at(s["last_key_packet"], sl[key], g["fresh_t"][rows[key]])
+        self.next_timer[f["slot"]] = s["timeout_at"][f["slot"]]
+        items: list[tuple] = []
+        for slot in bailed.tolist():
+            mine = f["slot"] == slot
+            hers = (sl == slot) & ~late & ~complete
+            clock = int(min(f["t"][mine].min(initial=_NEVER), g["fresh_t"][rows[sl == slot]].min(initial=_NEVER)))
+            self._to_slow(slot, min(clock, int(s["clock"][slot])))
+            items += _waiting_items(f, mine)
+            items += self._items(g, rows[hers], reads[hers], updates[hers])
+        fs = np.unique(f["slot"][~back]) if len(f["slot"]) else f["slot"]
+        self.freeze_count[fs], self.current_delay_us[fs] = s["q_freezes"][fs], s["t_current"][fs]
+        self.decoded_last[fs] = np.maximum(self.decoded_last[fs], s["last_id"][fs])
+        return items
+
+    def _to_slow(self, slot: int, clock: int) -> None:
+        """A subscription leaves the batch form: its ``VideoPlayout`` takes the bank's state."""
+        st = self._streams[slot]
+        assert st is not None
+        self.bank.to_playout(slot, st.playout, clock)
+        decoded = st.playout.buffer.decoded
+        for first, last, upd, ts, fkey in self.bank.recent(slot):
+            st.chain.note(first, last, upd)
+            st.complete(fkey)
+            st.frames_complete -= 1  # counted in frames_complete_fast already
+            st.last_end = max(st.last_end, last)
+            if decoded.last_id is None or first > decoded.last_id:
+                decoded.insert_decoded(first, ts)
+
+    def _maybe_batch(self, slot: int) -> None:
+        """A playout that is steady again goes back to the batch form."""
+        st = self._streams[slot]
+        pl = st.playout  # type: ignore[union-attr]
+        if (st.held or len(pl.buffer) or pl.keyframe_required or pl.quality.paused or not pl.timeout.running  # type: ignore
+                or pl.timeout.waiting_for_key_frame or pl.export_state()["scheduled"] is not None):
+            return
+        valid = 0
+        for b in range(3):
+            refs, _ = st.chain.references(st.last_end + 1, 1 << b)  # type: ignore[union-attr]
+            if refs and pl.buffer.decoded.was_decoded(refs[0]):
+                valid |= 1 << b
+        self.bank.from_playout(slot, pl, st.last_end, valid)  # type: ignore[union-attr]
+        self.next_timer[slot] = self.bank.s["timeout_at"][slot]
 
     def _note(self, st: _Stream, slot: int, first: int, last: int, updates: int, t: int) -> None:
         """A frame's range is known: frames held for it may now be placed."""
@@ -246,10 +374,25 @@ class VideoReceivers:
 
     # -- time ------------------------------------------------------------------------------
     def run_until(self, now: int) -> None:
-        """Every playout's timers due before ``now`` (renders, timeouts), each at its own time."""
+        """Every playout's timers due before ``now`` (renders, timeouts), each at its own time; a subscription
+        in the batch form with a timeout due leaves it first."""
         for slot in np.flatnonzero(self.next_timer < now).tolist():
+            self._leave_batch(slot)
             self._handle(slot, self._streams[slot].playout.handle_timer(now - 1))  # type: ignore[union-attr]
             self._after(slot)
+
+    def _leave_batch(self, slot: int) -> None:
+        """The subscription's playout back to its ``VideoPlayout``, with its frames waiting for a batch."""
+        if slot >= self.bank.n or not self.bank.s["fast"][slot]:
+            return
+        w = self._waiting
+        mine = w["slot"] == slot
+        clock = min(int(w["t"][mine].min(initial=_NEVER)), int(self.bank.s["clock"][slot]))
+        items = _waiting_items(w, mine)
+        self._waiting = {k: v[~mine] for k, v in w.items()}
+        self._to_slow(slot, clock)
+        self._slow(items, np.zeros(0, bool))
+        self._after(slot)
 
     def per_slot(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Freezes so far and the current playout delay (µs, -1: no playout) of slots ``0 .. n-1``, new arrays."""
@@ -264,23 +407,28 @@ class VideoReceivers:
         return out
 
     def playout(self, slot: int) -> VideoPlayout | None:
-        """The playout of a video subscription (None before its first packet)."""
+        """The playout of a video subscription (None before its first packet); one in the batch form leaves it."""
+        self._leave_batch(slot)
         st = self._streams[slot] if slot < len(self._streams) else None
         return None if st is None else st.playout
 
     def frames_complete(self, slot: int) -> int:
         """Frames of a video subscription completed so far (0 before its first packet)."""
         st = self._streams[slot] if slot < len(self._streams) else None
-        return 0 if st is None else st.frames_complete
+        return 0 if st is None else st.frames_complete + int(self.frames_complete_fast[slot])
 
     def update_rtt(self, slot: int, rtt_us: int) -> None:
         st = self._streams[slot] if slot < len(self._streams) else None
-        if st is not None:
+        if st is not None and self.bank.s["fast"][slot]:
+            self.bank.update_rtt(slot, rtt_us)
+        elif st is not None:
             st.playout.update_rtt(rtt_us)
 
     # -- results -----------------------------------------------------------------------------
     def finish(self) -> None:
-        """Count frames still waiting for packets as incomplete (end of run)."""
+        """Count frames still waiting for packets as incomplete (end of run); every playout leaves the batch form."""
+        for slot in np.flatnonzero(self.bank.s["fast"][: self.bank.n]).tolist():
+            self._leave_batch(slot)
         p = self._partial
         if len(p["slot"]):
             key = p["slot"] * (1 << 40) + p["frame"] * _LAYERS + p["layer"]
@@ -296,8 +444,9 @@ class VideoReceivers:
         pl = st.playout
         s = pl.stats()
         emitted = s.jitter_buffer_emitted_count
+        self._leave_batch(slot)
         return {
-            "frames_complete": st.frames_complete,
+            "frames_complete": self.frames_complete(slot),
             "frames_incomplete": int(self.frames_incomplete[slot]) + st.frames_unplaced,
             "frames_received": s.frames_received, "frames_decoded": s.frames_decoded,
             "frames_dropped": s.frames_dropped,
@@ -307,6 +456,14 @@ class VideoReceivers:
             "jitter_buffer_delay_ms": s.jitter_buffer_delay / emitted * 1000 if emitted else None,
             "key_frame_requests": s.pli_count,
         }
+
+
+def _waiting_items(f: dict[str, np.ndarray], rows: np.ndarray) -> list[tuple]:
+    """Frames the batch form held, as the scalar path's items (complete, already counted)."""
+    cols = (f[c][rows].tolist() for c in ("slot", "frame", "layer", "ts", "nfr", "id", "key", "rtx", "t", "first_t",
+                                          "size", "reads", "updates"))
+    return [(-1, slot, fr, ly, ts, nfr, True, i, k, x, t, ft, sz, rd, up, True)
+            for slot, fr, ly, ts, nfr, i, k, x, t, ft, sz, rd, up in zip(*cols)]
 
 
 _EMPTY_STATS: dict[str, Any] = {

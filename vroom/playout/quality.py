@@ -63,6 +63,14 @@ class VideoQualityObserver:
         """``TotalFramesDurationMs``: first to last rendered frame (totalInterFrameDelay)."""
         return self.last_rendered_ms - self.first_rendered_ms if self.frames_rendered else 0
 
+    def window(self) -> tuple[int, ...]:
+        """The inter-frame delays (ms) of the freeze window, oldest first."""
+        return tuple(self._delays)
+
+    def set_window(self, delays: tuple[int, ...]) -> None:
+        self._delays = deque(delays)
+        self._delays_sum = sum(delays)
+
     def on_stream_inactive(self) -> None:
         self.paused = True
 

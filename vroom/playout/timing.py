@@ -139,6 +139,19 @@ class VideoTiming:
         else:
             self.current_delay_us = target
 
+    def export_state(self) -> dict:
+        """The delays and counts as plain values (the decode times are all ``decode_time_us``; see ``video_bank``)."""
+        return {"jitter": self.jitter_delay_us, "current": self.current_delay_us, "prev_ts": self._prev_frame_ts,
+                "decoded": self.num_decoded_frames}
+
+    def import_state(self, s: dict, decode_time_us: int, now_us: int) -> None:
+        """``s`` from :meth:`export_state`; the decode-time filter as if every decode took ``decode_time_us``."""
+        self.jitter_delay_us, self.current_delay_us, self._prev_frame_ts = s["jitter"], s["current"], s["prev_ts"]
+        self.num_decoded_frames = s["decoded"]
+        self.decode_time_filter = DecodeTimePercentileFilter()
+        for _ in range(min(s["decoded"], IGNORED_SAMPLE_COUNT + 1)):
+            self.decode_time_filter.add_timing(ms_round(decode_time_us), ms_round(now_us))
+
     # -- outputs --------------------------------------------------------------
     @property
     def estimated_max_decode_time_us(self) -> int:

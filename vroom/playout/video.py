@@ -176,6 +176,22 @@ class VideoPlayout:
     def target_delay_us(self) -> int:
         return self.timing.target_delay_us
 
+    def export_state(self) -> dict:
+        """This object's own state as plain values (its parts export theirs; see ``video_bank``)."""
+        return {"keyframe_required": self.keyframe_required, "decoder_ready": self.decoder_ready,
+                "scheduled": self._scheduled, "decode_done": self._decode_done_us, "ifdv_prev": self._ifdv_prev,
+                "last_packet": self._last_packet_us, "last_key_packet": self._last_key_packet_us,
+                "has_received_frame": self._has_received_frame, "last_render": self._last_render_us,
+                "clock": self._clock_us}
+
+    def import_state(self, s: dict) -> None:
+        self.keyframe_required, self.decoder_ready, self._scheduled = (
+            s["keyframe_required"], s["decoder_ready"], s["scheduled"])
+        self._decode_done_us, self._ifdv_prev = s["decode_done"], s["ifdv_prev"]
+        self._last_packet_us, self._last_key_packet_us = s["last_packet"], s["last_key_packet"]
+        self._has_received_frame, self._last_render_us, self._clock_us = (
+            s["has_received_frame"], s["last_render"], s["clock"])
+
     # -- the event loop ---------------------------------------------------------
     def _release_us(self) -> int | None:
         return None if self._scheduled is None else self._scheduled[1]
