@@ -205,8 +205,8 @@ def _jitter_estimate_us(w: W, m: np.ndarray, now: np.ndarray) -> np.ndarray:
     jitter = jitter + np.where(w["j_nack"] >= NACK_LIMIT, extra, 0)
     fps = _frame_rate_mhz(w)
     scaled = _trunc((fps - JITTER_SCALE_LOW_MHZ) / (JITTER_SCALE_HIGH_MHZ - JITTER_SCALE_LOW_MHZ) * jitter)
-    jitter = np.where(fps < JITTER_SCALE_HIGH_MHZ, scaled, jitter)
-    jitter = np.where(fps < JITTER_SCALE_LOW_MHZ, np.where(fps == 0, jitter, 0), jitter)
+    jitter = np.where(fps < JITTER_SCALE_LOW_MHZ, np.where(fps == 0, jitter, 0),
+                      np.where(fps < JITTER_SCALE_HIGH_MHZ, scaled, jitter))
     return np.maximum(jitter, 0)
 
 
