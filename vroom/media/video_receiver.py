@@ -49,7 +49,7 @@ _LAYERS = 3  # simulcast layers: a frame number of another layer is another fram
 _NEVER = np.iinfo(np.int64).max
 #: a frame held for the batch form's next batch: what the scalar form needs of it too
 _WAITING = ("slot", "id", "end", "ts", "t", "first_t", "size", "key", "rtx", "reads", "updates", "fkey", "frame",
-            "layer", "nfr")
+            "layer", "nfr", "inserted")
 #: per number of temporal layers, per frame number mod 8: buffers read and updated (every pattern length divides 8)
 _READS = np.zeros((4, 8), np.int64)
 _UPDATES = np.zeros((4, 8), np.int64)
@@ -276,7 +276,7 @@ class VideoReceivers:
              "t": g["done_t"][r], "first_t": g["first_t"][r], "size": g["size"][r], "key": g["key"][r].astype(np.int64),
              "rtx": g["rtx"][r].astype(np.int64), "reads": reads[new], "updates": updates[new],
              "fkey": g["frame"][r] * _LAYERS + g["layer"][r], "frame": g["frame"][r], "layer": g["layer"][r],
-             "nfr": g["nfr"][r]}
+             "nfr": g["nfr"][r], "inserted": np.zeros(int(new.sum()), np.int64)}
         w = self._waiting
         f = {k: np.concatenate([w[k], f[k]]) for k in _WAITING}
         order = np.lexsort((f["id"], f["t"], f["slot"]))
@@ -284,7 +284,10 @@ class VideoReceivers:
         played, bailed = play(self.bank, f, now)
         back = np.isin(f["slot"], bailed)
         self._waiting = {k: v[~played & ~back] for k, v in f.items()}
-        # packets of frames not complete: the stream is active, a key frame may be arriving
+        # the packets of frames played and of frames not complete: the stream is active, a key frame may be arriving
+        np.maximum.at(s["last_packet"], f["slot"][played], f["t"][played])
+        pk = played & (f["key"] > 0)
+        np.maximum.at(s["last_key_packet"], f["slot"][pk], f["t"][pk])
         inc = ~complete & ~late & ~np.isin(sl, bailed)
         np.maximum.at(s["last_packet"], sl[inc], g["fresh_t"][rows[inc]])
         key = inc & (g["key"][rows] > 0)
@@ -295,42 +298,87 @@ class VideoReceivers:
             mine = f["slot"] == slot
             hers = (sl == slot) & ~late & ~complete
             clock = int(min(f["t"][mine].min(initial=_NEVER), g["fresh_t"][rows[sl == slot]].min(initial=_NEVER)))
-            self._to_slow(slot, min(clock, int(s["clock"][slot])))
-            items += _waiting_items(f, mine)
+            self._to_slow(slot, min(clock, int(s["clock"][slot])), self._scheduled_frame(f, mine))
+            items += _waiting_items(f, mine & (f["inserted"] == 0))
             items += self._items(g, rows[hers], reads[hers], updates[hers])
         fs = np.unique(f["slot"][~back]) if len(f["slot"]) else f["slot"]
         self.freeze_count[fs], self.current_delay_us[fs] = s["q_freezes"][fs], s["t_current"][fs]
         self.decoded_last[fs] = np.maximum(self.decoded_last[fs], s["last_id"][fs])
         return items
 
-    def _to_slow(self, slot: int, clock: int) -> None:
+    def _scheduled_frame(self, f: dict[str, np.ndarray], mine: np.ndarray) -> Frame | None:
+        """The frame a subscription's playout had scheduled when it came to the batch form, if still waiting."""
+        rows = np.flatnonzero(mine & (f["inserted"] > 0))
+        if not len(rows):
+            return None
+        i = int(rows[0])
+        st = self._streams[int(f["slot"][i])]
+        refs, _ = st.chain.references(int(f["id"][i]), int(f["reads"][i]))  # type: ignore[union-attr]
+        return Frame(int(f["id"][i]), int(f["ts"][i]), int(f["t"][i]), refs or (), bool(f["key"][i]), 0,
+                     int(f["size"][i]), bool(f["rtx"][i]), int(f["first_t"][i]))
+
+    def _to_slow(self, slot: int, clock: int, scheduled: Frame | None = None) -> None:
         """A subscription leaves the batch form: its ``VideoPlayout`` takes the bank's state."""
         st = self._streams[slot]
         assert st is not None
-        self.bank.to_playout(slot, st.playout, clock)
+        self.bank.to_playout(slot, st.playout, clock, scheduled)
         decoded = st.playout.buffer.decoded
+        self._note_partial(slot, st)
         for first, last, upd, ts, fkey in self.bank.recent(slot):
             st.chain.note(first, last, upd)
-            st.complete(fkey)
-            st.frames_complete -= 1  # counted in frames_complete_fast already
+            if fkey >= 0 and st.complete(fkey):
+                st.frames_complete -= 1  # counted in frames_complete_fast already
             st.last_end = max(st.last_end, last)
             if decoded.last_id is None or first > decoded.last_id:
                 decoded.insert_decoded(first, ts)
+
+    def _note_partial(self, slot: int, st: _Stream) -> None:
+        """The ranges of the subscription's frames still missing packets, as the scalar form notes them."""
+        p = self._partial
+        rows = np.flatnonzero(p["slot"] == slot)
+        if not len(rows):
+            return
+        c = {k: v[rows] for k, v in p.items()}
+        order = np.lexsort((c["seq"], c["frame"] * _LAYERS + c["layer"]))
+        g = self._group({k: v[order] for k, v in c.items()}, np.zeros(len(rows), bool))
+        _, updates = self._masks(g["slot"], g["layer"], g["frame"], g["key"] > 0)
+        for i in np.argsort(g["min_seq"], kind="stable").tolist():
+            if g["start"][i] >= 0:
+                st.chain.note(int(g["start"][i]), int(g["start"][i] + g["nfr"][i] - 1), int(updates[i]))
 
     def _maybe_batch(self, slot: int) -> None:
         """A playout that is steady again goes back to the batch form."""
         st = self._streams[slot]
         pl = st.playout  # type: ignore[union-attr]
-        if (st.held or len(pl.buffer) or pl.keyframe_required or pl.quality.paused or not pl.timeout.running  # type: ignore
-                or pl.timeout.waiting_for_key_frame or pl.export_state()["scheduled"] is not None):
+        if (st.held or len(pl.buffer) > 1 or pl.keyframe_required or pl.quality.paused  # type: ignore[union-attr]
+                or not pl.timeout.running or pl.timeout.waiting_for_key_frame):
             return
+        sched = pl.export_state()["scheduled"]
+        head = pl.buffer.peek_next()
+        if (head is None) != (sched is None) or len(pl.buffer) != (head is not None):
+            return
+        if head is not None:  # the one frame it holds, scheduled: it must be the newest, and is handed over
+            rng = st.chain.range_ending(st.last_end)  # type: ignore[union-attr]
+            if rng is None or rng[0] != head.id or head.rtp_timestamp != sched[0]:
+                return
+            pl.buffer.withdraw_next()
+            self._hand_over(slot, head, st.last_end, rng[1])  # type: ignore[union-attr]
         valid = 0
         for b in range(3):
             refs, _ = st.chain.references(st.last_end + 1, 1 << b)  # type: ignore[union-attr]
             if refs and pl.buffer.decoded.was_decoded(refs[0]):
                 valid |= 1 << b
-        self.bank.from_playout(slot, pl, st.last_end, valid)  # type: ignore[union-attr]
+        chain_end = st.last_end if head is None else head.id - 1  # type: ignore[union-attr]
+        self.bank.from_playout(slot, pl, chain_end, valid)
         self.next_timer[slot] = self.bank.s["timeout_at"][slot]
+
+    def _hand_over(self, slot: int, frame: Frame, end: int, updates: int) -> None:
+        """A frame already in a playout's buffer joins the batch form's waiting frames, as inserted."""
+        row = {"slot": slot, "id": frame.id, "end": end, "ts": frame.rtp_timestamp, "t": frame.arrival_us,
+               "first_t": frame.arrival_us if frame.first_packet_us is None else frame.first_packet_us,
+               "size": frame.size_bytes, "key": int(frame.key), "rtx": int(frame.retransmitted), "reads": 0,
+               "updates": updates, "fkey": -1, "frame": -1, "layer": 0, "nfr": end - frame.id + 1, "inserted": 1}
+        self._waiting = {k: np.append(v, row[k]) for k, v in self._waiting.items()}
 
     def _note(self, st: _Stream, slot: int, first: int, last: int, updates: int, t: int) -> None:
         """A frame's range is known: frames held for it may now be placed."""
@@ -388,9 +436,10 @@ class VideoReceivers:
         w = self._waiting
         mine = w["slot"] == slot
         clock = min(int(w["t"][mine].min(initial=_NEVER)), int(self.bank.s["clock"][slot]))
-        items = _waiting_items(w, mine)
+        items = _waiting_items(w, mine & (w["inserted"] == 0))
+        scheduled = self._scheduled_frame(w, mine)
         self._waiting = {k: v[~mine] for k, v in w.items()}
-        self._to_slow(slot, clock)
+        self._to_slow(slot, clock, scheduled)
         self._slow(items, np.zeros(0, bool))
         self._after(slot)
 

@@ -183,6 +183,17 @@ class FrameBuffer:
         self._erase_through(self._next, extracted=True)
         return frame
 
+    def withdraw_next(self) -> Frame | None:
+        """The next decodable frame out of the buffer, neither decoded nor dropped (another form of the
+        playout takes it over)."""
+        if self._next is None:
+            return None
+        frame = self._frames.pop(self._ids[self._next])
+        del self._continuous[frame.id]
+        del self._ids[self._next]
+        self._find_next_and_last_decodable()
+        return frame
+
     def drop_next(self) -> None:
         """``DropNextDecodableTemporalUnit``: drop the next decodable frame and every older one."""
         if self._next is not None:

@@ -112,6 +112,10 @@ class SequenceChain:
                 del self._ends[key]
         return True
 
+    def range_ending(self, last: int) -> tuple[int, int] | None:
+        """(first sequence number, buffers updated) of the frame whose last sequence number is ``last``."""
+        return self._ends.get(last)
+
     def references(self, first: int, reads: int) -> tuple[tuple[int, ...] | None, int]:
         """The first sequence numbers (the frame ids) of the frames that last updated the buffers ``reads``,
         walking back from the frame that starts at ``first``, and -1; or None and the last sequence number of

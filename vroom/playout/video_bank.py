@@ -72,7 +72,7 @@ _STATE: dict[str, tuple[Any, Any]] = {
     "q_sumsq": (_F, 0.0), "q_nd": (_I, 0), "q_dpos": (_I, 0), "q_dsum": (_I, 0),
     # counters
     "c_received": (_I, 0), "c_decoded": (_I, 0), "c_key": (_I, 0), "c_jb_delay": (_I, 0), "c_jb_target": (_I, 0),
-    "c_jb_min": (_I, 0), "fast": (np.bool_, False), "r_n": (_I, 0), "r_pos": (_I, 0),
+    "c_jb_min": (_I, 0), "sched_release": (_I, NONE), "sched_render": (_I, NONE), "fast": (np.bool_, False), "r_n": (_I, 0), "r_pos": (_I, 0),
 }
 RECENT = 16  # frames remembered for the scalar form: MAX_WALK (references.py), the longest walk back
 _RINGS = {"j_periods": FPS_WINDOW, "q_delays": AVG_INTERFRAME_DELAYS_WINDOW_FRAMES,
@@ -130,8 +130,11 @@ class VideoBank:
 
     # -- the two forms ----------------------------------------------------------------
     def from_playout(self, slot: int, pl: VideoPlayout, chain_end: int, valid: int) -> None:
-        """Take over a steady playout (see :func:`steady`): its state into the columns."""
+        """Take over a steady playout: its state into the columns. Its buffer is empty, or holds the one
+        frame it has scheduled (the caller keeps that frame among its waiting frames, as inserted)."""
         s = self.s
+        sched = pl.export_state()["scheduled"]
+        s["sched_release"][slot], s["sched_render"][slot] = (NONE, NONE) if sched is None else sched[1:]
         x = pl.timing.extrapolator.export_state()
         for name, v in (("x_start", x["start_us"]), ("x_prev_us", x["prev_us"]), ("x_count", x["count"])):
             s[name][slot] = v
@@ -192,9 +195,11 @@ class VideoBank:
         s["fast"][slot] = True
         s["r_n"][slot] = 0
 
-    def to_playout(self, slot: int, pl: VideoPlayout, clock_us: int) -> None:
-        """Write the columns of ``slot`` into ``pl`` (whose other counters and buffer are as it left them),
-        its clock at ``clock_us``; the subscription is no longer played here."""
+    def to_playout(self, slot: int, pl: VideoPlayout, clock_us: int, scheduled: Any = None) -> None:
+        """Write the columns of ``slot`` into ``pl`` (whose other counters and buffer are as it left them; the
+        caller adds the frames decoded here to its decoded history, :meth:`recent`),
+        its clock at ``clock_us``; the subscription is no longer played here. ``scheduled``: the frame it had
+        scheduled when it came, not yet released (put back in its buffer, scheduled)."""
         s = {k: v[slot].tolist() for k, v in self.s.items()}
         opt = lambda v: None if v == NONE else v  # noqa: E731
         pl.timing.extrapolator.import_state({
@@ -222,12 +227,15 @@ class VideoBank:
                          "has_received_frame": True, "last_render": opt(s["last_shown"]), "clock": clock_us})
         pl.timeout.start(s["timeout_at"] - pl.timeout.max_wait_for_frame_us, False)
         self._to_playout_rest(s, pl)
+        if scheduled is not None and s["sched_release"] != NONE:
+            pl.buffer.insert(scheduled)
+            pl.import_state({**pl.export_state(), "decoder_ready": True,
+                             "scheduled": (scheduled.rtp_timestamp, s["sched_release"], s["sched_render"])})
+            self.s["sched_release"][slot] = NONE
         self.s["fast"][slot] = False
 
     @staticmethod
     def _to_playout_rest(s: dict[str, Any], pl: VideoPlayout) -> None:
-        if s["last_id"] >= 0 and pl.buffer.decoded.last_id != s["last_id"]:
-            pl.buffer.decoded.insert_decoded(s["last_id"], s["last_ts"])
         q = pl.quality
         q.frames_rendered, q.first_rendered_ms, q.last_rendered_ms = s["q_rendered"], s["q_first"], s["q_last"]
         q.freeze_count, q.total_freezes_ms, q.sum_squared_interframe_delays_s = (

@@ -216,6 +216,8 @@ def play(bank: Any, f: dict[str, np.ndarray], now: int) -> tuple[np.ndarray, np.
     steady subscriptions, up to ``now``. Returns (rows played, slots handed back to the scalar form)."""
     slot = f["slot"]
     n = len(slot)
+    if not n:
+        return np.zeros(0, bool), slot[:0]
     starts = np.flatnonzero(np.concatenate(([True], slot[1:] != slot[:-1])))
     lengths = np.diff(np.append(starts, n))
     seg_slot = slot[starts]
@@ -239,7 +241,7 @@ def play(bank: Any, f: dict[str, np.ndarray], now: int) -> tuple[np.ndarray, np.
         done_prev = np.where(w["decode_done"] == NONE, -_BIG, w["decode_done"])
         t = f["t"][row]
         s_ = np.maximum(t, done_prev)
-        waiting = m & (s_ >= now)
+        waiting = m & (s_ >= now) & (w["sched_release"] == NONE)
         active &= ~waiting
         m &= ~waiting
         at = np.searchsorted(order_key, seg_slot * _BIG + s_, side="right") - 1
@@ -267,7 +269,7 @@ def _extrapolations(w: W, f: dict[str, np.ndarray], starts: np.ndarray, lengths:
     out = {k: np.empty(len(f["slot"]), x[k].dtype) for k in _X}
     for r in range(int(lengths.max()) if len(starts) else 0):
         row = starts + np.minimum(r, lengths - 1)
-        m = (lengths > r) & (f["rtx"][row] == 0)
+        m = (lengths > r) & (f["rtx"][row] == 0) & (f["inserted"][row] == 0)
         _extrapolator_update(x, m, f["t"][row], f["ts"][row])
         has = lengths > r
         for k in _X:
@@ -278,7 +280,7 @@ def _extrapolations(w: W, f: dict[str, np.ndarray], starts: np.ndarray, lengths:
 def _step(w: W, f: dict[str, np.ndarray], m: np.ndarray, row: np.ndarray, at: np.ndarray, s_: np.ndarray,
           xs: W) -> np.ndarray:
     """One frame of each subscription in ``m``; False where the scalar form must take over."""
-    ts, t, key = f["ts"][row], f["t"][row], f["key"][row] > 0
+    ts, key = f["ts"][row], f["key"][row] > 0
     ok = key | ((f["reads"][row] & ~w["valid"]) == 0)
     x = {k: xs[k][at] for k in _X}
     est = np.where(w["t_decoded"] > IGNORED_SAMPLE_COUNT, _DECODE_MS * 1000, 0)
@@ -287,6 +289,12 @@ def _step(w: W, f: dict[str, np.ndarray], m: np.ndarray, row: np.ndarray, at: np
     ok &= ~((wait <= -MAX_ALLOWED_FRAME_DELAY_US) & (at > row))  # the scalar form may skip it
     max_wait = np.maximum(np.maximum(w["timeout_at"] - s_, 0) - 1_000, 0)
     release = s_ + np.minimum(np.maximum(wait, 0), max_wait)
+    # a frame the scalar form had scheduled when the subscription came: its release and render stand
+    sched = w["sched_release"] != NONE
+    ok |= sched
+    release = np.where(sched, w["sched_release"], release)
+    render = np.where(sched, w["sched_render"], render)
+    _put(w, m, sched_release=NONE)
     ok &= w["timeout_at"] >= release
     target = np.maximum(w["t_jitter"] + est + DEFAULT_RENDER_DELAY_US, 0)
     ok &= (render >= 0) & (np.abs(render - release) <= MAX_VIDEO_DELAY_US) & (target <= MAX_VIDEO_DELAY_US)
@@ -327,7 +335,7 @@ def _release(w: W, f: dict[str, np.ndarray], m: np.ndarray, row: np.ndarray, rel
     postponed = m & (cur != 0) & (target != cur) & (max_change <= 0)
     _put(w, m & ~postponed, t_current=new, t_prev_ts=ts)
     stats_target = np.maximum(target - (est + DEFAULT_RENDER_DELAY_US), 0)
-    _put(w, m, c_received=w["c_received"] + 1, c_decoded=w["c_decoded"] + 1, c_key=w["c_key"] + (f["key"][row] > 0),
+    _put(w, m, c_received=w["c_received"] + (f["inserted"][row] == 0), c_decoded=w["c_decoded"] + 1, c_key=w["c_key"] + (f["key"][row] > 0),
          c_jb_delay=w["c_jb_delay"] + np.maximum(release - f["first_t"][row], 0),
          c_jb_target=w["c_jb_target"] + stats_target, c_jb_min=w["c_jb_min"] + w["t_jitter"])
 
