@@ -99,6 +99,7 @@ class VideoReceivers:
         self.bank = VideoBank()  # the batch form's state of every subscription
         self._waiting = {k: np.zeros(0, np.int64) for k in _WAITING}  # the batch form's frames for a later batch
         self._tl = np.zeros(0, np.int64)  # per slot × 3 + layer: its temporal layers (0: not asked yet)
+        self._candidates: dict[int, None] = {}  # slots the scalar form played since the last run_until
         self._streams: list[_Stream | None] = []
         self._partial = {k: np.zeros(0, np.int64) for k in ("slot", *VIDEO_FIELDS)}
         self.next_timer = np.zeros(0, np.int64)  # per slot: when its playout next has something to do
@@ -210,7 +211,7 @@ class VideoReceivers:
         for slot in dict.fromkeys(it[1] for it in slow):
             self._after(slot)
             if self.batch:
-                self._maybe_batch(slot)
+                self._candidates[slot] = None
 
     def _masks(self, slot: np.ndarray, layer: np.ndarray, frame: np.ndarray,
                key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -268,7 +269,9 @@ class VideoReceivers:
         s = self.bank.s
         sl, complete = g["slot"][rows], g["complete"][rows]
         late = np.where(complete, g["start"][rows], g["max_seq"][rows]) <= s["chain_end"][sl]
-        drop[rows[late]] = True  # copies of frames already complete
+        late &= ~(complete & (g["start"][rows] > s["last_id"][sl]))  # before a held frame: the buffer takes it
+        if late.any():
+            self._late(g, rows[late], drop)
         new = complete & ~late
         r = rows[new]
         np.add.at(self.frames_complete_fast, sl[new], 1)
@@ -281,6 +284,7 @@ class VideoReceivers:
         f = {k: np.concatenate([w[k], f[k]]) for k in _WAITING}
         order = np.lexsort((f["id"], f["t"], f["slot"]))
         f = {k: v[order] for k, v in f.items()}
+        before = {**f, "inserted": f["inserted"].copy()}  # what a subscription handed back starts from
         played, bailed = play(self.bank, f, now)
         back = np.isin(f["slot"], bailed)
         self._waiting = {k: v[~played & ~back] for k, v in f.items()}
@@ -298,8 +302,8 @@ class VideoReceivers:
             mine = f["slot"] == slot
             hers = (sl == slot) & ~late & ~complete
             clock = int(min(f["t"][mine].min(initial=_NEVER), g["fresh_t"][rows[sl == slot]].min(initial=_NEVER)))
-            self._to_slow(slot, min(clock, int(s["clock"][slot])), self._scheduled_frame(f, mine))
-            items += _waiting_items(f, mine & (f["inserted"] == 0))
+            self._to_slow(slot, min(clock, int(s["clock"][slot])), self._scheduled_frame(before, mine))
+            items += _waiting_items(before, mine & (before["inserted"] == 0))
             items += self._items(g, rows[hers], reads[hers], updates[hers])
         fs = np.unique(f["slot"][~back]) if len(f["slot"]) else f["slot"]
         self.freeze_count[fs], self.current_delay_us[fs] = s["q_freezes"][fs], s["t_current"][fs]
@@ -313,9 +317,31 @@ class VideoReceivers:
             return None
         i = int(rows[0])
         st = self._streams[int(f["slot"][i])]
+        # its range, as the scalar form noted it when it arrived
+        st.chain.note(int(f["id"][i]), int(f["end"][i]), int(f["updates"][i]))  # type: ignore[union-attr]
+        st.last_end = max(st.last_end, int(f["end"][i]))  # type: ignore[union-attr]
+        if f["fkey"][i] >= 0 and st.complete(int(f["fkey"][i])):  # type: ignore[union-attr]
+            st.frames_complete -= 1  # type: ignore[union-attr]  # counted in frames_complete_fast already
         refs, _ = st.chain.references(int(f["id"][i]), int(f["reads"][i]))  # type: ignore[union-attr]
         return Frame(int(f["id"][i]), int(f["ts"][i]), int(f["t"][i]), refs or (), bool(f["key"][i]), 0,
                      int(f["size"][i]), bool(f["rtx"][i]), int(f["first_t"][i]))
+
+    def _late(self, g: dict[str, np.ndarray], rows: np.ndarray, drop: np.ndarray) -> None:
+        """Groups of a steady subscription from before its newest frame: copies of a frame already complete are
+        dropped; a frame completing out of order counts as complete (the playout refuses it), and its packets
+        keep the stream active."""
+        s = self.bank.s
+        for i, slot, fkey, complete, t in zip(rows.tolist(), g["slot"][rows].tolist(),
+                                              (g["frame"][rows] * _LAYERS + g["layer"][rows]).tolist(),
+                                              g["complete"][rows].tolist(), g["fresh_t"][rows].tolist()):
+            st = self._streams[slot]
+            if fkey in st.completed or fkey in s["r_key"][slot].tolist():  # type: ignore[union-attr]
+                drop[i] = True
+                continue
+            if complete:
+                drop[i] = True
+                st.complete(fkey)  # type: ignore[union-attr]
+            s["last_packet"][slot] = max(int(s["last_packet"][slot]), t)
 
     def _to_slow(self, slot: int, clock: int, scheduled: Frame | None = None) -> None:
         """A subscription leaves the batch form: its ``VideoPlayout`` takes the bank's state."""
@@ -428,6 +454,10 @@ class VideoReceivers:
             self._leave_batch(slot)
             self._handle(slot, self._streams[slot].playout.handle_timer(now - 1))  # type: ignore[union-attr]
             self._after(slot)
+        for slot in self._candidates:  # the subscriptions the scalar form played: steady again?
+            if not self.bank.s["fast"][slot]:
+                self._maybe_batch(slot)
+        self._candidates = {}
 
     def _leave_batch(self, slot: int) -> None:
         """The subscription's playout back to its ``VideoPlayout``, with its frames waiting for a batch."""
@@ -490,10 +520,10 @@ class VideoReceivers:
         st = self._streams[slot] if slot < len(self._streams) else None
         if st is None:
             return _EMPTY_STATS.copy()
+        self._leave_batch(slot)
         pl = st.playout
         s = pl.stats()
         emitted = s.jitter_buffer_emitted_count
-        self._leave_batch(slot)
         return {
             "frames_complete": self.frames_complete(slot),
             "frames_incomplete": int(self.frames_incomplete[slot]) + st.frames_unplaced,

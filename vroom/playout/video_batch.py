@@ -7,6 +7,7 @@ the batch's subscriptions) of ``w``, the batch's working copy of the bank's colu
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,15 @@ W = dict[str, np.ndarray]
 _X = ("x_start", "x_prev_us", "x_first_ts", "x_prev_ts", "x_w0", "x_w1", "x_p00", "x_p01", "x_p10", "x_p11",
       "x_count", "x_acc_pos", "x_acc_neg")
 _MAX_DELAY_US = 10_000_000  # VideoTiming's default max playout delay
+
+
+def _libm(fn: Any, m: np.ndarray, *args: np.ndarray) -> np.ndarray:
+    """``fn`` (``math.exp``, ``pow``) of the rows ``m``, by the C library as the scalar form computes it (numpy's
+    vectorized ``exp`` and ``power`` can differ from it in the last bit, which a truncation to µs can show)."""
+    out = np.ones(len(m))
+    idx = np.flatnonzero(m)
+    out[idx] = [fn(*v) for v in zip(*(a[idx].tolist() for a in args))]
+    return out
 
 
 def _put(w: W, m: np.ndarray, **values: Any) -> None:
@@ -131,7 +141,7 @@ def _estimate_random_jitter(w: W, m: np.ndarray, d_dt: np.ndarray, now: np.ndarr
         scale = 30_000 / fps
     scale = np.where(ac < FRAME_PROCESSING_STARTUP_COUNT,
                      (ac * scale + (FRAME_PROCESSING_STARTUP_COUNT - ac)) / FRAME_PROCESSING_STARTUP_COUNT, scale)
-    alpha = np.where(fps > 0, np.power(alpha, np.where(fps > 0, scale, 1.0)), alpha)
+    alpha = np.where(fps > 0, _libm(pow, m & (fps > 0), alpha, scale), alpha)
     avg = alpha * w["j_avg_noise"] + (1 - alpha) * d_dt
     var = alpha * w["j_var_noise"] + (1 - alpha) * (d_dt - w["j_avg_noise"]) ** 2
     _put(w, m, j_alpha=ac, j_avg_noise=avg, j_var_noise=np.maximum(var, 1.0))
@@ -162,7 +172,7 @@ def _kalman(w: W, m: np.ndarray, d: np.ndarray, ds: np.ndarray) -> None:
     ph0 = p00 * ds + p01
     ph1 = p10 * ds + p11
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        noise_std = np.maximum((300.0 * np.exp(-np.abs(ds) / max_size) + 1) * np.sqrt(var_noise), 1.0)
+        noise_std = np.maximum((300.0 * _libm(math.exp, m, -np.abs(ds) / max_size) + 1) * np.sqrt(var_noise), 1.0)
         s = ds * ph0 + ph1 + noise_std
         m = m & ~((s > -1e-9) & (s < 1e-9))
         k0, k1 = ph0 / s, ph1 / s
@@ -246,13 +256,13 @@ def play(bank: Any, f: dict[str, np.ndarray], now: int) -> tuple[np.ndarray, np.
         m &= ~waiting
         at = np.searchsorted(order_key, seg_slot * _BIG + s_, side="right") - 1
         at = np.where(done_prev < t, row, np.maximum(at, row))
-        ok = _step(w, f, m, row, at, s_, xs)
+        ok, hold = _step(w, f, m, row, at, s_, xs, now)
         bad = m & ~ok
         bail |= bad
-        active &= ~bad
-        m &= ok
+        active &= ~(bad | hold)
+        last_row = np.where(m & ok, row, last_row)  # the extrapolator has taken a held frame too
+        m &= ok & ~hold
         played[row[m]] = True
-        last_row = np.where(m, row, last_row)
     keep = ~bail
     moved = keep & (last_row >= 0)
     for k in _X:
@@ -278,8 +288,9 @@ def _extrapolations(w: W, f: dict[str, np.ndarray], starts: np.ndarray, lengths:
 
 
 def _step(w: W, f: dict[str, np.ndarray], m: np.ndarray, row: np.ndarray, at: np.ndarray, s_: np.ndarray,
-          xs: W) -> np.ndarray:
-    """One frame of each subscription in ``m``; False where the scalar form must take over."""
+          xs: W, now: int) -> tuple[np.ndarray, np.ndarray]:
+    """One frame of each subscription in ``m``: (False where the scalar form must take over, True where the
+    frame is scheduled for a release at or after ``now`` and held, as inserted, until then)."""
     ts, key = f["ts"][row], f["key"][row] > 0
     ok = key | ((f["reads"][row] & ~w["valid"]) == 0)
     x = {k: xs[k][at] for k in _X}
@@ -294,11 +305,15 @@ def _step(w: W, f: dict[str, np.ndarray], m: np.ndarray, row: np.ndarray, at: np
     ok |= sched
     release = np.where(sched, w["sched_release"], release)
     render = np.where(sched, w["sched_render"], render)
-    _put(w, m, sched_release=NONE)
     ok &= w["timeout_at"] >= release
     target = np.maximum(w["t_jitter"] + est + DEFAULT_RENDER_DELAY_US, 0)
     ok &= (render >= 0) & (np.abs(render - release) <= MAX_VIDEO_DELAY_US) & (target <= MAX_VIDEO_DELAY_US)
-    m = m & ok
+    hold = m & ok & (release >= now)
+    fresh = hold & ~sched
+    _put(w, fresh, sched_release=release, sched_render=render, c_received=w["c_received"] + (f["inserted"][row] == 0))
+    f["inserted"][row[fresh]] = 1
+    m = m & ok & ~hold
+    _put(w, m, sched_release=NONE)
     _put(w, m, timeout_at=release + MAX_WAIT_FOR_FRAME_US)
     _release(w, f, m, row, release, est)
     done = release + DEFAULT_DECODE_TIME_US
@@ -308,7 +323,7 @@ def _step(w: W, f: dict[str, np.ndarray], m: np.ndarray, row: np.ndarray, at: np
          valid=np.where(key, 0b111, w["valid"] | f["updates"][row]))
     _rendered(w, m, shown)
     _remember(w, f, m, row)
-    return ok
+    return ok, hold
 
 
 def _release(w: W, f: dict[str, np.ndarray], m: np.ndarray, row: np.ndarray, release: np.ndarray,
