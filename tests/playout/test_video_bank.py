@@ -14,9 +14,10 @@ EXACT = ("frames_complete", "frames_incomplete", "frames_received", "frames_deco
          "pauses", "key_frame_requests")
 
 
-def played(batch, cuts, *, batch_form):
+def played(batch, cuts, *, batch_form, layers=1):
     rec = Receivers()
     rec.video.batch = batch_form
+    rec.set_temporal_layers(lambda track, layer: layers)
     rec.add(batch)
     plis = []
     for now in cuts:
@@ -30,15 +31,15 @@ def played(batch, cuts, *, batch_form):
 @given(n=st.integers(20, 120), jitter=st.lists(st.integers(0, 60_000), min_size=120, max_size=120),
        lost=st.sets(st.tuples(st.integers(1, 119), st.integers(0, 2)), max_size=4),
        repaired=st.sets(st.integers(1, 119), max_size=3), step=st.integers(3_000, 400_000),
-       sizes=st.lists(st.integers(1, 3), min_size=120, max_size=120))
-def test_the_batch_form_plays_as_the_frame_by_frame_form(n, jitter, lost, repaired, step, sizes):
+       sizes=st.lists(st.integers(1, 3), min_size=120, max_size=120), layers=st.integers(1, 3))
+def test_the_batch_form_plays_as_the_frame_by_frame_form(n, jitter, lost, repaired, step, sizes, layers):
     rtx = [(k, p, k * PERIOD_US + 80_000) for k, p in lost if k in repaired]
     batch = frames(range(n), packets=3, keys=(0, 60), lost=lost, rtx=rtx,
                    arrival=lambda k: k * PERIOD_US + jitter[k] // sizes[k])
     end = n * PERIOD_US + 6_000_000
     cuts = list(range(step, end, step)) + [end]
-    fast, fast_plis, rec = played(batch, cuts, batch_form=True)
-    slow, slow_plis, _ = played(batch, cuts, batch_form=False)
+    fast, fast_plis, rec = played(batch, cuts, batch_form=True, layers=layers)
+    slow, slow_plis, _ = played(batch, cuts, batch_form=False, layers=layers)
     assert {k: fast[k] for k in EXACT} == {k: slow[k] for k in EXACT}
     assert fast_plis == slow_plis
     assert abs(fast["freeze_seconds"] - slow["freeze_seconds"]) < 1e-9

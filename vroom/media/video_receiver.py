@@ -302,29 +302,13 @@ class VideoReceivers:
             mine = f["slot"] == slot
             hers = (sl == slot) & ~late & ~complete
             clock = int(min(f["t"][mine].min(initial=_NEVER), g["fresh_t"][rows[sl == slot]].min(initial=_NEVER)))
-            self._to_slow(slot, min(clock, int(s["clock"][slot])), self._scheduled_frame(before, mine))
+            self._to_slow(slot, min(clock, int(s["clock"][slot])), before, mine)
             items += _waiting_items(before, mine & (before["inserted"] == 0))
             items += self._items(g, rows[hers], reads[hers], updates[hers])
         fs = np.unique(f["slot"][~back]) if len(f["slot"]) else f["slot"]
         self.freeze_count[fs], self.current_delay_us[fs] = s["q_freezes"][fs], s["t_current"][fs]
         self.decoded_last[fs] = np.maximum(self.decoded_last[fs], s["last_id"][fs])
         return items
-
-    def _scheduled_frame(self, f: dict[str, np.ndarray], mine: np.ndarray) -> Frame | None:
-        """The frame a subscription's playout had scheduled when it came to the batch form, if still waiting."""
-        rows = np.flatnonzero(mine & (f["inserted"] > 0))
-        if not len(rows):
-            return None
-        i = int(rows[0])
-        st = self._streams[int(f["slot"][i])]
-        # its range, as the scalar form noted it when it arrived
-        st.chain.note(int(f["id"][i]), int(f["end"][i]), int(f["updates"][i]))  # type: ignore[union-attr]
-        st.last_end = max(st.last_end, int(f["end"][i]))  # type: ignore[union-attr]
-        if f["fkey"][i] >= 0 and st.complete(int(f["fkey"][i])):  # type: ignore[union-attr]
-            st.frames_complete -= 1  # type: ignore[union-attr]  # counted in frames_complete_fast already
-        refs, _ = st.chain.references(int(f["id"][i]), int(f["reads"][i]))  # type: ignore[union-attr]
-        return Frame(int(f["id"][i]), int(f["ts"][i]), int(f["t"][i]), refs or (), bool(f["key"][i]), 0,
-                     int(f["size"][i]), bool(f["rtx"][i]), int(f["first_t"][i]))
 
     def _late(self, g: dict[str, np.ndarray], rows: np.ndarray, drop: np.ndarray) -> None:
         """Groups of a steady subscription from before its newest frame: copies of a frame already complete are
@@ -343,11 +327,14 @@ class VideoReceivers:
                 st.complete(fkey)  # type: ignore[union-attr]
             s["last_packet"][slot] = max(int(s["last_packet"][slot]), t)
 
-    def _to_slow(self, slot: int, clock: int, scheduled: Frame | None = None) -> None:
-        """A subscription leaves the batch form: its ``VideoPlayout`` takes the bank's state."""
+    def _to_slow(self, slot: int, clock: int, f: dict[str, np.ndarray] | None = None,
+                 mine: np.ndarray | None = None) -> None:
+        """A subscription leaves the batch form: its ``VideoPlayout`` takes the bank's state, its chain and
+        decoded history the frames played here, its buffer the frame held as scheduled (a row of ``f`` in
+        ``mine`` marked inserted)."""
         st = self._streams[slot]
         assert st is not None
-        self.bank.to_playout(slot, st.playout, clock, scheduled)
+        self.bank.to_playout(slot, st.playout, clock)
         decoded = st.playout.buffer.decoded
         self._note_partial(slot, st)
         for first, last, upd, ts, fkey in self.bank.recent(slot):
@@ -357,6 +344,20 @@ class VideoReceivers:
             st.last_end = max(st.last_end, last)
             if decoded.last_id is None or first > decoded.last_id:
                 decoded.insert_decoded(first, ts)
+        rows = np.zeros(0, np.int64) if f is None else np.flatnonzero(mine & (f["inserted"] > 0))
+        if len(rows):
+            self.bank.put_back(slot, st.playout, self._held_frame(st, f, int(rows[0])))  # type: ignore[arg-type]
+
+    @staticmethod
+    def _held_frame(st: _Stream, f: dict[str, np.ndarray], i: int) -> Frame:
+        """Row ``i`` of ``f`` as the frame the playout had (its range noted as when it arrived)."""
+        st.chain.note(int(f["id"][i]), int(f["end"][i]), int(f["updates"][i]))
+        st.last_end = max(st.last_end, int(f["end"][i]))
+        if f["fkey"][i] >= 0 and st.complete(int(f["fkey"][i])):
+            st.frames_complete -= 1  # counted in frames_complete_fast already
+        refs, _ = st.chain.references(int(f["id"][i]), int(f["reads"][i]))
+        return Frame(int(f["id"][i]), int(f["ts"][i]), int(f["t"][i]), refs or (), bool(f["key"][i]), 0,
+                     int(f["size"][i]), bool(f["rtx"][i]), int(f["first_t"][i]))
 
     def _note_partial(self, slot: int, st: _Stream) -> None:
         """The ranges of the subscription's frames still missing packets, as the scalar form notes them."""
@@ -467,9 +468,8 @@ class VideoReceivers:
         mine = w["slot"] == slot
         clock = min(int(w["t"][mine].min(initial=_NEVER)), int(self.bank.s["clock"][slot]))
         items = _waiting_items(w, mine & (w["inserted"] == 0))
-        scheduled = self._scheduled_frame(w, mine)
         self._waiting = {k: v[~mine] for k, v in w.items()}
-        self._to_slow(slot, clock, scheduled)
+        self._to_slow(slot, clock, w, mine)
         self._slow(items, np.zeros(0, bool))
         self._after(slot)
 

@@ -195,11 +195,11 @@ class VideoBank:
         s["fast"][slot] = True
         s["r_n"][slot] = 0
 
-    def to_playout(self, slot: int, pl: VideoPlayout, clock_us: int, scheduled: Any = None) -> None:
+    def to_playout(self, slot: int, pl: VideoPlayout, clock_us: int) -> None:
         """Write the columns of ``slot`` into ``pl`` (whose other counters and buffer are as it left them; the
         caller adds the frames decoded here to its decoded history, :meth:`recent`),
-        its clock at ``clock_us``; the subscription is no longer played here. ``scheduled``: the frame it had
-        scheduled when it came, not yet released (put back in its buffer, scheduled)."""
+        its clock at ``clock_us``; the subscription is no longer played here (a frame still held as scheduled:
+        :meth:`put_back`)."""
         s = {k: v[slot].tolist() for k, v in self.s.items()}
         opt = lambda v: None if v == NONE else v  # noqa: E731
         pl.timing.extrapolator.import_state({
@@ -227,11 +227,18 @@ class VideoBank:
                          "has_received_frame": True, "last_render": opt(s["last_shown"]), "clock": clock_us})
         pl.timeout.start(s["timeout_at"] - pl.timeout.max_wait_for_frame_us, False)
         self._to_playout_rest(s, pl)
-        if scheduled is not None and s["sched_release"] != NONE:
-            pl.buffer.insert(scheduled)
+        self.s["fast"][slot] = False
+
+    def put_back(self, slot: int, pl: VideoPlayout, frame: Any) -> None:
+        """The frame held here as scheduled back into ``pl``'s buffer, scheduled (after :meth:`to_playout` and
+        the decoded history)."""
+        s = self.s
+        if s["sched_release"][slot] != NONE:
+            pl.buffer.insert(frame)
             pl.import_state({**pl.export_state(), "decoder_ready": True,
-                             "scheduled": (scheduled.rtp_timestamp, s["sched_release"], s["sched_render"])})
-            self.s["sched_release"][slot] = NONE
+                             "scheduled": (frame.rtp_timestamp, int(s["sched_release"][slot]),
+                                           int(s["sched_render"][slot]))})
+            s["sched_release"][slot] = NONE
         self.s["fast"][slot] = False
 
     @staticmethod
