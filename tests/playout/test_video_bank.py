@@ -7,7 +7,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.playout.test_receiver_playout import PERIOD_US, frames
-
 from vroom.media.receiver import Receivers
 
 EXACT = ("frames_complete", "frames_incomplete", "frames_received", "frames_decoded", "frames_dropped", "freezes",
@@ -38,7 +37,7 @@ def test_the_batch_form_plays_as_the_frame_by_frame_form(n, jitter, lost, repair
                    arrival=lambda k: k * PERIOD_US + jitter[k] // sizes[k])
     end = n * PERIOD_US + 6_000_000
     cuts = list(range(step, end, step)) + [end]
-    fast, fast_plis, rec = played(batch, cuts, batch_form=True, layers=layers)
+    fast, fast_plis, _ = played(batch, cuts, batch_form=True, layers=layers)
     slow, slow_plis, _ = played(batch, cuts, batch_form=False, layers=layers)
     assert {k: fast[k] for k in EXACT} == {k: slow[k] for k in EXACT}
     assert fast_plis == slow_plis

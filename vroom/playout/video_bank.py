@@ -40,11 +40,11 @@ from .timestamp_extrapolator import P11
 from .timing import DEFAULT_DECODE_TIME_US
 from .video import VideoPlayout
 
-__all__ = ["FRAME_COLUMNS", "NONE", "VideoBank"]
+__all__ = ["DECODE_MS", "FRAME_COLUMNS", "NONE", "RECENT", "TIME_KEY", "VideoBank", "ms_round_us", "trunc_int"]
 
 NONE = -(1 << 62)  # "not set" in an integer column
-_BIG = 1 << 42  # noqa: RUF100  # > any µs time of a run: sorts (slot, time) in one int64
-_DECODE_MS = (DEFAULT_DECODE_TIME_US + 500) // 1000  # what the decode-time filter holds (ms_round)
+TIME_KEY = 1 << 42  # > any µs time of a run: sorts (slot, time) in one int64
+DECODE_MS = (DEFAULT_DECODE_TIME_US + 500) // 1000  # what the decode-time filter holds (ms_round)
 #: a frame's columns: its id (first seq), timestamp, completion and first-packet arrival, size, key, retransmitted
 FRAME_COLUMNS = ("slot", "id", "ts", "t", "first_t", "size", "key", "rtx", "updates")
 
@@ -79,12 +79,12 @@ _RINGS = {"j_periods": FPS_WINDOW, "q_delays": AVG_INTERFRAME_DELAYS_WINDOW_FRAM
           **{k: RECENT for k in ("r_first", "r_last", "r_upd", "r_ts", "r_key")}}
 
 
-def _ms_round(us: np.ndarray) -> np.ndarray:
+def ms_round_us(us: np.ndarray) -> np.ndarray:
     """``TimeDelta::ms()`` of integer µs."""
     return (us + 500) // 1000
 
 
-def _trunc(x: np.ndarray) -> np.ndarray:
+def trunc_int(x: np.ndarray) -> np.ndarray:
     """``int(x)`` of doubles (toward zero)."""
     return np.trunc(x).astype(np.int64)
 
@@ -201,7 +201,7 @@ class VideoBank:
         its clock at ``clock_us``; the subscription is no longer played here (a frame still held as scheduled:
         :meth:`put_back`)."""
         s = {k: v[slot].tolist() for k, v in self.s.items()}
-        opt = lambda v: None if v == NONE else v  # noqa: E731
+        opt = lambda v: None if v == NONE else v
         pl.timing.extrapolator.import_state({
             "start_us": s["x_start"], "prev_us": s["x_prev_us"], "first_ts": opt(s["x_first_ts"]),
             "prev_ts": opt(s["x_prev_ts"]), "w": (s["x_w0"], s["x_w1"]),

@@ -38,11 +38,22 @@ from .jitter_estimator import (
     RTT_MULT_ADD_CAP_US,
 )
 from .quality import MIN_FRAME_SAMPLES_TO_DETECT_FREEZE, MIN_INCREASE_FOR_FREEZE_MS
-from .timestamp_extrapolator import ACC_DRIFT, ACC_MAX_ERROR, ALARM_THRESHOLD, P11, RESET_AFTER_US
 from .timeouts import MAX_WAIT_FOR_FRAME_US
-from .timing import DEFAULT_DECODE_TIME_US, DEFAULT_RENDER_DELAY_US, DELAY_MAX_CHANGE_MS_PER_S, IGNORED_SAMPLE_COUNT
+from .timestamp_extrapolator import (
+    ACC_DRIFT,
+    ACC_MAX_ERROR,
+    ALARM_THRESHOLD,
+    P11,
+    RESET_AFTER_US,
+)
+from .timing import (
+    DEFAULT_DECODE_TIME_US,
+    DEFAULT_RENDER_DELAY_US,
+    DELAY_MAX_CHANGE_MS_PER_S,
+    IGNORED_SAMPLE_COUNT,
+)
 from .video import MAX_ALLOWED_FRAME_DELAY_US, MAX_VIDEO_DELAY_US
-from .video_bank import _BIG, _DECODE_MS, NONE, RECENT, _ms_round, _trunc
+from .video_bank import DECODE_MS, NONE, RECENT, TIME_KEY, ms_round_us, trunc_int
 
 __all__ = ["play"]
 
@@ -72,7 +83,7 @@ def _extrapolator_update(w: W, m: np.ndarray, now: np.ndarray, ts: np.ndarray) -
     _put(w, reset, x_start=now, x_first_ts=NONE, x_prev_ts=NONE, x_w0=90.0, x_w1=0.0, x_p00=1.0, x_p01=0.0,
          x_p10=0.0, x_p11=P11, x_count=0, x_acc_pos=0.0, x_acc_neg=0.0)
     _put(w, m, x_prev_us=now)
-    t_ms = _ms_round(now - w["x_start"]).astype(np.float64)
+    t_ms = ms_round_us(now - w["x_start"]).astype(np.float64)
     first = m & (w["x_first_ts"] == NONE)
     _put(w, first, x_w1=-w["x_w0"] * t_ms, x_first_ts=ts)
     residual = (ts - w["x_first_ts"]) - t_ms * w["x_w0"] - w["x_w1"]
@@ -98,9 +109,9 @@ def _extrapolator_update(w: W, m: np.ndarray, now: np.ndarray, ts: np.ndarray) -
 def _extrapolate(x: W, ts: np.ndarray, now: np.ndarray) -> np.ndarray:
     """``ExtrapolateLocalTime`` (``now`` where it has no answer, as ``RenderTime`` does)."""
     none = (x["x_first_ts"] == NONE) | (x["x_prev_ts"] == NONE)
-    early = x["x_prev_us"] + _trunc((ts - x["x_prev_ts"]) / 90.0 * 1000)
+    early = x["x_prev_us"] + trunc_int((ts - x["x_prev_ts"]) / 90.0 * 1000)
     w0 = np.where(x["x_w0"] == 0, 1.0, x["x_w0"])
-    fit = x["x_start"] + _trunc(((ts - x["x_first_ts"]) - x["x_w1"]) / w0 + 0.5) * 1000
+    fit = x["x_start"] + trunc_int(((ts - x["x_first_ts"]) - x["x_w1"]) / w0 + 0.5) * 1000
     out = np.where(x["x_count"] < 2, early, np.where(x["x_w0"] < 1e-3, x["x_start"], fit))
     return np.where(none | (out < 0), now, out)
 
@@ -108,14 +119,14 @@ def _extrapolate(x: W, ts: np.ndarray, now: np.ndarray) -> np.ndarray:
 # -- jitter estimator ------------------------------------------------------------------------
 def _frame_rate_mhz(w: W) -> np.ndarray:
     n = np.maximum(w["j_np"], 1)
-    mean = _trunc(w["j_psum"] / n)
+    mean = trunc_int(w["j_psum"] / n)
     fps = np.minimum(1_000_000_000 // np.maximum(mean, 1), MAX_FRAMERATE_MHZ)
     return np.where((w["j_np"] == 0) | (mean <= 0), 0, fps)
 
 
 def _calculate_estimate(w: W, m: np.ndarray) -> np.ndarray:
     noise = np.maximum(NOISE_STDDEVS * np.sqrt(w["j_var_noise"]) - NOISE_STDDEV_OFFSET_MS, 1.0)
-    ret = _trunc((w["k_slope"] * (w["j_max"] - w["j_avg"]) + noise) * 1000)
+    ret = trunc_int((w["k_slope"] * (w["j_max"] - w["j_avg"]) + noise) * 1000)
     low = np.where(w["j_prev_est"] == NONE, MIN_JITTER_ESTIMATE_US, w["j_prev_est"])
     ret = np.where(ret < MIN_JITTER_ESTIMATE_US, low, np.minimum(ret, MAX_JITTER_ESTIMATE_US))
     _put(w, m, j_prev_est=ret)
@@ -190,8 +201,8 @@ def _update_estimate(w: W, m: np.ndarray, ifdv: np.ndarray, size: np.ndarray, no
     first = m & (prev == NONE)
     _put(w, m, j_prev_size=size)
     m = m & ~first
-    max_dev = _trunc((NUM_STDDEV_DELAY_CLAMP * np.sqrt(w["j_var_noise"]) + 0.5) * 1000)
-    fd_ms = _ms_round(np.minimum(np.maximum(ifdv, -max_dev), max_dev)).astype(np.float64)
+    max_dev = trunc_int((NUM_STDDEV_DELAY_CLAMP * np.sqrt(w["j_var_noise"]) + 0.5) * 1000)
+    fd_ms = ms_round_us(np.minimum(np.maximum(ifdv, -max_dev), max_dev)).astype(np.float64)
     deviation = fd_ms - (w["k_slope"] * delta + w["k_offset"])
     sigma = np.sqrt(w["j_var_noise"])
     inlier = (np.abs(deviation) < NUM_STDDEV_DELAY_OUTLIER * sigma) | (
@@ -211,10 +222,10 @@ def _jitter_estimate_us(w: W, m: np.ndarray, now: np.ndarray) -> np.ndarray:
     jitter = _calculate_estimate(w, m) + OPERATING_SYSTEM_JITTER_US
     _put(w, m & (now - w["j_latest_nack"] > NACK_COUNT_TIMEOUT_US), j_nack=0)
     jitter = np.maximum(jitter, w["j_filter_est"])
-    extra = np.minimum(_trunc(w["rtt"] * RTT_MULT), RTT_MULT_ADD_CAP_US)
+    extra = np.minimum(trunc_int(w["rtt"] * RTT_MULT), RTT_MULT_ADD_CAP_US)
     jitter = jitter + np.where(w["j_nack"] >= NACK_LIMIT, extra, 0)
     fps = _frame_rate_mhz(w)
-    scaled = _trunc((fps - JITTER_SCALE_LOW_MHZ) / (JITTER_SCALE_HIGH_MHZ - JITTER_SCALE_LOW_MHZ) * jitter)
+    scaled = trunc_int((fps - JITTER_SCALE_LOW_MHZ) / (JITTER_SCALE_HIGH_MHZ - JITTER_SCALE_LOW_MHZ) * jitter)
     jitter = np.where(fps < JITTER_SCALE_LOW_MHZ, np.where(fps == 0, jitter, 0),
                       np.where(fps < JITTER_SCALE_HIGH_MHZ, scaled, jitter))
     return np.maximum(jitter, 0)
@@ -240,7 +251,7 @@ def play(bank: Any, f: dict[str, np.ndarray], now: int) -> tuple[np.ndarray, np.
     broken = np.zeros(len(starts), bool)
     np.logical_or.at(broken, np.repeat(idx, lengths), f["id"] != prev_end + 1)
     xs = _extrapolations(w, f, starts, lengths)
-    order_key = slot * _BIG + f["t"]
+    order_key = slot * TIME_KEY + f["t"]
     played = np.zeros(n, bool)
     active = ~broken
     bail = broken.copy()
@@ -248,13 +259,13 @@ def play(bank: Any, f: dict[str, np.ndarray], now: int) -> tuple[np.ndarray, np.
     for r in range(int(lengths.max()) if n else 0):
         row = starts + np.minimum(r, lengths - 1)
         m = active & (lengths > r)
-        done_prev = np.where(w["decode_done"] == NONE, -_BIG, w["decode_done"])
+        done_prev = np.where(w["decode_done"] == NONE, -TIME_KEY, w["decode_done"])
         t = f["t"][row]
         s_ = np.maximum(t, done_prev)
         waiting = m & (s_ >= now) & (w["sched_release"] == NONE)
         active &= ~waiting
         m &= ~waiting
-        at = np.searchsorted(order_key, seg_slot * _BIG + s_, side="right") - 1
+        at = np.searchsorted(order_key, seg_slot * TIME_KEY + s_, side="right") - 1
         at = np.where(done_prev < t, row, np.maximum(at, row))
         ok, hold = _step(w, f, m, row, at, s_, xs, now)
         bad = m & ~ok
@@ -294,7 +305,7 @@ def _step(w: W, f: dict[str, np.ndarray], m: np.ndarray, row: np.ndarray, at: np
     ts, key = f["ts"][row], f["key"][row] > 0
     ok = key | ((f["reads"][row] & ~w["valid"]) == 0)
     x = {k: xs[k][at] for k in _X}
-    est = np.where(w["t_decoded"] > IGNORED_SAMPLE_COUNT, _DECODE_MS * 1000, 0)
+    est = np.where(w["t_decoded"] > IGNORED_SAMPLE_COUNT, DECODE_MS * 1000, 0)
     render = _extrapolate(x, ts, s_) + np.minimum(np.maximum(w["t_current"], 0), _MAX_DELAY_US)
     wait = render - s_ - est - DEFAULT_RENDER_DELAY_US
     ok &= ~((wait <= -MAX_ALLOWED_FRAME_DELAY_US) & (at > row))  # the scalar form may skip it
@@ -357,7 +368,7 @@ def _release(w: W, f: dict[str, np.ndarray], m: np.ndarray, row: np.ndarray, rel
 
 def _rendered(w: W, m: np.ndarray, shown: np.ndarray) -> None:
     """``VideoQualityObserver::OnRenderedFrame`` (never paused here)."""
-    now_ms = _ms_round(shown)
+    now_ms = ms_round_us(shown)
     _put(w, m & (w["q_rendered"] == 0), q_first=now_ms)
     later = m & (w["q_rendered"] > 0)
     delay = now_ms - w["q_last"]
