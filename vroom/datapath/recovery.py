@@ -16,6 +16,10 @@ leave up to one epoch late. Epochs then run from each exact stop (a change of st
 in steps of ``epoch_us``, whatever the tick; a step divides the control loop's 100 ms, so the steps meet
 its rounds.
 
+Per participant. NACK is negotiated per media section (``a=rtcp-fb:<pt> nack``, RFC 4585 §4.2): a member
+made with ``nack=False`` (``nack_enabled``) keeps no NACK list, so it sends no NACK and the SFU sends it no
+RTX, while the others in its room go on as before.
+
 Order. NACK and RTX packets have ids above every media packet's (``CONTROL_UID``), given in the order
 they are made: at one microsecond on one link they go after the media.
 """
@@ -70,6 +74,7 @@ class DownlinkRecovery:
         self._streams: list[tuple[int, int]] = []
         self._key_table = np.full((0, 0), -1, np.int64)  # [subscriber, track] -> NACK list, or -1
         self._asked: dict[int, tuple[int, tuple[int, ...]]] = {}  # a NACK packet's id -> (sent, the seqs asked)
+        self._nack_off = np.zeros(0, bool)  # [member] -> it negotiated no NACK (members only ever join)
         self._uid = CONTROL_UID  # NACKs
         self._rtx_uid = CONTROL_UID + (1 << 50)  # RTX: made in the same order in both engines, as NACKs are
 
@@ -81,8 +86,8 @@ class DownlinkRecovery:
         connected = [p for p in self.members if p.connected and p.downlink is not None]
         if not any(can_lose(link.config) for p in connected for link in (p.uplink, p.downlink) if link is not None):
             return EPOCH_STEPS_US[0]
-        shortest = min((p.downlink.config.delay_us - p.downlink.config.jitter_us for p in connected),
-                       default=EPOCH_STEPS_US[0])
+        shortest = min((p.downlink.config.delay_us - p.downlink.config.jitter_us for p in connected if p.nack),
+                       default=EPOCH_STEPS_US[0])  # only a subscriber that NACKs needs short epochs
         return next((step for step in EPOCH_STEPS_US if step <= shortest), MIN_EPOCH_US)
 
     def _new_uids(self, n: int) -> np.ndarray:
@@ -115,11 +120,25 @@ class DownlinkRecovery:
         p = self.members[sub]
         return int(p.uplink.config.delay_us + p.downlink.config.delay_us)  # type: ignore[union-attr]
 
+    def nack_enabled(self, member: int) -> bool:
+        """Whether SFU member ``member`` negotiated NACK: it NACKs what it receives, and what it publishes is
+        NACKed and answered (``Participant.nack``)."""
+        return bool(self.members[member].nack)
+
+    def _nack_mask(self) -> np.ndarray | None:
+        """[member] -> it sends no NACK; None when every member NACKs (the usual case: nothing to filter)."""
+        if len(self._nack_off) != len(self.members):
+            self._nack_off = np.array([not p.nack for p in self.members], bool)
+        return self._nack_off if self._nack_off.any() else None
+
     # -- the subscriber's side ---------------------------------------------------------------------------
     def observe(self, sub: np.ndarray, track: np.ndarray, seq: np.ndarray, arrival: np.ndarray, uid: np.ndarray,
                 flags: np.ndarray, epoch_end: int) -> None:
         """Deliveries a downlink computed in the epoch ending at ``epoch_end`` (any order)."""
         video = (self.sfu.track_kind[track] == KIND_VIDEO) & ((flags & FLAG_PADDING) == 0)
+        off = self._nack_mask()
+        if off is not None:
+            video &= ~off[sub]
         if not video.any():
             return
         sub, track, seq = sub[video], track[video], seq[video]
