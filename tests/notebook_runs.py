@@ -19,7 +19,7 @@ import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 #: the longest in quick mode, started first
-SLOWEST_FIRST = ["05-classroom-50", "02-simulcast-under-bandwidth-drop", "03-property-testing"]
+SLOWEST_FIRST = ["05-classroom-50", "02-simulcast-under-bandwidth-drop", "06-loss-recovery", "03-property-testing"]
 #: where the session keeps its ``NotebookRuns`` or ``NotebookFiles``
 NOTEBOOK_RUNS = pytest.StashKey()
 #: pytest-xdist's controller: its ``NotebookRuns`` (the workers' NOTEBOOK_RUNS is the folder it writes to)

@@ -10,10 +10,10 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
 NAMES = ["01-quickstart", "02-simulcast-under-bandwidth-drop", "03-property-testing", "04-how-an-sfu-works",
-         "05-classroom-50"]
+         "05-classroom-50", "06-loss-recovery"]
 
 
-def test_the_five_stories_are_there():
+def test_the_six_stories_are_there():
     assert sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == NAMES
 
 
