@@ -182,23 +182,44 @@ class DownlinkRecovery:
     def answer(self, nack: dict[str, int], t_sfu: int) -> PacketBatch | None:
         """A subscriber's NACK reaching the SFU at ``t_sfu``: the RTX packets it is sent, in seq order (their
         ``seq`` is the outgoing seq, ``target`` the subscriber)."""
-        seqs = self._asked.pop(int(nack["uid"]))[1]
         sub, track = int(nack["member"]), int(nack["track"])
-        if not (self.members[sub].connected and self.sfu.route[sub, track]):
+        return self._answer([(int(nack["uid"]), sub, track, int(t_sfu), bool(self.sfu.route[sub, track]))])
+
+    def answer_all(self, nacks: PacketBatch) -> PacketBatch | None:
+        """NACKs reaching the SFU, in arrival order, each at its ``t_sfu``: the RTX packets they are sent, as
+        ``answer`` gives them one NACK after the other (the NACKs' answers from the log in one pass)."""
+        routed = self.sfu.route[nacks["member"], nacks["track"]]
+        return self._answer(list(zip(nacks["uid"].tolist(), nacks["member"].tolist(), nacks["track"].tolist(),
+                                     nacks["t_sfu"].tolist(), routed.tolist())))
+
+    def _answer(self, nacks: list[tuple[int, int, int, int, bool]]) -> PacketBatch | None:
+        """(NACK id, subscriber, track, arrival, still routed) of each NACK, in arrival order: their RTX."""
+        asked = []
+        for uid, sub, track, t_sfu, routed in nacks:
+            seqs = self._asked.pop(uid)[1]
+            if routed and self.members[sub].connected:
+                asked.append((sub, track, seqs, t_sfu))
+        if not asked:
             return None
-        self.log.set_rtt(sub, self._rtt_us(sub))
-        resend = self.log.on_nack(sub, track, seqs, t_sfu)
+        for sub in dict.fromkeys(a[0] for a in asked):
+            self.log.set_rtt(sub, self._rtt_us(sub))
+        resend = [(sub, t_sfu, r) for (sub, _, _, t_sfu), rs in zip(asked, self.log.on_nacks(asked)) for r in rs]
         if not resend:
             return None
-        parts = [_one(packets, col) for _, _, packets, col in resend]
+        parts, run = [], []  # the originals, taken from each logged batch at once
+        for i, (_, _, (_, _, packets, col)) in enumerate(resend):
+            run.append(col)
+            if i + 1 == len(resend) or resend[i + 1][2][2] is not packets:
+                parts.append(_take(packets, run))
+                run = []
         rtx = parts[0] if len(parts) == 1 else PacketBatch({k: np.concatenate([p[k] for p in parts])
                                                            for k in parts[0].columns})
         n = len(rtx)
-        rtx["seq"] = np.array([s for s, _, _, _ in resend], np.int64)
-        rtx["size"] = np.array([rtx_size(size) for _, size, _, _ in resend], np.int64)
+        rtx["seq"] = np.array([r[0] for _, _, r in resend], np.int64)
+        rtx["size"] = np.array([rtx_size(r[1]) for _, _, r in resend], np.int64)
         rtx["flags"] = rtx["flags"] | FLAG_RTX
-        rtx["t_sfu"] = np.full(n, t_sfu, np.int64)
-        rtx["target"] = np.full(n, sub, np.int64)
+        rtx["t_sfu"] = np.array([t for _, t, _ in resend], np.int64)
+        rtx["target"] = np.array([sub for sub, _, _ in resend], np.int64)
         rtx["uid"] = self._rtx_uid + np.arange(n, dtype=np.int64)
         self._rtx_uid += n
         return rtx
@@ -214,8 +235,8 @@ class DownlinkRecovery:
             self._asked = {u: a for u, a in self._asked.items() if a[0] >= now_us - LOG_AGE_US}
 
 
-def _one(packets: PacketBatch | dict[str, int], col: int) -> PacketBatch:
-    """One logged packet as a batch of one (the fast engine logs batches, the reference engine packets)."""
+def _take(packets: PacketBatch | dict[str, int], cols: list[int]) -> PacketBatch:
+    """Logged packets as a batch (the fast engine logs batches, the reference engine packets)."""
     if isinstance(packets, PacketBatch):
-        return packets.take(np.array([col]))
-    return PacketBatch({k: np.array([packets[k]], np.int64) for k in SCHEMA})
+        return packets.take(np.array(cols))
+    return PacketBatch({k: np.full(len(cols), packets[k], np.int64) for k in SCHEMA})
