@@ -163,9 +163,7 @@ class DownlinkRecovery:
         mask = egress.valid & video[None, :]
         if not mask.any():
             return
-        r_idx, c_idx = np.nonzero(mask)
-        order = np.lexsort((r_idx, c_idx))  # forwarding order: by packet, then subscriber
-        r_idx, c_idx = r_idx[order], c_idx[order]
+        c_idx, r_idx = np.nonzero(mask.T)  # forwarding order: by packet, then subscriber
         self.log.on_forwards(b["t_sfu"][c_idx], egress.rows[r_idx], b["track"][c_idx], egress.seq[r_idx, c_idx],
                              b["size"][c_idx], (b["flags"][c_idx] & FLAG_KEYFRAME) > 0, b, c_idx)
 

@@ -34,7 +34,7 @@ __all__ = ["ForwardLog", "LOG_AGE_US"]
 
 #: How long forwards stay in the log (see the module docstring).
 LOG_AGE_US = 10_000_000
-_NONE = np.iinfo(np.int64).min  # an empty ring slot, a downtrack with nothing settled
+_NONE = np.iinfo(np.int64).min  # a downtrack with nothing settled
 _SHIFT = 42  # composite keys (downtrack << 42 | time or seq): times and seqs below 2**42 (50 days in µs)
 _COLUMNS = ("t", "dt", "out", "size", "key", "col", "ref")
 _AHEAD, _TOO_OLD, _SLOT, _FOUND = range(4)  # a seq's outcome: LiveKit's misses, or its forward found
@@ -72,8 +72,7 @@ class ForwardLog:
         self._batches = 0
         self._ids = np.full((0, 0), -1, np.int64)  # [sub, track] -> downtrack id, or -1
         self._downtrack_count = 0
-        self._ring_out = np.full((16, self.size), _NONE, np.int64)  # [downtrack, out % size] -> out
-        self._ring_row = np.zeros((16, self.size), np.int64)  # ... -> its run row number
+        self._ring = np.full((16, self.size), -1, np.int64)  # [downtrack, out % size] -> run row number, or -1
         self._last_t = np.full(16, _NONE, np.int64)  # each downtrack's newest settled forward
         self._last_out = np.full(16, _NONE, np.int64)
         self._ordered = np.ones(16, bool)  # forwarded in time order with rising outgoing seqs so far
@@ -141,8 +140,7 @@ class ForwardLog:
         if n <= have:
             return
         extra = max(n, 2 * have) - have
-        self._ring_out = np.vstack([self._ring_out, np.full((extra, self.size), _NONE, np.int64)])
-        self._ring_row = np.vstack([self._ring_row, np.zeros((extra, self.size), np.int64)])
+        self._ring = np.vstack([self._ring, np.full((extra, self.size), -1, np.int64)])
         self._last_t = np.concatenate([self._last_t, np.full(extra, _NONE, np.int64)])
         self._last_out = np.concatenate([self._last_out, np.full(extra, _NONE, np.int64)])
         self._ordered = np.concatenate([self._ordered, np.ones(extra, bool)])
@@ -176,8 +174,7 @@ class ForwardLog:
         slot = dt * self.size + out % self.size
         _, last_rev = np.unique(slot[::-1], return_index=True)  # a slot's last write wins
         last = len(slot) - 1 - last_rev
-        self._ring_out.reshape(-1)[slot[last]] = out[last]
-        self._ring_row.reshape(-1)[slot[last]] = b["row"][last]
+        self._ring.reshape(-1)[slot[last]] = b["row"][last]
         ends = np.append(np.flatnonzero(dt[1:] != dt[:-1]), len(dt) - 1)
         self._last_t[dt[ends]] = b["t"][ends]
         self._last_out[dt[ends]] = out[ends]
@@ -255,12 +252,11 @@ class ForwardLog:
             i = np.minimum(np.searchsorted(b["by_out"], (dq << _SHIFT) + flat), len(b["dt"]) - 1)
             mine = (code == _SLOT) & (b["dt"][i] == dq) & (b["out"][i] == flat) & (b["t"][i] <= nq)
             row = np.where(mine, b["row"][i], row)
-        slot = flat % self.size
-        ring = (code == _SLOT) & (row < 0) & (self._ring_out[dq, slot] == flat)
-        row = np.where(ring, self._ring_row[dq, slot], row)
+        row = np.where((code == _SLOT) & (row < 0), self._ring[dq, flat % self.size], row)
         kept = row >= self._base + self._lo  # rows forgotten are older than LOG_AGE_US
-        t_row = self._buf["t"][np.where(kept, row - self._base, self._lo)]
-        code = np.where(kept & (t_row >= nq - LOG_AGE_US), _FOUND, code)
+        at = np.where(kept, row - self._base, self._lo)
+        found = kept & (self._buf["out"][at] == flat) & (self._buf["t"][at] >= nq - LOG_AGE_US)
+        code = np.where(found, _FOUND, code)
         ends = np.cumsum(counts).tolist()
         codes, rows = code.tolist(), row.tolist()
         return [(bool(h), codes[e - c:e], rows[e - c:e]) if f else None
