@@ -22,6 +22,7 @@ they are made: at one microsecond on one link they go after the media.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -138,19 +139,21 @@ class DownlinkRecovery:
         for m in messages:
             sub, track = self._streams[m.key]
             if m.seqs and self.members[sub].connected:
-                rows.append((m.t_us, sub, track, m.seqs, int(m.from_timer)))
+                rows.append((m.t_us, sub, track, m.from_timer, m.seqs))
         if not rows:
             return None
-        rows.sort(key=lambda r: (r[0], r[1], r[2], r[4]))
+        rows.sort(key=itemgetter(0, 1, 2, 3))
         n = len(rows)
         uid = self._new_uids(n)
         for u, r in zip(uid.tolist(), rows):
-            self._asked[u] = (r[0], r[3])
+            self._asked[u] = (r[0], r[4])
         t = np.array([r[0] for r in rows], np.int64)
         z = np.zeros(n, np.int64)
+        one = nack_bytes((0,))  # one seq: one FCI
         return PacketBatch.build(
             t=t, track=np.array([r[2] for r in rows], np.int64),
-            size=np.array([nack_bytes(r[3]) for r in rows], np.int64), seq=np.array([r[3][0] for r in rows], np.int64),
+            size=np.array([one if len(r[4]) == 1 else nack_bytes(r[4]) for r in rows], np.int64),
+            seq=np.array([r[4][0] for r in rows], np.int64),
             ts=z, frame=z, flags=z + FLAG_NACK, level=z - 1, nfr=z + 1, layer=z, tl=z,
             member=np.array([r[1] for r in rows], np.int64), probe=z + NOT_PROBE, uid=uid, t_up=t, attempt=z,
             target=z + NO_TARGET, t_sfu=z + NOT_AT_SFU)
@@ -164,7 +167,8 @@ class DownlinkRecovery:
         if not mask.any():
             return
         c_idx, r_idx = np.nonzero(mask.T)  # forwarding order: by packet, then subscriber
-        self.log.on_forwards(b["t_sfu"][c_idx], egress.rows[r_idx], b["track"][c_idx], egress.seq[r_idx, c_idx],
+        out = np.take(egress.seq, r_idx * mask.shape[1] + c_idx)
+        self.log.on_forwards(b["t_sfu"][c_idx], egress.rows[r_idx], b["track"][c_idx], out,
                              b["size"][c_idx], (b["flags"][c_idx] & FLAG_KEYFRAME) > 0, b, c_idx)
 
     def forwarded_one(self, pkt: dict[str, int], pairs: list[tuple[int, int]]) -> None:
