@@ -2,16 +2,18 @@
 of what was forwarded (sans-I/O, integer µs).
 
 ``sfu_cache.SfuRetransmissionCache`` keeps one ring per downtrack and is stepped on every forwarded
-packet; a 50-person room forwards thousands of packets a second to hundreds of downtracks, and only a
-few of them are ever NACKed. So this form writes each batch of forwards into one log as columns (one
-numpy append per batch) and does the ring's work only when a NACK arrives: the slot of an outgoing seq
-holds it while it is one of the last ``SEQUENCER_SIZE_VIDEO`` seqs of its downtrack (the ring is indexed
-by outgoing seq, and vroom's SFU sends its probe padding on a stream of its own, so there are no padding
-ranges to skip); the per-packet state LiveKit keeps (sends on NACK, last send) exists only for the
-packets NACKed. A test checks both forms against each other on the same forwards and NACKs.
+packet; a 50-person room forwards thousands of packets a second to hundreds of downtracks, and an epoch
+brings tens of NACKs, nearly all for packets the SFU never had. So this form writes each batch of
+forwards into one log as columns (one numpy append per batch), keeps the rings of every downtrack as one
+[downtrack × slot] array of log rows written a batch at a time (the slot of an outgoing seq holds it while
+it is one of the last ``SEQUENCER_SIZE_VIDEO`` seqs of its downtrack; the ring is indexed by outgoing seq,
+and vroom's SFU sends its probe padding on a stream of its own, so there are no padding ranges to skip),
+and answers a whole epoch's NACKs in one numpy pass; the per-packet state LiveKit keeps (sends on NACK,
+last send) exists only for the packets NACKed. Tests check this form against the ring on one downtrack,
+and against the rules stated row by row on many.
 
-One limit the ring has not: the log forgets forwards older than ``LOG_AGE_US`` (a NACK for one is a
-``miss_too_old``). The ring would still hold such a packet on a downtrack slower than 500 packets in
+One limit the ring has not: the log forgets forwards older than ``LOG_AGE_US`` (a NACK for one misses:
+``miss_slot``, or ``miss_ahead`` when nothing younger was forwarded). The ring would still hold such a packet on a downtrack slower than 500 packets in
 10 s; a receiver stops asking after 10 NACKs one RTT apart, long before.
 """
 
