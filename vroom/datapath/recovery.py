@@ -166,9 +166,10 @@ class DownlinkRecovery:
         mask = egress.valid & video[None, :]
         if not mask.any():
             return
-        c_idx, r_idx = np.nonzero(mask.T)  # forwarding order: by packet, then subscriber
-        out = np.take(egress.seq, r_idx * mask.shape[1] + c_idx)
-        self.log.on_forwards(b["t_sfu"][c_idx], egress.rows[r_idx], b["track"][c_idx], out,
+        cells = np.flatnonzero(mask)  # by subscriber, then packet: each downtrack's in forwarding order
+        r_idx = np.repeat(np.arange(mask.shape[0]), np.count_nonzero(mask, axis=1))
+        c_idx = cells - r_idx * mask.shape[1]
+        self.log.on_forwards(b["t_sfu"][c_idx], egress.rows[r_idx], b["track"][c_idx], np.take(egress.seq, cells),
                              b["size"][c_idx], (b["flags"][c_idx] & FLAG_KEYFRAME) > 0, b, c_idx)
 
     def forwarded_one(self, pkt: dict[str, int], pairs: list[tuple[int, int]]) -> None:

@@ -93,9 +93,9 @@ class ForwardLog:
 
     def on_forwards(self, t: np.ndarray, sub: np.ndarray, track: np.ndarray, out: np.ndarray, size: np.ndarray,
                     key: np.ndarray, packets: object = None, col: np.ndarray | None = None) -> None:
-        """Packets forwarded, in forwarding order: arrival at the SFU (LiveKit stamps the slot with it),
-        subscriber, track, outgoing seq, bytes, key-frame packet; ``packets`` and ``col`` say where the
-        caller keeps each packet (handed back with a resend)."""
+        """Packets forwarded, each downtrack's in forwarding order: arrival at the SFU (LiveKit stamps the slot
+        with it), subscriber, track, outgoing seq, bytes, key-frame packet; ``packets`` and ``col`` say where
+        the caller keeps each packet (handed back with a resend)."""
         n = len(t)
         if n == 0:
             return
@@ -107,7 +107,8 @@ class ForwardLog:
                                   "col": np.arange(n) if col is None else col, "ref": self._batches})
         self._refs[self._batches] = packets
         self._batches += 1
-        order = np.argsort(dt, kind="stable")  # each downtrack's rows together, in forwarding order
+        # each downtrack's rows together, in forwarding order (a radix sort on 16 bits while they fit)
+        order = np.argsort(dt.astype(np.int16) if self._downtrack_count <= 1 << 15 else dt, kind="stable")
         s_dt, s_t, s_out = dt[order], t[order], out[order]
         same = s_dt[1:] == s_dt[:-1]
         after = np.where(np.concatenate(([False], same)), np.concatenate(([0], s_t[:-1])), self._last_t[s_dt])
@@ -174,10 +175,14 @@ class ForwardLog:
         self._open = None
         dt, out = b["dt"], b["out"]
         slot = dt * self.size + out % self.size
-        _, last_rev = np.unique(slot[::-1], return_index=True)  # a slot's last write wins
-        last = len(slot) - 1 - last_rev
-        self._ring.reshape(-1)[slot[last]] = b["row"][last]
         ends = np.append(np.flatnonzero(dt[1:] != dt[:-1]), len(dt) - 1)
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        if ((out[ends] - out[starts] >= self.size) & self._ordered[dt[ends]]).any():  # a slot written twice
+            _, last_rev = np.unique(slot[::-1], return_index=True)  # its last write wins
+            last = len(slot) - 1 - last_rev
+            self._ring.reshape(-1)[slot[last]] = b["row"][last]
+        else:  # an ordered downtrack's seqs rise: within less than a ring, every slot is written once
+            self._ring.reshape(-1)[slot] = b["row"]
         self._last_t[dt[ends]] = b["t"][ends]
         self._last_out[dt[ends]] = out[ends]
         self._settled_t = max(self._settled_t, int(b["t_max"]))

@@ -19,6 +19,7 @@ whole epoch at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 
@@ -132,7 +133,7 @@ class NackBank:
         cols = (obs["t"].tolist(), obs["seq"].tolist(), obs["recovered"].tolist()) if busy else ([], [], [])
         for key in keys:
             self._step(key, cols, busy.get(key, (0, 0)), until, out)
-        out.sort(key=lambda m: (m.t_us, m.key, m.from_timer))
+        out.sort(key=attrgetter("t_us", "key", "from_timer"))
         return out
 
     def _plain_streams(self, obs: dict[str, np.ndarray], until: int) -> dict[int, tuple[int, int]]:
