@@ -5,7 +5,8 @@ its uplink as a packet, and the SFU answers from what it forwarded with RTX pack
 The NACK lists are ``recovery.nack_bank.NackBank`` (libwebrtc's ``NackRequester`` per received video
 stream), the SFU's answers ``recovery.forward_log.ForwardLog`` (LiveKit's sequencer rules). Both engines
 use this one object the same way: deliveries are observed when the downlink computes them, NACKs leave at
-the times the lists say, and a NACK reaching the SFU is answered at its arrival.
+the times the lists say, and a NACK reaching the SFU is answered at its arrival (the fast engine answers an
+epoch's NACKs together, ``answer_all``: the same as ``answer`` one after the other).
 
 When things happen. A receiver learns of an arrival no earlier than the end of the epoch whose downlink
 computed it (``seen = max(arrival, epoch end)``), and a NACK is sent then: the fast engine has computed
