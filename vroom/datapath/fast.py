@@ -91,11 +91,10 @@ class FastEngine:
             return egress
         nacks = batch.take(nack)
         self.node.nacks_in += len(nacks)
-        for row in nacks.rows():
-            rtx = recovery.answer(row, row["t_sfu"])
-            resent = None if rtx is None else self.node.resend(rtx)
-            if resent is not None:
-                parts.append(resent)
+        rtx = recovery.answer_all(nacks)
+        resent = None if rtx is None else self.node.resend(rtx)
+        if resent is not None:
+            parts.append(resent)
         out = Egress.join(parts)
         if out is None or len(parts) == 1:
             return out
