@@ -74,15 +74,17 @@ class DownlinkRecovery:
         self._rtx_uid = CONTROL_UID + (1 << 50)  # RTX: made in the same order in both engines, as NACKs are
 
     def epoch_us(self) -> int:
-        """The longest step of ``EPOCH_STEPS_US`` within the shortest delay a connected downlink can give, or
-        the longest step when no connected participant's link can lose a packet (``can_lose``): then no NACK
-        is ever sent. A subscriber NACKs the gaps its publishers' uplinks left too, so one lossy link in the
-        simulation bounds every downlink's epochs."""
+        """The longest step of ``EPOCH_STEPS_US`` within the shortest delay a connected participant's uplink
+        or downlink can give (the SFU learns of an uplink arrival, and a subscriber of a downlink one, no
+        earlier than the end of the epoch that computed it: ``uplink_recovery``), or the longest step when
+        no connected participant's link can lose a packet (``can_lose``): then no NACK is ever sent. A
+        subscriber NACKs the gaps its publishers' uplinks left too, so one lossy link in the simulation
+        bounds every link's epochs."""
         connected = [p for p in self.members if p.connected and p.downlink is not None]
         if not any(can_lose(link.config) for p in connected for link in (p.uplink, p.downlink) if link is not None):
             return EPOCH_STEPS_US[0]
-        shortest = min((p.downlink.config.delay_us - p.downlink.config.jitter_us for p in connected),
-                       default=EPOCH_STEPS_US[0])
+        shortest = min((link.config.delay_us - link.config.jitter_us for p in connected
+                        for link in (p.uplink, p.downlink) if link is not None), default=EPOCH_STEPS_US[0])
         return next((step for step in EPOCH_STEPS_US if step <= shortest), MIN_EPOCH_US)
 
     def _new_uids(self, n: int) -> np.ndarray:
