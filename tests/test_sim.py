@@ -109,6 +109,7 @@ def test_fast_engine_equals_the_one_event_per_packet_reference(adaptive):
     fast, ref = congested("fast", adaptive=adaptive), congested("reference", adaptive=adaptive)
     assert sum(link["dropped_packets"] + link["lost_packets"] for link in fast["links"].values()) > 100
     assert fast["sfu"]["packets_retransmitted"] > 0  # reliable data was resent
+    assert fast["sfu"]["nacks_out"] > 0 and fast["sfu"]["rtx_in"] > 0  # bob's lossy uplink was repaired
     if adaptive:  # layers were switched and probes sent
         assert fast["sfu"]["packets_not_forwarded"] > 0 and fast["sfu"]["padding_sent"] > 0
     assert fast["links"] == ref["links"]

@@ -3,11 +3,15 @@ NACK down the publisher's downlink, libwebrtc's packet history and RTX at the pu
 forwarded to the subscriber into the gap it left (media-path.md §2, §3.2)."""
 
 import functools
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 import vroom
-from vroom.datapath import RTCP_SSRC, rtx_ssrc
+from vroom.datapath import RTCP_SSRC, PacketBatch, rtx_ssrc
+from vroom.datapath.uplink_recovery import UplinkRecovery
+from vroom.media.rtp import FLAG_RTX, KIND_VIDEO
 
 UP_MS, DOWN_MS = 20, 30  # alice's one-way delays: her RTT is 50 ms
 GBPS = {"rate": "1Gbps"}  # serialization of a 1240-byte packet: 9.92 µs
@@ -94,3 +98,61 @@ def test_both_engines_agree_packet_for_packet():
     fast, ref = meeting("fast"), meeting("reference")
     assert fast.trace_digest() == ref.trace_digest()
     assert fast.summary()["sfu"] == ref.summary()["sfu"]
+
+
+def _video(seq, t_us, *, t_sfu=-1, flags=0):
+    """Packets of track 0 (alice's video, one layer) as the data path carries them."""
+    n = len(seq)
+    z = np.zeros(n, np.int64)
+    t = np.asarray(t_us, np.int64)
+    return PacketBatch.build(t=t, track=z, size=z + 1200, seq=np.asarray(seq, np.int64), ts=z, frame=z,
+                             flags=z + flags, level=z - 1, nfr=z + 1, layer=z, tl=z, member=z, probe=z - 1,
+                             uid=np.asarray(seq, np.int64), t_up=t, attempt=z, target=z - 1,
+                             t_sfu=np.asarray(t_sfu, np.int64) + z)
+
+
+@pytest.mark.parametrize("target_kbps, third", [(500, 0), (2_000, 10)])
+def test_the_publisher_ignores_a_repeat_within_one_rtt_and_keeps_rtx_under_its_target(target_kbps, third):
+    link = SimpleNamespace  # alice's RTT is 20 + 30 = 50 ms
+    alice = SimpleNamespace(connected=True, uplink=link(config=link(delay_us=20_000)),
+                            downlink=link(config=link(delay_us=30_000)))
+    sfu = SimpleNamespace(track_kind=np.array([KIND_VIDEO]), track_live=np.array([True]),
+                          track_publisher=np.array([0]))
+    rec = UplinkRecovery(sfu=sfu, members=[alice], pacers=SimpleNamespace(target_bps=lambda m: target_kbps * 1000))
+    uids = iter(range(10**6, 10**7))
+
+    def new_uids(n):
+        return np.array([next(uids) for _ in range(n)], np.int64)
+
+    rec.sent(_video(range(100, 130), np.arange(30) * 1000))  # alice sent 100..129, 1 ms apart
+    rec.arrived(_video([*range(100, 110), 120], [*range(20_000, 30_000, 1000), 50_000],
+                       t_sfu=[*range(20_000, 30_000, 1000), 50_000]))  # 110..119 lost on the uplink
+
+    def round_trip(until_sfu, at_alice, until_alice):
+        nacks = rec.nacks_due(until_sfu)
+        assert nacks is not None and len(nacks) == 1 and nacks["seq"][0] == 110
+        rec.delivered(nacks["uid"], np.array([at_alice]), at_alice)
+        return nacks, rec.answers(until_alice, new_uids)
+
+    # the SFU NACKs 110..119 at 50 ms (the packet after the gap); alice sees it at 80 ms and resends all ten:
+    # every charge falls in one millisecond, where libwebrtc's rate is still unknown, so none is refused
+    nacks, rtx = round_trip(60_000, 80_000, 90_000)
+    assert nacks["t_sfu"].tolist() == [50_000]
+    assert rtx["seq"].tolist() == list(range(110, 120)) and rtx["size"].tolist() == [1202] * 10
+    assert (rtx["t"] == 80_000).all() and (rtx["flags"] & FLAG_RTX).all()
+    rtx["t_up"] = rtx["t_up"] + 1_000
+    rec.sent(rtx)  # the pacer sends them at 81 ms
+    # the SFU retries at the first 20 ms pass an RTT (50 ms) later: 100 ms; alice sees it at 130 ms, 49 ms
+    # after her RTX, under her history's RTT of 5 + 50 ms: every seq is ignored
+    nacks, rtx = round_trip(120_000, 130_000, 140_000)
+    assert nacks["t_sfu"].tolist() == [100_000] and rtx is None
+    assert rec.history.counters.ignored_rtt == 10
+    # the next retry, at 160 ms, reaches alice at 190 ms, 109 ms after her RTX. Her 500 ms window holds
+    # 12 000 bytes over 190 − 80 + 1 = 111 ms: 12 000 × 8000 / 111 = 864 865 bps, and one more packet adds
+    # 1200 × 8 × 1000 / 500 = 19 200 bps: over 500 kbps the first is refused and the rest of the NACK dropped;
+    # under 2 Mbps all ten fit ((12 000 + 1200 × 10) × 8000 / 111 + 19 200 = 1 748 973 bps at the last)
+    nacks, rtx = round_trip(180_000, 190_000, 200_000)
+    assert nacks["t_sfu"].tolist() == [160_000]
+    assert (0 if rtx is None else len(rtx)) == third
+    c = rec.history.counters
+    assert (c.refused_rate, c.dropped_after_refusal) == ((1, 9) if third == 0 else (0, 0))
