@@ -10,9 +10,10 @@ the times the lists say, and a NACK reaching the SFU is answered at its arrival.
 When things happen. A receiver learns of an arrival no earlier than the end of the epoch whose downlink
 computed it (``seen = max(arrival, epoch end)``), and a NACK is sent then: the fast engine has computed
 the receiver's uplink up to that end already. Both engines apply the rule, so they agree whatever the
-epochs. To make it delay nothing, the data path's epochs are no longer than the shortest downlink delay
-(``epoch_us``); they are at least ``MIN_EPOCH_US``, so on a downlink faster than that one way a NACK may
-leave up to one epoch late. Epochs then run from each exact stop (a change of state, a control round)
+epochs. To make it delay nothing, the data path's epochs are no longer than the shortest delay of a
+connected uplink or downlink (``epoch_us``: the uplink hop, ``uplink_recovery``, follows the same rule
+for the SFU's arrivals); they are at least ``MIN_EPOCH_US``, so on a link faster than that one way a
+NACK may leave up to one epoch late. Epochs then run from each exact stop (a change of state, a control round)
 in steps of ``epoch_us``, whatever the tick; a step divides the control loop's 100 ms, so the steps meet
 its rounds.
 

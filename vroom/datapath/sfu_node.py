@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..media.rtp import FLAG_PADDING, FLAG_RTX, KIND_VIDEO
+from ..media.rtp import FLAG_PADDING, FLAG_REPAIRED, FLAG_RTX, KIND_VIDEO
 from ..recovery.rtx import RTX_OSN_BYTES
 from ..sfu.forwarder import MAX_LAYERS
 from .batch import PacketBatch
@@ -97,7 +97,7 @@ class SfuNode:
         if rtx.any():  # a publisher's repair: from here on, the packet it repairs
             self.rtx_in += int(np.count_nonzero(rtx))
             fresh = fresh & ~rtx
-            b["flags"] = np.where(rtx, b["flags"] & ~FLAG_RTX, b["flags"])
+            b["flags"] = np.where(rtx, (b["flags"] & ~FLAG_RTX) | FLAG_REPAIRED, b["flags"])
             b["size"] = np.where(rtx, b["size"] - RTX_OSN_BYTES, b["size"])
         self.packets_in += int(np.count_nonzero(fresh))
         self.packets_retransmitted += int(np.count_nonzero((b["target"] >= 0) & ~padding))
@@ -250,7 +250,7 @@ class SfuNode:
         padding = pkt["flags"] & FLAG_PADDING
         if target < 0 and pkt["flags"] & FLAG_RTX:  # a publisher's repair: from here on, the packet it repairs
             self.rtx_in += 1
-            pkt["flags"] &= ~FLAG_RTX
+            pkt["flags"] = (pkt["flags"] & ~FLAG_RTX) | FLAG_REPAIRED
             pkt["size"] -= RTX_OSN_BYTES
         elif target < 0:
             self.packets_in += 1

@@ -23,7 +23,8 @@ a downlink they go after everything else the SFU sends then, as the reference en
 from __future__ import annotations
 
 import bisect
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     from ..sfu.core import SFU
     from .pacing import Pacers
 
-__all__ = ["UplinkRecovery", "SFU_NACK_UID"]
+__all__ = ["SFU_NACK_UID", "UplinkRecovery"]
 
 #: First id of the SFU's NACKs to publishers: above the subscribers' NACKs and the SFU's RTX.
 SFU_NACK_UID = CONTROL_UID + (1 << 51)

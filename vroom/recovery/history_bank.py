@@ -15,7 +15,7 @@ Each packet carries a ``ref`` (the caller's handle on the packet), handed back w
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

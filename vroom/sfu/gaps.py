@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["GapMap", "MAX_GAP_AGE"]
+__all__ = ["MAX_GAP_AGE", "GapMap"]
 
 #: Gaps older than this many seqs behind the stream's newest are forgotten: libwebrtc's ``kMaxPacketAge``,
 #: past which the SFU's NACK list no longer asks for them.
@@ -21,7 +21,7 @@ MAX_GAP_AGE = 10_000
 
 
 class _Gap:
-    __slots__ = ("first", "last", "offsets", "filled")
+    __slots__ = ("filled", "first", "last", "offsets")
 
     def __init__(self, first: int, last: int, offsets: dict[int, int]) -> None:
         self.first, self.last = first, last
