@@ -61,7 +61,8 @@ class UplinkRecovery:
         self.limiters: dict[int, RateLimiter] = {}  # publisher -> its retransmission rate cap
         self._key_table = np.full((0, MAX_LAYERS), -1, np.int64)  # [track, layer] -> stream key
         self._streams: list[tuple[int, int]] = []  # key -> (track, layer)
-        self._early: dict[int, int] = {}  # id of a packet that reached the SFU before its epoch ended -> that end
+        self._early_end = -1  # the epoch whose uplinks delivered ``_early`` before its end (both engines
+        self._early: list[np.ndarray] = []  # take those in before it ends, so one epoch's ids are kept)
         self._asked: dict[int, tuple[int, int, tuple[int, ...]]] = {}  # NACK id -> (sent, stream key, seqs)
         self._inbox: list[tuple[int, int]] = []  # (seen, NACK id) of NACKs that reached their publishers
         self._uid = SFU_NACK_UID
@@ -94,9 +95,11 @@ class UplinkRecovery:
     # -- the SFU's side ----------------------------------------------------------------------------------
     def computed(self, uid: np.ndarray, t_sfu: np.ndarray, epoch_end: int) -> None:
         """Uplink arrivals computed in the epoch ending at ``epoch_end``: those before its end are seen at it."""
+        if epoch_end != self._early_end:
+            self._early_end, self._early = epoch_end, []
         early = t_sfu < epoch_end
-        for u in uid[early].tolist():
-            self._early[u] = epoch_end
+        if early.any():
+            self._early.append(uid[early])
 
     def arrived(self, b: PacketBatch) -> None:
         """What reached the SFU (any order): the live video media reaches the SFU's NACK lists."""
@@ -108,8 +111,8 @@ class UplinkRecovery:
         b = b.take(video)
         seen = b["t_sfu"]
         if self._early:
-            seen = np.array([max(t, self._early.pop(u, t)) for t, u in zip(seen.tolist(), b["uid"].tolist())],
-                            np.int64)
+            early = np.isin(b["uid"], np.concatenate(self._early))
+            seen = np.where(early, np.maximum(seen, self._early_end), seen)
         self.bank.observe(seen, b["uid"], self._keys(b["track"], b["layer"]), b["seq"], (b["flags"] & FLAG_RTX) > 0)
 
     def next_time(self) -> int | None:
