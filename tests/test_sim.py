@@ -175,7 +175,7 @@ def test_every_packet_on_every_link_is_accounted_for(rooms, seed):
     uplinks_delivered = sum(c["delivered_packets"] for n, c in summary["links"].items() if n.endswith("/up"))
     assert sfu["packets_in"] <= uplinks_delivered
     downlinks_in = sum(c["packets_in"] for n, c in summary["links"].items() if n.endswith("/down"))
-    assert sfu["packets_forwarded"] + sfu["padding_sent"] + sfu["rtx_sent"] == downlinks_in
+    assert sfu["packets_forwarded"] + sfu["padding_sent"] + sfu["rtx_sent"] + sfu["nacks_out"] == downlinks_in
 
 
 def test_link_set_from_python_is_recorded_and_exact():
