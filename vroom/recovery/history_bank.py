@@ -38,12 +38,13 @@ _COLS = ("seq", "size", "send", "ref", "pending", "resent")
 class _Stream:
     """One SSRC's stored packets: columns, live from ``front`` to ``n``, in ascending seq."""
 
-    __slots__ = ("cols", "front", "n", "rtt_us")
+    __slots__ = ("cols", "front", "n", "owed", "rtt_us")
 
     def __init__(self) -> None:
         self.cols = {k: np.zeros(64, np.int64) for k in _COLS}
         self.front = 0
         self.n = 0
+        self.owed: tuple[int, int] | None = None  # the last put's cull (time, packets before), not yet done
         self.rtt_us: int | None = None
 
     def append(self, seq: np.ndarray, size: np.ndarray, send: np.ndarray, ref: np.ndarray) -> None:
@@ -87,6 +88,13 @@ class _Stream:
         self.front += gone
         return gone
 
+    def settle(self) -> int:
+        """The cull the last put owes, done now (how many go)."""
+        if self.owed is None:
+            return 0
+        (t, upto), self.owed = self.owed, None
+        return self.cull(t, upto)
+
     def find(self, seq: int) -> int:
         """The index of stored ``seq``, or −1."""
         live = self.cols["seq"][self.front:self.n]
@@ -104,12 +112,17 @@ class HistoryBank:
         self._streams: dict[int, _Stream] = {}
 
     def __len__(self) -> int:
+        for s in self._streams.values():
+            self.counters.culled += s.settle()
         return sum(s.n - s.front for s in self._streams.values())
 
     def stored(self, key: int) -> list[int]:
         """The seqs stream ``key`` holds now."""
         s = self._streams.get(key)
-        return [] if s is None else s.cols["seq"][s.front:s.n].tolist()
+        if s is None:
+            return []
+        self.counters.culled += s.settle()
+        return s.cols["seq"][s.front:s.n].tolist()
 
     def put(self, key: np.ndarray, seq: np.ndarray, size: np.ndarray, send_us: np.ndarray,
             ref: np.ndarray) -> None:
@@ -126,8 +139,12 @@ class HistoryBank:
             if s is None:
                 s = self._streams[stream_key] = _Stream()
             s.append(seq[rows], size[rows], send_us[rows], ref[rows])
-            # each put culls before it stores: the last one's cull sees every packet but itself
-            self.counters.culled += s.cull(int(send_us[rows[-1]]), s.n - 1)
+            # each put culls before it stores: the last one's cull sees every packet but itself. It is owed
+            # until the history is read, a retransmission is marked sent or the history grows large: later
+            # puts only cull more
+            s.owed = (int(send_us[rows[-1]]), s.n - 1)
+            if s.n - s.front > 2 * NUMBER_TO_STORE:
+                self.counters.culled += s.settle()
             self.counters.stored += z - a
 
     def on_nack(self, key: int, seqs: Sequence[int], now_us: int, avg_rtt_us: int,
@@ -139,6 +156,7 @@ class HistoryBank:
         if s is None:
             c.ignored_not_stored += len(seqs)
             return []
+        c.culled += s.settle()
         s.rtt_us = NACK_RTT_MARGIN_US + int(avg_rtt_us)
         c.culled += s.cull(int(now_us), s.n)
         cols = s.cols
@@ -167,6 +185,8 @@ class HistoryBank:
     def mark_sent(self, key: int, seq: int, now_us: int) -> None:
         """The pacer sent the retransmission of ``seq`` (``MarkPacketAsSent``)."""
         s = self._streams.get(key)
+        if s is not None:
+            self.counters.culled += s.settle()
         at = -1 if s is None else s.find(int(seq))
         if at < 0:
             return
