@@ -5,7 +5,7 @@ packets through its pacer and up its uplink (docs/loss-recovery.md).
 The SFU's NACK lists are ``recovery.nack_bank.NackBank`` (libwebrtc's ``NackRequester`` per received
 stream: a track's simulcast layer), the publishers' histories ``recovery.history_bank.HistoryBank``
 (libwebrtc's ``RtpPacketHistory`` per stream) and one ``recovery.history.RateLimiter`` per publisher,
-capped at its pacer's target. Both engines use this one object the same way.
+capped at its pacer's target (without congestion control, at its video encoders' rates). Both engines use this one object the same way.
 
 When things happen. The SFU learns of an arrival no earlier than the end of the epoch whose uplink
 computed it (``seen = max(arrival, epoch end)``; the epochs are no longer than the shortest uplink
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..media.rtp import FLAG_NACK, FLAG_PADDING, FLAG_RTX, KIND_VIDEO
+from ..media.video import VideoSource
 from ..recovery.forward_log import LOG_AGE_US
 from ..recovery.history import RateLimiter
 from ..recovery.history_bank import HistoryBank
@@ -55,7 +56,7 @@ class UplinkRecovery:
     def __init__(self, *, sfu: SFU, members: list[Participant], pacers: Pacers | None) -> None:
         self.sfu = sfu
         self.members = members
-        self.pacers = pacers  # without congestion control there is no pacer and no target to cap RTX at
+        self.pacers = pacers  # None without congestion control: no pacer, and the encoders' rates cap RTX
         self.bank = NackBank()
         self.history = HistoryBank()
         self.limiters: dict[int, RateLimiter] = {}  # publisher -> its retransmission rate cap
@@ -184,14 +185,18 @@ class UplinkRecovery:
         rtx["uid"] = new_uids(n)
         return rtx
 
-    def _limiter(self, pub: int) -> RateLimiter | None:
-        """The publisher's cap: 100 % of its target over 500 ms (none without congestion control)."""
-        if self.pacers is None:
-            return None
+    def _limiter(self, pub: int) -> RateLimiter:
+        """The publisher's cap: 100 % of its target over 500 ms. Without congestion control nothing
+        estimates the uplink, so its video encoders' own rates stand for the target."""
         limiter = self.limiters.get(pub)
         if limiter is None:
             limiter = self.limiters[pub] = RateLimiter()
-        limiter.set_max_rate(self.pacers.target_bps(pub))
+        if self.pacers is not None:
+            target = self.pacers.target_bps(pub)
+        else:
+            target = sum(pub_.source.bitrate_bps for pub_ in self.members[pub].publications
+                         if pub_.published and isinstance(pub_.source, VideoSource))
+        limiter.set_max_rate(target)
         return limiter
 
     def _packets(self, refs: list[int]) -> PacketBatch | None:
