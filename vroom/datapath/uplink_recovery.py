@@ -5,7 +5,8 @@ packets through its pacer and up its uplink (docs/loss-recovery.md).
 The SFU's NACK lists are ``recovery.nack_bank.NackBank`` (libwebrtc's ``NackRequester`` per received
 stream: a track's simulcast layer), the publishers' histories ``recovery.history_bank.HistoryBank``
 (libwebrtc's ``RtpPacketHistory`` per stream) and one ``recovery.history.RateLimiter`` per publisher,
-capped at its pacer's target (without congestion control, at its video encoders' rates). Both engines use this one object the same way.
+capped at its pacer's target (without congestion control, at its video encoders' rates). Both engines
+use this one object the same way.
 
 When things happen. The SFU learns of an arrival no earlier than the end of the epoch whose uplink
 computed it (``seen = max(arrival, epoch end)``; the epochs are no longer than the shortest uplink

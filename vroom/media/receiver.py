@@ -271,8 +271,9 @@ class Receivers:
 
     def _late_repairs(self, slot: np.ndarray, frame: np.ndarray, flags: np.ndarray, video: np.ndarray) -> np.ndarray:
         """Retransmitted packets (``FLAG_RTX``, or a publisher's repair: ``FLAG_REPAIRED``) of frames older than
-        one that already arrived in their stream: this receiver renders a frame as it completes and has passed that one by (it was counted
-        incomplete then), so a late repair is not a frame to render. Rows sorted by slot, then arrival."""
+        one that already arrived in their stream: this receiver renders a frame as it completes and has passed
+        that one by (it was counted incomplete then), so a late repair is not a frame to render. Rows sorted by
+        slot, then arrival."""
         rtx = video & ((flags & (FLAG_RTX | FLAG_REPAIRED)) > 0)
         if not rtx.any():
             return rtx
