@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import vroom
-from vroom.datapath import RTCP_SSRC, PacketBatch, rtx_ssrc
+from vroom.datapath import RTCP_SSRC, PacketBatch, Pacers, rtx_ssrc
 from vroom.datapath.uplink_recovery import UplinkRecovery
 from vroom.media.rtp import FLAG_RTX, KIND_VIDEO
 
@@ -156,3 +156,21 @@ def test_the_publisher_ignores_a_repeat_within_one_rtt_and_keeps_rtx_under_its_t
     assert (0 if rtx is None else len(rtx)) == third
     c = rec.history.counters
     assert (c.refused_rate, c.dropped_after_refusal) == ((1, 9) if third == 0 else (0, 0))
+
+
+def test_a_publishers_rtx_overtakes_the_video_queued_in_its_pacer():
+    # lw prioritized_packet_queue.cc: video retransmission (priority 2) goes before video (3) (media-path.md §2.2)
+    sfu = SimpleNamespace(track_kind=np.array([KIND_VIDEO]), track_ssrc=np.array([1000]))
+    alice = SimpleNamespace(publications=[])
+    pacers = Pacers(sfu=sfu, members=[alice])
+    pacers.set_target(0, 0, 100_000)  # 110 kbps of pacing: a 1200-byte packet every 87 ms
+    frame = _video(range(10), np.zeros(10, np.int64))  # two layers' frames of 5 packets each at 0
+    frame["layer"] = np.arange(10) % 2  # (two streams: round-robin alone would not put the RTX first)
+    rtx = _video([3], [1_000], flags=FLAG_RTX)  # then, at 1 ms, the RTX of an earlier packet
+    rtx["uid"] = np.array([99])
+    uids = iter(range(100, 200))
+    out = pacers.pace(frame.concat(rtx), 2_000_000, lambda n: np.array([next(uids) for _ in range(n)]))
+    sent_rtx = out["t_up"][(out["flags"] & FLAG_RTX) > 0]
+    video_later = out["t_up"][((out["flags"] & FLAG_RTX) == 0) & (out["t_up"] > 1_000)]
+    assert len(sent_rtx) == 1 and len(video_later) >= 8
+    assert (video_later > sent_rtx[0]).all()  # every video packet still queued at 1 ms leaves after it
