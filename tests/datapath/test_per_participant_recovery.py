@@ -107,3 +107,21 @@ def test_the_options_are_checked_and_kept_in_the_plan_and_the_scenario():
     assert plan["bob"]["nack"] is False and plan["bob"]["fec"] is False
     replay = Scenario.from_dict(sim.scenario_dict()).build()
     assert [(p.nack, p.fec) for p in replay.participants.values()] == [(True, True), (False, False)]
+
+
+def test_a_publisher_with_nack_off_is_not_nacked_while_another_is():
+    """carol (NACK on) and dave (NACK off) publish 1 Mbps of video over uplinks that lose 5 % at random; alice
+    receives both over a clean downlink. The SFU NACKs carol down her downlink and never dave."""
+    sim = vroom.Simulation(seed=3, congestion_control=False, trace_packets=True)
+    sim.add_participant("carol", network={"up": LOSSY, "down": CLEAN}, publish=VIDEO)
+    sim.add_participant("dave", network={"up": LOSSY, "down": CLEAN}, publish=VIDEO, nack=False)
+    sim.add_participant("alice", network={"up": CLEAN, "down": CLEAN}, publish=[])
+    sim.run(SECONDS)
+    nacks = {who: sum(r.fields["ssrc"] == RTCP_SSRC for r in packets(sim, f"{who}/down")) for who in ("carol", "dave")}
+    # ~400 packets each in 4 s, 5 % lost on each uplink (~20): carol's are NACKed, dave's never
+    assert nacks["carol"] > 0 and nacks["dave"] == 0
+    subs = sim.summary()["participants"]["alice"]["subscriptions"]
+    # dave's uplink losses reach alice (5 % of ~400, sd ≈ 4.4: over 2 % with near certainty); carol's are
+    # repaired by her RTX (each try lost with 5 %) but for the last RTT or so of the run
+    assert subs["dave/video"]["loss"] > 0.02
+    assert subs["carol/video"]["packets_lost"] <= 3 < subs["dave/video"]["packets_lost"]

@@ -11,14 +11,15 @@ epoch's NACKs together, ``answer_all``: the same as ``answer`` one after the oth
 When things happen. A receiver learns of an arrival no earlier than the end of the epoch whose downlink
 computed it (``seen = max(arrival, epoch end)``), and a NACK is sent then: the fast engine has computed
 the receiver's uplink up to that end already. Both engines apply the rule, so they agree whatever the
-epochs. To make it delay nothing, the data path's epochs are no longer than the shortest downlink delay
-(``epoch_us``); they are at least ``MIN_EPOCH_US``, so on a downlink faster than that one way a NACK may
-leave up to one epoch late. Epochs then run from each exact stop (a change of state, a control round)
+epochs. To make it delay nothing, the data path's epochs are no longer than the shortest delay of a
+connected uplink or downlink (``epoch_us``: the uplink hop, ``uplink_recovery``, follows the same rule
+for the SFU's arrivals); they are at least ``MIN_EPOCH_US``, so on a link faster than that one way a
+NACK may leave up to one epoch late. Epochs then run from each exact stop (a change of state, a control round)
 in steps of ``epoch_us``, whatever the tick; a step divides the control loop's 100 ms, so the steps meet
 its rounds.
 
 Per participant. NACK is negotiated per media section (``a=rtcp-fb:<pt> nack``, RFC 4585 §4.2): a member
-made with ``nack=False`` (``nack_enabled``) keeps no NACK list, so it sends no NACK and the SFU sends it no
+made with ``nack=False`` (``NackOff``) keeps no NACK list, so it sends no NACK and the SFU sends it no
 RTX, while the others in its room go on as before.
 
 Order. NACK and RTX packets have ids above every media packet's (``CONTROL_UID``), given in the order
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from ..sfu.core import SFU
     from .sfu_node import Egress
 
-__all__ = ["CONTROL_UID", "EPOCH_STEPS_US", "MIN_EPOCH_US", "DownlinkRecovery"]
+__all__ = ["NackOff", "CONTROL_UID", "EPOCH_STEPS_US", "MIN_EPOCH_US", "DownlinkRecovery"]
 
 #: First id of the packets recovery makes (NACKs, RTX): above any media packet's.
 CONTROL_UID = 1 << 52
@@ -64,6 +65,20 @@ def can_lose(config: LinkConfig) -> bool:
             or (config.rate_bps is not None and config.rate_bps < CLEAN_RATE_BPS))
 
 
+class NackOff:
+    """Which members negotiated no NACK (``Participant.nack``): they neither NACK nor are NACKed."""
+
+    def __init__(self, members: list[Participant]) -> None:
+        self.members = members
+        self._off = np.zeros(0, bool)  # [member] -> no NACK (members only ever join, each with its setting)
+
+    def mask(self) -> np.ndarray | None:
+        """[member] -> no NACK; None when every member NACKs (the usual case: nothing to filter)."""
+        if len(self._off) != len(self.members):
+            self._off = np.array([not p.nack for p in self.members], bool)
+        return self._off if self._off.any() else None
+
+
 class DownlinkRecovery:
     """The subscribers' NACK lists and the SFU's answers, for every video subscription."""
 
@@ -76,20 +91,23 @@ class DownlinkRecovery:
         self._streams: list[tuple[int, int]] = []
         self._key_table = np.full((0, 0), -1, np.int64)  # [subscriber, track] -> NACK list, or -1
         self._asked: dict[int, tuple[int, tuple[int, ...]]] = {}  # a NACK packet's id -> (sent, the seqs asked)
-        self._nack_off = np.zeros(0, bool)  # [member] -> it negotiated no NACK (members only ever join)
+        self.nack_off = NackOff(members)
         self._uid = CONTROL_UID  # NACKs
         self._rtx_uid = CONTROL_UID + (1 << 50)  # RTX: made in the same order in both engines, as NACKs are
 
     def epoch_us(self) -> int:
-        """The longest step of ``EPOCH_STEPS_US`` within the shortest delay a connected downlink can give, or
-        the longest step when no connected participant's link can lose a packet (``can_lose``): then no NACK
-        is ever sent. A subscriber NACKs the gaps its publishers' uplinks left too, so one lossy link in the
-        simulation bounds every downlink's epochs."""
+        """The longest step of ``EPOCH_STEPS_US`` within the shortest delay a connected participant's uplink
+        or downlink can give (the SFU learns of an uplink arrival, and a subscriber of a downlink one, no
+        earlier than the end of the epoch that computed it: ``uplink_recovery``), or the longest step when
+        no connected participant's link can lose a packet (``can_lose``): then no NACK is ever sent. A
+        subscriber NACKs the gaps its publishers' uplinks left too, so one lossy link in the simulation
+        bounds every link's epochs."""
         connected = [p for p in self.members if p.connected and p.downlink is not None]
         if not any(can_lose(link.config) for p in connected for link in (p.uplink, p.downlink) if link is not None):
             return EPOCH_STEPS_US[0]
-        shortest = min((p.downlink.config.delay_us - p.downlink.config.jitter_us for p in connected if p.nack),
-                       default=EPOCH_STEPS_US[0])  # only a subscriber that NACKs needs short epochs
+        shortest = min((link.config.delay_us - link.config.jitter_us for p in connected if p.nack
+                        for link in (p.uplink, p.downlink) if link is not None),
+                       default=EPOCH_STEPS_US[0])  # only a participant that NACKs (and is NACKed) needs short epochs
         return next((step for step in EPOCH_STEPS_US if step <= shortest), MIN_EPOCH_US)
 
     def _new_uids(self, n: int) -> np.ndarray:
@@ -122,23 +140,12 @@ class DownlinkRecovery:
         p = self.members[sub]
         return int(p.uplink.config.delay_us + p.downlink.config.delay_us)  # type: ignore[union-attr]
 
-    def nack_enabled(self, member: int) -> bool:
-        """Whether SFU member ``member`` negotiated NACK: it NACKs what it receives, and what it publishes is
-        NACKed and answered (``Participant.nack``)."""
-        return bool(self.members[member].nack)
-
-    def _nack_mask(self) -> np.ndarray | None:
-        """[member] -> it sends no NACK; None when every member NACKs (the usual case: nothing to filter)."""
-        if len(self._nack_off) != len(self.members):
-            self._nack_off = np.array([not p.nack for p in self.members], bool)
-        return self._nack_off if self._nack_off.any() else None
-
     # -- the subscriber's side ---------------------------------------------------------------------------
     def observe(self, sub: np.ndarray, track: np.ndarray, seq: np.ndarray, arrival: np.ndarray, uid: np.ndarray,
                 flags: np.ndarray, epoch_end: int) -> None:
         """Deliveries a downlink computed in the epoch ending at ``epoch_end`` (any order)."""
         video = (self.sfu.track_kind[track] == KIND_VIDEO) & ((flags & FLAG_PADDING) == 0)
-        off = self._nack_mask()
+        off = self.nack_off.mask()
         if off is not None:
             video &= ~off[sub]
         if not video.any():
