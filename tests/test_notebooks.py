@@ -10,10 +10,10 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
 NAMES = ["01-quickstart", "02-simulcast-under-bandwidth-drop", "03-property-testing", "04-how-an-sfu-works",
-         "05-classroom-50"]
+         "05-classroom-50", "06-loss-recovery"]
 
 
-def test_the_five_stories_are_there():
+def test_the_six_stories_are_there():
     assert sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == NAMES
 
 
@@ -27,20 +27,20 @@ def test_committed_without_outputs(name):
 
 @pytest.fixture(scope="module")
 def executed(request):
-    """name -> the executed notebook, or the error its run raised: the runs tests/conftest.py started once
-    the session was collected (each notebook top to bottom in a kernel of its own, in quick mode, with its own
-    hypothesis folder)."""
+    """The runs tests/conftest.py started once the session was collected (each notebook top to bottom in a
+    kernel of its own, in quick mode, with its own hypothesis folder): ``result(name)`` is the executed
+    notebook, or the error its run raised."""
     runs = request.config.stash.get(NOTEBOOK_RUNS, None)
     if runs is None:  # a session whose collection did not start them (a plugin's own collection, say)
         runs = NotebookRuns([item.callspec.params["name"] for item in request.session.items
                              if item.module is request.module and item.originalname == "test_runs_top_to_bottom"],
                             kernels=2)
-    return runs.results()
+    return runs
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_runs_top_to_bottom(name, executed, tmp_path):
-    nb = executed[name]
+    nb = executed.result(name)
     if isinstance(nb, Exception):
         raise nb  # a cell failed: CellExecutionError, with the cell and its traceback
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]

@@ -109,6 +109,7 @@ def test_fast_engine_equals_the_one_event_per_packet_reference(adaptive):
     fast, ref = congested("fast", adaptive=adaptive), congested("reference", adaptive=adaptive)
     assert sum(link["dropped_packets"] + link["lost_packets"] for link in fast["links"].values()) > 100
     assert fast["sfu"]["packets_retransmitted"] > 0  # reliable data was resent
+    assert fast["sfu"]["nacks_out"] > 0 and fast["sfu"]["rtx_in"] > 0  # bob's lossy uplink was repaired
     if adaptive:  # layers were switched and probes sent
         assert fast["sfu"]["packets_not_forwarded"] > 0 and fast["sfu"]["padding_sent"] > 0
     assert fast["links"] == ref["links"]
@@ -174,7 +175,7 @@ def test_every_packet_on_every_link_is_accounted_for(rooms, seed):
     uplinks_delivered = sum(c["delivered_packets"] for n, c in summary["links"].items() if n.endswith("/up"))
     assert sfu["packets_in"] <= uplinks_delivered
     downlinks_in = sum(c["packets_in"] for n, c in summary["links"].items() if n.endswith("/down"))
-    assert sfu["packets_forwarded"] + sfu["padding_sent"] + sfu["rtx_sent"] == downlinks_in
+    assert sfu["packets_forwarded"] + sfu["padding_sent"] + sfu["rtx_sent"] + sfu["nacks_out"] == downlinks_in
 
 
 def test_link_set_from_python_is_recorded_and_exact():

@@ -186,7 +186,8 @@ def _print_summary(sim: Any, summary: dict[str, Any], everyone: bool) -> None:
     offs = sum(1 for r in sim.trace.records if r.kind == "track-switched-off")
     print(f"media: {sim.sfu.forwarder.switches} layer switches, {offs} track switch-offs, "
           f"{sim.plis_sent} keyframe requests, {sfu['padding_sent']} probe packets, "
-          f"{sfu['nacks_in']} NACKs answered with {sfu['rtx_sent']} retransmissions")
+          f"{sfu['nacks_in']} NACKs answered with {sfu['rtx_sent']} retransmissions; "
+          f"{sfu.get('nacks_out', 0)} NACKs to publishers, {sfu.get('rtx_in', 0)} retransmissions from them")
     _print_media(sim)
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError, clip
+from .errors import ConfigError, clip, join_path, short
 from .lifecycle import PARTICIPANT, Lifecycle, ParticipantEvent, ParticipantState, TrackState
 from .media.source import Source
 from .net.link import Link
@@ -35,10 +35,22 @@ if TYPE_CHECKING:
     from .control.cloud import Cloud
     from .control.records import ParticipantRecord, TrackRecord
 
-__all__ = ["Participant", "Publication", "Keys"]
+__all__ = ["RECOVERY_OPTIONS", "Participant", "Publication", "Keys", "check_recovery"]
 
 _PUBLISHED = TrackState.PUBLISHED
 _IN_ROOM = (ParticipantState.CONNECTED, ParticipantState.RECONNECTING)
+#: A participant's loss recovery, negotiated per media section as WebRTC does (docs/loss-recovery.md).
+RECOVERY_OPTIONS = ("nack", "fec")
+
+
+def check_recovery(nack: object = True, fec: object = True, path: str = "") -> dict[str, bool]:
+    """A participant's ``nack`` (``a=rtcp-fb:<pt> nack``, RFC 4585: it NACKs the video it receives and answers
+    NACKs for what it publishes) and ``fec`` (Opus ``useinbandfec=1``, RFC 7587: the audio it publishes may
+    carry LBRR copies), checked; both on by default, as browsers negotiate them."""
+    for name, value in (("nack", nack), ("fec", fec)):
+        if not isinstance(value, bool):
+            raise ConfigError(join_path(path, name), f"expected true or false, got {short(value)}")
+    return {"nack": nack, "fec": fec}  # type: ignore[dict-item]
 
 
 @dataclass(slots=True, eq=False)
@@ -81,6 +93,8 @@ class Participant:
     client: "Room | None" = None  # the client SDK Room it holds
     outage: int = 0  # generation of the pending outage timers
     outage_since: int | None = None  # µs when its links went down
+    nack: bool = True  # NACK negotiated on its video: it NACKs what it receives, answers NACKs on what it sends
+    fec: bool = True  # Opus in-band FEC negotiated on the audio it publishes (useinbandfec=1)
 
     def __post_init__(self) -> None:
         self.key = self.key or self.identity

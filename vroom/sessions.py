@@ -8,6 +8,7 @@ the model's typed events go to ``post`` (``vroom.events``).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from . import events as ev
@@ -16,6 +17,7 @@ from .control.errors import twilio_error
 from .errors import TwilioError
 from .lifecycle import ParticipantEvent, ParticipantState, SubscriptionEvent, SubscriptionState, TrackEvent
 from .loop import UPLINK_START_BPS
+from .media.audio import AudioSpec
 from .media.rtp import KIND_AUDIO, KIND_DATA, KIND_VIDEO
 from .media.tracks import TrackSpec, make_source
 from .net.link import Link, LinkConfig
@@ -213,6 +215,8 @@ class Sessions:
         record = p.record
         assert record is not None and p.cloud is not None
         spec = self.requests.prepare(record, spec)
+        if not p.fec and isinstance(spec.spec, AudioSpec):  # useinbandfec=0 negotiated: no LBRR (RFC 7587 §7.1)
+            spec = replace(spec, spec=replace(spec.spec, fec=False))
         track_record = p.cloud.add_track(record, spec.name, TRACK_KIND[spec.kind])
         draws = Draws(self.streams.stream(f"source/{p.key}/{spec.name}"))
         ssrc = int(draws.uniform() * 2**32) or 1

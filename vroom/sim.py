@@ -37,7 +37,7 @@ from .media.tracks import TrackSpec, parse_publish, parse_track
 from .net.feedback import FeedbackLog
 from .net.link import Link
 from .network import CONNECT_OPTIONS, Network, check_connect_options, publish_item
-from .participant import Keys, Participant, Publication
+from .participant import Keys, Participant, Publication, check_recovery
 from .plan import scenario_dict
 from .rng import RandomStreams
 from .sessions import Sessions
@@ -425,10 +425,9 @@ class Simulation:
         return self._keys.find(name)
 
     def _participant(self, identity: str, room: Room | None = None) -> Participant:
-        found = self._keys.find(identity) if room is None else self.directory.participant(room.local_participant.sid)
-        if found is None:
+        p = self._keys.find(identity) if room is None else self.directory.participant(room.local_participant.sid)
+        if p is None:
             raise ConfigError("room", f"{room!r} is not a client of this simulation")
-        p = found
         if not p.connected:
             raise ConfigError("identity", f"{identity!r} is {p.state}, not connected")
         return p
@@ -514,10 +513,11 @@ class Simulation:
     def add_participant(self, identity: str, *, network: Network | dict[str, Any] | None = None,
                         publish: Iterable[Any] | None = ("audio", "video"), join: object = 0,
                         leave: object = None, room: str | None = None, cloud: Cloud | None = None,
-                        token: Any = None, options: dict[str, Any] | None = None) -> Participant:
+                        token: Any = None, options: dict[str, Any] | None = None, nack: bool = True,
+                        fec: bool = True) -> Participant:
         """Add a participant who connects at ``join`` (with a token minted by ``cloud``) and leaves at
-        ``leave`` (or stays). ``options`` are ``connect``'s: ``bandwidth_profile``, ``dominant_speaker``,
-        ``network_quality``, ``preferred_video_codecs``, ``automatic_subscription``.
+        ``leave`` (or stays). ``options`` are ``connect``'s (``bandwidth_profile``, ``network_quality`` ...);
+        ``nack`` and ``fec`` its loss recovery as its SDP negotiates it (``vroom.participant.check_recovery``).
         A refused connect is recorded with its Twilio code; the run goes on."""
         if not isinstance(identity, str) or not identity:
             raise ConfigError("identity", f"expected a non-empty string, got {identity!r}")
@@ -532,13 +532,14 @@ class Simulation:
         leave_us = None if leave is None else _duration(leave, "leave")
         if leave_us is not None and leave_us <= join_us:
             raise ConfigError("leave", f"expected a time after join ({join_us / 1e6}s), got {leave!r}")
-        options = check_connect_options(options)
-        p = Participant(identity, room_name, account=self.accounts.index(account) + 1)
+        options, recovery = check_connect_options(options), check_recovery(nack, fec)
+        p = Participant(identity, room_name, account=self.accounts.index(account) + 1, **recovery)
         self._keys.add(p)
         self.plan.append({"identity": identity, "network": {"up": net.up.to_spec(), "down": net.down.to_spec()},
                           "publish": [publish_item(t) for t in tracks], "join": f"{join_us}us",
                           **({} if leave_us is None else {"leave": f"{leave_us}us"}),
-                          **({} if room is None else {"room": room}), **options})
+                          **({} if room is None else {"room": room}), **options,
+                          **{k: v for k, v in recovery.items() if not v}})  # the defaults left out, as before
         self.schedule(join_us, lambda: self._join(p, account, net, tracks, token, options))
         if leave_us is not None:
             def leave() -> None:  # whoever holds its key then (a rejoin may have replaced it), as disconnect() did
@@ -560,7 +561,6 @@ class Simulation:
             p.error = {"code": exc.code, "message": exc.message}
             self.trace.record(self.now_us, "participant-refused", **p.named(), room=p.room,
                               code=exc.code, message=exc.message)
-
 
     # -- results ---------------------------------------------------------------
     def summary(self) -> dict[str, Any]:

@@ -158,6 +158,10 @@ class SfuView:
     """Subscribers' NACKs that reached the SFU."""
     rtx_sent: int
     """RTX packets the SFU sent answering them."""
+    nacks_out: int
+    """The SFU's NACKs to publishers, down their downlinks."""
+    rtx_in: int
+    """Publishers' RTX packets that reached the SFU."""
     on_the_way: int
     """Packets the uplinks accepted that the SFU has not taken in yet."""
     members: tuple[MemberView, ...]
@@ -308,7 +312,8 @@ def _sfu(sim: "Simulation", parts: Parts) -> SfuView:
     node = sim.sfu_node  # the SFU's counters
     return SfuView(
         node.packets_in, node.packets_forwarded, node.packets_discarded, node.packets_retransmitted, node.padding_in,
-        node.padding_sent, node.packets_not_forwarded, node.nacks_in, node.rtx_sent, parts.on_the_way,
+        node.padding_sent, node.packets_not_forwarded, node.nacks_in, node.rtx_sent, node.nacks_out, node.rtx_in,
+        parts.on_the_way,
         tuple(members), _frozen(sfu.route),
         _frozen(sfu.forwarder.current),
         MappingProxyType({room: tuple(present) for room, present in sfu.rooms.items()}),

@@ -16,9 +16,10 @@ def path(nack=True, members=()):
                     link_ids={}, feedback=None, nack=nack)
 
 
-def member(delay_ms, jitter_ms=0, connected=True, rate_bps=20_000_000):
+def member(delay_ms, jitter_ms=0, connected=True, rate_bps=20_000_000, nack=True):
     config = LinkConfig(rate_bps=rate_bps, delay_us=delay_ms * 1000, jitter_us=jitter_ms * 1000)
-    return SimpleNamespace(connected=connected, downlink=SimpleNamespace(config=config), uplink=None, publications=[])
+    return SimpleNamespace(connected=connected, downlink=SimpleNamespace(config=config), uplink=None, publications=[],
+                           nack=nack)
 
 
 def test_a_probe_cluster_is_full_size_padding_paced_at_its_rate():
@@ -55,6 +56,10 @@ def test_with_nack_epochs_fit_in_the_shortest_downlink_delay_and_a_tick_stops_at
     assert path(members=[member(3)]).recovery.epoch_us() == 10_000  # never under 10 ms
     # 1 Gbps links with no loss model lose nothing a room sends: no NACK is ever due, so the longest step
     assert path(members=[member(0, rate_bps=1_000_000_000)]).recovery.epoch_us() == 100_000
+    # a subscriber that negotiated no NACK sends none, so its 12 ms downlink bounds nothing: 37 ms gives 25 ms,
+    # and with nobody NACKing the longest step
+    assert path(members=[member(45, jitter_ms=8), member(12, nack=False)]).recovery.epoch_us() == 25_000
+    assert path(members=[member(12, nack=False)]).recovery.epoch_us() == 100_000
 
 
 def test_padding_aimed_at_a_subscriber_enters_at_the_sfu_and_the_publishers_goes_up_its_uplink():

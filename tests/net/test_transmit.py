@@ -56,6 +56,7 @@ def test_transmit_matches_send(workload, seed):
     for f, s in zip(fast, slow):
         assert f.counters(end) == s.counters(end)
         assert (f.busy_until, f.last_arrival) == (s.busy_until, s.last_arrival)
+        assert f.sojourn.counts.tolist() == s.sojourn.counts.tolist() and f.sojourn.max_us == s.sojourn.max_us
 
 
 @settings(max_examples=100, deadline=None)
@@ -70,3 +71,17 @@ def test_every_packet_is_accounted_for(workload, seed, now):
         assert c["packets_in"] == c["delivered_packets"] + c["dropped_packets"] + c["lost_packets"] + \
             c["in_flight_packets"]
         assert c["in_flight_packets"] >= 0
+
+
+def test_a_burst_queues_as_worked_by_hand():
+    """Ten 1,250-byte packets enter a 1 Mbps link at once: each takes 10 ms to serialize, so the k-th leaves
+    k × 10 ms after entering (sojourns 10, 20, ..., 100 ms). Nearest rank: the median is the 5th (50 ms), the
+    95th percentile the 10th (100 ms), the maximum 100 ms. Then one packet into the idle link: 10 ms."""
+    link = make_link({"rate": "1Mbps", "delay": "30ms"}, seed=1)
+    n = 10
+    transmit([link], np.zeros((1, n), np.int64), np.full((1, n), 1250, np.int64), np.ones((1, n), bool))
+    assert link.counters()["queue_delay_ms"] == {"p50": 50.0, "p95": 100.0, "max": 100.0}
+    link.send(1_000_000, 1250)
+    # 11 sojourns: 10 (twice), 20, ..., 100: the median is the 6th, 50 ms
+    assert link.counters()["queue_delay_ms"] == {"p50": 50.0, "p95": 100.0, "max": 100.0}
+    assert int(link.sojourn.counts.sum()) == 11

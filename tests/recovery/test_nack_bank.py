@@ -86,3 +86,36 @@ def test_a_packet_at_a_timer_pass_counts_before_the_pass():
     t = np.array([0, 10_000, 60_000])
     bank.observe(t, np.arange(3), np.zeros(3, np.int64), np.array([10, 12, 11]), np.array([0, 0, 1]))
     assert [(m.t_us, m.seqs) for m in bank.process(300_000)] == [(10_000, (11,))]
+
+
+@settings(max_examples=50, deadline=None)
+@given(arrivals(), st.sampled_from([1_000, 10_000, 20_000, 30_000]))
+def test_the_bank_equals_the_requesters_processed_in_short_epochs(rows, step):
+    # epochs shorter than a stream's retry interval: streams with entries waiting and packets in order are
+    # left alone until their timer pass falls inside an epoch
+    until = max(r[0] for r in rows) + 500_000
+    bank = NackBank()
+    for key in {r[1] for r in rows}:
+        bank.set_rtt(key, RTT_US)
+    cols = np.array(rows, dtype=np.int64).T
+    bank.observe(cols[0], np.arange(len(rows)), cols[1], cols[2], cols[3])
+    got = []
+    for cut in [*range(step, until, step), until]:
+        got += [(m.t_us, m.key, m.seqs, m.from_timer) for m in bank.process(cut)]
+    assert got == oracle(rows, until)
+
+
+def test_in_order_packets_purge_an_entry_10000_seqs_old_while_it_waits():
+    # seq 1 is lost (NACKed at 1 ms); with a 10 s retry interval it waits for its second NACK, while packets
+    # 2..10_002 arrive in order, 100 µs apart, in 20 ms epochs: packet 10_002 (at 1.0001 s) makes the newest
+    # 10_002, and libwebrtc purges entries older than newest − 10_000 = 2: seq 1 goes, never NACKed again
+    bank = NackBank()
+    bank.set_rtt(0, 10_000_000)
+    seqs = np.array([0, *range(2, 10_003)])
+    t = np.arange(len(seqs)) * 100
+    bank.observe(t, np.arange(len(seqs)), np.zeros(len(seqs), np.int64), seqs, np.zeros(len(seqs), np.int64))
+    got = []
+    for cut in range(20_000, 30_000_000, 20_000):
+        got += [(m.t_us, m.seqs) for m in bank.process(cut)]
+    assert got == [(100, (1,))]
+    assert bank.requesters[0].counters.aged_out == 1

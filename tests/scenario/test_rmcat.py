@@ -92,9 +92,9 @@ def test_utilisation_is_the_mean_of_each_intervals_sending_over_capacity():
 
 # -- the whole pipeline on a tiny run ------------------------------------------------------------------------
 def tiny(meter=True):
-    """A 500 kbps video (no congestion control: the encoder never adapts) into a 1 Mbps uplink with a 50 ms
-    delay and a 300 ms queue; the uplink drops to 250 kbps at 4 s."""
-    sim = Simulation(seed=3, trace_packets=True, congestion_control=False)
+    """A 500 kbps video (no congestion control: the encoder never adapts; no NACK: nothing is resent) into a
+    1 Mbps uplink with a 50 ms delay and a 300 ms queue; the uplink drops to 250 kbps at 4 s."""
+    sim = Simulation(seed=3, trace_packets=True, congestion_control=False, nack=False)
     sim.add_participant("pub", network={"up": {"rate": "1Mbps", "delay": "50ms", "queue": {"ms": 300}},
                                         "down": {"rate": "1Mbps", "delay": "50ms"}},
                         publish=[{"video": {"bitrate": "500kbps"}}])

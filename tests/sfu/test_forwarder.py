@@ -150,3 +150,50 @@ def test_the_batch_form_equals_the_one_packet_form(frames, cuts, changes, layere
         got = np.concatenate(out_a, axis=1)[r]
         sent = got[got >= 0]
         assert (np.diff(sent) > 0).all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(frame, min_size=2, max_size=30), st.lists(st.integers(0, 120), max_size=4),
+       st.lists(st.tuples(st.integers(0, 3), st.integers(-1, 2), st.sampled_from([0, 1, 2, ALL_TEMPORAL])),
+                max_size=3),
+       st.lists(st.booleans(), min_size=4, max_size=4), st.integers(0, 10_000))
+def test_a_late_packet_fills_the_gap_it_left_in_both_forms(frames, cuts, changes, layered, seed):
+    cols = packets(frames)
+    n = len(cols[0])
+    rng = np.random.default_rng(seed)
+    lost = rng.random(n) < 0.2
+    kept = tuple(c[~lost] for c in cols)
+    late = [int(i) for i in rng.permutation(np.flatnonzero(lost))]  # the lost ones come after, in any order
+    subs = [0, 1, 2, 3]
+    a, b = Forwarder(4, 1), Forwarder(4, 1)
+    for f in (a, b):
+        f.late = True
+        for s in subs:
+            f.start(s, 0, layered=layered[s])
+    half = len(kept[0]) // 2
+    out_a = [one_by_one(a, subs, tuple(c[:half] for c in kept))]
+    out_b = [batched(b, subs, tuple(c[:half] for c in kept), [c for c in cuts if c < half])]
+    for s, spatial, temporal in changes:
+        for f in (a, b):
+            f.set_target(s, 0, spatial, temporal)
+    out_a.append(one_by_one(a, subs, tuple(c[half:] for c in kept)))
+    out_b.append(batched(b, subs, tuple(c[half:] for c in kept), [c - half for c in cuts if c >= half]))
+    assert np.array_equal(np.concatenate(out_a, axis=1), np.concatenate(out_b, axis=1))
+    in_order = np.concatenate(out_a, axis=1)
+    rows, route = np.array(subs), np.ones(len(subs), bool)
+    track, layer, tl, _, seq = cols
+    filled = [[] for _ in subs]
+    for i in late:
+        got_a = a.forward_late(rows, route, 0, int(layer[i]), int(tl[i]), int(seq[i]))
+        got_b = b.forward_late(rows, route, 0, int(layer[i]), int(tl[i]), int(seq[i]))
+        assert np.array_equal(got_a[0], got_b[0]) and np.array_equal(got_a[1][got_a[0]], got_b[1][got_b[0]])
+        for r in np.flatnonzero(got_a[0]).tolist():
+            filled[r].append(int(got_a[1][r]))
+    for r, s in enumerate(subs):
+        sent = in_order[r][in_order[r] >= 0].tolist()
+        # a late packet only goes into a gap: never a seq already sent, never past the newest
+        assert not set(filled[r]) & set(sent) and len(set(filled[r])) == len(filled[r])
+        assert all(sent[0] < q < sent[-1] for q in filled[r])
+        if not layered[s] and not any(c[0] == s for c in changes):
+            # one layer, nothing dropped on purpose: every gap between its first and last packet is filled
+            assert sorted(sent + filled[r]) == list(range(sent[0], sent[-1] + 1)) if sent else not filled[r]

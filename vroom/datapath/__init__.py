@@ -38,6 +38,7 @@ from .recovery import DownlinkRecovery
 from .reference import ReferenceEngine
 from .sfu_node import Egress, SfuNode
 from .taps import SpeakerTap, Tap
+from .uplink_recovery import UplinkRecovery
 
 if TYPE_CHECKING:
     from ..media.receiver import Receivers
@@ -59,17 +60,21 @@ class DataPath:
         self.node = SfuNode(sfu=sfu, members=members)
         hops = HopLog(sfu=sfu, trace=trace, link_ids=link_ids, feedback=feedback)
         kind = FastEngine if engine == "fast" else ReferenceEngine
+        #: each publisher's pacer, with congestion control (without it nothing sets a pacing rate)
+        self.pacers = Pacers(sfu=sfu, members=members) if feedback is not None else None
         #: NACK/RTX between the SFU and its subscribers (None: no loss recovery on that hop)
         self.recovery = DownlinkRecovery(sfu=sfu, members=members) if nack else None
+        #: NACK/RTX between publishers and the SFU (on and off with the downlink's)
+        self.uplink = UplinkRecovery(sfu=sfu, members=members, pacers=self.pacers) if nack else None
+        sfu.forwarder.late = nack  # late packets (repairs) into the gaps they left
         self.engine: FastEngine | ReferenceEngine = kind(members=members, node=self.node, hops=hops,
-                                                         receivers=receivers, recovery=self.recovery)
+                                                         receivers=receivers, recovery=self.recovery,
+                                                         uplink=self.uplink)
         self.receivers = receivers
         self.done_until = 0  # everything sent before this is computed
         self._emitted = PacketColumns()
         self._uid = 0
         self._padding: list[PacketBatch] = []  # probe padding waiting to be sent (uplink: target -1)
-        #: each publisher's pacer, with congestion control (without it nothing sets a pacing rate)
-        self.pacers = Pacers(sfu=sfu, members=members) if feedback is not None else None
         self.node.pacers = self.pacers  # the summaries read the pacers' figures where they read the node's
         #: what the control loop is handed: probe clusters, and the pacers whose targets it sets
         self.send_padding = ProbeSender(self.queue_probe_cluster, self.pacers)
@@ -88,6 +93,8 @@ class DataPath:
             self._epoch(end)
             if self.recovery is not None:
                 self.recovery.forget(self.done_until)
+            if self.uplink is not None:
+                self.uplink.forget(self.done_until)
 
     def fresh_on_the_way(self) -> int:
         """Packets an uplink accepted that the SFU has not taken in yet (in flight, or arrived after the last
@@ -107,8 +114,14 @@ class DataPath:
             self._emitted = PacketColumns()
         if self._padding:
             emitted = self._take_padding(emitted, until)
+        if self.uplink is not None:  # the publishers' answers to the NACKs they have seen by now
+            rtx = self.uplink.answers(until, self._new_uids)
+            if rtx is not None:
+                emitted = rtx if emitted is None else emitted.concat(rtx)
         if self.pacers is not None:
             emitted = self.pacers.pace(emitted, until, self._new_uids)
+        if self.uplink is not None:
+            self.uplink.sent(emitted)
         self.engine.run(emitted, until)
         self.done_until = until
         self.receivers.computed_until = until

@@ -20,6 +20,7 @@ from .hops import HopLog
 from .queues import BatchQueue, retry
 from .recovery import DownlinkRecovery
 from .sfu_node import Egress, SfuNode
+from .uplink_recovery import UplinkRecovery
 
 if TYPE_CHECKING:
     from ..media.receiver import Receivers
@@ -40,12 +41,13 @@ class FastEngine:
     """Epochs of packets through uplinks, the SFU node and downlinks; the queues between them."""
 
     def __init__(self, *, members: list["Participant"], node: SfuNode, hops: HopLog, receivers: "Receivers",
-                 recovery: DownlinkRecovery | None = None) -> None:
+                 recovery: DownlinkRecovery | None = None, uplink: UplinkRecovery | None = None) -> None:
         self.members = members  # by SFU member index
         self.node = node
         self.hops = hops
         self.receivers = receivers
         self.recovery = recovery
+        self.uplink = uplink
         self.ingress = BatchQueue("t_sfu")  # packets on their way to, or waiting in, the SFU
         self.resend = BatchQueue("t_up")  # uplink retransmissions not yet due
 
@@ -67,18 +69,37 @@ class FastEngine:
             if nacks is not None:
                 emitted = nacks if emitted is None else emitted.concat(nacks)
         if emitted is not None:
-            self._uplinks(emitted)
+            self._uplinks(emitted, until)
         batch = self.ingress.take_due(until)
-        if batch is None:
-            return
-        order = np.lexsort((batch["target"], batch["attempt"], batch["uid"], batch["t_sfu"]))
-        egress = self._at_sfu(batch.take(order))
+        egress = None
+        if batch is not None:
+            order = np.lexsort((batch["target"], batch["attempt"], batch["uid"], batch["t_sfu"]))
+            egress = self._at_sfu(batch.take(order))
+        if self.uplink is not None:
+            egress = self._with_nacks_up(egress, until)
         if egress is not None:
             self._downlinks(egress, until)
+
+    def _with_nacks_up(self, egress: Egress | None, until: int) -> Egress | None:
+        """The SFU's NACKs to publishers before ``until``, down their downlinks after what the SFU sends at
+        the same microsecond."""
+        nacks = self.uplink.nacks_due(until)  # type: ignore[union-attr]
+        sent = None if nacks is None else self.node.send_nacks(nacks)
+        if sent is None:
+            return egress
+        if egress is None:
+            return sent
+        out = Egress.join([egress, sent])
+        b = out.batch  # type: ignore[union-attr]
+        order = np.lexsort((b["uid"], b["t_sfu"]))
+        return Egress(b.take(order), out.subscribers, out.rows, out.valid[:, order], out.seq[:, order],  # type: ignore[union-attr]
+                      out.padding[order])  # type: ignore[union-attr]
 
     def _at_sfu(self, batch: PacketBatch) -> Egress | None:
         """What reached the SFU, in arrival order, through the node; then the NACKs among it, answered from the
         forwards made before each (``ForwardLog``), their RTX put where they arrived (a vectorised kernel)."""
+        if self.uplink is not None:
+            self.uplink.arrived(batch)
         recovery = self.recovery
         if recovery is None:
             return self.node.receive(batch)
@@ -91,11 +112,10 @@ class FastEngine:
             return egress
         nacks = batch.take(nack)
         self.node.nacks_in += len(nacks)
-        for row in nacks.rows():
-            rtx = recovery.answer(row, row["t_sfu"])
-            resent = None if rtx is None else self.node.resend(rtx)
-            if resent is not None:
-                parts.append(resent)
+        rtx = recovery.answer_all(nacks)
+        resent = None if rtx is None else self.node.resend(rtx)
+        if resent is not None:
+            parts.append(resent)
         out = Egress.join(parts)
         if out is None or len(parts) == 1:
             return out
@@ -104,7 +124,7 @@ class FastEngine:
         return Egress(b.take(order), out.subscribers, out.rows, out.valid[:, order], out.seq[:, order],
                       out.padding[order])
 
-    def _uplinks(self, e: PacketBatch) -> None:
+    def _uplinks(self, e: PacketBatch, until: int) -> None:
         """Every publisher's packets up its uplink, in FIFO order; the SFU arrivals into the ingress (a
         vectorised kernel)."""
         e = e.take(np.lexsort((e["attempt"], e["uid"], e["t_up"], e["member"])))
@@ -138,6 +158,8 @@ class FastEngine:
         ok_rows = np.flatnonzero(ok)
         arrived = e.take(ok_rows)
         arrived["t_sfu"] = ar[ok_rows]
+        if self.uplink is not None:
+            self.uplink.computed(arrived["uid"], arrived["t_sfu"], until)
         self.ingress.push(arrived)
         again = ~ok & ((e["flags"] & FLAG_RELIABLE) > 0)
         if again.any():  # the publisher's SCTP stack sends it again after its RTO
@@ -156,12 +178,17 @@ class FastEngine:
         ssrc = np.broadcast_to(self.hops.ssrc(b, rewritten=True), shape)
         self.hops.record(links, first, ssrc, out_seq, outcome, arrival, valid, t_in)
         feedback = self.hops.feedback
-        if feedback is not None:
-            r_idx, c_idx, cells = nonzero2d(valid)  # row by row: each link's packets in FIFO order
+        nack = (b["flags"] & FLAG_NACK) > 0
+        if feedback is not None:  # row by row: each link's packets in FIFO order; RTCP has no transport-wide seq
+            r_idx, c_idx, cells = nonzero2d(valid & ~nack[None, :] if nack.any() else valid)
             ok = np.take(outcome, cells) == DELIVERED
             feedback.add(self.hops.ids(links)[r_idx], b["t_sfu"][c_idx],
                          np.where(ok, np.take(arrival, cells), NOT_RECEIVED), b["size"][c_idx], b["probe"][c_idx])
         delivered = outcome == DELIVERED
+        if nack.any():  # the SFU's NACKs reach their publishers, not a receiver
+            _, c_idx, cells = nonzero2d(delivered & nack[None, :])
+            self.uplink.delivered(b["uid"][c_idx], np.take(arrival, cells), until)  # type: ignore[union-attr]
+            delivered[:, nack] = False
         if padding.any():
             delivered[:, padding] = False
         self._deliver(b, rows, delivered, out_seq, arrival, until)

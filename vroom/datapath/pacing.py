@@ -7,9 +7,9 @@ messages (SCTP) do not go through the RTP pacer: they enter the uplink when sent
 same paced batch. The control loop sets each pacer's target at its rounds (``set_target``), so within an
 epoch the rate is constant; the summaries read the figures (``figures``).
 
-Priority levels: audio 0, video 3, probe padding 4 (``media.pacer``); retransmissions would enter at level
-1, but the data path carries no RTP retransmissions yet. A packet's round-robin stream is its SSRC (a
-simulcast layer is its own stream), as in ``PrioritizedPacketQueue``.
+Priority levels: audio 0, retransmissions 1 (a publisher's RTX answering the SFU's NACKs,
+``uplink_recovery``), video 3, probe padding 4 (``media.pacer``). A packet's round-robin stream is its
+SSRC (a simulcast layer is its own stream, an RTX stream too), as in ``PrioritizedPacketQueue``.
 """
 
 from __future__ import annotations
@@ -18,11 +18,20 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from ..media.pacer import AUDIO, ENCODER_PAUSE_QUEUE_US, PADDING, STREAM_BITS, VIDEO, BatchPacer, unqueued_runs
-from ..media.rtp import FLAG_PADDING, KIND_AUDIO, KIND_DATA
+from ..media.pacer import (
+    AUDIO,
+    ENCODER_PAUSE_QUEUE_US,
+    PADDING,
+    RETRANSMISSION,
+    STREAM_BITS,
+    VIDEO,
+    BatchPacer,
+    unqueued_runs,
+)
+from ..media.rtp import FLAG_PADDING, FLAG_RTX, KIND_AUDIO, KIND_DATA
 from ..media.video import VideoSource
 from .batch import PacketBatch
-from .hops import PROBATOR_SSRC
+from .hops import PROBATOR_SSRC, rtx_ssrc
 
 if TYPE_CHECKING:
     from ..participant import Participant
@@ -56,6 +65,10 @@ class Pacers:
     def set_target(self, member: int, now: int, target_bps: int) -> None:
         """The publisher's target (its uplink estimate, before pushback) at ``now``: the pacing rate."""
         self.pacer(member).set_target(now, target_bps, shares_screen(self.members[member]))
+
+    def target_bps(self, member: int) -> int:
+        """The publisher's target rate, which also caps its retransmissions."""
+        return self.pacer(member).budget.target_bps
 
     def expected_queue_us(self, member: int) -> int:
         pacer = self.pacers.get(member)
@@ -121,6 +134,10 @@ class Pacers:
         padding = (e["flags"] & FLAG_PADDING) > 0
         level = np.where(padding, PADDING, np.where(kind == KIND_AUDIO, AUDIO, VIDEO))
         stream = np.where(padding, PROBATOR_SSRC, self.sfu.track_ssrc[e["track"]] + e["layer"])
+        rtx = (e["flags"] & FLAG_RTX) > 0
+        if rtx.any():
+            level = np.where(rtx, RETRANSMISSION, level)
+            stream = np.where(rtx, rtx_ssrc(stream), stream)
         return level, stream
 
     def _run_idle(self, e: PacketBatch, level: np.ndarray, stream: np.ndarray, members: np.ndarray,

@@ -5,16 +5,22 @@ its uplink as a packet, and the SFU answers from what it forwarded with RTX pack
 The NACK lists are ``recovery.nack_bank.NackBank`` (libwebrtc's ``NackRequester`` per received video
 stream), the SFU's answers ``recovery.forward_log.ForwardLog`` (LiveKit's sequencer rules). Both engines
 use this one object the same way: deliveries are observed when the downlink computes them, NACKs leave at
-the times the lists say, and a NACK reaching the SFU is answered at its arrival.
+the times the lists say, and a NACK reaching the SFU is answered at its arrival (the fast engine answers an
+epoch's NACKs together, ``answer_all``: the same as ``answer`` one after the other).
 
 When things happen. A receiver learns of an arrival no earlier than the end of the epoch whose downlink
 computed it (``seen = max(arrival, epoch end)``), and a NACK is sent then: the fast engine has computed
 the receiver's uplink up to that end already. Both engines apply the rule, so they agree whatever the
-epochs. To make it delay nothing, the data path's epochs are no longer than the shortest downlink delay
-(``epoch_us``); they are at least ``MIN_EPOCH_US``, so on a downlink faster than that one way a NACK may
-leave up to one epoch late. Epochs then run from each exact stop (a change of state, a control round)
+epochs. To make it delay nothing, the data path's epochs are no longer than the shortest delay of a
+connected uplink or downlink (``epoch_us``: the uplink hop, ``uplink_recovery``, follows the same rule
+for the SFU's arrivals); they are at least ``MIN_EPOCH_US``, so on a link faster than that one way a
+NACK may leave up to one epoch late. Epochs then run from each exact stop (a change of state, a control round)
 in steps of ``epoch_us``, whatever the tick; a step divides the control loop's 100 ms, so the steps meet
 its rounds.
+
+Per participant. NACK is negotiated per media section (``a=rtcp-fb:<pt> nack``, RFC 4585 §4.2): a member
+made with ``nack=False`` (``NackOff``) keeps no NACK list, so it sends no NACK and the SFU sends it no
+RTX, while the others in its room go on as before.
 
 Order. NACK and RTX packets have ids above every media packet's (``CONTROL_UID``), given in the order
 they are made: at one microsecond on one link they go after the media.
@@ -22,6 +28,7 @@ they are made: at one microsecond on one link they go after the media.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -39,7 +46,7 @@ if TYPE_CHECKING:
     from ..sfu.core import SFU
     from .sfu_node import Egress
 
-__all__ = ["CONTROL_UID", "EPOCH_STEPS_US", "MIN_EPOCH_US", "DownlinkRecovery"]
+__all__ = ["NackOff", "CONTROL_UID", "EPOCH_STEPS_US", "MIN_EPOCH_US", "DownlinkRecovery"]
 
 #: First id of the packets recovery makes (NACKs, RTX): above any media packet's.
 CONTROL_UID = 1 << 52
@@ -58,6 +65,20 @@ def can_lose(config: LinkConfig) -> bool:
             or (config.rate_bps is not None and config.rate_bps < CLEAN_RATE_BPS))
 
 
+class NackOff:
+    """Which members negotiated no NACK (``Participant.nack``): they neither NACK nor are NACKed."""
+
+    def __init__(self, members: list[Participant]) -> None:
+        self.members = members
+        self._off = np.zeros(0, bool)  # [member] -> no NACK (members only ever join, each with its setting)
+
+    def mask(self) -> np.ndarray | None:
+        """[member] -> no NACK; None when every member NACKs (the usual case: nothing to filter)."""
+        if len(self._off) != len(self.members):
+            self._off = np.array([not p.nack for p in self.members], bool)
+        return self._off if self._off.any() else None
+
+
 class DownlinkRecovery:
     """The subscribers' NACK lists and the SFU's answers, for every video subscription."""
 
@@ -70,19 +91,23 @@ class DownlinkRecovery:
         self._streams: list[tuple[int, int]] = []
         self._key_table = np.full((0, 0), -1, np.int64)  # [subscriber, track] -> NACK list, or -1
         self._asked: dict[int, tuple[int, tuple[int, ...]]] = {}  # a NACK packet's id -> (sent, the seqs asked)
+        self.nack_off = NackOff(members)
         self._uid = CONTROL_UID  # NACKs
         self._rtx_uid = CONTROL_UID + (1 << 50)  # RTX: made in the same order in both engines, as NACKs are
 
     def epoch_us(self) -> int:
-        """The longest step of ``EPOCH_STEPS_US`` within the shortest delay a connected downlink can give, or
-        the longest step when no connected participant's link can lose a packet (``can_lose``): then no NACK
-        is ever sent. A subscriber NACKs the gaps its publishers' uplinks left too, so one lossy link in the
-        simulation bounds every downlink's epochs."""
+        """The longest step of ``EPOCH_STEPS_US`` within the shortest delay a connected participant's uplink
+        or downlink can give (the SFU learns of an uplink arrival, and a subscriber of a downlink one, no
+        earlier than the end of the epoch that computed it: ``uplink_recovery``), or the longest step when
+        no connected participant's link can lose a packet (``can_lose``): then no NACK is ever sent. A
+        subscriber NACKs the gaps its publishers' uplinks left too, so one lossy link in the simulation
+        bounds every link's epochs."""
         connected = [p for p in self.members if p.connected and p.downlink is not None]
         if not any(can_lose(link.config) for p in connected for link in (p.uplink, p.downlink) if link is not None):
             return EPOCH_STEPS_US[0]
-        shortest = min((p.downlink.config.delay_us - p.downlink.config.jitter_us for p in connected),
-                       default=EPOCH_STEPS_US[0])
+        shortest = min((link.config.delay_us - link.config.jitter_us for p in connected if p.nack
+                        for link in (p.uplink, p.downlink) if link is not None),
+                       default=EPOCH_STEPS_US[0])  # only a participant that NACKs (and is NACKed) needs short epochs
         return next((step for step in EPOCH_STEPS_US if step <= shortest), MIN_EPOCH_US)
 
     def _new_uids(self, n: int) -> np.ndarray:
@@ -120,6 +145,9 @@ class DownlinkRecovery:
                 flags: np.ndarray, epoch_end: int) -> None:
         """Deliveries a downlink computed in the epoch ending at ``epoch_end`` (any order)."""
         video = (self.sfu.track_kind[track] == KIND_VIDEO) & ((flags & FLAG_PADDING) == 0)
+        off = self.nack_off.mask()
+        if off is not None:
+            video &= ~off[sub]
         if not video.any():
             return
         sub, track, seq = sub[video], track[video], seq[video]
@@ -138,19 +166,21 @@ class DownlinkRecovery:
         for m in messages:
             sub, track = self._streams[m.key]
             if m.seqs and self.members[sub].connected:
-                rows.append((m.t_us, sub, track, m.seqs, int(m.from_timer)))
+                rows.append((m.t_us, sub, track, m.from_timer, m.seqs))
         if not rows:
             return None
-        rows.sort(key=lambda r: (r[0], r[1], r[2], r[4]))
+        rows.sort(key=itemgetter(0, 1, 2, 3))
         n = len(rows)
         uid = self._new_uids(n)
         for u, r in zip(uid.tolist(), rows):
-            self._asked[u] = (r[0], r[3])
+            self._asked[u] = (r[0], r[4])
         t = np.array([r[0] for r in rows], np.int64)
         z = np.zeros(n, np.int64)
+        one = nack_bytes((0,))  # one seq: one FCI
         return PacketBatch.build(
             t=t, track=np.array([r[2] for r in rows], np.int64),
-            size=np.array([nack_bytes(r[3]) for r in rows], np.int64), seq=np.array([r[3][0] for r in rows], np.int64),
+            size=np.array([one if len(r[4]) == 1 else nack_bytes(r[4]) for r in rows], np.int64),
+            seq=np.array([r[4][0] for r in rows], np.int64),
             ts=z, frame=z, flags=z + FLAG_NACK, level=z - 1, nfr=z + 1, layer=z, tl=z,
             member=np.array([r[1] for r in rows], np.int64), probe=z + NOT_PROBE, uid=uid, t_up=t, attempt=z,
             target=z + NO_TARGET, t_sfu=z + NOT_AT_SFU)
@@ -163,10 +193,10 @@ class DownlinkRecovery:
         mask = egress.valid & video[None, :]
         if not mask.any():
             return
-        r_idx, c_idx = np.nonzero(mask)
-        order = np.lexsort((r_idx, c_idx))  # forwarding order: by packet, then subscriber
-        r_idx, c_idx = r_idx[order], c_idx[order]
-        self.log.on_forwards(b["t_sfu"][c_idx], egress.rows[r_idx], b["track"][c_idx], egress.seq[r_idx, c_idx],
+        cells = np.flatnonzero(mask)  # by subscriber, then packet: each downtrack's in forwarding order
+        r_idx = np.repeat(np.arange(mask.shape[0]), np.count_nonzero(mask, axis=1))
+        c_idx = cells - r_idx * mask.shape[1]
+        self.log.on_forwards(b["t_sfu"][c_idx], egress.rows[r_idx], b["track"][c_idx], np.take(egress.seq, cells),
                              b["size"][c_idx], (b["flags"][c_idx] & FLAG_KEYFRAME) > 0, b, c_idx)
 
     def forwarded_one(self, pkt: dict[str, int], pairs: list[tuple[int, int]]) -> None:
@@ -182,23 +212,44 @@ class DownlinkRecovery:
     def answer(self, nack: dict[str, int], t_sfu: int) -> PacketBatch | None:
         """A subscriber's NACK reaching the SFU at ``t_sfu``: the RTX packets it is sent, in seq order (their
         ``seq`` is the outgoing seq, ``target`` the subscriber)."""
-        seqs = self._asked.pop(int(nack["uid"]))[1]
         sub, track = int(nack["member"]), int(nack["track"])
-        if not (self.members[sub].connected and self.sfu.route[sub, track]):
+        return self._answer([(int(nack["uid"]), sub, track, int(t_sfu), bool(self.sfu.route[sub, track]))])
+
+    def answer_all(self, nacks: PacketBatch) -> PacketBatch | None:
+        """NACKs reaching the SFU, in arrival order, each at its ``t_sfu``: the RTX packets they are sent, as
+        ``answer`` gives them one NACK after the other (the NACKs' answers from the log in one pass)."""
+        routed = self.sfu.route[nacks["member"], nacks["track"]]
+        return self._answer(list(zip(nacks["uid"].tolist(), nacks["member"].tolist(), nacks["track"].tolist(),
+                                     nacks["t_sfu"].tolist(), routed.tolist())))
+
+    def _answer(self, nacks: list[tuple[int, int, int, int, bool]]) -> PacketBatch | None:
+        """(NACK id, subscriber, track, arrival, still routed) of each NACK, in arrival order: their RTX."""
+        asked = []
+        for uid, sub, track, t_sfu, routed in nacks:
+            seqs = self._asked.pop(uid)[1]
+            if routed and self.members[sub].connected:
+                asked.append((sub, track, seqs, t_sfu))
+        if not asked:
             return None
-        self.log.set_rtt(sub, self._rtt_us(sub))
-        resend = self.log.on_nack(sub, track, seqs, t_sfu)
+        for sub in dict.fromkeys(a[0] for a in asked):
+            self.log.set_rtt(sub, self._rtt_us(sub))
+        resend = [(sub, t_sfu, r) for (sub, _, _, t_sfu), rs in zip(asked, self.log.on_nacks(asked)) for r in rs]
         if not resend:
             return None
-        parts = [_one(packets, col) for _, _, packets, col in resend]
+        parts, run = [], []  # the originals, taken from each logged batch at once
+        for i, (_, _, (_, _, packets, col)) in enumerate(resend):
+            run.append(col)
+            if i + 1 == len(resend) or resend[i + 1][2][2] is not packets:
+                parts.append(_take(packets, run))
+                run = []
         rtx = parts[0] if len(parts) == 1 else PacketBatch({k: np.concatenate([p[k] for p in parts])
                                                            for k in parts[0].columns})
         n = len(rtx)
-        rtx["seq"] = np.array([s for s, _, _, _ in resend], np.int64)
-        rtx["size"] = np.array([rtx_size(size) for _, size, _, _ in resend], np.int64)
+        rtx["seq"] = np.array([r[0] for _, _, r in resend], np.int64)
+        rtx["size"] = np.array([rtx_size(r[1]) for _, _, r in resend], np.int64)
         rtx["flags"] = rtx["flags"] | FLAG_RTX
-        rtx["t_sfu"] = np.full(n, t_sfu, np.int64)
-        rtx["target"] = np.full(n, sub, np.int64)
+        rtx["t_sfu"] = np.array([t for _, t, _ in resend], np.int64)
+        rtx["target"] = np.array([sub for sub, _, _ in resend], np.int64)
         rtx["uid"] = self._rtx_uid + np.arange(n, dtype=np.int64)
         self._rtx_uid += n
         return rtx
@@ -214,8 +265,8 @@ class DownlinkRecovery:
             self._asked = {u: a for u, a in self._asked.items() if a[0] >= now_us - LOG_AGE_US}
 
 
-def _one(packets: PacketBatch | dict[str, int], col: int) -> PacketBatch:
-    """One logged packet as a batch of one (the fast engine logs batches, the reference engine packets)."""
+def _take(packets: PacketBatch | dict[str, int], cols: list[int]) -> PacketBatch:
+    """Logged packets as a batch (the fast engine logs batches, the reference engine packets)."""
     if isinstance(packets, PacketBatch):
-        return packets.take(np.array([col]))
-    return PacketBatch({k: np.array([packets[k]], np.int64) for k in SCHEMA})
+        return packets.take(np.array(cols))
+    return PacketBatch({k: np.full(len(cols), packets[k], np.int64) for k in SCHEMA})

@@ -19,6 +19,7 @@ from .hops import HopLog
 from .queues import rto_us
 from .recovery import DownlinkRecovery
 from .sfu_node import SfuNode
+from .uplink_recovery import UplinkRecovery
 
 if TYPE_CHECKING:
     from ..media.receiver import Receivers
@@ -35,12 +36,13 @@ class ReferenceEngine:
     """A heap of (time, hop, uid, attempt, target, packet) events, run up to each epoch's end."""
 
     def __init__(self, *, members: list["Participant"], node: SfuNode, hops: HopLog, receivers: "Receivers",
-                 recovery: DownlinkRecovery | None = None) -> None:
+                 recovery: DownlinkRecovery | None = None, uplink: UplinkRecovery | None = None) -> None:
         self.members = members
         self.node = node
         self.hops = hops
         self.receivers = receivers
         self.recovery = recovery
+        self.uplink = uplink
         self.events: list[tuple[Any, ...]] = []
         self._deliveries: list[tuple[int, ...]] = []
         self._until = 0
@@ -82,13 +84,21 @@ class ReferenceEngine:
     def _nacks(self, before: int) -> bool:
         """The NACKs of the earliest microsecond before ``before`` at which a NACK list has work, onto their
         uplinks (after every event of that microsecond, as the fast engine orders them)."""
-        rec = self.recovery
-        t = None if rec is None else rec.next_time()
+        rec, up = self.recovery, self.uplink
+        times = [x for x in (None if rec is None else rec.next_time(), None if up is None else up.next_time())
+                 if x is not None]
+        t = min(times) if times else None
         if t is None or t >= before:
             return False
         nacks = rec.nacks_due(t + 1)  # type: ignore[union-attr]
         for pkt in [] if nacks is None else nacks.rows():
             heapq.heappush(self.events, (pkt["t_up"], UPLINK, pkt["uid"], 0, -1, pkt))
+        ups = None if up is None else up.nacks_due(t + 1)
+        for pkt in [] if ups is None else ups.rows():  # the SFU's, down their publishers' downlinks
+            p = self.members[pkt["target"]]
+            if p.connected:
+                self.node.nacks_out += 1
+                self._send_down(p, pkt, t, 0, pkt["seq"])
         return True
 
     def _at_sfu(self, t: int, attempt: int, target: int, pkt: dict[str, int]) -> None:
@@ -101,6 +111,8 @@ class ReferenceEngine:
                     node.rtx_sent += 1
                     self._send_down(self.members[r["target"]], r, t, 0, r["seq"])
             return
+        if self.uplink is not None:
+            self.uplink.arrived(PacketBatch({k: np.array([v]) for k, v in {**pkt, "t_sfu": t}.items()}))
         pairs = node.receive_one(pkt, t, target)
         if rec is not None:
             rec.forwarded_one(pkt, [(p.index, out_seq) for p, out_seq in pairs])
@@ -114,6 +126,8 @@ class ReferenceEngine:
         if not pkt["flags"] & FLAG_NACK:  # RTCP has no transport-wide seq
             self.hops.log_one(link, pkt, t, outcome, arrival)  # type: ignore[arg-type]
         if outcome == DELIVERED:
+            if self.uplink is not None:
+                self.uplink.computed(np.array([uid]), np.array([arrival]), self._until)
             heapq.heappush(self.events, (arrival, AT_SFU, uid, attempt, -1, pkt))
         elif pkt["flags"] & FLAG_RELIABLE:
             heapq.heappush(self.events, (t + int(rto_us(np.int64(attempt + 1))), UPLINK, uid, attempt + 1, -1, pkt))
@@ -121,6 +135,10 @@ class ReferenceEngine:
     def _send_down(self, p: "Participant", pkt: dict[str, int], t: int, attempt: int, out_seq: int) -> None:
         outcome, arrival = p.downlink.send(t, pkt["size"])  # type: ignore[union-attr]
         self.hops.record_one(p.downlink, pkt, outcome, arrival, t, out_seq, rewritten=True)  # type: ignore[arg-type]
+        if pkt["flags"] & FLAG_NACK:  # the SFU's NACK to its publisher: RTCP, no transport-wide seq
+            if outcome == DELIVERED:
+                self.uplink.delivered(np.array([pkt["uid"]]), np.array([arrival]), self._until)  # type: ignore[union-attr]
+            return
         self.hops.log_one(p.downlink, pkt, t, outcome, arrival)  # type: ignore[arg-type]
         if outcome == DELIVERED:
             heapq.heappush(self.events, (arrival, DELIVER, pkt["uid"], attempt, p.index, {**pkt, "out_seq": out_seq}))

@@ -6,6 +6,12 @@ subscriber, which packets it is sent and with which (rewritten) sequence numbers
 media to its taps (the recorder, the rooms' speaker detectors) as mediasoup's Router hands packets to
 its RTP observers. Routing and layer state are the SFU core's (``sfu.core``, ``sfu.forwarder``).
 ``receive_one`` is the same for one packet (the reference engine).
+
+With uplink recovery on (``late``), a publisher's RTX is taken in as the packet it repairs (its RTX
+overhead off, counted in ``rtx_in``), and a video packet older than its layer's newest at the SFU (a
+repair, or a late original) is sent into the gap the forwarder left for it (``Forwarder.forward_late``):
+the batch is forwarded in runs of in-order packets, each late one between them; late packets reach no
+tap.
 """
 
 from __future__ import annotations
@@ -15,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..media.rtp import FLAG_PADDING
+from ..media.rtp import FLAG_PADDING, FLAG_REPAIRED, FLAG_RTX, KIND_VIDEO
+from ..recovery.rtx import RTX_OSN_BYTES
+from ..sfu.forwarder import MAX_LAYERS
 from .batch import PacketBatch
 from .taps import SpeakerTap, Tap
 
@@ -27,7 +35,7 @@ __all__ = ["SfuNode", "Egress", "COUNTERS"]
 
 #: The node's counters, as the summary's ``sfu`` section names them.
 COUNTERS = ("packets_in", "packets_forwarded", "packets_discarded", "packets_retransmitted",
-            "packets_not_forwarded", "padding_in", "padding_sent", "nacks_in", "rtx_sent")
+            "packets_not_forwarded", "padding_in", "padding_sent", "nacks_in", "rtx_sent", "nacks_out", "rtx_in")
 
 
 @dataclass(slots=True)
@@ -74,6 +82,8 @@ class SfuNode:
         self.packets_not_forwarded = 0  # media of subscribed tracks held back: other layer, switched off
         self.nacks_in = 0  # subscribers' NACKs that reached the SFU
         self.rtx_sent = 0  # RTX packets the SFU sent answering them (not in packets_forwarded)
+        self.nacks_out = 0  # the SFU's NACKs to publishers, down their downlinks
+        self.rtx_in = 0  # publishers' RTX packets that reached the SFU (not in packets_in)
 
     def counters(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in COUNTERS}
@@ -83,8 +93,14 @@ class SfuNode:
         sfu = self.sfu
         fresh = b["target"] < 0
         padding = (b["flags"] & FLAG_PADDING) > 0
+        rtx = fresh & ((b["flags"] & FLAG_RTX) > 0)
+        if rtx.any():  # a publisher's repair: from here on, the packet it repairs
+            self.rtx_in += int(np.count_nonzero(rtx))
+            fresh = fresh & ~rtx
+            b["flags"] = np.where(rtx, (b["flags"] & ~FLAG_RTX) | FLAG_REPAIRED, b["flags"])
+            b["size"] = np.where(rtx, b["size"] - RTX_OSN_BYTES, b["size"])
         self.packets_in += int(np.count_nonzero(fresh))
-        self.packets_retransmitted += int(np.count_nonzero(~fresh & ~padding))
+        self.packets_retransmitted += int(np.count_nonzero((b["target"] >= 0) & ~padding))
         if padding.any():
             self.padding_in += int(np.count_nonzero(padding & fresh))
             keep = ~(padding & fresh)
@@ -100,25 +116,76 @@ class SfuNode:
     def receive(self, b: PacketBatch) -> Egress | None:
         """A batch in SFU arrival order in; its egress out (None when nobody is sent anything)."""
         b, padding = self._take_in(b)
+        late = self._late(b, padding)
+        tapped = b if late is None else b.take(~late)
         if self.recorder is not None:  # what reached the SFU, for recorded tracks (one call per batch)
-            self.recorder.observe(b)
+            self.recorder.observe(tapped)
         for transcriber in self.transcribers.values():  # what reached the SFU, for transcribed rooms
-            transcriber.observe(b)
+            transcriber.observe(tapped)
         if len(b) == 0:
             return None
         if self.speakers:  # audio levels reach the rooms' dominant-speaker detectors in SFU arrival order
-            self.speakers.observe(b)
+            self.speakers.observe(tapped)
         sfu = self.sfu
         subs = [p for p in self.members if p.connected]
         media = ~padding
         if not subs:
             self.packets_discarded += int(np.count_nonzero(b["target"] >= 0))
-            sfu.forwarder.see(b["track"][media], b["layer"][media], b["seq"][media])
+            seen = media if late is None else media & ~late
+            sfu.forwarder.see(b["track"][seen], b["layer"][seen], b["seq"][seen])
             return None
         rows = np.array([p.index for p in subs], dtype=np.int64)
         route = self._route(b, rows, padding, media)
-        valid, out_seq = self._forward(b, rows, route, padding, media)
+        if late is None:
+            valid, out_seq = self._forward(b, rows, route, padding, media)
+        else:
+            valid, out_seq = self._forward_runs(b, rows, route, padding, media, late)
         return Egress(b, subs, rows, valid, out_seq, padding)
+
+    def _late(self, b: PacketBatch, padding: np.ndarray) -> np.ndarray | None:
+        """Which fresh video packets are older than their layer's newest at the SFU (None: none, or no
+        uplink recovery)."""
+        fwd = self.sfu.forwarder
+        if not fwd.late or len(b) == 0:
+            return None
+        video = (self.sfu.track_kind[b["track"]] == KIND_VIDEO) & ~padding & (b["target"] < 0)
+        if not video.any():
+            return None
+        key = b["track"] * MAX_LAYERS + b["layer"]
+        order = np.lexsort((np.arange(len(b)), key))
+        k, s = key[order], np.where(video, b["seq"], -1)[order]
+        group = np.cumsum(np.concatenate(([True], k[1:] != k[:-1]))) - 1
+        first = np.concatenate(([True], k[1:] != k[:-1]))
+        base = np.where(first, fwd.last_seq[k // MAX_LAYERS, k % MAX_LAYERS], -1)
+        shift = group.astype(np.int64) << 45  # a running max within each layer's rows
+        newest = np.maximum.accumulate(np.maximum(s, base) + shift) - shift
+        before = np.where(first, base, np.concatenate(([-1], newest[:-1])))
+        late = np.zeros(len(b), bool)
+        late[order] = (s >= 0) & (s <= before)
+        return late if late.any() else None
+
+    def _forward_runs(self, b: PacketBatch, rows: np.ndarray, route: np.ndarray, padding: np.ndarray,
+                      media: np.ndarray, late: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The forwarder over each run of in-order packets, and each late packet into its gap, in arrival order."""
+        valid = np.zeros(route.shape, bool)
+        out_seq = np.broadcast_to(b["seq"], route.shape).copy()
+        fwd = self.sfu.forwarder
+        start = 0
+        for i in [*np.flatnonzero(late).tolist(), len(b)]:
+            if i > start:
+                run = np.arange(start, i)
+                valid[:, run], out_seq[:, run] = self._forward(b.take(run), rows, route[:, run], padding[run],
+                                                               media[run])
+            if i < len(b):
+                valid[:, i], out_seq[:, i] = fwd.forward_late(rows, route[:, i], int(b["track"][i]),
+                                                              int(b["layer"][i]), int(b["tl"][i]), int(b["seq"][i]))
+                self._count_late(route[:, i], valid[:, i])
+            start = i + 1
+        return valid, out_seq
+
+    def _count_late(self, route: np.ndarray, sent: np.ndarray) -> None:
+        self.packets_forwarded += int(np.count_nonzero(sent))
+        self.packets_not_forwarded += int(np.count_nonzero(route & ~sent))
 
     def _route(self, b: PacketBatch, rows: np.ndarray, padding: np.ndarray, media: np.ndarray) -> np.ndarray:
         """[subscriber × packet]: who gets each packet. A retransmission goes to one subscriber only, a probe
@@ -156,21 +223,36 @@ class SfuNode:
 
     def resend(self, rtx: PacketBatch) -> "Egress | None":
         """RTX packets, each aimed at one subscriber (``target``) with its outgoing seq (``seq``)."""
+        out = self._to_targets(rtx)
+        if out is not None:
+            self.rtx_sent += int(np.count_nonzero(out.valid))
+        return out
+
+    def send_nacks(self, nacks: PacketBatch) -> "Egress | None":
+        """The SFU's NACKs, each down its publisher's downlink (``target``)."""
+        out = self._to_targets(nacks)
+        if out is not None:
+            self.nacks_out += int(np.count_nonzero(out.valid))
+        return out
+
+    def _to_targets(self, b: PacketBatch) -> "Egress | None":
         subs = [p for p in self.members if p.connected]
         if not subs:
             return None
         rows = np.array([p.index for p in subs], dtype=np.int64)
-        valid = rows[:, None] == rtx["target"][None, :]
-        self.rtx_sent += int(np.count_nonzero(valid))
-        return Egress(rtx, subs, rows, valid, np.broadcast_to(rtx["seq"], valid.shape).copy(),
-                      np.zeros(len(rtx), bool))
+        valid = rows[:, None] == b["target"][None, :]
+        return Egress(b, subs, rows, valid, np.broadcast_to(b["seq"], valid.shape).copy(), np.zeros(len(b), bool))
 
     def receive_one(self, pkt: dict[str, Any], t: int, target: int) -> list[tuple["Participant", int]]:
         """One packet reaching the SFU at ``t`` (aimed at ``target``, or -1): (subscriber, sequence number)
         for each subscriber it is sent to, in member order."""
         sfu = self.sfu
         padding = pkt["flags"] & FLAG_PADDING
-        if target < 0:
+        if target < 0 and pkt["flags"] & FLAG_RTX:  # a publisher's repair: from here on, the packet it repairs
+            self.rtx_in += 1
+            pkt["flags"] = (pkt["flags"] & ~FLAG_RTX) | FLAG_REPAIRED
+            pkt["size"] -= RTX_OSN_BYTES
+        elif target < 0:
             self.packets_in += 1
             if padding:
                 self.padding_in += 1
@@ -189,6 +271,10 @@ class SfuNode:
             self.packets_discarded += 1
             return []
         pkt["t_sfu"] = t
+        fwd = sfu.forwarder
+        if fwd.late and target < 0 and sfu.track_kind[track] == KIND_VIDEO and \
+                pkt["seq"] <= fwd.last_seq[track, pkt["layer"]]:
+            return self._late_one(pkt, track)
         if target < 0:
             if self.recorder is not None:
                 self.recorder.observe_one(pkt)
@@ -196,6 +282,17 @@ class SfuNode:
                 transcriber.observe_one(pkt)
             self.speakers.observe_one(pkt)
         return self._fan_out_one(pkt, track, target)
+
+    def _late_one(self, pkt: dict[str, Any], track: int) -> list[tuple["Participant", int]]:
+        """A packet older than its layer's newest, into its gap (``Forwarder.forward_late``)."""
+        subs = [p for p in self.members if p.connected]
+        if not subs:
+            return []
+        rows = np.array([p.index for p in subs], dtype=np.int64)
+        route = self.sfu.route[rows, track].astype(bool)
+        sent, out = self.sfu.forwarder.forward_late(rows, route, track, pkt["layer"], pkt["tl"], pkt["seq"])
+        self._count_late(route, sent)
+        return [(p, int(q)) for p, ok, q in zip(subs, sent.tolist(), out.tolist()) if ok]
 
     def _fan_out_one(self, pkt: dict[str, Any], track: int, target: int) -> list[tuple["Participant", int]]:
         sfu = self.sfu

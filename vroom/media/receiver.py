@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .audio import CLOCK_RATE as OPUS_CLOCK
-from .rtp import FLAG_RTX, KIND_AUDIO, KIND_DATA, KIND_VIDEO, take_rows
+from .rtp import FLAG_REPAIRED, FLAG_RTX, KIND_AUDIO, KIND_DATA, KIND_VIDEO, take_rows
 from .video import CLOCK_RATE as VIDEO_CLOCK
 from .video_receiver import VIDEO_FIELDS, VideoReceivers
 
@@ -248,7 +248,7 @@ class Receivers:
         self.max_seq[seg_slot] = np.maximum(self.max_seq[seg_slot], np.maximum.reduceat(seq, starts))
         # a retransmission's delay is the repair's, not the path's: it counts towards neither the latency nor,
         # as libwebrtc's IsRetransmitOfOldPacket keeps it out, the RFC 3550 jitter
-        first = (c["flags"] & FLAG_RTX) == 0
+        first = (c["flags"] & (FLAG_RTX | FLAG_REPAIRED)) == 0
         latency = np.maximum(c["arrival"][first] - c["t"][first], 1)
         bins = np.minimum((np.log(latency) / _LOG_RATIO).astype(np.int64), LATENCY_BINS - 1)
         # only the subscribers in this batch: a histogram as wide as every member ever is 34 kB a member

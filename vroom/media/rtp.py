@@ -25,7 +25,7 @@ __all__ = [
     "FLAG_RELIABLE",
     "FLAG_FIRST",
     "FLAG_PADDING",
-    "FLAG_FEC", "FLAG_RTX", "FLAG_NACK",
+    "FLAG_FEC", "FLAG_RTX", "FLAG_NACK", "FLAG_REPAIRED",
     "NO_LEVEL",
     "take_rows",
 ]
@@ -52,6 +52,9 @@ FLAG_RTX = 64
 #: An RTCP NACK (RFC 4585 §6.2.1) a receiver sends towards the sender of a stream; ``seq`` is the first seq
 #: it asks for (the data path keeps the others beside it).
 FLAG_NACK = 128
+#: A packet the SFU received as its publisher's RTX and forwards as the original (media SSRC, original size):
+#: the subscriber's NACK list sees a late packet; the receiver's statistics treat it as a retransmission.
+FLAG_REPAIRED = 256
 #: ``level`` of packets that carry no RFC 6464 audio level.
 NO_LEVEL = -1
 

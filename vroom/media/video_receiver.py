@@ -6,7 +6,7 @@ packets in arrival order) and does the packet work with numpy: a sequence number
 original and its RTX retransmission, ``FLAG_RTX``) counts once, the earlier arrival kept; packets are
 grouped into frames (a frame number of a simulcast layer); a frame is *complete* when it has ``nfr``
 distinct packets, and completes when its last missing packet arrives. A frame with a packet that came
-by RTX is *retransmitted* (libwebrtc's ``delayed_by_retransmission``: it feeds the NACK term of the
+by RTX, or a publisher's repair the SFU sent late into its gap (``FLAG_REPAIRED``), is *retransmitted* (libwebrtc's ``delayed_by_retransmission``: it feeds the NACK term of the
 jitter estimate, not the filter). Packets of frames not complete wait for the next batch; a frame the
 decoder has passed (a newer frame decoded) will never be used and counts as incomplete.
 
@@ -39,7 +39,7 @@ from ..playout.references import ALL_BUFFERS, PATTERN_MASKS, SequenceChain
 from ..playout.video import KeyFrameRequest, VideoPlayout
 from ..playout.video_bank import NONE, VideoBank
 from ..playout.video_batch import play
-from .rtp import FLAG_FIRST, FLAG_KEYFRAME, FLAG_MARKER, FLAG_RTX
+from .rtp import FLAG_FIRST, FLAG_KEYFRAME, FLAG_MARKER, FLAG_REPAIRED, FLAG_RTX
 
 __all__ = ["VIDEO_FIELDS", "VideoReceivers"]
 
@@ -183,7 +183,7 @@ class VideoReceivers:
             "min_seq": seq[starts], "max_seq": seq[starts + count - 1],
             "start": np.where(complete, seq[starts], known),
             "key": np.maximum.reduceat((flags & FLAG_KEYFRAME) > 0, starts) if n else complete,
-            "rtx": np.maximum.reduceat((flags & FLAG_RTX) > 0, starts) if n else complete,
+            "rtx": np.maximum.reduceat((flags & (FLAG_RTX | FLAG_REPAIRED)) > 0, starts) if n else complete,
             "done_t": np.maximum.reduceat(arrival, starts) if n else arrival,
             "first_t": np.minimum.reduceat(arrival, starts) if n else arrival,
             "fresh_t": np.maximum.reduceat(np.where(fresh, arrival, -1), starts) if n else arrival,

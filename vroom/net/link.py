@@ -36,8 +36,15 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import ConfigError, did_you_mean, join_path, short
-from ..units import MAX_QUANTITY_CHARS, UnitError, parse_duration, parse_rate, parse_size
+from ..units import (
+    MAX_QUANTITY_CHARS,
+    UnitError,
+    parse_duration,
+    parse_rate,
+    parse_size,
+)
 from .loss import BLOCK, LossModel, NoLoss, loss_model_from_spec
+from .sojourn import SojournHistogram, row_histograms
 from .traces import OPPORTUNITY_BYTES, MahimahiTrace
 
 __all__ = ["QueueLimit", "LinkConfig", "Link", "transmit", "load_trace", "DELIVERED", "DROPPED", "LOST"]
@@ -259,6 +266,7 @@ class Link:
         self.delivered_bytes = 0
         self.loss_bursts = 0
         self.outage_packets = 0  # lost because the link was down, not by the loss model
+        self.sojourn = SojournHistogram()  # every accepted packet's time from entry to departure
         self._last_lost = False
         self._pending_t: list[np.ndarray] = []
         self._pending_b: list[np.ndarray] = []
@@ -369,6 +377,7 @@ class Link:
         if cfg.trace is not None:
             self._trace_k, self._trace_left = k, left
         self.busy_until = dep
+        self.sojourn.add_one(dep - t_in)
         arrival = dep + max(cfg.delay_us + jitter, 0)
         if not cfg.reorder:
             if arrival < self.last_arrival:
@@ -452,6 +461,7 @@ class Link:
             "dropped_packets": self.dropped_packets,
             "lost_packets": self.lost_packets,
             "in_flight_packets": self.in_flight_packets,
+            "queue_delay_ms": self.sojourn.figures(),
             "loss_bursts": {
                 "count": self.loss_bursts,
                 "mean_length": (self.lost_packets_by_model / self.loss_bursts) if self.loss_bursts else 0.0,
@@ -552,6 +562,7 @@ def transmit(
     accepted = np.flatnonzero(sent & ~is_slow[:, None])
     accepted_arr, accepted_size = np.take(arr, accepted), np.take(size, accepted)
     end = np.cumsum(np.where(is_slow, 0, n_sent)).tolist()
+    soj_hist, soj_max = row_histograms(wait + svc, accepted)  # the fast rows' sojourns, entry to departure
     n_sent_l, counts_l = n_sent.tolist(), counts.tolist()
     for r in np.flatnonzero(~is_slow & (counts > 0)).tolist():
         link = links[r]
@@ -563,6 +574,7 @@ def transmit(
                 link.last_arrival = last_in_order[r]
             link.accepted_packets += k
             link.accepted_bytes += sent_bytes[r]
+            link.sojourn.add(soj_hist[r], soj_max[r])
             link._accept(accepted_arr[end[r] - k: end[r]], accepted_size[end[r] - k: end[r]])
     for r in np.flatnonzero(is_slow).tolist():
         link = links[r]

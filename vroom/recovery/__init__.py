@@ -4,7 +4,7 @@ One concept a module, each after the implementation whose rules it follows:
 
 - ``nack``: the receiver's NACK list (libwebrtc ``NackRequester``).
 - ``history``: the sender's packet history and retransmission rate cap (libwebrtc ``RtpPacketHistory``,
-  ``RateLimiter``).
+  ``RateLimiter``); ``history_bank`` every sent stream's history at once.
 - ``rtx``: RTX packets and the RTCP messages of loss recovery as sizes on the wire.
 - ``sfu_cache``: the SFU's per-downtrack answer to a subscriber's NACK (LiveKit ``sequencer``).
 - ``rtt``: RTT samples from RTCP and transport-wide feedback, and the smoothers their users apply.
@@ -14,6 +14,7 @@ forwards the NACK; the SFU NACKs the publisher for what the uplink lost.
 """
 
 from .history import HistoryCounters, RateLimiter, RtpPacketHistory
+from .history_bank import HistoryBank
 from .nack import NackCounters, NackRequester, NackResult
 from .rtt import (
     CallStatsRtt,
@@ -46,6 +47,7 @@ __all__ = [
     "NackResult",
     "NackCounters",
     "RtpPacketHistory",
+    "HistoryBank",
     "RateLimiter",
     "HistoryCounters",
     "RtxPacket",

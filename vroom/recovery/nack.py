@@ -141,6 +141,10 @@ class NackRequester:
         return min(e.created_us + self.send_nack_delay_us if e.sent_us is None else e.sent_us + self.rtt_us
                    for e in self._list.values())
 
+    def oldest(self) -> int | None:
+        """The oldest seq waiting in the list, or ``None``: the first an in-order packet would purge."""
+        return next(iter(self._list), None)
+
     def idle(self) -> bool:
         """Nothing waiting or remembered: the next in-order packet only moves ``newest_seq`` forward."""
         return not self._list and not self._unsent and not self._recovered

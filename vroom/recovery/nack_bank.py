@@ -4,9 +4,11 @@ something happens (sans-I/O, integer µs).
 Packets are observed in batches (stream key, seq, time, id, recovered); ``process(until)`` handles all
 observations and timer passes before ``until`` in time order and returns the NACKs to send. A stream
 whose packets all come in order with nothing waiting (nearly all of them, nearly always) is a running
-maximum over a numpy column: its ``NackRequester`` is not stepped at all. A stream with a gap, a
-recovered or late packet, or entries still waiting is stepped through its requester (``on_packets``
-between its 20 ms timer passes), so the result equals stepping every requester on every packet.
+maximum over a numpy column: its ``NackRequester`` is not stepped at all; nor is one whose entries wait
+for a timer pass after the epoch, as long as its packets come in order and purge none of them. The
+others (a gap, a recovered or late packet, a pass due) are stepped packet by packet through their
+requester between its 20 ms timer passes, so the result equals stepping every requester on every
+packet.
 
 Order. Within one microsecond a stream's observations come before its timer pass. The NACKs of a
 ``process`` call are returned sorted by (time, stream, kind: packet before timer), so a caller that
@@ -17,15 +19,17 @@ whole epoch at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 
-from .nack import UPDATE_INTERVAL_US, NackRequester
+from .nack import MAX_PACKET_AGE, UPDATE_INTERVAL_US, NackRequester
 
 __all__ = ["NackBank", "NackMessage"]
 
 _OBS = ("t", "uid", "key", "seq", "recovered")
 NO_SEQ = -1
+NEVER = np.iinfo(np.int64).max
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +54,22 @@ class NackBank:
         self.requesters: dict[int, NackRequester] = {}  # streams stepped so far
         self._pending: list[dict[str, np.ndarray]] = []
         self._pending_from: int | None = None  # the earliest pending observation
-        self._timers: dict[int, int] = {}  # stream -> its next timer pass, while its list holds entries
+        # each stream's next timer pass (NEVER: its list is empty), whether its requester has anything
+        # waiting or a pass due (``busy``), and its oldest entry (NEVER: none): what decides, for a whole
+        # epoch at once, which streams need their requester stepped
+        self._timer = np.full(16, NEVER, np.int64)
+        self._busy = np.zeros(16, bool)
+        self._oldest = np.full(16, NEVER, np.int64)
 
     def _grow(self, n: int) -> None:
         if n > len(self.newest):
             size = max(n, 2 * len(self.newest))
-            self.newest = np.concatenate([self.newest, np.full(size - len(self.newest), NO_SEQ, np.int64)])
-            self.rtt_us = np.concatenate([self.rtt_us, np.zeros(size - len(self.rtt_us), np.int64)])
+            extra = size - len(self.newest)
+            self.newest = np.concatenate([self.newest, np.full(extra, NO_SEQ, np.int64)])
+            self.rtt_us = np.concatenate([self.rtt_us, np.zeros(extra, np.int64)])
+            self._timer = np.concatenate([self._timer, np.full(extra, NEVER, np.int64)])
+            self._busy = np.concatenate([self._busy, np.zeros(extra, bool)])
+            self._oldest = np.concatenate([self._oldest, np.full(extra, NEVER, np.int64)])
 
     def set_rtt(self, key: int, rtt_us: int) -> None:
         """The retry interval of stream ``key`` (libwebrtc: the call's max RTT)."""
@@ -77,8 +90,9 @@ class NackBank:
     def next_time(self) -> int | None:
         """The earliest observation or timer pass not yet processed."""
         times = [] if self._pending_from is None else [self._pending_from]
-        if self._timers:
-            times.append(min(self._timers.values()))
+        timer = int(self._timer.min())
+        if timer != NEVER:
+            times.append(timer)
         return min(times) if times else None
 
     def _next_pass(self, t: int) -> int:
@@ -111,16 +125,21 @@ class NackBank:
         """Every observation and timer pass before ``until``: the NACKs, sorted (see the module docstring)."""
         obs = self._due(until)
         out: list[NackMessage] = []
-        busy = self._plain_streams(obs)
-        due = [k for k, t in self._timers.items() if t < until]
-        for key in sorted(dict.fromkeys([*busy, *due])):
-            rows = busy.get(key)
-            self._step(key, obs, rows, until, out)
-        out.sort(key=lambda m: (m.t_us, m.key, m.from_timer))
+        busy = self._plain_streams(obs, until)
+        due = np.flatnonzero(self._timer < until).tolist()
+        keys = sorted(dict.fromkeys([*busy, *due])) if due else list(busy)  # ``busy`` comes sorted by key
+        if not keys:
+            return out
+        cols = (obs["t"].tolist(), obs["seq"].tolist(), obs["recovered"].tolist()) if busy else ([], [], [])
+        for key in keys:
+            self._step(key, cols, busy.get(key, (0, 0)), until, out)
+        out.sort(key=attrgetter("t_us", "key", "from_timer"))
         return out
 
-    def _plain_streams(self, obs: dict[str, np.ndarray]) -> dict[int, np.ndarray]:
-        """Advance the streams whose packets all came in order with nothing waiting; the others' rows."""
+    def _plain_streams(self, obs: dict[str, np.ndarray], until: int) -> dict[int, tuple[int, int]]:
+        """Advance the streams whose packets all came in order and need no step: nothing waiting, or entries
+        waiting whose timer pass falls after ``until`` and none so old the new packets purge it. The others'
+        rows (start, end), by key."""
         key = obs["key"]
         if len(key) == 0:
             return {}
@@ -136,12 +155,12 @@ class NackBank:
         prev[starts] = first
         odd = (seq != prev + 1) | (obs["recovered"] != 0)
         seg_odd = np.add.reduceat(odd.astype(np.int64), starts) > 0
-        active = np.array([k in self._timers or (k in self.requesters and not _idle(self.requesters[k]))
-                           for k in seg_key.tolist()], bool)
-        plain = ~seg_odd & ~active
-        self.newest[seg_key[plain]] = seq[ends[plain] - 1]
-        return {int(k): np.arange(s, e) for k, s, e, p in zip(seg_key.tolist(), starts.tolist(), ends.tolist(),
-                                                               plain.tolist()) if not p}
+        last = seq[ends - 1]
+        quiet = (self._timer[seg_key] >= until) & (self._oldest[seg_key] >= last - MAX_PACKET_AGE)
+        plain = ~seg_odd & (~self._busy[seg_key] | quiet)
+        self.newest[seg_key[plain]] = last[plain]
+        stepped = ~plain
+        return dict(zip(seg_key[stepped].tolist(), zip(starts[stepped].tolist(), ends[stepped].tolist())))
 
     def _requester(self, key: int) -> NackRequester:
         req = self.requesters.get(key)
@@ -152,54 +171,39 @@ class NackBank:
             self.requesters[key] = req
         newest = int(self.newest[key])
         if newest != NO_SEQ and (req.newest_seq is None or newest > req.newest_seq):
-            req.newest_seq = newest  # advanced while plain: nothing was waiting, so nothing else changed
+            req.newest_seq = newest  # advanced while plain: only in-order packets, and none purged an entry
         return req
 
-    def _step(self, key: int, obs: dict[str, np.ndarray], rows: np.ndarray | None, until: int,
+    def _step(self, key: int, cols: tuple[list[int], list[int], list[int]], rows: tuple[int, int], until: int,
               out: list[NackMessage]) -> None:
-        """One stream through its requester: its packets between its timer passes, in time order. While
-        the list is empty there are no passes to interleave, so packets go in runs up to the next one that
-        may add entries."""
+        """One stream through its requester: its packets (``rows`` of ``cols``: time, seq, recovered) between
+        its timer passes, in time order; a packet at a pass's microsecond goes before it."""
         req = self._requester(key)
-        t = obs["t"][rows] if rows is not None else np.zeros(0, np.int64)
-        seq = obs["seq"][rows] if rows is not None else t
-        rec = obs["recovered"][rows] if rows is not None else t
-        prev = np.empty_like(seq)
-        prev[1:] = seq[:-1]
-        if len(seq):
-            prev[0] = seq[0] - 1 if req.newest_seq is None else req.newest_seq
-        odd = np.flatnonzero((seq != prev + 1) | (rec != 0))  # rows that may add entries (or find some)
-        i = 0
-        while True:
-            timer = self._timers.get(key)
-            if timer is None:
-                k = int(np.searchsorted(odd, i))
-                j = int(odd[k]) + 1 if k < len(odd) else len(t)
-            else:
-                j = int(np.searchsorted(t, timer, side="right"))  # a stream's packets go before its pass
-            for row, result in req.on_packets(seq[i:j], t[i:j], rec[i:j]):
-                if result.send or result.keyframe_request:
-                    out.append(NackMessage(int(t[i + row]), key, result.send, False, result.keyframe_request))
-            i = j
-            if timer is None:
-                if len(req):
-                    self._timers[key] = self._useful_pass(req, int(t[j - 1]))
-                elif i >= len(t):
-                    break
-                continue
-            if timer >= until:
-                break
-            send = req.handle_timer(timer)
-            if send:
-                out.append(NackMessage(timer, key, tuple(send), True))
-            if len(req):
-                self._timers[key] = self._useful_pass(req, timer + 1)
-            else:
-                del self._timers[key]
+        timer: int | None = int(self._timer[key])
+        if timer == NEVER:
+            timer = None
+        t_col, seq_col, rec_col = cols
+        for i in range(*rows):
+            t = t_col[i]
+            while timer is not None and timer < t:
+                timer = self._fire(req, key, timer, out)
+            result = req.on_packet(seq_col[i], t, recovered=bool(rec_col[i]))
+            if result.send or result.keyframe_request:
+                out.append(NackMessage(t, key, result.send, False, result.keyframe_request))
+            if timer is None and len(req):
+                timer = self._useful_pass(req, t)
+        while timer is not None and timer < until:
+            timer = self._fire(req, key, timer, out)
+        self._timer[key] = NEVER if timer is None else timer
+        self._busy[key] = timer is not None or not req.idle()
+        oldest = req.oldest()
+        self._oldest[key] = NEVER if oldest is None else oldest
         if req.newest_seq is not None:
             self.newest[key] = req.newest_seq
 
-
-def _idle(req: NackRequester) -> bool:
-    """Nothing waiting: the next in-order packet only moves its newest seq."""
-    return req.idle()
+    def _fire(self, req: NackRequester, key: int, timer: int, out: list[NackMessage]) -> int | None:
+        """The stream's timer pass at ``timer``; its next useful one (None: the list is empty)."""
+        send = req.handle_timer(timer)
+        if send:
+            out.append(NackMessage(timer, key, tuple(send), True))
+        return self._useful_pass(req, timer + 1) if len(req) else None

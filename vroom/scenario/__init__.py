@@ -37,6 +37,7 @@ class ParticipantPlan:
     room: str | None = None
     token: Any = None  # None (minted), a JWT string, or {ttl, room} options for minting
     options: dict[str, Any] = field(default_factory=dict)  # connect options (bandwidth_profile ...)
+    recovery: dict[str, bool] = field(default_factory=dict)  # nack, fec (vroom.participant.check_recovery)
 
 
 @dataclass
@@ -94,7 +95,7 @@ class Scenario:
             leave = None if plan.leave is None else max(_draw_time(plan.leave, rng), join + 1)
             sim.add_participant(plan.identity, network=plan.network, publish=plan.publish, join=join / 1e6,
                                 leave=None if leave is None else leave / 1e6, room=plan.room, token=plan.token,
-                                options=plan.options)
+                                options=plan.options, **plan.recovery)
         for n, (at, _, action) in enumerate(self.events):
             when = _draw_time(at, times.stream(f"scenario/events/{n}"))
             sim.at(when / 1e6, lambda action=action: action(sim))

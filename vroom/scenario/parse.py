@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from ..errors import ConfigError, join_path, short
 from ..media.tracks import parse_publish
 from ..network import CONNECT_OPTIONS, Network, check_connect_options
+from ..participant import RECOVERY_OPTIONS, check_recovery
 from ..units import format_duration
 from .events import event, rest_events
 from .fields import (duration_field, kind, known, mapping, time_spec, token_spec, track_name, track_rate,
@@ -24,7 +25,7 @@ TOP_FIELDS = ("name", "description", "seed", "duration", "room", "sfu", "network
 PARTICIPANT_FIELDS = ("identity", "count", "network", "join", "leave", "publish", "room", "token",
                       "bandwidth_profile", "preferred_video_codecs", "dominant_speaker", "network_quality",
                       "automatic_subscription", "preferred_audio_codecs", "max_audio_bitrate", "max_video_bitrate",
-                      "notify_warnings", "logger_name", "log_level")
+                      "notify_warnings", "logger_name", "log_level", *RECOVERY_OPTIONS)
 SFU_FIELDS = ("congestion_control", "estimator", "speaker_detector", "nack")
 ROOM_FIELDS = ("unique_name", "max_participants")
 
@@ -132,6 +133,7 @@ def _entry(sc: Scenario, entry: object, path: str, networks: dict[str, Network],
         twilio_name(room_name.replace("{i}", str(count - 1)), join_path(path, "room"), "room name")
     token = token_spec(entry.get("token"), join_path(path, "token"))
     options = check_connect_options({k: entry[k] for k in CONNECT_OPTIONS if k in entry}, path)
+    recovery = check_recovery(**{k: entry[k] for k in RECOVERY_OPTIONS if k in entry}, path=path)
     for k in range(count):
         identity = ident.replace("{i}", str(k))
         if identity in seen:
@@ -139,7 +141,8 @@ def _entry(sc: Scenario, entry: object, path: str, networks: dict[str, Network],
         seen[identity] = path
         room = None if room_name is None else room_name.replace("{i}", str(k))
         rooms.setdefault(sc.room if room is None else room, []).append(path)
-        sc.participants.append(ParticipantPlan(identity, network, publish, join, leave, path, room, token, options))
+        sc.participants.append(ParticipantPlan(identity, network, publish, join, leave, path, room, token, options,
+                                               recovery))
     return tracks
 
 

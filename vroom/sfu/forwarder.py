@@ -13,6 +13,11 @@ leave no gap) and is reset at a switch so the new layer continues right after th
 (upstream losses stay visible as gaps). Timestamps are shifted onto the first layer's base, so all
 layers share one RTP timeline.
 
+With ``late`` on (the SFU NACKs its publishers), a packet that arrives after a newer one of its layer (a
+repair, or a reordered original) is not forwarded by the rules above but sent into the gap it left
+(``sfu.gaps``): ``forward_late``. The callers hand ``forward`` and ``forward_one`` only packets newer
+than their layer's newest.
+
 Two faces with one meaning: ``forward_one`` (one packet, one subscriber: the reference engine) and
 ``forward`` (a batch of packets in SFU arrival order × many subscribers, numpy: the fast engine). A
 property test checks they agree.
@@ -23,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..media.rtp import FLAG_FIRST, FLAG_KEYFRAME
+from .gaps import GapMap
 
 __all__ = ["Forwarder", "MAX_LAYERS", "ALL_TEMPORAL"]
 
@@ -44,6 +50,8 @@ class Forwarder:
         self.last_seq = np.full((tracks, MAX_LAYERS), -1, np.int64)  # newest seq of each layer at the SFU
         self.ts_shift = np.zeros((tracks, MAX_LAYERS), np.int64)  # layer's RTP timestamp base − layer 0's
         self.switches = 0
+        self.late = False  # gaps are kept and late packets sent into them (see the module docstring)
+        self.gaps = GapMap()
 
     def grow(self, members: int, tracks: int) -> None:
         rows, cols = self.current.shape
@@ -93,12 +101,25 @@ class Forwarder:
             self.offset[sub, track] = seq - (last + 1)
             self.current[sub, track] = cur = tgt
             self.switches += 1
+            if self.late:
+                self.gaps.drop_subscriber(sub, track)
+        elif self.late and layer == cur and tl <= self.max_temporal[sub, track]:
+            newest = int(self.last_seq[track, layer])
+            if 0 <= newest < seq - 1:
+                self.gaps.add(track, layer, newest + 1, seq - 1, [sub], [int(self.offset[sub, track])])
         if layer != cur:
             return None
         if tl > self.max_temporal[sub, track]:
             self.offset[sub, track] += 1
             return None
         return seq - int(self.offset[sub, track])
+
+    def forward_late(self, rows: np.ndarray, route: np.ndarray, track: int, layer: int, tl: int,
+                     seq: int) -> tuple[np.ndarray, np.ndarray]:
+        """A packet older than its layer's newest, offered to ``rows`` (routed per ``route``): who gets it and
+        with which seq, into the gap it left (``sfu.gaps``); it leaves the forwarder's state as it was."""
+        return self.gaps.late_outs(rows, route, track, layer, seq, self.current[rows, track],
+                                   self.max_temporal[rows, track] >= tl)
 
     def seen(self, track: int, layer: int, seq: int) -> None:
         self.last_seq[track, layer] = seq
@@ -156,10 +177,38 @@ class Forwarder:
         if drops is not None:
             r_idx, c_idx = np.nonzero(drops)
             np.add.at(new_off, (r_idx, inv[c_idx]), 1)
+        if self.late:
+            self._keep_gaps(rows, switches, u, track, layer, seq, valid, out)
         self.offset[grid] = new_off
         self.current[grid] = cur_s.astype(np.int8)
         self.see(track, layer, seq)
         return valid, out
+
+    def _keep_gaps(self, rows: np.ndarray, switches: list[tuple[int, int, np.ndarray, int]], u: np.ndarray,
+                   track: np.ndarray, layer: np.ndarray, seq: np.ndarray, valid: np.ndarray, out: np.ndarray) -> None:
+        """The gaps this batch's packets opened, with the offsets of the subscribers sent the packet after each
+        (not those that switch layers at it or later in the batch); a switch drops the subscriber's gaps."""
+        for j, _, sub_rows, _ in switches:
+            for r in rows[sub_rows].tolist():
+                self.gaps.drop_subscriber(r, int(u[j]))
+        key = track * MAX_LAYERS + layer
+        order = np.lexsort((np.arange(len(key)), key))
+        k, s = key[order], seq[order]
+        prev = np.empty_like(s)
+        prev[1:] = s[:-1]
+        first = np.concatenate(([True], k[1:] != k[:-1]))
+        prev[first] = self.last_seq[k[first] // MAX_LAYERS, k[first] % MAX_LAYERS]
+        opens = (prev >= 0) & (s > prev + 1)
+        for i in np.flatnonzero(opens).tolist():
+            p, t = int(order[i]), int(k[i] // MAX_LAYERS)
+            sent = valid[:, p].copy()
+            for j, p_switch, sub_rows, _ in switches:
+                if int(u[j]) == t and p_switch >= p:
+                    sent[sub_rows] = False
+            who = np.flatnonzero(sent)
+            if len(who):
+                self.gaps.add(t, int(k[i] % MAX_LAYERS), int(prev[i]) + 1, int(s[i]) - 1, rows[who].tolist(),
+                              (int(seq[p]) - out[who, p]).tolist())
 
     def see(self, track: np.ndarray, layer: np.ndarray, seq: np.ndarray) -> None:
         """Packets that reached the SFU (in arrival order): remember each layer's newest sequence number."""

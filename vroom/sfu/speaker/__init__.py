@@ -11,79 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import level_threshold, volfin_cohen
 from .base import SpeakerDetector
-from .level_threshold import (
-    LIVEKIT_ACTIVE_LEVEL,
-    LIVEKIT_MIN_PERCENTILE,
-    LIVEKIT_SILENT_AUDIO_LEVEL,
-    LIVEKIT_SMOOTH_INTERVALS,
-    LIVEKIT_UPDATE_INTERVAL_MS,
-    LevelThresholdDetector,
-)
-from .volfin_cohen import (
-    C1,
-    C2,
-    C3,
-    DECISION_INTERVAL_MS,
-    DECISION_MAKER_IDLE_TIMEOUT_MS,
-    LAMBDA_IMMEDIATE,
-    LAMBDA_LONG,
-    LAMBDA_MEDIUM,
-    LEVEL_IDLE_TIMEOUT_MS,
-    LONG_COUNT,
-    LONG_THRESHOLD,
-    MAX_LEVEL,
-    MEDIUM_THRESHOLD,
-    MIN_LEVEL,
-    MIN_LEVEL_WINDOW_LENGTH,
-    MIN_SPEECH_ACTIVITY_SCORE,
-    N1,
-    N1_SUBUNIT_LENGTH,
-    N2,
-    N3,
-    SPEAKER_IDLE_TIMEOUT_MS,
-    SPEECH_PROBABILITY,
-    DominantSpeakerDetector,
-    binomial_coefficient,
-    speech_activity_score,
-)
+from .level_threshold import *  # the package re-exports each detector's names
+from .level_threshold import LevelThresholdDetector
+from .volfin_cohen import *
+from .volfin_cohen import DominantSpeakerDetector
 
-__all__ = [
-    "SpeakerDetector",
-    "DominantSpeakerDetector",
-    "LevelThresholdDetector",
-    "SPEAKER_DETECTORS",
-    "make_detector",
-    "binomial_coefficient",
-    "speech_activity_score",
-    "C1",
-    "C2",
-    "C3",
-    "N1",
-    "N1_SUBUNIT_LENGTH",
-    "N2",
-    "N3",
-    "LONG_COUNT",
-    "LONG_THRESHOLD",
-    "MEDIUM_THRESHOLD",
-    "MIN_LEVEL",
-    "MAX_LEVEL",
-    "MIN_LEVEL_WINDOW_LENGTH",
-    "MIN_SPEECH_ACTIVITY_SCORE",
-    "SPEECH_PROBABILITY",
-    "LAMBDA_IMMEDIATE",
-    "LAMBDA_MEDIUM",
-    "LAMBDA_LONG",
-    "DECISION_INTERVAL_MS",
-    "LEVEL_IDLE_TIMEOUT_MS",
-    "SPEAKER_IDLE_TIMEOUT_MS",
-    "DECISION_MAKER_IDLE_TIMEOUT_MS",
-    "LIVEKIT_ACTIVE_LEVEL",
-    "LIVEKIT_MIN_PERCENTILE",
-    "LIVEKIT_UPDATE_INTERVAL_MS",
-    "LIVEKIT_SMOOTH_INTERVALS",
-    "LIVEKIT_SILENT_AUDIO_LEVEL",
-]
+__all__ = ["SpeakerDetector", "SPEAKER_DETECTORS", "make_detector", *volfin_cohen.__all__,
+           *level_threshold.__all__]
 
 #: The detectors a simulation can be given (``Simulation(speaker_detector=...)``), by name. A plug-in
 #: registry: it holds classes, never a simulation's state.

@@ -91,15 +91,22 @@ def _all_forwarded(rec: dict[str, np.ndarray] | None, who: str, ssrc: int, h: Hi
 
 def _rewritten_in_order(rec: dict[str, np.ndarray] | None, who: str, ssrc: int, h: History) -> None:
     """Video reaches a subscriber as one rewritten stream (one layer at a time, switched at keyframes,
-    see ``sfu.forwarder``): its sequence numbers must enter the downlink strictly increasing."""
+    see ``sfu.forwarder``): its sequence numbers must enter the downlink strictly increasing, except a
+    packet that reached the SFU late (a publisher's repair), sent into the gap it left: never twice."""
     if rec is None:
         return
     for start, end in h.subscribed.get((who, ssrc), []):  # each subscription is a stream of its own
         sel = (rec["ssrc"] == ssrc) & (rec["t"] >= start) & (rec["t"] <= end)
         seq = rec["seq"][sel]
-        bad = np.flatnonzero(np.diff(seq) <= 0)
+        back = np.flatnonzero(np.diff(seq) <= 0) + 1
+        if len(back) == 0:
+            continue
+        _, first = np.unique(seq, return_index=True)
+        again = np.ones(len(seq), bool)
+        again[first] = False  # a seq sent before, or a step back below the subscription's first seq
+        bad = back[again[back] | (seq[back] < seq[0])]
         if len(bad):
-            i = int(bad[0]) + 1
+            i = int(bad[0])
             label = h.label(ssrc)
             fail(_NAME, [f"{who}/down", who, label, f"seq {int(seq[i])}"], int(rec["t"][sel][i]) / 1e6,
                  f"the SFU sent {who} seq {int(seq[i])} of {label} after seq {int(seq[i - 1])}: a rewritten "
