@@ -6,8 +6,8 @@ packets in arrival order) and does the packet work with numpy: a sequence number
 original and its RTX retransmission, ``FLAG_RTX``) counts once, the earlier arrival kept; packets are
 grouped into frames (a frame number of a simulcast layer); a frame is *complete* when it has ``nfr``
 distinct packets, and completes when its last missing packet arrives. A frame with a packet that came
-by RTX, or a publisher's repair the SFU sent late into its gap (``FLAG_REPAIRED``), is *retransmitted* (libwebrtc's ``delayed_by_retransmission``: it feeds the NACK term of the
-jitter estimate, not the filter). Packets of frames not complete wait for the next batch; a frame the
+by RTX, or a publisher's repair the SFU sent late into its gap (``FLAG_REPAIRED``), is *retransmitted*
+(libwebrtc's ``delayed_by_retransmission``: it feeds the NACK term of the jitter estimate, not the filter). Packets of frames not complete wait for the next batch; a frame the
 decoder has passed (a newer frame decoded) will never be used and counts as incomplete.
 
 Then, per subscription in arrival order (Python, per frame, not per packet), each complete frame gets
