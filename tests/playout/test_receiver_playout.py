@@ -226,3 +226,22 @@ def test_the_receivers_chain_finds_the_references_the_encoder_used(layers, sizes
         refs, _ = chain.references(seq, reads)
         assert refs == expected
         seq += n
+
+
+def test_a_switched_off_subscription_leaves_the_batch_form_asks_for_nothing_and_its_gap_is_a_pause():
+    # frames 0..29 (~1 s), switched off at 1.1 s and on at 5.1 s (frames 30..152 never sent), key frame 156
+    # at 5.2 s. The playout's 3 s timeout at ~4 s finds the track switched off: no key-frame request; the
+    # 4.2 s gap is a pause, not a freeze (vroom.playout.VideoPlayout.set_switched_off).
+    shown = [*range(30), 156]
+    batch = frames(shown, keys=(0, 156))  # frame k arrives at k × 33.3 ms: 156 at 5.2 s
+    rec = Receivers()
+    rec.add(batch)
+    rec.consume(1_100_000)
+    rec.switched(0, 0, False, 1_100_000)
+    rec.consume(3_000_000)
+    rec.switched(0, 0, True, 5_100_000)
+    rec.consume(6_000_000)
+    s = video(rec)
+    assert rec.take_key_frame_requests() == []
+    assert s["freezes"] == 0 and s["pauses"] == 1 and 4.1 <= s["pause_seconds"] <= 4.3
+    assert s["frames_decoded"] == 31

@@ -53,6 +53,7 @@ class ControlLoop:
         ``events``: where switch-offs and network quality levels go to clients (``vroom.events``)."""
         self.members = members
         self.publications = publications
+        self.receivers = receivers
         self.trace = trace
         self.events = events
         self.congestion_control = congestion_control = feedback is not None
@@ -99,6 +100,7 @@ class ControlLoop:
         pub = self.publications[track]
         self.trace.record(self._now, "track-switched-on" if on else "track-switched-off",
                           **p.named("subscriber"), track_sid=pub.record.sid, reason=reason)
+        self.receivers.switched(p.index, track, on, self._now)
         if p.record is not None:
             self.events.post(TrackSwitchedOn(p.record, pub.record) if on
                              else TrackSwitchedOff(p.record, pub.record, reason))

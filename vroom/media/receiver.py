@@ -143,6 +143,17 @@ class Receivers:
         self._take(now)
         self.video.run_until(now)
 
+    def switched(self, sub: int, track: int, on: bool, now: int) -> None:
+        """The SFU switched a video subscription off or on at ``now``: its playout is told, after every delivery
+        before then (no later than ``computed_until``)."""
+        slot = self.slot(sub, track)
+        if slot is None or self.slot_kind[slot] != KIND_VIDEO:
+            return
+        self.consume(now)
+        if self.computed_until is not None:
+            now = min(now, self.computed_until)
+        self.video.switched(slot, on, now)
+
     def take_key_frame_requests(self) -> list[tuple[int, int, int]]:
         """The video playouts' key-frame requests since the last call: (time, subscriber, track), by time."""
         return [(at, int(self.slot_sub[slot]), int(self.slot_track[slot]))

@@ -377,7 +377,7 @@ class VideoReceivers:
         """A playout that is steady again goes back to the batch form."""
         st = self._streams[slot]
         pl = st.playout  # type: ignore[union-attr]
-        if (st.held or len(pl.buffer) > 1 or pl.keyframe_required or pl.quality.paused  # type: ignore[union-attr]
+        if (st.held or len(pl.buffer) > 1 or pl.keyframe_required or pl.quality.paused or pl.switched_off  # type: ignore[union-attr]
                 or not pl.timeout.running or pl.timeout.waiting_for_key_frame):
             return
         sched = pl.export_state()["scheduled"]
@@ -472,6 +472,16 @@ class VideoReceivers:
         self._to_slow(slot, clock, w, mine)
         self._slow(items, np.zeros(0, bool))
         self._after(slot)
+
+    def switched(self, slot: int, on: bool, now: int) -> None:
+        """The SFU switched the subscription off or back on at ``now`` (deliveries before ``now`` taken)."""
+        st = self._streams[slot] if slot < len(self._streams) else None
+        if st is None:
+            return
+        self._leave_batch(slot)
+        self._handle(slot, st.playout.set_switched_off(max(now, st.playout.export_state()["clock"]), not on))
+        self._after(slot)
+        self._candidates[slot] = None
 
     def per_slot(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Freezes so far and the current playout delay (µs, -1: no playout) of slots ``0 .. n-1``, new arrays."""

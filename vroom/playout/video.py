@@ -96,6 +96,7 @@ class VideoPlayout:
         self.counters = PlayoutCounters()
         self.keyframe_required = True
         self.decoder_ready = False
+        self.switched_off = False
         self._scheduled: tuple[int, int, int] | None = None  # (rtp timestamp, release at, render at)
         self._decode_done_us: int | None = None
         self._ifdv_prev: tuple[int, int] | None = None  # (rtp timestamp, arrival) of the last sample
@@ -143,6 +144,16 @@ class VideoPlayout:
         self._note_packet(arrival_us, key)
         return self._take_events()
 
+    def set_switched_off(self, now_us: int, off: bool) -> list[RenderedFrame | KeyFrameRequest]:
+        """The SFU stopped (``off``) or resumed forwarding the track: Twilio's track switch-off, of which the
+        client is told (``trackSwitchedOff``). While off, a decodable-frame timeout asks for no key frame; at
+        the switch-on the gap until the next shown frame counts as a pause, not a freeze (docs/playout.md)."""
+        self._run_until(now_us, inclusive=False)
+        self.switched_off = off
+        if not off:
+            self.quality.on_stream_inactive()
+        return self._take_events()
+
     def update_rtt(self, rtt_us: int) -> None:
         """The call's RTT (``VideoStreamBufferController::UpdateRtt``), for the NACK delay term."""
         self.jitter.update_rtt(rtt_us)
@@ -182,7 +193,7 @@ class VideoPlayout:
                 "scheduled": self._scheduled, "decode_done": self._decode_done_us, "ifdv_prev": self._ifdv_prev,
                 "last_packet": self._last_packet_us, "last_key_packet": self._last_key_packet_us,
                 "has_received_frame": self._has_received_frame, "last_render": self._last_render_us,
-                "clock": self._clock_us}
+                "clock": self._clock_us, "switched_off": self.switched_off}
 
     def import_state(self, s: dict) -> None:
         self.keyframe_required, self.decoder_ready, self._scheduled = (
@@ -191,6 +202,7 @@ class VideoPlayout:
         self._last_packet_us, self._last_key_packet_us = s["last_packet"], s["last_key_packet"]
         self._has_received_frame, self._last_render_us, self._clock_us = (
             s["has_received_frame"], s["last_render"], s["clock"])
+        self.switched_off = s.get("switched_off", False)
 
     # -- the event loop ---------------------------------------------------------
     def _release_us(self) -> int | None:
@@ -353,6 +365,6 @@ class VideoPlayout:
             self.quality.on_stream_inactive()
         receiving_key = (self._last_key_packet_us is not None
                          and now_us - self._last_key_packet_us < self.max_wait_for_key_frame_us)
-        if active and not receiving_key:
+        if active and not receiving_key and not self.switched_off:
             self._request_key_frame(now_us, "timeout")
         self._start_next_decode(now_us, self.keyframe_required)
