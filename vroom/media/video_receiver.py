@@ -7,8 +7,9 @@ original and its RTX retransmission, ``FLAG_RTX``) counts once, the earlier arri
 grouped into frames (a frame number of a simulcast layer); a frame is *complete* when it has ``nfr``
 distinct packets, and completes when its last missing packet arrives. A frame with a packet that came
 by RTX, or a publisher's repair the SFU sent late into its gap (``FLAG_REPAIRED``), is *retransmitted*
-(libwebrtc's ``delayed_by_retransmission``: it feeds the NACK term of the jitter estimate, not the filter). Packets of frames not complete wait for the next batch; a frame the
-decoder has passed (a newer frame decoded) will never be used and counts as incomplete.
+(libwebrtc's ``delayed_by_retransmission``: it feeds the NACK term of the jitter estimate, not the
+filter). Packets of frames not complete wait for the next batch; a frame the decoder has passed (a newer
+frame decoded) will never be used and counts as incomplete.
 
 Then, per subscription in arrival order (Python, per frame, not per packet), each complete frame gets
 its references from the VP8 temporal pattern (:class:`vroom.playout.references.SequenceChain`: frame
@@ -199,7 +200,8 @@ class VideoReceivers:
         for slot in np.unique(sl).tolist():
             if slot >= len(self._streams) or self._streams[slot] is None:
                 first = touched[sl == slot][0]
-                self._stream(slot, tracks[slot], int(g["done_t"][first] if g["complete"][first] else g["fresh_t"][first]))
+                t0 = g["done_t"][first] if g["complete"][first] else g["fresh_t"][first]
+                self._stream(slot, tracks[slot], int(t0))
         self.bank.grow(len(self._streams))
         reads, updates = self._masks(sl, g["layer"][touched], g["frame"][touched], g["key"][touched] > 0)
         fast = self.bank.s["fast"][sl] if self.batch else np.zeros(len(sl), bool)
