@@ -109,9 +109,10 @@ def _extrapolator_update(w: W, m: np.ndarray, now: np.ndarray, ts: np.ndarray) -
 def _extrapolate(x: W, ts: np.ndarray, now: np.ndarray) -> np.ndarray:
     """``ExtrapolateLocalTime`` (``now`` where it has no answer, as ``RenderTime`` does)."""
     none = (x["x_first_ts"] == NONE) | (x["x_prev_ts"] == NONE)
-    early = x["x_prev_us"] + trunc_int((ts - x["x_prev_ts"]) / 90.0 * 1000)
+    prev_ts, first_ts = np.where(none, ts, x["x_prev_ts"]), np.where(none, ts, x["x_first_ts"])  # no overflow
+    early = x["x_prev_us"] + trunc_int((ts - prev_ts) / 90.0 * 1000)
     w0 = np.where(x["x_w0"] == 0, 1.0, x["x_w0"])
-    fit = x["x_start"] + trunc_int(((ts - x["x_first_ts"]) - x["x_w1"]) / w0 + 0.5) * 1000
+    fit = x["x_start"] + trunc_int(((ts - first_ts) - x["x_w1"]) / w0 + 0.5) * 1000
     out = np.where(x["x_count"] < 2, early, np.where(x["x_w0"] < 1e-3, x["x_start"], fit))
     return np.where(none | (out < 0), now, out)
 
