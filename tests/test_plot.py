@@ -130,7 +130,7 @@ def test_estimate_of_an_uplink_needs_a_recorder_and_plots_its_readings(drop):
     samples = recorder.samples["speaker-0/up"]
     assert len(samples) == 80 and samples[0][0] == 0.1 and samples[-1][0] == 8.0
     assert all(math.isclose(t, 0.1 * (k + 1)) for k, (t, _) in enumerate(samples))
-    assert len({b for _, b in samples}) > 10  # the estimate moved
+    assert len({b for _, b in samples}) > 5  # the estimate moved
     (ax,) = plot.estimate(sim, "speaker-0/up").axes
     capacity, est = ax.get_lines()
     assert list(est.get_xdata()) == [t for t, _ in samples]

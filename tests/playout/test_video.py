@@ -7,7 +7,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vroom.media import receiver
 from vroom.playout import (
     Frame,
     KeyFrameRequest,
@@ -131,6 +130,34 @@ def test_an_inactive_stream_sends_no_pli_and_counts_a_pause():
     assert s.freeze_count == 0
 
 
+def switched_off_for_4s(switch):
+    """Frames 0..29 (~1 s), the track switched off at 1.1 s and on at 5.1 s, its key frame at 5.2 s."""
+    p = VideoPlayout(0)
+    events = []
+    for f in stream(30):
+        events += p.on_frame(f)
+    if switch:
+        events += p.set_switched_off(1_100_000, True)
+        events += p.set_switched_off(5_100_000, False)
+    events += p.on_frame(Frame(156, 156 * 3_000, 5_200_000 + DELAY_US, (), True, size_bytes=1_000))
+    events += p.handle_timer(6_000_000)
+    return p, [e for e in events if isinstance(e, KeyFrameRequest)]
+
+
+def test_a_switched_off_track_asks_for_no_key_frame_and_its_gap_is_a_pause():
+    # Without the switch-off: the 3 s timeout after the last release (~1.0 s) finds a packet within 5 s and
+    # asks for a key frame at ~4 s; the 4.2 s gap is ≥ max(3 × 33, 33 + 150) ms: a freeze. Switched off:
+    # no request, and the gap is the pause the application was told of.
+    plain, plain_plis = switched_off_for_4s(False)
+    assert len(plain_plis) == 1 and 3_900_000 < plain_plis[0].at_us < 4_100_000
+    assert plain.stats().freeze_count == 1 and plain.stats().pause_count == 0
+    p, plis = switched_off_for_4s(True)
+    s = p.stats()
+    assert plis == [] and s.freeze_count == 0
+    assert s.pause_count == 1 and 4.1 <= s.total_pauses_duration <= 4.3
+    assert s.frames_decoded == 31
+
+
 def test_late_frames_are_fast_forwarded_and_the_last_decodable_frame_is_kept():
     # Frames 30..35 are held back and all arrive with frame 35 (retransmitted, so they do not move the
     # timing). Settled current delay = target = 11 ms jitter + 3 ms decode + 10 ms render = 24 ms, so a
@@ -230,11 +257,12 @@ def test_no_freeze_before_five_delays():
     assert q.freeze_count == 0
 
 
-def test_freeze_and_pause_constants_are_the_receivers():
-    # the same definition as vroom/media/receiver.py's vectorised freeze count (video_quality_observer2.cc)
-    assert quality.AVG_INTERFRAME_DELAYS_WINDOW_FRAMES == receiver.FREEZE_WINDOW == 30
-    assert quality.MIN_FRAME_SAMPLES_TO_DETECT_FREEZE == receiver.FREEZE_MIN_SAMPLES == 5
-    assert quality.MIN_INCREASE_FOR_FREEZE_MS * 1000 == receiver.FREEZE_MIN_INCREASE_US == 150_000
+def test_freeze_constants_are_libwebrtcs():
+    # video_quality_observer2.cc: kAvgInterframeDelaysWindowSizeFrames, kMinFrameSamplesToDetectFreeze,
+    # kMinIncreaseForFreezeMs
+    assert quality.AVG_INTERFRAME_DELAYS_WINDOW_FRAMES == 30
+    assert quality.MIN_FRAME_SAMPLES_TO_DETECT_FREEZE == 5
+    assert quality.MIN_INCREASE_FOR_FREEZE_MS == 150
 
 
 def test_rtx_time_shortens_the_waits():

@@ -70,6 +70,7 @@ class DataPath:
         self.engine: FastEngine | ReferenceEngine = kind(members=members, node=self.node, hops=hops,
                                                          receivers=receivers, recovery=self.recovery,
                                                          uplink=self.uplink)
+        self.receivers = receivers
         self.done_until = 0  # everything sent before this is computed
         self._emitted = PacketColumns()
         self._uid = 0
@@ -123,6 +124,7 @@ class DataPath:
             self.uplink.sent(emitted)
         self.engine.run(emitted, until)
         self.done_until = until
+        self.receivers.computed_until = until
 
     def _route_columns(self, cols: dict[str, np.ndarray]) -> PacketBatch:
         """Sources' packets with the data path's columns: the publisher, a unique id in canonical order (send

@@ -8,7 +8,8 @@ instant by the driver, in this order:
 2. ``allocation.StreamAllocator``: each subscriber's capacity shared over its subscriptions (layers,
    switch-offs), with ``probes.ProbeRegulator`` probing the downlinks of subscribers that fall short;
 3. ``simulcast.AdaptiveSimulcast``: publishers that asked encode only the layers someone is sent;
-4. ``keyframes.KeyframeRequester``: PLIs for subscriptions waiting for a keyframe, throttled per layer;
+4. ``keyframes.KeyframeRequester``: the receivers brought up to now; PLIs for subscriptions waiting for a
+   keyframe and for the subscribers' playouts' requests, throttled per layer;
 5. once a second, ``sampler.Sampler``: the timeline, Network Quality Levels, connection scores.
 
 Each part is sans-I/O: ``get_timer()`` says when it is next due, ``handle_timer(now_us, ...)`` does its
@@ -52,6 +53,7 @@ class ControlLoop:
         ``events``: where switch-offs and network quality levels go to clients (``vroom.events``)."""
         self.members = members
         self.publications = publications
+        self.receivers = receivers
         self.trace = trace
         self.events = events
         self.congestion_control = congestion_control = feedback is not None
@@ -63,7 +65,8 @@ class ControlLoop:
                                           feedback=self.feedback, probes=self.probes, dominant=dominant,
                                           announce=self._switched, probing=congestion_control)
         self.simulcast = AdaptiveSimulcast(sfu=sfu, members=members, publications=publications)
-        self.keyframes = KeyframeRequester(sfu=sfu, members=members, publications=publications, rtt_us=rtt_us)
+        self.keyframes = KeyframeRequester(sfu=sfu, members=members, publications=publications, rtt_us=rtt_us,
+                                           receivers=receivers)
         self.quality = NetworkQuality(sfu=sfu, members=members, publications=publications, feedback=self.feedback,
                                       allocation=self.allocation, trace=trace, events=events, rtt_us=rtt_us)
         self.sampler = Sampler(sfu=sfu, members=members, publications=publications, receivers=receivers,
@@ -97,6 +100,7 @@ class ControlLoop:
         pub = self.publications[track]
         self.trace.record(self._now, "track-switched-on" if on else "track-switched-off",
                           **p.named("subscriber"), track_sid=pub.record.sid, reason=reason)
+        self.receivers.switched(p.index, track, on, self._now)
         if p.record is not None:
             self.events.post(TrackSwitchedOn(p.record, pub.record) if on
                              else TrackSwitchedOff(p.record, pub.record, reason))

@@ -86,6 +86,7 @@ class Sampler:
         allocations = self.allocation.allocations
         clock = np.array([clock_rate(k) for k in range(3)])
         all_jitter_ms = rec.jitter[:n] / clock[rec.slot_kind[:n]] * 1000
+        _, delay_us = rec.video.per_slot(n)
         worst_jitter_ms = np.zeros(len(self.members))  # what each receiver sees, for its direction
         np.maximum.at(worst_jitter_ms, all_sub, all_jitter_ms)
         chunk = {
@@ -95,7 +96,8 @@ class Sampler:
             "allocated_bps": np.array([-1 if (a := allocations.get(key)) is None else a.bitrate
                                        for key in zip(subs, tracks)], np.int64),
             "loss": np.where(expected > 0, lost / np.maximum(expected, 1), 0.0),
-            "jitter_ms": all_jitter_ms[live]}
+            "jitter_ms": all_jitter_ms[live], "freezes": d["freezes"][live],
+            "playout_delay_ms": np.where(delay_us[live] >= 0, delay_us[live] / 1000, np.nan)}
         self._sample_quality(members, now, worst_jitter_ms)
         if now % int(ConnectionScorer.UPDATE_INTERVAL_S * SAMPLE_INTERVAL_US) == 0:
             self._score(now, n, connected)
@@ -122,8 +124,10 @@ class Sampler:
         """The first ``n`` subscriptions' byte, packet and expected-packet counters now, and how much each
         grew since ``last`` (a slot new since then counts from zero)."""
         rec = self.receivers
+        freezes, _ = rec.video.per_slot(n)
         cur = {"bytes": rec.bytes[:n].copy(), "received": rec.received[:n].copy(),
-               "expected": np.maximum(rec.max_seq[:n] - np.minimum(rec.first_seq[:n], rec.max_seq[:n]) + 1, 0)}
+               "expected": np.maximum(rec.max_seq[:n] - np.minimum(rec.first_seq[:n], rec.max_seq[:n]) + 1, 0),
+               "freezes": freezes}
         return cur, {k: v - _pad(last.get(k), n) for k, v in cur.items()}
 
     def _score(self, now: int, n: int, connected: np.ndarray) -> None:

@@ -22,13 +22,15 @@ US_PER_S = 1_000_000
 #: timeline
 TIMELINE_COLUMNS = {"sub": np.int32, "track": np.int32, "bitrate_bps": np.int64, "layer": np.int8,
                     "target_layer": np.int8, "sent_layer": np.int8, "allocated_bps": np.int64, "loss": np.float64,
-                    "jitter_ms": np.float64, "score": np.float64}
+                    "jitter_ms": np.float64, "score": np.float64, "freezes": np.int32,
+                    "playout_delay_ms": np.float64}
 _ROW_COLUMNS = ("t", "sub", "track", "kind", "bitrate_bps", "layer", "target_layer", "sent_layer", "allocated_bps",
-                "estimate_bps", "loss", "jitter_ms", "score")
+                "estimate_bps", "loss", "jitter_ms", "score", "freezes", "playout_delay_ms")
 _NOT_YET = ("allocated_bps", "estimate_bps")  # -1 in storage: nothing measured yet (None in rows, NaN in columns)
 EMPTY_SECOND = {k: np.zeros(0, dtype) for k, dtype in TIMELINE_COLUMNS.items()}
 _FRAME_COLUMNS = ("t", "subscriber", "publisher", "track", "track_sid", "kind", "bitrate_bps", "layer",
-                  "target_layer", "sent_layer", "allocated_bps", "estimate_bps", "loss", "jitter_ms", "score")
+                  "target_layer", "sent_layer", "allocated_bps", "estimate_bps", "loss", "jitter_ms", "score",
+                  "freezes", "playout_delay_ms")
 #: the quality timeline: per connected participant, its level and its directions' (-1: nothing to judge) and
 #: its downlink estimate (-1: none yet)
 QUALITY_COLUMNS = {"member": np.int32, "level": np.int8, "send": np.int8, "recv": np.int8, "estimate_bps": np.int64}
@@ -61,7 +63,7 @@ class TimelineView:
         kinds = ("audio", "video", "data")
         nan = math.isnan
         rows = []
-        for t, sub, track, kind, bps, layer, target, sent, alloc, est, loss, jitter, score in zip(
+        for t, sub, track, kind, bps, layer, target, sent, alloc, est, loss, jitter, score, freezes, delay in zip(
                 *(cols[k].tolist() for k in _ROW_COLUMNS)):
             subscriber, publisher, track_name, sid = names(sub, track)
             rows.append({
@@ -69,7 +71,8 @@ class TimelineView:
                 "track_sid": sid, "kind": kinds[kind], "bitrate_bps": bps, "layer": layer, "target_layer": target,
                 "sent_layer": sent, "allocated_bps": None if alloc < 0 else alloc,
                 "estimate_bps": None if est < 0 else est, "loss": loss, "jitter_ms": jitter,
-                "score": None if nan(score) else round(score, 1)})
+                "score": None if nan(score) else round(score, 1), "freezes": freezes,
+                "playout_delay_ms": None if nan(delay) else delay})
         return rows
 
     def _joined(self, cols: dict[str, np.ndarray], quality: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -7,13 +7,10 @@ many at a time, with numpy. Per subscription (subscriber × track):
   extended sequence number minus received);
 - interarrival jitter, RFC 3550 §6.4.1: D = (R_j − R_i) − (S_j − S_i) in RTP
   timestamp units, J ← J + (|D| − J)/16, in arrival order;
-- video frames complete (every packet arrived) and incomplete, and freezes:
-  a gap between rendered frames longer than max(3·avg, avg + 150 ms), avg over
-  the last 30 inter-frame delays including the current one, once 5 exist
-  (W3C webrtc-stats freezeCount; libwebrtc video_quality_observer2.cc); a gap
-  over 5 s is a pause, not a freeze, and is left out of the average. Frames
-  render when their last packet arrives; a frame with a packet missing is not
-  rendered (no decoder model: frames do not depend on each other here);
+- video: frames assembled and played out (frame buffer, references, jitter
+  buffer, render times, key-frame requests, freezes at render time) by
+  ``video_receiver.VideoReceivers``, a ``vroom.playout.VideoPlayout`` per
+  subscription; its timers run up to the time consumed;
 - audio playout (``audio_receiver.AudioPlayout``): FEC recovery, late packets, residual loss,
   concealed samples and events, jitter-buffer delay.
 
@@ -31,25 +28,20 @@ import numpy as np
 from .audio import CLOCK_RATE as OPUS_CLOCK
 from .rtp import FLAG_REPAIRED, FLAG_RTX, KIND_AUDIO, KIND_DATA, KIND_VIDEO, take_rows
 from .video import CLOCK_RATE as VIDEO_CLOCK
+from .video_receiver import VIDEO_FIELDS, VideoReceivers
 
 __all__ = ["Receivers"]
 
-FREEZE_WINDOW = 30  # kAvgInterframeDelaysWindowSizeFrames
-FREEZE_MIN_SAMPLES = 5  # kMinFrameSamplesToDetectFreeze
-FREEZE_MIN_INCREASE_US = 150_000  # kMinIncreaseForFreezeMs
-PAUSE_US = 5_000_000  # webrtc-stats pauseCount: a frame rendered more than 5 s after the previous one
 OPUS_SAMPLES_PER_PACKET = 960  # 20 ms at 48 kHz
 LATENCY_BIN_RATIO = 1.005
 LATENCY_BINS = 4200  # covers up to 1.005**4200 µs (~ 1.3e9 µs)
 _LOG_RATIO = math.log(LATENCY_BIN_RATIO)
-_BIG = 1 << 42  # > any time in µs we simulate (~50 days)
 #: RTP clock of each kind (the sources' own constants; data carries µs timestamps)
 CLOCK = {KIND_AUDIO: OPUS_CLOCK, KIND_VIDEO: VIDEO_CLOCK, KIND_DATA: 1_000_000}
 _CLOCK_BY_KIND = np.array([CLOCK[k] for k in sorted(CLOCK)], dtype=np.float64)
 _CLOCK_BY_KIND.setflags(write=False)
 
 FIELDS = ("sub", "track", "kind", "seq", "ts", "t", "arrival", "frame", "nfr", "size", "layer", "flags")
-_LAYERS = 3  # simulcast layers: frames of different layers are different frames
 
 
 def _grow(arr: np.ndarray, n: int, fill: Any = 0) -> np.ndarray:
@@ -104,19 +96,10 @@ class Receivers:
         self.last_r = np.full(n, np.nan, np.float64)  # arrival of the last packet in RTP units
         self.last_s = np.zeros(n, np.int64)
         self.layer = np.full(n, -1, np.int64)  # spatial layer of the newest packet received
-        self.frames_complete = np.zeros(n, np.int64)
-        self.frames_incomplete = np.zeros(n, np.int64)
-        self.newest_frame = np.full(n, -1, np.int64)
-        self.last_render = np.full(n, -1, np.int64)
-        self.freezes = np.zeros(n, np.int64)
-        self.freeze_us = np.zeros(n, np.int64)
-        self.pauses = np.zeros(n, np.int64)
-        self.pause_us = np.zeros(n, np.int64)
-        self.delay_hist = np.full((n, FREEZE_WINDOW - 1), np.nan)
         self.latency_hist = np.zeros((8, LATENCY_BINS), np.int64)
-        # frames (video) and messages (data) with some packets received, waiting for the rest
-        self._partial = {kind: {k: np.zeros(0, np.int64) for k in ("slot", "frame", "nfr", "count", "arrival", "t")}
-                         for kind in (KIND_VIDEO, KIND_DATA)}
+        self.video = VideoReceivers()  # frames, playout, freezes, key-frame requests
+        # data messages with some packets received, waiting for the rest
+        self._partial = {k: np.zeros(0, np.int64) for k in ("slot", "frame", "nfr", "count", "arrival", "t")}
         self.messages = np.zeros(n, np.int64)
         self.message_latency_us = np.zeros(n, np.int64)
         self.message_latency_max_us = np.zeros(n, np.int64)
@@ -125,6 +108,8 @@ class Receivers:
         self._next_message: dict[int, int] = {}
         self._last_delivery: dict[int, int] = {}
         self._decay = np.zeros(0)  # _JITTER_DECAY ** (k + 1) at k, grown on demand
+        self.computed_until: int | None = None
+        """Every delivery of a packet sent before this has been added (the data path's progress; None: all)."""
         self.message_log: list[tuple[int, int, int, int]] | None = None
         """(subscriber, track, message number, delivered µs) of each data message delivered, once someone
         reads it (None: not kept)."""
@@ -143,11 +128,48 @@ class Receivers:
     # -- input -------------------------------------------------------------
     def add(self, batch: dict[str, np.ndarray]) -> None:
         """Queue deliveries (columns ``FIELDS``); consumed once they have arrived."""
+        missing = [k for k in FIELDS if k not in batch]
+        if missing:
+            raise ValueError(f"deliveries need the columns {list(FIELDS)}; missing {missing}")
         if len(batch["sub"]):
             self._pending.append(batch)
 
     def consume(self, now: int) -> None:
-        """Process every queued delivery that arrived before ``now``."""
+        """Process every queued delivery that arrived before ``now``; run the video playouts up to ``now``.
+        Not past ``computed_until``: a packet sent later may still arrive before ``now``, and the playouts
+        take their packets in arrival order."""
+        if self.computed_until is not None:
+            now = min(now, self.computed_until)
+        self._take(now)
+        self.video.run_until(now)
+
+    def switched(self, sub: int, track: int, on: bool, now: int) -> None:
+        """The SFU switched a video subscription off or on at ``now``: its playout is told, after every delivery
+        before then (no later than ``computed_until``)."""
+        slot = self.slot(sub, track)
+        if slot is None or self.slot_kind[slot] != KIND_VIDEO:
+            return
+        self.consume(now)
+        if self.computed_until is not None:
+            now = min(now, self.computed_until)
+        self.video.switched(slot, on, now)
+
+    def take_key_frame_requests(self) -> list[tuple[int, int, int]]:
+        """The video playouts' key-frame requests since the last call: (time, subscriber, track), by time."""
+        return [(at, int(self.slot_sub[slot]), int(self.slot_track[slot]))
+                for at, slot in self.video.take_key_frame_requests()]
+
+    def set_temporal_layers(self, lookup: Any) -> None:
+        """``lookup(track, layer)``: the temporal layers of a simulcast layer (the VP8 pattern's references)."""
+        self.video.set_temporal_layers(lookup)
+
+    def update_rtt(self, sub: int, rtt_us: int) -> None:
+        """A subscriber's RTT, for its video playouts' NACK delay term."""
+        for slot in self._slots_by_sub.get(sub, ()):
+            if self.slot_kind[slot] == KIND_VIDEO:
+                self.video.update_rtt(slot, rtt_us)
+
+    def _take(self, now: int) -> None:
         if not self._pending:
             return
         # batches that have wholly arrived need no filtering; only the latest few straddle ``now``
@@ -164,7 +186,7 @@ class Receivers:
             return
         cols = parts[0] if len(parts) == 1 else {k: np.concatenate([b[k] for b in parts]) for k in FIELDS}
         if len(cols["sub"]):
-            self._process(cols)
+            self._process(cols, now)
 
     @property
     def slot_count(self) -> int:
@@ -205,22 +227,18 @@ class Receivers:
         self.slot_track = _grow(self.slot_track, n)
         self.slot_kind = _grow(self.slot_kind, n)
         self.slot_sub[slot], self.slot_track[slot], self.slot_kind[slot] = sub, track, kind
-        for name in ("received", "bytes", "jitter", "jitter_sum", "jitter_n", "last_s", "frames_complete",
-                     "frames_incomplete", "freezes", "freeze_us", "pauses", "pause_us", "messages",
+        for name in ("received", "bytes", "jitter", "jitter_sum", "jitter_n", "last_s", "messages",
                      "message_latency_us", "message_latency_max_us"):
             setattr(self, name, _grow(getattr(self, name), n))
         self.first_seq = _grow(self.first_seq, n, np.iinfo(np.int64).max)
         self.max_seq = _grow(self.max_seq, n, -1)
         self.last_r = _grow(self.last_r, n, np.nan)
-        self.newest_frame = _grow(self.newest_frame, n, -1)
         self.layer = _grow(self.layer, n, -1)
-        self.last_render = _grow(self.last_render, n, -1)
-        self.delay_hist = _grow(self.delay_hist, n, np.nan)
         if sub >= len(self.latency_hist):
             self.latency_hist = _grow(self.latency_hist, sub + 1)
 
     # -- the batch -----------------------------------------------------------
-    def _process(self, c: dict[str, np.ndarray]) -> None:
+    def _process(self, c: dict[str, np.ndarray], now: int) -> None:
         slot = self._slots(c["sub"], c["track"], c["kind"])
         n_slots = len(self._slot_of)
         # each slot's packets in arrival order (ties by sequence number)
@@ -257,32 +275,15 @@ class Receivers:
             self._jitter(s_, st_, ln_, s_[st_], kind[keep], c["ts"][order][keep], a_)
         layer = c["layer"][order]
         self.layer[seg_slot] = layer[starts + lengths - 1]
-        for k in (KIND_VIDEO, KIND_DATA):
-            mask = kind == k
-            if k == KIND_VIDEO and mask.any():
-                mask &= ~self._late_repairs(slot, c["frame"][order] * _LAYERS + layer, c["flags"][order], mask)
-            if mask.any():
-                idx = order[mask]
-                frame = c["frame"][idx]
-                if k == KIND_VIDEO:
-                    frame = frame * _LAYERS + layer[mask]
-                self._frames(slot[mask], frame, c["nfr"][idx], arrival[mask], k, c["t"][idx])
+        video = kind == KIND_VIDEO
+        if video.any():
+            idx = order[video]
+            self.video.add(slot[video], c["track"][idx], {k: c[k][idx] for k in VIDEO_FIELDS}, now)
+        data = kind == KIND_DATA
+        if data.any():
+            idx = order[data]
+            self._messages_in(slot[data], c["frame"][idx], c["nfr"][idx], arrival[data], c["t"][idx])
         self.audio.consume(slot, kind == KIND_AUDIO, order, c, n_slots)
-
-    def _late_repairs(self, slot: np.ndarray, frame: np.ndarray, flags: np.ndarray, video: np.ndarray) -> np.ndarray:
-        """Retransmitted packets (``FLAG_RTX``, or a publisher's repair: ``FLAG_REPAIRED``) of frames older than
-        one that already arrived in their stream: this receiver renders a frame as it completes and has passed
-        that one by (it was counted incomplete then), so a late repair is not a frame to render. Rows sorted by
-        slot, then arrival."""
-        rtx = video & ((flags & (FLAG_RTX | FLAG_REPAIRED)) > 0)
-        if not rtx.any():
-            return rtx
-        starts, lengths = _segments(slot)
-        seg = np.repeat(np.arange(len(starts)), lengths)
-        first = np.where(video & ~rtx, frame, -1)
-        first[starts] = np.maximum(first[starts], self.newest_frame[slot[starts]])
-        newest = np.maximum.accumulate(first + seg * _BIG) - seg * _BIG  # running newest, per stream
-        return rtx & (frame < newest)
 
     def _jitter(self, slot: np.ndarray, starts: np.ndarray, lengths: np.ndarray, seg_slot: np.ndarray,
                 kind: np.ndarray, s: np.ndarray, arrival: np.ndarray) -> None:
@@ -316,22 +317,20 @@ class Receivers:
         self.jitter_sum[:n_slots] += np.bincount(slot, weights=np.where(has_prev, y, 0.0), minlength=n_slots)
         self.jitter_n[:n_slots] += np.bincount(slot[has_prev], minlength=n_slots)
 
-    def _frames(self, slot: np.ndarray, frame: np.ndarray, nfr: np.ndarray, arrival: np.ndarray,
-                kind: int = KIND_VIDEO, sent: np.ndarray | None = None) -> None:
-        """Group packets into frames (video) or messages (data) and hand on the complete ones."""
-        p = self._partial[kind]
-        slot_starts, _ = _segments(slot)  # ``slot`` comes sorted
-        seg_slot = slot[slot_starts]
-        self.newest_frame[seg_slot] = np.maximum(self.newest_frame[seg_slot], np.maximum.reduceat(frame, slot_starts))
+    def _messages_in(self, slot: np.ndarray, frame: np.ndarray, nfr: np.ndarray, arrival: np.ndarray,
+                     sent: np.ndarray) -> None:
+        """Group data packets into messages and hand on the complete ones (reliable data may still be
+        completed by a retransmission, so an incomplete message waits)."""
+        p = self._partial
         slot = np.concatenate([p["slot"], slot])
         frame = np.concatenate([p["frame"], frame])
         nfr = np.concatenate([p["nfr"], nfr])
         count = np.concatenate([p["count"], np.ones(len(arrival), np.int64)])
         arrival = np.concatenate([p["arrival"], arrival])
-        sent = np.concatenate([p["t"], np.zeros(len(frame) - len(p["t"]), np.int64) if sent is None else sent])
+        sent = np.concatenate([p["t"], sent])
         order = _stable_order(slot, len(self._slot_of))
         slot_sorted, frame_sorted = slot[order], frame[order]
-        if np.any((slot_sorted[1:] == slot_sorted[:-1]) & (np.diff(frame_sorted) < 0)):  # reordered frames
+        if np.any((slot_sorted[1:] == slot_sorted[:-1]) & (np.diff(frame_sorted) < 0)):  # reordered messages
             order = np.lexsort((frame, slot))
             slot_sorted, frame_sorted = slot[order], frame[order]
         slot, frame, nfr, count, arrival = slot_sorted, frame_sorted, nfr[order], count[order], arrival[order]
@@ -342,19 +341,11 @@ class Receivers:
         count = np.add.reduceat(count, starts)
         arrival = np.maximum.reduceat(arrival, starts)
         complete = count >= nfr
-        if kind == KIND_VIDEO:  # a frame whose successor arrived will not be completed (no retransmission)
-            waiting = ~complete & (frame >= self.newest_frame[slot])
-            n_slots = len(self._slot_of)
-            self.frames_incomplete[:n_slots] += np.bincount(slot[~complete & ~waiting], minlength=n_slots)
-        else:  # reliable data may still be completed by a retransmission
-            waiting = ~complete
-        self._partial[kind] = {"slot": slot[waiting], "frame": frame[waiting], "nfr": nfr[waiting],
-                               "count": count[waiting], "arrival": arrival[waiting], "t": sent[waiting]}
+        waiting = ~complete
+        self._partial = {"slot": slot[waiting], "frame": frame[waiting], "nfr": nfr[waiting],
+                         "count": count[waiting], "arrival": arrival[waiting], "t": sent[waiting]}
         if complete.any():
-            if kind == KIND_VIDEO:
-                self._render(slot[complete], arrival[complete])
-            else:
-                self._messages(slot[complete], frame[complete], arrival[complete], sent[complete])
+            self._messages(slot[complete], frame[complete], arrival[complete], sent[complete])
 
     def _messages(self, slot: np.ndarray, message: np.ndarray, arrival: np.ndarray, sent: np.ndarray) -> None:
         """Data messages reach the application in order on ordered channels (SCTP), at arrival otherwise."""
@@ -382,68 +373,10 @@ class Receivers:
         self.message_latency_us[slot] += delivered - sent
         self.message_latency_max_us[slot] = max(int(self.message_latency_max_us[slot]), delivered - sent)
 
-    def _render(self, slot: np.ndarray, arrival: np.ndarray) -> None:
-        """Complete frames (sorted by slot, then frame): count them and detect freezes."""
-        n_slots = len(self._slot_of)
-        self.frames_complete[:n_slots] += np.bincount(slot, minlength=n_slots)
-        starts, lengths = _segments(slot)
-        seg_slot = slot[starts]
-        seg = np.repeat(np.arange(len(starts)), lengths)
-        # render times never go backwards within a stream
-        render = np.maximum.accumulate(arrival + seg * _BIG) - seg * _BIG
-        prev = np.empty_like(render)
-        prev[1:] = render[:-1]
-        prev[starts] = self.last_render[seg_slot]
-        self.last_render[seg_slot] = render[starts + lengths - 1]
-        has = prev >= 0
-        delay = (render - prev).astype(np.float64)
-        # right-aligned grid: [history (29) | this batch], NaN where nothing
-        width = FREEZE_WINDOW - 1 + int(lengths.max())
-        grid = np.full((len(starts), width), np.nan)
-        shift = width - (FREEZE_WINDOW - 1) - lengths  # right-align each segment
-        rank = _rank_in_segment(starts, lengths, len(slot))
-        cols = FREEZE_WINDOW - 1 + shift[seg] + rank
-        grid[seg, cols] = np.where(has, delay, np.nan)
-        hist_cols = np.arange(FREEZE_WINDOW - 1)[None, :] + shift[:, None]
-        grid[np.arange(len(starts))[:, None], hist_cols] = self.delay_hist[seg_slot]
-        paused = grid > PAUSE_US  # NaN compares False
-        grid[paused] = np.nan  # paused intervals are not frame delays
-        valid = ~np.isnan(grid)
-        # sums and counts over the last 30 columns, from running totals (a leading 0 column)
-        csum = np.zeros((len(starts), width + 1))
-        np.cumsum(np.where(valid, grid, 0.0), axis=1, out=csum[:, 1:])
-        ccnt = np.zeros((len(starts), width + 1), np.int64)
-        np.cumsum(valid, axis=1, out=ccnt[:, 1:])
-        wsum, wcnt = csum[:, 1:].copy(), ccnt[:, 1:].copy()
-        wsum[:, FREEZE_WINDOW:] -= csum[:, 1: width + 1 - FREEZE_WINDOW]
-        wcnt[:, FREEZE_WINDOW:] -= ccnt[:, 1: width + 1 - FREEZE_WINDOW]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            avg = wsum / wcnt
-        threshold = np.maximum(3 * avg, avg + FREEZE_MIN_INCREASE_US, out=avg)
-        freeze = grid > threshold
-        freeze &= valid
-        freeze &= wcnt >= FREEZE_MIN_SAMPLES
-        # only this batch's delays are judged: the history columns were judged in the batch before
-        fresh = np.zeros_like(valid)
-        fresh[seg, cols] = True
-        freeze &= fresh
-        self.freezes[seg_slot] += freeze.sum(axis=1)
-        self.freeze_us[seg_slot] += np.where(freeze, grid, 0.0).sum(axis=1).astype(np.int64)
-        self.pauses[seg_slot] += (paused & fresh).sum(axis=1)
-        pause_delay = np.zeros(len(slot), np.int64)
-        pause_delay[has] = (render - prev)[has]
-        self.pause_us[:n_slots] += np.bincount(slot, weights=np.where(pause_delay > PAUSE_US, pause_delay, 0),
-                                               minlength=n_slots).astype(np.int64)
-        # rows are right-aligned, so the last 29 columns are the history to keep
-        self.delay_hist[seg_slot] = grid[:, -(FREEZE_WINDOW - 1):]
-
     # -- results -------------------------------------------------------------
     def finish(self) -> None:
         """Count frames still waiting for packets as incomplete (end of run)."""
-        p = self._partial[KIND_VIDEO]
-        if len(p["slot"]):
-            np.add.at(self.frames_incomplete, p["slot"], 1)
-            self._partial[KIND_VIDEO] = {k: v[:0] for k, v in p.items()}
+        self.video.finish()
 
     def pairs(self) -> tuple[np.ndarray, np.ndarray]:
         """(subscriber, track) of every subscription that packets were delivered to, then of every delivery
@@ -459,7 +392,7 @@ class Receivers:
         slot = self._slot_of.get((sub, track))
         if slot is None:
             return 0, 0, -1
-        return int(self.received[slot]), int(self.frames_complete[slot]), int(self.layer[slot])
+        return int(self.received[slot]), self.video.frames_complete(slot), int(self.layer[slot])
 
     def slot(self, sub: int, track: int) -> int | None:
         """The slot of ``sub``'s subscription to ``track`` (None: nothing arrived yet)."""
@@ -484,10 +417,7 @@ class Receivers:
             if self.jitter_n[slot] else 0.0,
         }
         if kind == KIND_VIDEO:
-            out.update(frames_complete=int(self.frames_complete[slot]),
-                       frames_incomplete=int(self.frames_incomplete[slot]),
-                       freezes=int(self.freezes[slot]), freeze_seconds=int(self.freeze_us[slot]) / 1e6,
-                       pauses=int(self.pauses[slot]), pause_seconds=int(self.pause_us[slot]) / 1e6)
+            out.update(self.video.stats(slot))
         elif kind == KIND_AUDIO:
             out.update(self.audio.figures(slot, int(self.slot_sub[slot]), int(self.slot_track[slot])))
         else:

@@ -41,7 +41,9 @@ def _participant(sim: "RunView", p: "Participant") -> dict[str, Any]:
         freezes=t["freezes"],
         freeze_seconds=t["freeze_seconds"],
         pauses=t["pauses"],
-        frames={"complete": t["frames_complete"], "incomplete": t["frames_incomplete"]},
+        frames={"complete": t["frames_complete"], "incomplete": t["frames_incomplete"],
+                "received": t["frames_received"], "decoded": t["frames_decoded"], "dropped": t["frames_dropped"]},
+        key_frame_requests=t["key_frame_requests"],
         audio_concealed_packets=t["concealed_packets"],
         audio=_audio_totals(t),
         publications={pub.name: {"kind": pub.kind, "ssrc": pub.source.ssrc, "published": pub.published,
@@ -85,8 +87,9 @@ def _subscriptions(sim: "RunView", p: "Participant", p50: float | None) -> tuple
     """Each subscription's statistics (by ``publisher/track``), and their totals over the participant."""
     rec = sim.receivers
     subs: dict[str, Any] = {}
-    t: dict[str, Any] = dict.fromkeys(("packets", "bytes", "lost", "expected", "freezes", "pauses",
-                                       "frames_complete", "frames_incomplete", "concealed_packets"), 0)
+    t: dict[str, Any] = dict.fromkeys(("packets", "bytes", "lost", "expected", "freezes", "pauses", "frames_complete",
+                                       "frames_incomplete", "frames_received", "frames_decoded", "frames_dropped",
+                                       "key_frame_requests", "concealed_packets"), 0)
     t.update(dict.fromkeys(("freeze_seconds", "jit_w", "jit_n", "jit_all_w", "jit_all_n"), 0.0))
     t.update(dict.fromkeys(AUDIO_SUMS + ("audio_expected", "audio_delay_w"), 0))
     for slot in (rec.slots_of(p.index) if p.index >= 0 else []):
@@ -111,9 +114,14 @@ def _subscriptions(sim: "RunView", p: "Participant", p50: float | None) -> tuple
             t["audio_expected"] += stats["packets_received"] + stats["packets_lost"]
             t["audio_delay_w"] += (stats["playout_delay_ms"] or 0.0) * stats["frames_played"]
         elif kind == KIND_VIDEO:
-            for key in ("freezes", "freeze_seconds", "pauses", "frames_complete", "frames_incomplete"):
+            for key in _VIDEO_SUMS:
                 t[key] += stats[key]
     return subs, t
+
+
+#: the video figures a participant's summary adds up over its subscriptions
+_VIDEO_SUMS = ("freezes", "freeze_seconds", "pauses", "frames_complete", "frames_incomplete", "frames_received",
+               "frames_decoded", "frames_dropped", "key_frame_requests")
 
 
 def _quality(sim: "RunView", p: "Participant", slot: int, track: int, stats: dict[str, Any],

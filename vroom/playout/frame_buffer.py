@@ -68,9 +68,13 @@ class DecodedFramesHistory:
         if last is not None:
             if frame_id - last >= n:
                 self._flags[:] = bytes(n)
-            else:
-                for i in range(last + 1, frame_id):
-                    self._flags[i % n] = 0
+            elif frame_id > last + 1:  # the ids in between were not decoded (a slice, with the ring's wrap)
+                lo, hi = (last + 1) % n, frame_id % n
+                if lo < hi:
+                    self._flags[lo:hi] = bytes(hi - lo)
+                else:
+                    self._flags[lo:] = bytes(n - lo)
+                    self._flags[:hi] = bytes(hi)
         self._flags[frame_id % n] = 1
         self.last_id = frame_id
         self.last_timestamp = timestamp
@@ -177,6 +181,17 @@ class FrameBuffer:
         frame = self._frames[self._ids[self._next]]
         self.decoded.insert_decoded(frame.id, frame.rtp_timestamp)
         self._erase_through(self._next, extracted=True)
+        return frame
+
+    def withdraw_next(self) -> Frame | None:
+        """The next decodable frame out of the buffer, neither decoded nor dropped (another form of the
+        playout takes it over)."""
+        if self._next is None:
+            return None
+        frame = self._frames.pop(self._ids[self._next])
+        del self._continuous[frame.id]
+        del self._ids[self._next]
+        self._find_next_and_last_decodable()
         return frame
 
     def drop_next(self) -> None:

@@ -78,6 +78,12 @@ class FrameDelayVariationKalmanFilter:
         """``GetFrameDelayVariationEstimateTotal``: transmission plus queuing."""
         return self.slope * size_variation_bytes + self.offset_ms
 
+    def covariance(self) -> tuple[float, float, float, float]:
+        return (*self._cov[0], *self._cov[1])
+
+    def set_covariance(self, c: tuple[float, float, float, float]) -> None:
+        self._cov = [[c[0], c[1]], [c[2], c[3]]]
+
     def predict_and_update(self, delay_variation_ms: float, size_variation_bytes: float,
                            max_frame_size_bytes: float, var_noise: float) -> None:
         if max_frame_size_bytes < 1 or var_noise <= 0.0:
@@ -173,6 +179,31 @@ class JitterEstimator:
 
     def update_rtt(self, rtt_us: int) -> None:
         self.rtt_filter.update(rtt_us)
+
+    def export_state(self) -> dict:
+        """The estimator's state as plain values (the RTT filter stays an object; see ``video_bank``)."""
+        k = self.kalman
+        return {"avg": self.avg_frame_size_bytes, "max": self.max_frame_size_bytes, "var": self.var_frame_size_bytes2,
+                "last_update": self._last_update_us, "prev_est": self._prev_estimate_us,
+                "prev_size": self._prev_frame_size, "avg_noise": self.avg_noise_ms, "var_noise": self.var_noise_ms2,
+                "alpha_count": self._alpha_count, "filter_est": self._filter_jitter_estimate_us,
+                "latest_nack": self._latest_nack_us, "nack_count": self.nack_count,
+                "ss_sum": self._startup_size_sum, "ss_count": self._startup_size_count, "startup": self._startup_count,
+                "periods": tuple(self._periods_us), "slope": k.slope, "offset": k.offset_ms,
+                "cov": k.covariance()}
+
+    def import_state(self, s: dict) -> None:
+        self.avg_frame_size_bytes, self.max_frame_size_bytes, self.var_frame_size_bytes2 = s["avg"], s["max"], s["var"]
+        self._last_update_us, self._prev_estimate_us, self._prev_frame_size = (
+            s["last_update"], s["prev_est"], s["prev_size"])
+        self.avg_noise_ms, self.var_noise_ms2, self._alpha_count = s["avg_noise"], s["var_noise"], s["alpha_count"]
+        self._filter_jitter_estimate_us, self._latest_nack_us = s["filter_est"], s["latest_nack"]
+        self.nack_count = s["nack_count"]
+        self._startup_size_sum, self._startup_size_count, self._startup_count = s["ss_sum"], s["ss_count"], s["startup"]
+        self._periods_us = deque(s["periods"])
+        self._periods_sum_us = sum(self._periods_us)
+        self.kalman.slope, self.kalman.offset_ms = s["slope"], s["offset"]
+        self.kalman.set_covariance(s["cov"])
 
     # -- output ---------------------------------------------------------------
     def jitter_estimate_us(self, now_us: int, rtt_multiplier: float = RTT_MULT,

@@ -15,11 +15,19 @@ temporal layer is :func:`vroom.media.simulcast.temporal_layer`):
 
 So a lost TL2 frame costs only itself; a lost TL1 frame stalls the TL2 frames after it until the
 next TL0 frame passes them; a lost TL0 frame stalls everything until a key frame.
+
+:class:`SequenceChain` is the receiver's side (libwebrtc ``rtp_vp8_ref_finder.cc`` finds the same
+frames from the picture id and ``TL0PICIDX``): a subscription's sequence numbers are continuous
+(the SFU rewrites them so that layer switches and the frames it drops on purpose leave no gap), so
+the frame before a frame is the one whose last packet has the sequence number just before its
+first. Walking back that chain finds the last frame that updated each buffer the frame reads; a
+frame whose chain is broken (the first and last packet of some frame before it both missing) is
+held until the chain mends (a retransmission) or a newer key frame makes it moot.
 """
 
 from __future__ import annotations
 
-__all__ = ["PATTERNS", "Vp8References"]
+__all__ = ["PATTERNS", "SequenceChain", "Vp8References", "buffer_masks"]
 
 LAST, GOLDEN, ALTREF = 0, 1, 2
 #: per number of temporal layers: for each pattern position, (buffers referenced, buffers updated)
@@ -63,3 +71,68 @@ class Vp8References:
         for b in updates:
             self._buffers[b] = frame_id
         return tuple(sorted(out))
+
+
+ALL_BUFFERS = 0b111
+#: the longest walk back a reference can need: 8 frames of the 3-layer pattern, with room for frames of the
+#: pattern the encoder dropped
+MAX_WALK = 16
+#: ranges kept per stream, at least (a walk goes at most MAX_WALK frames back)
+CHAIN_KEEP = 64
+
+
+#: per number of temporal layers, per pattern position: (buffers read, buffers updated) as bit masks
+PATTERN_MASKS = {layers: tuple((sum(1 << b for b in refs), sum(1 << b for b in updates)) for refs, updates in pattern)
+                 for layers, pattern in PATTERNS.items()}
+
+
+def buffer_masks(temporal_layers: int, pattern_index: int, key: bool) -> tuple[int, int]:
+    """(buffers read, buffers updated) as bit masks (bit ``LAST``, ``GOLDEN``, ``ALTREF``) of a frame."""
+    if key:
+        return 0, ALL_BUFFERS
+    masks = PATTERN_MASKS[temporal_layers]
+    return masks[pattern_index % len(masks)]
+
+
+class SequenceChain:
+    """One stream's frames by sequence-number range; the references of a frame from the frames before it."""
+
+    __slots__ = ("_ends",)
+
+    def __init__(self) -> None:
+        self._ends: dict[int, tuple[int, int]] = {}  # last seq -> (first seq, buffers updated)
+
+    def note(self, first: int, last: int, updates: int) -> bool:
+        """A frame occupies ``first .. last``; True if that was not known yet."""
+        if last in self._ends:
+            return False
+        self._ends[last] = (first, updates)
+        if len(self._ends) > 2 * CHAIN_KEEP:  # forget the oldest half (dicts keep insertion order)
+            for key in list(self._ends)[:CHAIN_KEEP]:
+                del self._ends[key]
+        return True
+
+    def range_ending(self, last: int) -> tuple[int, int] | None:
+        """(first sequence number, buffers updated) of the frame whose last sequence number is ``last``."""
+        return self._ends.get(last)
+
+    def references(self, first: int, reads: int) -> tuple[tuple[int, ...] | None, int]:
+        """The first sequence numbers (the frame ids) of the frames that last updated the buffers ``reads``,
+        walking back from the frame that starts at ``first``, and -1; or None and the last sequence number of
+        the frame whose range is missing (-1 if the walk gave up)."""
+        if not reads:
+            return (), -1
+        out: list[int] = []
+        cur = first
+        for _ in range(MAX_WALK):
+            prev = self._ends.get(cur - 1)
+            if prev is None:
+                return None, cur - 1
+            start, updates = prev
+            if reads & updates:
+                out.append(start)
+                reads &= ~updates
+                if not reads:
+                    return tuple(sorted(out)), -1
+            cur = start
+        return None, -1

@@ -88,6 +88,20 @@ class TimestampExtrapolator:
         out = self._start_us + diff_ms * 1000
         return None if out < 0 else out
 
+    def export_state(self) -> dict:
+        """The filter's state as plain values (for the batch form, :mod:`vroom.playout.video_bank`)."""
+        return {"start_us": self._start_us, "prev_us": self._prev_us, "first_ts": self._first_ts,
+                "prev_ts": self._prev_ts, "w": tuple(self._w), "p": (*self._p[0], *self._p[1]),
+                "count": self._packet_count, "acc": (self._acc_pos, self._acc_neg)}
+
+    def import_state(self, s: dict) -> None:
+        self._start_us, self._prev_us, self._first_ts, self._prev_ts = s["start_us"], s["prev_us"], s["first_ts"], s["prev_ts"]
+        self._w = list(s["w"])
+        p = s["p"]
+        self._p = [[p[0], p[1]], [p[2], p[3]]]
+        self._packet_count = s["count"]
+        self._acc_pos, self._acc_neg = s["acc"]
+
     def _delay_change_detection(self, error: float) -> bool:
         """CUSUM of the residuals, both signs."""
         error = min(error, ACC_MAX_ERROR) if error > 0 else max(error, -ACC_MAX_ERROR)

@@ -45,6 +45,8 @@ DEFAULT_DECODE_TIME_US = 3_000
 IGNORED_SAMPLE_COUNT = 5  # kIgnoredSampleCount
 DECODE_PERCENTILE = np.float32(0.95)  # kPercentile, a C++ float: the index is computed in float
 DECODE_TIME_LIMIT_MS = 10_000  # kTimeLimitMs
+#: ⌊p·(n−1)⌋ computed in float32 for window sizes n < 4096 (a 10 s window at up to 400 fps), looked up per frame
+_PERCENTILE_INDEX = (0, *(DECODE_PERCENTILE * np.arange(4095, dtype=np.float32)).astype(np.int64).tolist())
 
 
 class DecodeTimePercentileFilter:
@@ -68,7 +70,9 @@ class DecodeTimePercentileFilter:
             old, _ = self._history.popleft()
             del self._sorted[bisect.bisect_left(self._sorted, old)]
         # PercentileFilter::GetPercentileValue: element ⌊p·(n−1)⌋ of the sorted window (p·(n−1) in float)
-        self._value = self._sorted[int(DECODE_PERCENTILE * np.float32(len(self._sorted) - 1))]
+        n = len(self._sorted)
+        index = _PERCENTILE_INDEX[n] if n < len(_PERCENTILE_INDEX) else int(DECODE_PERCENTILE * np.float32(n - 1))
+        self._value = self._sorted[index]
 
     def required_decode_time_ms(self) -> int:
         """The 95th percentile of the window, 0 while it is empty."""
@@ -134,6 +138,19 @@ class VideoTiming:
             self.current_delay_us += delayed
         else:
             self.current_delay_us = target
+
+    def export_state(self) -> dict:
+        """The delays and counts as plain values (the decode times are all ``decode_time_us``; see ``video_bank``)."""
+        return {"jitter": self.jitter_delay_us, "current": self.current_delay_us, "prev_ts": self._prev_frame_ts,
+                "decoded": self.num_decoded_frames}
+
+    def import_state(self, s: dict, decode_time_us: int, now_us: int) -> None:
+        """``s`` from :meth:`export_state`; the decode-time filter as if every decode took ``decode_time_us``."""
+        self.jitter_delay_us, self.current_delay_us, self._prev_frame_ts = s["jitter"], s["current"], s["prev_ts"]
+        self.num_decoded_frames = s["decoded"]
+        self.decode_time_filter = DecodeTimePercentileFilter()
+        for _ in range(min(s["decoded"], IGNORED_SAMPLE_COUNT + 1)):
+            self.decode_time_filter.add_timing(ms_round(decode_time_us), ms_round(now_us))
 
     # -- outputs --------------------------------------------------------------
     @property

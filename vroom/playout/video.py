@@ -96,6 +96,7 @@ class VideoPlayout:
         self.counters = PlayoutCounters()
         self.keyframe_required = True
         self.decoder_ready = False
+        self.switched_off = False
         self._scheduled: tuple[int, int, int] | None = None  # (rtp timestamp, release at, render at)
         self._decode_done_us: int | None = None
         self._ifdv_prev: tuple[int, int] | None = None  # (rtp timestamp, arrival) of the last sample
@@ -111,12 +112,7 @@ class VideoPlayout:
     def on_frame(self, frame: Frame) -> list[RenderedFrame | KeyFrameRequest]:
         """A complete frame arrived at ``frame.arrival_us`` (frames in arrival order)."""
         now = frame.arrival_us
-        self._run_until(now, inclusive=False)
-        self._note_packet(now, frame.key)
-        if not self._has_received_frame:
-            self._has_received_frame = True
-            if not frame.key:
-                self._request_key_frame(now, "first frame not key")
+        self._assembled(now, frame.key)
         before = self.buffer.continuous_count
         if not self.buffer.insert(frame):
             self.counters.frames_rejected += 1
@@ -128,10 +124,34 @@ class VideoPlayout:
             self._maybe_schedule(now)
         return self._take_events()
 
+    def on_assembled(self, arrival_us: int, key: bool = False) -> list[RenderedFrame | KeyFrameRequest]:
+        """A complete frame the caller holds back (its references are not known yet): as ``on_frame`` before the
+        buffer (``OnAssembledFrame``: the first frame, if not a key frame, asks for one)."""
+        self._assembled(arrival_us, key)
+        return self._take_events()
+
+    def _assembled(self, now: int, key: bool) -> None:
+        self._run_until(now, inclusive=False)
+        self._note_packet(now, key)
+        if not self._has_received_frame:
+            self._has_received_frame = True
+            if not key:
+                self._request_key_frame(now, "first frame not key")
+
     def on_packet(self, arrival_us: int, key: bool = False) -> list[RenderedFrame | KeyFrameRequest]:
         """A packet of a frame not (yet) complete: keeps the stream active, marks a key frame arriving."""
         self._run_until(arrival_us, inclusive=False)
         self._note_packet(arrival_us, key)
+        return self._take_events()
+
+    def set_switched_off(self, now_us: int, off: bool) -> list[RenderedFrame | KeyFrameRequest]:
+        """The SFU stopped (``off``) or resumed forwarding the track: Twilio's track switch-off, of which the
+        client is told (``trackSwitchedOff``). While off, a decodable-frame timeout asks for no key frame; at
+        the switch-on the gap until the next shown frame counts as a pause, not a freeze (docs/playout.md)."""
+        self._run_until(now_us, inclusive=False)
+        self.switched_off = off
+        if not off:
+            self.quality.on_stream_inactive()
         return self._take_events()
 
     def update_rtt(self, rtt_us: int) -> None:
@@ -140,8 +160,14 @@ class VideoPlayout:
 
     def get_timer(self) -> int | None:
         """When :meth:`handle_timer` next has something to do (None: nothing pending)."""
-        times = [t for t in (self._release_us(), self._decode_done_us, self._timeout_us()) if t is not None]
-        return min(times) if times else None
+        best = self._scheduled[1] if self._scheduled is not None else None
+        done = self._decode_done_us
+        if done is not None and (best is None or done < best):
+            best = done
+        timeout = self.timeout
+        if timeout.running and (best is None or timeout.timeout_us < best):
+            best = timeout.timeout_us
+        return best
 
     def handle_timer(self, now_us: int) -> list[RenderedFrame | KeyFrameRequest]:
         """Run everything due at or before ``now_us``, each at its own time."""
@@ -160,6 +186,23 @@ class VideoPlayout:
     @property
     def target_delay_us(self) -> int:
         return self.timing.target_delay_us
+
+    def export_state(self) -> dict:
+        """This object's own state as plain values (its parts export theirs; see ``video_bank``)."""
+        return {"keyframe_required": self.keyframe_required, "decoder_ready": self.decoder_ready,
+                "scheduled": self._scheduled, "decode_done": self._decode_done_us, "ifdv_prev": self._ifdv_prev,
+                "last_packet": self._last_packet_us, "last_key_packet": self._last_key_packet_us,
+                "has_received_frame": self._has_received_frame, "last_render": self._last_render_us,
+                "clock": self._clock_us, "switched_off": self.switched_off}
+
+    def import_state(self, s: dict) -> None:
+        self.keyframe_required, self.decoder_ready, self._scheduled = (
+            s["keyframe_required"], s["decoder_ready"], s["scheduled"])
+        self._decode_done_us, self._ifdv_prev = s["decode_done"], s["ifdv_prev"]
+        self._last_packet_us, self._last_key_packet_us = s["last_packet"], s["last_key_packet"]
+        self._has_received_frame, self._last_render_us, self._clock_us = (
+            s["has_received_frame"], s["last_render"], s["clock"])
+        self.switched_off = s.get("switched_off", False)
 
     # -- the event loop ---------------------------------------------------------
     def _release_us(self) -> int | None:
@@ -322,6 +365,6 @@ class VideoPlayout:
             self.quality.on_stream_inactive()
         receiving_key = (self._last_key_packet_us is not None
                          and now_us - self._last_key_packet_us < self.max_wait_for_key_frame_us)
-        if active and not receiving_key:
+        if active and not receiving_key and not self.switched_off:
             self._request_key_frame(now_us, "timeout")
         self._start_next_decode(now_us, self.keyframe_required)

@@ -1,0 +1,62 @@
+"""The batch form of the video playout (VideoBank) gives what VideoPlayout gives frame by frame: the same
+frames decoded and dropped, freezes, pauses and key-frame requests, for any jitter, loss, retransmissions
+and consume times (the oracle is the per-frame form, run on the same deliveries)."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.playout.test_receiver_playout import PERIOD_US, frames
+from vroom.media.receiver import Receivers
+
+EXACT = ("frames_complete", "frames_incomplete", "frames_received", "frames_decoded", "frames_dropped", "freezes",
+         "pauses", "key_frame_requests")
+
+
+def played(batch, cuts, *, batch_form, layers=1):
+    rec = Receivers()
+    rec.video.batch = batch_form
+    rec.set_temporal_layers(lambda track, layer: layers)
+    rec.add(batch)
+    plis = []
+    for now in cuts:
+        rec.consume(now)
+        plis += rec.take_key_frame_requests()
+    rec.finish()
+    return rec.subscription(0), plis, rec
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(20, 120), jitter=st.lists(st.integers(0, 60_000), min_size=120, max_size=120),
+       lost=st.sets(st.tuples(st.integers(1, 119), st.integers(0, 2)), max_size=4),
+       repaired=st.sets(st.integers(1, 119), max_size=3), step=st.integers(3_000, 400_000),
+       sizes=st.lists(st.integers(1, 3), min_size=120, max_size=120), layers=st.integers(1, 3))
+def test_the_batch_form_plays_as_the_frame_by_frame_form(n, jitter, lost, repaired, step, sizes, layers):
+    rtx = [(k, p, k * PERIOD_US + 80_000) for k, p in lost if k in repaired]
+    batch = frames(range(n), packets=3, keys=(0, 60), lost=lost, rtx=rtx,
+                   arrival=lambda k: k * PERIOD_US + jitter[k] // sizes[k])
+    end = n * PERIOD_US + 6_000_000
+    cuts = list(range(step, end, step)) + [end]
+    fast, fast_plis, _ = played(batch, cuts, batch_form=True, layers=layers)
+    slow, slow_plis, _ = played(batch, cuts, batch_form=False, layers=layers)
+    assert {k: fast[k] for k in EXACT} == {k: slow[k] for k in EXACT}
+    assert fast_plis == slow_plis
+    assert abs(fast["freeze_seconds"] - slow["freeze_seconds"]) < 1e-9
+    assert abs(fast["playout_delay_ms"] - slow["playout_delay_ms"]) <= 1
+
+
+def test_a_steady_stream_is_played_in_the_batch_form():
+    # no loss, 30 fps, consumed every 100 ms: after the first key frame the subscription is steady and its
+    # frames go through the bank; the oracle agrees on every count
+    batch = frames(range(90))
+    cuts = list(range(150_000, 4_000_000, 100_000))
+    rec = Receivers()
+    rec.add(batch)
+    rec.consume(cuts[0])
+    rec.consume(cuts[1])
+    assert rec.video.bank.s["fast"][0]
+    fast, _, _ = played(batch, cuts, batch_form=True)
+    slow, _, _ = played(batch, cuts, batch_form=False)
+    assert fast["frames_decoded"] == slow["frames_decoded"] == 90
+    assert {k: fast[k] for k in EXACT} == {k: slow[k] for k in EXACT}
+    assert np.isclose(fast["jitter_buffer_delay_ms"], slow["jitter_buffer_delay_ms"])

@@ -1,0 +1,563 @@
+"""Every video subscription's playout: frames assembled from packets in batches, then played out by
+:class:`vroom.playout.VideoPlayout`, one per subscription.
+
+Theory of operation. :meth:`VideoReceivers.add` takes a batch of video deliveries (each subscription's
+packets in arrival order) and does the packet work with numpy: a sequence number seen twice (the
+original and its RTX retransmission, ``FLAG_RTX``) counts once, the earlier arrival kept; packets are
+grouped into frames (a frame number of a simulcast layer); a frame is *complete* when it has ``nfr``
+distinct packets, and completes when its last missing packet arrives. A frame with a packet that came
+by RTX, or a publisher's repair the SFU sent late into its gap (``FLAG_REPAIRED``), is *retransmitted*
+(libwebrtc's ``delayed_by_retransmission``: it feeds the NACK term of the jitter estimate, not the
+filter). Packets of frames not complete wait for the next batch; a frame the decoder has passed (a newer
+frame decoded) will never be used and counts as incomplete.
+
+Then, per subscription in arrival order (Python, per frame, not per packet), each complete frame gets
+its references from the VP8 temporal pattern (:class:`vroom.playout.references.SequenceChain`: frame
+ids are first sequence numbers, which the SFU keeps continuous across layer switches) and goes to
+the subscription's ``VideoPlayout.on_frame``; a packet of a frame not yet complete goes to
+``on_packet`` (it keeps the stream active and tells the playout a key frame is arriving). A frame
+whose references cannot be placed yet is held until they can, or until a newer key frame is placed.
+
+Time. :meth:`VideoReceivers.run_until` runs every playout's timers (renders, decodable-frame
+timeouts) due strictly before ``now``, the time up to which deliveries have been taken: a delivery
+arriving at ``now`` comes in a later batch, and goes in after the timers before it. So the results
+do not depend on when the receivers are consumed. The playouts' key-frame requests (PLIs) carry
+their own times and wait in :meth:`take_key_frame_requests` for the SFU's control loop, whose
+key-frame part (:mod:`vroom.loop.keyframes`) consumes the receivers at each of its 100 ms rounds and
+forwards them then: consuming once a second would hold a PLI up to a second, and a round is the
+grain at which the SFU acts on everything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..playout.frame_buffer import Frame
+from ..playout.references import ALL_BUFFERS, PATTERN_MASKS, SequenceChain
+from ..playout.video import KeyFrameRequest, VideoPlayout
+from ..playout.video_bank import NONE, VideoBank
+from ..playout.video_batch import play
+from .rtp import FLAG_FIRST, FLAG_KEYFRAME, FLAG_MARKER, FLAG_REPAIRED, FLAG_RTX
+
+__all__ = ["VIDEO_FIELDS", "VideoReceivers"]
+
+#: the delivery columns a batch of video packets needs
+VIDEO_FIELDS = ("seq", "ts", "arrival", "frame", "nfr", "size", "layer", "flags")
+_LAYERS = 3  # simulcast layers: a frame number of another layer is another frame
+_NEVER = np.iinfo(np.int64).max
+#: a frame held for the batch form's next batch: what the scalar form needs of it too
+_WAITING = ("slot", "id", "end", "ts", "t", "first_t", "size", "key", "rtx", "reads", "updates", "fkey", "frame",
+            "layer", "nfr", "inserted")
+#: per number of temporal layers, per frame number mod 8: buffers read and updated (every pattern length divides 8)
+_READS = np.zeros((4, 8), np.int64)
+_UPDATES = np.zeros((4, 8), np.int64)
+for _n, _masks in PATTERN_MASKS.items():
+    for _i in range(8):
+        _READS[_n, _i], _UPDATES[_n, _i] = _masks[_i % len(_masks)]
+_COMPLETED_KEEP = 64  # frames remembered as complete per subscription, at least (late copies of them are ignored)
+
+
+class _Stream:
+    """One video subscription: its playout, its chain of frames, frames held for their references."""
+
+    __slots__ = ("chain", "completed", "frames_complete", "frames_unplaced", "held", "last_end", "layers", "playout",
+                 "track")
+
+    def __init__(self, track: int, now_us: int) -> None:
+        self.track = track
+        self.playout = VideoPlayout(now_us)
+        self.chain = SequenceChain()
+        self.completed: dict[int, None] = {}  # frame keys (frame × 3 + layer) completed, oldest first
+        self.held: dict[int, list[tuple[Any, ...]]] = {}  # the last seq each held frame waits for -> frames
+        self.layers: dict[int, int] = {}  # simulcast layer -> its temporal layers
+        self.frames_complete = 0
+        self.frames_unplaced = 0  # complete frames dropped while held (a newer key frame came first)
+        self.last_end = NONE  # the last sequence number of the newest complete frame
+
+    def complete(self, key: int) -> bool:
+        """Note frame ``key`` complete; False if it already was (a late duplicate)."""
+        if key in self.completed:
+            return False
+        self.completed[key] = None
+        if len(self.completed) > 2 * _COMPLETED_KEEP:
+            for k in list(self.completed)[:_COMPLETED_KEEP]:
+                del self.completed[k]
+        self.frames_complete += 1
+        return True
+
+
+class VideoReceivers:
+    """The video playout of every subscription, by the receivers' slot."""
+
+    def __init__(self, temporal_layers: Callable[[int, int], int] | None = None, *, batch: bool = True) -> None:
+        """``temporal_layers(track, layer)``: how many temporal layers a simulcast layer has (1 if not told);
+        ``batch``: play steady subscriptions in the batch form (False: every frame by its ``VideoPlayout``)."""
+        self._temporal_layers = temporal_layers
+        self.batch = batch
+        self.bank = VideoBank()  # the batch form's state of every subscription
+        self._waiting = {k: np.zeros(0, np.int64) for k in _WAITING}  # the batch form's frames for a later batch
+        self._tl = np.zeros(0, np.int64)  # per slot × 3 + layer: its temporal layers (0: not asked yet)
+        self._candidates: dict[int, None] = {}  # slots the scalar form played since the last run_until
+        self._streams: list[_Stream | None] = []
+        self._partial = {k: np.zeros(0, np.int64) for k in ("slot", *VIDEO_FIELDS)}
+        self.next_timer = np.zeros(0, np.int64)  # per slot: when its playout next has something to do
+        self.decoded_last = np.zeros(0, np.int64)  # per slot: the newest frame id decoded (-1: none)
+        self.frames_incomplete = np.zeros(0, np.int64)
+        self.freeze_count = np.zeros(0, np.int64)  # per slot: freezes so far (webrtc-stats freezeCount)
+        self.current_delay_us = np.zeros(0, np.int64)  # per slot: the playout's current delay (-1: none)
+        self.frames_complete_fast = np.zeros(0, np.int64)  # per slot: frames completed in the batch form
+        self._requests: list[tuple[int, int]] = []  # (at, slot) of key-frame requests not yet taken
+
+    def set_temporal_layers(self, lookup: Callable[[int, int], int]) -> None:
+        self._temporal_layers = lookup
+
+    def _stream(self, slot: int, track: int, now_us: int) -> _Stream:
+        if slot >= len(self._streams):
+            n = max(slot + 1, 2 * len(self._streams))
+            self._streams += [None] * (n - len(self._streams))
+            for name, fill in (("next_timer", _NEVER), ("decoded_last", -1), ("frames_incomplete", 0),
+                               ("freeze_count", 0), ("current_delay_us", -1), ("frames_complete_fast", 0)):
+                old = getattr(self, name)
+                new = np.full(n, fill, np.int64)
+                new[: len(old)] = old
+                setattr(self, name, new)
+        st = self._streams[slot]
+        if st is None:
+            st = self._streams[slot] = _Stream(track, now_us)
+        return st
+
+    # -- packets into frames (numpy) ----------------------------------------------------
+    def add(self, slot: np.ndarray, track: np.ndarray, cols: dict[str, np.ndarray], now: int = _NEVER) -> None:
+        """Video deliveries of one batch (``cols``: ``VIDEO_FIELDS``), each subscription's in arrival order, all
+        before ``now``."""
+        p = self._partial
+        n_old = len(p["slot"])
+        c = {k: np.concatenate([p[k], cols[k]]) for k in VIDEO_FIELDS}
+        c["slot"] = np.concatenate([p["slot"], slot])
+        uniq, at = np.unique(slot, return_index=True)
+        tracks = dict(zip(uniq.tolist(), track[at].tolist()))
+        fresh = np.arange(len(c["slot"])) >= n_old
+        # a sequence number counts once (an RTX copy of a packet already here adds nothing); the first arrival
+        order = np.lexsort((c["arrival"], c["seq"], c["slot"]))
+        s_slot, s_seq = c["slot"][order], c["seq"][order]
+        first = np.ones(len(order), bool)
+        first[1:] = (s_slot[1:] != s_slot[:-1]) | (s_seq[1:] != s_seq[:-1])
+        keep = order[first]
+        # frames: (slot, frame, layer), packets by sequence number
+        key = c["frame"][keep] * _LAYERS + c["layer"][keep]
+        keep = keep[np.lexsort((c["seq"][keep], key, c["slot"][keep]))]
+        c = {k: v[keep] for k, v in c.items()}
+        fresh = fresh[keep]
+        g = self._group(c, fresh)
+        touched = np.flatnonzero(g["fresh_t"] >= 0)
+        touched = touched[np.lexsort((g["min_seq"][touched], g["fresh_t"][touched], g["slot"][touched]))]
+        drop = np.zeros(len(g["slot"]), bool)
+        self._frames(g, touched, tracks, drop, now)
+        # frames not complete wait for their packets, unless the decoder has passed them
+        waiting = ~g["complete"] & ~drop
+        passed = waiting & (g["max_seq"] < self.decoded_last[g["slot"]])
+        np.add.at(self.frames_incomplete, g["slot"][passed], 1)
+        rows = np.repeat(waiting & ~passed, g["count"])
+        self._partial = {k: c[k][rows] for k in ("slot", *VIDEO_FIELDS)}
+
+    @staticmethod
+    def _group(c: dict[str, np.ndarray], fresh: np.ndarray) -> dict[str, np.ndarray]:
+        """Per frame (rows sorted by slot, frame, layer, seq): what the playout needs of it."""
+        slot, seq, flags, arrival = c["slot"], c["seq"], c["flags"], c["arrival"]
+        key = c["frame"] * _LAYERS + c["layer"]
+        n = len(slot)
+        edge = np.ones(n, bool)
+        edge[1:] = (slot[1:] != slot[:-1]) | (key[1:] != key[:-1])
+        starts = np.flatnonzero(edge)
+        count = np.diff(np.append(starts, n))
+        nfr = c["nfr"][starts]
+        first_seq = np.minimum.reduceat(np.where(flags & FLAG_FIRST, seq, _NEVER), starts) if n else seq[:0]
+        marker = np.maximum.reduceat(np.where(flags & FLAG_MARKER, seq, -1), starts) if n else seq[:0]
+        complete = count >= nfr
+        known = np.where(first_seq < _NEVER, first_seq, np.where(marker >= 0, marker - nfr + 1, -1))
+        return {
+            "slot": slot[starts], "frame": c["frame"][starts], "layer": c["layer"][starts], "ts": c["ts"][starts],
+            "nfr": nfr, "count": count, "complete": complete,
+            "min_seq": seq[starts], "max_seq": seq[starts + count - 1],
+            "start": np.where(complete, seq[starts], known),
+            "key": np.maximum.reduceat((flags & FLAG_KEYFRAME) > 0, starts) if n else complete,
+            "rtx": np.maximum.reduceat((flags & (FLAG_RTX | FLAG_REPAIRED)) > 0, starts) if n else complete,
+            "done_t": np.maximum.reduceat(arrival, starts) if n else arrival,
+            "first_t": np.minimum.reduceat(arrival, starts) if n else arrival,
+            "fresh_t": np.maximum.reduceat(np.where(fresh, arrival, -1), starts) if n else arrival,
+            "size": np.add.reduceat(c["size"], starts) if n else arrival,
+        }
+
+    # -- frames into the playouts -----------------------------------------------------------
+    def _frames(self, g: dict[str, np.ndarray], touched: np.ndarray, tracks: dict[int, int],
+                drop: np.ndarray, now: int) -> None:
+        """The frames a batch touched into their playouts: steady subscriptions' in the batch form, the
+        others' per subscription in arrival order (Python, per frame)."""
+        sl = g["slot"][touched]
+        for slot in np.unique(sl).tolist():
+            if slot >= len(self._streams) or self._streams[slot] is None:
+                first = touched[sl == slot][0]
+                t0 = g["done_t"][first] if g["complete"][first] else g["fresh_t"][first]
+                self._stream(slot, tracks[slot], int(t0))
+        self.bank.grow(len(self._streams))
+        reads, updates = self._masks(sl, g["layer"][touched], g["frame"][touched], g["key"][touched] > 0)
+        fast = self.bank.s["fast"][sl] if self.batch else np.zeros(len(sl), bool)
+        slow = self._items(g, touched[~fast], reads[~fast], updates[~fast])
+        bailed = self._fast(g, touched[fast], reads[fast], updates[fast], drop, now) if fast.any() else []
+        slow += bailed
+        slow.sort(key=lambda it: (it[1], it[10], it[7]))
+        self._slow(slow, drop)
+        for slot in dict.fromkeys(it[1] for it in slow):
+            self._after(slot)
+            if self.batch:
+                self._candidates[slot] = None
+
+    def _masks(self, slot: np.ndarray, layer: np.ndarray, frame: np.ndarray,
+               key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Buffers each frame reads and updates (the VP8 pattern of its simulcast layer's temporal layers)."""
+        code = slot * _LAYERS + layer
+        if len(self._tl) <= code.max(initial=-1):
+            self._tl = np.concatenate([self._tl, np.zeros(max(int(code.max()) + 1, 2 * len(self._tl)) - len(self._tl),
+                                                          np.int64)])
+        for c in np.unique(code[self._tl[code] == 0]).tolist():
+            st = self._streams[c // _LAYERS]
+            n = 1 if self._temporal_layers is None else self._temporal_layers(st.track, c % _LAYERS)  # type: ignore
+            self._tl[c] = n
+        n = self._tl[code]
+        return (np.where(key, 0, _READS[n, frame % 8]), np.where(key, ALL_BUFFERS, _UPDATES[n, frame % 8]))
+
+    @staticmethod
+    def _items(g: dict[str, np.ndarray], rows: np.ndarray, reads: np.ndarray, updates: np.ndarray) -> list[tuple]:
+        """Groups as the scalar path takes them: (row, slot, frame, layer, ts, nfr, complete, start, key, rtx,
+        time, first_t, size, reads, updates, counted)."""
+        cols = [g[k][rows].tolist() for k in ("slot", "frame", "layer", "ts", "nfr", "complete", "start", "key", "rtx",
+                                              "done_t", "first_t", "fresh_t", "size")]
+        out = []
+        for i, slot, frame, layer, ts, nfr, complete, start, key, rtx, done_t, first_t, fresh_t, size, r, u in zip(
+                rows.tolist(), *cols, reads.tolist(), updates.tolist()):
+            out.append((i, slot, frame, layer, ts, nfr, complete, start, key, rtx, done_t if complete else fresh_t,
+                        first_t, size, r, u, False))
+        return out
+
+    def _slow(self, items: list[tuple], drop: np.ndarray) -> None:
+        """Frames into their subscriptions' ``VideoPlayout`` one by one (items by slot, then time)."""
+        for i, slot, frame, layer, ts, nfr, complete, start, key, rtx, t, first_t, size, reads, updates, counted \
+                in items:
+            st = self._streams[slot]
+            assert st is not None
+            fkey = frame * _LAYERS + layer
+            if not counted and fkey in st.completed:  # late copies of a frame already complete
+                if i >= 0:
+                    drop[i] = True
+                continue
+            if complete:
+                if not counted:
+                    st.complete(fkey)
+                st.last_end = max(st.last_end, start + nfr - 1)
+                info = (start, ts, bool(key), frame, size, bool(rtx), first_t, reads)
+                self._note(st, slot, start, start + nfr - 1, updates, t)
+                self._place(st, slot, info, t)
+            else:
+                if start >= 0:
+                    self._note(st, slot, start, start + nfr - 1, updates, t)
+                self._handle(slot, st.playout.on_packet(t, bool(key)))
+
+    def _fast(self, g: dict[str, np.ndarray], rows: np.ndarray, reads: np.ndarray, updates: np.ndarray,
+              drop: np.ndarray, now: int) -> list[tuple]:
+        """Steady subscriptions' frames in the batch form; returns the items of those it hands back."""
+        s = self.bank.s
+        sl, complete = g["slot"][rows], g["complete"][rows]
+        late = np.where(complete, g["start"][rows], g["max_seq"][rows]) <= s["chain_end"][sl]
+        late &= ~(complete & (g["start"][rows] > s["last_id"][sl]))  # before a held frame: the buffer takes it
+        if late.any():
+            self._late(g, rows[late], drop)
+        new = complete & ~late
+        r = rows[new]
+        np.add.at(self.frames_complete_fast, sl[new], 1)
+        f = {"slot": sl[new], "id": g["start"][r], "end": g["start"][r] + g["nfr"][r] - 1, "ts": g["ts"][r],
+             "t": g["done_t"][r], "first_t": g["first_t"][r], "size": g["size"][r], "key": g["key"][r].astype(np.int64),
+             "rtx": g["rtx"][r].astype(np.int64), "reads": reads[new], "updates": updates[new],
+             "fkey": g["frame"][r] * _LAYERS + g["layer"][r], "frame": g["frame"][r], "layer": g["layer"][r],
+             "nfr": g["nfr"][r], "inserted": np.zeros(int(new.sum()), np.int64)}
+        w = self._waiting
+        f = {k: np.concatenate([w[k], f[k]]) for k in _WAITING}
+        order = np.lexsort((f["id"], f["t"], f["slot"]))
+        f = {k: v[order] for k, v in f.items()}
+        before = {**f, "inserted": f["inserted"].copy()}  # what a subscription handed back starts from
+        played, bailed = play(self.bank, f, now)
+        back = np.isin(f["slot"], bailed)
+        self._waiting = {k: v[~played & ~back] for k, v in f.items()}
+        # the packets of frames played and of frames not complete: the stream is active, a key frame may be arriving
+        np.maximum.at(s["last_packet"], f["slot"][played], f["t"][played])
+        pk = played & (f["key"] > 0)
+        np.maximum.at(s["last_key_packet"], f["slot"][pk], f["t"][pk])
+        inc = ~complete & ~late & ~np.isin(sl, bailed)
+        np.maximum.at(s["last_packet"], sl[inc], g["fresh_t"][rows[inc]])
+        key = inc & (g["key"][rows] > 0)
+        np.maximum.at(s["last_key_packet"], sl[key], g["fresh_t"][rows[key]])
+        self.next_timer[f["slot"]] = s["timeout_at"][f["slot"]]
+        items: list[tuple] = []
+        for slot in bailed.tolist():
+            mine = f["slot"] == slot
+            hers = (sl == slot) & ~late & ~complete
+            clock = int(min(f["t"][mine].min(initial=_NEVER), g["fresh_t"][rows[sl == slot]].min(initial=_NEVER)))
+            self._to_slow(slot, min(clock, int(s["clock"][slot])), before, mine)
+            items += _waiting_items(before, mine & (before["inserted"] == 0))
+            items += self._items(g, rows[hers], reads[hers], updates[hers])
+        fs = np.unique(f["slot"][~back]) if len(f["slot"]) else f["slot"]
+        self.freeze_count[fs], self.current_delay_us[fs] = s["q_freezes"][fs], s["t_current"][fs]
+        self.decoded_last[fs] = np.maximum(self.decoded_last[fs], s["last_id"][fs])
+        return items
+
+    def _late(self, g: dict[str, np.ndarray], rows: np.ndarray, drop: np.ndarray) -> None:
+        """Groups of a steady subscription from before its newest frame: copies of a frame already complete are
+        dropped; a frame completing out of order counts as complete (the playout refuses it), and its packets
+        keep the stream active."""
+        s = self.bank.s
+        for i, slot, fkey, complete, t in zip(rows.tolist(), g["slot"][rows].tolist(),
+                                              (g["frame"][rows] * _LAYERS + g["layer"][rows]).tolist(),
+                                              g["complete"][rows].tolist(), g["fresh_t"][rows].tolist()):
+            st = self._streams[slot]
+            if fkey in st.completed or fkey in s["r_key"][slot].tolist():  # type: ignore[union-attr]
+                drop[i] = True
+                continue
+            if complete:
+                drop[i] = True
+                st.complete(fkey)  # type: ignore[union-attr]
+            s["last_packet"][slot] = max(int(s["last_packet"][slot]), t)
+
+    def _to_slow(self, slot: int, clock: int, f: dict[str, np.ndarray] | None = None,
+                 mine: np.ndarray | None = None) -> None:
+        """A subscription leaves the batch form: its ``VideoPlayout`` takes the bank's state, its chain and
+        decoded history the frames played here, its buffer the frame held as scheduled (a row of ``f`` in
+        ``mine`` marked inserted)."""
+        st = self._streams[slot]
+        assert st is not None
+        self.bank.to_playout(slot, st.playout, clock)
+        decoded = st.playout.buffer.decoded
+        self._note_partial(slot, st)
+        for first, last, upd, ts, fkey in self.bank.recent(slot):
+            st.chain.note(first, last, upd)
+            if fkey >= 0 and st.complete(fkey):
+                st.frames_complete -= 1  # counted in frames_complete_fast already
+            st.last_end = max(st.last_end, last)
+            if decoded.last_id is None or first > decoded.last_id:
+                decoded.insert_decoded(first, ts)
+        rows = np.zeros(0, np.int64) if f is None else np.flatnonzero(mine & (f["inserted"] > 0))
+        if len(rows):
+            self.bank.put_back(slot, st.playout, self._held_frame(st, f, int(rows[0])))  # type: ignore[arg-type]
+
+    @staticmethod
+    def _held_frame(st: _Stream, f: dict[str, np.ndarray], i: int) -> Frame:
+        """Row ``i`` of ``f`` as the frame the playout had (its range noted as when it arrived)."""
+        st.chain.note(int(f["id"][i]), int(f["end"][i]), int(f["updates"][i]))
+        st.last_end = max(st.last_end, int(f["end"][i]))
+        if f["fkey"][i] >= 0 and st.complete(int(f["fkey"][i])):
+            st.frames_complete -= 1  # counted in frames_complete_fast already
+        refs, _ = st.chain.references(int(f["id"][i]), int(f["reads"][i]))
+        return Frame(int(f["id"][i]), int(f["ts"][i]), int(f["t"][i]), refs or (), bool(f["key"][i]), 0,
+                     int(f["size"][i]), bool(f["rtx"][i]), int(f["first_t"][i]))
+
+    def _note_partial(self, slot: int, st: _Stream) -> None:
+        """The ranges of the subscription's frames still missing packets, as the scalar form notes them."""
+        p = self._partial
+        rows = np.flatnonzero(p["slot"] == slot)
+        if not len(rows):
+            return
+        c = {k: v[rows] for k, v in p.items()}
+        order = np.lexsort((c["seq"], c["frame"] * _LAYERS + c["layer"]))
+        g = self._group({k: v[order] for k, v in c.items()}, np.zeros(len(rows), bool))
+        _, updates = self._masks(g["slot"], g["layer"], g["frame"], g["key"] > 0)
+        for i in np.argsort(g["min_seq"], kind="stable").tolist():
+            if g["start"][i] >= 0:
+                st.chain.note(int(g["start"][i]), int(g["start"][i] + g["nfr"][i] - 1), int(updates[i]))
+
+    def _maybe_batch(self, slot: int) -> None:
+        """A playout that is steady again goes back to the batch form."""
+        st = self._streams[slot]
+        pl = st.playout  # type: ignore[union-attr]
+        if (st.held or len(pl.buffer) > 1 or pl.keyframe_required or pl.quality.paused or pl.switched_off  # type: ignore[union-attr]
+                or not pl.timeout.running or pl.timeout.waiting_for_key_frame):
+            return
+        sched = pl.export_state()["scheduled"]
+        head = pl.buffer.peek_next()
+        if (head is None) != (sched is None) or len(pl.buffer) != (head is not None):
+            return
+        if head is not None:  # the one frame it holds, scheduled: it must be the newest, and is handed over
+            rng = st.chain.range_ending(st.last_end)  # type: ignore[union-attr]
+            if rng is None or rng[0] != head.id or head.rtp_timestamp != sched[0]:
+                return
+            pl.buffer.withdraw_next()
+            self._hand_over(slot, head, st.last_end, rng[1])  # type: ignore[union-attr]
+        valid = 0
+        for b in range(3):
+            refs, _ = st.chain.references(st.last_end + 1, 1 << b)  # type: ignore[union-attr]
+            if refs and pl.buffer.decoded.was_decoded(refs[0]):
+                valid |= 1 << b
+        chain_end = st.last_end if head is None else head.id - 1  # type: ignore[union-attr]
+        self.bank.from_playout(slot, pl, chain_end, valid)
+        self.next_timer[slot] = self.bank.s["timeout_at"][slot]
+
+    def _hand_over(self, slot: int, frame: Frame, end: int, updates: int) -> None:
+        """A frame already in a playout's buffer joins the batch form's waiting frames, as inserted."""
+        row = {"slot": slot, "id": frame.id, "end": end, "ts": frame.rtp_timestamp, "t": frame.arrival_us,
+               "first_t": frame.arrival_us if frame.first_packet_us is None else frame.first_packet_us,
+               "size": frame.size_bytes, "key": int(frame.key), "rtx": int(frame.retransmitted), "reads": 0,
+               "updates": updates, "fkey": -1, "frame": -1, "layer": 0, "nfr": end - frame.id + 1, "inserted": 1}
+        self._waiting = {k: np.append(v, row[k]) for k, v in self._waiting.items()}
+
+    def _note(self, st: _Stream, slot: int, first: int, last: int, updates: int, t: int) -> None:
+        """A frame's range is known: frames held for it may now be placed."""
+        if st.chain.note(first, last, updates):
+            for info in st.held.pop(last, ()):
+                self._place(st, slot, info, t)
+
+    def _place(self, st: _Stream, slot: int, info: tuple[Any, ...], t: int) -> None:
+        """A complete frame with its references into the playout, or held until they are known."""
+        start, ts, key, _frame, size, rtx, first_t, reads = info
+        refs, missing = st.chain.references(start, reads)
+        if refs is None:
+            st.held.setdefault(missing, []).append(info)
+            self._handle(slot, st.playout.on_assembled(t, key))
+            return
+        if key and st.held:  # frames held from before this key frame will never be needed
+            for blocked in list(st.held):
+                kept = [h for h in st.held[blocked] if h[0] > start]
+                st.frames_unplaced += len(st.held[blocked]) - len(kept)
+                if kept:
+                    st.held[blocked] = kept
+                else:
+                    del st.held[blocked]
+        frame_ = Frame(start, ts, t, refs, key, 0, size, rtx, first_t)
+        self._handle(slot, st.playout.on_frame(frame_))
+
+    def _handle(self, slot: int, events: list[Any]) -> None:
+        for ev in events:
+            if isinstance(ev, KeyFrameRequest):
+                self._requests.append((ev.at_us, slot))
+
+    def _after(self, slot: int) -> None:
+        pl = self._streams[slot].playout  # type: ignore[union-attr]
+        timer = pl.get_timer()
+        self.next_timer[slot] = _NEVER if timer is None else timer
+        self.freeze_count[slot] = pl.quality.freeze_count
+        self.current_delay_us[slot] = pl.timing.current_delay_us
+        last = pl.buffer.decoded.last_id
+        if last is not None:
+            self.decoded_last[slot] = max(int(self.decoded_last[slot]), last)
+
+    # -- time ------------------------------------------------------------------------------
+    def run_until(self, now: int) -> None:
+        """Every playout's timers due before ``now`` (renders, timeouts), each at its own time; a subscription
+        in the batch form with a timeout due leaves it first."""
+        for slot in np.flatnonzero(self.next_timer < now).tolist():
+            self._leave_batch(slot)
+            self._handle(slot, self._streams[slot].playout.handle_timer(now - 1))  # type: ignore[union-attr]
+            self._after(slot)
+        for slot in self._candidates:  # the subscriptions the scalar form played: steady again?
+            if not self.bank.s["fast"][slot]:
+                self._maybe_batch(slot)
+        self._candidates = {}
+
+    def _leave_batch(self, slot: int) -> None:
+        """The subscription's playout back to its ``VideoPlayout``, with its frames waiting for a batch."""
+        if slot >= self.bank.n or not self.bank.s["fast"][slot]:
+            return
+        w = self._waiting
+        mine = w["slot"] == slot
+        clock = min(int(w["t"][mine].min(initial=_NEVER)), int(self.bank.s["clock"][slot]))
+        items = _waiting_items(w, mine & (w["inserted"] == 0))
+        self._waiting = {k: v[~mine] for k, v in w.items()}
+        self._to_slow(slot, clock, w, mine)
+        self._slow(items, np.zeros(0, bool))
+        self._after(slot)
+
+    def switched(self, slot: int, on: bool, now: int) -> None:
+        """The SFU switched the subscription off or back on at ``now`` (deliveries before ``now`` taken)."""
+        st = self._streams[slot] if slot < len(self._streams) else None
+        if st is None:
+            return
+        self._leave_batch(slot)
+        self._handle(slot, st.playout.set_switched_off(max(now, st.playout.export_state()["clock"]), not on))
+        self._after(slot)
+        self._candidates[slot] = None
+
+    def per_slot(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Freezes so far and the current playout delay (µs, -1: no playout) of slots ``0 .. n-1``, new arrays."""
+        freezes, delay = np.zeros(n, np.int64), np.full(n, -1, np.int64)
+        m = min(n, len(self.freeze_count))
+        freezes[:m], delay[:m] = self.freeze_count[:m], self.current_delay_us[:m]
+        return freezes, delay
+
+    def take_key_frame_requests(self) -> list[tuple[int, int]]:
+        """The key-frame requests (time, slot) made since the last call, by time then slot."""
+        out, self._requests = sorted(self._requests), []
+        return out
+
+    def playout(self, slot: int) -> VideoPlayout | None:
+        """The playout of a video subscription (None before its first packet); one in the batch form leaves it."""
+        self._leave_batch(slot)
+        st = self._streams[slot] if slot < len(self._streams) else None
+        return None if st is None else st.playout
+
+    def frames_complete(self, slot: int) -> int:
+        """Frames of a video subscription completed so far (0 before its first packet)."""
+        st = self._streams[slot] if slot < len(self._streams) else None
+        return 0 if st is None else st.frames_complete + int(self.frames_complete_fast[slot])
+
+    def update_rtt(self, slot: int, rtt_us: int) -> None:
+        st = self._streams[slot] if slot < len(self._streams) else None
+        if st is not None and self.bank.s["fast"][slot]:
+            self.bank.update_rtt(slot, rtt_us)
+        elif st is not None:
+            st.playout.update_rtt(rtt_us)
+
+    # -- results -----------------------------------------------------------------------------
+    def finish(self) -> None:
+        """Count frames still waiting for packets as incomplete (end of run); every playout leaves the batch form."""
+        for slot in np.flatnonzero(self.bank.s["fast"][: self.bank.n]).tolist():
+            self._leave_batch(slot)
+        p = self._partial
+        if len(p["slot"]):
+            key = p["slot"] * (1 << 40) + p["frame"] * _LAYERS + p["layer"]
+            slots = p["slot"][np.unique(key, return_index=True)[1]]
+            np.add.at(self.frames_incomplete, slots, 1)
+            self._partial = {k: v[:0] for k, v in p.items()}
+
+    def stats(self, slot: int) -> dict[str, Any]:
+        """A video subscription's figures (webrtc-stats names in docs/summary.md)."""
+        st = self._streams[slot] if slot < len(self._streams) else None
+        if st is None:
+            return _EMPTY_STATS.copy()
+        self._leave_batch(slot)
+        pl = st.playout
+        s = pl.stats()
+        emitted = s.jitter_buffer_emitted_count
+        return {
+            "frames_complete": self.frames_complete(slot),
+            "frames_incomplete": int(self.frames_incomplete[slot]) + st.frames_unplaced,
+            "frames_received": s.frames_received, "frames_decoded": s.frames_decoded,
+            "frames_dropped": s.frames_dropped,
+            "freezes": s.freeze_count, "freeze_seconds": s.total_freezes_duration,
+            "pauses": s.pause_count, "pause_seconds": s.total_pauses_duration,
+            "playout_delay_ms": pl.current_delay_us / 1000,
+            "jitter_buffer_delay_ms": s.jitter_buffer_delay / emitted * 1000 if emitted else None,
+            "key_frame_requests": s.pli_count,
+        }
+
+
+def _waiting_items(f: dict[str, np.ndarray], rows: np.ndarray) -> list[tuple]:
+    """Frames the batch form held, as the scalar path's items (complete, already counted)."""
+    cols = (f[c][rows].tolist() for c in ("slot", "frame", "layer", "ts", "nfr", "id", "key", "rtx", "t", "first_t",
+                                          "size", "reads", "updates"))
+    return [(-1, slot, fr, ly, ts, nfr, True, i, k, x, t, ft, sz, rd, up, True)
+            for slot, fr, ly, ts, nfr, i, k, x, t, ft, sz, rd, up in zip(*cols)]
+
+
+_EMPTY_STATS: dict[str, Any] = {
+    "frames_complete": 0, "frames_incomplete": 0, "frames_received": 0, "frames_decoded": 0, "frames_dropped": 0,
+    "freezes": 0, "freeze_seconds": 0.0, "pauses": 0, "pause_seconds": 0.0, "playout_delay_ms": None,
+    "jitter_buffer_delay_ms": None, "key_frame_requests": 0}
