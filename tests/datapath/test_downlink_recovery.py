@@ -48,8 +48,13 @@ def test_a_downlink_loss_is_nacked_ignored_once_and_resent_after_the_next_nack(e
     for r in rtx:
         assert nack2_at_bob + UP_MS * 1000 <= r.time_us <= nack2_at_bob + UP_MS * 1000 + nack_wire_us
         assert r.fields["outcome"] == "delivered"
-    sfu = sim.summary()["sfu"]
+    summary = sim.summary()
+    sfu = summary["sfu"]
     assert sfu["nacks_in"] == 2 and sfu["rtx_sent"] == len(lost)
+    # bob's side of the same timeline: the two NACKs, every lost packet back by RTX and recovered
+    bob = summary["participants"]["bob"]["subscriptions"]["alice/video"]
+    assert bob["nacks_sent"] == 2 and bob["retransmitted_packets_received"] == len(lost)
+    assert bob["packets_recovered_by_rtx"] == len(lost) and bob["packets_lost"] == 0
 
 
 def test_both_engines_agree_packet_for_packet():

@@ -50,6 +50,13 @@ def test_a_participant_with_nack_off_sends_no_nack_and_gets_no_rtx_while_another
                   for r in packets(sim, "alice/up"))
     assert sfu["nacks_in"] == arrived
     assert sfu["rtx_sent"] == rtx["alice"]
+    # the subscribers' own counts are the packets on their links: NACKs sent up, RTX delivered down
+    subs = {who: sim.summary()["participants"][who]["subscriptions"]["carol/video"] for who in ("alice", "bob")}
+    delivered = sum(r.fields["ssrc"] == rtx_ssrc(video) and r.fields["outcome"] == "delivered"
+                    and r.fields["arrival"] < SECONDS for r in packets(sim, "alice/down"))
+    assert subs["alice"]["nacks_sent"] == nacks["alice"]
+    assert subs["alice"]["retransmitted_packets_received"] == delivered
+    assert subs["bob"]["nacks_sent"] == subs["bob"]["retransmitted_packets_received"] == 0
 
 
 def test_rtx_repairs_the_subscriber_that_nacks_and_only_it(meeting):

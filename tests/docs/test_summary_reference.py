@@ -128,5 +128,5 @@ def test_every_key_of_the_json_file_and_every_table_column_is_defined(tmp_path, 
     columns = re.split(r" {2,}", format_table({k: v for k, v in doc.items()}).splitlines()[0].strip())
     table = re.search(r"^## The `vroom run` table\n(.*?)(?=^## |\Z)", PAGE, flags=re.M | re.S).group(1)
     rows = set(re.findall(r"^\| `([^`]+)` \|", table, flags=re.M))
-    assert len(columns) == 9 and sorted(set(columns) - rows) == []
+    assert len(columns) == 12 and sorted(set(columns) - rows) == []
     assert capsys.readouterr().out.startswith("two-party: 2 participants")

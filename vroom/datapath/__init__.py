@@ -76,6 +76,7 @@ class DataPath:
         self._uid = 0
         self._padding: list[PacketBatch] = []  # probe padding waiting to be sent (uplink: target -1)
         self.node.pacers = self.pacers  # the summaries read the pacers' figures where they read the node's
+        self.node.recovery = self.recovery  # and the subscribers' NACK counters
         #: what the control loop is handed: probe clusters, and the pacers whose targets it sets
         self.send_padding = ProbeSender(self.queue_probe_cluster, self.pacers)
 

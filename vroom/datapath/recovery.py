@@ -36,6 +36,7 @@ import numpy as np
 from ..media.rtp import FLAG_KEYFRAME, FLAG_NACK, FLAG_PADDING, FLAG_RTX, KIND_VIDEO
 from ..net.loss import NoLoss
 from ..recovery.forward_log import LOG_AGE_US, ForwardLog
+from ..recovery.nack import NackCounters
 from ..recovery.nack_bank import NackBank
 from ..recovery.rtx import nack_bytes, rtx_size
 from .batch import NO_TARGET, NOT_AT_SFU, NOT_PROBE, SCHEMA, PacketBatch
@@ -253,6 +254,12 @@ class DownlinkRecovery:
         rtx["uid"] = self._rtx_uid + np.arange(n, dtype=np.int64)
         self._rtx_uid += n
         return rtx
+
+    def nack_counters(self, sub: int, track: int) -> NackCounters | None:
+        """The NACK list's counters of ``sub``'s subscription to ``track`` (None: it never had a gap)."""
+        key = self._keys.get((sub, track))
+        req = None if key is None else self.bank.requesters.get(key)
+        return None if req is None else req.counters
 
     def on_pli_forwarded(self, sub: int, track: int, now_us: int) -> None:
         self.log.on_pli_forwarded(sub, track, now_us)

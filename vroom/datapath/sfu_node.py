@@ -73,6 +73,8 @@ class SfuNode:
         #: the publishers' pacers (``pacing.Pacers``), set by the data path; the node never uses them, the
         #: summaries read their figures here, beside the node's counters
         self.pacers: Any = None
+        #: the subscribers' NACK lists (``recovery.DownlinkRecovery``, None without NACK), read the same way
+        self.recovery: Any = None
         self.packets_in = 0
         self.packets_forwarded = 0
         self.packets_discarded = 0  # arrived for an unpublished track or a gone publisher

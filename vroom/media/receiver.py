@@ -87,6 +87,7 @@ class Receivers:
         self.slot_kind = np.zeros(0, np.int64)
         n = 64
         self.received = np.zeros(n, np.int64)
+        self.rtx_received = np.zeros(n, np.int64)  # of those, RTX packets (webrtc-stats retransmittedPacketsReceived)
         self.bytes = np.zeros(n, np.int64)
         self.first_seq = np.full(n, np.iinfo(np.int64).max, np.int64)
         self.max_seq = np.full(n, -1, np.int64)
@@ -227,7 +228,7 @@ class Receivers:
         self.slot_track = _grow(self.slot_track, n)
         self.slot_kind = _grow(self.slot_kind, n)
         self.slot_sub[slot], self.slot_track[slot], self.slot_kind[slot] = sub, track, kind
-        for name in ("received", "bytes", "jitter", "jitter_sum", "jitter_n", "last_s", "messages",
+        for name in ("received", "rtx_received", "bytes", "jitter", "jitter_sum", "jitter_n", "last_s", "messages",
                      "message_latency_us", "message_latency_max_us"):
             setattr(self, name, _grow(getattr(self, name), n))
         self.first_seq = _grow(self.first_seq, n, np.iinfo(np.int64).max)
@@ -260,6 +261,9 @@ class Receivers:
         # a retransmission's delay is the repair's, not the path's: it counts towards neither the latency nor,
         # as libwebrtc's IsRetransmitOfOldPacket keeps it out, the RFC 3550 jitter
         first = (c["flags"] & (FLAG_RTX | FLAG_REPAIRED)) == 0
+        rtx = (c["flags"][order] & FLAG_RTX) > 0
+        if rtx.any():
+            self.rtx_received[:n_slots] += np.bincount(slot[rtx], minlength=n_slots)
         latency = np.maximum(c["arrival"][first] - c["t"][first], 1)
         bins = np.minimum((np.log(latency) / _LOG_RATIO).astype(np.int64), LATENCY_BINS - 1)
         # only the subscribers in this batch: a histogram as wide as every member ever is 34 kB a member
@@ -417,6 +421,7 @@ class Receivers:
             if self.jitter_n[slot] else 0.0,
         }
         if kind == KIND_VIDEO:
+            out["retransmitted_packets_received"] = int(self.rtx_received[slot])
             out.update(self.video.stats(slot))
         elif kind == KIND_AUDIO:
             out.update(self.audio.figures(slot, int(self.slot_sub[slot]), int(self.slot_track[slot])))

@@ -44,6 +44,9 @@ def _participant(sim: "RunView", p: "Participant") -> dict[str, Any]:
         frames={"complete": t["frames_complete"], "incomplete": t["frames_incomplete"],
                 "received": t["frames_received"], "decoded": t["frames_decoded"], "dropped": t["frames_dropped"]},
         key_frame_requests=t["key_frame_requests"],
+        nacks_sent=t["nacks_sent"],
+        retransmitted_packets_received=t["retransmitted_packets_received"],
+        packets_recovered_by_rtx=t["packets_recovered_by_rtx"],
         audio_concealed_packets=t["concealed_packets"],
         audio=_audio_totals(t),
         publications={pub.name: {"kind": pub.kind, "ssrc": pub.source.ssrc, "published": pub.published,
@@ -89,13 +92,16 @@ def _subscriptions(sim: "RunView", p: "Participant", p50: float | None) -> tuple
     subs: dict[str, Any] = {}
     t: dict[str, Any] = dict.fromkeys(("packets", "bytes", "lost", "expected", "freezes", "pauses", "frames_complete",
                                        "frames_incomplete", "frames_received", "frames_decoded", "frames_dropped",
-                                       "key_frame_requests", "concealed_packets"), 0)
+                                       "key_frame_requests", "concealed_packets", "nacks_sent",
+                                       "packets_recovered_by_rtx", "retransmitted_packets_received"), 0)
     t.update(dict.fromkeys(("freeze_seconds", "jit_w", "jit_n", "jit_all_w", "jit_all_n"), 0.0))
     t.update(dict.fromkeys(AUDIO_SUMS + ("audio_expected", "audio_delay_w"), 0))
     for slot in (rec.slots_of(p.index) if p.index >= 0 else []):
         stats = rec.subscription(slot)
         track = int(rec.slot_track[slot])
         _quality(sim, p, slot, track, stats, p50)
+        if int(rec.slot_kind[slot]) == KIND_VIDEO:
+            _nacks(sim, p, track, stats)
         subs[f"{sim.directory.publisher(track).key}/{sim.directory.tracks[track].name}"] = stats
         t["packets"] += stats["packets_received"]
         t["bytes"] += stats["bytes_received"]
@@ -121,7 +127,16 @@ def _subscriptions(sim: "RunView", p: "Participant", p50: float | None) -> tuple
 
 #: the video figures a participant's summary adds up over its subscriptions
 _VIDEO_SUMS = ("freezes", "freeze_seconds", "pauses", "frames_complete", "frames_incomplete", "frames_received",
-               "frames_decoded", "frames_dropped", "key_frame_requests")
+               "frames_decoded", "frames_dropped", "key_frame_requests", "nacks_sent", "packets_recovered_by_rtx",
+               "retransmitted_packets_received")
+
+
+def _nacks(sim: "RunView", p: "Participant", track: int, stats: dict[str, Any]) -> None:
+    """The subscriber's NACK list for a video track: NACKs sent, packets recovered after a NACK."""
+    recovery = getattr(getattr(sim, "sfu_node", None), "recovery", None)
+    counters = None if recovery is None else recovery.nack_counters(p.index, track)
+    stats["nacks_sent"] = 0 if counters is None else counters.nacks_sent
+    stats["packets_recovered_by_rtx"] = 0 if counters is None else counters.packets_recovered
 
 
 def _quality(sim: "RunView", p: "Participant", slot: int, track: int, stats: dict[str, Any],
@@ -247,20 +262,26 @@ def _fmt(value: Any, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
+#: what the table's columns are (each field is defined in docs/summary.md with its source)
+TABLE_FOOTER = ("columns, over what each participant received: loss % after recovery and audio jitter (RFC 3550),\n"
+                "one-way latency p50/p95, video freezes and their seconds (webrtc-stats), NACKs sent, RTX received")
+
+
 def format_table(summary: dict[str, Any], *, limit: int | None = None) -> str:
     """A fixed-width table, one row per participant."""
     head = ("participant", "state", "sent pkts", "recv pkts", "loss %", "jitter ms", "p50 ms", "p95 ms",
-            "freezes")
+            "freezes", "freeze s", "NACKs", "RTX")
     rows = []
     for identity, p in summary["participants"].items():
         if "error" in p:
             err = p["error"]
-            rows.append((identity, f"refused {err['code']}", "-", "-", "-", "-", "-", "-", "-"))
+            rows.append((identity, f"refused {err['code']}", *("-",) * (len(head) - 2)))
             continue
         lat = p["latency_ms"]
         rows.append((identity, p["state"], str(p["sent"]["packets"]), str(p["received"]["packets"]),
                      f"{100 * p['loss']:.2f}", f"{p['jitter_ms']:.2f}", _fmt(lat["p50"], ".1f"),
-                     _fmt(lat["p95"], ".1f"), str(p["freezes"])))
+                     _fmt(lat["p95"], ".1f"), str(p["freezes"]), f"{p['freeze_seconds']:.1f}",
+                     str(p.get("nacks_sent", 0)), str(p.get("retransmitted_packets_received", 0))))
     shown = rows if limit is None or len(rows) <= limit else rows[: limit - 1]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)]
     lines = ["  ".join(h.ljust(w) if i < 2 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths)))]
@@ -279,6 +300,7 @@ def format_table(summary: dict[str, Any], *, limit: int | None = None) -> str:
             f"all {len(served)} receivers: loss % median {loss[len(loss) // 2]:.2f} (worst {loss[-1]:.2f}), "
             f"p95 latency ms median {p95[len(p95) // 2]:.1f} (worst {p95[-1]:.1f}), "
             f"freezes {sum(p['freezes'] for p in served)}" + (f"; {refused} refused" if refused else ""))
+    lines.append(TABLE_FOOTER)
     rest = summary.get("rest")
     if rest:
         d = rest["delay_s"]
