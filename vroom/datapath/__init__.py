@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..loop.rtt import RttMeter
 from ..media.rtp import FLAG_PADDING, HEADER_BYTES, MAX_PAYLOAD, PacketColumns
 from ..net.feedback import FeedbackLog
 from .batch import NO_TARGET, NOT_AT_SFU, NOT_PROBE, SCHEMA, PacketBatch
@@ -53,14 +54,18 @@ class DataPath:
     """Sources → uplinks → SFU node → downlinks → receivers, brought up to a time on request."""
 
     def __init__(self, *, engine: str, sfu: "SFU", members: list["Participant"], receivers: "Receivers",
-                 trace: "Trace", link_ids: dict[str, int], feedback: FeedbackLog | None, nack: bool = True) -> None:
+                 trace: "Trace", link_ids: dict[str, int], feedback: FeedbackLog | None, nack: bool = True,
+                 rtt: RttMeter | None = None) -> None:
+        """``rtt``: the round trips the control loop measures (``loop.rtt``), which loss recovery reads."""
         self.sfu = sfu
         self.members = members  # by SFU member index
         self.node = SfuNode(sfu=sfu, members=members)
         hops = HopLog(sfu=sfu, trace=trace, link_ids=link_ids, feedback=feedback)
         kind = FastEngine if engine == "fast" else ReferenceEngine
         #: NACK/RTX between the SFU and its subscribers (None: no loss recovery on that hop)
-        self.recovery = DownlinkRecovery(sfu=sfu, members=members) if nack else None
+        rtt = RttMeter() if rtt is None else rtt
+        self.recovery = DownlinkRecovery(sfu=sfu, members=members, sfu_rtt=rtt.sfu, client_rtt=rtt.client) \
+            if nack else None
         self.engine: FastEngine | ReferenceEngine = kind(members=members, node=self.node, hops=hops,
                                                          receivers=receivers, recovery=self.recovery)
         self.done_until = 0  # everything sent before this is computed

@@ -51,6 +51,7 @@ class NackBank:
         self._pending: list[dict[str, np.ndarray]] = []
         self._pending_from: int | None = None  # the earliest pending observation
         self._timers: dict[int, int] = {}  # stream -> its next timer pass, while its list holds entries
+        self._done = self.start_us  # everything before this is processed
 
     def _grow(self, n: int) -> None:
         if n > len(self.newest):
@@ -59,12 +60,15 @@ class NackBank:
             self.rtt_us = np.concatenate([self.rtt_us, np.zeros(size - len(self.rtt_us), np.int64)])
 
     def set_rtt(self, key: int, rtt_us: int) -> None:
-        """The retry interval of stream ``key`` (libwebrtc: the call's max RTT)."""
+        """The retry interval of stream ``key`` (libwebrtc: the call's max RTT), from the end of the last
+        ``process`` on: a stream waiting for its next useful pass gets it again under the new interval."""
         self._grow(key + 1)
         self.rtt_us[key] = int(rtt_us)
         req = self.requesters.get(key)
         if req is not None:
             req.update_rtt(int(rtt_us))
+            if key in self._timers:
+                self._timers[key] = self._useful_pass(req, self._done)
 
     def observe(self, t: np.ndarray, uid: np.ndarray, key: np.ndarray, seq: np.ndarray,
                 recovered: np.ndarray) -> None:
@@ -110,6 +114,7 @@ class NackBank:
     def process(self, until: int) -> list[NackMessage]:
         """Every observation and timer pass before ``until``: the NACKs, sorted (see the module docstring)."""
         obs = self._due(until)
+        self._done = max(self._done, until)
         out: list[NackMessage] = []
         busy = self._plain_streams(obs)
         due = [k for k, t in self._timers.items() if t < until]
