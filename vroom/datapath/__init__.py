@@ -60,10 +60,12 @@ class DataPath:
         self.sfu = sfu
         self.members = members  # by SFU member index
         self.node = SfuNode(sfu=sfu, members=members)
-        hops = HopLog(sfu=sfu, trace=trace, link_ids=link_ids, feedback=feedback)
+        rtt = RttMeter() if rtt is None else rtt
+        # without congestion control the packets' timing is still logged, for the RTT meter alone
+        timing = feedback if feedback is not None else rtt.timing_log()
+        hops = HopLog(sfu=sfu, trace=trace, link_ids=link_ids, feedback=timing)
         kind = FastEngine if engine == "fast" else ReferenceEngine
         #: NACK/RTX between the SFU and its subscribers (None: no loss recovery on that hop)
-        rtt = RttMeter() if rtt is None else rtt
         self.recovery = DownlinkRecovery(sfu=sfu, members=members, sfu_rtt=rtt.sfu, client_rtt=rtt.client) \
             if nack else None
         self.engine: FastEngine | ReferenceEngine = kind(members=members, node=self.node, hops=hops,

@@ -58,6 +58,7 @@ class ControlLoop:
         self.events = events
         self.congestion_control = congestion_control = feedback is not None
         self.log = feedback
+        self.link_ids = link_ids
         self.rtt = rtt = RttMeter() if rtt is None else rtt
         rtt_us = self.sfu_rtt_us  # the SFU's measured RTT to a participant (LiveKit's, from its RRs)
         self.probes = ProbeRegulator(publications=publications, send_padding=send_padding, rtt_us=rtt_us)
@@ -82,6 +83,8 @@ class ControlLoop:
         timers = [self.keyframes.get_timer(), self.sampler.get_timer()]
         if self.congestion_control:
             timers += [self.feedback.get_timer(), self.allocation.get_timer(), self.simulcast.get_timer()]
+        elif self.rtt.get_timer() is not None:  # no feedback rounds: the RTT meter cuts its own log
+            timers.append(self.rtt.get_timer())  # type: ignore[arg-type]
         return min(timers)
 
     def handle_timer(self, now: int) -> None:
@@ -90,7 +93,9 @@ class ControlLoop:
         members = [p for p in self.members if p.connected]
         if self.congestion_control and self.feedback.get_timer() <= now:
             self.feedback.handle_timer(now, members)
-            self.rtt.handle_timer(now, [p.index for p in members])
+            self.rtt.handle_timer(now, members)
+        elif (due := self.rtt.get_timer()) is not None and due <= now:
+            self.rtt.measure(now, members, self.link_ids)
             self.allocation.handle_timer(now, members)
             self.simulcast.handle_timer(now)
         if self.keyframes.get_timer() <= now:

@@ -5,7 +5,8 @@ publisher's uplink goes to the publisher, a subscriber's report on its downlink 
 reports are cut in one numpy pass, then each feeds its link's estimator (``sfu.bwe``, chosen by name);
 the estimators' own probe clusters go to the probe regulator, and a publisher's encoder follows its
 uplink estimate (the budget split over its video tracks by their ladders), and so does its pacer
-(``datapath.pacing``: the pacing rate is the target before pushback, goog_cc ``GetPacingRates``). goog_cc's
+(``datapath.pacing``: the pacing rate is the target before pushback, or the streams' min bitrates summed
+if more, times the pacing factor, goog_cc ``GetPacingRates``). goog_cc's
 congestion-window pushback (``sfu.bwe.pushback``) turns the bytes in flight into the share of frames the
 encoder drops, and the encoder pauses while the pacer's expected queue is over 2 s; the uplink's loss
 reaches the Opus encoders, which code in-band FEC when it is reported (``media.audio``). The router also keeps what

@@ -26,11 +26,15 @@ Where the samples come from (``RttMeter``, fed by the control loop's feedback ro
   A − LSR − DLSR = the one-way delay out + the one-way delay back, in NTP short format with libwebrtc's
   rounding (``recovery.rtt.rtt_from_sr_rr``). The SFU's SR goes down and the subscriber's RR comes up
   (``SfuRtt``); the participant's SR goes up and the SFU's RR comes down (``ClientRtt``). Each
-  participant's reports go once a second (``RTCP_INTERVAL_US``), from the first round that has both
-  directions' timing.
+  participant's reports go once a second (``RTCP_INTERVAL_US``), from the first round that has a report
+  on either of its links.
+- A direction that never carried a reported packet (a participant that publishes nothing, or receives
+  nothing) carries no media an RTCP packet could queue behind: the report takes that link's propagation
+  delay and its own serialization (``idle_one_way``), as any packet on the empty link would.
 
-Without congestion control there are no feedback reports, and a participant that publishes nothing has
-no uplink timing: no sample is taken, and each user keeps its default.
+Without congestion control no transport-wide feedback goes back to a sender, but the receivers' timing
+is the same: the meter keeps its own log of every link's packets (``timing_log``) and cuts it every
+100 ms as the feedback rounds would (``measure``), for the RTCP RTTs only.
 """
 
 from __future__ import annotations
@@ -39,21 +43,26 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from ..net.feedback import NOT_RECEIVED
-from ..recovery.rtt import (CallStatsRtt, FeedbackRttWindow, LiveKitNackRtt, feedback_rtt, rtt_from_sr_rr)
+from ..net.feedback import NOT_RECEIVED, FeedbackLog
+from ..recovery.rtt import CallStatsRtt, FeedbackRttWindow, LiveKitNackRtt, feedback_rtt, rtt_from_sr_rr
+from ..recovery.rtx import receiver_report_bytes
 
 if TYPE_CHECKING:
     from ..net.feedback import Report
+    from ..net.link import Link
+    from ..participant import Participant
 
 __all__ = ["SfuRtt", "ClientRtt", "RttMeter", "OneWay", "RTCP_INTERVAL_US", "SEQUENCER_DEFAULT_RTT_US",
-           "NACK_DEFAULT_RTT_US"]
+           "NACK_DEFAULT_RTT_US", "MEASURE_INTERVAL_US", "idle_one_way", "sr_rr_rtt"]
 
-#: libwebrtc rtcp_sender.h kDefaultVideoReportInterval: a video stream's RTCP report every second.
+#: libwebrtc rtcp_sender.cc kDefaultVideoReportInterval: a video stream's RTCP report every second.
 RTCP_INTERVAL_US = 1_000_000
 #: LiveKit sequencer.go defaultRtt: the SFU's RTT until the first receiver report.
 SEQUENCER_DEFAULT_RTT_US = 70_000
 #: libwebrtc nack_requester.cc kDefaultRtt: the NACK lists' RTT until CallStats has one.
 NACK_DEFAULT_RTT_US = 100_000
+#: Without congestion control, the meter cuts its own log as often as the feedback rounds would (100 ms).
+MEASURE_INTERVAL_US = 100_000
 
 
 class OneWay(NamedTuple):
@@ -161,6 +170,36 @@ class RttMeter:
         self.up: dict[int, OneWay] = {}  # member -> its uplink's newest acknowledged packet
         self.down: dict[int, OneWay] = {}
         self._next_rtcp: dict[int, int] = {}
+        self.log: FeedbackLog | None = None  # the meter's own log, without congestion control
+        self._next_measure = MEASURE_INTERVAL_US
+
+    def timing_log(self) -> FeedbackLog:
+        """The log the data path records every link's packets in when no feedback log exists."""
+        if self.log is None:
+            self.log = FeedbackLog()
+        return self.log
+
+    def get_timer(self) -> int | None:
+        """When ``measure`` is next due; None without a log of its own (the feedback rounds feed the meter)."""
+        return None if self.log is None else self._next_measure
+
+    def measure(self, now_us: int, members: list["Participant"], link_ids: dict[str, int]) -> None:
+        """The meter's own round: each link's packets cut as its report would be (what reached the receiver one
+        reverse-path propagation delay ago), their timing taken, then the RTCP reports that are due."""
+        assert self.log is not None
+        self._next_measure = now_us + MEASURE_INTERVAL_US
+        cutoff: dict[int, int] = {}
+        for p in members:
+            assert p.uplink is not None and p.downlink is not None
+            cutoff[link_ids[p.uplink.name]] = now_us - p.downlink.config.delay_us
+            cutoff[link_ids[p.downlink.name]] = now_us - p.uplink.config.delay_us
+        reports = self.log.reports(cutoff)
+        for p in members:
+            for link, uplink in ((p.uplink, True), (p.downlink, False)):
+                report = reports.get(link_ids[link.name])  # type: ignore[union-attr]
+                if report is not None:
+                    self.on_report(p.index, uplink, report, now_us)
+        self.handle_timer(now_us, members)
 
     def on_report(self, member: int, uplink: bool, report: "Report", now_us: int) -> int | None:
         """A link's report reaching its sender at ``now_us``; for an uplink, returns goog_cc's max feedback
@@ -178,12 +217,17 @@ class RttMeter:
         self.client.on_feedback(member, rtt.max_rtt_us)
         return rtt.max_rtt_us
 
-    def handle_timer(self, now_us: int, members: list[int]) -> None:
-        """After a feedback round: the RTCP reports of the ``members`` that are due, then CallStats."""
-        for m in members:
+    def handle_timer(self, now_us: int, members: list["Participant"]) -> None:
+        """After a feedback round: the RTCP reports of the connected ``members`` that are due, then CallStats."""
+        for p in members:
+            m = p.index
             up, down = self.up.get(m), self.down.get(m)
-            if up is None or down is None or self._next_rtcp.get(m, now_us) > now_us:
+            if (up is None and down is None) or self._next_rtcp.get(m, now_us) > now_us:
                 continue
+            if up is None:
+                up = idle_one_way(p.uplink, down.arrival_us)  # type: ignore[union-attr]
+            if down is None:
+                down = idle_one_way(p.downlink, up.arrival_us)
             self._next_rtcp[m] = now_us + RTCP_INTERVAL_US
             sfu_rtt = sr_rr_rtt(down, up)  # the SFU's SR down, the subscriber's RR up
             if sfu_rtt is not None:
@@ -198,6 +242,16 @@ class RttMeter:
         self.up.pop(member, None)
         self.down.pop(member, None)
         self._next_rtcp.pop(member, None)
+
+
+def idle_one_way(link: "Link | None", at_us: int) -> OneWay:
+    """An RTCP report leaving at ``at_us`` on a link that carries no reported packets: its propagation delay
+    and the report's serialization (an RR with one report block)."""
+    assert link is not None
+    cfg = link.config
+    size = receiver_report_bytes()
+    serialization = 0 if cfg.rate_bps is None else -(-size * 8_000_000 // cfg.rate_bps)
+    return OneWay(int(at_us), int(at_us) + cfg.delay_us + serialization)
 
 
 def sr_rr_rtt(out: OneWay, back: OneWay) -> int | None:
