@@ -129,7 +129,7 @@ class DownlinkRecovery:
         for sub in client.changed_since(seen):
             rtt = client.nack_rtt(sub)
             for k in self._keys_of.get(sub, ()):
-                self.bank.set_rtt(k, rtt)
+                self.bank.set_rtt(k, rtt, client.changed_us)
 
     # -- the subscriber's side ---------------------------------------------------------------------------
     def observe(self, sub: np.ndarray, track: np.ndarray, seq: np.ndarray, arrival: np.ndarray, uid: np.ndarray,

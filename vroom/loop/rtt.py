@@ -28,9 +28,9 @@ Where the samples come from (``RttMeter``, fed by the control loop's feedback ro
   (``SfuRtt``); the participant's SR goes up and the SFU's RR comes down (``ClientRtt``). Each
   participant's reports go once a second (``RTCP_INTERVAL_US``), from the first round that has a report
   on either of its links.
-- A direction that never carried a reported packet (a participant that publishes nothing, or receives
-  nothing) carries no media an RTCP packet could queue behind: the report takes that link's propagation
-  delay and its own serialization (``idle_one_way``), as any packet on the empty link would.
+- A direction with no reported packet in the last RTCP interval (a participant that publishes nothing, or
+  receives nothing) carries no media an RTCP packet could queue behind: the report takes that link's
+  propagation delay and its own serialization (``idle_one_way``), as any packet on the empty link would.
 
 Without congestion control no transport-wide feedback goes back to a sender, but the receivers' timing
 is the same: the meter keeps its own log of every link's packets (``timing_log``) and cuts it every
@@ -109,6 +109,7 @@ class ClientRtt:
         self._last_rtcp: dict[int, int] = {}  # member -> its latest RTCP RTT, µs
         self.version = 0  # moves whenever some member's ``nack_rtt`` changes
         self.changed_at: dict[int, int] = {}  # member -> the version its ``nack_rtt`` last changed at
+        self.changed_us = 0  # when the latest change was made
 
     def call(self, member: int, now_us: int) -> CallStatsRtt:
         calls = self._calls.get(member)
@@ -138,7 +139,9 @@ class ClientRtt:
                 if calls.max_rtt_us != before:
                     self.changed_at[member] = self.version + 1
                     changed = True
-        self.version += changed
+        if changed:
+            self.version += 1
+            self.changed_us = int(now_us)
 
     def changed_since(self, version: int) -> list[int]:
         """The members whose ``nack_rtt`` changed after ``version``."""
@@ -221,7 +224,7 @@ class RttMeter:
         """After a feedback round: the RTCP reports of the connected ``members`` that are due, then CallStats."""
         for p in members:
             m = p.index
-            up, down = self.up.get(m), self.down.get(m)
+            up, down = self._recent(self.up, m, now_us), self._recent(self.down, m, now_us)
             if (up is None and down is None) or self._next_rtcp.get(m, now_us) > now_us:
                 continue
             if up is None:
@@ -236,6 +239,13 @@ class RttMeter:
             if own is not None:
                 self.client.on_rtcp(m, own, now_us)
         self.client.handle_timer(now_us)
+
+    @staticmethod
+    def _recent(newest: dict[int, OneWay], member: int, now_us: int) -> OneWay | None:
+        """The member's newest reported packet on a link, unless it arrived over an RTCP interval ago (the
+        link has carried no media since: an RTCP report would find it idle)."""
+        one = newest.get(member)
+        return one if one is not None and one.arrival_us >= now_us - RTCP_INTERVAL_US else None
 
     def forget(self, member: int) -> None:
         """The member's session ended: its links' timing goes (a rejoin is a new member)."""

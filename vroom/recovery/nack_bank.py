@@ -59,16 +59,17 @@ class NackBank:
             self.newest = np.concatenate([self.newest, np.full(size - len(self.newest), NO_SEQ, np.int64)])
             self.rtt_us = np.concatenate([self.rtt_us, np.zeros(size - len(self.rtt_us), np.int64)])
 
-    def set_rtt(self, key: int, rtt_us: int) -> None:
-        """The retry interval of stream ``key`` (libwebrtc: the call's max RTT), from the end of the last
-        ``process`` on: a stream waiting for its next useful pass gets it again under the new interval."""
+    def set_rtt(self, key: int, rtt_us: int, from_us: int = 0) -> None:
+        """The retry interval of stream ``key`` (libwebrtc: the call's max RTT), from ``from_us`` (and never
+        before the end of the last ``process``) on: a stream waiting for its next useful pass gets it again
+        under the new interval."""
         self._grow(key + 1)
         self.rtt_us[key] = int(rtt_us)
         req = self.requesters.get(key)
         if req is not None:
             req.update_rtt(int(rtt_us))
             if key in self._timers:
-                self._timers[key] = self._useful_pass(req, self._done)
+                self._timers[key] = self._useful_pass(req, max(self._done, int(from_us)))
 
     def observe(self, t: np.ndarray, uid: np.ndarray, key: np.ndarray, seq: np.ndarray,
                 recovered: np.ndarray) -> None:
