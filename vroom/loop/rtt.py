@@ -9,15 +9,16 @@ Two views of each participant's round trip with the SFU, one provider each, keye
 - ``ClientRtt``, the participant's endpoint's: libwebrtc's ``CallStats`` over its RTCP RTTs
   (``recovery.rtt.CallStatsRtt``), whose max the NACK lists take (``nack_rtt(member)``; the
   ``NackRequester``'s ``kDefaultRtt`` 100 ms until known); and goog_cc's feedback RTT of its uplink
-  (``recovery.rtt.FeedbackRttWindow``, the mean of the last 32 reports' max RTTs), which its sender's
-  pacer and packet history read: ``feedback_rtt(member)``.
+  (``recovery.rtt.FeedbackRttWindow``, the mean of the last 32 reports' max RTTs), for its sender's
+  packet history: ``feedback_rtt(member)``. (GCC and its pushback take each report's RTTs themselves.)
 
 Where the samples come from (``RttMeter``, fed by the control loop's feedback rounds):
 
 - goog_cc's feedback RTT, per uplink report: the report's arrival at the publisher (the round's time)
   minus each acknowledged packet's send time, the largest of the report (``recovery.rtt.feedback_rtt``).
   So it holds the uplink's propagation, queue and serialization as the packets saw them, the receiver's
-  hold until the report, and the report's own trip back.
+  hold until the report, and the report's own trip back (the reverse link's propagation delay: a report
+  is not queued, ``net.feedback``).
 - RTCP SR/RR (RFC 3550 §6.4.1). vroom carries no RTCP sender or receiver reports yet, so the meter works
   out what they would measure from the timing the feedback reports carry: the newest packet a report
   acknowledges gives its link's one-way delay as that packet took it (its arrival minus its send time,
