@@ -75,9 +75,10 @@ def test_feedback_rtt_of_a_link_with_a_standing_queue_is_its_delays_plus_the_que
 
 def test_rtcp_rtt_is_the_one_way_delays_both_ways_and_defaults_hold_until_measured():
     # The same uplink (the newest packet took 140 ms up: 30 ms propagation, 100 ms queue, 10 ms serialization;
-    # an SR sent at t = 0 would have LSR 0, "no SR yet", so the burst is at 10 ms) and a downlink of 20 ms at 1 Gbps: a 200-byte packet sent at 100 ms arrives at 120.002 ms. The SFU's SR
-    # rides down with it (20.002 ms) and the RR comes up as the uplink's newest packet did (140 ms): RTCP's
-    # A − LSR − DLSR is 160.002 ms, to within the NTP short format's ~31 µs; LiveKit keeps whole ms (160 or 159).
+    # an SR sent at t = 0 would have LSR 0, "no SR yet", so the burst is at 10 ms) and a downlink of 20 ms at
+    # 1 Gbps: a 200-byte packet sent at 100 ms arrives at 120.002 ms. The SFU's SR rides down with it
+    # (20.002 ms) and the RR comes up as the uplink's newest packet did (140 ms): RTCP's A − LSR − DLSR is
+    # 160.002 ms, to within the NTP short format's ~31 µs; LiveKit keeps whole ms (160 or 159).
     up = _link("a/up", rate_bps=1_000_000, delay_us=30 * MS)
     down = _link("a/down", rate_bps=1_000_000_000, delay_us=20 * MS)
     log, meter = FeedbackLog(), RttMeter()
