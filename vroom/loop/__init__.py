@@ -94,10 +94,10 @@ class ControlLoop:
         if self.congestion_control and self.feedback.get_timer() <= now:
             self.feedback.handle_timer(now, members)
             self.rtt.handle_timer(now, members)
-        elif (due := self.rtt.get_timer()) is not None and due <= now:
-            self.rtt.measure(now, members, self.link_ids)
             self.allocation.handle_timer(now, members)
             self.simulcast.handle_timer(now)
+        elif (due := self.rtt.get_timer()) is not None and due <= now:
+            self.rtt.measure(now, members, self.link_ids)
         if self.keyframes.get_timer() <= now:
             self.keyframes.handle_timer(now)
         if self.sampler.get_timer() <= now:
