@@ -68,7 +68,8 @@ class ControlLoop:
                                           feedback=self.feedback, probes=self.probes, dominant=dominant,
                                           announce=self._switched, probing=congestion_control)
         self.simulcast = AdaptiveSimulcast(sfu=sfu, members=members, publications=publications)
-        self.keyframes = KeyframeRequester(sfu=sfu, members=members, publications=publications, rtt_us=rtt_us)
+        self.keyframes = KeyframeRequester(sfu=sfu, members=members, publications=publications,
+                                           reach_us=rtt.sfu_to_member_us)
         self.quality = NetworkQuality(sfu=sfu, members=members, publications=publications, feedback=self.feedback,
                                       allocation=self.allocation, trace=trace, events=events, rtt_us=rtt_us)
         self.sampler = Sampler(sfu=sfu, members=members, publications=publications, receivers=receivers,

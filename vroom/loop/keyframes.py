@@ -27,11 +27,12 @@ class KeyframeRequester:
     """PLIs for subscriptions whose target layer is not the one they get, throttled per layer."""
 
     def __init__(self, *, sfu: "SFU", members: list["Participant"], publications: list["Publication"],
-                 rtt_us: Callable[["Participant"], int]) -> None:
+                 reach_us: Callable[["Participant", int], int]) -> None:
+        """``reach_us(publisher, now)``: how long a PLI sent now takes to reach the publisher."""
         self.sfu = sfu
         self.members = members
         self.publications = publications
-        self.rtt_us = rtt_us
+        self.reach_us = reach_us
         self.pli_at: dict[tuple[int, int], int] = {}  # (track, layer) -> last PLI sent
         self.plis_sent = 0
         self._next = FEEDBACK_INTERVAL_US
@@ -62,4 +63,4 @@ class KeyframeRequester:
                 continue
             self.pli_at[(track, layer)] = now
             self.plis_sent += 1
-            pub.source.request_keyframe(layer, now + self.rtt_us(owner))
+            pub.source.request_keyframe(layer, now + self.reach_us(owner, now))
