@@ -1,3 +1,4 @@
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -47,12 +48,12 @@ def pytest_collection_finish(session):
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node):
     """pytest-xdist's controller, for each worker it starts: the folder where the notebooks' results go."""
-    from .notebook_runs import NOTEBOOK_RUNS
+    from .notebook_runs import NOTEBOOK_FOLDER
 
     config = node.config
-    if NOTEBOOK_RUNS not in config.stash:
-        config.stash[NOTEBOOK_RUNS] = tempfile.mkdtemp(prefix="vroom-notebooks-")
-    node.workerinput["vroom_notebooks"] = config.stash[NOTEBOOK_RUNS]
+    if NOTEBOOK_FOLDER not in config.stash:
+        config.stash[NOTEBOOK_FOLDER] = tempfile.mkdtemp(prefix="vroom-notebooks-")
+    node.workerinput["vroom_notebooks"] = config.stash[NOTEBOOK_FOLDER]
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -67,3 +68,15 @@ def pytest_xdist_node_collection_finished(node, ids):
     names = _notebook_names(ids)
     if names and _notebooks_can_run():
         config.stash[CONTROLLER_RUNS] = NotebookRuns(names, kernels=1, out_dir=Path(node.workerinput["vroom_notebooks"]))
+
+
+def pytest_unconfigure(config):
+    """pytest-xdist's controller: the notebooks' folder goes once the session is over (their runs first)."""
+    from .notebook_runs import CONTROLLER_RUNS, NOTEBOOK_FOLDER
+
+    runs = config.stash.get(CONTROLLER_RUNS, None)
+    if runs is not None:
+        runs.join()
+    folder = config.stash.get(NOTEBOOK_FOLDER, None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)

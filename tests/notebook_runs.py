@@ -22,7 +22,9 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 SLOWEST_FIRST = ["05-classroom-50", "02-simulcast-under-bandwidth-drop", "06-loss-recovery", "03-property-testing"]
 #: where the session keeps its ``NotebookRuns`` or ``NotebookFiles``
 NOTEBOOK_RUNS = pytest.StashKey()
-#: pytest-xdist's controller: its ``NotebookRuns`` (the workers' NOTEBOOK_RUNS is the folder it writes to)
+#: pytest-xdist's controller: the folder its runs write to, for the workers
+NOTEBOOK_FOLDER = pytest.StashKey()
+#: pytest-xdist's controller: its ``NotebookRuns``
 CONTROLLER_RUNS = pytest.StashKey()
 #: how long a worker waits for a notebook the controller runs (its cells time out at 300 s each)
 WAIT_S = 1800

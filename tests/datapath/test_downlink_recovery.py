@@ -5,6 +5,8 @@ import pytest
 
 import vroom
 
+from .helpers import packets
+
 UP_MS, DOWN_MS = 20, 30  # bob's one-way delays: his RTT is 50 ms and what the packets add
 GBPS = {"rate": "1Gbps"}  # serialization of a 1240-byte packet: 9.92 µs
 
@@ -25,10 +27,6 @@ def meeting(engine, outage_us=None):
     sim.at((outage_us + 500) / 1e6, lambda: sim.set_link("bob/down", up=True))
     sim.run("3s")
     return sim
-
-
-def packets(sim, link):
-    return [r for r in sim.trace.records if r.kind == "packet" and r.fields["link"] == link]
 
 
 @pytest.mark.parametrize("engine", ["fast", "reference"])

@@ -9,14 +9,12 @@ from vroom.datapath.hops import RTCP_SSRC, rtx_ssrc
 from vroom.errors import ConfigError
 from vroom.scenario import Scenario
 
+from .helpers import packets
+
 CLEAN = {"rate": "1Gbps", "delay": "20ms"}
 LOSSY = {"rate": "1Gbps", "delay": "20ms", "loss": 0.05}
 VIDEO = [{"video": {"bitrate": "1Mbps"}}]
 SECONDS = 4
-
-
-def packets(sim, link):
-    return [r for r in sim.trace.records if r.kind == "packet" and r.fields["link"] == link]
 
 
 def three(engine="fast", seconds=SECONDS):

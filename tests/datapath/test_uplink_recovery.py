@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 import vroom
-from vroom.datapath import RTCP_SSRC, PacketBatch, Pacers, rtx_ssrc
+from vroom.datapath import RTCP_SSRC, Pacers, PacketBatch, rtx_ssrc
 from vroom.datapath.uplink_recovery import UplinkRecovery
 from vroom.media.rtp import FLAG_RTX, KIND_VIDEO
+
+from .helpers import packets
 
 UP_MS, DOWN_MS = 20, 30  # alice's one-way delays: her RTT is 50 ms
 GBPS = {"rate": "1Gbps"}  # serialization of a 1240-byte packet: 9.92 µs
@@ -36,10 +38,6 @@ def meeting(engine, outage_us=None):
     sim.at((outage_us + 500) / 1e6, lambda: sim.set_link("alice/up", up=True))
     sim.run("3s")
     return sim
-
-
-def packets(sim, link):
-    return [r for r in sim.trace.records if r.kind == "packet" and r.fields["link"] == link]
 
 
 def arrival_us(record):

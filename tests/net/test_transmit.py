@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vroom.net.link import DELIVERED, transmit
+from vroom.net.sojourn import EDGES_US, sojourn_bins
 
 from .helpers import make_link
 
@@ -85,3 +86,11 @@ def test_a_burst_queues_as_worked_by_hand():
     # 11 sojourns: 10 (twice), 20, ..., 100: the median is the 6th, 50 ms
     assert link.counters()["queue_delay_ms"] == {"p50": 50.0, "p95": 100.0, "max": 100.0}
     assert int(link.sojourn.counts.sum()) == 11
+
+
+def test_the_sojourn_bins_are_the_edges_searched():
+    """The bins worked out from the three widths equal a search over the edges (the definition), at every edge,
+    either side of it, and beyond the last."""
+    edges = EDGES_US.tolist()
+    x = np.array(sorted({v + d for v in edges for d in (-1, 0, 1) if v + d >= 0} | {20_000_000}), np.int64)
+    assert sojourn_bins(x).tolist() == np.searchsorted(EDGES_US, x, side="left").tolist()

@@ -51,19 +51,21 @@ def oracle(rows, until):
     return sorted(out, key=lambda m: (m[0], m[1], m[3]))
 
 
-@settings(max_examples=150, deadline=None)
-@given(arrivals(), st.lists(st.integers(1, 2_000_000), max_size=4))
-def test_the_bank_equals_a_requester_per_stream_on_every_packet_and_pass(rows, cuts):
-    until = max(r[0] for r in rows) + 500_000
+def processed(rows, cuts):
+    """The bank's messages for ``rows``, processed up to each of ``cuts`` in turn."""
     bank = NackBank()
     for key in {r[1] for r in rows}:
         bank.set_rtt(key, RTT_US)
     cols = np.array(rows, dtype=np.int64).T
     bank.observe(cols[0], np.arange(len(rows)), cols[1], cols[2], cols[3])
-    got = []
-    for cut in sorted(c for c in cuts if c < until) + [until]:
-        got += [(m.t_us, m.key, m.seqs, m.from_timer) for m in bank.process(cut)]
-    assert got == oracle(rows, until)
+    return [(m.t_us, m.key, m.seqs, m.from_timer) for cut in cuts for m in bank.process(cut)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(arrivals(), st.lists(st.integers(1, 2_000_000), max_size=4))
+def test_the_bank_equals_a_requester_per_stream_on_every_packet_and_pass(rows, cuts):
+    until = max(r[0] for r in rows) + 500_000
+    assert processed(rows, sorted(c for c in cuts if c < until) + [until]) == oracle(rows, until)
 
 
 def test_a_loss_is_nacked_at_once_then_every_rtt_until_the_retransmission_arrives():
@@ -94,15 +96,7 @@ def test_the_bank_equals_the_requesters_processed_in_short_epochs(rows, step):
     # epochs shorter than a stream's retry interval: streams with entries waiting and packets in order are
     # left alone until their timer pass falls inside an epoch
     until = max(r[0] for r in rows) + 500_000
-    bank = NackBank()
-    for key in {r[1] for r in rows}:
-        bank.set_rtt(key, RTT_US)
-    cols = np.array(rows, dtype=np.int64).T
-    bank.observe(cols[0], np.arange(len(rows)), cols[1], cols[2], cols[3])
-    got = []
-    for cut in [*range(step, until, step), until]:
-        got += [(m.t_us, m.key, m.seqs, m.from_timer) for m in bank.process(cut)]
-    assert got == oracle(rows, until)
+    assert processed(rows, [*range(step, until, step), until]) == oracle(rows, until)
 
 
 def test_in_order_packets_purge_an_entry_10000_seqs_old_while_it_waits():
