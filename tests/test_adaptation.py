@@ -194,8 +194,11 @@ def test_adaptive_simulcast_stops_the_layers_nobody_views(adaptive):
 def test_a_high_priority_screen_share_is_not_kept_off_by_a_lower_priority_camera():
     """The viewer's downlink is squeezed to 300 kbps (the 1 Mbps screen share goes off), then opened to
     1.8 Mbps: room for the screen share (1 Mbps) and a camera layer, not for both at their top. The screen
-    share outranks the camera, so once it is back it stays back and the camera takes what is left
-    (Twilio: lower priority tracks are switched off first)."""
+    share outranks the camera, so the camera never keeps it off (Twilio: lower priority tracks are switched
+    off first): once the link is open, whenever the screen share is off while the camera is on, it is in its
+    10 s anti-flap hold (mediasoup's BweDowngradeConservativeMs), or the committed capacity beside the audio
+    is short of what bringing it back needs (LiveKit's probe margin: 1.2 x its 1 Mbps = 1.2 Mbps), or the
+    allocator has not run since (it runs at least once a second)."""
     sim = vroom.Simulation(seed=5)
     sim.cloud.create_room(unique_name="r")
     sim.connect(sim.cloud.access_token("pub"), "r", network=GOOD, audio=True, video={"simulcast": True})
@@ -209,13 +212,24 @@ def test_a_high_priority_screen_share_is_not_kept_off_by_a_lower_priority_camera
     viewer = sim.participants["viewer"]
     screen = sim.participants["sharer"].publications[0].track
     camera = next(p.track for p in pub.publications if p.kind == "video")
-    seen = []
-    for t in range(40, 61):
-        sim.at(t, lambda: seen.append((sim.allocations[(viewer.index, screen)].spatial,
-                                       sim.allocations[(viewer.index, camera)].spatial)))
+    seen = []  # every 100 ms once the link is open: (time s, screen layer, camera layer, room beside audio)
+
+    def look():
+        fixed = sum(s.bitrate for s in sim.loop.allocation.subscriptions(viewer) if s.kind != "video")
+        seen.append((sim.now, sim.allocations[(viewer.index, screen)].spatial,
+                     sim.allocations[(viewer.index, camera)].spatial,
+                     sim.loop.allocation.capacity[viewer.index] - fixed))
+
+    for k in range(210, 611):
+        sim.at(k / 10, look)
     sim.run("61s")
-    assert all(s >= 0 for s, _ in seen), seen  # the screen share is on
-    assert not any(s < 0 <= c for s, c in seen)  # never off while the camera is on
+    assert any(s >= 0 for _, s, _, _ in seen)  # the screen share comes back once the link is open
+    off_since, kept_off = None, []
+    for now, s, c, room in seen:
+        off_since = (off_since if off_since is not None else now) if s < 0 else None
+        unexplained = s < 0 <= c and now - off_since >= 10 and room >= 1_200_000
+        kept_off = kept_off + [now] if unexplained else []
+        assert len(kept_off) <= 10, seen  # off behind the camera for over a second
 
 
 class _NoCache(dict):

@@ -241,8 +241,8 @@ class ClientRequests:
         p = self.directory.participant(record.sid)
         if p is None:
             return {"timestamp_ms": (self.epoch + now / 1e6) * 1000, "local": [], "remote": []}
-        up, down = p.uplink, p.downlink
-        rtt_ms = (up.config.delay_us + down.config.delay_us) / 1000 if up is not None and down is not None else None
+        rtt_us = self.loop.rtt.client.rtcp_rtt(p.index)  # its latest RTCP RTT (roundTripTime), measured
+        rtt_ms = None if rtt_us is None else rtt_us / 1000
         local = [self._local_stats(p, pub, rtt_ms) for pub in p.publications
                  if pub.published and pub.kind != "data"]
         remote = []

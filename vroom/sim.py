@@ -31,7 +31,7 @@ from .dominant import DominantSpeakers
 from .errors import ConfigError, TwilioError
 from .lifecycle import ParticipantEvent
 from .logs import SimLogs
-from .loop import ControlLoop
+from .loop import ControlLoop, RttMeter
 from .media.receiver import Receivers
 from .media.tracks import TrackSpec, parse_publish, parse_track
 from .net.feedback import FeedbackLog
@@ -144,18 +144,18 @@ class Simulation:
         self.nack = nack
         self.logs = SimLogs(lambda: self.now_us)  # this run's vroom.* loggers, stamped with its time (vroom.logs)
         self.trace.listener = self.logs.trace_record
-        self.congestion_control = congestion_control
-        self.estimator_name = estimator
+        self.congestion_control, self.estimator_name = congestion_control, estimator
         self.feedback = FeedbackLog() if congestion_control else None  # transport-wide feedback, all links
+        self.rtt = RttMeter()  # the round trips measured: the SFU's and each participant's (vroom.loop.rtt)
         self.datapath = DataPath(engine=engine, sfu=self.sfu, members=self._participant_of_member,
                                  receivers=self.receivers, trace=self.trace, link_ids=self._link_ids,
-                                 feedback=self.feedback, nack=self.nack)
+                                 feedback=self.feedback, nack=self.nack, rtt=self.rtt)
         self.sfu_node = self.datapath.node  # the SFU's counters and taps
         self.loop = ControlLoop(sfu=self.sfu, members=self._participant_of_member, publications=self._pub_of_track,
                                 receivers=self.receivers, trace=self.trace, link_ids=self._link_ids,
                                 dominant=self._dominant, send_padding=self.datapath.send_padding,
-                                feedback=self.feedback, estimator=estimator, events=self.events, timeline=timeline)
-        # the loop's tables, under the names the public API has always had
+                                feedback=self.feedback, estimator=estimator, events=self.events, timeline=timeline,
+                                rtt=self.rtt)  # below: the loop's tables, under the names the API has always had
         self.estimators = self.loop.feedback.estimators
         self.allocators = self.loop.allocation.allocators
         self.allocations = self.loop.allocation.allocations

@@ -7,7 +7,7 @@ import vroom
 
 from .helpers import packets
 
-UP_MS, DOWN_MS = 20, 30  # bob's one-way delays: his RTT is 50 ms
+UP_MS, DOWN_MS = 20, 30  # bob's one-way delays: his RTT is 50 ms and what the packets add
 GBPS = {"rate": "1Gbps"}  # serialization of a 1240-byte packet: 9.92 µs
 
 
@@ -38,10 +38,16 @@ def test_a_downlink_loss_is_nacked_ignored_once_and_resent_after_the_next_nack(e
     t_forward = lost[0].time_us
     after = next(r for r in down if r.time_us > lost[-1].time_us and r.fields["outcome"] == "delivered")
     nack1_at_bob = round(after.fields["arrival"] * 1e6)  # the packet after the gap: the NACK leaves at once
-    # it reaches the SFU 20 ms later, within min(100 ms, 2 × 50 ms) of the forward: LiveKit ignores it
+    # bob's RTT as RTCP measures it (vroom.loop.rtt): 20 ms up (his uplink carries nothing his RR could queue
+    # behind) + 30 ms down + the newest packet's serialization at 50 Mbps and its wait behind the rest of its
+    # frame (a 1 Mbps frame is a few 1240-byte packets of 198 µs each): 50 ms and up to about 2 ms more
+    bob = sim.participants["bob"].index
+    rtt = sim.rtt.client.nack_rtt(bob)  # CallStats' max, nearest ms: what his NACK lists retry after
+    assert 50_000 <= rtt <= 52_000 and sim.rtt.sfu.sfu_to(bob) in (50_000, 51_000, 52_000)
+    # the NACK reaches the SFU 20 ms later, within min(100 ms, 2 × RTT) of the forward: LiveKit ignores it
     assert nack1_at_bob + UP_MS * 1000 - t_forward <= 100_000
-    # bob's 20 ms timer passes resend it once an RTT (50 ms) has passed since it was sent
-    nack2_at_bob = next(t for t in range(0, 3_000_001, 20_000) if t - nack1_at_bob >= 50_000)
+    # bob's 20 ms timer passes resend it once an RTT has passed since it was sent
+    nack2_at_bob = next(t for t in range(0, 3_000_001, 20_000) if t - nack1_at_bob >= rtt)
     rtx = [r for r in down if r.time_us > after.time_us and r.fields["seq"] in {q.fields["seq"] for q in lost}]
     assert sorted(r.fields["seq"] for r in rtx) == sorted(r.fields["seq"] for r in lost)
     nack_wire_us = 1  # a NACK of ~70 bytes at 1 Gbps: under a microsecond on the wire, rounded up

@@ -111,12 +111,15 @@ def _video(seq, t_us, *, t_sfu=-1, flags=0):
 
 @pytest.mark.parametrize("target_kbps, third", [(500, 0), (2_000, 10)])
 def test_the_publisher_ignores_a_repeat_within_one_rtt_and_keeps_rtx_under_its_target(target_kbps, third):
-    link = SimpleNamespace  # alice's RTT is 20 + 30 = 50 ms
+    link = SimpleNamespace  # alice's path: 20 ms up, 30 ms down
     alice = SimpleNamespace(connected=True, nack=True, uplink=link(config=link(delay_us=20_000)),
                             downlink=link(config=link(delay_us=30_000)))
     sfu = SimpleNamespace(track_kind=np.array([KIND_VIDEO]), track_live=np.array([True]),
                           track_publisher=np.array([0]))
-    rec = UplinkRecovery(sfu=sfu, members=[alice], pacers=SimpleNamespace(target_bps=lambda m: target_kbps * 1000))
+    # the SFU's RTT to alice and alice's own, as measured: 50 ms both ways round
+    sfu_rtt = SimpleNamespace(version=0, nack_queue_rtt=lambda m: 50_000, changed_since=lambda v: [])
+    rec = UplinkRecovery(sfu=sfu, members=[alice], pacers=SimpleNamespace(target_bps=lambda m: target_kbps * 1000),
+                         sfu_rtt=sfu_rtt, client_rtt=SimpleNamespace(rtcp_rtt=lambda m: 50_000))
     uids = iter(range(10**6, 10**7))
 
     def new_uids(n):

@@ -104,11 +104,11 @@ def test_plis_are_throttled_per_layer_500ms_on_the_lowest_1s_above():
     sfu.publish(0, KIND_VIDEO, "cam", 42)
     cam = Camera()
     pubs = [Pub(0, cam.source)]
-    kf = KeyframeRequester(sfu=sfu, members=members, publications=pubs, rtt_us=lambda p: 30_000)
+    kf = KeyframeRequester(sfu=sfu, members=members, publications=pubs, reach_us=lambda p, now: 30_000)
     assert kf.get_timer() == 100_000
     for t in range(100_000, 700_001, 100_000):  # the subscriber waits for a keyframe of layer 0 throughout
         kf.handle_timer(t)
-    assert cam.plis == [(0, 130_000), (0, 630_000)]  # LiveKit: one per 500 ms on layer 0; made one RTT later
+    assert cam.plis == [(0, 130_000), (0, 630_000)]  # LiveKit: one per 500 ms on layer 0; made when it reaches the publisher
     sfu.forwarder.set_target(1, 0, 2)
     for t in range(800_000, 2_800_001, 100_000):
         kf.handle_timer(t)

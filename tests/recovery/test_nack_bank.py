@@ -113,3 +113,55 @@ def test_in_order_packets_purge_an_entry_10000_seqs_old_while_it_waits():
         got += [(m.t_us, m.seqs) for m in bank.process(cut)]
     assert got == [(100, (1,))]
     assert bank.requesters[0].counters.aged_out == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrivals(), st.integers(0, 1000), st.sampled_from([20_000, 40_000, 51_000, 160_000]))
+def test_an_rtt_change_between_process_calls_acts_as_update_rtt_at_that_time(rows, permille, new_rtt):
+    """libwebrtc hands a NackRequester the call's new max RTT (``UpdateRtt``) between its passes: the bank
+    told at ``change_at`` equals requesters updated then (events at ``change_at`` see the new RTT)."""
+    until = max(r[0] for r in rows) + 500_000
+    change_at = 1 + (max(r[0] for r in rows) + 200_000) * permille // 1000  # while entries may be waiting
+    keys = sorted({r[1] for r in rows})
+    reqs = {key: NackRequester(rtt_us=RTT_US) for key in keys}
+    expected = []
+    passes = [(p, 1, -1) for p in range(UPDATE_INTERVAL_US, until, UPDATE_INTERVAL_US)]
+    changed = False
+    for t, kind, i in sorted([(r[0], 0, i) for i, r in enumerate(rows)] + passes):
+        if t >= until:
+            break
+        if not changed and t >= change_at:
+            for req in reqs.values():
+                req.update_rtt(new_rtt)
+            changed = True
+        if kind == 0:
+            _, key, seq, rec = rows[i]
+            r = reqs[key].on_packet(seq, t, recovered=rec)
+            if r.send or r.keyframe_request:
+                expected.append((t, key, r.send, False))
+        else:
+            for key in keys:
+                send = reqs[key].handle_timer(t)
+                if send:
+                    expected.append((t, key, tuple(send), True))
+    bank = NackBank()
+    for key in keys:
+        bank.set_rtt(key, RTT_US)
+    cols = np.array(rows, dtype=np.int64).T
+    bank.observe(cols[0], np.arange(len(rows)), cols[1], cols[2], cols[3])
+    got = [(m.t_us, m.key, m.seqs, m.from_timer) for m in bank.process(change_at)]
+    for key in keys:
+        bank.set_rtt(key, new_rtt, change_at)
+    got += [(m.t_us, m.key, m.seqs, m.from_timer) for m in bank.process(until)]
+    assert got == sorted(expected, key=lambda m: (m[0], m[1], m[3]))
+
+
+def test_a_shorter_rtt_brings_the_next_retry_forward():
+    # seq 11 lost, NACKed at 10 ms with an RTT of 100 ms: the next useful pass is 120 ms. At 30 ms the RTT
+    # becomes 20 ms: the passes at 40, 60 and 80 ms each find the last send 20 ms or more ago.
+    bank = NackBank()
+    bank.set_rtt(0, 100_000)
+    bank.observe(np.array([0, 10_000]), np.arange(2), np.zeros(2, np.int64), np.array([10, 12]), np.zeros(2))
+    assert [(m.t_us, m.seqs) for m in bank.process(30_000)] == [(10_000, (11,))]
+    bank.set_rtt(0, 20_000, 30_000)
+    assert [m.t_us for m in bank.process(100_000)] == [40_000, 60_000, 80_000]

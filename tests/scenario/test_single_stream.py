@@ -19,7 +19,11 @@ from vroom.scenario import Scenario
 KBPS = 1000
 #: libwebrtc's checkpoints: (time s, expected kbps, tolerance kbps); each link phase ends at its time.
 CHECKPOINTS = [(25, 450, 100), (45, 750, 150), (95, 90, 25)]
-SETTLED_S = 20  # "settles": in the band every second of the last 20 s of the phase, not only at its end
+#: "settles": in the band every second of the last 15 s of the phase, not only at its end. The first phase's
+#: first 10 s are goog_cc's start-up from 300 kbps, whose increase may overshoot the 500 kbps link before the
+#: first overuse (564 kbps at 8 s, in band from 9 s on, when the PLI reaches the encoder one way after it is
+#: sent); libwebrtc's test checks only each phase's end.
+SETTLED_S = 15
 #: The video's rate is averaged over the last 10 s: after the queue the drop to 100 kbps builds, goog_cc's
 #: congestion-window pushback keeps the encoder dropping every other frame for a while after the target
 #: has recovered (its ratio fell ×0.9 per update for as long as the window was overfull and climbs back

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..loop.rtt import RttMeter
 from ..media.rtp import FLAG_PADDING, HEADER_BYTES, MAX_PAYLOAD, PacketColumns
 from ..net.feedback import FeedbackLog
 from .batch import NO_TARGET, NOT_AT_SFU, NOT_PROBE, SCHEMA, PacketBatch
@@ -54,18 +55,25 @@ class DataPath:
     """Sources → uplinks → SFU node → downlinks → receivers, brought up to a time on request."""
 
     def __init__(self, *, engine: str, sfu: "SFU", members: list["Participant"], receivers: "Receivers",
-                 trace: "Trace", link_ids: dict[str, int], feedback: FeedbackLog | None, nack: bool = True) -> None:
+                 trace: "Trace", link_ids: dict[str, int], feedback: FeedbackLog | None, nack: bool = True,
+                 rtt: RttMeter | None = None) -> None:
+        """``rtt``: the round trips the control loop measures (``loop.rtt``), which loss recovery reads."""
         self.sfu = sfu
         self.members = members  # by SFU member index
         self.node = SfuNode(sfu=sfu, members=members)
-        hops = HopLog(sfu=sfu, trace=trace, link_ids=link_ids, feedback=feedback)
+        rtt = RttMeter() if rtt is None else rtt
+        # without congestion control the packets' timing is still logged, for the RTT meter alone
+        timing = feedback if feedback is not None else rtt.timing_log()
+        hops = HopLog(sfu=sfu, trace=trace, link_ids=link_ids, feedback=timing)
         kind = FastEngine if engine == "fast" else ReferenceEngine
         #: each publisher's pacer, with congestion control (without it nothing sets a pacing rate)
         self.pacers = Pacers(sfu=sfu, members=members) if feedback is not None else None
         #: NACK/RTX between the SFU and its subscribers (None: no loss recovery on that hop)
-        self.recovery = DownlinkRecovery(sfu=sfu, members=members) if nack else None
+        self.recovery = DownlinkRecovery(sfu=sfu, members=members, sfu_rtt=rtt.sfu, client_rtt=rtt.client) \
+            if nack else None
         #: NACK/RTX between publishers and the SFU (on and off with the downlink's)
-        self.uplink = UplinkRecovery(sfu=sfu, members=members, pacers=self.pacers) if nack else None
+        self.uplink = UplinkRecovery(sfu=sfu, members=members, pacers=self.pacers, sfu_rtt=rtt.sfu,
+                                     client_rtt=rtt.client) if nack else None
         sfu.forwarder.late = nack  # late packets (repairs) into the gaps they left
         self.engine: FastEngine | ReferenceEngine = kind(members=members, node=self.node, hops=hops,
                                                          receivers=receivers, recovery=self.recovery,

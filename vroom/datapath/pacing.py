@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from ..media.audio import FRAME_US, OpusSource
 from ..media.pacer import (
     AUDIO,
     ENCODER_PAUSE_QUEUE_US,
@@ -28,7 +29,8 @@ from ..media.pacer import (
     BatchPacer,
     unqueued_runs,
 )
-from ..media.rtp import FLAG_PADDING, FLAG_RTX, KIND_AUDIO, KIND_DATA
+from ..media.rtp import FLAG_PADDING, FLAG_RTX, HEADER_BYTES, KIND_AUDIO, KIND_DATA
+from ..media.simulcast import MIN_VIDEO_BITRATE_BPS
 from ..media.video import VideoSource
 from .batch import PacketBatch
 from .hops import PROBATOR_SSRC, rtx_ssrc
@@ -37,7 +39,7 @@ if TYPE_CHECKING:
     from ..participant import Participant
     from ..sfu.core import SFU
 
-__all__ = ["Pacers", "ProbeSender", "ENCODER_PAUSE_QUEUE_US"]
+__all__ = ["Pacers", "ProbeSender", "ENCODER_PAUSE_QUEUE_US", "min_allocated_bps"]
 
 
 def shares_screen(p: "Participant") -> bool:
@@ -45,6 +47,23 @@ def shares_screen(p: "Participant") -> bool:
     configured wins in libwebrtc, and a screen share is usually published after the camera)."""
     return any(pub.published and isinstance(pub.source, VideoSource) and pub.source.spec.screen
                for pub in p.publications)
+
+
+def min_allocated_bps(p: "Participant") -> int:
+    """goog_cc's ``min_total_allocated_bitrate``: the min bitrates the ``BitrateAllocator`` enforces, summed
+    over the publisher's streams. Opus: its fixed rate (min = max, ``UpdateAllowedBitrateRange``) plus its
+    packets' overhead (the allocator passes 32 kbps + overhead); video: its lowest layer's min, at least
+    30 kbps (``VideoSendStreamImpl``'s ``encoder_min_bitrate_bps``, ``kDefaultMinVideoBitrateBps``)."""
+    total = 0
+    for pub in p.publications:
+        src = pub.source
+        if not pub.published:
+            continue
+        if isinstance(src, VideoSource):
+            total += max(src.ladder[0].min_bps, MIN_VIDEO_BITRATE_BPS)
+        elif isinstance(src, OpusSource):
+            total += src.spec.bitrate_bps + HEADER_BYTES * 8 * 1_000_000 // FRAME_US
+    return total
 
 
 class Pacers:
@@ -63,8 +82,10 @@ class Pacers:
         return pacer
 
     def set_target(self, member: int, now: int, target_bps: int) -> None:
-        """The publisher's target (its uplink estimate, before pushback) at ``now``: the pacing rate."""
-        self.pacer(member).set_target(now, target_bps, shares_screen(self.members[member]))
+        """The publisher's target (its uplink estimate, before pushback) at ``now``: the pacer sends at the
+        factor × the larger of it and the streams' min bitrates (``min_allocated_bps``)."""
+        p = self.members[member]
+        self.pacer(member).set_target(now, target_bps, shares_screen(p), min_allocated_bps(p))
 
     def target_bps(self, member: int) -> int:
         """The publisher's target rate, which also caps its retransmissions."""

@@ -42,6 +42,7 @@ from ..recovery.rtx import nack_bytes, rtx_size
 from .batch import NO_TARGET, NOT_AT_SFU, NOT_PROBE, SCHEMA, PacketBatch
 
 if TYPE_CHECKING:
+    from ..loop.rtt import ClientRtt, SfuRtt
     from ..net.link import LinkConfig
     from ..participant import Participant
     from ..sfu.core import SFU
@@ -83,9 +84,15 @@ class NackOff:
 class DownlinkRecovery:
     """The subscribers' NACK lists and the SFU's answers, for every video subscription."""
 
-    def __init__(self, *, sfu: SFU, members: list[Participant]) -> None:
+    def __init__(self, *, sfu: SFU, members: list[Participant], sfu_rtt: SfuRtt, client_rtt: ClientRtt) -> None:
+        """``sfu_rtt``: the SFU's measured RTT to each subscriber (its answers' spacing); ``client_rtt``: each
+        subscriber's (its NACK lists' retry interval, CallStats' max RTT)."""
         self.sfu = sfu
         self.members = members
+        self.sfu_rtt = sfu_rtt
+        self.client_rtt = client_rtt
+        self._keys_of: dict[int, list[int]] = {}  # subscriber -> its NACK lists
+        self._rtt_version = client_rtt.version
         self.bank = NackBank()
         self.log = ForwardLog()
         self._keys: dict[tuple[int, int], int] = {}  # (subscriber, track) -> NACK list
@@ -131,15 +138,24 @@ class DownlinkRecovery:
             if k is None:
                 k = self._keys[(s, t)] = len(self._streams)
                 self._streams.append((s, t))
-                self.bank.set_rtt(k, self._rtt_us(s))
+                self._keys_of.setdefault(s, []).append(k)
+                self.bank.set_rtt(k, self.client_rtt.nack_rtt(s))
                 table[s, t] = k
             key[i] = k
         return key
 
-    def _rtt_us(self, sub: int) -> int:
-        # the configured path delays, until RTT is measured from RTCP
-        p = self.members[sub]
-        return int(p.uplink.config.delay_us + p.downlink.config.delay_us)  # type: ignore[union-attr]
+    def _sync_rtt(self) -> None:
+        """Hand the NACK lists of the subscribers whose CallStats max RTT changed their new retry interval
+        (libwebrtc ``OnRttUpdate`` → ``NackRequester::UpdateRtt``). It changes only at the control loop's
+        rounds, between epochs, so both engines see it at the same time."""
+        client = self.client_rtt
+        if client.version == self._rtt_version:
+            return
+        seen, self._rtt_version = self._rtt_version, client.version
+        for sub in client.changed_since(seen):
+            rtt = client.nack_rtt(sub)
+            for k in self._keys_of.get(sub, ()):
+                self.bank.set_rtt(k, rtt, client.changed_us)
 
     # -- the subscriber's side ---------------------------------------------------------------------------
     def observe(self, sub: np.ndarray, track: np.ndarray, seq: np.ndarray, arrival: np.ndarray, uid: np.ndarray,
@@ -156,10 +172,12 @@ class DownlinkRecovery:
         self.bank.observe(seen, uid[video], self._key_of(sub, track), seq, (flags[video] & FLAG_RTX) > 0)
 
     def next_time(self) -> int | None:
+        self._sync_rtt()
         return self.bank.next_time()
 
     def nacks_due(self, until: int) -> PacketBatch | None:
         """The NACK packets the subscribers send before ``until``, in the order they are made."""
+        self._sync_rtt()
         messages = self.bank.process(until)
         if not messages:
             return None
@@ -233,7 +251,7 @@ class DownlinkRecovery:
         if not asked:
             return None
         for sub in dict.fromkeys(a[0] for a in asked):
-            self.log.set_rtt(sub, self._rtt_us(sub))
+            self.log.set_rtt(sub, self.sfu_rtt.sfu_to(sub))
         resend = [(sub, t_sfu, r) for (sub, _, _, t_sfu), rs in zip(asked, self.log.on_nacks(asked)) for r in rs]
         if not resend:
             return None

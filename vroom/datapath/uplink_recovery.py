@@ -41,6 +41,7 @@ from .batch import NO_TARGET, NOT_AT_SFU, NOT_PROBE, PacketBatch
 from .recovery import CONTROL_UID, NackOff
 
 if TYPE_CHECKING:
+    from ..loop.rtt import ClientRtt, SfuRtt
     from ..participant import Participant
     from ..sfu.core import SFU
     from .pacing import Pacers
@@ -54,8 +55,15 @@ SFU_NACK_UID = CONTROL_UID + (1 << 51)
 class UplinkRecovery:
     """The SFU's NACK lists over its arrivals, and the publishers' histories and answers."""
 
-    def __init__(self, *, sfu: SFU, members: list[Participant], pacers: Pacers | None) -> None:
+    def __init__(self, *, sfu: SFU, members: list[Participant], pacers: Pacers | None, sfu_rtt: SfuRtt,
+                 client_rtt: ClientRtt) -> None:
+        """``sfu_rtt``: the SFU's measured RTT to each publisher (its NACK lists' retry interval, LiveKit's NACK
+        queue); ``client_rtt``: each publisher's RTCP RTT (its history's, as ``RTPSender::OnReceivedNack``)."""
         self.sfu = sfu
+        self.sfu_rtt = sfu_rtt
+        self.client_rtt = client_rtt
+        self._rtt_version = sfu_rtt.version
+        self._keys_of: dict[int, list[int]] = {}  # publisher -> its streams' NACK lists
         self.members = members
         self.pacers = pacers  # None without congestion control: no pacer, and the encoders' rates cap RTX
         self.bank = NackBank()
@@ -72,10 +80,16 @@ class UplinkRecovery:
         self._sent: list[tuple[int, int, PacketBatch]] = []  # (first ref, newest send time, packets) kept
         self._ref = 0
 
-    def _rtt_us(self, member: int) -> int:
-        # the configured path delays, until RTT is measured from RTCP
-        p = self.members[member]
-        return int(p.uplink.config.delay_us + p.downlink.config.delay_us)  # type: ignore[union-attr]
+    def _sync_rtt(self) -> None:
+        """Hand the NACK lists of the publishers whose RTT the SFU measured anew their retry interval. It changes
+        only at the control loop's rounds, between epochs, so both engines see it at the same time."""
+        rtt = self.sfu_rtt
+        if rtt.version == self._rtt_version:
+            return
+        seen, self._rtt_version = self._rtt_version, rtt.version
+        for pub in rtt.changed_since(seen):
+            for k in self._keys_of.get(pub, ()):
+                self.bank.set_rtt(k, rtt.nack_queue_rtt(pub), rtt.changed_us)
 
     def _keys(self, track: np.ndarray, layer: np.ndarray) -> np.ndarray:
         """Each (track, layer)'s stream key, made on first sight with its publisher's RTT."""
@@ -91,7 +105,9 @@ class UplinkRecovery:
             if k < 0:
                 k = table[t, lay] = len(self._streams)
                 self._streams.append((t, lay))
-                self.bank.set_rtt(k, self._rtt_us(int(self.sfu.track_publisher[t])))
+                pub = int(self.sfu.track_publisher[t])
+                self._keys_of.setdefault(pub, []).append(k)
+                self.bank.set_rtt(k, self.sfu_rtt.nack_queue_rtt(pub))
             key[i] = k
         return key
 
@@ -122,11 +138,13 @@ class UplinkRecovery:
         self.bank.observe(seen, b["uid"], self._keys(b["track"], b["layer"]), b["seq"], (b["flags"] & FLAG_RTX) > 0)
 
     def next_time(self) -> int | None:
+        self._sync_rtt()
         return self.bank.next_time()
 
     def nacks_due(self, until: int) -> PacketBatch | None:
         """The SFU's NACK packets before ``until``, in the order they are made (``target``: the publisher)."""
         rows = []
+        self._sync_rtt()
         for m in self.bank.process(until):
             track, layer = self._streams[m.key]
             pub = int(self.sfu.track_publisher[track])
@@ -169,7 +187,7 @@ class UplinkRecovery:
             pub = int(self.sfu.track_publisher[track])
             if not (self.members[pub].connected and self.sfu.track_live[track]):
                 continue
-            resend = self.history.on_nack(key, seqs, seen, self._rtt_us(pub), self._limiter(pub))
+            resend = self.history.on_nack(key, seqs, seen, self.client_rtt.rtcp_rtt(pub) or 0, self._limiter(pub))
             refs = [ref for _, _, ref in resend]
             got = self._packets(refs) if refs else None
             if got is not None:

@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Any, Callable
 from ..events import TrackSwitchedOff, TrackSwitchedOn
 from ..net.feedback import FeedbackLog
 from .allocation import StreamAllocator
-from .feedback import FEEDBACK_INTERVAL_US, UPLINK_START_BPS, FeedbackRouter, rtt_us
+from .feedback import FEEDBACK_INTERVAL_US, UPLINK_START_BPS, FeedbackRouter
 from .keyframes import PLI_THROTTLE_US, KeyframeRequester
 from .network_quality import NetworkQuality
 from .probes import ProbeRegulator
+from .rtt import RttMeter
 from .sampler import FinalScore, Sampler
 from .simulcast import AdaptiveSimulcast
 from .timelines import TimelineView
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from ..sfu.core import SFU
     from ..trace import Trace
 
-__all__ = ["ControlLoop", "FinalScore", "FEEDBACK_INTERVAL_US", "PLI_THROTTLE_US", "UPLINK_START_BPS"]
+__all__ = ["ControlLoop", "RttMeter", "FinalScore", "FEEDBACK_INTERVAL_US", "PLI_THROTTLE_US", "UPLINK_START_BPS"]
 
 
 class ControlLoop:
@@ -48,9 +49,10 @@ class ControlLoop:
     def __init__(self, *, sfu: "SFU", members: list["Participant"], publications: list["Publication"],
                  receivers: "Receivers", trace: "Trace", link_ids: dict[str, int], dominant: dict[str, int | None],
                  send_padding: Callable[..., int], feedback: FeedbackLog | None, estimator: str, events: "EventSink",
-                 timeline: bool = True) -> None:
+                 timeline: bool = True, rtt: RttMeter | None = None) -> None:
         """``feedback``: the transport-wide feedback log of every link, None without congestion control;
-        ``events``: where switch-offs and network quality levels go to clients (``vroom.events``)."""
+        ``events``: where switch-offs and network quality levels go to clients (``vroom.events``); ``rtt``:
+        the round trips the feedback rounds measure (``loop.rtt``; the data path reads them too)."""
         self.members = members
         self.publications = publications
         self.receivers = receivers
@@ -58,15 +60,19 @@ class ControlLoop:
         self.events = events
         self.congestion_control = congestion_control = feedback is not None
         self.log = feedback
+        self.link_ids = link_ids
+        self.rtt = rtt = RttMeter() if rtt is None else rtt
+        rtt_us = self.sfu_rtt_us  # the SFU's measured RTT to a participant (LiveKit's, from its RRs)
         self.probes = ProbeRegulator(publications=publications, send_padding=send_padding, rtt_us=rtt_us)
         self.feedback = FeedbackRouter(sfu=sfu, link_ids=link_ids, log=self.log, estimator=estimator,
-                                       probes=self.probes)
+                                       probes=self.probes, rtt=rtt)
         self.allocation = StreamAllocator(sfu=sfu, members=members, publications=publications,
                                           feedback=self.feedback, probes=self.probes, dominant=dominant,
                                           announce=self._switched, probing=congestion_control)
         self.simulcast = AdaptiveSimulcast(sfu=sfu, members=members, publications=publications)
-        self.keyframes = KeyframeRequester(sfu=sfu, members=members, publications=publications, rtt_us=rtt_us,
-                                           receivers=receivers)
+        self.keyframes = KeyframeRequester(sfu=sfu, members=members, publications=publications,
+                                           reach_us=rtt.sfu_to_member_us,
+                                           call_rtt_us=lambda p: rtt.client.call_rtt(p.index), receivers=receivers)
         self.quality = NetworkQuality(sfu=sfu, members=members, publications=publications, feedback=self.feedback,
                                       allocation=self.allocation, trace=trace, events=events, rtt_us=rtt_us)
         self.sampler = Sampler(sfu=sfu, members=members, publications=publications, receivers=receivers,
@@ -81,6 +87,8 @@ class ControlLoop:
         timers = [self.keyframes.get_timer(), self.sampler.get_timer()]
         if self.congestion_control:
             timers += [self.feedback.get_timer(), self.allocation.get_timer(), self.simulcast.get_timer()]
+        elif self.rtt.get_timer() is not None:  # no feedback rounds: the RTT meter cuts its own log
+            timers.append(self.rtt.get_timer())  # type: ignore[arg-type]
         return min(timers)
 
     def handle_timer(self, now: int) -> None:
@@ -89,12 +97,19 @@ class ControlLoop:
         members = [p for p in self.members if p.connected]
         if self.congestion_control and self.feedback.get_timer() <= now:
             self.feedback.handle_timer(now, members)
+            self.rtt.handle_timer(now, members)
             self.allocation.handle_timer(now, members)
             self.simulcast.handle_timer(now)
+        elif (due := self.rtt.get_timer()) is not None and due <= now:
+            self.rtt.measure(now, members, self.link_ids)
         if self.keyframes.get_timer() <= now:
             self.keyframes.handle_timer(now)
         if self.sampler.get_timer() <= now:
             self.sampler.handle_timer(now, members)
+
+    def sfu_rtt_us(self, p: "Participant") -> int:
+        """The SFU's RTT to ``p`` as measured (``loop.rtt.SfuRtt.sfu_to``), µs."""
+        return self.rtt.sfu.sfu_to(p.index)
 
     def _switched(self, p: "Participant", track: int, on: bool, reason: str | None) -> None:
         pub = self.publications[track]
@@ -111,6 +126,7 @@ class ControlLoop:
         same link names)."""
         self.allocation.release(p)
         self.probes.release(p.index)
+        self.rtt.forget(p.index)
 
     def estimator(self, link_name: str) -> Any:
         """The estimator at the sending end of a link (``"alice/up"``: alice's; ``"alice/down"``: the SFU's)."""

@@ -5,28 +5,29 @@ publisher's uplink goes to the publisher, a subscriber's report on its downlink 
 reports are cut in one numpy pass, then each feeds its link's estimator (``sfu.bwe``, chosen by name);
 the estimators' own probe clusters go to the probe regulator, and a publisher's encoder follows its
 uplink estimate (the budget split over its video tracks by their ladders), and so does its pacer
-(``datapath.pacing``: the pacing rate is the target before pushback, goog_cc ``GetPacingRates``). goog_cc's
+(``datapath.pacing``: the pacing rate is the target before pushback, or the streams' min bitrates summed
+if more, times the pacing factor, goog_cc ``GetPacingRates``). goog_cc's
 congestion-window pushback (``sfu.bwe.pushback``) turns the bytes in flight into the share of frames the
 encoder drops, and the encoder pauses while the pacer's expected queue is over 2 s; the uplink's loss
 reaches the Opus encoders, which code in-band FEC when it is reported (``media.audio``). The router also keeps what
 the allocator reads off the reports: the bytes received over the last 500 ms and how many reports in a
-row showed congestion (LiveKit's congestion_detector.go).
+row showed congestion (LiveKit's congestion_detector.go). Each report's timing also goes to the round-trip
+meter (``loop.rtt``): goog_cc's feedback RTT of an uplink, and the one-way delays the RTCP RTTs are made of.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from ..media.audio import OpusSource
 from ..media.pacer import DEFAULT_START_BITRATE_BPS, ENCODER_PAUSE_QUEUE_US
 from ..media.video import VideoSource
-from ..net.feedback import NOT_RECEIVED, FeedbackLog, Report
+from ..net.feedback import FeedbackLog, Report
 from ..sfu.bwe import make_estimator
 from ..sfu.bwe.bank import feedback_round
 from ..sfu.bwe.pushback import CongestionWindowPushbackController
 from .probes import ProbeRegulator
+from .rtt import RttMeter
 
 if TYPE_CHECKING:
     from ..net.link import Link
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from ..sfu.core import SFU
 
 __all__ = ["FeedbackRouter", "FEEDBACK_INTERVAL_US", "UPLINK_START_BPS", "DOWNLINK_START_BPS",
-           "RECEIVED_WINDOW_US", "CONGESTION_QUEUE_US", "CONGESTION_LOSS", "CONGESTION_REPORTS", "rtt_us"]
+           "RECEIVED_WINDOW_US", "CONGESTION_QUEUE_US", "CONGESTION_LOSS", "CONGESTION_REPORTS"]
 
 #: mediasoup TransportCongestionControlServer: transport-wide feedback every 100 ms.
 FEEDBACK_INTERVAL_US = 100_000
@@ -53,17 +54,13 @@ CONGESTION_LOSS = 0.10
 CONGESTION_REPORTS = 4
 
 
-def rtt_us(p: "Participant") -> int:
-    """Round trip between a participant and the SFU: its links' propagation delays, up and back down."""
-    return p.uplink.config.delay_us + p.downlink.config.delay_us  # type: ignore[union-attr]
-
-
 class FeedbackRouter:
     """Estimators per link, fed every feedback round; what the allocator reads off the reports."""
 
     def __init__(self, *, sfu: "SFU", link_ids: dict[str, int], log: FeedbackLog | None, estimator: str,
-                 probes: ProbeRegulator) -> None:
+                 probes: ProbeRegulator, rtt: RttMeter | None = None) -> None:
         self.sfu = sfu
+        self.rtt = RttMeter() if rtt is None else rtt  # the round trips the reports' timing measures
         self.link_ids = link_ids  # link name -> its id in the trace and the feedback log
         self.log = log
         self.estimator_name = estimator
@@ -132,7 +129,9 @@ class FeedbackRouter:
         feedback_round(now, fed)  # est.on_feedback_arrays(now, ...) for each, all at once
         for p, name, link_id, est, target in links:
             report = reports.get(link_id)
+            max_rtt = None
             if report is not None:
+                max_rtt = self.rtt.on_report(p.index, target < 0, report, now)
                 self._note_congestion(name, report)
                 got = self.received.setdefault(name, [])
                 got.append((now, report.received_bytes))
@@ -144,11 +143,13 @@ class FeedbackRouter:
                 self.probes.send_cluster(p, target, max(cluster.at_us, now), cluster.target_bps,
                                          cluster.duration_us, cluster.id)
             if target < 0:
-                self._publisher(p, name, report, now, est.target_bitrate_bps)
+                self._publisher(p, name, report, max_rtt, now, est.target_bitrate_bps)
 
-    def _publisher(self, p: "Participant", link: str, report: Report | None, now: int, target_bps: int) -> None:
+    def _publisher(self, p: "Participant", link: str, report: Report | None, max_rtt: int | None, now: int,
+                   target_bps: int) -> None:
         """The uplink's new target: the pacer's rate, the encoders' budgets, the pushback ratio and the
-        pause (libwebrtc checks the pacer's queue every 25 ms; here every round)."""
+        pause (libwebrtc checks the pacer's queue every 25 ms; here every round). ``max_rtt``: the report's
+        largest feedback RTT."""
         pacers = self.probes.pacers
         if pacers is not None:
             pacers.set_target(p.index, now, target_bps)
@@ -157,13 +158,12 @@ class FeedbackRouter:
         if pushback is None:
             pushback = self.pushback[link] = CongestionWindowPushbackController()
         if report is not None:
-            got = report.arrival != NOT_RECEIVED
             uplink, before = self.reported_bytes.get(link, (p.uplink, 0))
             covered = (before if uplink is p.uplink else 0) + int(report.size.sum())  # a rejoin: a new Link
             self.reported_bytes[link] = (p.uplink, covered)
             in_flight = p.uplink.bytes_in - covered  # type: ignore[union-attr]
-            if got.any():  # the report's largest RTT: its arrival now, less its oldest received packet's send
-                pushback.on_feedback(now - int(np.min(report.send[got])), in_flight, target_bps)
+            if max_rtt is not None:
+                pushback.on_feedback(max_rtt, in_flight, target_bps)
         ratio = pushback.cwnd_reduce_ratio(target_bps)
         paused = pacers is not None and pacers.expected_queue_us(p.index) > ENCODER_PAUSE_QUEUE_US
         # the uplink's loss in this report stands for the fraction lost of the SFU's receiver reports, which

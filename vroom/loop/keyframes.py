@@ -37,11 +37,17 @@ class KeyframeRequester:
     throttled per layer."""
 
     def __init__(self, *, sfu: "SFU", members: list["Participant"], publications: list["Publication"],
-                 rtt_us: Callable[["Participant"], int], receivers: "Receivers | None" = None) -> None:
+                 reach_us: Callable[["Participant", int], int],
+                 call_rtt_us: Callable[["Participant"], int | None] = lambda p: None,
+                 receivers: "Receivers | None" = None) -> None:
+        """``reach_us(publisher, now)``: how long a PLI sent now takes to reach the publisher;
+        ``call_rtt_us(subscriber)``: its call's RTT (CallStats' max; None before one is measured), which its
+        video playouts learn for their NACK delay term."""
         self.sfu = sfu
         self.members = members
         self.publications = publications
-        self.rtt_us = rtt_us
+        self.reach_us = reach_us
+        self.call_rtt_us = call_rtt_us
         self.receivers = receivers
         self.pli_at: dict[tuple[int, int], int] = {}  # (track, layer) -> last PLI sent
         self.plis_sent = 0
@@ -79,10 +85,11 @@ class KeyframeRequester:
         if rec is None:
             return
         rec.consume(now)
-        if now % RTT_UPDATE_US == 0:  # as RTCP reports come, about once a second: the playouts' NACK delay term
+        if now % RTT_UPDATE_US == 0:  # CallStats reports once a second: the playouts' NACK delay term
             for p in self.members:
-                if p.connected:
-                    rec.update_rtt(p.index, self.rtt_us(p))
+                rtt = self.call_rtt_us(p) if p.connected else None
+                if rtt is not None:
+                    rec.update_rtt(p.index, rtt)
         fwd, route = self.sfu.forwarder, self.sfu.route
         for _at, sub, track in rec.take_key_frame_requests():
             self.subscriber_plis += 1
@@ -100,4 +107,4 @@ class KeyframeRequester:
             return
         self.pli_at[(track, layer)] = now
         self.plis_sent += 1
-        pub.source.request_keyframe(layer, now + self.rtt_us(owner))
+        pub.source.request_keyframe(layer, now + self.reach_us(owner, now))

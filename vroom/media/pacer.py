@@ -6,7 +6,9 @@ with transport-wide feedback the pacer counts overhead, ``IncludeOverheadInPaced
 
 The model, exactly as both forms below compute it:
 
-- **Rate.** ``pacing rate = target × factor``: 1.1 for a camera (``kStrictPacingMultiplier``), 1.0 with a
+- **Rate.** ``pacing rate = max(target, min allocated) × factor`` (goog_cc ``GetPacingRates``: the target
+  before pushback, and ``min_total_allocated_bitrate``, the sum of the sending streams' minimum bitrates the
+  ``BitrateAllocator`` enforces): 1.1 for a camera (``kStrictPacingMultiplier``), 1.0 with a
   queue limit of 2875 ms while the publisher shares a screen (``kDefaultProbingScreenshareBweSettings``).
   The factor is one setting per transport (the last stream configured wins); a screen share is usually
   published after the camera, so a publisher with a screen share published takes the screen settings.
@@ -113,6 +115,7 @@ class PacerBudget:
 
     target_bps: int = DEFAULT_START_BITRATE_BPS
     screen: bool = False
+    min_allocated_bps: int = 0  # the sum of the streams' min bitrates (goog_cc min_total_allocated_bitrate)
     rate_bps: int = 0  # the adjusted media rate the pacer sends at
     debt: int = 0  # bit·µs/s, as of ``last``
     last: int = 0  # the last time the debt was brought up to date, µs
@@ -124,7 +127,7 @@ class PacerBudget:
 
     def pacing_rate_bps(self) -> int:
         (num, den), _ = pacing_settings(self.screen)
-        return max(self.target_bps * num // den, 1)
+        return max(max(self.target_bps, self.min_allocated_bps) * num // den, 1)
 
     def limit_us(self) -> int:
         return pacing_settings(self.screen)[1]
@@ -145,11 +148,14 @@ class PacerBudget:
         return self.last + -(-self.debt // self.rate_bps)
 
     def retarget(self, now: int, target_bps: int, screen: bool, queued_bytes: int, mean_wait_us: int,
-                 queued: bool) -> None:
+                 queued: bool, min_allocated_bps: int | None = None) -> None:
         """A new target at ``now`` (the pacer has done every wake-up before ``now``): the debt drained at the
-        old rate so far, the new rate with the queue-limit speed-up, the next wake-up rescheduled."""
+        old rate so far, the new rate with the queue-limit speed-up, the next wake-up rescheduled.
+        ``min_allocated_bps``: the streams' min bitrates, summed (None: as before)."""
         self.drain_to(now)
         self.target_bps, self.screen = max(int(target_bps), 1), screen
+        if min_allocated_bps is not None:
+            self.min_allocated_bps = max(int(min_allocated_bps), 0)
         rate = self.pacing_rate_bps()
         if queued_bytes:
             left = max(1_000, self.limit_us() - mean_wait_us)
@@ -173,12 +179,13 @@ class PacingController:
         self.queued_packets = 0
         self.sent: list[tuple[int, int]] = []  # (packet id, send time), in send order
 
-    def set_target(self, now: int, target_bps: int, screen: bool | None = None) -> None:
+    def set_target(self, now: int, target_bps: int, screen: bool | None = None,
+                   min_allocated_bps: int | None = None) -> None:
         self.advance(now)
         waits = [now - t for lvl in self.levels for q in lvl.values() for _, t, _ in q]
         mean_wait = sum(waits) // len(waits) if waits else 0
         self.budget.retarget(now, target_bps, self.budget.screen if screen is None else screen,
-                             self.queued_bytes, mean_wait, self.queued_packets > 0)
+                             self.queued_bytes, mean_wait, self.queued_packets > 0, min_allocated_bps)
 
     def expected_queue_us(self) -> int:
         return self.budget.expected_queue_us(self.queued_bytes)
@@ -269,11 +276,13 @@ class BatchPacer:
     def queued_bytes(self) -> int:
         return int(self.q_size.sum())
 
-    def set_target(self, now: int, target_bps: int, screen: bool | None = None) -> None:
-        """A new target at ``now``; every wake-up before ``now`` is done (the epoch ended at ``now``)."""
+    def set_target(self, now: int, target_bps: int, screen: bool | None = None,
+                   min_allocated_bps: int | None = None) -> None:
+        """A new target at ``now``; every wake-up before ``now`` is done (the epoch ended at ``now``).
+        ``min_allocated_bps``: the sum of the streams' min bitrates (None: as before)."""
         mean_wait = int((now - self.q_t).sum()) // len(self.q_t) if len(self.q_t) else 0
         self.budget.retarget(now, target_bps, self.budget.screen if screen is None else screen,
-                             self.queued_bytes, mean_wait, len(self.q_t) > 0)
+                             self.queued_bytes, mean_wait, len(self.q_t) > 0, min_allocated_bps)
 
     def expected_queue_us(self) -> int:
         return self.budget.expected_queue_us(self.queued_bytes)

@@ -60,6 +60,7 @@ class NackBank:
         self._timer = np.full(16, NEVER, np.int64)
         self._busy = np.zeros(16, bool)
         self._oldest = np.full(16, NEVER, np.int64)
+        self._done = self.start_us  # everything before this is processed
 
     def _grow(self, n: int) -> None:
         if n > len(self.newest):
@@ -71,13 +72,17 @@ class NackBank:
             self._busy = np.concatenate([self._busy, np.zeros(extra, bool)])
             self._oldest = np.concatenate([self._oldest, np.full(extra, NEVER, np.int64)])
 
-    def set_rtt(self, key: int, rtt_us: int) -> None:
-        """The retry interval of stream ``key`` (libwebrtc: the call's max RTT)."""
+    def set_rtt(self, key: int, rtt_us: int, from_us: int = 0) -> None:
+        """The retry interval of stream ``key`` (libwebrtc: the call's max RTT), from ``from_us`` (and never
+        before the end of the last ``process``) on: a stream waiting for its next useful pass gets it again
+        under the new interval."""
         self._grow(key + 1)
         self.rtt_us[key] = int(rtt_us)
         req = self.requesters.get(key)
         if req is not None:
             req.update_rtt(int(rtt_us))
+            if self._timer[key] != NEVER:
+                self._timer[key] = self._useful_pass(req, max(self._done, int(from_us)))
 
     def observe(self, t: np.ndarray, uid: np.ndarray, key: np.ndarray, seq: np.ndarray,
                 recovered: np.ndarray) -> None:
@@ -124,6 +129,7 @@ class NackBank:
     def process(self, until: int) -> list[NackMessage]:
         """Every observation and timer pass before ``until``: the NACKs, sorted (see the module docstring)."""
         obs = self._due(until)
+        self._done = max(self._done, until)
         out: list[NackMessage] = []
         busy = self._plain_streams(obs, until)
         due = np.flatnonzero(self._timer < until).tolist()
