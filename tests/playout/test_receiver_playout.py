@@ -245,3 +245,23 @@ def test_a_switched_off_subscription_leaves_the_batch_form_asks_for_nothing_and_
     assert rec.take_key_frame_requests() == []
     assert s["freezes"] == 0 and s["pauses"] == 1 and 4.1 <= s["pause_seconds"] <= 4.3
     assert s["frames_decoded"] == 31
+
+
+def test_a_publications_frames_encoded_counts_its_encoders_frames_and_a_clean_path_decodes_each():
+    sim = vroom.Simulation(seed=1)
+    sim.add_participant("alice", publish=[{"video": {"fps": 30}}, {"screen": {"fps": 5}}, "audio"])
+    sim.add_participant("bob", publish=[])
+    sim.run("2s")
+    sim.set_track_enabled("alice", "video", False)  # a muted camera encodes nothing more
+    sim.set_track_enabled("alice", "screen", False)
+    sim.run("2.5s")  # 0.5 s for the last frames to arrive and play out on the ideal network
+    summary = sim.summary()
+    pubs = summary["participants"]["alice"]["publications"]
+    # 2 s of capture: 30 fps x 2 s = 60 camera frames, 5 fps x 2 s = 10 screen frames (nothing dropped on
+    # an ideal network); audio has no encoder frames in the summary
+    assert (pubs["video"]["frames_encoded"], pubs["screen"]["frames_encoded"]) == (60, 10)
+    assert "frames_encoded" not in pubs["audio"]
+    subs = summary["participants"]["bob"]["subscriptions"]
+    # nothing lost: every frame the encoder made is decoded, none dropped
+    assert [(subs[f"alice/{t}"]["frames_decoded"], subs[f"alice/{t}"]["frames_dropped"]) for t in ("video", "screen")] \
+        == [(60, 0), (10, 0)]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..media.rtp import KIND_AUDIO, KIND_VIDEO
+from ..media.video import VideoSource
 
 if TYPE_CHECKING:
-    from ..participant import Participant
+    from ..participant import Participant, Publication
     from ..ports import RunView
 
 __all__ = ["summarize", "format_table", "summary_frame", "FRAMES"]
@@ -49,9 +50,7 @@ def _participant(sim: "RunView", p: "Participant") -> dict[str, Any]:
         packets_recovered_by_rtx=t["packets_recovered_by_rtx"],
         audio_concealed_packets=t["concealed_packets"],
         audio=_audio_totals(t),
-        publications={pub.name: {"kind": pub.kind, "ssrc": pub.source.ssrc, "published": pub.published,
-                                 "packets_sent": pub.source.packets_sent, "bytes_sent": pub.source.bytes_sent}
-                      for pub in p.publications},
+        publications={pub.name: _publication(pub) for pub in p.publications},
         subscriptions=subs,
     )
     pacer = _pacer(sim, p)
@@ -60,6 +59,16 @@ def _participant(sim: "RunView", p: "Participant") -> dict[str, Any]:
     level = sim.network_quality_levels.get(p.key)
     if level is not None:
         out["network_quality_level"] = level
+    return out
+
+
+def _publication(pub: "Publication") -> dict[str, Any]:
+    """One published track: what its source produced; a video or screen track also its encoder's frames."""
+    src = pub.source
+    out = {"kind": pub.kind, "ssrc": src.ssrc, "published": pub.published, "packets_sent": src.packets_sent,
+           "bytes_sent": src.bytes_sent}
+    if isinstance(src, VideoSource):  # a camera or a screen share
+        out["frames_encoded"] = src.frames_encoded
     return out
 
 
