@@ -1,4 +1,5 @@
-"""Receive statistics against RFC 3550, computed by hand (video playout and freezes: tests/playout/test_receiver_playout.py)."""
+"""Receive statistics against RFC 3550, computed by hand (video playout and freezes:
+tests/playout/test_receiver_playout.py)."""
 
 import numpy as np
 import pytest
@@ -117,6 +118,18 @@ def test_latency_percentiles_within_half_a_percent():
     p50, p95 = rec.latency_percentiles(0)
     assert p50 == pytest.approx(40.0, rel=0.005)
     assert p95 == pytest.approx(60.0, rel=0.005)
+
+
+def test_latency_starts_when_the_pacer_sends_not_when_the_packet_was_made():
+    # every packet made at t, held 50 ms in its publisher's pacer (t_up = t + 50 ms), 40 ms on the network:
+    # the network latency is 40 ms, not 90 (the pacer's wait is the publisher's pacer.queue_delay_ms)
+    t = np.arange(100) * 1000
+    batch = deliveries(t + 90_000, np.arange(100) * 960, t=t)
+    batch["t_up"] = t + 50_000
+    rec = Receivers()
+    feed(rec, batch)
+    p50, p95 = rec.latency_percentiles(0)
+    assert p50 == pytest.approx(40.0, rel=0.005) and p95 == pytest.approx(40.0, rel=0.005)
 
 
 def test_only_arrived_packets_are_consumed():

@@ -210,7 +210,7 @@ class FastEngine:
         self.receivers.add({
             "sub": subs, "track": tracks, "kind": sfu.track_kind[tracks],
             "seq": seq, "ts": b["ts"][c_idx] - sfu.forwarder.ts_shift[tracks, layers],
-            "t": b["t"][c_idx], "arrival": arr,
+            "t": b["t"][c_idx], "t_up": b["t_up"][c_idx], "arrival": arr,
             "frame": b["frame"][c_idx], "nfr": b["nfr"][c_idx], "size": b["size"][c_idx], "layer": layers,
             "flags": flags,
         })

@@ -29,7 +29,8 @@ __all__ = ["ReferenceEngine", "UPLINK", "AT_SFU", "DELIVER"]
 
 #: The hops of an event, in the order ties are broken.
 UPLINK, AT_SFU, DELIVER = 0, 1, 2
-_DELIVERY_COLUMNS = ("sub", "track", "kind", "seq", "ts", "t", "arrival", "frame", "nfr", "size", "layer", "flags")
+_DELIVERY_COLUMNS = ("sub", "track", "kind", "seq", "ts", "t", "t_up", "arrival", "frame", "nfr", "size", "layer",
+                     "flags")
 
 
 class ReferenceEngine:
@@ -154,5 +155,5 @@ class ReferenceEngine:
         sfu = self.node.sfu
         track = pkt["track"]
         self._deliveries.append((target, track, int(sfu.track_kind[track]), pkt["out_seq"],
-                                 pkt["ts"] - int(sfu.forwarder.ts_shift[track, pkt["layer"]]), pkt["t"], t,
+                                 pkt["ts"] - int(sfu.forwarder.ts_shift[track, pkt["layer"]]), pkt["t"], pkt["t_up"], t,
                                  pkt["frame"], pkt["nfr"], pkt["size"], pkt["layer"], pkt["flags"]))

@@ -41,7 +41,9 @@ CLOCK = {KIND_AUDIO: OPUS_CLOCK, KIND_VIDEO: VIDEO_CLOCK, KIND_DATA: 1_000_000}
 _CLOCK_BY_KIND = np.array([CLOCK[k] for k in sorted(CLOCK)], dtype=np.float64)
 _CLOCK_BY_KIND.setflags(write=False)
 
-FIELDS = ("sub", "track", "kind", "seq", "ts", "t", "arrival", "frame", "nfr", "size", "layer", "flags")
+FIELDS = ("sub", "track", "kind", "seq", "ts", "t", "t_up", "arrival", "frame", "nfr", "size", "layer", "flags")
+#: ``t``: when the packet was made (a data message's send time); ``t_up``: when it left the publisher (after
+#: its pacer; ``t`` when not given), where the one-way network latency starts
 
 
 def _grow(arr: np.ndarray, n: int, fill: Any = 0) -> np.ndarray:
@@ -129,6 +131,8 @@ class Receivers:
     # -- input -------------------------------------------------------------
     def add(self, batch: dict[str, np.ndarray]) -> None:
         """Queue deliveries (columns ``FIELDS``); consumed once they have arrived."""
+        if "t_up" not in batch and "t" in batch:
+            batch = {**batch, "t_up": batch["t"]}
         missing = [k for k in FIELDS if k not in batch]
         if missing:
             raise ValueError(f"deliveries need the columns {list(FIELDS)}; missing {missing}")
@@ -264,7 +268,7 @@ class Receivers:
         rtx = (c["flags"][order] & FLAG_RTX) > 0
         if rtx.any():
             self.rtx_received[:n_slots] += np.bincount(slot[rtx], minlength=n_slots)
-        latency = np.maximum(c["arrival"][first] - c["t"][first], 1)
+        latency = np.maximum(c["arrival"][first] - c["t_up"][first], 1)  # from the pacer's send: the network's
         bins = np.minimum((np.log(latency) / _LOG_RATIO).astype(np.int64), LATENCY_BINS - 1)
         # only the subscribers in this batch: a histogram as wide as every member ever is 34 kB a member
         subs, row = np.unique(c["sub"][first], return_inverse=True)
