@@ -216,11 +216,13 @@ class ForwardLog:
             return []
         seqs = [[int(s) for s in n[2]] for n in nacks]
         looked = self._look_up(nacks, seqs)
+        slow = [looked[j] is None or (n[0], n[1]) in self._pli_at for j, n in enumerate(nacks)]
+        rows_of = self._rows_of([self._downtrack(n[0], n[1]) for n, s in zip(nacks, slow) if s])
         answers = []
         for j, (sub, track, _, now) in enumerate(nacks):
             self.counters.requested += len(seqs[j])
-            if looked[j] is None or (sub, track) in self._pli_at:
-                answers.append(self._answer_from_rows(sub, track, seqs[j], int(now)))
+            if slow[j] and (looked[j] is None or (sub, track) in self._pli_at):
+                answers.append(self._answer_from_rows(sub, track, seqs[j], int(now), rows_of))
             else:
                 answers.append(self._answer(sub, track, seqs[j], int(now), *looked[j]))
         return answers
@@ -290,14 +292,30 @@ class ForwardLog:
                 c.miss_slot += 1
         return resend
 
-    def _answer_from_rows(self, sub: int, track: int, seqs: list[int],
-                          now_us: int) -> list[tuple[int, int, object, int]]:
-        """A NACK answered from its downtrack's rows: any order of forwards, and the PLI rule."""
-        c = self.counters
-        buf, lo, hi = self._buf, self._lo, self._hi
+    def _downtrack(self, sub: int, track: int) -> int:
         ids = self._ids
-        dt = int(ids[sub, track]) if 0 <= sub < ids.shape[0] and 0 <= track < ids.shape[1] else -1
-        rows = np.flatnonzero(buf["dt"][lo:hi] == dt) + lo if dt >= 0 else np.zeros(0, np.int64)
+        return int(ids[sub, track]) if 0 <= sub < ids.shape[0] and 0 <= track < ids.shape[1] else -1
+
+    def _rows_of(self, dts: list[int]) -> dict[int, np.ndarray]:
+        """Each downtrack's rows in the log, in log order (one pass over the log for all of them)."""
+        wanted = sorted({dt for dt in dts if dt >= 0})
+        if not wanted:
+            return {}
+        log_dt = self._buf["dt"][self._lo:self._hi]
+        rows = np.flatnonzero(np.isin(log_dt, wanted))
+        of = log_dt[rows]
+        return {dt: rows[of == dt] + self._lo for dt in wanted}
+
+    def _answer_from_rows(self, sub: int, track: int, seqs: list[int], now_us: int,
+                          rows_of: dict[int, np.ndarray] | None = None) -> list[tuple[int, int, object, int]]:
+        """A NACK answered from its downtrack's rows (``rows_of``: found beforehand): any order of forwards,
+        and the PLI rule."""
+        c = self.counters
+        buf = self._buf
+        dt = self._downtrack(sub, track)
+        if rows_of is None:
+            rows_of = self._rows_of([dt])
+        rows = rows_of.get(dt, np.zeros(0, np.int64))
         rows = rows[buf["t"][rows] >= now_us - LOG_AGE_US]
         t = buf["t"][rows]
         before = t <= now_us
