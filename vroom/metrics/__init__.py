@@ -272,7 +272,7 @@ def _fmt(value: Any, spec: str) -> str:
 
 
 #: what the table's columns are (each field is defined in docs/summary.md with its source)
-TABLE_FOOTER = ("columns, over what each participant received: loss % after recovery and audio jitter (RFC 3550),\n"
+TABLE_FOOTER = ("columns, over what each participant received: loss % after NACK/RTX and audio jitter (RFC 3550),\n"
                 "one-way latency p50/p95, video freezes and their seconds (webrtc-stats), NACKs sent, RTX received")
 
 
