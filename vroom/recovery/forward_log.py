@@ -13,8 +13,9 @@ last send) exists only for the packets NACKed. Tests check this form against the
 and against the rules stated row by row on many.
 
 One limit the ring has not: the log forgets forwards older than ``LOG_AGE_US`` (a NACK for one misses:
-``miss_slot``, or ``miss_ahead`` when nothing younger was forwarded). The ring would still hold such a packet on a downtrack slower than 500 packets in
-10 s; a receiver stops asking after 10 NACKs one RTT apart, long before.
+``miss_slot``, or ``miss_ahead`` when nothing younger was forwarded). The ring would still hold such a
+packet on a downtrack slower than 500 packets in 10 s; a receiver stops asking after 10 NACKs one RTT
+apart, long before.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ __all__ = ["ForwardLog", "LOG_AGE_US"]
 LOG_AGE_US = 10_000_000
 _NONE = np.iinfo(np.int64).min  # a downtrack with nothing settled
 _SHIFT = 42  # composite keys (downtrack << 42 | time or seq): times and seqs below 2**42 (50 days in µs)
+_ROW_MASK = (1 << _SHIFT) - 1  # the run row of a (downtrack, row) key: rows below 2**42
 _COLUMNS = ("t", "dt", "out", "size", "key", "col", "ref")
 _AHEAD, _TOO_OLD, _SLOT, _FOUND = range(4)  # a seq's outcome: LiveKit's misses, or its forward found
 
@@ -80,6 +82,7 @@ class ForwardLog:
         self._ordered = np.ones(16, bool)  # forwarded in time order with rising outgoing seqs so far
         self._settled_t = _NONE  # the latest time of a settled forward
         self._open: dict[str, np.ndarray] | None = None  # the last batch, not in the rings yet
+        self._by_dt = np.zeros(0, np.int64)  # every kept row as (downtrack << _SHIFT | run row), sorted
 
     def set_rtt(self, sub: int, rtt_us: int) -> None:
         """A subscriber's RTT (0 means LiveKit's default)."""
@@ -118,6 +121,8 @@ class ForwardLog:
             self._ordered[s_dt[bad]] = False
         self._open = {"dt": s_dt, "t": s_t, "out": s_out, "row": first_row + order, "t_max": np.max(t),
                       "by_t": (s_dt << _SHIFT) + s_t, "by_out": (s_dt << _SHIFT) + s_out}
+        keys = (s_dt << _SHIFT) | (first_row + order)  # sorted: rows rise within a downtrack (stable order)
+        self._by_dt = np.insert(self._by_dt, np.searchsorted(self._by_dt, keys), keys)
 
     def _downtracks(self, sub: np.ndarray, track: np.ndarray) -> np.ndarray:
         """Each (subscriber, track)'s downtrack id, made on first sight."""
@@ -198,6 +203,7 @@ class ForwardLog:
         cut = self._lo + (int(np.argmax(young)) if young.any() else len(young))
         if cut > self._lo:
             self._lo = cut
+            self._by_dt = self._by_dt[(self._by_dt & _ROW_MASK) >= self._base + cut]
             first_ref = int(self._buf["ref"][cut]) if cut < self._hi else self._batches
             for ref in [r for r in self._refs if r < first_ref]:
                 del self._refs[ref]
@@ -297,14 +303,18 @@ class ForwardLog:
         return int(ids[sub, track]) if 0 <= sub < ids.shape[0] and 0 <= track < ids.shape[1] else -1
 
     def _rows_of(self, dts: list[int]) -> dict[int, np.ndarray]:
-        """Each downtrack's rows in the log, in log order (one pass over the log for all of them)."""
-        wanted = sorted({dt for dt in dts if dt >= 0})
-        if not wanted:
+        """Each downtrack's rows in the log (buffer indices), in log order, from the index kept by downtrack."""
+        wanted = np.array(sorted({dt for dt in dts if dt >= 0}), np.int64)
+        if not len(wanted):
             return {}
-        log_dt = self._buf["dt"][self._lo:self._hi]
-        rows = np.flatnonzero(np.isin(log_dt, wanted))
-        of = log_dt[rows]
-        return {dt: rows[of == dt] + self._lo for dt in wanted}
+        at = np.searchsorted(self._by_dt, wanted << _SHIFT)
+        to = np.searchsorted(self._by_dt, (wanted + 1) << _SHIFT)
+        first = self._base + self._lo
+        out = {}
+        for dt, a, b in zip(wanted.tolist(), at.tolist(), to.tolist()):
+            rows = self._by_dt[a:b] & _ROW_MASK
+            out[dt] = rows[rows >= first] - self._base
+        return out
 
     def _answer_from_rows(self, sub: int, track: int, seqs: list[int], now_us: int,
                           rows_of: dict[int, np.ndarray] | None = None) -> list[tuple[int, int, object, int]]:
