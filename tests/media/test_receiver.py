@@ -132,6 +132,22 @@ def test_latency_starts_when_the_pacer_sends_not_when_the_packet_was_made():
     assert p50 == pytest.approx(40.0, rel=0.005) and p95 == pytest.approx(40.0, rel=0.005)
 
 
+def test_each_subscription_has_its_own_latency_percentiles():
+    # one subscriber, two publishers' tracks: 40 ms away and 80 ms away (a hand-made split the subscriber's
+    # own percentiles mix); each subscription's p50 and p95 within its 1 % bin of its own latency
+    t = np.arange(50) * 20_000
+    near = deliveries(t + 40_000, np.arange(50) * 960, t=t, track=0)
+    far = deliveries(t + 80_000, np.arange(50) * 960, t=t, track=1)
+    rec = Receivers()
+    feed(rec, {k: np.concatenate([near[k], far[k]]) for k in near})
+    for track, ms in ((0, 40.0), (1, 80.0)):
+        p50, p95 = rec.slot_latency_percentiles(rec.slot(0, track))
+        assert p50 == pytest.approx(ms, rel=0.01) and p95 == pytest.approx(ms, rel=0.01)
+    assert rec.subscription(rec.slot(0, 1))["latency_ms"]["p50"] == pytest.approx(80.0, rel=0.01)
+    p50, p95 = rec.latency_percentiles(0)  # the subscriber's: half its packets at each
+    assert p50 == pytest.approx(40.0, rel=0.005) and p95 == pytest.approx(80.0, rel=0.005)
+
+
 def test_only_arrived_packets_are_consumed():
     rec = Receivers()
     rec.add(deliveries(np.array([100, 200, 300]), np.array([0, 960, 1920])))

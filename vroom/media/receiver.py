@@ -36,6 +36,10 @@ OPUS_SAMPLES_PER_PACKET = 960  # 20 ms at 48 kHz
 LATENCY_BIN_RATIO = 1.005
 LATENCY_BINS = 4200  # covers up to 1.005**4200 µs (~ 1.3e9 µs)
 _LOG_RATIO = math.log(LATENCY_BIN_RATIO)
+#: each subscription's latency histogram: 1 %-wide bins from 1 ms (below it, the first) to 1.01**1400 ms (~1100 s)
+SLOT_LATENCY_BIN_RATIO = 1.01
+SLOT_LATENCY_BINS = 1400
+_SLOT_LOG_RATIO = math.log(SLOT_LATENCY_BIN_RATIO)
 #: RTP clock of each kind (the sources' own constants; data carries µs timestamps)
 CLOCK = {KIND_AUDIO: OPUS_CLOCK, KIND_VIDEO: VIDEO_CLOCK, KIND_DATA: 1_000_000}
 _CLOCK_BY_KIND = np.array([CLOCK[k] for k in sorted(CLOCK)], dtype=np.float64)
@@ -52,6 +56,16 @@ def _grow(arr: np.ndarray, n: int, fill: Any = 0) -> np.ndarray:
     new = np.full((max(n, 2 * len(arr)),) + arr.shape[1:], fill, dtype=arr.dtype)
     new[: len(arr)] = arr
     return new
+
+
+def _percentiles(hist: np.ndarray, qs: tuple[float, ...], ratio: float, first_ms: float) -> list[float | None]:
+    """Percentiles (ms) of a histogram of geometric bins (bin i: ``first_ms`` × ratio**i to ratio**(i+1)),
+    each the middle of its bin on a log scale; None when it is empty."""
+    total = int(hist.sum())
+    if total == 0:
+        return [None for _ in qs]
+    cum = np.cumsum(hist)
+    return [first_ms * ratio ** (int(np.searchsorted(cum, q * total, side="left")) + 0.5) for q in qs]
 
 
 def _segments(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -100,6 +114,7 @@ class Receivers:
         self.last_s = np.zeros(n, np.int64)
         self.layer = np.full(n, -1, np.int64)  # spatial layer of the newest packet received
         self.latency_hist = np.zeros((8, LATENCY_BINS), np.int64)
+        self.slot_latency_hist = np.zeros((n, SLOT_LATENCY_BINS), np.uint32)
         self.video = VideoReceivers()  # frames, playout, freezes, key-frame requests
         # data messages with some packets received, waiting for the rest
         self._partial = {k: np.zeros(0, np.int64) for k in ("slot", "frame", "nfr", "count", "arrival", "t")}
@@ -241,6 +256,7 @@ class Receivers:
         self.layer = _grow(self.layer, n, -1)
         if sub >= len(self.latency_hist):
             self.latency_hist = _grow(self.latency_hist, sub + 1)
+        self.slot_latency_hist = _grow(self.slot_latency_hist, n)
 
     # -- the batch -----------------------------------------------------------
     def _process(self, c: dict[str, np.ndarray], now: int) -> None:
@@ -274,6 +290,9 @@ class Receivers:
         subs, row = np.unique(c["sub"][first], return_inverse=True)
         flat = np.bincount(row.reshape(-1) * LATENCY_BINS + bins, minlength=len(subs) * LATENCY_BINS)
         self.latency_hist[subs] += flat.reshape(len(subs), LATENCY_BINS)
+        slot_of_row = np.empty_like(slot)
+        slot_of_row[order] = slot
+        self._slot_latency(slot_of_row[first], latency)
         if first.all():
             self._jitter(slot, starts, lengths, seg_slot, kind, c["ts"][order], arrival)
         elif first.any():
@@ -424,6 +443,8 @@ class Receivers:
             "mean_jitter_ms": float(self.jitter_sum[slot] / self.jitter_n[slot]) / clock * 1000
             if self.jitter_n[slot] else 0.0,
         }
+        p50, p95 = self.slot_latency_percentiles(slot)
+        out["latency_ms"] = {"p50": p50, "p95": p95}
         if kind == KIND_VIDEO:
             out["retransmitted_packets_received"] = int(self.rtx_received[slot])
             out.update(self.video.stats(slot))
@@ -436,17 +457,20 @@ class Receivers:
                                            "max": int(self.message_latency_max_us[slot]) / 1000 if n else None})
         return out
 
+    def _slot_latency(self, slot: np.ndarray, latency_us: np.ndarray) -> None:
+        """Each packet's network latency into its subscription's histogram (1 % bins from 1 ms)."""
+        if not len(slot):
+            return
+        b = (np.log(np.maximum(latency_us, 1000) / 1000) / _SLOT_LOG_RATIO).astype(np.int64)
+        keys, counts = np.unique(slot * SLOT_LATENCY_BINS + np.minimum(b, SLOT_LATENCY_BINS - 1), return_counts=True)
+        self.slot_latency_hist.reshape(-1)[keys] += counts.astype(np.uint32)
+
     def latency_percentiles(self, sub: int, qs: tuple[float, ...] = (0.5, 0.95)) -> list[float | None]:
         """One-way latency percentiles (ms) over everything ``sub`` received (0.5% bins)."""
         if sub >= len(self.latency_hist):
             return [None for _ in qs]
-        hist = self.latency_hist[sub]
-        total = int(hist.sum())
-        if total == 0:
-            return [None for _ in qs]
-        cum = np.cumsum(hist)
-        out: list[float | None] = []
-        for q in qs:
-            i = int(np.searchsorted(cum, q * total, side="left"))
-            out.append(LATENCY_BIN_RATIO ** (i + 0.5) / 1000)
-        return out
+        return _percentiles(self.latency_hist[sub], qs, LATENCY_BIN_RATIO, 0.001)
+
+    def slot_latency_percentiles(self, slot: int, qs: tuple[float, ...] = (0.5, 0.95)) -> list[float | None]:
+        """One-way latency percentiles (ms) of one subscription (1 % bins from 1 ms)."""
+        return _percentiles(self.slot_latency_hist[slot], qs, SLOT_LATENCY_BIN_RATIO, 1.0)
