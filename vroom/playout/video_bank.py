@@ -200,7 +200,7 @@ class VideoBank:
         caller adds the frames decoded here to its decoded history, :meth:`recent`),
         its clock at ``clock_us``; the subscription is no longer played here (a frame still held as scheduled:
         :meth:`put_back`)."""
-        s = {k: v[slot].tolist() for k, v in self.s.items()}
+        s = {k: v.item(slot) if v.ndim == 1 else v[slot].tolist() for k, v in self.s.items()}
         opt = lambda v: None if v == NONE else v
         pl.timing.extrapolator.import_state({
             "start_us": s["x_start"], "prev_us": s["x_prev_us"], "first_ts": opt(s["x_first_ts"]),
