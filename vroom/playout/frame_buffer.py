@@ -200,6 +200,21 @@ class FrameBuffer:
         self._find_next_and_last_decodable()
         return frame
 
+    def frames(self) -> list[Frame]:
+        """The frames held, by id."""
+        return [self._frames[fid] for fid in self._ids]
+
+    def withdraw_all(self) -> list[Frame]:
+        """Every frame out of the buffer, by id, neither decoded nor dropped (another form of the playout takes
+        them over)."""
+        frames = self.frames()
+        self._ids.clear()
+        self._frames.clear()
+        self._continuous.clear()
+        self._next = None
+        self._last_decodable_ts = None
+        return frames
+
     def drop_next(self) -> None:
         """``DropNextDecodableTemporalUnit``: drop the next decodable frame and every older one."""
         if self._next is not None:
