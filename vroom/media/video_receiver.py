@@ -57,6 +57,7 @@ _UPDATES = np.zeros((4, 8), np.int64)
 for _n, _masks in PATTERN_MASKS.items():
     for _i in range(8):
         _READS[_n, _i], _UPDATES[_n, _i] = _masks[_i % len(_masks)]
+_SLOT_KEY = 1 << 40  # slot × this + frame key: one int64 per (subscription, frame)
 _COMPLETED_KEEP = 64  # frames remembered as complete per subscription, at least (late copies of them are ignored)
 
 
@@ -77,15 +78,16 @@ class _Stream:
         self.frames_unplaced = 0  # complete frames dropped while held (a newer key frame came first)
         self.last_end = NONE  # the last sequence number of the newest complete frame
 
-    def complete(self, key: int) -> bool:
-        """Note frame ``key`` complete; False if it already was (a late duplicate)."""
+    def complete(self, key: int, count: bool = True) -> bool:
+        """Note frame ``key`` complete (``count``: in ``frames_complete``, False when the batch form counted it);
+        False if it already was (a late duplicate)."""
         if key in self.completed:
             return False
         self.completed[key] = None
         if len(self.completed) > 2 * _COMPLETED_KEEP:
             for k in list(self.completed)[:_COMPLETED_KEEP]:
                 del self.completed[k]
-        self.frames_complete += 1
+        self.frames_complete += count
         return True
 
 
@@ -254,8 +256,7 @@ class VideoReceivers:
                     drop[i] = True
                 continue
             if complete:
-                if not counted:
-                    st.complete(fkey)
+                st.complete(fkey, not counted)  # a frame the batch form counted is still known, for its late copies
                 st.last_end = max(st.last_end, start + nfr - 1)
                 info = (start, ts, bool(key), frame, size, bool(rtx), first_t, reads)
                 self._note(st, slot, start, start + nfr - 1, updates, t)
@@ -274,8 +275,13 @@ class VideoReceivers:
         late &= ~(complete & (g["start"][rows] > s["last_id"][sl]))  # before a held frame: the buffer takes it
         # packets of the frames handed over and not played yet: late copies of frames already complete
         late |= (g["max_seq"][rows] >= s["handed_lo"][sl]) & (g["min_seq"][rows] <= s["handed_hi"][sl])
+        # copies of frames complete and waiting here to be played: the scalar form drops them as duplicates
+        w = self._waiting
+        fkeys = g["frame"][rows] * _LAYERS + g["layer"][rows]
+        waiting = np.isin(sl * _SLOT_KEY + fkeys, w["slot"] * _SLOT_KEY + w["fkey"]) if len(w["slot"]) else late & False
+        late |= waiting
         if late.any():
-            self._late(g, rows[late], drop)
+            self._late(g, rows[late], drop, waiting[late])
         new = complete & ~late
         r = rows[new]
         np.add.at(self.frames_complete_fast, sl[new], 1)
@@ -314,16 +320,17 @@ class VideoReceivers:
         self.decoded_last[fs] = np.maximum(self.decoded_last[fs], s["last_id"][fs])
         return items
 
-    def _late(self, g: dict[str, np.ndarray], rows: np.ndarray, drop: np.ndarray) -> None:
-        """Groups of a steady subscription from before its newest frame: copies of a frame already complete are
-        dropped; a frame completing out of order counts as complete (the playout refuses it), and its packets
-        keep the stream active."""
+    def _late(self, g: dict[str, np.ndarray], rows: np.ndarray, drop: np.ndarray, waiting: np.ndarray) -> None:
+        """Groups of a steady subscription from before its newest frame: copies of a frame already complete (or
+        complete and ``waiting`` here) are dropped; a frame completing out of order counts as complete (the
+        playout refuses it), and its packets keep the stream active."""
         s = self.bank.s
-        for i, slot, fkey, complete, t in zip(rows.tolist(), g["slot"][rows].tolist(),
-                                              (g["frame"][rows] * _LAYERS + g["layer"][rows]).tolist(),
-                                              g["complete"][rows].tolist(), g["fresh_t"][rows].tolist()):
+        for i, slot, fkey, complete, t, dup in zip(rows.tolist(), g["slot"][rows].tolist(),
+                                                   (g["frame"][rows] * _LAYERS + g["layer"][rows]).tolist(),
+                                                   g["complete"][rows].tolist(), g["fresh_t"][rows].tolist(),
+                                                   waiting.tolist()):
             st = self._streams[slot]
-            if fkey in st.completed or fkey in s["r_key"][slot].tolist():  # type: ignore[union-attr]
+            if dup or fkey in st.completed or fkey in s["r_key"][slot].tolist():  # type: ignore[union-attr]
                 drop[i] = True
                 continue
             if complete:
