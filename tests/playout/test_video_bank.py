@@ -60,3 +60,32 @@ def test_a_steady_stream_is_played_in_the_batch_form():
     assert fast["frames_decoded"] == slow["frames_decoded"] == 90
     assert {k: fast[k] for k in EXACT} == {k: slow[k] for k in EXACT}
     assert np.isclose(fast["jitter_buffer_delay_ms"], slow["jitter_buffer_delay_ms"])
+
+
+@settings(max_examples=50, deadline=None)
+@given(n=st.integers(20, 90), jitter=st.lists(st.integers(0, 30_000), min_size=90, max_size=90),
+       copies=st.lists(st.tuples(st.integers(1, 89), st.integers(0, 2), st.integers(1_000, 300_000)), max_size=6),
+       packets=st.sampled_from((1, 3)), step=st.integers(20_000, 300_000), layers=st.integers(1, 3))
+def test_late_copies_of_complete_frames_count_as_in_the_frame_by_frame_form(n, jitter, copies, packets, step, layers):
+    # a second copy of a packet already delivered (a retransmission the receiver turned out not to need) adds no
+    # frame: the frame-by-frame form drops it as a duplicate of a complete frame, so the batch form must too,
+    # whether the frame was played, is still waiting in the batch form, or went to the scalar form on the way
+    rtx = [(k, p % packets, k * PERIOD_US + d) for k, p, d in copies if k < n]
+    batch = frames(range(n), packets=packets, keys=(0,), rtx=rtx, arrival=lambda k: k * PERIOD_US + jitter[k])
+    end = n * PERIOD_US + 6_000_000
+    cuts = list(range(step, end, step)) + [end]
+    fast, fast_plis, _ = played(batch, cuts, batch_form=True, layers=layers)
+    slow, slow_plis, _ = played(batch, cuts, batch_form=False, layers=layers)
+    assert {k: fast[k] for k in EXACT} == {k: slow[k] for k in EXACT}
+    assert fast_plis == slow_plis
+
+
+def test_a_needless_retransmission_of_a_one_packet_frame_is_no_second_frame():
+    # 20 one-packet frames, frame 3's packet delivered again 1 ms after it (an RTX copy the receiver did not
+    # need), consumed every 20 ms: 20 frames were sent and each completed once, so 20 complete and none
+    # incomplete, in both forms
+    batch = frames(range(20), rtx=[(3, 0, 3 * PERIOD_US + 1_000)])
+    cuts = list(range(20_000, 26 * PERIOD_US, 20_000))
+    for batch_form in (True, False):
+        sub, _, _ = played(batch, cuts, batch_form=batch_form)
+        assert (sub["frames_complete"], sub["frames_incomplete"]) == (20, 0)

@@ -57,6 +57,7 @@ _UPDATES = np.zeros((4, 8), np.int64)
 for _n, _masks in PATTERN_MASKS.items():
     for _i in range(8):
         _READS[_n, _i], _UPDATES[_n, _i] = _masks[_i % len(_masks)]
+_SLOT_KEY = 1 << 40  # slot × this + frame key: one int64 per (subscription, frame)
 _COMPLETED_KEEP = 64  # frames remembered as complete per subscription, at least (late copies of them are ignored)
 
 
@@ -77,15 +78,16 @@ class _Stream:
         self.frames_unplaced = 0  # complete frames dropped while held (a newer key frame came first)
         self.last_end = NONE  # the last sequence number of the newest complete frame
 
-    def complete(self, key: int) -> bool:
-        """Note frame ``key`` complete; False if it already was (a late duplicate)."""
+    def complete(self, key: int, count: bool = True) -> bool:
+        """Note frame ``key`` complete (``count``: in ``frames_complete``, False when the batch form counted it);
+        False if it already was (a late duplicate)."""
         if key in self.completed:
             return False
         self.completed[key] = None
         if len(self.completed) > 2 * _COMPLETED_KEEP:
             for k in list(self.completed)[:_COMPLETED_KEEP]:
                 del self.completed[k]
-        self.frames_complete += 1
+        self.frames_complete += count
         return True
 
 
@@ -254,8 +256,7 @@ class VideoReceivers:
                     drop[i] = True
                 continue
             if complete:
-                if not counted:
-                    st.complete(fkey)
+                st.complete(fkey, not counted)  # a frame the batch form counted is still known, for its late copies
                 st.last_end = max(st.last_end, start + nfr - 1)
                 info = (start, ts, bool(key), frame, size, bool(rtx), first_t, reads)
                 self._note(st, slot, start, start + nfr - 1, updates, t)
@@ -272,8 +273,15 @@ class VideoReceivers:
         sl, complete = g["slot"][rows], g["complete"][rows]
         late = np.where(complete, g["start"][rows], g["max_seq"][rows]) <= s["chain_end"][sl]
         late &= ~(complete & (g["start"][rows] > s["last_id"][sl]))  # before a held frame: the buffer takes it
+        # packets of the frames handed over and not played yet: late copies of frames already complete
+        late |= (g["max_seq"][rows] >= s["handed_lo"][sl]) & (g["min_seq"][rows] <= s["handed_hi"][sl])
+        # copies of frames complete and waiting here to be played: the scalar form drops them as duplicates
+        w = self._waiting
+        fkeys = g["frame"][rows] * _LAYERS + g["layer"][rows]
+        waiting = np.isin(sl * _SLOT_KEY + fkeys, w["slot"] * _SLOT_KEY + w["fkey"]) if len(w["slot"]) else late & False
+        late |= waiting
         if late.any():
-            self._late(g, rows[late], drop)
+            self._late(g, rows[late], drop, waiting[late])
         new = complete & ~late
         r = rows[new]
         np.add.at(self.frames_complete_fast, sl[new], 1)
@@ -312,16 +320,17 @@ class VideoReceivers:
         self.decoded_last[fs] = np.maximum(self.decoded_last[fs], s["last_id"][fs])
         return items
 
-    def _late(self, g: dict[str, np.ndarray], rows: np.ndarray, drop: np.ndarray) -> None:
-        """Groups of a steady subscription from before its newest frame: copies of a frame already complete are
-        dropped; a frame completing out of order counts as complete (the playout refuses it), and its packets
-        keep the stream active."""
+    def _late(self, g: dict[str, np.ndarray], rows: np.ndarray, drop: np.ndarray, waiting: np.ndarray) -> None:
+        """Groups of a steady subscription from before its newest frame: copies of a frame already complete (or
+        complete and ``waiting`` here) are dropped; a frame completing out of order counts as complete (the
+        playout refuses it), and its packets keep the stream active."""
         s = self.bank.s
-        for i, slot, fkey, complete, t in zip(rows.tolist(), g["slot"][rows].tolist(),
-                                              (g["frame"][rows] * _LAYERS + g["layer"][rows]).tolist(),
-                                              g["complete"][rows].tolist(), g["fresh_t"][rows].tolist()):
+        for i, slot, fkey, complete, t, dup in zip(rows.tolist(), g["slot"][rows].tolist(),
+                                                   (g["frame"][rows] * _LAYERS + g["layer"][rows]).tolist(),
+                                                   g["complete"][rows].tolist(), g["fresh_t"][rows].tolist(),
+                                                   waiting.tolist()):
             st = self._streams[slot]
-            if fkey in st.completed or fkey in s["r_key"][slot].tolist():  # type: ignore[union-attr]
+            if dup or fkey in st.completed or fkey in s["r_key"][slot].tolist():  # type: ignore[union-attr]
                 drop[i] = True
                 continue
             if complete:
@@ -346,9 +355,9 @@ class VideoReceivers:
             st.last_end = max(st.last_end, last)
             if decoded.last_id is None or first > decoded.last_id:
                 decoded.insert_decoded(first, ts)
-        rows = np.zeros(0, np.int64) if f is None else np.flatnonzero(mine & (f["inserted"] > 0))
-        if len(rows):
-            self.bank.put_back(slot, st.playout, self._held_frame(st, f, int(rows[0])))  # type: ignore[arg-type]
+        rows = [] if f is None else np.flatnonzero(mine & (f["inserted"] > 0)).tolist()
+        if rows:
+            self.bank.put_back(slot, st.playout, [self._held_frame(st, f, i) for i in rows])  # type: ignore[arg-type]
 
     @staticmethod
     def _held_frame(st: _Stream, f: dict[str, np.ndarray], i: int) -> Frame:
@@ -379,35 +388,61 @@ class VideoReceivers:
         """A playout that is steady again goes back to the batch form."""
         st = self._streams[slot]
         pl = st.playout  # type: ignore[union-attr]
-        if (st.held or len(pl.buffer) > 1 or pl.keyframe_required or pl.quality.paused or pl.switched_off  # type: ignore[union-attr]
+        if (st.held or pl.keyframe_required or pl.quality.paused or pl.switched_off  # type: ignore[union-attr]
                 or not pl.timeout.running or pl.timeout.waiting_for_key_frame):
             return
         sched = pl.export_state()["scheduled"]
-        head = pl.buffer.peek_next()
-        if (head is None) != (sched is None) or len(pl.buffer) != (head is not None):
+        frames = pl.buffer.frames()
+        if (not frames) != (sched is None):
             return
-        if head is not None:  # the one frame it holds, scheduled: it must be the newest, and is handed over
-            rng = st.chain.range_ending(st.last_end)  # type: ignore[union-attr]
-            if rng is None or rng[0] != head.id or head.rtp_timestamp != sched[0]:
+        rows: list[dict[str, int]] = []
+        if frames:  # the frames it holds, the first scheduled: they must be the newest, and are handed over
+            if pl.buffer.peek_next() is not frames[0] or frames[0].rtp_timestamp != sched[0]:
                 return
-            pl.buffer.withdraw_next()
-            self._hand_over(slot, head, st.last_end, rng[1])  # type: ignore[union-attr]
+            rows = self._handed_rows(st, slot, frames)  # type: ignore[arg-type]
+            if not rows:
+                return
+            pl.buffer.withdraw_all()
+            self._waiting = {k: np.append(v, [r[k] for r in rows]) for k, v in self._waiting.items()}
+        first = st.last_end + 1 if not frames else frames[0].id  # type: ignore[union-attr]
         valid = 0
         for b in range(3):
-            refs, _ = st.chain.references(st.last_end + 1, 1 << b)  # type: ignore[union-attr]
+            refs, _ = st.chain.references(first, 1 << b)  # type: ignore[union-attr]
             if refs and pl.buffer.decoded.was_decoded(refs[0]):
                 valid |= 1 << b
-        chain_end = st.last_end if head is None else head.id - 1  # type: ignore[union-attr]
-        self.bank.from_playout(slot, pl, chain_end, valid)
-        self.next_timer[slot] = self.bank.s["timeout_at"][slot]
+        self.bank.from_playout(slot, pl, first - 1, valid)
+        s = self.bank.s
+        s["handed_lo"][slot], s["handed_hi"][slot] = (rows[0]["id"], rows[-1]["end"]) if rows else (NONE, NONE)
+        self.next_timer[slot] = s["timeout_at"][slot]
 
-    def _hand_over(self, slot: int, frame: Frame, end: int, updates: int) -> None:
-        """A frame already in a playout's buffer joins the batch form's waiting frames, as inserted."""
-        row = {"slot": slot, "id": frame.id, "end": end, "ts": frame.rtp_timestamp, "t": frame.arrival_us,
-               "first_t": frame.arrival_us if frame.first_packet_us is None else frame.first_packet_us,
-               "size": frame.size_bytes, "key": int(frame.key), "rtx": int(frame.retransmitted), "reads": 0,
-               "updates": updates, "fkey": -1, "frame": -1, "layer": 0, "nfr": end - frame.id + 1, "inserted": 1}
-        self._waiting = {k: np.append(v, row[k]) for k, v in self._waiting.items()}
+    @staticmethod
+    def _handed_rows(st: _Stream, slot: int, frames: list[Frame]) -> list[dict[str, int]]:
+        """A playout's buffered frames as the batch form's waiting frames, inserted; none unless they are the
+        newest frames of the chain, end to end, in arrival order, each one's references found again from the
+        buffers it reads (the first one's need not: it is scheduled)."""
+        rows: list[dict[str, int]] = []
+        end = st.last_end
+        for k in range(len(frames) - 1, -1, -1):
+            frame = frames[k]
+            rng = st.chain.range_ending(end)
+            if rng is None or rng[0] != frame.id or (k and frames[k - 1].arrival_us > frame.arrival_us):
+                return []
+            reads = 0
+            if k:
+                for b in range(3):
+                    refs, _ = st.chain.references(frame.id, 1 << b)
+                    if refs and refs[0] in frame.references:
+                        reads |= 1 << b
+                if (st.chain.references(frame.id, reads)[0] or ()) != frame.references:
+                    return []
+            rows.append({"slot": slot, "id": frame.id, "end": end, "ts": frame.rtp_timestamp, "t": frame.arrival_us,
+                         "first_t": frame.arrival_us if frame.first_packet_us is None else frame.first_packet_us,
+                         "size": frame.size_bytes, "key": int(frame.key), "rtx": int(frame.retransmitted),
+                         "reads": reads, "updates": rng[1], "fkey": -1, "frame": -1, "layer": 0,
+                         "nfr": end - frame.id + 1, "inserted": 1})
+            end = frame.id - 1
+        rows.reverse()
+        return rows
 
     def _note(self, st: _Stream, slot: int, first: int, last: int, updates: int, t: int) -> None:
         """A frame's range is known: frames held for it may now be placed."""

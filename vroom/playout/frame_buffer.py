@@ -49,6 +49,8 @@ class Frame:
     def valid_references(self) -> bool:
         """``ValidReferences``: every reference points backwards, none twice."""
         refs = self.references
+        if len(refs) <= 1:  # the common case, without a set
+            return not refs or refs[0] < self.id
         return all(r < self.id for r in refs) and len(set(refs)) == len(refs)
 
 
@@ -136,8 +138,9 @@ class FrameBuffer:
         return True
 
     def _is_continuous(self, frame: Frame) -> bool:
+        was_decoded, continuous = self.decoded.was_decoded, self._continuous
         for ref in frame.references:
-            if not (self.decoded.was_decoded(ref) or self._continuous.get(ref, False)):
+            if not (was_decoded(ref) or continuous.get(ref, False)):
                 return False
         return True
 
@@ -154,12 +157,15 @@ class FrameBuffer:
         self._last_decodable_ts = None
         if self.last_continuous_id is None:
             return
-        was_decoded = self.decoded.was_decoded
+        was_decoded, frames, last_continuous = self.decoded.was_decoded, self._frames, self.last_continuous_id
         for i, fid in enumerate(self._ids):
-            if fid > self.last_continuous_id:
+            if fid > last_continuous:
                 break
-            frame = self._frames[fid]
-            if all(was_decoded(r) for r in frame.references):
+            frame = frames[fid]
+            for r in frame.references:
+                if not was_decoded(r):
+                    break
+            else:  # every reference decoded
                 if self._next is None:
                     self._next = i
                 self._last_decodable_ts = frame.rtp_timestamp
@@ -193,6 +199,21 @@ class FrameBuffer:
         del self._ids[self._next]
         self._find_next_and_last_decodable()
         return frame
+
+    def frames(self) -> list[Frame]:
+        """The frames held, by id."""
+        return [self._frames[fid] for fid in self._ids]
+
+    def withdraw_all(self) -> list[Frame]:
+        """Every frame out of the buffer, by id, neither decoded nor dropped (another form of the playout takes
+        them over)."""
+        frames = self.frames()
+        self._ids.clear()
+        self._frames.clear()
+        self._continuous.clear()
+        self._next = None
+        self._last_decodable_ts = None
+        return frames
 
     def drop_next(self) -> None:
         """``DropNextDecodableTemporalUnit``: drop the next decodable frame and every older one."""

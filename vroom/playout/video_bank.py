@@ -67,6 +67,8 @@ _STATE: dict[str, tuple[Any, Any]] = {
     "decode_done": (_I, NONE), "last_shown": (_I, NONE), "ifdv_ts": (_I, NONE), "ifdv_t": (_I, 0),
     "last_packet": (_I, NONE), "last_key_packet": (_I, NONE), "timeout_at": (_I, 0), "clock": (_I, 0),
     "last_id": (_I, -1), "last_ts": (_I, 0), "valid": (_I, 0), "chain_end": (_I, NONE),
+    # the sequence numbers of the frames handed over by the scalar form (late copies of them are dropped)
+    "handed_lo": (_I, NONE), "handed_hi": (_I, NONE),
     # quality observer
     "q_rendered": (_I, 0), "q_first": (_I, -1), "q_last": (_I, -1), "q_freezes": (_I, 0), "q_freeze_ms": (_I, 0),
     "q_sumsq": (_F, 0.0), "q_nd": (_I, 0), "q_dpos": (_I, 0), "q_dsum": (_I, 0),
@@ -200,7 +202,7 @@ class VideoBank:
         caller adds the frames decoded here to its decoded history, :meth:`recent`),
         its clock at ``clock_us``; the subscription is no longer played here (a frame still held as scheduled:
         :meth:`put_back`)."""
-        s = {k: v[slot].tolist() for k, v in self.s.items()}
+        s = {k: v.item(slot) if v.ndim == 1 else v[slot].tolist() for k, v in self.s.items()}
         opt = lambda v: None if v == NONE else v
         pl.timing.extrapolator.import_state({
             "start_us": s["x_start"], "prev_us": s["x_prev_us"], "first_ts": opt(s["x_first_ts"]),
@@ -229,14 +231,15 @@ class VideoBank:
         self._to_playout_rest(s, pl)
         self.s["fast"][slot] = False
 
-    def put_back(self, slot: int, pl: VideoPlayout, frame: Any) -> None:
-        """The frame held here as scheduled back into ``pl``'s buffer, scheduled (after :meth:`to_playout` and
-        the decoded history)."""
+    def put_back(self, slot: int, pl: VideoPlayout, frames: list[Any]) -> None:
+        """The frames held here (already received, oldest first) back into ``pl``'s buffer, the first one
+        scheduled if it is (after :meth:`to_playout` and the decoded history)."""
         s = self.s
-        if s["sched_release"][slot] != NONE:
+        for frame in frames:
             pl.buffer.insert(frame)
+        if frames and s["sched_release"][slot] != NONE:
             pl.import_state({**pl.export_state(), "decoder_ready": True,
-                             "scheduled": (frame.rtp_timestamp, int(s["sched_release"][slot]),
+                             "scheduled": (frames[0].rtp_timestamp, int(s["sched_release"][slot]),
                                            int(s["sched_render"][slot]))})
             s["sched_release"][slot] = NONE
         self.s["fast"][slot] = False
