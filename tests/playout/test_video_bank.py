@@ -26,6 +26,18 @@ def played(batch, cuts, *, batch_form, layers=1):
     return rec.subscription(0), plis, rec
 
 
+def both_forms_agree(batch, n, step, layers):
+    """Both forms over ``n`` frames consumed every ``step`` µs until 6 s after the last: the exact counts and
+    the key-frame requests agree; returns both summaries."""
+    end = n * PERIOD_US + 6_000_000
+    cuts = list(range(step, end, step)) + [end]
+    fast, fast_plis, _ = played(batch, cuts, batch_form=True, layers=layers)
+    slow, slow_plis, _ = played(batch, cuts, batch_form=False, layers=layers)
+    assert {k: fast[k] for k in EXACT} == {k: slow[k] for k in EXACT}
+    assert fast_plis == slow_plis
+    return fast, slow
+
+
 @settings(max_examples=25, deadline=None)
 @given(n=st.integers(20, 120), jitter=st.lists(st.integers(0, 60_000), min_size=120, max_size=120),
        lost=st.sets(st.tuples(st.integers(1, 119), st.integers(0, 2)), max_size=4),
@@ -35,12 +47,7 @@ def test_the_batch_form_plays_as_the_frame_by_frame_form(n, jitter, lost, repair
     rtx = [(k, p, k * PERIOD_US + 80_000) for k, p in lost if k in repaired]
     batch = frames(range(n), packets=3, keys=(0, 60), lost=lost, rtx=rtx,
                    arrival=lambda k: k * PERIOD_US + jitter[k] // sizes[k])
-    end = n * PERIOD_US + 6_000_000
-    cuts = list(range(step, end, step)) + [end]
-    fast, fast_plis, _ = played(batch, cuts, batch_form=True, layers=layers)
-    slow, slow_plis, _ = played(batch, cuts, batch_form=False, layers=layers)
-    assert {k: fast[k] for k in EXACT} == {k: slow[k] for k in EXACT}
-    assert fast_plis == slow_plis
+    fast, slow = both_forms_agree(batch, n, step, layers)
     assert abs(fast["freeze_seconds"] - slow["freeze_seconds"]) < 1e-9
     assert abs(fast["playout_delay_ms"] - slow["playout_delay_ms"]) <= 1
 
@@ -72,12 +79,7 @@ def test_late_copies_of_complete_frames_count_as_in_the_frame_by_frame_form(n, j
     # whether the frame was played, is still waiting in the batch form, or went to the scalar form on the way
     rtx = [(k, p % packets, k * PERIOD_US + d) for k, p, d in copies if k < n]
     batch = frames(range(n), packets=packets, keys=(0,), rtx=rtx, arrival=lambda k: k * PERIOD_US + jitter[k])
-    end = n * PERIOD_US + 6_000_000
-    cuts = list(range(step, end, step)) + [end]
-    fast, fast_plis, _ = played(batch, cuts, batch_form=True, layers=layers)
-    slow, slow_plis, _ = played(batch, cuts, batch_form=False, layers=layers)
-    assert {k: fast[k] for k in EXACT} == {k: slow[k] for k in EXACT}
-    assert fast_plis == slow_plis
+    both_forms_agree(batch, n, step, layers)
 
 
 def test_a_needless_retransmission_of_a_one_packet_frame_is_no_second_frame():
