@@ -1,6 +1,7 @@
 """Key frames: PLIs to publishers, for subscriptions waiting for a keyframe of their target layer and for
 the subscribers' own requests, throttled per (track, layer) as LiveKit's ``receiver_base.go`` does: 500 ms
-for the lowest layer, 1 s above; the encoder makes the keyframe one round trip later.
+for the lowest layer, 1 s above; the PLI reaches the publisher's encoder one downlink trip later (``reach_us``:
+the publisher's downlink one-way delay as measured, ``loop.rtt``).
 
 A subscriber's video playout asks for a key frame (a PLI) when it has none to decode (libwebrtc's
 decodable-frame timeouts, :mod:`vroom.playout.timeouts`); the SFU answers by forwarding a PLI for the
@@ -28,7 +29,7 @@ __all__ = ["KeyframeRequester", "PLI_THROTTLE_US"]
 
 #: LiveKit receiver_base.go DefaultPLIThrottleConfig: one PLI per 500 ms on the low layer, 1 s above.
 PLI_THROTTLE_US = (500_000, 1_000_000, 1_000_000)
-#: how often the subscribers' playouts learn their RTT (an RTCP report interval, about 1 s for video)
+#: how often the subscribers' playouts learn their call's RTT (CallStats updates once a second)
 RTT_UPDATE_US = 1_000_000
 
 
