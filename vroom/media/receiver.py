@@ -14,8 +14,9 @@ many at a time, with numpy. Per subscription (subscriber × track):
 - audio playout (``audio_receiver.AudioPlayout``): FEC recovery, late packets, residual loss,
   concealed samples and events, jitter-buffer delay.
 
-Per subscriber: one-way latency (send → arrival) in a log-spaced histogram
-with 0.5% bins, for percentiles.
+One-way network latency (the publisher's pacer sending it → arrival; not
+retransmissions) in log-spaced histograms, for percentiles: per subscriber
+with 0.5 % bins, per subscription with 1 % bins from 1 ms.
 """
 
 from __future__ import annotations
