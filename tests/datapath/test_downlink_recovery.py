@@ -5,28 +5,23 @@ import pytest
 
 import vroom
 
-from .helpers import packets
+from .helpers import packets, with_outage
 
 UP_MS, DOWN_MS = 20, 30  # bob's one-way delays: his RTT is 50 ms and what the packets add
 GBPS = {"rate": "1Gbps"}  # serialization of a 1240-byte packet: 9.92 µs
 
 
-def meeting(engine, outage_us=None):
-    sim = vroom.Simulation(seed=2, engine=engine, congestion_control=False, trace_packets=True)
-    sim.add_participant("alice", network={"up": {**GBPS, "delay": "10ms"}, "down": {**GBPS, "delay": "10ms"}},
-                        publish=[{"video": {"bitrate": "1Mbps"}}])
-    # bob's downlink at 50 Mbps: a link a room can fill, so NACKs are timed to the microsecond (recovery.py)
-    sim.add_participant("bob", network={"up": {**GBPS, "delay": f"{UP_MS}ms"},
-                                        "down": {"rate": "50Mbps", "delay": f"{DOWN_MS}ms"}}, publish=[])
-    if outage_us is None:  # a first run finds when the first frame after 2 s reaches the SFU
-        sim.run("2.1s")
-        outage_us = next(r.time_us for r in packets(sim, "bob/down") if r.time_us >= 2_000_000)
-        return meeting(engine, outage_us)
-    # bob's downlink is out for 0.5 ms as that frame's packets enter it
-    sim.at(outage_us / 1e6, lambda: sim.set_link("bob/down", up=False))
-    sim.at((outage_us + 500) / 1e6, lambda: sim.set_link("bob/down", up=True))
-    sim.run("3s")
-    return sim
+def meeting(engine):
+    """alice publishes to bob; bob's downlink is out for 0.5 ms as the first frame after 2 s enters it."""
+    def make():
+        sim = vroom.Simulation(seed=2, engine=engine, congestion_control=False, trace_packets=True)
+        sim.add_participant("alice", network={"up": {**GBPS, "delay": "10ms"}, "down": {**GBPS, "delay": "10ms"}},
+                            publish=[{"video": {"bitrate": "1Mbps"}}])
+        # bob's downlink at 50 Mbps: a link a room can fill, so NACKs are timed to the microsecond (recovery.py)
+        sim.add_participant("bob", network={"up": {**GBPS, "delay": f"{UP_MS}ms"},
+                                            "down": {"rate": "50Mbps", "delay": f"{DOWN_MS}ms"}}, publish=[])
+        return sim
+    return with_outage(make, "bob/down")
 
 
 @pytest.mark.parametrize("engine", ["fast", "reference"])

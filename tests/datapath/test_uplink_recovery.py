@@ -13,7 +13,7 @@ from vroom.datapath import RTCP_SSRC, Pacers, PacketBatch, rtx_ssrc
 from vroom.datapath.uplink_recovery import UplinkRecovery
 from vroom.media.rtp import FLAG_RTX, KIND_VIDEO
 
-from .helpers import packets
+from .helpers import packets, with_outage
 
 UP_MS, DOWN_MS = 20, 30  # alice's one-way delays: her RTT is 50 ms
 GBPS = {"rate": "1Gbps"}  # serialization of a 1240-byte packet: 9.92 µs
@@ -21,23 +21,18 @@ PASS_US = 20_000  # the NACK lists' timer pass (libwebrtc kUpdateInterval)
 
 
 @functools.cache
-def meeting(engine, outage_us=None):
-    sim = vroom.Simulation(seed=2, engine=engine, congestion_control=False, trace_packets=True)
-    # alice's uplink at 50 Mbps: a link a room can fill, so the SFU's NACKs are timed to the microsecond
-    sim.add_participant("alice", network={"up": {"rate": "50Mbps", "delay": f"{UP_MS}ms"},
-                                          "down": {**GBPS, "delay": f"{DOWN_MS}ms"}},
-                        publish=[{"video": {"bitrate": "1Mbps"}}])
-    sim.add_participant("bob", network={"up": {**GBPS, "delay": "10ms"}, "down": {**GBPS, "delay": "10ms"}},
-                        publish=[])
-    if outage_us is None:  # a first run finds when the first frame after 2 s enters alice's uplink
-        sim.run("2.1s")
-        outage_us = next(r.time_us for r in packets(sim, "alice/up") if r.time_us >= 2_000_000)
-        return meeting(engine, outage_us)
-    # alice's uplink is out for 0.5 ms as that frame's packets enter it
-    sim.at(outage_us / 1e6, lambda: sim.set_link("alice/up", up=False))
-    sim.at((outage_us + 500) / 1e6, lambda: sim.set_link("alice/up", up=True))
-    sim.run("3s")
-    return sim
+def meeting(engine):
+    """alice publishes to bob; her uplink is out for 0.5 ms as the first frame after 2 s enters it."""
+    def make():
+        sim = vroom.Simulation(seed=2, engine=engine, congestion_control=False, trace_packets=True)
+        # alice's uplink at 50 Mbps: a link a room can fill, so the SFU's NACKs are timed to the microsecond
+        sim.add_participant("alice", network={"up": {"rate": "50Mbps", "delay": f"{UP_MS}ms"},
+                                              "down": {**GBPS, "delay": f"{DOWN_MS}ms"}},
+                            publish=[{"video": {"bitrate": "1Mbps"}}])
+        sim.add_participant("bob", network={"up": {**GBPS, "delay": "10ms"}, "down": {**GBPS, "delay": "10ms"}},
+                            publish=[])
+        return sim
+    return with_outage(make, "alice/up")
 
 
 def arrival_us(record):
