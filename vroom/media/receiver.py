@@ -170,9 +170,9 @@ class Receivers:
         slot = self.slot(sub, track)
         if slot is None or self.slot_kind[slot] != KIND_VIDEO:
             return
-        self.consume(now)
         if self.computed_until is not None:
             now = min(now, self.computed_until)
+        self.consume(now)
         self.video.switched(slot, on, now)
 
     def take_key_frame_requests(self) -> list[tuple[int, int, int]]:
