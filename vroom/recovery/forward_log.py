@@ -227,7 +227,7 @@ class ForwardLog:
         answers = []
         for j, (sub, track, _, now) in enumerate(nacks):
             self.counters.requested += len(seqs[j])
-            if slow[j] and (looked[j] is None or (sub, track) in self._pli_at):
+            if looked[j] is None or (sub, track) in self._pli_at:  # within ``slow``: the loop only ends PLI holds
                 answers.append(self._answer_from_rows(sub, track, seqs[j], int(now), rows_of))
             else:
                 answers.append(self._answer(sub, track, seqs[j], int(now), *looked[j]))
@@ -317,15 +317,12 @@ class ForwardLog:
         return out
 
     def _answer_from_rows(self, sub: int, track: int, seqs: list[int], now_us: int,
-                          rows_of: dict[int, np.ndarray] | None = None) -> list[tuple[int, int, object, int]]:
+                          rows_of: dict[int, np.ndarray]) -> list[tuple[int, int, object, int]]:
         """A NACK answered from its downtrack's rows (``rows_of``: found beforehand): any order of forwards,
         and the PLI rule."""
         c = self.counters
         buf = self._buf
-        dt = self._downtrack(sub, track)
-        if rows_of is None:
-            rows_of = self._rows_of([dt])
-        rows = rows_of.get(dt, np.zeros(0, np.int64))
+        rows = rows_of.get(self._downtrack(sub, track), np.zeros(0, np.int64))
         rows = rows[buf["t"][rows] >= now_us - LOG_AGE_US]
         t = buf["t"][rows]
         before = t <= now_us
