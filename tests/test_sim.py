@@ -35,8 +35,10 @@ def test_a_publisher_sends_once_whatever_the_room_size():
 
 
 def test_adding_a_participant_does_not_change_anyone_elses_draws():
-    # without NACKs: they are the teacher's reports on what others send it, which a newcomer changes
-    two, three = room(2, seed=5, nack=False), room(3, seed=5, nack=False)
+    # without NACKs: they are the teacher's reports on what others send it, which a newcomer changes; the
+    # newcomer sends no video, whose losses would have the teacher send PLIs up its uplink
+    two, three = room(2, seed=5, nack=False), room(2, seed=5, nack=False)
+    three.add_participant("student-1", network=OFFICE, publish=[{"audio": {"talk": 0.05}}])
     two.run("5s")
     three.run("5s")
     assert two.trace.link_digest("teacher/up") == three.trace.link_digest("teacher/up")
@@ -110,6 +112,7 @@ def test_fast_engine_equals_the_one_event_per_packet_reference(adaptive):
     assert sum(link["dropped_packets"] + link["lost_packets"] for link in fast["links"].values()) > 100
     assert fast["sfu"]["packets_retransmitted"] > 0  # reliable data was resent
     assert fast["sfu"]["nacks_out"] > 0 and fast["sfu"]["rtx_in"] > 0  # bob's lossy uplink was repaired
+    assert fast["sfu"]["plis_in"] > 0  # subscribers' PLIs crossed their uplinks (and held the SFU's RTX)
     if adaptive:  # layers were switched and probes sent
         assert fast["sfu"]["packets_not_forwarded"] > 0 and fast["sfu"]["padding_sent"] > 0
     assert fast["links"] == ref["links"]
@@ -175,7 +178,8 @@ def test_every_packet_on_every_link_is_accounted_for(rooms, seed):
     uplinks_delivered = sum(c["delivered_packets"] for n, c in summary["links"].items() if n.endswith("/up"))
     assert sfu["packets_in"] <= uplinks_delivered
     downlinks_in = sum(c["packets_in"] for n, c in summary["links"].items() if n.endswith("/down"))
-    assert sfu["packets_forwarded"] + sfu["padding_sent"] + sfu["rtx_sent"] + sfu["nacks_out"] == downlinks_in
+    assert sfu["packets_forwarded"] + sfu["padding_sent"] + sfu["rtx_sent"] + sfu["nacks_out"] + sfu["plis_out"] == \
+        downlinks_in
 
 
 def test_link_set_from_python_is_recorded_and_exact():

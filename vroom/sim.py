@@ -148,14 +148,14 @@ class Simulation:
         self.feedback = FeedbackLog() if congestion_control else None  # transport-wide feedback, all links
         self.rtt = RttMeter()  # the round trips measured: the SFU's and each participant's (vroom.loop.rtt)
         self.datapath = DataPath(engine=engine, sfu=self.sfu, members=self._participant_of_member,
-                                 receivers=self.receivers, trace=self.trace, link_ids=self._link_ids,
-                                 feedback=self.feedback, nack=self.nack, rtt=self.rtt)
+                                 publications=self._pub_of_track, receivers=self.receivers, trace=self.trace,
+                                 link_ids=self._link_ids, feedback=self.feedback, nack=self.nack, rtt=self.rtt)
         self.sfu_node = self.datapath.node  # the SFU's counters and taps
         self.loop = ControlLoop(sfu=self.sfu, members=self._participant_of_member, publications=self._pub_of_track,
                                 receivers=self.receivers, trace=self.trace, link_ids=self._link_ids,
                                 dominant=self._dominant, send_padding=self.datapath.send_padding,
-                                feedback=self.feedback, estimator=estimator, events=self.events, timeline=timeline,
-                                rtt=self.rtt)  # below: the loop's tables, under the names the API has always had
+                                keyframe_requests=self.datapath.keyframes, feedback=self.feedback,
+                                estimator=estimator, events=self.events, timeline=timeline, rtt=self.rtt)  # below: the loop's tables, under the names the API has always had
         self.estimators = self.loop.feedback.estimators
         self.allocators = self.loop.allocation.allocators
         self.allocations = self.loop.allocation.allocations
@@ -276,7 +276,7 @@ class Simulation:
     @property
     def plis_sent(self) -> int:
         """Keyframe requests (PLIs) the SFU sent to publishers."""
-        return self.loop.keyframes.plis_sent
+        return self.sfu_node.plis_out
 
     def estimator(self, link_name: str) -> Any:
         """The estimator at the sending end of a link (``"alice/up"``: alice's; ``"alice/down"``: the SFU's)."""

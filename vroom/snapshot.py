@@ -162,6 +162,10 @@ class SfuView:
     """The SFU's NACKs to publishers, down their downlinks."""
     rtx_in: int
     """Publishers' RTX packets that reached the SFU."""
+    plis_in: int
+    """Subscribers' PLIs that reached the SFU."""
+    plis_out: int
+    """The SFU's PLIs to publishers, down their downlinks."""
     on_the_way: int
     """Packets the uplinks accepted that the SFU has not taken in yet."""
     members: tuple[MemberView, ...]
@@ -313,7 +317,7 @@ def _sfu(sim: "Simulation", parts: Parts) -> SfuView:
     return SfuView(
         node.packets_in, node.packets_forwarded, node.packets_discarded, node.packets_retransmitted, node.padding_in,
         node.padding_sent, node.packets_not_forwarded, node.nacks_in, node.rtx_sent, node.nacks_out, node.rtx_in,
-        parts.on_the_way,
+        node.plis_in, node.plis_out, parts.on_the_way,
         tuple(members), _frozen(sfu.route),
         _frozen(sfu.forwarder.current),
         MappingProxyType({room: tuple(present) for room, present in sfu.rooms.items()}),

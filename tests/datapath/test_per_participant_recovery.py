@@ -6,6 +6,7 @@ import pytest
 
 import vroom
 from vroom.datapath.hops import RTCP_SSRC, rtx_ssrc
+from vroom.datapath.keyframes import NO_SEQ
 from vroom.errors import ConfigError
 from vroom.scenario import Scenario
 
@@ -17,15 +18,28 @@ VIDEO = [{"video": {"bitrate": "1Mbps"}}]
 SECONDS = 4
 
 
-def three(engine="fast", seconds=SECONDS):
+LOSSY_FROM_S = 1  # the downlinks of ``three`` lose from then on: SECONDS of loss, ending at END_S
+END_S = LOSSY_FROM_S + SECONDS
+
+
+def three(engine="fast", seconds=END_S):
     """carol publishes 1 Mbps of video over a clean uplink; alice (NACK on) and bob (NACK off) receive it over
-    downlinks that lose 5 % at random, and publish nothing."""
+    downlinks that lose 5 % at random after the first second, and publish nothing. The first key frame reaches
+    both whole: had it lost a packet, each would ask for a key frame, and a PLI of alice's that the SFU's
+    throttle holds still stops its RTX to her until the next key frame (LiveKit's FlagStopRTXOnPLI)."""
     sim = vroom.Simulation(seed=3, congestion_control=False, trace_packets=True, engine=engine)
     sim.add_participant("carol", network={"up": CLEAN, "down": CLEAN}, publish=VIDEO)
-    sim.add_participant("alice", network={"up": CLEAN, "down": LOSSY}, publish=[])
-    sim.add_participant("bob", network={"up": CLEAN, "down": LOSSY}, publish=[], nack=False)
+    sim.add_participant("alice", network={"up": CLEAN, "down": CLEAN}, publish=[])
+    sim.add_participant("bob", network={"up": CLEAN, "down": CLEAN}, publish=[], nack=False)
+    for who in ("alice", "bob"):
+        sim.at(LOSSY_FROM_S, lambda who=who: sim.set_link(f"{who}/down", loss=LOSSY["loss"]))
     sim.run(seconds)
     return sim
+
+
+def nacks_on(sim, link):
+    """The NACK packets that entered ``link`` (RTCP with a seq: a PLI's is ``NO_SEQ``)."""
+    return [r for r in packets(sim, link) if r.fields["ssrc"] == RTCP_SSRC and r.fields["seq"] != NO_SEQ]
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +50,7 @@ def meeting():
 def test_a_participant_with_nack_off_sends_no_nack_and_gets_no_rtx_while_another_does(meeting):
     sim = meeting
     video = next(p for p in sim.participants["carol"].publications if p.kind == "video").source.ssrc
-    nacks = {who: sum(r.fields["ssrc"] == RTCP_SSRC for r in packets(sim, f"{who}/up")) for who in ("alice", "bob")}
+    nacks = {who: len(nacks_on(sim, f"{who}/up")) for who in ("alice", "bob")}
     rtx = {who: sum(r.fields["ssrc"] == rtx_ssrc(video) for r in packets(sim, f"{who}/down"))
            for who in ("alice", "bob")}
     # 1 Mbps of ~1,200-byte packets is ~100 packets a second: ~400 in 4 s, of which 5 % (~20) are lost on each
@@ -46,14 +60,13 @@ def test_a_participant_with_nack_off_sends_no_nack_and_gets_no_rtx_while_another
     assert nacks["alice"] > 0 and rtx["alice"] > 0
     sfu = sim.summary()["sfu"]
     # the clean uplink delivers every NACK; one sent in the last 20 ms is still on its way at the end
-    arrived = sum(r.fields["ssrc"] == RTCP_SSRC and r.fields["outcome"] == "delivered" and r.fields["arrival"] < SECONDS
-                  for r in packets(sim, "alice/up"))
+    arrived = sum(r.fields["outcome"] == "delivered" and r.fields["arrival"] < END_S for r in nacks_on(sim, "alice/up"))
     assert sfu["nacks_in"] == arrived
     assert sfu["rtx_sent"] == rtx["alice"]
     # the subscribers' own counts are the packets on their links: NACKs sent up, RTX delivered down
     subs = {who: sim.summary()["participants"][who]["subscriptions"]["carol/video"] for who in ("alice", "bob")}
     delivered = sum(r.fields["ssrc"] == rtx_ssrc(video) and r.fields["outcome"] == "delivered"
-                    and r.fields["arrival"] < SECONDS for r in packets(sim, "alice/down"))
+                    and r.fields["arrival"] < END_S for r in packets(sim, "alice/down"))
     assert subs["alice"]["nacks_sent"] == nacks["alice"]
     assert subs["alice"]["retransmitted_packets_received"] == delivered
     assert subs["bob"]["nacks_sent"] == subs["bob"]["retransmitted_packets_received"] == 0
@@ -124,7 +137,7 @@ def test_a_publisher_with_nack_off_is_not_nacked_while_another_is():
     sim.add_participant("dave", network={"up": LOSSY, "down": CLEAN}, publish=VIDEO, nack=False)
     sim.add_participant("alice", network={"up": CLEAN, "down": CLEAN}, publish=[])
     sim.run(SECONDS)
-    nacks = {who: sum(r.fields["ssrc"] == RTCP_SSRC for r in packets(sim, f"{who}/down")) for who in ("carol", "dave")}
+    nacks = {who: len(nacks_on(sim, f"{who}/down")) for who in ("carol", "dave")}
     # ~400 packets each in 4 s, 5 % lost on each uplink (~20): carol's are NACKed, dave's never
     assert nacks["carol"] > 0 and nacks["dave"] == 0
     subs = sim.summary()["participants"]["alice"]["subscriptions"]

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from vroom.datapath.keyframes import KeyframeRequests
 from vroom.loop.keyframes import KeyframeRequester
 from vroom.loop.probes import PROBE_IDS, ProbeRegulator
 from vroom.media.rtp import KIND_VIDEO
@@ -104,16 +105,27 @@ def test_plis_are_throttled_per_layer_500ms_on_the_lowest_1s_above():
     sfu.publish(0, KIND_VIDEO, "cam", 42)
     cam = Camera()
     pubs = [Pub(0, cam.source)]
-    kf = KeyframeRequester(sfu=sfu, members=members, publications=pubs, reach_us=lambda p, now: 30_000)
+    requests = KeyframeRequests(sfu=sfu, members=members, publications=pubs)
+    kf = KeyframeRequester(sfu=sfu, members=members, publications=pubs, requests=requests)
     assert kf.get_timer() == 100_000
-    for t in range(100_000, 700_001, 100_000):  # the subscriber waits for a keyframe of layer 0 throughout
-        kf.handle_timer(t)
-    assert cam.plis == [(0, 130_000), (0, 630_000)]  # LiveKit: one per 500 ms on layer 0; made when it reaches the publisher
+    sent = []
+
+    def rounds(times):
+        for t in times:
+            kf.handle_timer(t)
+            plis = requests.downlink_due(t + 1)
+            if plis is not None:  # each down the publisher's downlink (member 0) at its round
+                assert plis["target"].tolist() == [0] * len(plis)
+                sent.extend(zip(plis["layer"].tolist(), plis["t_sfu"].tolist()))
+
+    rounds(range(100_000, 700_001, 100_000))  # the subscriber waits for a keyframe of layer 0 throughout
+    assert sent == [(0, 100_000), (0, 600_000)]  # LiveKit: one per 500 ms on layer 0
     sfu.forwarder.set_target(1, 0, 2)
-    for t in range(800_000, 2_800_001, 100_000):
-        kf.handle_timer(t)
-    assert cam.plis[2:] == [(2, 830_000), (2, 1_830_000), (2, 2_830_000)]  # 1 s apart above layer 0
-    assert kf.plis_sent == 5 and kf.get_timer() == 2_900_000
+    rounds(range(800_000, 2_800_001, 100_000))
+    assert sent[2:] == [(2, 800_000), (2, 1_800_000), (2, 2_800_000)]  # 1 s apart above layer 0
+    assert requests.throttled == (7 - 2) + (21 - 3) and kf.get_timer() == 2_900_000  # rounds less PLIs sent
+    requests.delivered(np.array([0]), np.array([2]), np.array([2_830_000]))  # one reaches the encoder
+    assert cam.plis == [(2, 2_830_000)]
 
 
 def test_an_ended_session_leaves_no_probe_state_behind_and_others_keep_theirs():

@@ -23,7 +23,7 @@ checks that both give identical results. Reliable data is resent hop by hop afte
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,6 +33,7 @@ from ..net.feedback import FeedbackLog
 from .batch import NO_TARGET, NOT_AT_SFU, NOT_PROBE, SCHEMA, PacketBatch
 from .fast import FastEngine
 from .hops import PROBATOR_SSRC, RTCP_SSRC, HopLog, rtx_ssrc
+from .keyframes import KeyframeRequests
 from .pacing import Pacers, ProbeSender
 from .queues import MAX_EPOCH_US, RTO_MAX_US, RTO_MIN_US, rto_us
 from .recovery import DownlinkRecovery
@@ -48,7 +49,8 @@ if TYPE_CHECKING:
     from ..trace import Trace
 
 __all__ = ["DataPath", "PacketBatch", "SCHEMA", "SfuNode", "Egress", "SpeakerTap", "Tap", "rto_us", "RTO_MIN_US",
-           "RTO_MAX_US", "MAX_EPOCH_US", "PROBATOR_SSRC", "RTCP_SSRC", "rtx_ssrc", "Pacers", "ProbeSender"]
+           "RTO_MAX_US", "MAX_EPOCH_US", "PROBATOR_SSRC", "RTCP_SSRC", "rtx_ssrc", "Pacers", "ProbeSender",
+           "KeyframeRequests"]
 
 
 class DataPath:
@@ -56,8 +58,9 @@ class DataPath:
 
     def __init__(self, *, engine: str, sfu: "SFU", members: list["Participant"], receivers: "Receivers",
                  trace: "Trace", link_ids: dict[str, int], feedback: FeedbackLog | None, nack: bool = True,
-                 rtt: RttMeter | None = None) -> None:
-        """``rtt``: the round trips the control loop measures (``loop.rtt``), which loss recovery reads."""
+                 rtt: RttMeter | None = None, publications: list[Any] | None = None) -> None:
+        """``rtt``: the round trips the control loop measures (``loop.rtt``), which loss recovery reads;
+        ``publications``: the driver's publications by SFU track, whose encoders the PLIs reach."""
         self.sfu = sfu
         self.members = members  # by SFU member index
         self.node = SfuNode(sfu=sfu, members=members)
@@ -75,9 +78,13 @@ class DataPath:
         self.uplink = UplinkRecovery(sfu=sfu, members=members, pacers=self.pacers, sfu_rtt=rtt.sfu,
                                      client_rtt=rtt.client) if nack else None
         sfu.forwarder.late = nack  # late packets (repairs) into the gaps they left
+        #: PLIs on both hops, as packets (what the control loop asks for, and the SFU's throttle)
+        self.keyframes = KeyframeRequests(sfu=sfu, members=members, publications=[] if publications is None
+                                          else publications)
+        self.keyframes.recovery = self.recovery
         self.engine: FastEngine | ReferenceEngine = kind(members=members, node=self.node, hops=hops,
-                                                         receivers=receivers, recovery=self.recovery,
-                                                         uplink=self.uplink)
+                                                         receivers=receivers, keyframes=self.keyframes,
+                                                         recovery=self.recovery, uplink=self.uplink)
         self.receivers = receivers
         self.done_until = 0  # everything sent before this is computed
         self._emitted = PacketColumns()
@@ -90,13 +97,18 @@ class DataPath:
 
     def advance(self, until: int, exact: bool = True) -> None:
         """Bring the data path up to ``until`` µs, in epochs no longer than ``MAX_EPOCH_US``. With loss
-        recovery the epochs are ``DownlinkRecovery.epoch_us`` long, counted from the last exact stop, and
-        ``exact=False`` (the ticker's call) stops at the last whole epoch, so that where epochs end never
-        depends on the tick (``recovery.py`` says why that matters)."""
+        recovery the epochs are ``DownlinkRecovery.epoch_us`` long, and while a PLI is on its way no longer
+        than ``KeyframeRequests.epoch_us``, counted from the last exact stop; then ``exact=False`` (the ticker's
+        call) stops at the last whole epoch, so that where epochs end never depends on the tick
+        (``recovery.py`` says why that matters)."""
         while self.done_until < until:
-            end = self.done_until + (MAX_EPOCH_US if self.recovery is None else self.recovery.epoch_us())
+            step = MAX_EPOCH_US if self.recovery is None else self.recovery.epoch_us()
+            plis = self.keyframes.in_flight()
+            if plis:
+                step = min(step, self.keyframes.epoch_us())
+            end = self.done_until + step
             if end > until:
-                if not exact and self.recovery is not None:
+                if not exact and (self.recovery is not None or plis):
                     return
                 end = until
             self._epoch(end)

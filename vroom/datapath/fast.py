@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..media.rtp import FLAG_NACK, FLAG_RELIABLE
+from ..media.rtp import FLAG_NACK, FLAG_PLI, FLAG_RELIABLE, FLAG_RTCP
 from ..net.feedback import NOT_RECEIVED
 from ..net.link import DELIVERED, Link, transmit
 from .batch import PacketBatch
 from .hops import HopLog
+from .keyframes import KeyframeRequests
 from .queues import BatchQueue, retry
 from .recovery import DownlinkRecovery
 from .sfu_node import Egress, SfuNode
@@ -41,8 +42,10 @@ class FastEngine:
     """Epochs of packets through uplinks, the SFU node and downlinks; the queues between them."""
 
     def __init__(self, *, members: list["Participant"], node: SfuNode, hops: HopLog, receivers: "Receivers",
-                 recovery: DownlinkRecovery | None = None, uplink: UplinkRecovery | None = None) -> None:
+                 keyframes: KeyframeRequests, recovery: DownlinkRecovery | None = None,
+                 uplink: UplinkRecovery | None = None) -> None:
         self.members = members  # by SFU member index
+        self.keyframes = keyframes
         self.node = node
         self.hops = hops
         self.receivers = receivers
@@ -64,10 +67,10 @@ class FastEngine:
         again = self.resend.take_due(until)
         if again is not None:
             emitted = again if emitted is None else emitted.concat(again)
-        if self.recovery is not None:
-            nacks = self.recovery.nacks_due(until)
-            if nacks is not None:
-                emitted = nacks if emitted is None else emitted.concat(nacks)
+        for rtcp in (None if self.recovery is None else self.recovery.nacks_due(until),
+                     self.keyframes.uplink_due(until)):
+            if rtcp is not None:
+                emitted = rtcp if emitted is None else emitted.concat(rtcp)
         if emitted is not None:
             self._uplinks(emitted, until)
         batch = self.ingress.take_due(until)
@@ -75,47 +78,60 @@ class FastEngine:
         if batch is not None:
             order = np.lexsort((batch["target"], batch["attempt"], batch["uid"], batch["t_sfu"]))
             egress = self._at_sfu(batch.take(order))
-        if self.uplink is not None:
-            egress = self._with_nacks_up(egress, until)
+        egress = self._with_rtcp_down(egress, until)
         if egress is not None:
             self._downlinks(egress, until)
 
-    def _with_nacks_up(self, egress: Egress | None, until: int) -> Egress | None:
-        """The SFU's NACKs to publishers before ``until``, down their downlinks after what the SFU sends at
-        the same microsecond."""
-        nacks = self.uplink.nacks_due(until)  # type: ignore[union-attr]
-        sent = None if nacks is None else self.node.send_nacks(nacks)
-        if sent is None:
-            return egress
-        if egress is None:
-            return sent
-        out = Egress.join([egress, sent])
-        b = out.batch  # type: ignore[union-attr]
+    def _with_rtcp_down(self, egress: Egress | None, until: int) -> Egress | None:
+        """The SFU's NACKs and PLIs to publishers before ``until``, down their downlinks after what the SFU
+        sends at the same microsecond."""
+        nacks = None if self.uplink is None else self.uplink.nacks_due(until)
+        plis = self.keyframes.downlink_due(until)
+        parts = [] if egress is None else [egress]
+        for sent in (None if nacks is None else self.node.send_nacks(nacks),
+                     None if plis is None else self.node.send_plis(plis)):
+            if sent is not None:
+                parts.append(sent)
+        out = Egress.join(parts)
+        if out is None or len(parts) == 1:
+            return out
+        b = out.batch
         order = np.lexsort((b["uid"], b["t_sfu"]))
-        return Egress(b.take(order), out.subscribers, out.rows, out.valid[:, order], out.seq[:, order],  # type: ignore[union-attr]
-                      out.padding[order])  # type: ignore[union-attr]
+        return Egress(b.take(order), out.subscribers, out.rows, out.valid[:, order], out.seq[:, order],
+                      out.padding[order])
 
     def _at_sfu(self, batch: PacketBatch) -> Egress | None:
-        """What reached the SFU, in arrival order, through the node; then the NACKs among it, answered from the
-        forwards made before each (``ForwardLog``), their RTX put where they arrived (a vectorised kernel)."""
+        """What reached the SFU, in arrival order, through the node; then the RTCP among it in arrival order:
+        NACKs answered from the forwards made before each (``ForwardLog``), their RTX put where they arrived,
+        PLIs to the key-frame requests between them (a vectorised kernel)."""
         if self.uplink is not None:
             self.uplink.arrived(batch)
-        recovery = self.recovery
-        if recovery is None:
-            return self.node.receive(batch)
-        nack = (batch["flags"] & FLAG_NACK) > 0
-        egress = self.node.receive(batch.take(~nack) if nack.any() else batch)
-        parts = [] if egress is None else [egress]
-        if egress is not None:
-            recovery.forwarded(egress)
-        if not nack.any():
+        rtcp = (batch["flags"] & FLAG_RTCP) > 0
+        if not rtcp.any():
+            egress = self.node.receive(batch)
+            if egress is not None and self.recovery is not None:
+                self.recovery.forwarded(egress)
             return egress
-        nacks = batch.take(nack)
-        self.node.nacks_in += len(nacks)
-        rtx = recovery.answer_all(nacks)
-        resent = None if rtx is None else self.node.resend(rtx)
-        if resent is not None:
-            parts.append(resent)
+        egress = self.node.receive(batch.take(~rtcp))
+        parts = [] if egress is None else [egress]
+        if egress is not None and self.recovery is not None:
+            self.recovery.forwarded(egress)
+        control = batch.take(rtcp)
+        pli = (control["flags"] & FLAG_PLI) > 0
+        self.node.nacks_in += int(np.count_nonzero(~pli))
+        self.node.plis_in += int(np.count_nonzero(pli))
+        # runs of NACKs between PLIs: a PLI holds the RTX of the NACKs after it, not before
+        bounds = np.flatnonzero(np.diff(pli.astype(np.int8), prepend=-1, append=-1))
+        for a, z in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            if pli[a]:
+                for sub, track, layer, t in zip(control["member"][a:z].tolist(), control["track"][a:z].tolist(),
+                                                control["layer"][a:z].tolist(), control["t_sfu"][a:z].tolist()):
+                    self.keyframes.arrived(sub, track, layer, t)
+                continue
+            rtx = self.recovery.answer_all(control.take(np.arange(a, z)))  # type: ignore[union-attr]
+            resent = None if rtx is None else self.node.resend(rtx)
+            if resent is not None:
+                parts.append(resent)
         out = Egress.join(parts)
         if out is None or len(parts) == 1:
             return out
@@ -151,10 +167,13 @@ class FastEngine:
         ar = arrival[row, col]
         feedback = self.hops.feedback
         if feedback is not None:  # each link's packets in FIFO order (``col``); RTCP has no transport-wide seq
-            media = (e["flags"] & FLAG_NACK) == 0
+            media = (e["flags"] & FLAG_RTCP) == 0
             feedback.add(self.hops.ids(links)[row[media]], e["t_up"][media],
                          np.where(oc == DELIVERED, ar, NOT_RECEIVED)[media], e["size"][media], e["probe"][media])
         ok = oc == DELIVERED
+        pli_lost = ~ok & ((e["flags"] & FLAG_PLI) > 0)
+        if pli_lost.any():
+            self.keyframes.lost(int(np.count_nonzero(pli_lost)))
         ok_rows = np.flatnonzero(ok)
         arrived = e.take(ok_rows)
         arrived["t_sfu"] = ar[ok_rows]
@@ -178,17 +197,23 @@ class FastEngine:
         ssrc = np.broadcast_to(self.hops.ssrc(b, rewritten=True), shape)
         self.hops.record(links, first, ssrc, out_seq, outcome, arrival, valid, t_in)
         feedback = self.hops.feedback
-        nack = (b["flags"] & FLAG_NACK) > 0
+        rtcp = (b["flags"] & FLAG_RTCP) > 0
         if feedback is not None:  # row by row: each link's packets in FIFO order; RTCP has no transport-wide seq
-            r_idx, c_idx, cells = nonzero2d(valid & ~nack[None, :] if nack.any() else valid)
+            r_idx, c_idx, cells = nonzero2d(valid & ~rtcp[None, :] if rtcp.any() else valid)
             ok = np.take(outcome, cells) == DELIVERED
             feedback.add(self.hops.ids(links)[r_idx], b["t_sfu"][c_idx],
                          np.where(ok, np.take(arrival, cells), NOT_RECEIVED), b["size"][c_idx], b["probe"][c_idx])
         delivered = outcome == DELIVERED
-        if nack.any():  # the SFU's NACKs reach their publishers, not a receiver
-            _, c_idx, cells = nonzero2d(delivered & nack[None, :])
-            self.uplink.delivered(b["uid"][c_idx], np.take(arrival, cells), until)  # type: ignore[union-attr]
-            delivered[:, nack] = False
+        if rtcp.any():  # the SFU's NACKs and PLIs reach their publishers, not a receiver
+            nack = (b["flags"] & FLAG_NACK) > 0
+            if nack.any():
+                _, c_idx, cells = nonzero2d(delivered & nack[None, :])
+                self.uplink.delivered(b["uid"][c_idx], np.take(arrival, cells), until)  # type: ignore[union-attr]
+            pli = rtcp & ~nack
+            if pli.any():
+                _, c_idx, cells = nonzero2d(delivered & pli[None, :])
+                self.keyframes.delivered(b["track"][c_idx], b["layer"][c_idx], np.take(arrival, cells))
+            delivered[:, rtcp] = False
         if padding.any():
             delivered[:, padding] = False
         self._deliver(b, rows, delivered, out_seq, arrival, until)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..media.rtp import FLAG_NACK, FLAG_PADDING, FLAG_RTX
+from ..media.rtp import FLAG_PADDING, FLAG_RTCP, FLAG_RTX
 from ..net.feedback import NOT_RECEIVED, FeedbackLog
 from ..net.link import DELIVERED, Link
 from .batch import PacketBatch
@@ -48,8 +48,8 @@ class HopLog:
         ssrc = self.sfu.track_ssrc[b["track"]]
         flags = b["flags"]
         out = np.where(flags & FLAG_PADDING, PROBATOR_SSRC, ssrc if rewritten else ssrc + b["layer"])
-        if (flags & (FLAG_NACK | FLAG_RTX)).any():
-            out = np.where(flags & FLAG_RTX, rtx_ssrc(out), np.where(flags & FLAG_NACK, RTCP_SSRC, out))
+        if (flags & (FLAG_RTCP | FLAG_RTX)).any():
+            out = np.where(flags & FLAG_RTX, rtx_ssrc(out), np.where(flags & FLAG_RTCP, RTCP_SSRC, out))
         return out
 
     def record(self, links: list[Link], first: np.ndarray, ssrc: np.ndarray, seq: np.ndarray,
@@ -70,7 +70,7 @@ class HopLog:
             self.sfu.track_ssrc[pkt["track"]] + (0 if rewritten else pkt["layer"])
         if flags & FLAG_RTX:
             ssrc = rtx_ssrc(ssrc)
-        elif flags & FLAG_NACK:
+        elif flags & FLAG_RTCP:
             ssrc = RTCP_SSRC
         self.trace.link_packets(link.name, link.packets_in - 1, one([ssrc]),
                                 one([seq]), one([outcome]), one([arrival]), one([t]))

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..media.rtp import FLAG_NACK, FLAG_PADDING, FLAG_RELIABLE
+from ..media.rtp import FLAG_NACK, FLAG_PADDING, FLAG_PLI, FLAG_RELIABLE, FLAG_RTCP
 from ..net.link import DELIVERED
 from .batch import PacketBatch
 from .hops import HopLog
+from .keyframes import KeyframeRequests
 from .queues import rto_us
 from .recovery import DownlinkRecovery
 from .sfu_node import SfuNode
@@ -37,8 +38,10 @@ class ReferenceEngine:
     """A heap of (time, hop, uid, attempt, target, packet) events, run up to each epoch's end."""
 
     def __init__(self, *, members: list["Participant"], node: SfuNode, hops: HopLog, receivers: "Receivers",
-                 recovery: DownlinkRecovery | None = None, uplink: UplinkRecovery | None = None) -> None:
+                 keyframes: KeyframeRequests, recovery: DownlinkRecovery | None = None,
+                 uplink: UplinkRecovery | None = None) -> None:
         self.members = members
+        self.keyframes = keyframes
         self.node = node
         self.hops = hops
         self.receivers = receivers
@@ -83,27 +86,38 @@ class ReferenceEngine:
             self.receivers.add(dict(zip(_DELIVERY_COLUMNS, cols)))
 
     def _nacks(self, before: int) -> bool:
-        """The NACKs of the earliest microsecond before ``before`` at which a NACK list has work, onto their
-        uplinks (after every event of that microsecond, as the fast engine orders them)."""
+        """The NACKs and PLIs of the earliest microsecond before ``before`` at which a NACK list or a PLI has
+        work: the subscribers' onto their uplinks, the SFU's down their publishers' downlinks (after every
+        event of that microsecond, as the fast engine orders them)."""
         rec, up = self.recovery, self.uplink
-        times = [x for x in (None if rec is None else rec.next_time(), None if up is None else up.next_time())
-                 if x is not None]
+        times = [x for x in (None if rec is None else rec.next_time(), None if up is None else up.next_time(),
+                             self.keyframes.next_time()) if x is not None]
         t = min(times) if times else None
         if t is None or t >= before:
             return False
-        nacks = rec.nacks_due(t + 1)  # type: ignore[union-attr]
-        for pkt in [] if nacks is None else nacks.rows():
-            heapq.heappush(self.events, (pkt["t_up"], UPLINK, pkt["uid"], 0, -1, pkt))
+        for up_rtcp in (None if rec is None else rec.nacks_due(t + 1), self.keyframes.uplink_due(t + 1)):
+            for pkt in [] if up_rtcp is None else up_rtcp.rows():
+                heapq.heappush(self.events, (pkt["t_up"], UPLINK, pkt["uid"], 0, -1, pkt))
         ups = None if up is None else up.nacks_due(t + 1)
         for pkt in [] if ups is None else ups.rows():  # the SFU's, down their publishers' downlinks
             p = self.members[pkt["target"]]
             if p.connected:
                 self.node.nacks_out += 1
                 self._send_down(p, pkt, t, 0, pkt["seq"])
+        plis = self.keyframes.downlink_due(t + 1)
+        for pkt in [] if plis is None else plis.rows():
+            p = self.members[pkt["target"]]
+            if p.connected:
+                self.node.plis_out += 1
+                self._send_down(p, pkt, t, 0, pkt["seq"])
         return True
 
     def _at_sfu(self, t: int, attempt: int, target: int, pkt: dict[str, int]) -> None:
         node, rec = self.node, self.recovery
+        if pkt["flags"] & FLAG_PLI:
+            node.plis_in += 1
+            self.keyframes.arrived(pkt["member"], pkt["track"], pkt["layer"], t)
+            return
         if pkt["flags"] & FLAG_NACK:
             node.nacks_in += 1
             rtx = rec.answer(pkt, t)  # type: ignore[union-attr]
@@ -124,8 +138,10 @@ class ReferenceEngine:
         link = self.members[pkt["member"]].uplink
         outcome, arrival = link.send(t, pkt["size"])  # type: ignore[union-attr]
         self.hops.record_one(link, pkt, outcome, arrival, t, pkt["seq"])  # type: ignore[arg-type]
-        if not pkt["flags"] & FLAG_NACK:  # RTCP has no transport-wide seq
+        if not pkt["flags"] & FLAG_RTCP:  # RTCP has no transport-wide seq
             self.hops.log_one(link, pkt, t, outcome, arrival)  # type: ignore[arg-type]
+        elif outcome != DELIVERED and pkt["flags"] & FLAG_PLI:
+            self.keyframes.lost(1)
         if outcome == DELIVERED:
             if self.uplink is not None:
                 self.uplink.computed(np.array([uid]), np.array([arrival]), self._until)
@@ -139,6 +155,10 @@ class ReferenceEngine:
         if pkt["flags"] & FLAG_NACK:  # the SFU's NACK to its publisher: RTCP, no transport-wide seq
             if outcome == DELIVERED:
                 self.uplink.delivered(np.array([pkt["uid"]]), np.array([arrival]), self._until)  # type: ignore[union-attr]
+            return
+        if pkt["flags"] & FLAG_PLI:  # the SFU's PLI to its publisher
+            if outcome == DELIVERED:
+                self.keyframes.delivered(np.array([pkt["track"]]), np.array([pkt["layer"]]), np.array([arrival]))
             return
         self.hops.log_one(p.downlink, pkt, t, outcome, arrival)  # type: ignore[arg-type]
         if outcome == DELIVERED:

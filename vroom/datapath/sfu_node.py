@@ -35,7 +35,8 @@ __all__ = ["SfuNode", "Egress", "COUNTERS"]
 
 #: The node's counters, as the summary's ``sfu`` section names them.
 COUNTERS = ("packets_in", "packets_forwarded", "packets_discarded", "packets_retransmitted",
-            "packets_not_forwarded", "padding_in", "padding_sent", "nacks_in", "rtx_sent", "nacks_out", "rtx_in")
+            "packets_not_forwarded", "padding_in", "padding_sent", "nacks_in", "rtx_sent", "nacks_out", "rtx_in", "plis_in",
+            "plis_out")
 
 
 @dataclass(slots=True)
@@ -86,6 +87,8 @@ class SfuNode:
         self.rtx_sent = 0  # RTX packets the SFU sent answering them (not in packets_forwarded)
         self.nacks_out = 0  # the SFU's NACKs to publishers, down their downlinks
         self.rtx_in = 0  # publishers' RTX packets that reached the SFU (not in packets_in)
+        self.plis_in = 0  # subscribers' PLIs that reached the SFU
+        self.plis_out = 0  # the SFU's PLIs to publishers, down their downlinks
 
     def counters(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in COUNTERS}
@@ -235,6 +238,13 @@ class SfuNode:
         out = self._to_targets(nacks)
         if out is not None:
             self.nacks_out += int(np.count_nonzero(out.valid))
+        return out
+
+    def send_plis(self, plis: PacketBatch) -> "Egress | None":
+        """The SFU's PLIs, each down its publisher's downlink (``target``)."""
+        out = self._to_targets(plis)
+        if out is not None:
+            self.plis_out += int(np.count_nonzero(out.valid))
         return out
 
     def _to_targets(self, b: PacketBatch) -> "Egress | None":

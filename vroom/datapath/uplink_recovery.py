@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..media.rtp import FLAG_NACK, FLAG_PADDING, FLAG_RTX, KIND_VIDEO
+from ..media.rtp import FLAG_NACK, FLAG_PADDING, FLAG_RTCP, FLAG_RTX, KIND_VIDEO
 from ..media.video import VideoSource
 from ..recovery.forward_log import LOG_AGE_US
 from ..recovery.history import RateLimiter
@@ -124,7 +124,7 @@ class UplinkRecovery:
         """What reached the SFU (any order): the live video media reaches the SFU's NACK lists."""
         f = b["flags"]
         video = ((self.sfu.track_kind[b["track"]] == KIND_VIDEO) & (b["target"] < 0)
-                 & ((f & (FLAG_PADDING | FLAG_NACK)) == 0) & self.sfu.track_live[b["track"]])
+                 & ((f & (FLAG_PADDING | FLAG_RTCP)) == 0) & self.sfu.track_live[b["track"]])
         off = self.nack_off.mask()
         if off is not None:
             video &= ~off[self.sfu.track_publisher[b["track"]]]
@@ -242,7 +242,7 @@ class UplinkRecovery:
         if b is None or len(b) == 0:
             return
         f = b["flags"]
-        video = (self.sfu.track_kind[b["track"]] == KIND_VIDEO) & ((f & (FLAG_PADDING | FLAG_NACK)) == 0)
+        video = (self.sfu.track_kind[b["track"]] == KIND_VIDEO) & ((f & (FLAG_PADDING | FLAG_RTCP)) == 0)
         rtx = video & ((f & FLAG_RTX) > 0)
         media = video & ~rtx
         if media.any():

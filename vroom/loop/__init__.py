@@ -9,7 +9,8 @@ instant by the driver, in this order:
    switch-offs), with ``probes.ProbeRegulator`` probing the downlinks of subscribers that fall short;
 3. ``simulcast.AdaptiveSimulcast``: publishers that asked encode only the layers someone is sent;
 4. ``keyframes.KeyframeRequester``: the receivers brought up to now; PLIs for subscriptions waiting for a
-   keyframe and for the subscribers' playouts' requests, throttled per layer;
+   keyframe and for the subscribers' playouts' requests, handed to the data path (packets on the links,
+   the SFU's throttle: ``vroom.datapath.keyframes``);
 5. once a second, ``sampler.Sampler``: the timeline, Network Quality Levels, connection scores.
 
 Each part is sans-I/O: ``get_timer()`` says when it is next due, ``handle_timer(now_us, ...)`` does its
@@ -25,7 +26,7 @@ from ..events import TrackSwitchedOff, TrackSwitchedOn
 from ..net.feedback import FeedbackLog
 from .allocation import StreamAllocator
 from .feedback import FEEDBACK_INTERVAL_US, UPLINK_START_BPS, FeedbackRouter
-from .keyframes import PLI_THROTTLE_US, KeyframeRequester
+from .keyframes import KeyframeRequester
 from .network_quality import NetworkQuality
 from .probes import ProbeRegulator
 from .rtt import RttMeter
@@ -34,13 +35,14 @@ from .simulcast import AdaptiveSimulcast
 from .timelines import TimelineView
 
 if TYPE_CHECKING:
+    from ..datapath.keyframes import KeyframeRequests
     from ..media.receiver import Receivers
     from ..participant import Participant, Publication
     from ..ports import EventSink
     from ..sfu.core import SFU
     from ..trace import Trace
 
-__all__ = ["ControlLoop", "RttMeter", "FinalScore", "FEEDBACK_INTERVAL_US", "PLI_THROTTLE_US", "UPLINK_START_BPS"]
+__all__ = ["ControlLoop", "RttMeter", "FinalScore", "FEEDBACK_INTERVAL_US", "UPLINK_START_BPS"]
 
 
 class ControlLoop:
@@ -49,9 +51,10 @@ class ControlLoop:
     def __init__(self, *, sfu: "SFU", members: list["Participant"], publications: list["Publication"],
                  receivers: "Receivers", trace: "Trace", link_ids: dict[str, int], dominant: dict[str, int | None],
                  send_padding: Callable[..., int], feedback: FeedbackLog | None, estimator: str, events: "EventSink",
-                 timeline: bool = True, rtt: RttMeter | None = None) -> None:
+                 keyframe_requests: "KeyframeRequests", timeline: bool = True, rtt: RttMeter | None = None) -> None:
         """``feedback``: the transport-wide feedback log of every link, None without congestion control;
-        ``events``: where switch-offs and network quality levels go to clients (``vroom.events``); ``rtt``:
+        ``events``: where switch-offs and network quality levels go to clients (``vroom.events``);
+        ``keyframe_requests``: the data path's PLIs, which the key-frame requester hands its requests; ``rtt``:
         the round trips the feedback rounds measure (``loop.rtt``; the data path reads them too)."""
         self.members = members
         self.publications = publications
@@ -71,7 +74,7 @@ class ControlLoop:
                                           announce=self._switched, probing=congestion_control)
         self.simulcast = AdaptiveSimulcast(sfu=sfu, members=members, publications=publications)
         self.keyframes = KeyframeRequester(sfu=sfu, members=members, publications=publications,
-                                           reach_us=rtt.sfu_to_member_us,
+                                           requests=keyframe_requests,
                                            call_rtt_us=lambda p: rtt.client.call_rtt(p.index), receivers=receivers)
         self.quality = NetworkQuality(sfu=sfu, members=members, publications=publications, feedback=self.feedback,
                                       allocation=self.allocation, trace=trace, events=events, rtt_us=rtt_us)

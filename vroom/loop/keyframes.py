@@ -1,14 +1,12 @@
-"""Key frames: PLIs to publishers, for subscriptions waiting for a keyframe of their target layer and for
-the subscribers' own requests, throttled per (track, layer) as LiveKit's ``receiver_base.go`` does: 500 ms
-for the lowest layer, 1 s above; the PLI reaches the publisher's encoder one downlink trip later (``reach_us``:
-the publisher's downlink one-way delay as measured, ``loop.rtt``).
+"""Key frames: what the SFU's control loop asks for, each round: PLIs for subscriptions waiting for a key
+frame of their target layer, and the subscribers' own requests.
 
 A subscriber's video playout asks for a key frame (a PLI) when it has none to decode (libwebrtc's
-decodable-frame timeouts, :mod:`vroom.playout.timeouts`); the SFU answers by forwarding a PLI for the
-layer that subscriber is sent, under the same throttle (LiveKit forwards a subscriber's PLI, once per
-RTCP packet, through that throttle). The receivers are consumed up to each round here, so a request made
-at ``t`` is acted on at the first round after ``t`` (within 100 ms, the loop's grain; the subscriber's
-PLI also spends its uplink's one-way delay on the way), whatever the driver's tick.
+decodable-frame timeouts, :mod:`vroom.playout.timeouts`). The receivers are consumed up to each round
+here, so a request made at ``t`` leaves at the first round after ``t`` (within 100 ms, the loop's grain),
+as a PLI up the subscriber's uplink. The PLIs travel as packets, and the SFU forwards them under its
+throttle (``vroom.datapath.keyframes``); the round's own PLIs for a subscription waiting on a layer go
+through the same throttle, down the publisher's downlink.
 """
 
 from __future__ import annotations
@@ -17,41 +15,37 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from ..media.video import VideoSource
 from .feedback import FEEDBACK_INTERVAL_US
 
 if TYPE_CHECKING:
+    from ..datapath.keyframes import KeyframeRequests
     from ..media.receiver import Receivers
     from ..participant import Participant, Publication
     from ..sfu.core import SFU
 
-__all__ = ["KeyframeRequester", "PLI_THROTTLE_US"]
+__all__ = ["KeyframeRequester"]
 
-#: LiveKit receiver_base.go DefaultPLIThrottleConfig: one PLI per 500 ms on the low layer, 1 s above.
-PLI_THROTTLE_US = (500_000, 1_000_000, 1_000_000)
 #: how often the subscribers' playouts learn their call's RTT (CallStats updates once a second)
 RTT_UPDATE_US = 1_000_000
 
 
 class KeyframeRequester:
-    """PLIs for subscriptions whose target layer is not the one they get, and for subscribers' requests,
-    throttled per layer."""
+    """PLIs for subscriptions whose target layer is not the one they get, and the subscribers' requests, handed
+    to the data path each round."""
 
     def __init__(self, *, sfu: "SFU", members: list["Participant"], publications: list["Publication"],
-                 reach_us: Callable[["Participant", int], int],
+                 requests: "KeyframeRequests",
                  call_rtt_us: Callable[["Participant"], int | None] = lambda p: None,
                  receivers: "Receivers | None" = None) -> None:
-        """``reach_us(publisher, now)``: how long a PLI sent now takes to reach the publisher;
-        ``call_rtt_us(subscriber)``: its call's RTT (CallStats' max; None before one is measured), which its
-        video playouts learn for their NACK delay term."""
+        """``requests``: the data path's PLIs (``vroom.datapath.keyframes``); ``call_rtt_us(subscriber)``: its
+        call's RTT (CallStats' max; None before one is measured), which its video playouts learn for their
+        NACK delay term."""
         self.sfu = sfu
         self.members = members
         self.publications = publications
-        self.reach_us = reach_us
+        self.requests = requests
         self.call_rtt_us = call_rtt_us
         self.receivers = receivers
-        self.pli_at: dict[tuple[int, int], int] = {}  # (track, layer) -> last PLI sent
-        self.plis_sent = 0
         self.subscriber_plis = 0  # key-frame requests received from subscribers' playouts
         self._next = FEEDBACK_INTERVAL_US
         if receivers is not None:
@@ -77,11 +71,12 @@ class KeyframeRequester:
         waiting = (tgt >= 0) & (tgt != fwd.current[:n_members, :n_tracks]) & sfu.route[:n_members, :n_tracks]
         if waiting.any():
             for track, layer in sorted({(int(t), int(tgt[s, t])) for s, t in np.argwhere(waiting).tolist()}):
-                self._pli(track, layer, now)
+                self.requests.request(track, layer, now)
         self._subscriber_requests(now)
 
     def _subscriber_requests(self, now: int) -> None:
-        """The subscribers' playouts up to now; each request becomes a PLI for the layer its subscriber gets."""
+        """The subscribers' playouts up to now; each request becomes a PLI up its subscriber's uplink, naming
+        the layer it is sent."""
         rec = self.receivers
         if rec is None:
             return
@@ -91,21 +86,8 @@ class KeyframeRequester:
                 rtt = self.call_rtt_us(p) if p.connected else None
                 if rtt is not None:
                     rec.update_rtt(p.index, rtt)
-        fwd, route = self.sfu.forwarder, self.sfu.route
+        fwd = self.sfu.forwarder
         for _at, sub, track in rec.take_key_frame_requests():
             self.subscriber_plis += 1
-            layer = int(fwd.current[sub, track])
-            if layer >= 0 and route[sub, track] and self.members[sub].connected:
-                self._pli(track, layer, now)
-
-    def _pli(self, track: int, layer: int, now: int) -> None:
-        last = self.pli_at.get((track, layer))
-        if last is not None and now - last < PLI_THROTTLE_US[min(layer, 2)]:
-            return
-        pub = self.publications[track]
-        owner = self.members[self.sfu.publications[track].publisher]
-        if not pub.published or not owner.connected or not isinstance(pub.source, VideoSource):
-            return
-        self.pli_at[(track, layer)] = now
-        self.plis_sent += 1
-        pub.source.request_keyframe(layer, now + self.reach_us(owner, now))
+            if self.members[sub].connected:
+                self.requests.from_subscriber(sub, track, int(fwd.current[sub, track]), now)

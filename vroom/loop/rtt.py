@@ -266,13 +266,6 @@ class RttMeter:
         one = newest.get(member)
         return one if one is not None and one.arrival_us >= now_us - RTCP_INTERVAL_US else None
 
-    def sfu_to_member_us(self, p: "Participant", now_us: int) -> int:
-        """How long a packet the SFU sends ``p`` now takes to arrive (a PLI to a publisher): the one-way delay,
-        queueing included, of the newest packet its downlink's reports acknowledged within an RTCP interval,
-        or, on an idle downlink, its propagation and a small RTCP packet's serialization."""
-        one = self._recent(self.down, p.index, now_us) or idle_one_way(p.downlink, now_us)
-        return one.arrival_us - one.send_us
-
     def forget(self, member: int) -> None:
         """The member's session ended: its links' timing goes (a rejoin is a new member)."""
         self.up.pop(member, None)

@@ -25,7 +25,7 @@ __all__ = [
     "FLAG_RELIABLE",
     "FLAG_FIRST",
     "FLAG_PADDING",
-    "FLAG_FEC", "FLAG_RTX", "FLAG_NACK", "FLAG_REPAIRED",
+    "FLAG_FEC", "FLAG_RTX", "FLAG_NACK", "FLAG_REPAIRED", "FLAG_PLI", "FLAG_RTCP",
     "NO_LEVEL",
     "take_rows",
 ]
@@ -55,6 +55,11 @@ FLAG_NACK = 128
 #: A packet the SFU received as its publisher's RTX and forwards as the original (media SSRC, original size):
 #: the subscriber's NACK list sees a late packet; the receiver's statistics treat it as a retransmission.
 FLAG_REPAIRED = 256
+#: An RTCP PLI (RFC 4585 §6.3.1): a subscriber's up its uplink, or the SFU's down a publisher's downlink, for
+#: ``track``'s simulcast ``layer``.
+FLAG_PLI = 512
+#: The RTCP messages that travel as packets: not media, and without a transport-wide sequence number.
+FLAG_RTCP = FLAG_NACK | FLAG_PLI
 #: ``level`` of packets that carry no RFC 6464 audio level.
 NO_LEVEL = -1
 

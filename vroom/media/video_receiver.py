@@ -24,7 +24,7 @@ arriving at ``now`` comes in a later batch, and goes in after the timers before 
 do not depend on when the receivers are consumed. The playouts' key-frame requests (PLIs) carry
 their own times and wait in :meth:`take_key_frame_requests` for the SFU's control loop, whose
 key-frame part (:mod:`vroom.loop.keyframes`) consumes the receivers at each of its 100 ms rounds and
-forwards them then: consuming once a second would hold a PLI up to a second, and a round is the
+sends them then, as PLIs up the subscribers' uplinks (:mod:`vroom.datapath.keyframes`): consuming once a second would hold a PLI up to a second, and a round is the
 grain at which the SFU acts on everything else.
 """
 
