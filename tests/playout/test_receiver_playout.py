@@ -17,9 +17,10 @@ TS_PER_FRAME = 3_000  # 90 kHz / 30 fps
 FIELDS = ("seq", "ts", "arrival", "frame", "nfr", "flags", "layer")
 
 
-def frames(indices, *, keys=(0,), packets=1, lost=(), rtx=(), arrival=None, ts=None, layer=0):
+def frames(indices, *, keys=(0,), packets=1, lost=(), rtx=(), arrival=None, ts=None, layer=0, spread=0):
     """Deliveries of frames ``indices`` (seq numbers continuous in frame order). ``lost``: (frame, packet)
-    never delivered; ``rtx``: (frame, packet, arrival) RTX copies; ``arrival(k)``/``ts(k)``: of frame k."""
+    never delivered; ``rtx``: (frame, packet, arrival) RTX copies; ``arrival(k)``/``ts(k)``: of frame k (its
+    first packet; each next one ``spread`` µs later)."""
     rows = []
     seq = 0
     for k in indices:
@@ -27,7 +28,7 @@ def frames(indices, *, keys=(0,), packets=1, lost=(), rtx=(), arrival=None, ts=N
         for i in range(packets):
             flags = (FLAG_KEYFRAME if k in keys else 0) | (FLAG_FIRST if i == 0 else 0)
             flags |= FLAG_MARKER if i == packets - 1 else 0
-            row = (seq, k * TS_PER_FRAME if ts is None else ts(k), t, k, packets, flags, layer)
+            row = (seq, k * TS_PER_FRAME if ts is None else ts(k), t + i * spread, k, packets, flags, layer)
             if (k, i) not in lost:
                 rows.append(row)
             rows += [(*row[:2], at, *row[3:5], flags | FLAG_RTX, layer) for f, p, at in rtx if (f, p) == (k, i)]

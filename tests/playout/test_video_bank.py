@@ -42,10 +42,14 @@ def both_forms_agree(batch, n, step, layers):
 @given(n=st.integers(20, 120), jitter=st.lists(st.integers(0, 60_000), min_size=120, max_size=120),
        lost=st.sets(st.tuples(st.integers(1, 119), st.integers(0, 2)), max_size=4),
        repaired=st.sets(st.integers(1, 119), max_size=3), step=st.integers(3_000, 400_000),
-       sizes=st.lists(st.integers(1, 3), min_size=120, max_size=120), layers=st.integers(1, 3))
-def test_the_batch_form_plays_as_the_frame_by_frame_form(n, jitter, lost, repaired, step, sizes, layers):
+       sizes=st.lists(st.integers(1, 3), min_size=120, max_size=120), layers=st.integers(1, 3),
+       spread=st.sampled_from((0, 84)))
+def test_the_batch_form_plays_as_the_frame_by_frame_form(n, jitter, lost, repaired, step, sizes, layers, spread):
+    # ``spread``: a frame's packets that far apart, so a consume can fall between them. (Spread wider, so that a
+    # frame delayed by jitter completes after the next frame's packets arrived, the batch form counts it
+    # incomplete where the frame-by-frame form counts it complete: a known difference in those two counts only.)
     rtx = [(k, p, k * PERIOD_US + 80_000) for k, p in lost if k in repaired]
-    batch = frames(range(n), packets=3, keys=(0, 60), lost=lost, rtx=rtx,
+    batch = frames(range(n), packets=3, keys=(0, 60), lost=lost, rtx=rtx, spread=spread,
                    arrival=lambda k: k * PERIOD_US + jitter[k] // sizes[k])
     fast, slow = both_forms_agree(batch, n, step, layers)
     assert abs(fast["freeze_seconds"] - slow["freeze_seconds"]) < 1e-9
@@ -91,3 +95,25 @@ def test_a_needless_retransmission_of_a_one_packet_frame_is_no_second_frame():
     for batch_form in (True, False):
         sub, _, _ = played(batch, cuts, batch_form=batch_form)
         assert (sub["frames_complete"], sub["frames_incomplete"]) == (20, 0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(20, 90), jitter=st.lists(st.integers(0, 60_000), min_size=90, max_size=90),
+       lost=st.sets(st.tuples(st.integers(0, 89), st.integers(0, 2)), max_size=4),
+       repaired=st.sets(st.integers(0, 89), max_size=3), steps=st.tuples(st.integers(1_000, 300_000),
+                                                                       st.integers(1_000, 300_000)),
+       spread=st.integers(0, 40_000), batch_form=st.booleans())
+def test_the_playout_does_not_depend_on_when_the_receivers_are_consumed(n, jitter, lost, repaired, steps, spread,
+                                                                        batch_form):
+    # the receivers are consumed when someone looks (a control round, getStats, a widget): each look hands the
+    # playouts the packets so far, some of a frame not complete yet, so what a playout notes of a frame (its first
+    # packet, the packet that tells its range, its last) must not depend on where the looks fall
+    rtx = [(k, p, k * PERIOD_US + 80_000) for k, p in lost if k in repaired]
+    batch = frames(range(n), packets=3, keys=(0, 45), lost=lost, rtx=rtx, spread=spread,
+                   arrival=lambda k: k * PERIOD_US + jitter[k])
+    end = n * PERIOD_US + 6_000_000
+    runs = [played(batch, list(range(step, end, step)) + [end], batch_form=batch_form) for step in steps]
+    (a, a_plis, _), (b, b_plis, _) = runs
+    assert {k: a[k] for k in EXACT} == {k: b[k] for k in EXACT}
+    assert a_plis == b_plis
+    assert abs(a["freeze_seconds"] - b["freeze_seconds"]) < 1e-9

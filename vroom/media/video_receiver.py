@@ -14,43 +14,50 @@ frame decoded) will never be used and counts as incomplete.
 Then, per subscription in arrival order (Python, per frame, not per packet), each complete frame gets
 its references from the VP8 temporal pattern (:class:`vroom.playout.references.SequenceChain`: frame
 ids are first sequence numbers, which the SFU keeps continuous across layer switches) and goes to
-the subscription's ``VideoPlayout.on_frame``; a packet of a frame not yet complete goes to
-``on_packet`` (it keeps the stream active and tells the playout a key frame is arriving). A frame
-whose references cannot be placed yet is held until they can, or until a newer key frame is placed.
+the subscription's ``VideoPlayout.on_frame``. A frame whose references cannot be placed yet is held
+until they can (the arrival of the packet that tells the reference's range: its first or its marker),
+or until a newer key frame is placed. The playout's decodable-frame timeouts read every packet received
+(:class:`vroom.playout.arrivals.Arrivals`: it keeps the stream active and tells a key frame is arriving).
 
 Time. :meth:`VideoReceivers.run_until` runs every playout's timers (renders, decodable-frame
 timeouts) due strictly before ``now``, the time up to which deliveries have been taken: a delivery
-arriving at ``now`` comes in a later batch, and goes in after the timers before it. So the results
-do not depend on when the receivers are consumed. The playouts' key-frame requests (PLIs) carry
+arriving at ``now`` comes in a later batch, and goes in after the timers before it. Where the batches
+cut a frame's packets changes nothing the playouts see (a playout starts at its subscription's first
+packet; the timeouts read ``Arrivals``; held frames are placed when a range became known), so the
+results do not depend on when the receivers are consumed. The playouts' key-frame requests (PLIs) carry
 their own times and wait in :meth:`take_key_frame_requests` for the SFU's control loop, whose
 key-frame part (:mod:`vroom.loop.keyframes`) consumes the receivers at each of its 100 ms rounds and
-sends them then, as PLIs up the subscribers' uplinks (:mod:`vroom.datapath.keyframes`): consuming once a second would hold a PLI up to a second, and a round is the
-grain at which the SFU acts on everything else.
+sends them then, as PLIs up the subscribers' uplinks (:mod:`vroom.datapath.keyframes`): consuming
+once a second would hold a PLI up to a second, and a round is the grain at which the SFU acts on
+everything else.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
+from ..playout.arrivals import Arrivals
 from ..playout.frame_buffer import Frame
 from ..playout.references import ALL_BUFFERS, PATTERN_MASKS, SequenceChain
 from ..playout.video import KeyFrameRequest, VideoPlayout
 from ..playout.video_bank import NONE, VideoBank
 from ..playout.video_batch import play
-from .rtp import FLAG_FIRST, FLAG_KEYFRAME, FLAG_MARKER, FLAG_REPAIRED, FLAG_RTX
+from .frame_groups import LAYERS as _LAYERS
+from .frame_groups import group_frames, scalar_items, waiting_items
+from .rtp import FLAG_KEYFRAME
 
 __all__ = ["VIDEO_FIELDS", "VideoReceivers"]
 
 #: the delivery columns a batch of video packets needs
 VIDEO_FIELDS = ("seq", "ts", "arrival", "frame", "nfr", "size", "layer", "flags")
-_LAYERS = 3  # simulcast layers: a frame number of another layer is another frame
 _NEVER = np.iinfo(np.int64).max
 #: a frame held for the batch form's next batch: what the scalar form needs of it too
 _WAITING = ("slot", "id", "end", "ts", "t", "first_t", "size", "key", "rtx", "reads", "updates", "fkey", "frame",
-            "layer", "nfr", "inserted")
+            "layer", "nfr", "inserted", "known_note_t")
 #: per number of temporal layers, per frame number mod 8: buffers read and updated (every pattern length divides 8)
 _READS = np.zeros((4, 8), np.int64)
 _UPDATES = np.zeros((4, 8), np.int64)
@@ -112,6 +119,7 @@ class VideoReceivers:
         self.current_delay_us = np.zeros(0, np.int64)  # per slot: the playout's current delay (-1: none)
         self.frames_complete_fast = np.zeros(0, np.int64)  # per slot: frames completed in the batch form
         self._requests: list[tuple[int, int]] = []  # (at, slot) of key-frame requests not yet taken
+        self.arrivals = Arrivals()  # every packet's arrival, for the playouts' decodable-frame timeouts
 
     def set_temporal_layers(self, lookup: Callable[[int, int], int]) -> None:
         self._temporal_layers = lookup
@@ -129,12 +137,15 @@ class VideoReceivers:
         st = self._streams[slot]
         if st is None:
             st = self._streams[slot] = _Stream(track, now_us)
+            st.playout.packets_seen = partial(self.arrivals.newest, slot)
         return st
+
 
     # -- packets into frames (numpy) ----------------------------------------------------
     def add(self, slot: np.ndarray, track: np.ndarray, cols: dict[str, np.ndarray], now: int = _NEVER) -> None:
         """Video deliveries of one batch (``cols``: ``VIDEO_FIELDS``), each subscription's in arrival order, all
         before ``now``."""
+        self.arrivals.see(slot, cols["arrival"], (cols["flags"] & FLAG_KEYFRAME) > 0)
         p = self._partial
         n_old = len(p["slot"])
         c = {k: np.concatenate([p[k], cols[k]]) for k in VIDEO_FIELDS}
@@ -153,7 +164,7 @@ class VideoReceivers:
         keep = keep[np.lexsort((c["seq"][keep], key, c["slot"][keep]))]
         c = {k: v[keep] for k, v in c.items()}
         fresh = fresh[keep]
-        g = self._group(c, fresh)
+        g = group_frames(c, fresh)
         touched = np.flatnonzero(g["fresh_t"] >= 0)
         touched = touched[np.lexsort((g["min_seq"][touched], g["fresh_t"][touched], g["slot"][touched]))]
         drop = np.zeros(len(g["slot"]), bool)
@@ -165,34 +176,6 @@ class VideoReceivers:
         rows = np.repeat(waiting & ~passed, g["count"])
         self._partial = {k: c[k][rows] for k in ("slot", *VIDEO_FIELDS)}
 
-    @staticmethod
-    def _group(c: dict[str, np.ndarray], fresh: np.ndarray) -> dict[str, np.ndarray]:
-        """Per frame (rows sorted by slot, frame, layer, seq): what the playout needs of it."""
-        slot, seq, flags, arrival = c["slot"], c["seq"], c["flags"], c["arrival"]
-        key = c["frame"] * _LAYERS + c["layer"]
-        n = len(slot)
-        edge = np.ones(n, bool)
-        edge[1:] = (slot[1:] != slot[:-1]) | (key[1:] != key[:-1])
-        starts = np.flatnonzero(edge)
-        count = np.diff(np.append(starts, n))
-        nfr = c["nfr"][starts]
-        first_seq = np.minimum.reduceat(np.where(flags & FLAG_FIRST, seq, _NEVER), starts) if n else seq[:0]
-        marker = np.maximum.reduceat(np.where(flags & FLAG_MARKER, seq, -1), starts) if n else seq[:0]
-        complete = count >= nfr
-        known = np.where(first_seq < _NEVER, first_seq, np.where(marker >= 0, marker - nfr + 1, -1))
-        return {
-            "slot": slot[starts], "frame": c["frame"][starts], "layer": c["layer"][starts], "ts": c["ts"][starts],
-            "nfr": nfr, "count": count, "complete": complete,
-            "min_seq": seq[starts], "max_seq": seq[starts + count - 1],
-            "start": np.where(complete, seq[starts], known),
-            "key": np.maximum.reduceat((flags & FLAG_KEYFRAME) > 0, starts) if n else complete,
-            "rtx": np.maximum.reduceat((flags & (FLAG_RTX | FLAG_REPAIRED)) > 0, starts) if n else complete,
-            "done_t": np.maximum.reduceat(arrival, starts) if n else arrival,
-            "first_t": np.minimum.reduceat(arrival, starts) if n else arrival,
-            "fresh_t": np.maximum.reduceat(np.where(fresh, arrival, -1), starts) if n else arrival,
-            "size": np.add.reduceat(c["size"], starts) if n else arrival,
-        }
-
     # -- frames into the playouts -----------------------------------------------------------
     def _frames(self, g: dict[str, np.ndarray], touched: np.ndarray, tracks: dict[int, int],
                 drop: np.ndarray, now: int) -> None:
@@ -201,13 +184,11 @@ class VideoReceivers:
         sl = g["slot"][touched]
         for slot in np.unique(sl).tolist():
             if slot >= len(self._streams) or self._streams[slot] is None:
-                first = touched[sl == slot][0]
-                t0 = g["done_t"][first] if g["complete"][first] else g["fresh_t"][first]
-                self._stream(slot, tracks[slot], int(t0))
+                self._stream(slot, tracks[slot], int(g["first_t"][touched[sl == slot]].min()))  # its first packet
         self.bank.grow(len(self._streams))
         reads, updates = self._masks(sl, g["layer"][touched], g["frame"][touched], g["key"][touched] > 0)
         fast = self.bank.s["fast"][sl] if self.batch else np.zeros(len(sl), bool)
-        slow = self._items(g, touched[~fast], reads[~fast], updates[~fast])
+        slow = scalar_items(g, touched[~fast], reads[~fast], updates[~fast])
         bailed = self._fast(g, touched[fast], reads[fast], updates[fast], drop, now) if fast.any() else []
         slow += bailed
         slow.sort(key=lambda it: (it[1], it[10], it[7]))
@@ -231,19 +212,6 @@ class VideoReceivers:
         n = self._tl[code]
         return (np.where(key, 0, _READS[n, frame % 8]), np.where(key, ALL_BUFFERS, _UPDATES[n, frame % 8]))
 
-    @staticmethod
-    def _items(g: dict[str, np.ndarray], rows: np.ndarray, reads: np.ndarray, updates: np.ndarray) -> list[tuple]:
-        """Groups as the scalar path takes them: (row, slot, frame, layer, ts, nfr, complete, start, key, rtx,
-        time, first_t, size, reads, updates, counted)."""
-        cols = [g[k][rows].tolist() for k in ("slot", "frame", "layer", "ts", "nfr", "complete", "start", "key", "rtx",
-                                              "done_t", "first_t", "fresh_t", "size")]
-        out = []
-        for i, slot, frame, layer, ts, nfr, complete, start, key, rtx, done_t, first_t, fresh_t, size, r, u in zip(
-                rows.tolist(), *cols, reads.tolist(), updates.tolist()):
-            out.append((i, slot, frame, layer, ts, nfr, complete, start, key, rtx, done_t if complete else fresh_t,
-                        first_t, size, r, u, False))
-        return out
-
     def _slow(self, items: list[tuple], drop: np.ndarray) -> None:
         """Frames into their subscriptions' ``VideoPlayout`` one by one (items by slot, then time)."""
         for i, slot, frame, layer, ts, nfr, complete, start, key, rtx, t, first_t, size, reads, updates, counted \
@@ -262,7 +230,7 @@ class VideoReceivers:
                 self._note(st, slot, start, start + nfr - 1, updates, t)
                 self._place(st, slot, info, t)
             else:
-                if start >= 0:
+                if start >= 0:  # its range, known now: frames held for it may be placed
                     self._note(st, slot, start, start + nfr - 1, updates, t)
                 self._handle(slot, st.playout.on_packet(t, bool(key)))
 
@@ -289,7 +257,10 @@ class VideoReceivers:
              "t": g["done_t"][r], "first_t": g["first_t"][r], "size": g["size"][r], "key": g["key"][r].astype(np.int64),
              "rtx": g["rtx"][r].astype(np.int64), "reads": reads[new], "updates": updates[new],
              "fkey": g["frame"][r] * _LAYERS + g["layer"][r], "frame": g["frame"][r], "layer": g["layer"][r],
-             "nfr": g["nfr"][r], "inserted": np.zeros(int(new.sum()), np.int64)}
+             "nfr": g["nfr"][r], "inserted": np.zeros(int(new.sum()), np.int64),
+             # when its range became known, if in this batch before it was complete (``_items``)
+             "known_note_t": np.where((g["known_fresh_t"][r] == g["known_t"][r]) & (g["known_t"][r] < g["done_t"][r]),
+                                      g["known_t"][r], _NEVER)}
         w = self._waiting
         f = {k: np.concatenate([w[k], f[k]]) for k in _WAITING}
         order = np.lexsort((f["id"], f["t"], f["slot"]))
@@ -311,10 +282,11 @@ class VideoReceivers:
         for slot in bailed.tolist():
             mine = f["slot"] == slot
             hers = (sl == slot) & ~late & ~complete
-            clock = int(min(f["t"][mine].min(initial=_NEVER), g["fresh_t"][rows[sl == slot]].min(initial=_NEVER)))
+            clock = int(min(f["t"][mine].min(initial=_NEVER), f["known_note_t"][mine].min(initial=_NEVER),
+                            g["fresh_t"][rows[sl == slot]].min(initial=_NEVER)))
             self._to_slow(slot, min(clock, int(s["clock"][slot])), before, mine)
-            items += _waiting_items(before, mine & (before["inserted"] == 0))
-            items += self._items(g, rows[hers], reads[hers], updates[hers])
+            items += waiting_items(before, mine & (before["inserted"] == 0))
+            items += scalar_items(g, rows[hers], reads[hers], updates[hers])
         fs = np.unique(f["slot"][~back]) if len(f["slot"]) else f["slot"]
         self.freeze_count[fs], self.current_delay_us[fs] = s["q_freezes"][fs], s["t_current"][fs]
         self.decoded_last[fs] = np.maximum(self.decoded_last[fs], s["last_id"][fs])
@@ -378,7 +350,7 @@ class VideoReceivers:
             return
         c = {k: v[rows] for k, v in p.items()}
         order = np.lexsort((c["seq"], c["frame"] * _LAYERS + c["layer"]))
-        g = self._group({k: v[order] for k, v in c.items()}, np.zeros(len(rows), bool))
+        g = group_frames({k: v[order] for k, v in c.items()}, np.zeros(len(rows), bool))
         _, updates = self._masks(g["slot"], g["layer"], g["frame"], g["key"] > 0)
         for i in np.argsort(g["min_seq"], kind="stable").tolist():
             if g["start"][i] >= 0:
@@ -439,7 +411,7 @@ class VideoReceivers:
                          "first_t": frame.arrival_us if frame.first_packet_us is None else frame.first_packet_us,
                          "size": frame.size_bytes, "key": int(frame.key), "rtx": int(frame.retransmitted),
                          "reads": reads, "updates": rng[1], "fkey": -1, "frame": -1, "layer": 0,
-                         "nfr": end - frame.id + 1, "inserted": 1})
+                         "nfr": end - frame.id + 1, "inserted": 1, "known_note_t": _NEVER})
             end = frame.id - 1
         rows.reverse()
         return rows
@@ -503,8 +475,9 @@ class VideoReceivers:
             return
         w = self._waiting
         mine = w["slot"] == slot
-        clock = min(int(w["t"][mine].min(initial=_NEVER)), int(self.bank.s["clock"][slot]))
-        items = _waiting_items(w, mine & (w["inserted"] == 0))
+        clock = min(int(w["t"][mine].min(initial=_NEVER)), int(w["known_note_t"][mine].min(initial=_NEVER)),
+                    int(self.bank.s["clock"][slot]))
+        items = waiting_items(w, mine & (w["inserted"] == 0))
         self._waiting = {k: v[~mine] for k, v in w.items()}
         self._to_slow(slot, clock, w, mine)
         self._slow(items, np.zeros(0, bool))
@@ -582,14 +555,6 @@ class VideoReceivers:
             "jitter_buffer_delay_ms": s.jitter_buffer_delay / emitted * 1000 if emitted else None,
             "key_frame_requests": s.pli_count,
         }
-
-
-def _waiting_items(f: dict[str, np.ndarray], rows: np.ndarray) -> list[tuple]:
-    """Frames the batch form held, as the scalar path's items (complete, already counted)."""
-    cols = (f[c][rows].tolist() for c in ("slot", "frame", "layer", "ts", "nfr", "id", "key", "rtx", "t", "first_t",
-                                          "size", "reads", "updates"))
-    return [(-1, slot, fr, ly, ts, nfr, True, i, k, x, t, ft, sz, rd, up, True)
-            for slot, fr, ly, ts, nfr, i, k, x, t, ft, sz, rd, up in zip(*cols)]
 
 
 _EMPTY_STATS: dict[str, Any] = {

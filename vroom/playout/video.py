@@ -31,6 +31,7 @@ decoder waits for its key frame.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .frame_buffer import Frame, FrameBuffer
@@ -102,6 +103,9 @@ class VideoPlayout:
         self._ifdv_prev: tuple[int, int] | None = None  # (rtp timestamp, arrival) of the last sample
         self._last_packet_us: int | None = None
         self._last_key_packet_us: int | None = None
+        #: set by a caller that sees every packet (``media.video_receiver``): ``(now) -> (the newest packet's arrival,
+        #: the newest key-frame packet's)`` at or before ``now``, None when none; else ``on_packet`` notes them
+        self.packets_seen: Callable[[int], tuple[int | None, int | None]] | None = None
         self._has_received_frame = False
         self._last_render_us: int | None = None
         self._events: list[RenderedFrame | KeyFrameRequest] = []
@@ -234,9 +238,10 @@ class VideoPlayout:
         return events
 
     def _note_packet(self, now_us: int, key: bool) -> None:
-        self._last_packet_us = now_us
+        self._last_packet_us = now_us if self._last_packet_us is None else max(self._last_packet_us, now_us)
         if key:
-            self._last_key_packet_us = now_us
+            self._last_key_packet_us = now_us if self._last_key_packet_us is None else \
+                max(self._last_key_packet_us, now_us)
 
     def _request_key_frame(self, now_us: int, reason: str) -> None:
         self.counters.pli_count += 1
@@ -360,11 +365,12 @@ class VideoPlayout:
         if not self.decoder_ready:
             return
         self.decoder_ready = False
-        active = self._last_packet_us is not None and now_us - self._last_packet_us < INACTIVE_DURATION_US
+        last, last_key = ((self._last_packet_us, self._last_key_packet_us) if self.packets_seen is None
+                          else self.packets_seen(now_us))
+        active = last is not None and now_us - last < INACTIVE_DURATION_US
         if not active:
             self.quality.on_stream_inactive()
-        receiving_key = (self._last_key_packet_us is not None
-                         and now_us - self._last_key_packet_us < self.max_wait_for_key_frame_us)
+        receiving_key = last_key is not None and now_us - last_key < self.max_wait_for_key_frame_us
         if active and not receiving_key and not self.switched_off:
             self._request_key_frame(now_us, "timeout")
         self._start_next_decode(now_us, self.keyframe_required)
