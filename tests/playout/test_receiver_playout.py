@@ -248,6 +248,26 @@ def test_a_switched_off_subscription_leaves_the_batch_form_asks_for_nothing_and_
     assert s["frames_decoded"] == 31
 
 
+def test_a_switch_off_before_the_receivers_were_consumed_reaches_the_playout_all_the_same():
+    # the same call, but nothing consumed the receivers before the switch-off at 1.1 s: the subscription's
+    # packets so far are taken first, so it is switched off as if they had been (the driver consumes the
+    # receivers at its ticks, which a tick of 3 ms or 100 ms puts before a switch-off at 1.1 s or not)
+    batch = frames([*range(30), 156], keys=(0, 156))
+    results = []
+    for consumed_first in (True, False):
+        rec = Receivers()
+        rec.add(batch)
+        if consumed_first:
+            rec.consume(1_100_000)
+        rec.switched(0, 0, False, 1_100_000)
+        rec.consume(3_000_000)
+        rec.switched(0, 0, True, 5_100_000)
+        rec.consume(6_000_000)
+        s = video(rec)
+        results.append((rec.take_key_frame_requests(), s["freezes"], s["pauses"], s["frames_decoded"]))
+    assert results[0] == results[1] == ([], 0, 1, 31)
+
+
 def test_a_publications_frames_encoded_counts_its_encoders_frames_and_a_clean_path_decodes_each():
     sim = vroom.Simulation(seed=1)
     sim.add_participant("alice", publish=[{"video": {"fps": 30}}, {"screen": {"fps": 5}}, "audio"])

@@ -167,12 +167,12 @@ class Receivers:
     def switched(self, sub: int, track: int, on: bool, now: int) -> None:
         """The SFU switched a video subscription off or on at ``now``: its playout is told, after every delivery
         before then (no later than ``computed_until``)."""
+        if self.computed_until is not None:
+            now = min(now, self.computed_until)
+        self.consume(now)  # first: its first packet may be among them, whenever the receivers were last consumed
         slot = self.slot(sub, track)
         if slot is None or self.slot_kind[slot] != KIND_VIDEO:
             return
-        if self.computed_until is not None:
-            now = min(now, self.computed_until)
-        self.consume(now)
         self.video.switched(slot, on, now)
 
     def take_key_frame_requests(self) -> list[tuple[int, int, int]]:
