@@ -47,6 +47,7 @@ class Forwarder:
         self.max_temporal = np.full((members, tracks), ALL_TEMPORAL, np.int8)
         self.offset = np.zeros((members, tracks), np.int64)
         self.last_out = np.full((members, tracks), -1, np.int64)  # last seq sent, kept while switched off
+        self.sent_any = np.zeros((members, tracks), bool)  # sent a packet since the subscription started
         self.last_seq = np.full((tracks, MAX_LAYERS), -1, np.int64)  # newest seq of each layer at the SFU
         self.ts_shift = np.zeros((tracks, MAX_LAYERS), np.int64)  # layer's RTP timestamp base − layer 0's
         self.switches = 0
@@ -61,6 +62,9 @@ class Forwarder:
             new = np.full((members, tracks), fill, old.dtype)
             new[:rows, :cols] = old
             setattr(self, name, new)
+        grown = np.zeros((members, tracks), bool)
+        grown[:rows, :cols] = self.sent_any
+        self.sent_any = grown
         for name, fill in (("last_seq", -1), ("ts_shift", 0)):
             old = getattr(self, name)
             new = np.full((tracks, MAX_LAYERS), fill, old.dtype)
@@ -75,6 +79,7 @@ class Forwarder:
         self.max_temporal[sub, track] = ALL_TEMPORAL
         self.offset[sub, track] = 0
         self.last_out[sub, track] = -1
+        self.sent_any[sub, track] = False
 
     def set_target(self, sub: int, track: int, spatial: int, temporal: int = ALL_TEMPORAL) -> None:
         """What the allocator wants; ``spatial = -1`` switches the subscription off at once."""
@@ -105,13 +110,14 @@ class Forwarder:
                 self.gaps.drop_subscriber(sub, track)
         elif self.late and layer == cur and tl <= self.max_temporal[sub, track]:
             newest = int(self.last_seq[track, layer])
-            if 0 <= newest < seq - 1:
+            if 0 <= newest < seq - 1 and self.sent_any[sub, track]:  # a gap before its first packet is not its
                 self.gaps.add(track, layer, newest + 1, seq - 1, [sub], [int(self.offset[sub, track])])
         if layer != cur:
             return None
         if tl > self.max_temporal[sub, track]:
             self.offset[sub, track] += 1
             return None
+        self.sent_any[sub, track] = True
         return seq - int(self.offset[sub, track])
 
     def forward_late(self, rows: np.ndarray, route: np.ndarray, track: int, layer: int, tl: int,
@@ -179,6 +185,9 @@ class Forwarder:
             np.add.at(new_off, (r_idx, inv[c_idx]), 1)
         if self.late:
             self._keep_gaps(rows, switches, u, track, layer, seq, valid, out)
+        by_track = np.argsort(inv, kind="stable")
+        starts = np.flatnonzero(np.concatenate(([True], np.diff(inv[by_track]) != 0)))
+        self.sent_any[grid] |= np.logical_or.reduceat(valid[:, by_track], starts, axis=1)
         self.offset[grid] = new_off
         self.current[grid] = cur_s.astype(np.int8)
         self.see(track, layer, seq)
@@ -201,7 +210,8 @@ class Forwarder:
         opens = (prev >= 0) & (s > prev + 1)
         for i in np.flatnonzero(opens).tolist():
             p, t = int(order[i]), int(k[i] // MAX_LAYERS)
-            sent = valid[:, p].copy()
+            # not those it is the first packet of (a gap before a subscriber's first packet is not its)
+            sent = valid[:, p] & (self.sent_any[rows, t] | valid[:, :p][:, track[:p] == t].any(axis=1))
             for j, p_switch, sub_rows, _ in switches:
                 if int(u[j]) == t and p_switch >= p:
                     sent[sub_rows] = False
