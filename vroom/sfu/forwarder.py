@@ -185,13 +185,17 @@ class Forwarder:
             np.add.at(new_off, (r_idx, inv[c_idx]), 1)
         if self.late:
             self._keep_gaps(rows, switches, u, track, layer, seq, valid, out)
-        by_track = np.argsort(inv, kind="stable")
-        starts = np.flatnonzero(np.concatenate(([True], np.diff(inv[by_track]) != 0)))
-        self.sent_any[grid] |= np.logical_or.reduceat(valid[:, by_track], starts, axis=1)
+        self._note_sent(grid, inv, valid)
         self.offset[grid] = new_off
         self.current[grid] = cur_s.astype(np.int8)
         self.see(track, layer, seq)
         return valid, out
+
+    def _note_sent(self, grid: tuple[np.ndarray, np.ndarray], inv: np.ndarray, valid: np.ndarray) -> None:
+        """Which subscriptions (``grid``: rows × the batch's tracks) were sent a packet of the batch."""
+        by_track = np.argsort(inv, kind="stable")
+        starts = np.flatnonzero(np.concatenate(([True], np.diff(inv[by_track]) != 0)))
+        self.sent_any[grid] |= np.logical_or.reduceat(valid[:, by_track], starts, axis=1)
 
     def _keep_gaps(self, rows: np.ndarray, switches: list[tuple[int, int, np.ndarray, int]], u: np.ndarray,
                    track: np.ndarray, layer: np.ndarray, seq: np.ndarray, valid: np.ndarray, out: np.ndarray) -> None:
