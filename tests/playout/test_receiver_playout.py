@@ -229,19 +229,25 @@ def test_the_receivers_chain_finds_the_references_the_encoder_used(layers, sizes
         seq += n
 
 
-def test_a_switched_off_subscription_leaves_the_batch_form_asks_for_nothing_and_its_gap_is_a_pause():
-    # frames 0..29 (~1 s), switched off at 1.1 s and on at 5.1 s (frames 30..152 never sent), key frame 156
-    # at 5.2 s. The playout's 3 s timeout at ~4 s finds the track switched off: no key-frame request; the
-    # 4.2 s gap is a pause, not a freeze (vroom.playout.VideoPlayout.set_switched_off).
-    shown = [*range(30), 156]
-    batch = frames(shown, keys=(0, 156))  # frame k arrives at k × 33.3 ms: 156 at 5.2 s
+def switched_off_call(*, consumed_first):
+    """Frames 0..29 and key frame 156, switched off at 1.1 s and on at 5.1 s; ``consumed_first``: the receivers
+    were consumed up to the switch-off before it."""
     rec = Receivers()
-    rec.add(batch)
-    rec.consume(1_100_000)
+    rec.add(frames([*range(30), 156], keys=(0, 156)))
+    if consumed_first:
+        rec.consume(1_100_000)
     rec.switched(0, 0, False, 1_100_000)
     rec.consume(3_000_000)
     rec.switched(0, 0, True, 5_100_000)
     rec.consume(6_000_000)
+    return rec
+
+
+def test_a_switched_off_subscription_leaves_the_batch_form_asks_for_nothing_and_its_gap_is_a_pause():
+    # frames 0..29 (~1 s), switched off at 1.1 s and on at 5.1 s (frames 30..152 never sent), key frame 156
+    # at 5.2 s. The playout's 3 s timeout at ~4 s finds the track switched off: no key-frame request; the
+    # 4.2 s gap is a pause, not a freeze (vroom.playout.VideoPlayout.set_switched_off).
+    rec = switched_off_call(consumed_first=True)  # frame k arrives at k × 33.3 ms: 156 at 5.2 s
     s = video(rec)
     assert rec.take_key_frame_requests() == []
     assert s["freezes"] == 0 and s["pauses"] == 1 and 4.1 <= s["pause_seconds"] <= 4.3
@@ -252,17 +258,9 @@ def test_a_switch_off_before_the_receivers_were_consumed_reaches_the_playout_all
     # the same call, but nothing consumed the receivers before the switch-off at 1.1 s: the subscription's
     # packets so far are taken first, so it is switched off as if they had been (the driver consumes the
     # receivers at its ticks, which a tick of 3 ms or 100 ms puts before a switch-off at 1.1 s or not)
-    batch = frames([*range(30), 156], keys=(0, 156))
     results = []
     for consumed_first in (True, False):
-        rec = Receivers()
-        rec.add(batch)
-        if consumed_first:
-            rec.consume(1_100_000)
-        rec.switched(0, 0, False, 1_100_000)
-        rec.consume(3_000_000)
-        rec.switched(0, 0, True, 5_100_000)
-        rec.consume(6_000_000)
+        rec = switched_off_call(consumed_first=consumed_first)
         s = video(rec)
         results.append((rec.take_key_frame_requests(), s["freezes"], s["pauses"], s["frames_decoded"]))
     assert results[0] == results[1] == ([], 0, 1, 31)
