@@ -284,3 +284,19 @@ def test_a_publications_frames_encoded_counts_its_encoders_frames_and_a_clean_pa
     # nothing lost: every frame the encoder made is decoded, none dropped
     assert [(subs[f"alice/{t}"]["frames_decoded"], subs[f"alice/{t}"]["frames_dropped"]) for t in ("video", "screen")] \
         == [(60, 0), (10, 0)]
+
+
+def test_a_reference_updated_long_before_is_found_however_many_frames_lie_between():
+    # three temporal layers; after key frame 0 only TL2 frames (pattern positions 1, 3, 5, 7) are coded, 40 of
+    # them, 2 sequence numbers each: every one reads last, and those at 3, 5, 7 golden too; only the key frame
+    # updated either, so each references frame 0 (the encoder's Vp8References agrees)
+    encoder = Vp8References(3)
+    chain = SequenceChain()
+    chain.note(0, 1, buffer_masks(3, 0, True)[1])
+    assert encoder.next_frame(0, 0, True) == ()
+    seq = 2
+    for k in range(1, 80, 2):
+        reads, updates = buffer_masks(3, k, False)
+        chain.note(seq, seq + 1, updates)
+        assert chain.references(seq, reads) == ((0,), -1) and encoder.next_frame(seq, k, False) == (0,)
+        seq += 2

@@ -117,3 +117,25 @@ def test_the_playout_does_not_depend_on_when_the_receivers_are_consumed(n, jitte
     assert {k: a[k] for k in EXACT} == {k: b[k] for k in EXACT}
     assert a_plis == b_plis
     assert abs(a["freeze_seconds"] - b["freeze_seconds"]) < 1e-9
+
+
+def test_frames_that_read_a_buffer_updated_long_ago_are_decoded_in_both_forms():
+    # three temporal layers; after key frame 0 the encoder drops every TL0 and TL1 frame (the even ones), so each
+    # of the 40 TL2 frames 1, 3, ..., 79 reads last (and golden), which only the key frame updated (references.py's
+    # pattern, as libwebrtc's VP8 reference finder resolves it through TL0PICIDX): each references frame 0 and is
+    # decodable, however many frames lie between, in either form and across a change of form
+    batch = frames([0, *range(1, 80, 2)])
+    end = 80 * PERIOD_US + 1_000_000
+    cuts = list(range(100_000, end, 100_000))
+    for batch_form in (True, False):
+        sub, plis, _ = played(batch, cuts, batch_form=batch_form, layers=3)
+        assert (sub["frames_decoded"], sub["key_frame_requests"], plis) == (41, 0, [])
+    rec = Receivers()
+    rec.set_temporal_layers(lambda track, layer: 3)
+    rec.add(batch)
+    for now in cuts:
+        rec.consume(now)
+        if now == 1_500_000:
+            rec.subscription(0)  # a look at its figures hands it to the frame-by-frame form
+    rec.finish()
+    assert (rec.subscription(0)["frames_decoded"], rec.take_key_frame_requests()) == (41, [])

@@ -320,13 +320,21 @@ class VideoReceivers:
         self.bank.to_playout(slot, st.playout, clock)
         decoded = st.playout.buffer.decoded
         self._note_partial(slot, st)
-        for first, last, upd, ts, fkey in self.bank.recent(slot):
+        recent = self.bank.recent(slot)
+        updaters = self.bank.updaters(slot)
+        # the buffers' last updaters were decoded, however long ago (the recent frames go in after them)
+        for first in sorted(u for u in set(updaters) if recent and u != NONE and u < recent[0][0]
+                            and (decoded.last_id is None or u > decoded.last_id)):
+            decoded.insert_decoded(first, 0)
+        for first, last, upd, ts, fkey in recent:
             st.chain.note(first, last, upd)
             if fkey >= 0 and st.complete(fkey):
                 st.frames_complete -= 1  # counted in frames_complete_fast already
             st.last_end = max(st.last_end, last)
             if decoded.last_id is None or first > decoded.last_id:
                 decoded.insert_decoded(first, ts)
+        if recent and NONE not in updaters:
+            st.chain.seed(recent[-1][1], updaters)
         rows = [] if f is None else np.flatnonzero(mine & (f["inserted"] > 0)).tolist()
         if rows:
             self.bank.put_back(slot, st.playout, [self._held_frame(st, f, i) for i in rows])  # type: ignore[arg-type]
@@ -377,12 +385,11 @@ class VideoReceivers:
             pl.buffer.withdraw_all()
             self._waiting = {k: np.append(v, [r[k] for r in rows]) for k, v in self._waiting.items()}
         first = st.last_end + 1 if not frames else frames[0].id  # type: ignore[union-attr]
-        valid = 0
+        updaters: list[int | None] = []
         for b in range(3):
             refs, _ = st.chain.references(first, 1 << b)  # type: ignore[union-attr]
-            if refs and pl.buffer.decoded.was_decoded(refs[0]):
-                valid |= 1 << b
-        self.bank.from_playout(slot, pl, first - 1, valid)
+            updaters.append(refs[0] if refs and pl.buffer.decoded.was_decoded(refs[0]) else None)
+        self.bank.from_playout(slot, pl, first - 1, tuple(updaters))
         s = self.bank.s
         s["handed_lo"][slot], s["handed_hi"][slot] = (rows[0]["id"], rows[-1]["end"]) if rows else (NONE, NONE)
         self.next_timer[slot] = s["timeout_at"][slot]

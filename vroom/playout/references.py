@@ -95,22 +95,59 @@ def buffer_masks(temporal_layers: int, pattern_index: int, key: bool) -> tuple[i
 
 
 class SequenceChain:
-    """One stream's frames by sequence-number range; the references of a frame from the frames before it."""
+    """One stream's frames by sequence-number range; the references of a frame from the frames before it.
 
-    __slots__ = ("_ends",)
+    Besides the ranges it keeps, for each frame whose chain back to a key frame is known, which frames
+    last updated the three buffers after it (as libwebrtc's ``rtp_vp8_ref_finder`` keeps the last
+    picture of each layer per ``TL0PICIDX``): a frame that reads a buffer last updated long ago (an
+    encoder that dropped every frame of the lower temporal layers for a while) finds its reference however
+    many frames lie between."""
+
+    __slots__ = ("_ends", "_starts", "_after")
 
     def __init__(self) -> None:
         self._ends: dict[int, tuple[int, int]] = {}  # last seq -> (first seq, buffers updated)
+        self._starts: dict[int, int] = {}  # first seq -> last seq
+        self._after: dict[int, tuple[int, int, int]] = {}  # last seq -> the buffers' updaters after that frame
 
     def note(self, first: int, last: int, updates: int) -> bool:
         """A frame occupies ``first .. last``; True if that was not known yet."""
         if last in self._ends:
             return False
         self._ends[last] = (first, updates)
+        self._starts[first] = last
+        self._settle(first)
         if len(self._ends) > 2 * CHAIN_KEEP:  # forget the oldest half (dicts keep insertion order)
             for key in list(self._ends)[:CHAIN_KEEP]:
-                del self._ends[key]
+                self._starts.pop(self._ends.pop(key)[0], None)
+                self._after.pop(key, None)
         return True
+
+    def seed(self, last: int, updaters: tuple[int, int, int]) -> None:
+        """The buffers' updaters (frame ids) after the frame ending at ``last``, known from elsewhere (the
+        batch form, which played the frames before it)."""
+        if last in self._ends:
+            self._after[last] = updaters
+            if last + 1 in self._starts:
+                self._settle(last + 1)
+
+    def updaters(self, last: int) -> tuple[int, int, int] | None:
+        """The frames that last updated each buffer, after the frame ending at ``last``, if known."""
+        return self._after.get(last)
+
+    def _settle(self, first: int) -> None:
+        """The buffers' updaters after the frame starting at ``first``, and after the frames noted after it."""
+        while first in self._starts:
+            last = self._starts[first]
+            updates = self._ends[last][1]
+            before = self._after.get(first - 1)
+            if before is None and updates != ALL_BUFFERS:
+                return
+            after = tuple(first if updates >> b & 1 else before[b] for b in range(3))  # type: ignore[index]
+            if self._after.get(last) == after:
+                return
+            self._after[last] = after  # type: ignore[assignment]
+            first = last + 1
 
     def range_ending(self, last: int) -> tuple[int, int] | None:
         """(first sequence number, buffers updated) of the frame whose last sequence number is ``last``."""
@@ -122,6 +159,9 @@ class SequenceChain:
         the frame whose range is missing (-1 if the walk gave up)."""
         if not reads:
             return (), -1
+        known = self._after.get(first - 1)
+        if known is not None:
+            return tuple(sorted({known[b] for b in range(3) if reads >> b & 1})), -1
         out: list[int] = []
         cur = first
         for _ in range(MAX_WALK):

@@ -40,7 +40,8 @@ from .timestamp_extrapolator import P11
 from .timing import DEFAULT_DECODE_TIME_US
 from .video import VideoPlayout
 
-__all__ = ["DECODE_MS", "FRAME_COLUMNS", "NONE", "RECENT", "TIME_KEY", "VideoBank", "ms_round_us", "trunc_int"]
+__all__ = ["DECODE_MS", "FRAME_COLUMNS", "NONE", "RECENT", "TIME_KEY", "UPDATERS", "VideoBank", "ms_round_us",
+           "trunc_int"]
 
 NONE = -(1 << 62)  # "not set" in an integer column
 TIME_KEY = 1 << 42  # > any µs time of a run: sorts (slot, time) in one int64
@@ -49,6 +50,8 @@ DECODE_MS = (DEFAULT_DECODE_TIME_US + 500) // 1000  # what the decode-time filte
 FRAME_COLUMNS = ("slot", "id", "ts", "t", "first_t", "size", "key", "rtx", "updates")
 
 _F, _I = np.float64, np.int64
+#: the columns naming the frame that last updated each VP8 buffer (references.py: last, golden, altref)
+UPDATERS = ("u_last", "u_golden", "u_altref")
 _STATE: dict[str, tuple[Any, Any]] = {
     # timestamp extrapolator
     "x_start": (_I, 0), "x_prev_us": (_I, 0), "x_first_ts": (_I, NONE), "x_prev_ts": (_I, NONE),
@@ -67,6 +70,8 @@ _STATE: dict[str, tuple[Any, Any]] = {
     "decode_done": (_I, NONE), "last_shown": (_I, NONE), "ifdv_ts": (_I, NONE), "ifdv_t": (_I, 0),
     "last_packet": (_I, NONE), "last_key_packet": (_I, NONE), "timeout_at": (_I, 0), "clock": (_I, 0),
     "last_id": (_I, -1), "last_ts": (_I, 0), "valid": (_I, 0), "chain_end": (_I, NONE),
+    # the frames (ids) that last updated the buffers last, golden and altref (NONE: none since the key frame)
+    **{k: (_I, NONE) for k in UPDATERS},
     # the sequence numbers of the frames handed over by the scalar form (late copies of them are dropped)
     "handed_lo": (_I, NONE), "handed_hi": (_I, NONE),
     # quality observer
@@ -131,9 +136,10 @@ class VideoBank:
             v[slots[which]] = snap[k][which]
 
     # -- the two forms ----------------------------------------------------------------
-    def from_playout(self, slot: int, pl: VideoPlayout, chain_end: int, valid: int) -> None:
+    def from_playout(self, slot: int, pl: VideoPlayout, chain_end: int, updaters: tuple[int | None, ...]) -> None:
         """Take over a steady playout: its state into the columns. Its buffer is empty, or holds the one
-        frame it has scheduled (the caller keeps that frame among its waiting frames, as inserted)."""
+        frame it has scheduled (the caller keeps that frame among its waiting frames, as inserted).
+        ``updaters``: the decoded frames that last updated each buffer (None: not decoded)."""
         s = self.s
         sched = pl.export_state()["scheduled"]
         s["sched_release"][slot], s["sched_render"][slot] = (NONE, NONE) if sched is None else sched[1:]
@@ -163,9 +169,9 @@ class VideoBank:
         t = pl.timing.export_state()
         s["t_jitter"][slot], s["t_current"][slot], s["t_prev_ts"][slot], s["t_decoded"][slot] = (
             t["jitter"], t["current"], t["prev_ts"], t["decoded"])
-        self._from_playout_rest(slot, pl, chain_end, valid)
+        self._from_playout_rest(slot, pl, chain_end, updaters)
 
-    def _from_playout_rest(self, slot: int, pl: VideoPlayout, chain_end: int, valid: int) -> None:
+    def _from_playout_rest(self, slot: int, pl: VideoPlayout, chain_end: int, updaters: tuple[int | None, ...]) -> None:
         s = self.s
         p = pl.export_state()
         s["decode_done"][slot] = NONE if p["decode_done"] is None else p["decode_done"]
@@ -177,7 +183,10 @@ class VideoBank:
         d = pl.buffer.decoded
         s["last_id"][slot] = -1 if d.last_id is None else d.last_id
         s["last_ts"][slot] = d.last_timestamp or 0
-        s["valid"][slot], s["chain_end"][slot] = valid, chain_end
+        s["valid"][slot] = sum(1 << b for b, u in enumerate(updaters) if u is not None)
+        s["chain_end"][slot] = chain_end
+        for name, u in zip(UPDATERS, updaters):
+            s[name][slot] = NONE if u is None else u
         q = pl.quality
         for name, v in (("q_rendered", q.frames_rendered), ("q_first", q.first_rendered_ms),
                         ("q_last", q.last_rendered_ms), ("q_freezes", q.freeze_count),
@@ -257,6 +266,10 @@ class VideoBank:
         c.jitter_buffer_delay_us, c.jitter_buffer_target_delay_us = s["c_jb_delay"], s["c_jb_target"]
         c.jitter_buffer_minimum_delay_us = s["c_jb_min"]
         c.jitter_buffer_emitted_count = s["c_decoded"]  # one emitted per decoded frame (VideoPlayout)
+
+    def updaters(self, slot: int) -> tuple[int, int, int]:
+        """The frames (ids) that last updated the buffers last, golden and altref, NONE where none did."""
+        return tuple(int(self.s[k][slot]) for k in UPDATERS)  # type: ignore[return-value]
 
     def recent(self, slot: int) -> list[tuple[int, int, int, int, int]]:
         """(first seq, last seq, buffers updated, RTP timestamp, frame key) of the frames decoded here since the

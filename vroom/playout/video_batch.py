@@ -53,7 +53,7 @@ from .timing import (
     IGNORED_SAMPLE_COUNT,
 )
 from .video import MAX_ALLOWED_FRAME_DELAY_US, MAX_VIDEO_DELAY_US
-from .video_bank import DECODE_MS, NONE, RECENT, TIME_KEY, ms_round_us, trunc_int
+from .video_bank import DECODE_MS, NONE, RECENT, TIME_KEY, UPDATERS, ms_round_us, trunc_int
 
 __all__ = ["play"]
 
@@ -333,6 +333,9 @@ def _step(w: W, f: dict[str, np.ndarray], m: np.ndarray, row: np.ndarray, at: np
     _put(w, m, t_decoded=w["t_decoded"] + 1, decode_done=done, last_shown=shown, clock=release,
          last_id=f["id"][row], last_ts=ts, chain_end=f["end"][row],
          valid=np.where(key, 0b111, w["valid"] | f["updates"][row]))
+    updates = np.where(key, 0b111, f["updates"][row])
+    for b, name in enumerate(UPDATERS):
+        _put(w, m & ((updates >> b & 1) > 0), **{name: f["id"][row]})
     _rendered(w, m, shown)
     _remember(w, f, m, row)
     return ok, hold
