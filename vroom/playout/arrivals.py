@@ -15,35 +15,52 @@ import numpy as np
 __all__ = ["Arrivals"]
 
 _NONE = -(1 << 62)
+_SHIFT = 40  # a packet's key: slot << _SHIFT | arrival (µs: 12 days fit)
 
 
 class Arrivals:
-    """Per slot: the newest packet and key-frame packet of the batches before, this batch's in order."""
+    """Per slot: the newest packet and key-frame packet of the batches before; this batch's packets as one
+    sorted array of keys (slot, arrival), which a timeout reads with one binary search."""
 
     def __init__(self) -> None:
-        self._before: dict[int, tuple[int, int]] = {}
-        self._batch: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._last = np.full(0, _NONE, np.int64)  # per slot, over the batches before
+        self._last_key = np.full(0, _NONE, np.int64)
+        self._batch = np.zeros(0, np.int64)  # this batch's keys, sorted
+        self._batch_key = np.zeros(0, np.int64)  # of its key-frame packets
 
     def see(self, slot: np.ndarray, arrival: np.ndarray, key: np.ndarray) -> None:
         """A batch's packets (any order): their subscription's slot, arrival (µs), whether of a key frame. The
         batch before becomes history: every timeout from now on is after it."""
-        for s, (arrivals, keys) in self._batch.items():
-            last, last_key = self._before.get(s, (_NONE, _NONE))
-            self._before[s] = (max(last, int(arrivals[-1])), max(last_key, int(keys[-1])) if len(keys) else last_key)
-        self._batch = {}
+        self._last = _fold(self._last, self._batch)
+        self._last_key = _fold(self._last_key, self._batch_key)
         if not len(slot):
+            self._batch = self._batch_key = np.zeros(0, np.int64)
             return
-        order = np.lexsort((arrival, slot))
-        slot, arrival, key = slot[order], arrival[order], key[order]
-        starts = np.flatnonzero(np.concatenate(([True], slot[1:] != slot[:-1])))
-        for s, a, z in zip(slot[starts].tolist(), starts.tolist(), np.append(starts[1:], len(slot)).tolist()):
-            self._batch[s] = (arrival[a:z], arrival[a:z][key[a:z]])
+        code = (slot.astype(np.int64) << _SHIFT) | arrival
+        self._batch = np.sort(code)
+        self._batch_key = np.sort(code[key])
 
     def newest(self, slot: int, now: int) -> tuple[int | None, int | None]:
         """The newest packet of ``slot`` at or before ``now``, and the newest key-frame packet (None: none)."""
-        newest = list(self._before.get(slot, (_NONE, _NONE)))
-        for i, arrivals in enumerate(self._batch.get(slot, ())):
-            k = int(np.searchsorted(arrivals, now, side="right"))
-            if k:
-                newest[i] = max(newest[i], int(arrivals[k - 1]))
-        return (None if newest[0] == _NONE else newest[0]), (None if newest[1] == _NONE else newest[1])
+        out = []
+        for before, batch in ((self._last, self._batch), (self._last_key, self._batch_key)):
+            newest = int(before[slot]) if slot < len(before) else _NONE
+            i = int(np.searchsorted(batch, (slot << _SHIFT) + now, side="right")) - 1
+            if i >= 0 and int(batch[i]) >> _SHIFT == slot:
+                newest = max(newest, int(batch[i]) - (slot << _SHIFT))
+            out.append(None if newest == _NONE else newest)
+        return out[0], out[1]
+
+
+def _fold(last: np.ndarray, batch: np.ndarray) -> np.ndarray:
+    """``last`` (per slot) with the newest arrival of each slot in the sorted keys ``batch``."""
+    if not len(batch):
+        return last
+    slots = batch >> _SHIFT
+    ends = np.flatnonzero(np.append(slots[1:] != slots[:-1], True))  # a slot's newest is its last key
+    n = int(slots[-1]) + 1
+    if n > len(last):
+        last = np.concatenate([last, np.full(n - len(last), _NONE, np.int64)])
+    s = slots[ends]
+    last[s] = np.maximum(last[s], batch[ends] - (s << _SHIFT))
+    return last
