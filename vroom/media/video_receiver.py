@@ -323,7 +323,7 @@ class VideoReceivers:
         recent = self.bank.recent(slot)
         updaters = self.bank.updaters(slot)
         # the buffers' last updaters were decoded, however long ago (the recent frames go in after them)
-        for first in sorted(u for u in set(updaters) if recent and u != NONE and u < recent[0][0]
+        for first in sorted(u for u in dict.fromkeys(updaters) if recent and u != NONE and u < recent[0][0]
                             and (decoded.last_id is None or u > decoded.last_id)):
             decoded.insert_decoded(first, 0)
         for first, last, upd, ts, fkey in recent:
