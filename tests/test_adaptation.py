@@ -29,15 +29,19 @@ def video_of(room):
 
 
 def test_a_video_that_does_not_fit_is_switched_off_with_the_reason_and_audio_stays():
-    sim, room = call(viewer_down="120kbps")
+    # 100 kbps down: the lowest simulcast layer (150 kbps) does not fit, nor does it in the start's estimate. (At
+    # 120 kbps the allocator can fit its lowest temporal layer, LiveKit's (0, 0), once the estimate has settled.)
+    sim, room = call(viewer_down="100kbps")
     events = []
     room.on("trackSwitchedOff", lambda track, pub, reason: events.append((sim.now, reason)))
+    sim.run("2s")
+    lost = sim.summary()["participants"]["viewer"]["subscriptions"]["pub/audio"]["packets_lost"]
     sim.run("10s")
     assert events and events[0][1] == "network-congestion"
     assert video_of(room).is_switched_off and video_of(room).switch_off_reason == "network-congestion"
     audio = sim.summary()["participants"]["viewer"]["subscriptions"]["pub/audio"]
-    sent = sim.participants["pub"].publication("audio").source.packets_sent
-    assert audio["packets_received"] >= 0.9 * sent  # the first congested half second aside, all of it
+    assert audio["packets_received"] > 0
+    assert audio["packets_lost"] == lost  # the congested start aside, all of it arrives
 
 
 def test_switch_off_is_refused_in_auto_mode_and_obeyed_in_manual_mode():

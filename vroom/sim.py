@@ -151,11 +151,12 @@ class Simulation:
                                  publications=self._pub_of_track, receivers=self.receivers, trace=self.trace,
                                  link_ids=self._link_ids, feedback=self.feedback, nack=self.nack, rtt=self.rtt)
         self.sfu_node = self.datapath.node  # the SFU's counters and taps
+        dp = self.datapath  # what the loop is handed of it: probes, PLIs and feedback reports as packets
         self.loop = ControlLoop(sfu=self.sfu, members=self._participant_of_member, publications=self._pub_of_track,
-                                receivers=self.receivers, trace=self.trace, link_ids=self._link_ids,
-                                dominant=self._dominant, send_padding=self.datapath.send_padding,
-                                keyframe_requests=self.datapath.keyframes, feedback=self.feedback,
-                                estimator=estimator, events=self.events, timeline=timeline, rtt=self.rtt)  # below: the loop's tables, under the names the API has always had
+                                receivers=self.receivers, trace=self.trace, link_ids=self._link_ids, rtt=self.rtt,
+                                dominant=self._dominant, send_padding=dp.send_padding, feedback_reports=dp.reports,
+                                keyframe_requests=dp.keyframes, feedback=self.feedback, estimator=estimator,
+                                events=self.events, timeline=timeline)  # below: the loop's tables by their API names
         self.estimators = self.loop.feedback.estimators
         self.allocators = self.loop.allocation.allocators
         self.allocations = self.loop.allocation.allocations
@@ -264,8 +265,7 @@ class Simulation:
         self.datapath.advance(until, exact=exact)
 
     def _control_loop(self) -> Any:
-        """The SFU's control loop (``vroom.loop``): at each of its timers, the data path is brought up to that
-        instant first, so every decision affects only packets sent after it."""
+        """The SFU's control loop (``vroom.loop``), each timer after the data path is brought up to its instant."""
         env = self.env
         while True:
             yield env.timeout(self.loop.get_timer() - int(env.now))

@@ -166,6 +166,10 @@ class SfuView:
     """Subscribers' PLIs that reached the SFU."""
     plis_out: int
     """The SFU's PLIs to publishers, down their downlinks."""
+    feedback_in: int
+    """Subscribers' transport-wide feedback reports that reached the SFU."""
+    feedback_out: int
+    """The SFU's feedback reports to publishers, down their downlinks."""
     on_the_way: int
     """Packets the uplinks accepted that the SFU has not taken in yet."""
     members: tuple[MemberView, ...]
@@ -317,7 +321,7 @@ def _sfu(sim: "Simulation", parts: Parts) -> SfuView:
     return SfuView(
         node.packets_in, node.packets_forwarded, node.packets_discarded, node.packets_retransmitted, node.padding_in,
         node.padding_sent, node.packets_not_forwarded, node.nacks_in, node.rtx_sent, node.nacks_out, node.rtx_in,
-        node.plis_in, node.plis_out, parts.on_the_way,
+        node.plis_in, node.plis_out, node.feedback_in, node.feedback_out, parts.on_the_way,
         tuple(members), _frozen(sfu.route),
         _frozen(sfu.forwarder.current),
         MappingProxyType({room: tuple(present) for room, present in sfu.rooms.items()}),

@@ -6,6 +6,7 @@ from twilio.jwt.access_token.grants import VideoGrant as TwilioVideoGrant
 
 import vroom
 from vroom.control.quotas import Quotas
+from vroom.datapath import RTCP_SSRC
 
 
 def code_of(call, *args, **kwargs):
@@ -130,11 +131,15 @@ def test_client_events_follow_twilio_video(sim):
     assert [e for _, e in bob.events].count("trackSubscribed") == 2
 
 
-def test_automatic_subscription_off_subscribes_to_nothing(sim):
+def test_automatic_subscription_off_subscribes_to_nothing():
+    sim = vroom.Simulation(seed=11, trace_packets=True)
     sim.connect(sim.cloud.access_token("alice"), "r")
     bob = sim.connect(sim.cloud.access_token("bob"), "r", automatic_subscription=False)
     sim.run("3s")
-    assert sim.link("bob/down").counters()["packets_in"] == 0
+    # bob's downlink carries no media, only RTCP: the SFU's feedback reports on what bob publishes
+    down = [r.fields for r in sim.trace.records if r.kind == "packet" and r.fields["link"] == "bob/down"]
+    assert down and {f["ssrc"] for f in down} == {RTCP_SSRC}
+    assert sim.link("bob/down").counters()["packets_in"] == len(down)
     assert not any(e == "trackSubscribed" for _, e in bob.events)
 
 

@@ -72,7 +72,7 @@ def test_counters_and_egress_of_a_hand_made_batch():
     assert node.counters() == {"packets_in": 2, "packets_forwarded": 3, "packets_discarded": 0,
                                "packets_retransmitted": 1, "packets_not_forwarded": 0, "padding_in": 1,
                                "padding_sent": 1, "nacks_in": 0, "rtx_sent": 0, "nacks_out": 0, "rtx_in": 0,
-                               "plis_in": 0, "plis_out": 0}
+                               "plis_in": 0, "plis_out": 0, "feedback_in": 0, "feedback_out": 0}
     assert out.rows.tolist() == [0, 1, 2]
     assert out.batch["seq"].tolist() == [10, 0, 9]  # the publisher's own padding is gone
     assert out.valid.tolist() == [[False, False, False], [True, False, True], [True, True, False]]

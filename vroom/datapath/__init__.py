@@ -34,6 +34,7 @@ from .batch import NO_TARGET, NOT_AT_SFU, NOT_PROBE, SCHEMA, PacketBatch
 from .fast import FastEngine
 from .hops import PROBATOR_SSRC, RTCP_SSRC, HopLog, rtx_ssrc
 from .keyframes import KeyframeRequests
+from .reports import FeedbackReports
 from .pacing import Pacers, ProbeSender
 from .queues import MAX_EPOCH_US, RTO_MAX_US, RTO_MIN_US, rto_us
 from .recovery import DownlinkRecovery
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DataPath", "PacketBatch", "SCHEMA", "SfuNode", "Egress", "SpeakerTap", "Tap", "rto_us", "RTO_MIN_US",
            "RTO_MAX_US", "MAX_EPOCH_US", "PROBATOR_SSRC", "RTCP_SSRC", "rtx_ssrc", "Pacers", "ProbeSender",
-           "KeyframeRequests"]
+           "KeyframeRequests", "FeedbackReports"]
 
 
 class DataPath:
@@ -82,9 +83,12 @@ class DataPath:
         self.keyframes = KeyframeRequests(sfu=sfu, members=members, publications=[] if publications is None
                                           else publications)
         self.keyframes.recovery = self.recovery
+        #: transport-wide feedback reports as packets (what the control loop's feedback rounds send)
+        self.reports = FeedbackReports(members=members)
         self.engine: FastEngine | ReferenceEngine = kind(members=members, node=self.node, hops=hops,
                                                          receivers=receivers, keyframes=self.keyframes,
-                                                         recovery=self.recovery, uplink=self.uplink)
+                                                         reports=self.reports, recovery=self.recovery,
+                                                         uplink=self.uplink)
         self.receivers = receivers
         self.done_until = 0  # everything sent before this is computed
         self._emitted = PacketColumns()

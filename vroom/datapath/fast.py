@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..media.rtp import FLAG_NACK, FLAG_PLI, FLAG_RELIABLE, FLAG_RTCP
+from ..media.rtp import FLAG_FEEDBACK, FLAG_NACK, FLAG_PLI, FLAG_RELIABLE, FLAG_RTCP
 from ..net.feedback import NOT_RECEIVED
 from ..net.link import DELIVERED, Link, transmit
 from .batch import PacketBatch
@@ -20,6 +20,7 @@ from .hops import HopLog
 from .keyframes import KeyframeRequests
 from .queues import BatchQueue, retry
 from .recovery import DownlinkRecovery
+from .reports import FeedbackReports
 from .sfu_node import Egress, SfuNode
 from .uplink_recovery import UplinkRecovery
 
@@ -42,10 +43,11 @@ class FastEngine:
     """Epochs of packets through uplinks, the SFU node and downlinks; the queues between them."""
 
     def __init__(self, *, members: list["Participant"], node: SfuNode, hops: HopLog, receivers: "Receivers",
-                 keyframes: KeyframeRequests, recovery: DownlinkRecovery | None = None,
+                 keyframes: KeyframeRequests, reports: FeedbackReports, recovery: DownlinkRecovery | None = None,
                  uplink: UplinkRecovery | None = None) -> None:
         self.members = members  # by SFU member index
         self.keyframes = keyframes
+        self.reports = reports
         self.node = node
         self.hops = hops
         self.receivers = receivers
@@ -68,7 +70,7 @@ class FastEngine:
         if again is not None:
             emitted = again if emitted is None else emitted.concat(again)
         for rtcp in (None if self.recovery is None else self.recovery.nacks_due(until),
-                     self.keyframes.uplink_due(until)):
+                     self.keyframes.uplink_due(until), self.reports.uplink_due(until)):
             if rtcp is not None:
                 emitted = rtcp if emitted is None else emitted.concat(rtcp)
         if emitted is not None:
@@ -87,9 +89,11 @@ class FastEngine:
         sends at the same microsecond."""
         nacks = None if self.uplink is None else self.uplink.nacks_due(until)
         plis = self.keyframes.downlink_due(until)
+        reports = self.reports.downlink_due(until)
         parts = [] if egress is None else [egress]
         for sent in (None if nacks is None else self.node.send_nacks(nacks),
-                     None if plis is None else self.node.send_plis(plis)):
+                     None if plis is None else self.node.send_plis(plis),
+                     None if reports is None else self.node.send_feedback(reports)):
             if sent is not None:
                 parts.append(sent)
         out = Egress.join(parts)
@@ -117,6 +121,10 @@ class FastEngine:
         if egress is not None and self.recovery is not None:
             self.recovery.forwarded(egress)
         control = batch.take(rtcp)
+        report = (control["flags"] & FLAG_FEEDBACK) > 0
+        if report.any():  # a subscriber's feedback: its arrival is already known (``_uplinks``)
+            self.node.feedback_in += int(np.count_nonzero(report))
+            control = control.take(~report)
         pli = (control["flags"] & FLAG_PLI) > 0
         self.node.nacks_in += int(np.count_nonzero(~pli))
         self.node.plis_in += int(np.count_nonzero(pli))
@@ -174,6 +182,9 @@ class FastEngine:
         pli_lost = ~ok & ((e["flags"] & FLAG_PLI) > 0)
         if pli_lost.any():
             self.keyframes.lost(int(np.count_nonzero(pli_lost)))
+        report = (e["flags"] & FLAG_FEEDBACK) > 0
+        if report.any():
+            self.reports.computed(e["seq"][report], ok[report], ar[report])
         ok_rows = np.flatnonzero(ok)
         arrived = e.take(ok_rows)
         arrived["t_sfu"] = ar[ok_rows]
@@ -209,7 +220,11 @@ class FastEngine:
             if nack.any():
                 _, c_idx, cells = nonzero2d(delivered & nack[None, :])
                 self.uplink.delivered(b["uid"][c_idx], np.take(arrival, cells), until)  # type: ignore[union-attr]
-            pli = rtcp & ~nack
+            report = (b["flags"] & FLAG_FEEDBACK) > 0
+            if report.any():
+                _, c_idx, cells = nonzero2d(valid & report[None, :])
+                self.reports.computed(b["seq"][c_idx], np.take(delivered, cells), np.take(arrival, cells))
+            pli = rtcp & ~nack & ~report
             if pli.any():
                 _, c_idx, cells = nonzero2d(delivered & pli[None, :])
                 self.keyframes.delivered(b["track"][c_idx], b["layer"][c_idx], np.take(arrival, cells))

@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..media.rtp import FLAG_NACK, FLAG_PADDING, FLAG_PLI, FLAG_RELIABLE, FLAG_RTCP
+from ..media.rtp import FLAG_FEEDBACK, FLAG_NACK, FLAG_PADDING, FLAG_PLI, FLAG_RELIABLE, FLAG_RTCP
 from ..net.link import DELIVERED
 from .batch import PacketBatch
 from .hops import HopLog
 from .keyframes import KeyframeRequests
 from .queues import rto_us
 from .recovery import DownlinkRecovery
+from .reports import FeedbackReports
 from .sfu_node import SfuNode
 from .uplink_recovery import UplinkRecovery
 
@@ -38,10 +39,11 @@ class ReferenceEngine:
     """A heap of (time, hop, uid, attempt, target, packet) events, run up to each epoch's end."""
 
     def __init__(self, *, members: list["Participant"], node: SfuNode, hops: HopLog, receivers: "Receivers",
-                 keyframes: KeyframeRequests, recovery: DownlinkRecovery | None = None,
+                 keyframes: KeyframeRequests, reports: FeedbackReports, recovery: DownlinkRecovery | None = None,
                  uplink: UplinkRecovery | None = None) -> None:
         self.members = members
         self.keyframes = keyframes
+        self.reports = reports
         self.node = node
         self.hops = hops
         self.receivers = receivers
@@ -91,11 +93,12 @@ class ReferenceEngine:
         event of that microsecond, as the fast engine orders them)."""
         rec, up = self.recovery, self.uplink
         times = [x for x in (None if rec is None else rec.next_time(), None if up is None else up.next_time(),
-                             self.keyframes.next_time()) if x is not None]
+                             self.keyframes.next_time(), self.reports.next_time()) if x is not None]
         t = min(times) if times else None
         if t is None or t >= before:
             return False
-        for up_rtcp in (None if rec is None else rec.nacks_due(t + 1), self.keyframes.uplink_due(t + 1)):
+        for up_rtcp in (None if rec is None else rec.nacks_due(t + 1), self.keyframes.uplink_due(t + 1),
+                        self.reports.uplink_due(t + 1)):
             for pkt in [] if up_rtcp is None else up_rtcp.rows():
                 heapq.heappush(self.events, (pkt["t_up"], UPLINK, pkt["uid"], 0, -1, pkt))
         ups = None if up is None else up.nacks_due(t + 1)
@@ -110,10 +113,17 @@ class ReferenceEngine:
             if p.connected:
                 self.node.plis_out += 1
                 self._send_down(p, pkt, t, 0, pkt["seq"])
+        reports = self.reports.downlink_due(t + 1)
+        for pkt in [] if reports is None else reports.rows():  # only to connected publishers (``_due``)
+            self.node.feedback_out += 1
+            self._send_down(self.members[pkt["target"]], pkt, t, 0, pkt["seq"])
         return True
 
     def _at_sfu(self, t: int, attempt: int, target: int, pkt: dict[str, int]) -> None:
         node, rec = self.node, self.recovery
+        if pkt["flags"] & FLAG_FEEDBACK:  # its arrival is already known (``_uplink``)
+            node.feedback_in += 1
+            return
         if pkt["flags"] & FLAG_PLI:
             node.plis_in += 1
             self.keyframes.arrived(pkt["member"], pkt["track"], pkt["layer"], t)
@@ -142,6 +152,8 @@ class ReferenceEngine:
             self.hops.log_one(link, pkt, t, outcome, arrival)  # type: ignore[arg-type]
         elif outcome != DELIVERED and pkt["flags"] & FLAG_PLI:
             self.keyframes.lost(1)
+        elif pkt["flags"] & FLAG_FEEDBACK:
+            self.reports.computed(np.array([pkt["seq"]]), np.array([outcome == DELIVERED]), np.array([arrival]))
         if outcome == DELIVERED:
             if self.uplink is not None:
                 self.uplink.computed(np.array([uid]), np.array([arrival]), self._until)
@@ -155,6 +167,9 @@ class ReferenceEngine:
         if pkt["flags"] & FLAG_NACK:  # the SFU's NACK to its publisher: RTCP, no transport-wide seq
             if outcome == DELIVERED:
                 self.uplink.delivered(np.array([pkt["uid"]]), np.array([arrival]), self._until)  # type: ignore[union-attr]
+            return
+        if pkt["flags"] & FLAG_FEEDBACK:  # the SFU's feedback report to its publisher
+            self.reports.computed(np.array([pkt["seq"]]), np.array([outcome == DELIVERED]), np.array([arrival]))
             return
         if pkt["flags"] & FLAG_PLI:  # the SFU's PLI to its publisher
             if outcome == DELIVERED:

@@ -35,8 +35,8 @@ __all__ = ["SfuNode", "Egress", "COUNTERS"]
 
 #: The node's counters, as the summary's ``sfu`` section names them.
 COUNTERS = ("packets_in", "packets_forwarded", "packets_discarded", "packets_retransmitted",
-            "packets_not_forwarded", "padding_in", "padding_sent", "nacks_in", "rtx_sent", "nacks_out", "rtx_in", "plis_in",
-            "plis_out")
+            "packets_not_forwarded", "padding_in", "padding_sent", "nacks_in", "rtx_sent", "nacks_out", "rtx_in",
+            "plis_in", "plis_out", "feedback_in", "feedback_out")
 
 
 @dataclass(slots=True)
@@ -89,6 +89,8 @@ class SfuNode:
         self.rtx_in = 0  # publishers' RTX packets that reached the SFU (not in packets_in)
         self.plis_in = 0  # subscribers' PLIs that reached the SFU
         self.plis_out = 0  # the SFU's PLIs to publishers, down their downlinks
+        self.feedback_in = 0  # subscribers' transport-wide feedback reports that reached the SFU
+        self.feedback_out = 0  # the SFU's feedback reports to publishers, down their downlinks
 
     def counters(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in COUNTERS}
@@ -245,6 +247,13 @@ class SfuNode:
         out = self._to_targets(plis)
         if out is not None:
             self.plis_out += int(np.count_nonzero(out.valid))
+        return out
+
+    def send_feedback(self, reports: PacketBatch) -> "Egress | None":
+        """The SFU's transport-wide feedback reports, each down its publisher's downlink (``target``)."""
+        out = self._to_targets(reports)
+        if out is not None:
+            self.feedback_out += int(np.count_nonzero(out.valid))
         return out
 
     def _to_targets(self, b: PacketBatch) -> "Egress | None":

@@ -36,6 +36,7 @@ from .timelines import TimelineView
 
 if TYPE_CHECKING:
     from ..datapath.keyframes import KeyframeRequests
+    from ..datapath.reports import FeedbackReports
     from ..media.receiver import Receivers
     from ..participant import Participant, Publication
     from ..ports import EventSink
@@ -51,10 +52,12 @@ class ControlLoop:
     def __init__(self, *, sfu: "SFU", members: list["Participant"], publications: list["Publication"],
                  receivers: "Receivers", trace: "Trace", link_ids: dict[str, int], dominant: dict[str, int | None],
                  send_padding: Callable[..., int], feedback: FeedbackLog | None, estimator: str, events: "EventSink",
-                 keyframe_requests: "KeyframeRequests", timeline: bool = True, rtt: RttMeter | None = None) -> None:
+                 keyframe_requests: "KeyframeRequests", feedback_reports: "FeedbackReports", timeline: bool = True,
+                 rtt: RttMeter | None = None) -> None:
         """``feedback``: the transport-wide feedback log of every link, None without congestion control;
         ``events``: where switch-offs and network quality levels go to clients (``vroom.events``);
-        ``keyframe_requests``: the data path's PLIs, which the key-frame requester hands its requests; ``rtt``:
+        ``keyframe_requests``: the data path's PLIs, which the key-frame requester hands its requests;
+        ``feedback_reports``: the data path's report packets, which carry the feedback rounds' reports; ``rtt``:
         the round trips the feedback rounds measure (``loop.rtt``; the data path reads them too)."""
         self.members = members
         self.publications = publications
@@ -68,7 +71,7 @@ class ControlLoop:
         rtt_us = self.sfu_rtt_us  # the SFU's measured RTT to a participant (LiveKit's, from its RRs)
         self.probes = ProbeRegulator(publications=publications, send_padding=send_padding, rtt_us=rtt_us)
         self.feedback = FeedbackRouter(sfu=sfu, link_ids=link_ids, log=self.log, estimator=estimator,
-                                       probes=self.probes, rtt=rtt)
+                                       probes=self.probes, reports=feedback_reports, rtt=rtt)
         self.allocation = StreamAllocator(sfu=sfu, members=members, publications=publications,
                                           feedback=self.feedback, probes=self.probes, dominant=dominant,
                                           announce=self._switched, probing=congestion_control)

@@ -1,8 +1,12 @@
 """Feedback routing: every link's transport-wide feedback report into the estimator at its sending end.
 
-Every 100 ms each receiver's report (``net.feedback``) reaches its sender: the SFU's report on a
-publisher's uplink goes to the publisher, a subscriber's report on its downlink to the SFU. All links'
-reports are cut in one numpy pass, then each feeds its link's estimator (``sfu.bwe``, chosen by name);
+Every 100 ms each receiver sends a report (``net.feedback``) to its sender as a packet on the reverse link
+(``datapath.reports``): the SFU's report on a publisher's uplink goes down to the publisher, a subscriber's
+report on its downlink up to the SFU. A report leaves its reverse link's delay, jitter and serialization
+before a round and covers what arrived before it left; it is read at the first round after it arrives, so
+a queue on the reverse link delays it by whole rounds, and a lost one is never read (the next report
+starts after it). All links' reports are cut in one numpy pass, then each feeds its link's estimator
+(``sfu.bwe``, chosen by name);
 the estimators' own probe clusters go to the probe regulator, and a publisher's encoder follows its
 uplink estimate (the budget split over its video tracks by their ladders), and so does its pacer
 (``datapath.pacing``: the pacing rate is the target before pushback, or the streams' min bitrates summed
@@ -22,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 from ..media.audio import OpusSource
 from ..media.pacer import DEFAULT_START_BITRATE_BPS, ENCODER_PAUSE_QUEUE_US
 from ..media.video import VideoSource
-from ..net.feedback import FeedbackLog, Report
+from ..net.feedback import FeedbackLog, Report, joined
+from ..recovery.rtx import transport_feedback_size
 from ..sfu.bwe import make_estimator
 from ..sfu.bwe.bank import feedback_round
 from ..sfu.bwe.pushback import CongestionWindowPushbackController
@@ -30,6 +35,7 @@ from .probes import ProbeRegulator
 from .rtt import RttMeter
 
 if TYPE_CHECKING:
+    from ..datapath.reports import FeedbackReports
     from ..net.link import Link
     from ..participant import Participant
     from ..sfu.core import SFU
@@ -58,8 +64,14 @@ class FeedbackRouter:
     """Estimators per link, fed every feedback round; what the allocator reads off the reports."""
 
     def __init__(self, *, sfu: "SFU", link_ids: dict[str, int], log: FeedbackLog | None, estimator: str,
-                 probes: ProbeRegulator, rtt: RttMeter | None = None) -> None:
+                 probes: ProbeRegulator, reports: "FeedbackReports", rtt: RttMeter | None = None) -> None:
+        """``reports``: the data path's report packets (``datapath.reports``), which carry each report back."""
         self.sfu = sfu
+        self.reports = reports
+        #: link name -> its reports on their way: (report number, cutoff), oldest first
+        self.pending: dict[str, list[tuple[int, int]]] = {}
+        self._reported_in: dict[str, int] = {}  # link name -> its packets_in when its last report was sent
+        self._last_size: dict[str, int] = {}  # link name -> its last report's bytes (its next is taken as large)
         self.rtt = RttMeter() if rtt is None else rtt  # the round trips the reports' timing measures
         self.link_ids = link_ids  # link name -> its id in the trace and the feedback log
         self.log = log
@@ -92,10 +104,9 @@ class FeedbackRouter:
             self.estimate_since[link.name] = now
         return est
 
-    def _links(self, members: list["Participant"], now: int) -> tuple[dict[int, int], list[tuple[Any, ...]]]:
-        """The links with an estimator (one starts with the first media on its link), and each one's cutoff:
-        its report covers what reached the receiver one reverse-path delay ago."""
-        cutoff: dict[int, int] = {}
+    def _links(self, members: list["Participant"], now: int) -> list[tuple[Any, ...]]:
+        """The links with an estimator (one starts with the first media on its link): (member, link name, link
+        id, estimator, target, the link, its reverse link)."""
         links = []
         for p in members:
             assert p.uplink is not None and p.downlink is not None
@@ -108,29 +119,73 @@ class FeedbackRouter:
                     if not has_media:
                         continue
                     est = self.estimator_for(link, start, now)
-                link_id = self.link_ids[link.name]
-                cutoff[link_id] = now - back.config.delay_us
-                links.append((p, link.name, link_id, est, target))
-        return cutoff, links
+                links.append((p, link.name, self.link_ids[link.name], est, target, link, back))
+        return links
+
+    def _arrived(self, links: list[tuple[Any, ...]], now: int) -> dict[int, Report]:
+        """Each link's reports that reached its sender by ``now``, in the order they were sent, as one report
+        (a lost one's packets are never reported: the report after it starts after them, as transport-wide
+        feedback does)."""
+        resolved: dict[int, list[tuple[int, bool]]] = {}  # link id -> (cutoff, arrived), oldest first
+        for _, name, link_id, *_ in links:
+            queue = self.pending.get(name)
+            while queue:
+                number, cutoff = queue[0]
+                fate = self.reports.fate(number)
+                if fate is None or fate > now:
+                    break  # on its way (a later one cannot overtake it on a FIFO link)
+                queue.pop(0)
+                self.reports.forget(number)
+                resolved.setdefault(link_id, []).append((cutoff, fate >= 0))  # datapath.reports.LOST < 0
+        got: dict[int, list[Report]] = {}
+        step = 0
+        while True:  # the first of each link's reports, then the second...: each cut after the one before
+            cut = {link_id: items[step] for link_id, items in resolved.items() if step < len(items)}
+            if not cut:
+                break
+            out = self.log.reports({link_id: cutoff for link_id, (cutoff, _) in cut.items()})  # type: ignore[union-attr]
+            for link_id, (_, arrived) in cut.items():
+                if arrived and link_id in out:
+                    got.setdefault(link_id, []).append(out[link_id])
+            step += 1
+        return {link_id: parts[0] if len(parts) == 1 else joined(parts) for link_id, parts in got.items()}
+
+    def _send_reports(self, links: list[tuple[Any, ...]], now: int) -> None:
+        """Each link's next report: its receiver sends it so that, unqueued, it reaches the sender by the first
+        round it can (its reverse link's delay, jitter and serialization before it), covering what arrived
+        before it leaves. A link that took in nothing since its last report is not reported on."""
+        for p, name, _, _, target, link, back in links:
+            if link.packets_in == self._reported_in.get(name):
+                continue
+            self._reported_in[name] = link.packets_in
+            size = self._last_size.get(name, transport_feedback_size(1, 1))
+            cfg = back.config
+            wire = -(-size * 8 * 1_000_000 // cfg.rate_bps) if cfg.rate_bps else 0
+            ahead = cfg.delay_us + cfg.jitter_us + wire
+            due = now + max(1, -(-ahead // FEEDBACK_INTERVAL_US)) * FEEDBACK_INTERVAL_US
+            number = self.reports.send(due - ahead, p.index, target < 0, size)
+            self.pending.setdefault(name, []).append((number, due - ahead))
 
     def round(self, members: list["Participant"], now: int) -> None:
-        """Every link's feedback report into the estimator at its sending end, all reports cut at once."""
+        """Every link's feedback reports that arrived into the estimator at its sending end, all reports cut at
+        once; then each link's next report leaves."""
         if not self.sfu.publications:
             return  # no media anywhere: nothing to estimate
         assert self.log is not None, "feedback rounds run only with congestion control"
-        cutoff, links = self._links(members, now)
-        reports = self.log.reports(cutoff)
+        links = self._links(members, now)
+        reports = self._arrived(links, now)
         fed = []
-        for _, _, link_id, est, _ in links:
+        for _, _, link_id, est, *_ in links:
             report = reports.get(link_id)
             if report is not None:
                 est.on_packet_sent(report.last_send_us)  # the link is in use: feedback is expected
                 fed.append((est, report.send, report.arrival, report.size, report.probe))
         feedback_round(now, fed)  # est.on_feedback_arrays(now, ...) for each, all at once
-        for p, name, link_id, est, target in links:
+        for p, name, link_id, est, target, *_ in links:
             report = reports.get(link_id)
             max_rtt = None
             if report is not None:
+                self._last_size[name] = transport_feedback_size(len(report.send), report.received)
                 max_rtt = self.rtt.on_report(p.index, target < 0, report, now)
                 self._note_congestion(name, report)
                 got = self.received.setdefault(name, [])
@@ -144,6 +199,7 @@ class FeedbackRouter:
                                          cluster.duration_us, cluster.id)
             if target < 0:
                 self._publisher(p, name, report, max_rtt, now, est.target_bitrate_bps)
+        self._send_reports(links, now)
 
     def _publisher(self, p: "Participant", link: str, report: Report | None, max_rtt: int | None, now: int,
                    target_bps: int) -> None:

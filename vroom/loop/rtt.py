@@ -17,8 +17,8 @@ Where the samples come from (``RttMeter``, fed by the control loop's feedback ro
 - goog_cc's feedback RTT, per uplink report: the report's arrival at the publisher (the round's time)
   minus each acknowledged packet's send time, the largest of the report (``recovery.rtt.feedback_rtt``).
   So it holds the uplink's propagation, queue and serialization as the packets saw them, the receiver's
-  hold until the report, and the report's own trip back (the reverse link's propagation delay: a report
-  is not queued, ``net.feedback``).
+  hold until the report, and the report's own trip back (a packet on the reverse link, read at the
+  first round after it arrives: ``loop.feedback``).
 - RTCP SR/RR (RFC 3550 §6.4.1). vroom carries no RTCP sender or receiver reports yet, so the meter works
   out what they would measure from the timing the feedback reports carry: the newest packet a report
   acknowledges gives its link's one-way delay as that packet took it (its arrival minus its send time,

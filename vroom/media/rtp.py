@@ -25,7 +25,7 @@ __all__ = [
     "FLAG_RELIABLE",
     "FLAG_FIRST",
     "FLAG_PADDING",
-    "FLAG_FEC", "FLAG_RTX", "FLAG_NACK", "FLAG_REPAIRED", "FLAG_PLI", "FLAG_RTCP",
+    "FLAG_FEC", "FLAG_RTX", "FLAG_NACK", "FLAG_REPAIRED", "FLAG_PLI", "FLAG_FEEDBACK", "FLAG_RTCP",
     "NO_LEVEL",
     "take_rows",
 ]
@@ -58,8 +58,11 @@ FLAG_REPAIRED = 256
 #: An RTCP PLI (RFC 4585 §6.3.1): a subscriber's up its uplink, or the SFU's down a publisher's downlink, for
 #: ``track``'s simulcast ``layer``.
 FLAG_PLI = 512
+#: A transport-wide congestion-control feedback report (RTCP RTPFB FMT 15) going back to a link's sender;
+#: ``seq`` is the report's number.
+FLAG_FEEDBACK = 1024
 #: The RTCP messages that travel as packets: not media, and without a transport-wide sequence number.
-FLAG_RTCP = FLAG_NACK | FLAG_PLI
+FLAG_RTCP = FLAG_NACK | FLAG_PLI | FLAG_FEEDBACK
 #: ``level`` of packets that carry no RFC 6464 audio level.
 NO_LEVEL = -1
 

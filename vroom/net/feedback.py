@@ -4,8 +4,9 @@ Every packet that enters a link gets its FIFO position as its transport-wide seq
 (draft-holmer-rmcat-transport-wide-cc-extensions-01). The receiver reports, every 100 ms
 (mediasoup ``TransportCongestionControlServer``), each packet up to the newest one it has received:
 its arrival time, or lost when it never came. Packets after the newest received one wait for a later
-report (they may still arrive). The report reaches the sender after the reverse path's one-way
-propagation delay; feedback is small and is not itself queued or lost here (a simplification).
+report (they may still arrive). The report itself is a packet on the reverse link
+(``datapath.reports``): the control loop cuts a link's report once that packet has arrived, and drops
+what a lost one covered (``loop.feedback``).
 
 The log holds every link's packets in one set of columns, so that one feedback round (all links'
 reports at once) is a handful of numpy calls, not a handful per link.
@@ -17,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["FeedbackLog", "NOT_RECEIVED", "Report"]
+__all__ = ["FeedbackLog", "NOT_RECEIVED", "Report", "joined"]
 
 NOT_RECEIVED = -1
 _NEVER = np.iinfo(np.int64).min  # cutoff of a link nobody asks about: nothing of it is reported
@@ -106,3 +107,11 @@ class FeedbackLog:
     def pending(self, link: int) -> int:
         """Packets on ``link`` not reported yet."""
         return sum(int(np.count_nonzero(c[0] == link)) for c in self._chunks)
+
+
+def joined(reports: list[Report]) -> Report:
+    """One link's successive reports as one, in order (what a sender reads off them together)."""
+    cols = [np.concatenate([getattr(r, k) for r in reports]) for k in ("send", "arrival", "size", "probe")]
+    return Report(*cols, max(r.last_send_us for r in reports), sum(r.received for r in reports),
+                  sum(r.received_bytes for r in reports), min(r.min_owd_us for r in reports),
+                  max(r.max_owd_us for r in reports))

@@ -36,6 +36,7 @@ __all__ = [
     "receiver_report_bytes",
     "sender_report_bytes",
     "transport_feedback_bytes",
+    "transport_feedback_size",
     "RTX_OSN_BYTES",
     "RTCP_OVERHEAD_BYTES",
     "NACK_FCI_SPAN",
@@ -266,4 +267,13 @@ def transport_feedback_bytes(seqs, arrival_us, *, base_seq: int | None = None,
         deltas += 1 if small else 2
         last += ticks * DELTA_TICK_US
     size = TRANSPORT_FEEDBACK_HEADER_BYTES + _chunk_bytes(symbols) + deltas
+    return overhead_bytes + (size + 3) // 4 * 4
+
+
+def transport_feedback_size(packets: int, received: int, *, overhead_bytes: int = RTCP_OVERHEAD_BYTES) -> int:
+    """Bytes on the wire of a transport-wide feedback on ``packets`` of which ``received`` arrived, without their
+    times: one run-length chunk per 8191 statuses when all arrived, else two-bit chunks of 7, and a one-byte
+    receive delta each (``transport_feedback_bytes`` computes it exactly from the arrival times)."""
+    chunks = -(-packets // MAX_RUN_LENGTH) if received == packets else -(-packets // MAX_TWO_BIT)
+    size = TRANSPORT_FEEDBACK_HEADER_BYTES + 2 * chunks + received
     return overhead_bytes + (size + 3) // 4 * 4

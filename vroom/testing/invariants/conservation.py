@@ -98,13 +98,16 @@ def _sfu_problems(snap: "Snapshot") -> list[tuple[str, str]]:
     sfu = snap.sfu
     problems: list[tuple[str, str]] = []
     into_downlinks = sum(p.downlink.packets_in for p in snap.participants if p.downlink is not None)
-    if into_downlinks != sfu.packets_forwarded + sfu.padding_sent + sfu.rtx_sent + sfu.nacks_out + sfu.plis_out:
+    sent = sfu.packets_forwarded + sfu.padding_sent + sfu.rtx_sent + sfu.nacks_out + sfu.plis_out + sfu.feedback_out
+    if into_downlinks != sent:
         problems.append(("sfu", f"forwarded {sfu.packets_forwarded} packets, {sfu.padding_sent} probe padding, "
-                                f"{sfu.rtx_sent} retransmissions, {sfu.nacks_out} NACKs and {sfu.plis_out} PLIs to "
-                                f"publishers but downlinks took in {into_downlinks}"))
+                                f"{sfu.rtx_sent} retransmissions, {sfu.nacks_out} NACKs, {sfu.plis_out} PLIs and "
+                                f"{sfu.feedback_out} feedback reports to publishers but downlinks took in "
+                                f"{into_downlinks}"))
     from_uplinks = sum(p.uplink.accepted_packets for p in snap.participants if p.uplink is not None)
-    if sfu.packets_in + sfu.nacks_in + sfu.plis_in + sfu.rtx_in + sfu.on_the_way != from_uplinks:
-        problems.append(("sfu", f"took in {sfu.packets_in} fresh packets, {sfu.nacks_in} NACKs, {sfu.plis_in} PLIs "
-                                f"and {sfu.rtx_in} retransmissions with {sfu.on_the_way} on their way, but the "
-                                f"uplinks delivered {from_uplinks}"))
+    taken = sfu.packets_in + sfu.nacks_in + sfu.plis_in + sfu.feedback_in + sfu.rtx_in
+    if taken + sfu.on_the_way != from_uplinks:
+        problems.append(("sfu", f"took in {sfu.packets_in} fresh packets, {sfu.nacks_in} NACKs, {sfu.plis_in} PLIs, "
+                                f"{sfu.feedback_in} feedback reports and {sfu.rtx_in} retransmissions with "
+                                f"{sfu.on_the_way} on their way, but the uplinks delivered {from_uplinks}"))
     return problems
