@@ -25,6 +25,12 @@ def at(rows, t, kind):
     return [r for r in rows if r["t"] == t and r["kind"] == kind]
 
 
+def test_the_downlink_changes_at_30_and_60_seconds(sim):
+    assert sim.link("viewer/down").config.rate_bps == 20_000_000
+    changes = [(r.time, r.fields["rate"]) for r in sim.trace.of_kind("link-changed")]
+    assert changes == [(30.0, "300kbps"), (60.0, "20Mbps")]
+
+
 def test_within_3_s_of_the_drop_every_video_is_on_a_layer_that_fits_or_switched_off(rows):
     congested = range(DROP_S + 3, RECOVER_S)
     audio_bps = sum(r["bitrate_bps"] for t in congested for r in at(rows, t, "audio")) / len(congested)

@@ -128,6 +128,9 @@ class NackBank:
 
     def process(self, until: int) -> list[NackMessage]:
         """Every observation and timer pass before ``until``: the NACKs, sorted (see the module docstring)."""
+        if (self._pending_from is None or self._pending_from >= until) and not (self._timer < until).any():
+            self._done = max(self._done, until)  # nothing observed, no timer due: an idle epoch
+            return []
         obs = self._due(until)
         self._done = max(self._done, until)
         out: list[NackMessage] = []
