@@ -72,6 +72,7 @@ class FeedbackRouter:
         self.pending: dict[str, list[tuple[int, int]]] = {}
         self._reported_in: dict[str, int] = {}  # link name -> its packets_in when its last report was sent
         self._last_size: dict[str, int] = {}  # link name -> its last report's bytes (its next is taken as large)
+        self._unreported: dict[int, int] = {}  # link id -> bytes its lost reports covered, since its last report
         self.rtt = RttMeter() if rtt is None else rtt  # the round trips the reports' timing measures
         self.link_ids = link_ids  # link name -> its id in the trace and the feedback log
         self.log = log
@@ -145,8 +146,12 @@ class FeedbackRouter:
                 break
             out = self.log.reports({link_id: cutoff for link_id, (cutoff, _) in cut.items()})  # type: ignore[union-attr]
             for link_id, (_, arrived) in cut.items():
-                if arrived and link_id in out:
+                if link_id not in out:
+                    continue
+                if arrived:
                     got.setdefault(link_id, []).append(out[link_id])
+                else:  # out of flight once a later report arrives (``_publisher``)
+                    self._unreported[link_id] = self._unreported.get(link_id, 0) + int(out[link_id].size.sum())
             step += 1
         return {link_id: parts[0] if len(parts) == 1 else joined(parts) for link_id, parts in got.items()}
 
@@ -214,8 +219,11 @@ class FeedbackRouter:
         if pushback is None:
             pushback = self.pushback[link] = CongestionWindowPushbackController()
         if report is not None:
+            # everything up to a report's newest packet is out of flight, the packets of the reports lost before it
+            # too (libwebrtc TransportFeedbackAdapter: in-flight bytes are removed up to each acknowledged seq)
             uplink, before = self.reported_bytes.get(link, (p.uplink, 0))
-            covered = (before if uplink is p.uplink else 0) + int(report.size.sum())  # a rejoin: a new Link
+            lost = self._unreported.pop(self.link_ids[link], 0)
+            covered = (before if uplink is p.uplink else 0) + int(report.size.sum()) + lost  # a rejoin: a new Link
             self.reported_bytes[link] = (p.uplink, covered)
             in_flight = p.uplink.bytes_in - covered  # type: ignore[union-attr]
             if max_rtt is not None:
