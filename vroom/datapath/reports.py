@@ -72,21 +72,20 @@ class FeedbackReports:
 
     def uplink_due(self, until: int) -> PacketBatch | None:
         """The subscribers' reports sent before ``until``, in the order they were made."""
-        due, self._up = self._due(self._up, until)
-        if not due:
-            return None
-        uid = self._up_uid + np.arange(len(due), dtype=np.int64)
-        self._up_uid += len(due)
-        return _reports(due, uid, at_sfu=False)
+        return self._take(until, at_sfu=False)
 
     def downlink_due(self, until: int) -> PacketBatch | None:
         """The SFU's reports sent before ``until``, in the order they were made (``target``: the publisher)."""
-        due, self._down = self._due(self._down, until)
-        if not due:
-            return None
-        uid = self._down_uid + np.arange(len(due), dtype=np.int64)
-        self._down_uid += len(due)
-        return _reports(due, uid, at_sfu=True)
+        return self._take(until, at_sfu=True)
+
+    def _take(self, until: int, *, at_sfu: bool) -> PacketBatch | None:
+        if at_sfu:
+            due, self._down = self._due(self._down, until)
+            first, self._down_uid = self._down_uid, self._down_uid + len(due)
+        else:
+            due, self._up = self._due(self._up, until)
+            first, self._up_uid = self._up_uid, self._up_uid + len(due)
+        return _reports(due, first + np.arange(len(due), dtype=np.int64), at_sfu=at_sfu) if due else None
 
     def _due(self, queue: list[tuple[int, int, int, int]], until: int) -> tuple[list, list]:
         due, later = [], []
