@@ -223,7 +223,9 @@ class FeedbackRouter:
             # too (libwebrtc TransportFeedbackAdapter: in-flight bytes are removed up to each acknowledged seq)
             uplink, before = self.reported_bytes.get(link, (p.uplink, 0))
             lost = self._unreported.pop(self.link_ids[link], 0)
-            covered = (before if uplink is p.uplink else 0) + int(report.size.sum()) + lost  # a rejoin: a new Link
+            if uplink is not p.uplink:  # a rejoin: a new Link, counted from nothing
+                before = lost = 0
+            covered = before + int(report.size.sum()) + lost
             self.reported_bytes[link] = (p.uplink, covered)
             in_flight = p.uplink.bytes_in - covered  # type: ignore[union-attr]
             if max_rtt is not None:

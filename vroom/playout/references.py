@@ -131,10 +131,6 @@ class SequenceChain:
             if last + 1 in self._starts:
                 self._settle(last + 1)
 
-    def updaters(self, last: int) -> tuple[int, int, int] | None:
-        """The frames that last updated each buffer, after the frame ending at ``last``, if known."""
-        return self._after.get(last)
-
     def _settle(self, first: int) -> None:
         """The buffers' updaters after the frame starting at ``first``, and after the frames noted after it."""
         while first in self._starts:
@@ -161,7 +157,7 @@ class SequenceChain:
             return (), -1
         known = self._after.get(first - 1)
         if known is not None:
-            return tuple(sorted({known[b] for b in range(3) if reads >> b & 1})), -1
+            return tuple(sorted(dict.fromkeys(known[b] for b in range(3) if reads >> b & 1))), -1
         out: list[int] = []
         cur = first
         for _ in range(MAX_WALK):
