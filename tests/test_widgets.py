@@ -218,7 +218,7 @@ def test_a_scripted_change_moves_the_slider_without_recording_a_new_change():
 def live_run(scenario):
     """Sliders moved at odd moments while a Player steps the run in uneven slices."""
     sim = scenario.build()
-    player = Player(sim, until="40s", step="700ms")
+    player = Player(sim, until="20s", step="700ms")
     viewer, speaker = LinkControls("viewer", sim=sim), LinkControls("speaker-1", sim=sim)
     for _ in range(4):
         player.step()
@@ -231,7 +231,7 @@ def live_run(scenario):
     player.advance_to(12_500_000)
     viewer.set("down", "up", True)
     viewer.set("down", "jitter", 15)
-    player.advance_to(40_000_000)
+    player.advance_to(20_000_000)  # 7.5 s after the last change
     return sim
 
 
@@ -247,16 +247,16 @@ def test_recorded_changes_replay_to_the_same_digest(live):
                                          "12500000us"]
     again = drop_scenario().build()
     replay(again, events)
-    again.run("40s")
+    again.run("20s")
     assert again.trace_digest() == live.trace_digest()
-    untouched = drop_scenario().run(duration="40s")
+    untouched = drop_scenario().run(duration="20s")
     assert untouched.trace_digest() != live.trace_digest()
 
 
 def test_recorded_changes_work_as_scenario_file_events(live):
     data = yaml.safe_load((SCENARIOS / "bandwidth-drop.yaml").read_text())
     data["events"] += recorded_link_changes(live)  # none at the same microsecond as the file's own
-    again = Scenario.from_dict(yaml.safe_load(yaml.safe_dump(data)), base_dir=SCENARIOS).run(duration="40s")
+    again = Scenario.from_dict(yaml.safe_load(yaml.safe_dump(data)), base_dir=SCENARIOS).run(duration="20s")
     assert again.trace_digest() == live.trace_digest()
 
 
