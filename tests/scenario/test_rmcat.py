@@ -178,7 +178,7 @@ def test_5_1_report(case_5_1, record_property):
 
 def test_5_1_uses_at_least_80_percent_of_the_available_capacity(case_5_1):
     """The issue's bar, as RFC 8868 defines utilisation (the mean of sending rate / capacity, here per
-    second). The run's capacity share (mean rate over mean capacity) is lower, about 78 %: most of what
+    second). The run's capacity share (mean rate over mean capacity) is lower, about 80 %: most of what
     is left unused is in the 2.5 Mbps stretch, where GCC climbs additively near its last link-capacity
     estimate before it ramps up (docs/bandwidth-estimation.md)."""
     m = case_5_1[1]
