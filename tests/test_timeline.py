@@ -147,3 +147,24 @@ def test_an_ended_subscription_keeps_its_final_connection_score_only():
     # bob's audio subscription goes on being scored
     audio = sim.participants["alice"].publications[0].track
     assert not isinstance(sim.connection_scores[(bob, audio)], vroom.loop.FinalScore)
+
+
+def test_nacks_and_repairs_fall_in_the_seconds_of_the_loss():
+    # bob's downlink loses 5 % from 4 s to 6 s only, every other link nothing: his NACKs for alice's video (and
+    # the packets they recover) fall in the rows of seconds 5 and 6 (a row covers the second before its t) and in
+    # the retries after, at most ten of them a CallStats RTT (about 60 ms) apart; none before 4 s or from 8 s on.
+    # The rows add up to his NACK list's counters.
+    sim = vroom.Simulation(seed=2)
+    clean = {"rate": "20Mbps", "delay": "20ms"}
+    sim.add_participant("alice", network={"up": clean, "down": clean})
+    sim.add_participant("bob", network={"up": clean, "down": clean}, publish=[])
+    sim.at("4s", lambda: sim.set_link("bob/down", loss="5%"))
+    sim.at("6s", lambda: sim.set_link("bob/down", loss=0))
+    sim.run("10.5s")
+    rows = {r["t"]: r for r in sim.timeline if r["subscriber"] == "bob" and r["kind"] == "video"}
+    nacks = {t: r["nacks_sent"] for t, r in rows.items()}
+    assert all(nacks[t] == 0 for t in (1.0, 2.0, 3.0, 4.0)) and nacks[5.0] > 0 and nacks[6.0] > 0
+    assert all(nacks[t] == 0 and rows[t]["packets_recovered_by_rtx"] == 0 for t in (8.0, 9.0, 10.0))
+    sub = sim.summary()["participants"]["bob"]["subscriptions"]["alice/video"]
+    assert sum(nacks.values()) == sub["nacks_sent"] > 0
+    assert sum(r["packets_recovered_by_rtx"] for r in rows.values()) == sub["packets_recovered_by_rtx"] > 0

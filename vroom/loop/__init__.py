@@ -83,7 +83,8 @@ class ControlLoop:
                                       allocation=self.allocation, trace=trace, events=events, rtt_us=rtt_us)
         self.sampler = Sampler(sfu=sfu, members=members, publications=publications, receivers=receivers,
                                feedback=self.feedback, allocation=self.allocation, quality=self.quality,
-                               rtt_us=rtt_us, keep=timeline)
+                               rtt_us=rtt_us, keep=timeline,
+                               nack_counters=getattr(keyframe_requests.recovery, "nack_counters", None))
         self.timelines = TimelineView(timeline=self.sampler.timeline, quality_timeline=self.sampler.quality_timeline,
                                       sfu=sfu, members=members, publications=publications)
         self._now = 0

@@ -40,8 +40,12 @@ class Sampler:
 
     def __init__(self, *, sfu: "SFU", members: list["Participant"], publications: list["Publication"],
                  receivers: "Receivers", feedback: FeedbackRouter, allocation: StreamAllocator,
-                 quality: NetworkQuality, rtt_us: Callable[["Participant"], int], keep: bool = True) -> None:
+                 quality: NetworkQuality, rtt_us: Callable[["Participant"], int], keep: bool = True,
+                 nack_counters: Callable[[int, int], Any] | None = None) -> None:
+        """``nack_counters(sub, track)``: a video subscription's NACK list counters (None: it never had a gap;
+        the argument None: no NACK anywhere)."""
         self.sfu = sfu
+        self.nack_counters = nack_counters
         self.members = members
         self.publications = publications
         self.receivers = receivers
@@ -57,6 +61,7 @@ class Sampler:
         self._scoring: dict[tuple[int, int], ConnectionScorer] = {}  # the scorers of subscriptions not ended
         self._score_sample: dict[str, np.ndarray] = {}
         self._last_sample: dict[str, np.ndarray] = {}
+        self._last_nacks = np.zeros((2, 0), np.int64)  # per slot: NACKs sent, packets recovered, at the last sample
         self._next = SAMPLE_INTERVAL_US
 
     def get_timer(self) -> int:
@@ -98,6 +103,8 @@ class Sampler:
             "loss": np.where(expected > 0, lost / np.maximum(expected, 1), 0.0),
             "jitter_ms": all_jitter_ms[live], "freezes": d["freezes"][live],
             "playout_delay_ms": np.where(delay_us[live] >= 0, delay_us[live] / 1000, np.nan)}
+        nacks = self._nacks_since(n)
+        chunk["nacks_sent"], chunk["packets_recovered_by_rtx"] = nacks[0][live], nacks[1][live]
         self._sample_quality(members, now, worst_jitter_ms)
         if now % int(ConnectionScorer.UPDATE_INTERVAL_S * SAMPLE_INTERVAL_US) == 0:
             self._score(now, n, connected)
@@ -115,6 +122,21 @@ class Sampler:
         self.quality_timeline.append(now, {
             "member": np.array([p.index for p in members], np.int64), "estimate_bps": estimates,
             **{k: np.array([lv[i] for lv in levels], np.int64) for i, k in enumerate(("level", "send", "recv"))}})
+
+    def _nacks_since(self, n: int) -> np.ndarray:
+        """The first ``n`` subscriptions' NACKs sent and packets recovered by RTX since the last sample."""
+        now = np.zeros((2, n), np.int64)
+        if self.nack_counters is not None:
+            rec = self.receivers
+            for slot in np.flatnonzero(rec.slot_kind[:n] == KIND_VIDEO).tolist():
+                counters = self.nack_counters(int(rec.slot_sub[slot]), int(rec.slot_track[slot]))
+                if counters is not None:
+                    now[0, slot], now[1, slot] = counters.nacks_sent, counters.packets_recovered
+        before = np.zeros((2, n), np.int64)
+        m = min(n, self._last_nacks.shape[1])
+        before[:, :m] = self._last_nacks[:, :m]
+        self._last_nacks = now
+        return now - before
 
     def _estimate_of(self, p: "Participant") -> int:
         est = self.feedback.estimators.get(p.downlink.name) if p.downlink is not None else None

@@ -17,20 +17,21 @@ if TYPE_CHECKING:
 __all__ = ["TimelineView", "TIMELINE_COLUMNS", "QUALITY_COLUMNS", "EMPTY_SECOND", "clock_rate"]
 
 US_PER_S = 1_000_000
-#: the timeline's columns as stored (51 bytes a row until its block is full and compressed, and 16 a second for
+#: the timeline's columns as stored (59 bytes a row until its block is full and compressed, and 16 a second for
 #: its time and row count); a row's ``kind`` is its track's, its ``estimate_bps`` its subscriber's in the quality
 #: timeline
 TIMELINE_COLUMNS = {"sub": np.int32, "track": np.int32, "bitrate_bps": np.int64, "layer": np.int8,
                     "target_layer": np.int8, "sent_layer": np.int8, "allocated_bps": np.int64, "loss": np.float64,
                     "jitter_ms": np.float64, "score": np.float64, "freezes": np.int32,
-                    "playout_delay_ms": np.float64}
+                    "playout_delay_ms": np.float64, "nacks_sent": np.int32, "packets_recovered_by_rtx": np.int32}
 _ROW_COLUMNS = ("t", "sub", "track", "kind", "bitrate_bps", "layer", "target_layer", "sent_layer", "allocated_bps",
-                "estimate_bps", "loss", "jitter_ms", "score", "freezes", "playout_delay_ms")
+                "estimate_bps", "loss", "jitter_ms", "score", "freezes", "playout_delay_ms", "nacks_sent",
+                "packets_recovered_by_rtx")
 _NOT_YET = ("allocated_bps", "estimate_bps")  # -1 in storage: nothing measured yet (None in rows, NaN in columns)
 EMPTY_SECOND = {k: np.zeros(0, dtype) for k, dtype in TIMELINE_COLUMNS.items()}
 _FRAME_COLUMNS = ("t", "subscriber", "publisher", "track", "track_sid", "kind", "bitrate_bps", "layer",
                   "target_layer", "sent_layer", "allocated_bps", "estimate_bps", "loss", "jitter_ms", "score",
-                  "freezes", "playout_delay_ms")
+                  "freezes", "playout_delay_ms", "nacks_sent", "packets_recovered_by_rtx")
 #: the quality timeline: per connected participant, its level and its directions' (-1: nothing to judge) and
 #: its downlink estimate (-1: none yet)
 QUALITY_COLUMNS = {"member": np.int32, "level": np.int8, "send": np.int8, "recv": np.int8, "estimate_bps": np.int64}
@@ -63,8 +64,8 @@ class TimelineView:
         kinds = ("audio", "video", "data")
         nan = math.isnan
         rows = []
-        for t, sub, track, kind, bps, layer, target, sent, alloc, est, loss, jitter, score, freezes, delay in zip(
-                *(cols[k].tolist() for k in _ROW_COLUMNS)):
+        for t, sub, track, kind, bps, layer, target, sent, alloc, est, loss, jitter, score, freezes, delay, nacks, \
+                recovered in zip(*(cols[k].tolist() for k in _ROW_COLUMNS)):
             subscriber, publisher, track_name, sid = names(sub, track)
             rows.append({
                 "t": t / US_PER_S, "subscriber": subscriber, "publisher": publisher, "track": track_name,
@@ -72,7 +73,8 @@ class TimelineView:
                 "sent_layer": sent, "allocated_bps": None if alloc < 0 else alloc,
                 "estimate_bps": None if est < 0 else est, "loss": loss, "jitter_ms": jitter,
                 "score": None if nan(score) else round(score, 1), "freezes": freezes,
-                "playout_delay_ms": None if nan(delay) else delay})
+                "playout_delay_ms": None if nan(delay) else delay, "nacks_sent": nacks,
+                "packets_recovered_by_rtx": recovered})
         return rows
 
     def _joined(self, cols: dict[str, np.ndarray], quality: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
