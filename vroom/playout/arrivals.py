@@ -15,7 +15,7 @@ import numpy as np
 __all__ = ["Arrivals"]
 
 _NONE = -(1 << 62)
-_SHIFT = 40  # a packet's key: slot << _SHIFT | arrival (µs: 12 days fit)
+_SHIFT = 44  # a packet's key: slot << _SHIFT | arrival (µs: 203 days fit, and 2**19 slots)
 
 
 class Arrivals:
