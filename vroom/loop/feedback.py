@@ -139,6 +139,7 @@ class FeedbackRouter:
                 self.reports.forget(number)
                 resolved.setdefault(link_id, []).append((cutoff, fate >= 0))  # datapath.reports.LOST < 0
         got: dict[int, list[Report]] = {}
+        uplinks = {link_id: None for _, _, link_id, _, target, *_ in links if target < 0}  # a publisher's: a window
         step = 0
         while True:  # the first of each link's reports, then the second...: each cut after the one before
             cut = {link_id: items[step] for link_id, items in resolved.items() if step < len(items)}
@@ -150,7 +151,7 @@ class FeedbackRouter:
                     continue
                 if arrived:
                     got.setdefault(link_id, []).append(out[link_id])
-                else:  # out of flight once a later report arrives (``_publisher``)
+                elif link_id in uplinks:  # out of flight once a later report arrives (``_publisher``)
                     self._unreported[link_id] = self._unreported.get(link_id, 0) + int(out[link_id].size.sum())
             step += 1
         return {link_id: parts[0] if len(parts) == 1 else joined(parts) for link_id, parts in got.items()}
