@@ -36,6 +36,8 @@ class Arrivals:
         if not len(slot):
             self._batch = self._batch_key = np.zeros(0, np.int64)
             return
+        if int(slot.max()) >> (63 - _SHIFT) or int(arrival.max()) >> _SHIFT:
+            raise OverflowError("Arrivals: a slot past 2**19 or an arrival past 2**44 µs does not fit a key")
         code = (slot.astype(np.int64) << _SHIFT) | arrival
         self._batch = np.sort(code)
         self._batch_key = np.sort(code[key])
