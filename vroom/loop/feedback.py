@@ -32,7 +32,7 @@ from ..sfu.bwe import make_estimator
 from ..sfu.bwe.bank import feedback_round
 from ..sfu.bwe.pushback import CongestionWindowPushbackController
 from .probes import ProbeRegulator
-from .rtt import RttMeter
+from .rtt import RttMeter, serialization_us
 
 if TYPE_CHECKING:
     from ..datapath.reports import FeedbackReports
@@ -166,8 +166,7 @@ class FeedbackRouter:
             self._reported_in[name] = link.packets_in
             size = self._last_size.get(name, transport_feedback_size(1, 1))
             cfg = back.config
-            wire = -(-size * 8 * 1_000_000 // cfg.rate_bps) if cfg.rate_bps else 0
-            ahead = cfg.delay_us + cfg.jitter_us + wire
+            ahead = cfg.delay_us + cfg.jitter_us + serialization_us(cfg, size)
             due = now + max(1, -(-ahead // FEEDBACK_INTERVAL_US)) * FEEDBACK_INTERVAL_US
             number = self.reports.send(due - ahead, p.index, target < 0, size)
             self.pending.setdefault(name, []).append((number, due - ahead))

@@ -50,11 +50,11 @@ from ..recovery.rtx import receiver_report_bytes
 
 if TYPE_CHECKING:
     from ..net.feedback import Report
-    from ..net.link import Link
+    from ..net.link import Link, LinkConfig
     from ..participant import Participant
 
 __all__ = ["SfuRtt", "ClientRtt", "RttMeter", "OneWay", "RTCP_INTERVAL_US", "SEQUENCER_DEFAULT_RTT_US",
-           "NACK_DEFAULT_RTT_US", "MEASURE_INTERVAL_US", "idle_one_way", "sr_rr_rtt"]
+           "NACK_DEFAULT_RTT_US", "MEASURE_INTERVAL_US", "idle_one_way", "serialization_us", "sr_rr_rtt"]
 
 #: libwebrtc rtcp_sender.cc kDefaultVideoReportInterval: a video stream's RTCP report every second.
 RTCP_INTERVAL_US = 1_000_000
@@ -278,9 +278,12 @@ def idle_one_way(link: "Link | None", at_us: int) -> OneWay:
     and the report's serialization (an RR with one report block)."""
     assert link is not None
     cfg = link.config
-    size = receiver_report_bytes()
-    serialization = 0 if cfg.rate_bps is None else -(-size * 8_000_000 // cfg.rate_bps)
-    return OneWay(int(at_us), int(at_us) + cfg.delay_us + serialization)
+    return OneWay(int(at_us), int(at_us) + cfg.delay_us + serialization_us(cfg, receiver_report_bytes()))
+
+
+def serialization_us(config: "LinkConfig", size: int) -> int:
+    """How long ``size`` bytes take onto an idle link, µs, rounded up as the link does (0 on a trace)."""
+    return -(-size * 8_000_000 // config.rate_bps) if config.rate_bps else 0
 
 
 def sr_rr_rtt(out: OneWay, back: OneWay) -> int | None:
