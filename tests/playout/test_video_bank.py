@@ -3,6 +3,7 @@ frames decoded and dropped, freezes, pauses and key-frame requests, for any jitt
 and consume times (the oracle is the per-frame form, run on the same deliveries)."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -70,6 +71,28 @@ def test_a_steady_stream_is_played_in_the_batch_form():
     slow, _, _ = played(batch, cuts, batch_form=False)
     assert fast["frames_decoded"] == slow["frames_decoded"] == 90
     assert {k: fast[k] for k in EXACT} == {k: slow[k] for k in EXACT}
+    assert np.isclose(fast["jitter_buffer_delay_ms"], slow["jitter_buffer_delay_ms"])
+
+
+@pytest.mark.parametrize("lost_packet", [0, 1])
+def test_a_one_layer_stream_waits_for_a_repair_in_the_batch_form(lost_packet):
+    # one temporal layer: every frame reads the frame before it, so frames 11.. cannot be decoded before frame
+    # 10 is; its packet comes back by RTX 80 ms after it was due. Frame 10's other packet tells its range (the
+    # first packet its start, the marker its end), so frames 11, 12, 13 wait in the buffer in both forms; the
+    # batch form keeps the subscription (it used to hand it to the frame-by-frame form at every gap)
+    rtx = [(10, lost_packet, 10 * PERIOD_US + 80_000)]
+    batch = frames(range(60), packets=2, lost={(10, lost_packet)}, rtx=rtx)
+    cuts = list(range(20_000, 2_000_000 + 6_000_000, 20_000))
+    rec = Receivers()
+    rec.add(batch)
+    left = []
+    for now in cuts[:100]:  # the 60 frames' 2 s (after them, the decodable-frame timeout hands it over)
+        was = rec.video.bank.n > 0 and bool(rec.video.bank.s["fast"][0])
+        rec.consume(now)
+        left.append(was and not rec.video.bank.s["fast"][0])
+    assert rec.video.bank.s["fast"][0] and not any(left)
+    fast, slow = both_forms_agree(batch, 60, 20_000, 1)
+    assert fast["frames_decoded"] == slow["frames_decoded"] == 60  # nothing skipped: 11.. waited for 10
     assert np.isclose(fast["jitter_buffer_delay_ms"], slow["jitter_buffer_delay_ms"])
 
 

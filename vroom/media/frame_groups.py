@@ -13,7 +13,7 @@ import numpy as np
 
 from .rtp import FLAG_FIRST, FLAG_KEYFRAME, FLAG_MARKER, FLAG_REPAIRED, FLAG_RTX
 
-__all__ = ["LAYERS", "group_frames", "scalar_items", "waiting_items"]
+__all__ = ["LAYERS", "group_frames", "place_times", "scalar_items", "waiting_items"]
 
 LAYERS = 3  # simulcast layers: a frame number of another layer is another frame
 _NEVER = np.iinfo(np.int64).max
@@ -85,3 +85,34 @@ def waiting_items(f: dict[str, np.ndarray], rows: np.ndarray) -> list[tuple]:
             out.append((-1, slot, fr, ly, ts, nfr, False, i, k, x, known, ft, sz, rd, up, True))
         out.append((-1, slot, fr, ly, ts, nfr, True, i, k, x, t, ft, sz, rd, up, True))
     return out
+
+
+def place_times(f: dict[str, np.ndarray], g: dict[str, np.ndarray], chain_end: np.ndarray) -> None:
+    """When the scalar path places each complete frame of ``f`` (rows by slot, then id) not placed yet
+    (``t_eff`` int64 max), by the rule of a one-temporal-layer stream (each frame reads the one before it): at
+    its completion if the range of the frame before it was known by then, else when it became known (that
+    frame's first packet or marker arrived: ``k_self`` of a complete frame here, ``known_t`` of a group ``g``
+    not complete); never yet if it is still unknown. ``pos``: the first sequence number of the item that
+    places it (its own, or the frame before's). ``chain_end`` (by slot): the last sequence number played."""
+    todo = np.flatnonzero(f["t_eff"] == _NEVER)
+    if not len(todo):
+        return
+    slot, fid, t = f["slot"][todo], f["id"][todo], f["t"][todo]
+    k = np.where(fid - 1 == chain_end[slot], -1, _NEVER)  # after the chain: placed at once
+    p = fid.copy()
+    prev = np.maximum(todo - 1, 0)
+    here = (todo > 0) & (f["slot"][prev] == slot) & (f["end"][prev] == fid - 1) & (k == _NEVER)
+    k = np.where(here, f["k_self"][prev], k)
+    p = np.where(here, f["id"][prev], p)
+    part = np.flatnonzero(~g["complete"] & (g["start"] >= 0))
+    if len(part):
+        ends = g["slot"][part] * (1 << 40) + g["start"][part] + g["nfr"][part] - 1
+        o = np.argsort(ends, kind="stable")
+        ends, part = ends[o], part[o]
+        i = np.minimum(np.searchsorted(ends, slot * (1 << 40) + fid - 1), len(ends) - 1)
+        hit = (ends[i] == slot * (1 << 40) + fid - 1) & (k == _NEVER)
+        k = np.where(hit, g["known_t"][part[i]], k)
+        p = np.where(hit, g["start"][part[i]], p)
+    placed = k != _NEVER
+    f["t_eff"][todo[placed]] = np.maximum(t, k)[placed]
+    f["pos"][todo[placed]] = np.where(k > t, p, fid)[placed]

@@ -47,7 +47,7 @@ from ..playout.video import KeyFrameRequest, VideoPlayout
 from ..playout.video_bank import NONE, VideoBank
 from ..playout.video_batch import play
 from .frame_groups import LAYERS as _LAYERS
-from .frame_groups import group_frames, scalar_items, waiting_items
+from .frame_groups import group_frames, place_times, scalar_items, waiting_items
 from .rtp import FLAG_KEYFRAME
 
 __all__ = ["VIDEO_FIELDS", "VideoReceivers"]
@@ -57,7 +57,7 @@ VIDEO_FIELDS = ("seq", "ts", "arrival", "frame", "nfr", "size", "layer", "flags"
 _NEVER = np.iinfo(np.int64).max
 #: a frame held for the batch form's next batch: what the scalar form needs of it too
 _WAITING = ("slot", "id", "end", "ts", "t", "first_t", "size", "key", "rtx", "reads", "updates", "fkey", "frame",
-            "layer", "nfr", "inserted", "known_note_t")
+            "layer", "nfr", "inserted", "known_note_t", "t_eff", "k_self", "pos")
 #: per number of temporal layers, per frame number mod 8: buffers read and updated (every pattern length divides 8)
 _READS = np.zeros((4, 8), np.int64)
 _UPDATES = np.zeros((4, 8), np.int64)
@@ -260,13 +260,12 @@ class VideoReceivers:
              "nfr": g["nfr"][r], "inserted": np.zeros(int(new.sum()), np.int64),
              # when its range became known, if in this batch before it was complete (``_items``)
              "known_note_t": np.where((g["known_fresh_t"][r] == g["known_t"][r]) & (g["known_t"][r] < g["done_t"][r]),
-                                      g["known_t"][r], _NEVER)}
-        w = self._waiting
-        f = {k: np.concatenate([w[k], f[k]]) for k in _WAITING}
-        order = np.lexsort((f["id"], f["t"], f["slot"]))
-        f = {k: v[order] for k, v in f.items()}
+                                      g["known_t"][r], _NEVER),
+             "t_eff": np.full(int(new.sum()), _NEVER), "k_self": np.minimum(g["known_t"][r], g["done_t"][r]),
+             "pos": g["start"][r]}
+        f, old = self._queued(f, g)
         before = {**f, "inserted": f["inserted"].copy()}  # what a subscription handed back starts from
-        played, bailed = play(self.bank, f, now)
+        played, bailed = play(self.bank, f, now, self._tl[f["slot"] * _LAYERS + f["layer"]] == 1)
         back = np.isin(f["slot"], bailed)
         self._waiting = {k: v[~played & ~back] for k, v in f.items()}
         # the packets of frames played and of frames not complete: the stream is active, a key frame may be arriving
@@ -284,13 +283,24 @@ class VideoReceivers:
             hers = (sl == slot) & ~late & ~complete
             clock = int(min(f["t"][mine].min(initial=_NEVER), f["known_note_t"][mine].min(initial=_NEVER),
                             g["fresh_t"][rows[sl == slot]].min(initial=_NEVER)))
-            self._to_slow(slot, min(clock, int(s["clock"][slot])), before, mine)
+            self._to_slow(slot, min(clock, int(s["clock"][slot])), before, mine, old)
             items += waiting_items(before, mine & (before["inserted"] == 0))
             items += scalar_items(g, rows[hers], reads[hers], updates[hers])
         fs = np.unique(f["slot"][~back]) if len(f["slot"]) else f["slot"]
         self.freeze_count[fs], self.current_delay_us[fs] = s["q_freezes"][fs], s["t_current"][fs]
         self.decoded_last[fs] = np.maximum(self.decoded_last[fs], s["last_id"][fs])
         return items
+
+    def _queued(self, f: dict[str, np.ndarray], g: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The frames waiting here and the batch's new ones, by slot then id, each with when the scalar form
+        places it (``place_times``); and which were waiting before the batch."""
+        w = self._waiting
+        old = np.arange(len(w["slot"]) + len(f["slot"])) < len(w["slot"])
+        f = {k: np.concatenate([w[k], f[k]]) for k in _WAITING}
+        order = np.lexsort((f["id"], f["slot"]))
+        f = {k: v[order] for k, v in f.items()}
+        place_times(f, g, self.bank.s["chain_end"])
+        return f, old[order]
 
     def _late(self, g: dict[str, np.ndarray], rows: np.ndarray, drop: np.ndarray, waiting: np.ndarray) -> None:
         """Groups of a steady subscription from before its newest frame: copies of a frame already complete (or
@@ -311,10 +321,11 @@ class VideoReceivers:
             s["last_packet"][slot] = max(int(s["last_packet"][slot]), t)
 
     def _to_slow(self, slot: int, clock: int, f: dict[str, np.ndarray] | None = None,
-                 mine: np.ndarray | None = None) -> None:
+                 mine: np.ndarray | None = None, old: np.ndarray | None = None) -> None:
         """A subscription leaves the batch form: its ``VideoPlayout`` takes the bank's state, its chain and
-        decoded history the frames played here, its buffer the frame held as scheduled (a row of ``f`` in
-        ``mine`` marked inserted)."""
+        decoded history the frames played here, its chain the ranges of the frames that waited here from an
+        earlier batch (rows of ``f`` in ``mine`` and ``old``; all if ``old`` is None), its buffer the frames
+        placed (marked inserted), the first as scheduled if it is."""
         st = self._streams[slot]
         assert st is not None
         self.bank.to_playout(slot, st.playout, clock)
@@ -335,19 +346,24 @@ class VideoReceivers:
                 decoded.insert_decoded(first, ts)
         if recent and NONE not in updaters:
             st.chain.seed(recent[-1][1], updaters)
-        rows = [] if f is None else np.flatnonzero(mine & (f["inserted"] > 0)).tolist()
-        if rows:
-            self.bank.put_back(slot, st.playout, [self._held_frame(st, f, i) for i in rows])  # type: ignore[arg-type]
+        held = []  # each placed frame's references found as its range is noted, in id order (the chain is short)
+        for i in [] if f is None else np.flatnonzero(mine if old is None else mine & old).tolist():
+            if f["inserted"][i]:  # type: ignore[index]
+                held.append(self._held_frame(st, f, i))  # type: ignore[arg-type]
+            else:  # known since before this batch: frames placed after it read it
+                st.chain.note(int(f["id"][i]), int(f["end"][i]), int(f["updates"][i]))  # type: ignore[index]
+        if held:
+            self.bank.put_back(slot, st.playout, held)
 
     @staticmethod
     def _held_frame(st: _Stream, f: dict[str, np.ndarray], i: int) -> Frame:
-        """Row ``i`` of ``f`` as the frame the playout had (its range noted as when it arrived)."""
+        """Row ``i`` of ``f`` as the frame the playout had (its range noted as when it arrived; placed at ``t_eff``)."""
         st.chain.note(int(f["id"][i]), int(f["end"][i]), int(f["updates"][i]))
         st.last_end = max(st.last_end, int(f["end"][i]))
         if f["fkey"][i] >= 0 and st.complete(int(f["fkey"][i])):
             st.frames_complete -= 1  # counted in frames_complete_fast already
         refs, _ = st.chain.references(int(f["id"][i]), int(f["reads"][i]))
-        return Frame(int(f["id"][i]), int(f["ts"][i]), int(f["t"][i]), refs or (), bool(f["key"][i]), 0,
+        return Frame(int(f["id"][i]), int(f["ts"][i]), int(f["t_eff"][i]), refs or (), bool(f["key"][i]), 0,
                      int(f["size"][i]), bool(f["rtx"][i]), int(f["first_t"][i]))
 
     def _note_partial(self, slot: int, st: _Stream) -> None:
@@ -418,7 +434,8 @@ class VideoReceivers:
                          "first_t": frame.arrival_us if frame.first_packet_us is None else frame.first_packet_us,
                          "size": frame.size_bytes, "key": int(frame.key), "rtx": int(frame.retransmitted),
                          "reads": reads, "updates": rng[1], "fkey": -1, "frame": -1, "layer": 0,
-                         "nfr": end - frame.id + 1, "inserted": 1, "known_note_t": _NEVER})
+                         "nfr": end - frame.id + 1, "inserted": 1, "known_note_t": _NEVER, "t_eff": frame.arrival_us,
+                         "k_self": frame.arrival_us, "pos": frame.id})
             end = frame.id - 1
         rows.reverse()
         return rows
@@ -484,7 +501,7 @@ class VideoReceivers:
         mine = w["slot"] == slot
         clock = min(int(w["t"][mine].min(initial=_NEVER)), int(w["known_note_t"][mine].min(initial=_NEVER)),
                     int(self.bank.s["clock"][slot]))
-        items = waiting_items(w, mine & (w["inserted"] == 0))
+        items = sorted(waiting_items(w, mine & (w["inserted"] == 0)), key=lambda it: (it[10], it[7]))  # by time
         self._waiting = {k: v[~mine] for k, v in w.items()}
         self._to_slow(slot, clock, w, mine)
         self._slow(items, np.zeros(0, bool))

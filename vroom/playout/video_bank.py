@@ -1,9 +1,10 @@
 """Every steady video subscription's playout at once, in numpy: the batch form of :class:`VideoPlayout`.
 
 Theory of operation. A subscription is *steady* when its playout holds no frame, waits for no key
-frame, is not paused, and every frame it is given arrives complete, in order (its first sequence
-number follows the last of the frame before), with every buffer the VP8 pattern says it reads last
-updated by a decoded frame. Then each frame is decodable as it arrives and the playout is a chain of
+frame, is not paused, and every frame it is given arrives complete (its first sequence number
+follows the last of the frame before), with every buffer the VP8 pattern says it reads last
+updated by a decoded frame. Frames are decoded in id order; in a stream of one temporal layer the
+frames after a gap wait, placed in the buffer, until the repair fills it (``video_batch.play``). Then each frame is decodable as it arrives and the playout is a chain of
 filters: when the decoder is free it takes the frame (``s = max(arrival, previous decode end)``),
 whose render time is the timestamp extrapolator's expected arrival plus the current delay; it leaves
 the buffer ``decode time + render delay`` before that (at once if late), updates the jitter estimate
@@ -19,8 +20,9 @@ that arrived by ``s``. A frame whose ``s`` is not before ``now`` waits for the n
 arriving by then could still move its render time).
 
 What the batch form does not do, it hands back (:meth:`VideoBank.run` returns the subscriptions):
-a frame late by 5 ms or more with a newer frame waiting (the oracle may skip it), a timeout due
-(a key-frame request), a bad render time, a frame out of order or not decodable. The caller restores
+a frame late by 5 ms or more with a newer frame the buffer could decode (the oracle may skip it), a
+timeout due (a key-frame request), a bad render time, a frame not decodable, a key frame after a gap,
+and in a stream of several temporal layers a frame out of order or after a gap. The caller restores
 those subscriptions' state as it was before the batch (:meth:`VideoBank.restore`), builds their
 :class:`VideoPlayout` (:meth:`VideoBank.to_playout`) and plays the batch frame by frame; a playout that
 is steady again comes back (:meth:`VideoBank.from_playout`). So the two forms give the same results

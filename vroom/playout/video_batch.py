@@ -55,7 +55,9 @@ from .timing import (
 from .video import MAX_ALLOWED_FRAME_DELAY_US, MAX_VIDEO_DELAY_US
 from .video_bank import DECODE_MS, NONE, RECENT, TIME_KEY, UPDATERS, ms_round_us, trunc_int
 
-__all__ = ["play"]
+__all__ = ["PLACED_NEVER", "play"]
+
+PLACED_NEVER = np.iinfo(np.int64).max  # ``t_eff`` of a frame not placed yet (the range before it unknown)
 
 W = dict[str, np.ndarray]
 _X = ("x_start", "x_prev_us", "x_first_ts", "x_prev_ts", "x_w0", "x_w1", "x_p00", "x_p01", "x_p10", "x_p11",
@@ -233,9 +235,11 @@ def _jitter_estimate_us(w: W, m: np.ndarray, now: np.ndarray) -> np.ndarray:
 
 
 # -- the batch ----------------------------------------------------------------------------------
-def play(bank: Any, f: dict[str, np.ndarray], now: int) -> tuple[np.ndarray, np.ndarray]:
-    """Play the frames ``f`` (``FRAME_COLUMNS`` plus ``end`` and ``reads``; rows by slot, then arrival) of
-    steady subscriptions, up to ``now``. Returns (rows played, slots handed back to the scalar form)."""
+def play(bank: Any, f: dict[str, np.ndarray], now: int, single: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Play the frames ``f`` (``FRAME_COLUMNS`` plus ``end``, ``reads``, ``t_eff`` and ``pos``; rows by slot,
+    then id) of steady subscriptions, up to ``now``. ``single``: the frame's stream has one temporal layer.
+    Returns (rows played, slots handed back to the scalar form); a frame placed and not played is marked
+    inserted (the scalar form's buffer holds it)."""
     slot = f["slot"]
     n = len(slot)
     if not n:
@@ -243,46 +247,112 @@ def play(bank: Any, f: dict[str, np.ndarray], now: int) -> tuple[np.ndarray, np.
     starts = np.flatnonzero(np.concatenate(([True], slot[1:] != slot[:-1])))
     lengths = np.diff(np.append(starts, n))
     seg_slot = slot[starts]
+    seg = np.repeat(np.arange(len(starts)), lengths)
     w = {k: v[seg_slot].copy() for k, v in bank.s.items()}
-    idx = np.arange(len(starts))
-    # in order and contiguous: each frame starts where the one before it (or the chain) ended
-    prev_end = np.empty(n, np.int64)
-    prev_end[1:] = f["end"][:-1]
-    prev_end[starts] = w["chain_end"]
-    broken = np.zeros(len(starts), bool)
-    np.logical_or.at(broken, np.repeat(idx, lengths), f["id"] != prev_end + 1)
-    xs = _extrapolations(w, f, starts, lengths)
-    order_key = slot * TIME_KEY + f["t"]
+    t_eff = f["t_eff"]
+    arank, xs, order_key = _placements(w, f, starts, lengths)
+    bail, stop = _gaps(w, f, starts, lengths, seg, single)
+    # a newer frame the scalar form's buffer could decode (its references decoded): a later key frame, or in a
+    # stream of several temporal layers any later frame (it may read only older buffers); in one of a single
+    # layer every later frame reads the one before it, which is not decoded yet
+    multi = np.logical_or.reduceat(~single, starts)[seg]
+    newer = _newer(np.where(multi | (f["key"] > 0), t_eff, PLACED_NEVER), seg)
+    fe = {**f, "t": t_eff}
     played = np.zeros(n, bool)
-    active = ~broken
-    bail = broken.copy()
-    last_row = np.full(len(starts), -1)
-    for r in range(int(lengths.max()) if n else 0):
+    active = ~bail
+    for r in range(int(stop.max()) if n else 0):
         row = starts + np.minimum(r, lengths - 1)
-        m = active & (lengths > r)
+        m = active & (stop > r)
         done_prev = np.where(w["decode_done"] == NONE, -TIME_KEY, w["decode_done"])
-        t = f["t"][row]
+        t = t_eff[row]
         s_ = np.maximum(t, done_prev)
         waiting = m & (s_ >= now) & (w["sched_release"] == NONE)
         active &= ~waiting
         m &= ~waiting
         at = np.searchsorted(order_key, seg_slot * TIME_KEY + s_, side="right") - 1
-        at = np.where(done_prev < t, row, np.maximum(at, row))
-        ok, hold = _step(w, f, m, row, at, s_, xs, now)
+        at = np.where(done_prev < t, arank[row], np.maximum(at, arank[row]))
+        ok, hold = _step(w, fe, m, row, at, s_, xs, now, newer[row] <= s_)
         bad = m & ~ok
         bail |= bad
         active &= ~(bad | hold)
-        last_row = np.where(m & ok, row, last_row)  # the extrapolator has taken a held frame too
         m &= ok & ~hold
         played[row[m]] = True
     keep = ~bail
-    moved = keep & (last_row >= 0)
+    played &= keep[seg]
+    _commit(bank, w, f, keep, seg, seg_slot, played, arank, xs)
+    return played, seg_slot[bail]
+
+
+def _placements(w: W, f: dict[str, np.ndarray], starts: np.ndarray,
+                lengths: np.ndarray) -> tuple[np.ndarray, W, np.ndarray]:
+    """The order the scalar form places the frames in (by time, then the item that places each: a frame held
+    for the range before it goes in when that range is known, before the frame that told it): each row's
+    rank in it, the extrapolator's state after each rank, and the (slot, time) key of each rank."""
+    t_eff, slot = f["t_eff"], f["slot"]
+    known = t_eff != PLACED_NEVER
+    arrival = np.lexsort(((t_eff == f["t"]).astype(np.int64), f["pos"], t_eff, slot))
+    arank = np.empty(len(slot), np.int64)
+    arank[arrival] = np.arange(len(slot))
+    fa = {"t": np.where(known, t_eff, 0)[arrival], "ts": f["ts"][arrival], "rtx": f["rtx"][arrival],
+          "inserted": (f["inserted"] | ~known)[arrival], "slot": slot[arrival]}
+    return arank, _extrapolations(w, fa, starts, lengths), fa["slot"] * TIME_KEY + np.minimum(t_eff[arrival],
+                                                                                              TIME_KEY - 1)
+
+
+def _commit(bank: Any, w: W, f: dict[str, np.ndarray], keep: np.ndarray, seg: np.ndarray, seg_slot: np.ndarray,
+            played: np.ndarray, arank: np.ndarray, xs: W) -> None:
+    """The subscriptions kept here into the bank. Every frame placed and not played is in the scalar form's
+    buffer: received, its timestamp taken by the extrapolator (whose state is after the last frame placed)."""
+    known = f["t_eff"] != PLACED_NEVER
+    ins = keep[seg] & known & ~played & (f["inserted"] == 0)
+    np.add.at(w["c_received"], seg[ins], 1)
+    f["inserted"][ins] = 1
+    last = np.full(len(seg_slot), -1)
+    np.maximum.at(last, seg[known], arank[known])
+    moved = keep & (last >= 0)
     for k in _X:
-        w[k] = np.where(moved, xs[k][np.maximum(last_row, 0)], w[k])
+        w[k] = np.where(moved, xs[k][np.maximum(last, 0)], w[k])
     for k, v in bank.s.items():
         v[seg_slot[keep]] = w[k][keep]
-    played &= np.repeat(keep, lengths)
-    return played, seg_slot[bail]
+
+
+def _gaps(w: W, f: dict[str, np.ndarray], starts: np.ndarray, lengths: np.ndarray, seg: np.ndarray,
+          single: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per subscription: whether the batch form cannot play its frames (bail), and how many it may play (stop).
+    Frames play in id order, each starting where the one before it (or the chain) ended. A stream of one
+    temporal layer waits at a gap (every frame reads the one before it, so none after it is decodable until
+    it is repaired), unless a key frame comes after it; any other stream must be contiguous and in arrival order
+    (a frame after a gap may be decodable)."""
+    n = len(seg)
+    prev_end = np.empty(n, np.int64)
+    prev_end[1:] = f["end"][:-1]
+    prev_end[starts] = w["chain_end"]
+    gap = f["id"] != prev_end + 1
+    first = np.full(len(starts), n)
+    np.minimum.at(first, seg[gap], np.flatnonzero(gap))
+    after = np.arange(n) >= first[seg]
+    out_of_order = np.zeros(n, bool)
+    out_of_order[1:] = f["t_eff"][1:] < f["t_eff"][:-1]
+    out_of_order[starts] = False
+    per = lambda x: np.logical_or.reduceat(x, starts)  # noqa: E731
+    multi = per(~single)
+    bail = per(gap & (f["id"] <= prev_end)) | per(after & (f["key"] > 0)) | (multi & (per(gap) | per(out_of_order)))
+    stop = np.where(first < n, first - starts, lengths)
+    return bail, stop
+
+
+def _newer(t_eff: np.ndarray, seg: np.ndarray) -> np.ndarray:
+    """Per frame: the earliest ``t_eff`` of a later frame of its subscription (rows by subscription, then id)."""
+    n = len(t_eff)
+    big = np.int64(1) << 43  # > any time here: keeps each subscription's running minimum its own
+    keyed = np.minimum(t_eff, big - 1) + seg * big
+    suffix = np.minimum.accumulate(keyed[::-1])[::-1] - seg * big
+    out = np.full(n, PLACED_NEVER)
+    later = np.ones(n, bool)
+    later[-1] = False
+    later[:-1] &= seg[1:] == seg[:-1]
+    out[:-1][later[:-1]] = suffix[1:][later[:-1]]
+    return np.where(out >= big - 1, PLACED_NEVER, out)
 
 
 def _extrapolations(w: W, f: dict[str, np.ndarray], starts: np.ndarray, lengths: np.ndarray) -> W:
@@ -300,7 +370,7 @@ def _extrapolations(w: W, f: dict[str, np.ndarray], starts: np.ndarray, lengths:
 
 
 def _step(w: W, f: dict[str, np.ndarray], m: np.ndarray, row: np.ndarray, at: np.ndarray, s_: np.ndarray,
-          xs: W, now: int) -> tuple[np.ndarray, np.ndarray]:
+          xs: W, now: int, newer: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One frame of each subscription in ``m``: (False where the scalar form must take over, True where the
     frame is scheduled for a release at or after ``now`` and held, as inserted, until then)."""
     ts, key = f["ts"][row], f["key"][row] > 0
@@ -309,7 +379,7 @@ def _step(w: W, f: dict[str, np.ndarray], m: np.ndarray, row: np.ndarray, at: np
     est = np.where(w["t_decoded"] > IGNORED_SAMPLE_COUNT, DECODE_MS * 1000, 0)
     render = _extrapolate(x, ts, s_) + np.minimum(np.maximum(w["t_current"], 0), _MAX_DELAY_US)
     wait = render - s_ - est - DEFAULT_RENDER_DELAY_US
-    ok &= ~((wait <= -MAX_ALLOWED_FRAME_DELAY_US) & (at > row))  # the scalar form may skip it
+    ok &= ~((wait <= -MAX_ALLOWED_FRAME_DELAY_US) & newer)  # the scalar form may skip it
     max_wait = np.maximum(np.maximum(w["timeout_at"] - s_, 0) - 1_000, 0)
     release = s_ + np.minimum(np.maximum(wait, 0), max_wait)
     # a frame the scalar form had scheduled when the subscription came: its release and render stand
