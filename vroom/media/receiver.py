@@ -199,8 +199,10 @@ class Receivers:
             (parts if int(b["arrival"].max()) < now else straddling).append(b)
         for b in straddling:
             due = b["arrival"] < now
-            if due.any():
-                parts.append(take_rows(b, np.flatnonzero(due)))
+            if not due.any():
+                keep.append(b)  # nothing of it yet: kept as it is (a look at the same ``now`` again costs nothing)
+                continue
+            parts.append(take_rows(b, np.flatnonzero(due)))
             keep.append(take_rows(b, np.flatnonzero(~due)))
         self._pending = keep
         if not parts:
