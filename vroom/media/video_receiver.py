@@ -265,7 +265,9 @@ class VideoReceivers:
              "pos": g["start"][r]}
         f, old = self._queued(f, g)
         before = {**f, "inserted": f["inserted"].copy()}  # what a subscription handed back starts from
-        played, bailed = play(self.bank, f, now, self._tl[f["slot"] * _LAYERS + f["layer"]] == 1)
+        # one temporal layer (a frame handed over from the scalar form, its layer not kept, counts as several)
+        single = (self._tl[f["slot"] * _LAYERS + f["layer"]] == 1) & (f["fkey"] >= 0)
+        played, bailed = play(self.bank, f, now, single)
         back = np.isin(f["slot"], bailed)
         self._waiting = {k: v[~played & ~back] for k, v in f.items()}
         # the packets of frames played and of frames not complete: the stream is active, a key frame may be arriving
