@@ -121,18 +121,27 @@ class SfuNode:
         return b, padding
 
     def receive(self, b: PacketBatch) -> Egress | None:
-        """A batch in SFU arrival order in; its egress out (None when nobody is sent anything)."""
+        """A batch in SFU arrival order in; its egress out (None when nobody is sent anything). The batch is
+        fanned out first, then handed to the observers (mediasoup's ``Router::OnTransportProducerRtpPacketReceived``
+        sends a packet to its consumers, then to its RTP observers)."""
         b, padding = self._take_in(b)
         late = self._late(b, padding)
-        tapped = b if late is None else b.take(~late)
-        if self.recorder is not None:  # what reached the SFU, for recorded tracks (one call per batch)
+        egress = self._fan_out(b, padding, late) if len(b) else None
+        self._tap(b if late is None else b.take(~late), len(b) > 0)
+        return egress
+
+    def _tap(self, tapped: PacketBatch, any_in: bool) -> None:
+        """The observers: the recorder and transcribers (one call per batch, empty or not), the dominant-speaker
+        detectors (audio levels in SFU arrival order)."""
+        if self.recorder is not None:
             self.recorder.observe(tapped)
-        for transcriber in self.transcribers.values():  # what reached the SFU, for transcribed rooms
+        for transcriber in self.transcribers.values():
             transcriber.observe(tapped)
-        if len(b) == 0:
-            return None
-        if self.speakers:  # audio levels reach the rooms' dominant-speaker detectors in SFU arrival order
+        if any_in and self.speakers:
             self.speakers.observe(tapped)
+
+    def _fan_out(self, b: PacketBatch, padding: np.ndarray, late: np.ndarray | None) -> Egress | None:
+        """Route and forward a non-empty batch to the connected subscribers."""
         sfu = self.sfu
         subs = [p for p in self.members if p.connected]
         media = ~padding
