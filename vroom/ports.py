@@ -233,6 +233,11 @@ class RunView(Tracing, Accounts, Protocol):
     def sfu(self) -> "SFU": ...
 
     @property
+    def sfu_node(self) -> Any:
+        """The SFU node's counters, and beside them ``pacers`` (the publishers' pacers' figures, None without
+        congestion control) and ``recovery`` (the subscribers' NACK lists, None without NACK)."""
+
+    @property
     def links(self) -> "tuple[Link, ...]": ...
 
     @property

@@ -88,7 +88,7 @@ def _audio_totals(t: dict[str, Any]) -> dict[str, Any]:
 def _pacer(sim: "RunView", p: "Participant") -> dict[str, Any] | None:
     """Its pacer's figures (before its uplink): read beside the SFU node's counters; None when nothing was
     paced (no congestion control, or it never published)."""
-    pacers = getattr(getattr(sim, "sfu_node", None), "pacers", None)
+    pacers = sim.sfu_node.pacers
     if pacers is None or p.index < 0:
         return None
     figures: dict[str, Any] | None = pacers.figures(p.index)
@@ -142,7 +142,7 @@ _VIDEO_SUMS = ("freezes", "freeze_seconds", "pauses", "frames_complete", "frames
 
 def _nacks(sim: "RunView", p: "Participant", track: int, stats: dict[str, Any]) -> None:
     """The subscriber's NACK list for a video track: NACKs sent, packets recovered after a NACK."""
-    recovery = getattr(getattr(sim, "sfu_node", None), "recovery", None)
+    recovery = sim.sfu_node.recovery
     counters = None if recovery is None else recovery.nack_counters(p.index, track)
     stats["nacks_sent"] = 0 if counters is None else counters.nacks_sent
     stats["packets_recovered_by_rtx"] = 0 if counters is None else counters.packets_recovered
