@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vroom.datapath.batch import SCHEMA, PacketBatch
+from vroom.datapath.batch import SCHEMA, PacketBatch, PacketRow
 from vroom.datapath.queues import RTO_MAX_US, RTO_MIN_US, BatchQueue, retry, rto_us
 
 
@@ -80,3 +80,12 @@ def test_a_queue_gives_back_exactly_what_is_due_in_the_order_it_came(pushes, unt
     left = [] if q.batch is None else q.batch["uid"].tolist()
     assert left == [u for u, t in pushed if t >= until]
     assert q.take_due(until) is None
+
+
+def test_a_row_has_the_schemas_columns_as_ints():
+    # the reference engine's per-packet form: PacketRow names the same columns as SCHEMA, in its order
+    assert list(PacketRow.__annotations__) == list(SCHEMA)
+    cols = {k: np.arange(2, dtype=np.int64) + i for i, k in enumerate(SCHEMA)}
+    rows = PacketBatch.build(**cols).rows()
+    assert [list(r) for r in rows] == [list(SCHEMA)] * 2
+    assert rows[1]["uid"] == 1 + list(SCHEMA).index("uid") and all(type(v) is int for v in rows[1].values())

@@ -9,11 +9,11 @@ keep the schema, so a column is never missing or of another type somewhere down 
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 import numpy as np
 
-__all__ = ["PacketBatch", "SCHEMA", "NOT_AT_SFU", "NOT_PROBE", "NO_TARGET"]
+__all__ = ["PacketBatch", "PacketRow", "SCHEMA", "NOT_AT_SFU", "NOT_PROBE", "NO_TARGET"]
 
 #: Every column of a batch and its dtype, in order.
 SCHEMA: dict[str, type] = {
@@ -39,6 +39,30 @@ SCHEMA: dict[str, type] = {
 NOT_AT_SFU = -1
 NOT_PROBE = -1
 NO_TARGET = -1
+
+
+class PacketRow(TypedDict):
+    """One packet of a batch as the reference engine handles it (``PacketBatch.rows``): the columns of
+    ``SCHEMA``, each a Python int (``tests/datapath/test_batch.py`` keeps the two lists equal)."""
+
+    t: int
+    track: int
+    size: int
+    seq: int
+    ts: int
+    frame: int
+    flags: int
+    level: int
+    nfr: int
+    layer: int
+    tl: int
+    member: int
+    probe: int
+    uid: int
+    t_up: int
+    attempt: int
+    target: int
+    t_sfu: int
 
 
 class PacketBatch:
@@ -93,10 +117,10 @@ class PacketBatch:
         theirs = other.columns
         return PacketBatch({k: np.concatenate([v, theirs[k]]) for k, v in self.columns.items()})
 
-    def rows(self) -> list[dict[str, int]]:
+    def rows(self) -> list[PacketRow]:
         """One dict per packet (the reference engine's per-packet form)."""
         cols = self.columns
-        return [dict(zip(cols, vals)) for vals in zip(*(v.tolist() for v in cols.values()))]
+        return [dict(zip(cols, vals)) for vals in zip(*(v.tolist() for v in cols.values()))]  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return f"<PacketBatch {len(self)} packets>"

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..media.rtp import FLAG_FEEDBACK, FLAG_NACK, FLAG_PADDING, FLAG_PLI, FLAG_RELIABLE, FLAG_RTCP
 from ..net.link import DELIVERED
-from .batch import PacketBatch
+from .batch import PacketBatch, PacketRow
 from .hops import HopLog
 from .keyframes import KeyframeRequests
 from .queues import rto_us
@@ -119,7 +119,7 @@ class ReferenceEngine:
             self._send_down(self.members[pkt["target"]], pkt, t, 0, pkt["seq"])
         return True
 
-    def _at_sfu(self, t: int, attempt: int, target: int, pkt: dict[str, int]) -> None:
+    def _at_sfu(self, t: int, attempt: int, target: int, pkt: PacketRow) -> None:
         node, rec = self.node, self.recovery
         if pkt["flags"] & FLAG_FEEDBACK:  # its arrival is already known (``_uplink``)
             node.feedback_in += 1
@@ -144,7 +144,7 @@ class ReferenceEngine:
         for p, out_seq in pairs:
             self._send_down(p, pkt, t, attempt, out_seq)
 
-    def _uplink(self, t: int, uid: int, attempt: int, pkt: dict[str, int]) -> None:
+    def _uplink(self, t: int, uid: int, attempt: int, pkt: PacketRow) -> None:
         link = self.members[pkt["member"]].uplink
         outcome, arrival = link.send(t, pkt["size"])  # type: ignore[union-attr]
         self.hops.record_one(link, pkt, outcome, arrival, t, pkt["seq"])  # type: ignore[arg-type]
@@ -161,7 +161,7 @@ class ReferenceEngine:
         elif pkt["flags"] & FLAG_RELIABLE:
             heapq.heappush(self.events, (t + int(rto_us(np.int64(attempt + 1))), UPLINK, uid, attempt + 1, -1, pkt))
 
-    def _send_down(self, p: "Participant", pkt: dict[str, int], t: int, attempt: int, out_seq: int) -> None:
+    def _send_down(self, p: "Participant", pkt: PacketRow, t: int, attempt: int, out_seq: int) -> None:
         outcome, arrival = p.downlink.send(t, pkt["size"])  # type: ignore[union-attr]
         self.hops.record_one(p.downlink, pkt, outcome, arrival, t, out_seq, rewritten=True)  # type: ignore[arg-type]
         if pkt["flags"] & FLAG_NACK:  # the SFU's NACK to its publisher: RTCP, no transport-wide seq
@@ -186,7 +186,7 @@ class ReferenceEngine:
             heapq.heappush(self.events, (t + int(rto_us(np.int64(attempt + 1))), AT_SFU, pkt["uid"],
                                          attempt + 1, p.index, pkt))
 
-    def _delivered(self, t: int, target: int, pkt: dict[str, int]) -> None:
+    def _delivered(self, t: int, target: int, pkt: PacketRow) -> None:
         sfu = self.node.sfu
         track = pkt["track"]
         self._deliveries.append((target, track, int(sfu.track_kind[track]), pkt["out_seq"],
