@@ -141,7 +141,8 @@ def test_processing_state_waits_ten_minutes_after_the_end(sim, client):
 
 
 def test_without_dates_the_list_holds_the_rooms_completed_in_the_last_24_hours():
-    # a day of an idle cloud: one-minute ticks and no congestion control keep its cost to the SFU's timers
+    # a day of an idle cloud: no track is ever published (the data path skips whole epochs), and one-minute ticks
+    # and no congestion control keep its cost to the SFU's timers
     sim = vroom.Simulation(seed=3, tick="60s", congestion_control=False)
     key = sim.cloud.api_keys.create("backend")
     client = Client(key.sid, key.secret, sim.cloud.account_sid, http_client=sim.twilio_http_client())

@@ -2,6 +2,10 @@
 
 from types import SimpleNamespace
 
+import pytest
+
+import vroom
+
 from vroom.datapath import DataPath
 from vroom.datapath.queues import MAX_EPOCH_US, RTO_MIN_US
 from vroom.media.receiver import Receivers
@@ -36,6 +40,7 @@ def test_a_probe_cluster_is_full_size_padding_paced_at_its_rate():
 
 def test_epochs_are_never_longer_than_the_shortest_retransmission_timeout():
     dp = path(nack=False)
+    dp.nothing_to_send = lambda: False  # as in a room with tracks (no track here: whole epochs would pass at once)
     seen = []
     dp.engine.run = lambda emitted, until: seen.append(until)
     dp.advance(2_500_000)
@@ -47,6 +52,7 @@ def test_with_nack_epochs_fit_in_the_shortest_downlink_delay_and_a_tick_stops_at
     # shortest one-way delay a connected downlink can give: 45 − 8 = 37 ms (the 5 ms one is disconnected);
     # the longest step of 100, 50, 25, 20, 10 ms within it is 25 ms
     dp = path(members=[member(45, jitter_ms=8), member(60), member(5, connected=False)])
+    dp.nothing_to_send = lambda: False  # as in a room with tracks
     seen = []
     dp.engine.run = lambda emitted, until: seen.append(until)
     dp.advance(110_000, exact=False)  # the ticker's call: whole epochs only
@@ -74,3 +80,31 @@ def test_padding_aimed_at_a_subscriber_enters_at_the_sfu_and_the_publishers_goes
     assert len(uplink[0]) == 4 and (uplink[0]["t_sfu"] == -1).all()
     assert ((uplink[0]["flags"] & FLAG_PADDING) > 0).all() and uplink[0]["probe"].tolist() == [2] * 4
     assert sorted(to_sfu[0]["uid"].tolist() + uplink[0]["uid"].tolist()) == list(range(8))  # unique ids
+
+
+@pytest.mark.parametrize("loss", [0, "1%"])
+def test_before_the_first_track_whole_epochs_pass_at_once_and_the_run_is_the_same(monkeypatch, loss):
+    # a participant without tracks from 0 s, a publisher from 2.37 s (inside an epoch), a third at 8.1 s; the
+    # oracle is the same run epoch by epoch (the shortcut turned off): the same trace, the same summary
+    real = DataPath._epoch
+
+    def run():
+        epochs = []
+        monkeypatch.setattr(DataPath, "_epoch", lambda self, until: (epochs.append(until), real(self, until)))
+        sim = vroom.Simulation(seed=3, tick="333ms")
+        net = {"up": {"rate": "2Mbps", "delay": "30ms", "loss": loss}, "down": {"rate": "5Mbps", "delay": "30ms",
+                                                                             "loss": loss}}
+        sim.cloud.video.v1.rooms.create(unique_name="r")
+        sim.connect(sim.cloud.access_token("a"), "r", audio=False, video=False, network=net)
+        sim.at(2.37, lambda: sim.connect(sim.cloud.access_token("b"), "r", network=net))
+        sim.at(8.1, lambda: sim.connect(sim.cloud.access_token("c"), "r", network=net))
+        sim.run(10)
+        return sim.trace_digest(), sim.summary(), epochs
+
+    digest, summary, epochs = run()
+    monkeypatch.setattr(DataPath, "nothing_to_send", lambda self: False)
+    digest_1, summary_1, epochs_1 = run()
+    assert (digest, summary) == (digest_1, summary_1)
+    # the epochs from the first publish on end where they did epoch by epoch; before it there were none
+    assert [e for e in epochs_1 if e > 2_370_000] == [e for e in epochs if e > 2_370_000]
+    assert len([e for e in epochs_1 if e <= 2_370_000]) >= 20 and not [e for e in epochs if e < 2_300_000]

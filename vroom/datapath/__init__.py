@@ -104,9 +104,16 @@ class DataPath:
         recovery the epochs are ``DownlinkRecovery.epoch_us`` long, and while a PLI is on its way no longer
         than ``KeyframeRequests.epoch_us``, counted from the last exact stop; then ``exact=False`` (the ticker's
         call) stops at the last whole epoch, so that where epochs end never depends on the tick
-        (``recovery.py`` says why that matters)."""
+        (``recovery.py`` says why that matters). While no track has ever been published (a control-plane test,
+        a room waiting for its first publisher) there is nothing to send, and whole epochs pass at once."""
         while self.done_until < until:
             step = MAX_EPOCH_US if self.recovery is None else self.recovery.epoch_us()
+            if self.nothing_to_send():
+                whole = (until - self.done_until) // step * step  # whole epochs, so later ones end where they would
+                if whole:
+                    self.done_until += whole
+                    self.receivers.computed_until = self.done_until
+                    continue
             plis = self.keyframes.in_flight()
             if plis:
                 step = min(step, self.keyframes.epoch_us())
@@ -120,6 +127,10 @@ class DataPath:
                 self.recovery.forget(self.done_until)
             if self.uplink is not None:
                 self.uplink.forget(self.done_until)
+
+    def nothing_to_send(self) -> bool:
+        """No track has ever been published and no probe is queued: no packet can exist anywhere on the path."""
+        return not self.sfu.publications and not self._padding
 
     def fresh_on_the_way(self) -> int:
         """Packets an uplink accepted that the SFU has not taken in yet (in flight, or arrived after the last
