@@ -17,6 +17,7 @@ __all__ = ["LAYERS", "group_frames", "place_times", "scalar_items", "waiting_ite
 
 LAYERS = 3  # simulcast layers: a frame number of another layer is another frame
 _NEVER = np.iinfo(np.int64).max
+_SLOT_KEY = 1 << 40  # slot × this + sequence number: one int64 per (subscription, packet)
 _SILENT = -2  # an item's ``start`` when it only carries its row (``scalar_items``)
 
 
@@ -89,8 +90,9 @@ def waiting_items(f: dict[str, np.ndarray], rows: np.ndarray) -> list[tuple]:
 
 def place_times(f: dict[str, np.ndarray], g: dict[str, np.ndarray], chain_end: np.ndarray) -> None:
     """When the scalar path places each complete frame of ``f`` (rows by slot, then id) not placed yet
-    (``t_eff`` int64 max), by the rule of a one-temporal-layer stream (each frame reads the one before it): at
-    its completion if the range of the frame before it was known by then, else when it became known (that
+    (``t_eff`` int64 max), by the rule of a one-temporal-layer stream (each frame reads the one before it): a
+    key frame at its completion; another at its completion if the range of the frame before it was known by
+    then, else when it became known (that
     frame's first packet or marker arrived: ``k_self`` of a complete frame here, ``known_t`` of a group ``g``
     not complete); never yet if it is still unknown. ``pos``: the first sequence number of the item that
     places it (its own, or the frame before's). ``chain_end`` (by slot): the last sequence number played."""
@@ -98,7 +100,8 @@ def place_times(f: dict[str, np.ndarray], g: dict[str, np.ndarray], chain_end: n
     if not len(todo):
         return
     slot, fid, t = f["slot"][todo], f["id"][todo], f["t"][todo]
-    k = np.where(fid - 1 == chain_end[slot], -1, _NEVER)  # after the chain: placed at once
+    # a key frame reads nothing, and a frame right after the chain reads a decoded one: placed at once
+    k = np.where((fid - 1 == chain_end[slot]) | (f["key"][todo] > 0), -1, _NEVER)
     p = fid.copy()
     prev = np.maximum(todo - 1, 0)
     here = (todo > 0) & (f["slot"][prev] == slot) & (f["end"][prev] == fid - 1) & (k == _NEVER)
@@ -106,11 +109,12 @@ def place_times(f: dict[str, np.ndarray], g: dict[str, np.ndarray], chain_end: n
     p = np.where(here, f["id"][prev], p)
     part = np.flatnonzero(~g["complete"] & (g["start"] >= 0))
     if len(part):
-        ends = g["slot"][part] * (1 << 40) + g["start"][part] + g["nfr"][part] - 1
+        ends = g["slot"][part] * _SLOT_KEY + g["start"][part] + g["nfr"][part] - 1
         o = np.argsort(ends, kind="stable")
         ends, part = ends[o], part[o]
-        i = np.minimum(np.searchsorted(ends, slot * (1 << 40) + fid - 1), len(ends) - 1)
-        hit = (ends[i] == slot * (1 << 40) + fid - 1) & (k == _NEVER)
+        wanted = slot * _SLOT_KEY + fid - 1  # the frame ending just before
+        i = np.minimum(np.searchsorted(ends, wanted), len(ends) - 1)
+        hit = (ends[i] == wanted) & (k == _NEVER)
         k = np.where(hit, g["known_t"][part[i]], k)
         p = np.where(hit, g["start"][part[i]], p)
     placed = k != _NEVER

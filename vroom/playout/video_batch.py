@@ -321,8 +321,8 @@ def _gaps(w: W, f: dict[str, np.ndarray], starts: np.ndarray, lengths: np.ndarra
     """Per subscription: whether the batch form cannot play its frames (bail), and how many it may play (stop).
     Frames play in id order, each starting where the one before it (or the chain) ended. A stream of one
     temporal layer waits at a gap (every frame reads the one before it, so none after it is decodable until
-    it is repaired), unless a key frame comes after it; any other stream must be contiguous and in arrival order
-    (a frame after a gap may be decodable)."""
+    it is repaired), unless a key frame comes after it, and may arrive out of order unless it has a key frame;
+    any other stream must be contiguous and in arrival order (a frame after a gap may be decodable)."""
     n = len(seg)
     prev_end = np.empty(n, np.int64)
     prev_end[1:] = f["end"][:-1]
@@ -336,7 +336,9 @@ def _gaps(w: W, f: dict[str, np.ndarray], starts: np.ndarray, lengths: np.ndarra
     out_of_order[starts] = False
     per = lambda x: np.logical_or.reduceat(x, starts)  # noqa: E731
     multi = per(~single)
-    bail = per(gap & (f["id"] <= prev_end)) | per(after & (f["key"] > 0)) | (multi & (per(gap) | per(out_of_order)))
+    # a key frame decodes on its own: arriving before an older frame, the scalar form may decode it first
+    disorder = per(out_of_order) & (multi | per(f["key"] > 0))
+    bail = per(gap & (f["id"] <= prev_end)) | per(after & (f["key"] > 0)) | (multi & per(gap)) | disorder
     stop = np.where(first < n, first - starts, lengths)
     return bail, stop
 
