@@ -92,10 +92,10 @@ def place_times(f: dict[str, np.ndarray], g: dict[str, np.ndarray], chain_end: n
     """When the scalar path places each complete frame of ``f`` (rows by slot, then id) not placed yet
     (``t_eff`` int64 max), by the rule of a one-temporal-layer stream (each frame reads the one before it): a
     key frame at its completion; another at its completion if the range of the frame before it was known by
-    then, else when it became known (that
-    frame's first packet or marker arrived: ``k_self`` of a complete frame here, ``known_t`` of a group ``g``
-    not complete); never yet if it is still unknown. ``pos``: the first sequence number of the item that
-    places it (its own, or the frame before's). ``chain_end`` (by slot): the last sequence number played."""
+    then, else when it became known (that frame's first packet or marker arrived: ``k_self`` of a complete
+    frame here, ``known_t`` of a group ``g`` not complete); never yet if it is still unknown. ``pos``: the
+    first sequence number of the item that places it (its own, or the frame before's). ``chain_end`` (by
+    slot): the last sequence number played."""
     todo = np.flatnonzero(f["t_eff"] == _NEVER)
     if not len(todo):
         return
