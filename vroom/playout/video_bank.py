@@ -21,8 +21,8 @@ arriving by then could still move its render time).
 
 What the batch form does not do, it hands back (:meth:`VideoBank.run` returns the subscriptions):
 a frame late by 5 ms or more with a newer frame the buffer could decode (the oracle may skip it), a
-timeout due (a key-frame request), a bad render time, a frame not decodable, a key frame after a gap,
-and in a stream of several temporal layers a frame out of order or after a gap. The caller restores
+timeout due (a key-frame request), a bad render time, a frame not decodable, a key frame after a gap or
+before an older frame, and in a stream of several temporal layers a frame out of order or after a gap. The caller restores
 those subscriptions' state as it was before the batch (:meth:`VideoBank.restore`), builds their
 :class:`VideoPlayout` (:meth:`VideoBank.to_playout`) and plays the batch frame by frame; a playout that
 is steady again comes back (:meth:`VideoBank.from_playout`). So the two forms give the same results
