@@ -170,7 +170,9 @@ class NackRequester:
         if seq < newest:
             return self._late(seq)
         if recovered:
-            bisect.insort(self._recovered, seq)
+            at = bisect.bisect_left(self._recovered, seq)
+            if at == len(self._recovered) or self._recovered[at] != seq:  # a set, as libwebrtc's recovered_list_
+                self._recovered.insert(at, seq)
             cut = bisect.bisect_left(self._recovered, seq - MAX_PACKET_AGE)
             del self._recovered[:cut]
             return _NOTHING
