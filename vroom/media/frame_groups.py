@@ -13,11 +13,11 @@ import numpy as np
 
 from .rtp import FLAG_FIRST, FLAG_KEYFRAME, FLAG_MARKER, FLAG_REPAIRED, FLAG_RTX
 
-__all__ = ["LAYERS", "group_frames", "place_times", "scalar_items", "waiting_items"]
+__all__ = ["LAYERS", "SLOT_KEY", "group_frames", "place_times", "scalar_items", "waiting_items"]
 
 LAYERS = 3  # simulcast layers: a frame number of another layer is another frame
 _NEVER = np.iinfo(np.int64).max
-_SLOT_KEY = 1 << 40  # slot × this + sequence number: one int64 per (subscription, packet)
+SLOT_KEY = 1 << 40  # slot × this + a sequence number or a frame key: one int64 per (subscription, item)
 _SILENT = -2  # an item's ``start`` when it only carries its row (``scalar_items``)
 
 
@@ -109,10 +109,10 @@ def place_times(f: dict[str, np.ndarray], g: dict[str, np.ndarray], chain_end: n
     p = np.where(here, f["id"][prev], p)
     part = np.flatnonzero(~g["complete"] & (g["start"] >= 0))
     if len(part):
-        ends = g["slot"][part] * _SLOT_KEY + g["start"][part] + g["nfr"][part] - 1
+        ends = g["slot"][part] * SLOT_KEY + g["start"][part] + g["nfr"][part] - 1
         o = np.argsort(ends, kind="stable")
         ends, part = ends[o], part[o]
-        wanted = slot * _SLOT_KEY + fid - 1  # the frame ending just before
+        wanted = slot * SLOT_KEY + fid - 1  # the frame ending just before
         i = np.minimum(np.searchsorted(ends, wanted), len(ends) - 1)
         hit = (ends[i] == wanted) & (k == _NEVER)
         k = np.where(hit, g["known_t"][part[i]], k)

@@ -47,6 +47,7 @@ from ..playout.video import KeyFrameRequest, VideoPlayout
 from ..playout.video_bank import NONE, VideoBank
 from ..playout.video_batch import play
 from .frame_groups import LAYERS as _LAYERS
+from .frame_groups import SLOT_KEY as _SLOT_KEY
 from .frame_groups import group_frames, place_times, scalar_items, waiting_items
 from .rtp import FLAG_KEYFRAME
 
@@ -64,7 +65,6 @@ _UPDATES = np.zeros((4, 8), np.int64)
 for _n, _masks in PATTERN_MASKS.items():
     for _i in range(8):
         _READS[_n, _i], _UPDATES[_n, _i] = _masks[_i % len(_masks)]
-_SLOT_KEY = 1 << 40  # slot × this + frame key: one int64 per (subscription, frame)
 _COMPLETED_KEEP = 64  # frames remembered as complete per subscription, at least (late copies of them are ignored)
 
 
