@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .client.sdk import Room
     from .control.cloud import Cloud
     from .control.records import ParticipantRecord, TrackRecord
+    from .site import Site
 
 __all__ = ["RECOVERY_OPTIONS", "Participant", "Publication", "Keys", "check_recovery"]
 
@@ -84,6 +85,7 @@ class Participant:
     index: int = -1  # SFU member index once connected
     uplink: Link | None = None
     downlink: Link | None = None
+    site: "Site | None" = None  # the site whose shared links are behind its own, if any
     publications: list[Publication] = field(default_factory=list)
     error: dict[str, Any] | None = None
     joined_at: int | None = None

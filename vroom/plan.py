@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .site import Site
 
 __all__ = ["scenario_dict"]
 
 
 def scenario_dict(*, name: str, seed: int, now_us: int, room: str, sfu: dict[str, Any],
-                  plan: list[dict[str, Any]]) -> dict[str, Any]:
-    """The scenario that replays ``plan`` (the ``add_participant`` calls, in scenario syntax).
+                  plan: list[dict[str, Any]], sites: dict[str, "Site"] | None = None) -> dict[str, Any]:
+    """The scenario that replays ``plan`` (the ``add_participant`` calls, in scenario syntax) at ``sites``
+    (the ``add_site`` calls, each with the links it was made with).
 
     Actions scheduled with ``at()``, direct ``connect()`` calls and REST calls are not included: they
     are Python, not data; the description says so.
@@ -22,5 +26,7 @@ def scenario_dict(*, name: str, seed: int, now_us: int, room: str, sfu: dict[str
         "duration": f"{max(now_us, 1_000_000)}us",
         "room": {"unique_name": room},
         "sfu": sfu,
+        **({"sites": {k: {"up": s.network.up.to_spec(), "down": s.network.down.to_spec()}
+                      for k, s in sites.items()}} if sites else {}),
         "participants": [dict(entry) for entry in plan],
     }

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from . import events as ev
 from .client.logger import check_log_level, check_logger_name
 from .control.errors import twilio_error
-from .errors import TwilioError
+from .errors import ConfigError, TwilioError
 from .lifecycle import ParticipantEvent, ParticipantState, SubscriptionEvent, SubscriptionState, TrackEvent
 from .loop import UPLINK_START_BPS
 from .media.audio import AudioSpec
@@ -26,6 +26,7 @@ from .media.tracks import parse_publish
 from .network import Network
 from .participant import Keys, Participant, Publication
 from .rng import Draws
+from .site import Site
 
 if TYPE_CHECKING:
     from .client.dispatch import ClientDispatcher
@@ -95,6 +96,7 @@ class Sessions:
         self.schedule = schedule
         self._recordings = recordings
         self._media_service = media_service
+        self.sites: dict[str, Site] = {}  # by name, in the order they were added
 
     @property
     def now_us(self) -> int:
@@ -176,6 +178,8 @@ class Sessions:
         self.directory.add_member(p, record.sid)
         p.uplink = self.make_link(f"{p.key}/up", net.up)
         p.downlink = self.make_link(f"{p.key}/down", net.down)
+        if p.site is not None and p.key not in p.site.members:
+            p.site.members.append(p.key)
         client = p.client = self.clients.open(self._model, record, options)
         self.trace.record(now, "participant-connected", **p.named(), room=room.unique_name,
                           room_sid=room.sid, participant_sid=record.sid)
@@ -199,6 +203,41 @@ class Sessions:
                 self.trace.record(now, "track-refused", **p.named(), track=spec.name, code=exc.code,
                                   message=exc.message)
         return client
+
+    def add_site(self, name: object, network: "Network | dict[str, Any]") -> Site:
+        """A site and its two shared links, ``site:<name>/up`` and ``site:<name>/down``."""
+        if not isinstance(name, str) or not name or "/" in name:
+            raise ConfigError("site", f"expected a site name without '/', got {name!r}")
+        if name in self.sites:
+            raise ConfigError("site", f"a site named {name!r} exists already")
+        net = Network.from_spec(network, "network")
+        site = Site(name, self.make_link(f"site:{name}/up", net.up), self.make_link(f"site:{name}/down", net.down),
+                    net)
+        self.sites[name] = site
+        return site
+
+    def site(self, name: object, path: str = "site") -> Site:
+        if not isinstance(name, str) or name not in self.sites:
+            known = ", ".join(self.sites) or "none added"
+            raise ConfigError(path, f"expected the name of a site ({known}), got {name!r}")
+        return self.sites[name]
+
+    def link(self, name: object) -> Link:
+        """A link by name (``Simulation.link``): ``<participant>/up`` or ``/down``, ``site:<name>/up`` or ``/down``."""
+        if isinstance(name, str) and name.startswith("site:"):
+            site, _, direction = name[len("site:"):].rpartition("/")
+            if direction not in ("up", "down"):
+                raise ConfigError("link", f"expected 'site:<name>/up' or 'site:<name>/down', got {name!r}")
+            s = self.site(site, "link")
+            return s.up if direction == "up" else s.down
+        identity, _, direction = name.rpartition("/") if isinstance(name, str) else ("", "", "")
+        if direction not in ("up", "down") or not identity:
+            raise ConfigError("link", f"expected '<identity>/up' or '<identity>/down', got {name!r}")
+        p = self.keys.find(identity, "link", f"/{direction}")
+        link = p.uplink if direction == "up" else p.downlink
+        if link is None:
+            raise ConfigError("link", f"{identity!r} is not connected yet, so {name!r} does not exist")
+        return link
 
     def make_link(self, name: str, config: LinkConfig) -> Link:
         link = Link(name, config, self.streams.stream(f"link/{name}/loss"),

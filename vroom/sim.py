@@ -43,6 +43,7 @@ from .rng import RandomStreams
 from .sessions import Sessions
 from .sfu.core import SFU
 from .sfu.speaker import DECISION_INTERVAL_MS, make_detector
+from .site import Site
 from .trace import Trace
 from .units import US_PER_S, UnitError, parse_duration
 from .wallclock import run_epoch
@@ -473,15 +474,12 @@ class Simulation:
     # -- links and outages ---------------------------------------------------------------
     def link(self, name: str) -> Link:
         """A link by name: ``"alice/up"`` or ``"alice/down"`` (``<name>/up``, with ``<name>`` as
-        ``participant()`` takes it)."""
-        identity, _, direction = name.rpartition("/") if isinstance(name, str) else ("", "", "")
-        if direction not in ("up", "down") or not identity:
-            raise ConfigError("link", f"expected '<identity>/up' or '<identity>/down', got {name!r}")
-        p = self._keys.find(identity, "link", f"/{direction}")
-        link = p.uplink if direction == "up" else p.downlink
-        if link is None:
-            raise ConfigError("link", f"{identity!r} is not connected yet, so {name!r} does not exist")
-        return link
+        ``participant()`` takes it), or a site's: ``"site:cafe/up"``."""
+        return self.sessions.link(name)
+
+    def add_site(self, name: str, network: Network | dict[str, Any]) -> Site:
+        """A site whose shared links (``network``'s up and down) are behind its participants' own (``vroom.site``)."""
+        return self.sessions.add_site(name, network)
 
     @property
     def links(self) -> tuple[Link, ...]:
@@ -489,15 +487,15 @@ class Simulation:
         return tuple(self._links)
 
     def set_link(self, name: str, **changes: Any) -> None:
-        """Change a link from now on: ``sim.set_link("bob/down", rate="300kbps")``
-        (the same as ``sim.link("bob/down").set(rate="300kbps")``)."""
+        """Change a link from now on: ``sim.set_link("bob/down", rate="300kbps")`` (``sim.link(name).set(...)``)."""
         self.link(name).set(**changes)
 
     def scenario_dict(self, name: str = "python-simulation") -> dict[str, Any]:
         """The participants added with ``add_participant``, as a scenario file (``vroom.plan``)."""
         return scenario_dict(name=name, seed=self.seed, now_us=self.now_us, room=self.default_room,
                              sfu={"congestion_control": self.congestion_control, "estimator": self.estimator_name,
-                                  "speaker_detector": self.speaker_detector, "nack": self.nack}, plan=self.plan)
+                                  "speaker_detector": self.speaker_detector, "nack": self.nack}, plan=self.plan,
+                             sites=self.sessions.sites)
 
     # -- scripted back-end requests -------------------------------------------------------
     def backend_request(self, method: str, path: str, params: dict[str, Any] | None = None, *,
@@ -514,11 +512,11 @@ class Simulation:
                         publish: Iterable[Any] | None = ("audio", "video"), join: object = 0,
                         leave: object = None, room: str | None = None, cloud: Cloud | None = None,
                         token: Any = None, options: dict[str, Any] | None = None, nack: bool = True,
-                        fec: bool = True) -> Participant:
+                        fec: bool = True, site: str | None = None) -> Participant:
         """Add a participant who connects at ``join`` (with a token minted by ``cloud``) and leaves at
         ``leave`` (or stays). ``options`` are ``connect``'s (``bandwidth_profile``, ``network_quality`` ...);
-        ``nack`` and ``fec`` its loss recovery as its SDP negotiates it (``vroom.participant.check_recovery``).
-        A refused connect is recorded with its Twilio code; the run goes on."""
+        ``nack`` and ``fec`` its loss recovery as its SDP negotiates it (``vroom.participant.check_recovery``);
+        ``site``: a site of ``add_site`` whose shared links are behind its own. A refused connect is recorded with its Twilio code; the run goes on."""
         if not isinstance(identity, str) or not identity:
             raise ConfigError("identity", f"expected a non-empty string, got {identity!r}")
         account, room_name = cloud or self.cloud, room or self.default_room
@@ -533,12 +531,14 @@ class Simulation:
         if leave_us is not None and leave_us <= join_us:
             raise ConfigError("leave", f"expected a time after join ({join_us / 1e6}s), got {leave!r}")
         options, recovery = check_connect_options(options), check_recovery(nack, fec)
-        p = Participant(identity, room_name, account=self.accounts.index(account) + 1, **recovery)
+        at = None if site is None else self.sessions.site(site)
+        p = Participant(identity, room_name, account=self.accounts.index(account) + 1, site=at, **recovery)
         self._keys.add(p)
         self.plan.append({"identity": identity, "network": {"up": net.up.to_spec(), "down": net.down.to_spec()},
                           "publish": [publish_item(t) for t in tracks], "join": f"{join_us}us",
                           **({} if leave_us is None else {"leave": f"{leave_us}us"}),
-                          **({} if room is None else {"room": room}), **options,
+                          **({} if room is None else {"room": room}), **({} if site is None else {"site": site}),
+                          **options,
                           **{k: v for k, v in recovery.items() if not v}})  # the defaults left out, as before
         self.schedule(join_us, lambda: self._join(p, account, net, tracks, token, options))
         if leave_us is not None:

@@ -24,7 +24,7 @@ from .media.rtp import KIND_AUDIO, KIND_DATA, KIND_VIDEO
 if TYPE_CHECKING:
     from .sim import Simulation
 
-__all__ = ["Snapshot", "ParticipantView", "TrackView", "LinkView", "MemberView", "SfuView", "RoomView", "Parts",
+__all__ = ["Snapshot", "ParticipantView", "TrackView", "LinkView", "MemberView", "SfuView", "RoomView", "SiteView", "Parts",
            "build"]
 
 
@@ -116,6 +116,8 @@ class ParticipantView:
     network_quality: int | None
     uplink: LinkView | None
     downlink: LinkView | None
+    site: str | None
+    """The site whose shared links are behind its own (``Simulation.add_site``), if any."""
     publications: tuple[TrackView, ...]
     """Every track it published in this session, unpublished ones included, in order."""
     subscriptions: tuple[int, ...]
@@ -200,6 +202,21 @@ class RoomView:
 
 
 @dataclass(frozen=True, slots=True)
+class SiteView:
+    """A site: its shared links, who is there, and the packets between their access links and the shared ones."""
+
+    name: str
+    up: LinkView
+    down: LinkView
+    members: tuple[str, ...]
+    """The keys of the participants at the site, in the order they were added."""
+    waiting_up: int
+    """Packets an access uplink delivered that have not entered the shared uplink yet."""
+    waiting_down: int
+    """Packets the shared downlink delivered that have not entered an access downlink yet."""
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """The model at ``time_us``: see the module doc."""
 
@@ -215,6 +232,7 @@ class Snapshot:
     tracks: tuple[TrackView, ...]
     sfu: SfuView
     rooms: tuple[RoomView, ...]
+    sites: tuple[SiteView, ...] = ()
 
     def participant(self, key: str) -> ParticipantView:
         """The participant ``sim.participants`` holds under ``key``."""
@@ -252,8 +270,11 @@ def build(sim: "Simulation", parts: Parts) -> Snapshot:
     route = sim.sfu.route
     by_track: dict[int, TrackView] = {t.index: t for t in tracks}
     participants = tuple(_participant(sim, p, links, serial, by_track, route) for p in drivers)
+    waiting = sim.datapath.waiting_at_sites()
+    sites = tuple(SiteView(s.name, links[serial[id(s.up)]], links[serial[id(s.down)]], tuple(s.members),
+                           *waiting.get(s.name, (0, 0))) for s in sim.sessions.sites.values())
     return Snapshot(now, sim.engine, parts.done_until_us, participants, tuple(sim.participants), links, tracks,
-                    _sfu(sim, parts), _rooms(sim))
+                    _sfu(sim, parts), _rooms(sim), sites)
 
 
 def _drivers(sim: "Simulation", parts: Parts) -> list[Any]:
@@ -302,7 +323,7 @@ def _participant(sim: "Simulation", p: Any, links: tuple[LinkView, ...], serial:
         None if record is None else record.sid, None if record is None else record.room.sid,
         None if record is None else record.status, p.joined_at, p.left_at, sim.network_quality_levels.get(p.key),
         None if p.uplink is None else links[serial[id(p.uplink)]],
-        None if p.downlink is None else links[serial[id(p.downlink)]],
+        None if p.downlink is None else links[serial[id(p.downlink)]], None if p.site is None else p.site.name,
         tuple(by_track[pub.track] for pub in p.publications if pub.track in by_track), subscriptions,
         sim.participants.get(p.key) is p)
 

@@ -137,6 +137,11 @@ class DataPath:
         epoch)."""
         return self.engine.fresh_on_the_way()
 
+    def waiting_at_sites(self) -> dict[str, tuple[int, int]]:
+        """Per site (``vroom.site``): packets between its members' access links and its shared links, up and
+        down (``datapath.sites``)."""
+        return self.engine.waiting_at_sites()
+
     def _epoch(self, until: int) -> None:
         out = self._emitted
         for p in self.members:

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..media.rtp import FLAG_FEEDBACK, FLAG_NACK, FLAG_PLI, FLAG_RELIABLE, FLAG_RTCP
-from ..net.feedback import NOT_RECEIVED
+from ..media.rtp import FLAG_FEEDBACK, FLAG_NACK, FLAG_PADDING, FLAG_PLI, FLAG_RELIABLE, FLAG_RTCP
+from ..net.feedback import NOT_RECEIVED, PENDING
 from ..net.link import DELIVERED, Link, transmit
 from .batch import PacketBatch
 from .hops import HopLog
@@ -22,6 +22,7 @@ from .queues import BatchQueue, retry
 from .recovery import DownlinkRecovery
 from .reports import FeedbackReports
 from .sfu_node import Egress, SfuNode
+from .sites import SitePaths
 from .uplink_recovery import UplinkRecovery
 
 if TYPE_CHECKING:
@@ -55,10 +56,16 @@ class FastEngine:
         self.uplink = uplink
         self.ingress = BatchQueue("t_sfu")  # packets on their way to, or waiting in, the SFU
         self.resend = BatchQueue("t_up")  # uplink retransmissions not yet due
+        self.sites = SitePaths(members)  # packets between an access link and a site's shared link
 
     def fresh_on_the_way(self) -> int:
         """Packets an uplink accepted that the SFU has not taken in yet."""
         return self.ingress.fresh()
+
+    def waiting_at_sites(self) -> dict[str, tuple[int, int]]:
+        """Per site: packets its access uplinks delivered that wait for its shared uplink, and packets its shared
+        downlink delivered that wait for an access downlink."""
+        return self.sites.waiting()
 
     def to_sfu(self, b: PacketBatch) -> None:
         """Packets that enter at the SFU (its own probe padding), at ``t_sfu``."""
@@ -75,6 +82,8 @@ class FastEngine:
                 emitted = rtcp if emitted is None else emitted.concat(rtcp)
         if emitted is not None:
             self._uplinks(emitted, until)
+        if self.sites.up:
+            self._site_uplinks(until)
         batch = self.ingress.take_due(until)
         egress = None
         if batch is not None:
@@ -83,6 +92,8 @@ class FastEngine:
         egress = self._with_rtcp_down(egress, until)
         if egress is not None:
             self._downlinks(egress, until)
+        if self.sites.down:
+            self._access_downlinks(until)
 
     def _with_rtcp_down(self, egress: Egress | None, until: int) -> Egress | None:
         """The SFU's NACKs and PLIs to publishers before ``until``, down their downlinks after what the SFU
@@ -149,8 +160,8 @@ class FastEngine:
                       out.padding[order])
 
     def _uplinks(self, e: PacketBatch, until: int) -> None:
-        """Every publisher's packets up its uplink, in FIFO order; the SFU arrivals into the ingress (a
-        vectorised kernel)."""
+        """Every publisher's packets up its uplink, in FIFO order; the SFU arrivals into the ingress, or, for a
+        member at a site, the site's shared uplink next (a vectorised kernel)."""
         e = e.take(np.lexsort((e["attempt"], e["uid"], e["t_up"], e["member"])))
         members, starts, counts = np.unique(e["member"], return_index=True, return_counts=True)
         n = len(e)
@@ -173,12 +184,53 @@ class FastEngine:
         self.hops.record(links, first, ssrc2d, seq2d, outcome, arrival, valid, t_in)
         oc = outcome[row, col]
         ar = arrival[row, col]
+        ok = oc == DELIVERED
+        via = ok & self.sites.behind()[e["member"]] if self.sites.any() else None
         feedback = self.hops.feedback
         if feedback is not None:  # each link's packets in FIFO order (``col``); RTCP has no transport-wide seq
             media = (e["flags"] & FLAG_RTCP) == 0
-            feedback.add(self.hops.ids(links)[row[media]], e["t_up"][media],
-                         np.where(oc == DELIVERED, ar, NOT_RECEIVED)[media], e["size"][media], e["probe"][media])
-        ok = oc == DELIVERED
+            fb_arrival = np.where(ok, ar, NOT_RECEIVED)
+            ids = self.hops.ids(links)[row[media]]
+            if via is None:
+                feedback.add(ids, e["t_up"][media], fb_arrival[media], e["size"][media], e["probe"][media])
+            else:  # the path's feedback entry, resolved after the site's link
+                fb_arrival[via] = PENDING
+                tickets = np.full(n, -1, np.int64)
+                tickets[media] = feedback.add_pending(ids, e["t_up"][media], fb_arrival[media], e["size"][media],
+                                                      e["probe"][media])
+        if via is not None and via.any():
+            at_site = np.flatnonzero(via)
+            for m in np.unique(e["member"][at_site]).tolist():
+                mine = at_site[e["member"][at_site] == m]
+                self.sites.up_queue(self.members[m].site).push(  # type: ignore[union-attr]
+                    e.take(mine), ar[mine], tickets[mine] if feedback is not None else np.full(len(mine), -1))
+            rest = np.flatnonzero(~via)
+            self._up_fates(e.take(rest), ok[rest], ar[rest], until)
+        else:
+            self._up_fates(e, ok, ar, until)
+
+    def _site_uplinks(self, until: int) -> None:
+        """What reaches each site's shared uplink before ``until``, through it, in the order it arrives."""
+        feedback = self.hops.feedback
+        for name, queue in self.sites.up.items():
+            due = queue.take_due(until)
+            if due is None:
+                continue
+            b, t, tickets = due
+            link = self.sites.site[name].up
+            first = np.array([link.packets_in], np.int64)
+            outcome, arrival = transmit([link], t[None, :], b["size"][None, :], np.ones((1, len(b)), bool))
+            self.hops.record([link], first, self.hops.ssrc(b)[None, :], b["seq"][None, :], outcome, arrival,
+                             np.ones((1, len(b)), bool), t[None, :])
+            ok = outcome[0] == DELIVERED
+            if feedback is not None:
+                pending = tickets >= 0
+                feedback.resolve(tickets[pending], np.where(ok, arrival[0], NOT_RECEIVED)[pending])
+            self._up_fates(b, ok, arrival[0], until)
+
+    def _up_fates(self, e: PacketBatch, ok: np.ndarray, ar: np.ndarray, until: int) -> None:
+        """Packets whose uplink path is done: ``ok`` ones reached the SFU at ``ar``; lost reliable data is sent
+        again by the publisher's SCTP stack after its RTO."""
         pli_lost = ~ok & ((e["flags"] & FLAG_PLI) > 0)
         if pli_lost.any():
             self.keyframes.lost(int(np.count_nonzero(pli_lost)))
@@ -192,13 +244,21 @@ class FastEngine:
             self.uplink.computed(arrived["uid"], arrived["t_sfu"], until)
         self.ingress.push(arrived)
         again = ~ok & ((e["flags"] & FLAG_RELIABLE) > 0)
-        if again.any():  # the publisher's SCTP stack sends it again after its RTO
+        if again.any():
             self.resend.push(retry(e.take(again), "t_up"))
 
     def _downlinks(self, out: Egress, until: int) -> None:
-        """The SFU's egress down every subscriber's downlink at once; deliveries to the receivers (a
-        vectorised kernel)."""
-        b, valid, out_seq, padding, rows = out.batch, out.valid, out.seq, out.padding, out.rows
+        """The SFU's egress down every subscriber's downlink at once, or, for a subscriber at a site, the site's
+        shared downlink first; deliveries to the receivers (a vectorised kernel)."""
+        if self.sites.any():
+            at_site = self.sites.behind()[out.rows]
+            if at_site.any():
+                self._site_downlinks(out, at_site, until)
+                if at_site.all():
+                    return
+                out = Egress(out.batch, [p for p, s in zip(out.subscribers, at_site.tolist()) if not s],
+                             out.rows[~at_site], out.valid[~at_site], out.seq[~at_site], out.padding)
+        b, valid, out_seq, rows = out.batch, out.valid, out.seq, out.rows
         shape = valid.shape
         t_in = np.broadcast_to(b["t_sfu"], shape)
         size = np.broadcast_to(b["size"], shape)
@@ -207,46 +267,107 @@ class FastEngine:
         outcome, arrival = transmit(links, t_in, size, valid)
         ssrc = np.broadcast_to(self.hops.ssrc(b, rewritten=True), shape)
         self.hops.record(links, first, ssrc, out_seq, outcome, arrival, valid, t_in)
+        r_idx, c_idx, cells = nonzero2d(valid)  # row by row: each link's packets in FIFO order
+        oc, ar = np.take(outcome, cells), np.take(arrival, cells)
+        if self.hops.feedback is not None:  # RTCP has no transport-wide seq
+            media = (b["flags"][c_idx] & FLAG_RTCP) == 0
+            self.hops.feedback.add(self.hops.ids(links)[r_idx[media]], b["t_sfu"][c_idx[media]],
+                                   np.where(oc == DELIVERED, ar, NOT_RECEIVED)[media], b["size"][c_idx[media]],
+                                   b["probe"][c_idx[media]])
+        self._down_fates(b, c_idx, rows[r_idx], np.take(out_seq, cells), oc, ar, until)
+
+    def _site_downlinks(self, out: Egress, at_site: np.ndarray, until: int) -> None:
+        """The copies for subscribers at a site down the site's shared downlink, packet after packet (each to its
+        subscribers in member order); then what reaches each access downlink before ``until``."""
+        b = out.batch
+        col, k = np.nonzero(out.valid[at_site].T)  # column-major: the SFU's sending order
+        sub_rows = np.flatnonzero(at_site)[k]
+        copies = b.take(col)
+        copies["target"] = out.rows[sub_rows]
+        copies["seq"] = out.seq[sub_rows, col]
+        sites = [out.subscribers[r].site for r in sub_rows.tolist()]
+        names = np.array([s.name for s in sites])  # type: ignore[union-attr]
         feedback = self.hops.feedback
-        rtcp = (b["flags"] & FLAG_RTCP) > 0
-        if feedback is not None:  # row by row: each link's packets in FIFO order; RTCP has no transport-wide seq
-            r_idx, c_idx, cells = nonzero2d(valid & ~rtcp[None, :] if rtcp.any() else valid)
-            ok = np.take(outcome, cells) == DELIVERED
-            feedback.add(self.hops.ids(links)[r_idx], b["t_sfu"][c_idx],
-                         np.where(ok, np.take(arrival, cells), NOT_RECEIVED), b["size"][c_idx], b["probe"][c_idx])
-        delivered = outcome == DELIVERED
+        for name in dict.fromkeys(names.tolist()):
+            mine = np.flatnonzero(names == name)
+            c = copies.take(mine)
+            site = sites[int(mine[0])]
+            link = site.down  # type: ignore[union-attr]
+            one = np.ones((1, len(c)), bool)
+            first = np.array([link.packets_in], np.int64)
+            outcome, arrival = transmit([link], c["t_sfu"][None, :], c["size"][None, :], one)
+            self.hops.record([link], first, self.hops.ssrc(c, rewritten=True)[None, :], c["seq"][None, :], outcome,
+                             arrival, one, c["t_sfu"][None, :])
+            ok, ar = outcome[0] == DELIVERED, arrival[0]
+            tickets = np.full(len(c), -1, np.int64)
+            if feedback is not None:  # the path's entry, on the subscriber's access link, resolved after it
+                media = (c["flags"] & FLAG_RTCP) == 0
+                ids = self.hops.ids([self.members[m].downlink for m in c["target"][media].tolist()])  # type: ignore[misc]
+                tickets[media] = feedback.add_pending(ids, c["t_sfu"][media],
+                                                      np.where(ok, PENDING, NOT_RECEIVED)[media], c["size"][media],
+                                                      c["probe"][media])
+            lost = np.flatnonzero(~ok)
+            if len(lost):
+                lc = c.take(lost)
+                self._down_fates(lc, np.arange(len(lc)), lc["target"], lc["seq"], outcome[0][lost], ar[lost], until)
+            for m in np.unique(c["target"][ok]).tolist():
+                sel = np.flatnonzero(ok & (c["target"] == m))
+                self.sites.down_queue(m).push(c.take(sel), ar[sel], tickets[sel])
+
+    def _access_downlinks(self, until: int) -> None:
+        """Copies that reach their subscriber's access downlink before ``until``, through it."""
+        feedback = self.hops.feedback
+        for m, queue in self.sites.down.items():
+            due = queue.take_due(until)
+            if due is None:
+                continue
+            c, t, tickets = due
+            link = self.members[m].downlink
+            one = np.ones((1, len(c)), bool)
+            first = np.array([link.packets_in], np.int64)  # type: ignore[union-attr]
+            outcome, arrival = transmit([link], t[None, :], c["size"][None, :], one)  # type: ignore[list-item]
+            self.hops.record([link], first, self.hops.ssrc(c, rewritten=True)[None, :], c["seq"][None, :],  # type: ignore[list-item]
+                             outcome, arrival, one, t[None, :])
+            if feedback is not None:
+                pending = tickets >= 0
+                feedback.resolve(tickets[pending], np.where(outcome[0] == DELIVERED, arrival[0], NOT_RECEIVED)[pending])
+            self._down_fates(c, np.arange(len(c)), c["target"], c["seq"], outcome[0], arrival[0], until)
+
+    def _down_fates(self, b: PacketBatch, c_idx: np.ndarray, subs: np.ndarray, seq: np.ndarray, oc: np.ndarray,
+                    ar: np.ndarray, until: int) -> None:
+        """Copies whose downlink path is done: copy i is packet ``c_idx[i]`` of ``b`` to member ``subs[i]`` with
+        sequence number ``seq[i]``, its outcome ``oc[i]`` at ``ar[i]``. The SFU's RTCP reaches its publishers,
+        media its receivers; the SFU's SCTP stack resends lost reliable data after its RTO."""
+        flags = b["flags"][c_idx]
+        delivered = oc == DELIVERED
+        rtcp = (flags & FLAG_RTCP) > 0
         if rtcp.any():  # the SFU's NACKs and PLIs reach their publishers, not a receiver
-            nack = (b["flags"] & FLAG_NACK) > 0
+            nack = (flags & FLAG_NACK) > 0
             if nack.any():
-                _, c_idx, cells = nonzero2d(delivered & nack[None, :])
-                self.uplink.delivered(b["uid"][c_idx], np.take(arrival, cells), until)  # type: ignore[union-attr]
-            report = (b["flags"] & FLAG_FEEDBACK) > 0
+                sel = delivered & nack
+                self.uplink.delivered(b["uid"][c_idx[sel]], ar[sel], until)  # type: ignore[union-attr]
+            report = (flags & FLAG_FEEDBACK) > 0
             if report.any():
-                _, c_idx, cells = nonzero2d(valid & report[None, :])
-                self.reports.computed(b["seq"][c_idx], np.take(delivered, cells), np.take(arrival, cells))
+                self.reports.computed(b["seq"][c_idx[report]], delivered[report], ar[report])
             pli = rtcp & ~nack & ~report
             if pli.any():
-                _, c_idx, cells = nonzero2d(delivered & pli[None, :])
-                self.keyframes.delivered(b["track"][c_idx], b["layer"][c_idx], np.take(arrival, cells))
-            delivered[:, rtcp] = False
-        if padding.any():
-            delivered[:, padding] = False
-        self._deliver(b, rows, delivered, out_seq, arrival, until)
-        reliable = (b["flags"] & FLAG_RELIABLE) > 0
+                sel = delivered & pli
+                self.keyframes.delivered(b["track"][c_idx[sel]], b["layer"][c_idx[sel]], ar[sel])
+        lost = ~delivered
+        delivered = delivered & ~rtcp & ((flags & FLAG_PADDING) == 0)
+        self._deliver(b, c_idx[delivered], subs[delivered], seq[delivered], ar[delivered], until)
+        reliable = lost & ((flags & FLAG_RELIABLE) > 0)
         if reliable.any():  # the SFU's SCTP stack resends what a subscriber's downlink lost
-            r_idx, c_idx, _ = nonzero2d(valid & (outcome != DELIVERED) & reliable[None, :])
-            if len(c_idx):
-                lost = retry(b.take(c_idx), "t_sfu")
-                lost["target"] = rows[r_idx]
-                self.ingress.push(lost)
+            again = retry(b.take(c_idx[reliable]), "t_sfu")
+            again["target"] = subs[reliable]
+            self.ingress.push(again)
 
-    def _deliver(self, b: PacketBatch, rows: np.ndarray, delivered: np.ndarray, out_seq: np.ndarray,
-                 arrival: np.ndarray, until: int) -> None:
+    def _deliver(self, b: PacketBatch, c_idx: np.ndarray, subs: np.ndarray, seq: np.ndarray, arr: np.ndarray,
+                 until: int) -> None:
         sfu = self.node.sfu
-        r_idx, c_idx, cells = nonzero2d(delivered)
         tracks = b["track"][c_idx]
         layers = b["layer"][c_idx]
-        subs, seq, arr, flags = rows[r_idx], np.take(out_seq, cells), np.take(arrival, cells), b["flags"][c_idx]
+        flags = b["flags"][c_idx]
         self.receivers.add({
             "sub": subs, "track": tracks, "kind": sfu.track_kind[tracks],
             "seq": seq, "ts": b["ts"][c_idx] - sfu.forwarder.ts_shift[tracks, layers],

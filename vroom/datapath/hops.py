@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..media.rtp import FLAG_PADDING, FLAG_RTCP, FLAG_RTX
-from ..net.feedback import NOT_RECEIVED, FeedbackLog
+from ..net.feedback import NOT_RECEIVED, PENDING, FeedbackLog
 from ..net.link import DELIVERED, Link
 from .batch import PacketBatch
 
@@ -81,3 +81,17 @@ class HopLog:
             self.feedback.add(self.link_ids[link.name], one([t]),
                               one([arrival if outcome == DELIVERED else NOT_RECEIVED]), one([pkt["size"]]),
                               one([pkt["probe"]]))
+
+    def log_pending_one(self, link: Link, pkt: dict[str, int], t: int, outcome: int = DELIVERED) -> int:
+        """``log_one`` for a packet that has more links of its path ahead (``outcome``: on the one it just
+        crossed): its arrival pending, resolved by the ticket returned (-1: nothing to resolve)."""
+        if self.feedback is None:
+            return -1
+        one = np.array
+        return int(self.feedback.add_pending(self.link_ids[link.name], one([t]),
+                                             one([PENDING if outcome == DELIVERED else NOT_RECEIVED]),
+                                             one([pkt["size"]]), one([pkt["probe"]]))[0])
+
+    def resolve_one(self, ticket: int, outcome: int, arrival: int) -> None:
+        if self.feedback is not None:
+            self.feedback.resolve(np.array([ticket]), np.array([arrival if outcome == DELIVERED else NOT_RECEIVED]))

@@ -29,6 +29,8 @@ to publishers (``SFU_PLI_UID``): at one microsecond on one link they go after th
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -99,8 +101,9 @@ class KeyframeRequests:
         return next((step for step in EPOCH_STEPS_US if step <= shortest), MIN_EPOCH_US)
 
     def uplink_due(self, until: int) -> PacketBatch | None:
-        """The subscribers' PLIs sent before ``until``, in the order they were asked for."""
-        due = [r for r in self._up if r[0] < until]
+        """The subscribers' PLIs sent before ``until``, in send-time order (then the order asked for: the ids
+        break ties on a shared link, whatever span one take covers)."""
+        due = sorted((r for r in self._up if r[0] < until), key=itemgetter(0))
         if not due:
             return None
         self._up = [r for r in self._up if r[0] >= until]
@@ -127,8 +130,9 @@ class KeyframeRequests:
         return min(r[0] for r in self._up + self._down) if self._up or self._down else None
 
     def downlink_due(self, until: int) -> PacketBatch | None:
-        """The SFU's PLIs sent before ``until``, in the order it made them (``target``: the publisher)."""
-        due = [r for r in self._down if r[0] < until]
+        """The SFU's PLIs sent before ``until``, in send-time order, then the order it made them (``target``: the
+        publisher)."""
+        due = sorted((r for r in self._down if r[0] < until), key=itemgetter(0))
         if not due:
             return None
         self._down = [r for r in self._down if r[0] >= until]

@@ -27,10 +27,11 @@ if TYPE_CHECKING:
     from ..media.receiver import Receivers
     from ..participant import Participant
 
-__all__ = ["ReferenceEngine", "UPLINK", "AT_SFU", "DELIVER"]
+__all__ = ["ReferenceEngine", "UPLINK", "AT_SFU", "DELIVER", "SITE_UP", "SITE_DOWN"]
 
-#: The hops of an event, in the order ties are broken.
-UPLINK, AT_SFU, DELIVER = 0, 1, 2
+#: The hops of an event, in the order ties are broken: into an access uplink, at the SFU, to a receiver, into
+#: a site's shared uplink, into an access downlink after a site's shared downlink.
+UPLINK, AT_SFU, DELIVER, SITE_UP, SITE_DOWN = 0, 1, 2, 3, 4
 _DELIVERY_COLUMNS = ("sub", "track", "kind", "seq", "ts", "t", "t_up", "arrival", "frame", "nfr", "size", "layer",
                      "flags")
 
@@ -57,6 +58,16 @@ class ReferenceEngine:
         """Packets an uplink accepted that the SFU has not taken in yet."""
         return sum(1 for e in self.events if e[1] == AT_SFU and e[4] < 0)
 
+    def waiting_at_sites(self) -> dict[str, tuple[int, int]]:
+        """Per site: packets waiting for its shared uplink, and for its members' access downlinks."""
+        out: dict[str, tuple[int, int]] = {}
+        for e in self.events:
+            if e[1] in (SITE_UP, SITE_DOWN):
+                site = self.members[e[5]["member"] if e[1] == SITE_UP else e[4]].site
+                up, down = out.get(site.name, (0, 0))  # type: ignore[union-attr]
+                out[site.name] = (up + 1, down) if e[1] == SITE_UP else (up, down + 1)  # type: ignore[union-attr]
+        return out
+
     def to_sfu(self, b: PacketBatch) -> None:
         """Packets that enter at the SFU (its own probe padding), at ``t``."""
         for pkt in b.rows():
@@ -80,6 +91,10 @@ class ReferenceEngine:
                 self._uplink(t, uid, attempt, pkt)
             elif kind == AT_SFU:
                 self._at_sfu(t, attempt, target, pkt)
+            elif kind == SITE_UP:
+                self._site_up(t, uid, attempt, pkt)
+            elif kind == SITE_DOWN:
+                self._site_down(t, attempt, target, pkt)
             elif not pkt["flags"] & FLAG_PADDING:  # a probe is never delivered to a receiver
                 self._delivered(t, target, pkt)
         if self._deliveries:
@@ -145,14 +160,32 @@ class ReferenceEngine:
             self._send_down(p, pkt, t, attempt, out_seq)
 
     def _uplink(self, t: int, uid: int, attempt: int, pkt: PacketRow) -> None:
-        link = self.members[pkt["member"]].uplink
+        p = self.members[pkt["member"]]
+        link = p.uplink
         outcome, arrival = link.send(t, pkt["size"])  # type: ignore[union-attr]
         self.hops.record_one(link, pkt, outcome, arrival, t, pkt["seq"])  # type: ignore[arg-type]
+        if p.site is not None and outcome == DELIVERED:  # the site's shared uplink next
+            ticket = -1 if pkt["flags"] & FLAG_RTCP else self.hops.log_pending_one(link, pkt, t)  # type: ignore[arg-type]
+            heapq.heappush(self.events, (arrival, SITE_UP, uid, attempt, -1, {**pkt, "ticket": ticket, "t_in": t}))
+            return
         if not pkt["flags"] & FLAG_RTCP:  # RTCP has no transport-wide seq
             self.hops.log_one(link, pkt, t, outcome, arrival)  # type: ignore[arg-type]
-        elif outcome != DELIVERED and pkt["flags"] & FLAG_PLI:
+        self._up_fate(t, uid, attempt, pkt, outcome, arrival)
+
+    def _site_up(self, t: int, uid: int, attempt: int, pkt: dict[str, Any]) -> None:
+        ticket, t_in = pkt.pop("ticket"), pkt.pop("t_in")
+        link = self.members[pkt["member"]].site.up  # type: ignore[union-attr]
+        outcome, arrival = link.send(t, pkt["size"])
+        self.hops.record_one(link, pkt, outcome, arrival, t, pkt["seq"])
+        if ticket >= 0:
+            self.hops.resolve_one(ticket, outcome, arrival)
+        self._up_fate(t_in, uid, attempt, pkt, outcome, arrival)  # type: ignore[arg-type]
+
+    def _up_fate(self, t: int, uid: int, attempt: int, pkt: PacketRow, outcome: int, arrival: int) -> None:
+        """A packet that entered its uplink path at ``t`` is done with it: at the SFU at ``arrival``, or lost."""
+        if pkt["flags"] & FLAG_RTCP and outcome != DELIVERED and pkt["flags"] & FLAG_PLI:
             self.keyframes.lost(1)
-        elif pkt["flags"] & FLAG_FEEDBACK:
+        elif pkt["flags"] & FLAG_RTCP and pkt["flags"] & FLAG_FEEDBACK:
             self.reports.computed(np.array([pkt["seq"]]), np.array([outcome == DELIVERED]), np.array([arrival]))
         if outcome == DELIVERED:
             if self.uplink is not None:
@@ -162,8 +195,36 @@ class ReferenceEngine:
             heapq.heappush(self.events, (t + int(rto_us(np.int64(attempt + 1))), UPLINK, uid, attempt + 1, -1, pkt))
 
     def _send_down(self, p: "Participant", pkt: PacketRow, t: int, attempt: int, out_seq: int) -> None:
+        if p.site is not None:  # the site's shared downlink first
+            link = p.site.down
+            outcome, arrival = link.send(t, pkt["size"])
+            self.hops.record_one(link, pkt, outcome, arrival, t, out_seq, rewritten=True)  # type: ignore[arg-type]
+            ticket = -1 if pkt["flags"] & FLAG_RTCP else \
+                self.hops.log_pending_one(p.downlink, pkt, t, outcome)  # type: ignore[arg-type]
+            if outcome == DELIVERED:
+                heapq.heappush(self.events, (arrival, SITE_DOWN, pkt["uid"], attempt, p.index,
+                                             {**pkt, "ticket": ticket, "t_sent": t, "out_seq": out_seq}))
+            else:
+                self._down_fate(p, pkt, t, attempt, out_seq, outcome, arrival)
+            return
         outcome, arrival = p.downlink.send(t, pkt["size"])  # type: ignore[union-attr]
         self.hops.record_one(p.downlink, pkt, outcome, arrival, t, out_seq, rewritten=True)  # type: ignore[arg-type]
+        if not pkt["flags"] & FLAG_RTCP:  # RTCP has no transport-wide seq
+            self.hops.log_one(p.downlink, pkt, t, outcome, arrival)  # type: ignore[arg-type]
+        self._down_fate(p, pkt, t, attempt, out_seq, outcome, arrival)
+
+    def _site_down(self, t: int, attempt: int, target: int, pkt: dict[str, Any]) -> None:
+        ticket, t_sent, out_seq = pkt.pop("ticket"), pkt.pop("t_sent"), pkt.pop("out_seq")
+        p = self.members[target]
+        outcome, arrival = p.downlink.send(t, pkt["size"])  # type: ignore[union-attr]
+        self.hops.record_one(p.downlink, pkt, outcome, arrival, t, out_seq, rewritten=True)  # type: ignore[arg-type]
+        if ticket >= 0:
+            self.hops.resolve_one(ticket, outcome, arrival)
+        self._down_fate(p, pkt, t_sent, attempt, out_seq, outcome, arrival)  # type: ignore[arg-type]
+
+    def _down_fate(self, p: "Participant", pkt: PacketRow, t: int, attempt: int, out_seq: int, outcome: int,
+                   arrival: int) -> None:
+        """A copy the SFU sent at ``t`` is done with its downlink path: delivered at ``arrival``, or lost."""
         if pkt["flags"] & FLAG_NACK:  # the SFU's NACK to its publisher: RTCP, no transport-wide seq
             if outcome == DELIVERED:
                 self.uplink.delivered(np.array([pkt["uid"]]), np.array([arrival]), self._until)  # type: ignore[union-attr]
@@ -175,7 +236,6 @@ class ReferenceEngine:
             if outcome == DELIVERED:
                 self.keyframes.delivered(np.array([pkt["track"]]), np.array([pkt["layer"]]), np.array([arrival]))
             return
-        self.hops.log_one(p.downlink, pkt, t, outcome, arrival)  # type: ignore[arg-type]
         if outcome == DELIVERED:
             heapq.heappush(self.events, (arrival, DELIVER, pkt["uid"], attempt, p.index, {**pkt, "out_seq": out_seq}))
             if self.recovery is not None and not pkt["flags"] & FLAG_PADDING:

@@ -16,6 +16,8 @@ microsecond on one link they go after those.
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -79,11 +81,15 @@ class FeedbackReports:
         return self._take(until, at_sfu=True)
 
     def _take(self, until: int, *, at_sfu: bool) -> PacketBatch | None:
+        """Ids in send-time order (then the order made), however many instants one take spans: on a shared link
+        the id breaks ties, so both engines must give the same ones."""
         if at_sfu:
             due, self._down = self._due(self._down, until)
+            due.sort(key=itemgetter(0))
             first, self._down_uid = self._down_uid, self._down_uid + len(due)
         else:
             due, self._up = self._due(self._up, until)
+            due.sort(key=itemgetter(0))
             first, self._up_uid = self._up_uid, self._up_uid + len(due)
         return _reports(due, first + np.arange(len(due), dtype=np.int64), at_sfu=at_sfu) if due else None
 

@@ -18,9 +18,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["FeedbackLog", "NOT_RECEIVED", "Report", "joined"]
+__all__ = ["FeedbackLog", "NOT_RECEIVED", "PENDING", "Report", "joined"]
 
 NOT_RECEIVED = -1
+#: The arrival of a packet still on its way along a path of several links: later than any cutoff, so a
+#: report stops before it (or, behind a newer packet that did arrive, reports it lost) until it is resolved.
+PENDING = np.iinfo(np.int64).max
 _NEVER = np.iinfo(np.int64).min  # cutoff of a link nobody asks about: nothing of it is reported
 
 
@@ -43,6 +46,11 @@ class FeedbackLog:
 
     def __init__(self) -> None:
         self._chunks: list[tuple[np.ndarray, ...]] = []  # (link, send, arrival, size, probe)
+        #: with a path of several links: each chunk's tickets (-1 where the arrival is known), and the
+        #: arrivals learnt since (``resolve``); None while no arrival has ever been pending
+        self._tickets: list[np.ndarray | None] | None = None
+        self._resolved: list[tuple[np.ndarray, np.ndarray]] = []
+        self._next_ticket = 0
 
     def add(self, link: np.ndarray | int, send: np.ndarray, arrival: np.ndarray, size: np.ndarray,
             probe: np.ndarray) -> None:
@@ -52,18 +60,64 @@ class FeedbackLog:
         if len(send):
             links = np.broadcast_to(np.asarray(link, np.int64), np.shape(send))
             self._chunks.append((links, send, arrival, size, probe))
+            if self._tickets is not None:
+                self._tickets.append(None)
+
+    def add_pending(self, link: np.ndarray | int, send: np.ndarray, arrival: np.ndarray, size: np.ndarray,
+                    probe: np.ndarray) -> np.ndarray:
+        """``add`` where some arrivals are ``PENDING`` (a packet still on the later links of its path): returns
+        a ticket for each packet (-1 where the arrival is known), for ``resolve`` once it is."""
+        if self._tickets is None:
+            self._tickets = [None] * len(self._chunks)
+        pending = arrival == PENDING
+        tickets = np.full(len(send), -1, np.int64)
+        tickets[pending] = self._next_ticket + np.arange(int(np.count_nonzero(pending)))
+        self._next_ticket += int(np.count_nonzero(pending))
+        if len(send):
+            self._chunks.append((np.broadcast_to(np.asarray(link, np.int64), np.shape(send)), send, arrival, size,
+                                 probe))
+            self._tickets.append(tickets)
+        return tickets
+
+    def resolve(self, tickets: np.ndarray, arrival: np.ndarray) -> None:
+        """The arrivals (or ``NOT_RECEIVED``) of packets ``add_pending`` left pending, by their tickets."""
+        if len(tickets):
+            self._resolved.append((tickets, arrival))
+
+    def _resolved_chunks(self) -> list[tuple[np.ndarray, ...]]:
+        """The chunks with every arrival learnt so far filled in; a ticket whose packet was already reported
+        (lost, behind a newer packet that arrived) is forgotten."""
+        tickets = np.concatenate([np.full(len(c[0]), -1, np.int64) if t is None else t
+                                  for c, t in zip(self._chunks, self._tickets)])  # type: ignore[arg-type]
+        link, send, arrival, size, probe = (np.concatenate(c) for c in zip(*self._chunks))
+        if self._resolved:
+            known = np.concatenate([t for t, _ in self._resolved])
+            value = np.concatenate([a for _, a in self._resolved])
+            order = np.argsort(known)
+            known, value = known[order], value[order]
+            self._resolved = []
+            rows = np.flatnonzero(tickets >= 0)
+            at = np.minimum(np.searchsorted(known, tickets[rows]), len(known) - 1)
+            hit = known[at] == tickets[rows]
+            arrival = arrival.copy()
+            arrival[rows[hit]] = value[at[hit]]
+            tickets[rows[hit]] = -1
+        self._tickets = [tickets]
+        return [(link, send, arrival, size, probe)]
 
     def reports(self, cutoff_us: dict[int, int]) -> dict[int, Report]:
         """The reports receivers send about the links in ``cutoff_us`` (link id -> the receiver's clock at
         sending, µs): a link appears when it has something new to report. Other links keep their packets."""
         if not self._chunks or not cutoff_us:
             return {}
-        chunks = self._chunks
+        chunks = self._chunks if self._tickets is None else self._resolved_chunks()
         link, send, arrival, size, probe = (np.concatenate(c) for c in zip(*chunks)) if len(chunks) > 1 \
             else chunks[0]
+        tickets = None if self._tickets is None else self._tickets[0]
         if len(link) > 1 and (link[1:] < link[:-1]).any():  # by link; each link's packets are in FIFO order
             order = np.argsort(link, kind="stable")
             link, send, arrival, size, probe = (c[order] for c in (link, send, arrival, size, probe))
+            tickets = None if tickets is None else tickets[order]
         starts = np.flatnonzero(np.concatenate(([True], link[1:] != link[:-1])))
         ids = link[starts]
         table = np.full(int(ids.max()) + 1, _NEVER, np.int64)
@@ -76,6 +130,8 @@ class FeedbackLog:
         has = last >= starts
         if not has.any():
             self._chunks = [(link, send, arrival, size, probe)]
+            if tickets is not None:
+                self._tickets = [tickets]
             return {}
         ends = np.append(starts[1:], len(link))
         group = np.repeat(np.arange(len(starts)), ends - starts)
@@ -102,6 +158,8 @@ class FeedbackLog:
             out[lid] = Report(send[a:z], arrival_or_lost[a:z], size[a:z], probe[a:z], *read)
         keep = ~reported
         self._chunks = [tuple(c[keep] for c in (link, send, arrival, size, probe))] if keep.any() else []
+        if tickets is not None:
+            self._tickets = [tickets[keep]] if keep.any() else []
         return out
 
     def pending(self, link: int) -> int:

@@ -136,7 +136,7 @@ def event(ev: object, path: str, sc: Scenario, identities: dict[str, str], track
     apath = join_path(path, action)
     value = ev[action]
     if action == "link":
-        return at, action, _link_event(ev, value, path, identities, base_dir)
+        return at, action, _link_event(ev, value, path, identities, base_dir, list(sc.sites))
     if action == "disconnect":
         identity = _who(value, apath, identities)
         return at, action, lambda sim: if_connected(sim, identity, lambda: sim.disconnect(identity))
@@ -175,19 +175,24 @@ def _track_ref(ref: object, path: str, identities: dict[str, str], tracks: dict[
 
 
 def _link_event(ev: dict[str, Any], value: object, path: str, identities: dict[str, str],
-                base_dir: Path) -> Callable[[Simulation], None]:
+                base_dir: Path, sites: list[str]) -> Callable[[Simulation], None]:
     from ..net.link import LinkConfig, load_trace
 
     apath = join_path(path, "link")
     if not isinstance(value, str) or value.rpartition("/")[2] not in ("up", "down"):
-        raise ConfigError(apath, f"expected '<identity>/up' or '<identity>/down', got {short(value)}")
-    owner = _who(value.rpartition("/")[0], apath, identities)
+        raise ConfigError(apath, f"expected '<identity>/up', '<identity>/down' or 'site:<site>/up', got {short(value)}")
+    site = value[len("site:"):].rpartition("/")[0] if value.startswith("site:") else None
+    if site is not None and site not in sites:
+        raise ConfigError(apath, f"expected a site from 'sites' ({', '.join(sites) or 'none defined'}), got {short(site)}")
+    owner = None if site is not None else _who(value.rpartition("/")[0], apath, identities)
     if "set" not in ev:
         raise ConfigError(join_path(path, "set"), "required: the link fields to change, like {rate: 300kbps}")
     changes = mapping(ev["set"], join_path(path, "set"), "a mapping like {rate: 300kbps}")
     LinkConfig(rate_bps=1).updated(changes, join_path(path, "set"), base_dir)  # validate now
     if "trace" in changes:  # read relative to the scenario file, now
         changes = dict(changes, trace=load_trace(changes["trace"], join_path(path, "set.trace"), base_dir))
+    if owner is None:  # a site's link is there all the run
+        return lambda sim: sim.set_link(value, **changes)
     return lambda sim: if_connected(sim, owner, lambda: sim.set_link(value, **changes))
 
 

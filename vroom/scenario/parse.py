@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 
 __all__ = ["parse", "TOP_FIELDS", "PARTICIPANT_FIELDS", "SFU_FIELDS", "ROOM_FIELDS"]
 
-TOP_FIELDS = ("name", "description", "seed", "duration", "room", "sfu", "networks", "participants", "events")
-PARTICIPANT_FIELDS = ("identity", "count", "network", "join", "leave", "publish", "room", "token",
+TOP_FIELDS = ("name", "description", "seed", "duration", "room", "sfu", "networks", "sites", "participants",
+              "events")
+PARTICIPANT_FIELDS = ("identity", "count", "network", "site", "join", "leave", "publish", "room", "token",
                       "bandwidth_profile", "preferred_video_codecs", "dominant_speaker", "network_quality",
                       "automatic_subscription", "preferred_audio_codecs", "max_audio_bitrate", "max_video_bitrate",
                       "notify_warnings", "logger_name", "log_level", *RECOVERY_OPTIONS)
@@ -60,6 +61,11 @@ def parse(data: object, file: str, base_dir: Path) -> Scenario:
     networks: dict[str, Network] = {}
     for key, spec in mapping(top.get("networks") or {}, "networks", "a mapping of named network profiles").items():
         networks[str(key)] = Network.from_spec(spec, join_path("networks", str(key)), base_dir)
+    for key, spec in mapping(top.get("sites") or {}, "sites", "a mapping of named sites {up: ..., down: ...}").items():
+        name = str(key)
+        if not name or "/" in name:
+            raise ConfigError(join_path("sites", name), "expected a site name without '/'")
+        sc.sites[name] = _network(spec, join_path("sites", name), networks, base_dir)
     identities = _participants(sc, top["participants"], networks, base_dir)
     _events(sc, top.get("events", []) or [], identities, base_dir)
     return sc
@@ -132,6 +138,10 @@ def _entry(sc: Scenario, entry: object, path: str, networks: dict[str, Network],
     if room_name is not None:
         twilio_name(room_name.replace("{i}", str(count - 1)), join_path(path, "room"), "room name")
     token = token_spec(entry.get("token"), join_path(path, "token"))
+    site = entry.get("site")
+    if site is not None and (not isinstance(site, str) or site not in sc.sites):
+        names = ", ".join(sc.sites) or "none defined"
+        raise ConfigError(join_path(path, "site"), f"expected a site name from 'sites' ({names}), got {short(site)}")
     options = check_connect_options({k: entry[k] for k in CONNECT_OPTIONS if k in entry}, path)
     recovery = check_recovery(**{k: entry[k] for k in RECOVERY_OPTIONS if k in entry}, path=path)
     for k in range(count):
@@ -142,7 +152,7 @@ def _entry(sc: Scenario, entry: object, path: str, networks: dict[str, Network],
         room = None if room_name is None else room_name.replace("{i}", str(k))
         rooms.setdefault(sc.room if room is None else room, []).append(path)
         sc.participants.append(ParticipantPlan(identity, network, publish, join, leave, path, room, token, options,
-                                               recovery))
+                                               recovery, site))
     return tracks
 
 

@@ -95,19 +95,34 @@ def _trace_problems(sim: "Simulation", snap: "Snapshot") -> list[tuple[str, str]
 
 
 def _sfu_problems(snap: "Snapshot") -> list[tuple[str, str]]:
+    """The SFU against the first links after it and the last links before it: a participant's own, or its site's
+    shared link (counted once per site); at each site, the access links against the shared ones."""
     sfu = snap.sfu
     problems: list[tuple[str, str]] = []
-    into_downlinks = sum(p.downlink.packets_in for p in snap.participants if p.downlink is not None)
+    direct = [p for p in snap.participants if p.site is None]
+    into_downlinks = sum(p.downlink.packets_in for p in direct if p.downlink is not None) + \
+        sum(s.down.packets_in for s in snap.sites)
     sent = sfu.packets_forwarded + sfu.padding_sent + sfu.rtx_sent + sfu.nacks_out + sfu.plis_out + sfu.feedback_out
     if into_downlinks != sent:
         problems.append(("sfu", f"forwarded {sfu.packets_forwarded} packets, {sfu.padding_sent} probe padding, "
                                 f"{sfu.rtx_sent} retransmissions, {sfu.nacks_out} NACKs, {sfu.plis_out} PLIs and "
                                 f"{sfu.feedback_out} feedback reports to publishers but downlinks took in "
                                 f"{into_downlinks}"))
-    from_uplinks = sum(p.uplink.accepted_packets for p in snap.participants if p.uplink is not None)
+    from_uplinks = sum(p.uplink.accepted_packets for p in direct if p.uplink is not None) + \
+        sum(s.up.accepted_packets for s in snap.sites)
     taken = sfu.packets_in + sfu.nacks_in + sfu.plis_in + sfu.feedback_in + sfu.rtx_in
     if taken + sfu.on_the_way != from_uplinks:
         problems.append(("sfu", f"took in {sfu.packets_in} fresh packets, {sfu.nacks_in} NACKs, {sfu.plis_in} PLIs, "
                                 f"{sfu.feedback_in} feedback reports and {sfu.rtx_in} retransmissions with "
                                 f"{sfu.on_the_way} on their way, but the uplinks delivered {from_uplinks}"))
+    for s in snap.sites:
+        there = [p for p in snap.participants if p.site == s.name]
+        accepted_up = sum(p.uplink.accepted_packets for p in there if p.uplink is not None)
+        if accepted_up != s.up.packets_in + s.waiting_up:
+            problems.append((s.up.name, f"its members' uplinks delivered {accepted_up} packets, but it took in "
+                                        f"{s.up.packets_in} with {s.waiting_up} waiting to enter"))
+        into_access = sum(p.downlink.packets_in for p in there if p.downlink is not None)
+        if s.down.accepted_packets != into_access + s.waiting_down:
+            problems.append((s.down.name, f"delivered {s.down.accepted_packets} packets, but its members' downlinks "
+                                          f"took in {into_access} with {s.waiting_down} waiting to enter"))
     return problems

@@ -36,7 +36,9 @@ def contiguous_sequence_numbers(sim: "Simulation") -> None:
     done_us = min(sim.now_us, sim.inspect().done_until_us)
     records = packets(sim)
     h = history(sim)
-    reached = _reached_the_sfu(records)
+    snap = sim.inspect()
+    at_site = {p.key: p.site for p in snap.participants if p.site is not None}
+    reached = _reached_the_sfu(records, at_site)
     for (who, ssrc), spans in h.subscribed.items():
         if ssrc in h.video:
             _rewritten_in_order(records.get(f"{who}/down"), who, ssrc, h)
@@ -51,14 +53,26 @@ def contiguous_sequence_numbers(sim: "Simulation") -> None:
         j = np.maximum(i, 0)
         due = (i >= 0) & (arrival > starts[j]) & (arrival < ends[j]) & (arrival < done_us)
         if due.any():
-            _all_forwarded(records.get(f"{who}/down"), who, ssrc, h, seq[due], arrival[due])
+            _all_forwarded(_into_downlink(records, who, at_site.get(who)), who, ssrc, h, seq[due], arrival[due])
 
 
-def _reached_the_sfu(records: dict[str, dict[str, np.ndarray]]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """ssrc -> (seq, SFU arrival) of every packet an uplink delivered."""
+def _into_downlink(records: dict[str, dict[str, np.ndarray]], who: str, site: str | None) -> dict[str, np.ndarray] | None:
+    """What entered ``who``'s downlink; at a site, what entered the site's shared downlink too (its records do not
+    say for whom, so a packet lost there counts for every subscriber at the site: a weaker check)."""
+    own = records.get(f"{who}/down")
+    shared = None if site is None else records.get(f"site:{site}/down")
+    if shared is None or own is None:
+        return own if shared is None else shared
+    return {k: np.concatenate([own[k], shared[k]]) for k in ("ssrc", "seq")}
+
+
+def _reached_the_sfu(records: dict[str, dict[str, np.ndarray]],
+                     at_site: dict[str, str]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """ssrc -> (seq, SFU arrival) of every packet the last uplink of its path delivered (a site's shared uplink
+    for a participant at a site)."""
     reached: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for link, rec in records.items():
-        if not link.endswith("/up"):
+        if not link.endswith("/up") or link.rpartition("/")[0] in at_site:
             continue
         ok = rec["outcome"] == 1
         for ssrc in np.unique(rec["ssrc"][ok]).tolist():
