@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vroom.net.feedback import NOT_RECEIVED, FeedbackLog
+from vroom.net.feedback import NOT_RECEIVED, PENDING, FeedbackLog
 
 
 class OneLink:
@@ -74,3 +74,54 @@ def test_a_link_nobody_asks_about_keeps_its_packets() -> None:
     # the lost packet after link 0's newest arrival waits: it might still come
     got = log.reports({0: 1000})
     assert got[0].arrival.tolist() == [20] and log.pending(0) == 1
+
+
+pending_packet = st.tuples(st.integers(0, 2), st.integers(0, 1000), st.one_of(st.just(NOT_RECEIVED), st.integers(0, 1000)),
+                           st.booleans())
+pending_rounds = st.lists(st.tuples(st.lists(pending_packet, max_size=8), st.lists(st.booleans(), max_size=12),
+                                    st.dictionaries(st.integers(0, 2), st.integers(0, 1100), max_size=3)),
+                          min_size=1, max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pending_rounds)
+def test_pending_arrivals_are_cut_as_not_yet_arrived_until_resolved(script: list) -> None:
+    """A packet still on the later links of its path (``PENDING``) is, at a cut, one that has not arrived: the
+    report stops before it, or reports it lost behind a newer arrival (then its late arrival is forgotten). Once
+    resolved, it is cut with its arrival. The oracle keeps each link's packets in order and fills arrivals in."""
+    log = FeedbackLog()
+    waiting: dict[int, list[list[int]]] = {k: [] for k in range(3)}  # [send, arrival now known, size, ticket]
+    hidden: dict[int, int] = {}  # ticket -> the arrival it will resolve to
+    open_tickets: list[int] = []
+    for adds, resolve_mask, cutoff in script:
+        for link, send, arrival, pending in adds:
+            shown = PENDING if pending else arrival
+            tickets = log.add_pending(link, np.array([send]), np.array([shown]), np.array([100]), np.array([-1]))
+            assert (tickets[0] >= 0) == pending
+            if pending:
+                hidden[int(tickets[0])] = arrival
+                open_tickets.append(int(tickets[0]))
+            waiting[link].append([send, shown, 100, int(tickets[0])])
+        done = [t for t, r in zip(list(open_tickets), resolve_mask) if r]
+        for t in done:
+            open_tickets.remove(t)
+            log.resolve(np.array([t]), np.array([hidden[t]]))
+            for rows in waiting.values():
+                for row in rows:
+                    if row[3] == t:
+                        row[1] = hidden[t]
+        got = log.reports(cutoff)
+        for link in range(3):
+            rows = waiting[link]
+            arrived = [i for i, r in enumerate(rows) if r[1] not in (NOT_RECEIVED, PENDING) and r[1] < cutoff.get(link, -1)]
+            if link not in cutoff or not arrived:
+                assert link not in got
+                continue
+            last = arrived[-1] + 1
+            want = [r[1] if r[1] not in (NOT_RECEIVED, PENDING) and r[1] < cutoff[link] else NOT_RECEIVED
+                    for r in rows[:last]]
+            assert got[link].arrival.tolist() == want
+            assert got[link].send.tolist() == [r[0] for r in rows[:last]]
+            waiting[link] = rows[last:]
+        for link in range(3):
+            assert log.pending(link) == len(waiting[link])
