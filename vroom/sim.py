@@ -516,7 +516,7 @@ class Simulation:
         """Add a participant who connects at ``join`` (with a token minted by ``cloud``) and leaves at
         ``leave`` (or stays). ``options`` are ``connect``'s (``bandwidth_profile``, ``network_quality`` ...);
         ``nack`` and ``fec`` its loss recovery as its SDP negotiates it (``vroom.participant.check_recovery``);
-        ``site``: a site of ``add_site`` whose shared links are behind its own. A refused connect is recorded with its Twilio code; the run goes on."""
+        ``site``: an ``add_site`` site behind its own links. A refused connect is recorded (Twilio code)."""
         if not isinstance(identity, str) or not identity:
             raise ConfigError("identity", f"expected a non-empty string, got {identity!r}")
         account, room_name = cloud or self.cloud, room or self.default_room

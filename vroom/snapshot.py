@@ -24,8 +24,8 @@ from .media.rtp import KIND_AUDIO, KIND_DATA, KIND_VIDEO
 if TYPE_CHECKING:
     from .sim import Simulation
 
-__all__ = ["Snapshot", "ParticipantView", "TrackView", "LinkView", "MemberView", "SfuView", "RoomView", "SiteView", "Parts",
-           "build"]
+__all__ = ["Snapshot", "ParticipantView", "TrackView", "LinkView", "MemberView", "SfuView", "RoomView", "SiteView",
+           "Parts", "build"]
 
 
 _KIND_NAMES = {KIND_AUDIO: "audio", KIND_VIDEO: "video", KIND_DATA: "data"}

@@ -76,8 +76,8 @@ def test_a_link_nobody_asks_about_keeps_its_packets() -> None:
     assert got[0].arrival.tolist() == [20] and log.pending(0) == 1
 
 
-pending_packet = st.tuples(st.integers(0, 2), st.integers(0, 1000), st.one_of(st.just(NOT_RECEIVED), st.integers(0, 1000)),
-                           st.booleans())
+pending_packet = st.tuples(st.integers(0, 2), st.integers(0, 1000),
+                           st.one_of(st.just(NOT_RECEIVED), st.integers(0, 1000)), st.booleans())
 pending_rounds = st.lists(st.tuples(st.lists(pending_packet, max_size=8), st.lists(st.booleans(), max_size=12),
                                     st.dictionaries(st.integers(0, 2), st.integers(0, 1100), max_size=3)),
                           min_size=1, max_size=6)
@@ -113,7 +113,8 @@ def test_pending_arrivals_are_cut_as_not_yet_arrived_until_resolved(script: list
         got = log.reports(cutoff)
         for link in range(3):
             rows = waiting[link]
-            arrived = [i for i, r in enumerate(rows) if r[1] not in (NOT_RECEIVED, PENDING) and r[1] < cutoff.get(link, -1)]
+            arrived = [i for i, r in enumerate(rows)
+                       if r[1] not in (NOT_RECEIVED, PENDING) and r[1] < cutoff.get(link, -1)]
             if link not in cutoff or not arrived:
                 assert link not in got
                 continue

@@ -177,13 +177,16 @@ def summarize(sim: "RunView") -> dict[str, Any]:
         for link in (p.uplink, p.downlink):
             if link is not None:
                 links[link.name] = link.counters()
-    # a rejoin makes new links with the same names: the earlier sessions' links stay, as "<name>#<session>"
+    # a rejoin makes new links with the same names: the earlier sessions' links stay, as "<name>#<session>";
+    # a site's shared links (``site:<name>/up``) are made once
     current = {link.name: link for p in sim.participants.values() for link in (p.uplink, p.downlink)
                if link is not None}
     sessions: dict[str, int] = {}
     for link in sim.links:
         session = sessions[link.name] = sessions.get(link.name, 0) + 1
-        if current.get(link.name) is not link:
+        if link.name.startswith("site:"):
+            links[link.name] = link.counters()
+        elif current.get(link.name) is not link:
             links[f"{link.name}#{session}"] = link.counters()
     sfu = sim.sfu_node  # the SFU's counters
     out = {

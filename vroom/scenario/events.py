@@ -183,7 +183,8 @@ def _link_event(ev: dict[str, Any], value: object, path: str, identities: dict[s
         raise ConfigError(apath, f"expected '<identity>/up', '<identity>/down' or 'site:<site>/up', got {short(value)}")
     site = value[len("site:"):].rpartition("/")[0] if value.startswith("site:") else None
     if site is not None and site not in sites:
-        raise ConfigError(apath, f"expected a site from 'sites' ({', '.join(sites) or 'none defined'}), got {short(site)}")
+        names = ", ".join(sites) or "none defined"
+        raise ConfigError(apath, f"expected a site from 'sites' ({names}), got {short(site)}")
     owner = None if site is not None else _who(value.rpartition("/")[0], apath, identities)
     if "set" not in ev:
         raise ConfigError(join_path(path, "set"), "required: the link fields to change, like {rate: 300kbps}")

@@ -56,7 +56,8 @@ def contiguous_sequence_numbers(sim: "Simulation") -> None:
             _all_forwarded(_into_downlink(records, who, at_site.get(who)), who, ssrc, h, seq[due], arrival[due])
 
 
-def _into_downlink(records: dict[str, dict[str, np.ndarray]], who: str, site: str | None) -> dict[str, np.ndarray] | None:
+def _into_downlink(records: dict[str, dict[str, np.ndarray]], who: str,
+                   site: str | None) -> dict[str, np.ndarray] | None:
     """What entered ``who``'s downlink; at a site, what entered the site's shared downlink too (its records do not
     say for whom, so a packet lost there counts for every subscriber at the site: a weaker check)."""
     own = records.get(f"{who}/down")
