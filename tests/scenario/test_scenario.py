@@ -114,6 +114,11 @@ def test_random_join_times_stay_in_their_range():
     ("events", [{"at": "5s", "link": "bob/down", "set": {"rate": "x"}}], "events[0].set.rate: expected a rate"),
     ("events", [{"at": "5s", "mute": "bob/screen"}], "events[0].mute: 'bob' publishes no track named 'screen'"),
     ("events", [{"at": "5s", "disconnect": "bob", "mute": "bob/audio"}], "events[0]: expected exactly one action"),
+    ("participants[1].site", "cafe", "participants[1].site: expected a site name from 'sites' (none defined), got 'cafe'"),
+    ("sites", {"cafe": {"up": {"rate": "1Mbps"}}}, "sites.cafe.down: required"),
+    ("sites", {"cafe": "attic"}, "sites.cafe: expected a network profile name (office), got 'attic'"),
+    ("events", [{"at": "5s", "link": "site:attic/up", "set": {"rate": "1Mbps"}}],
+     "events[0].link: expected a site from 'sites' (none defined), got 'attic'"),
 ])
 def test_errors_name_the_file_the_path_and_the_expectation(tmp_path, path, value, message):
     with pytest.raises(ScenarioError) as err:
@@ -171,3 +176,19 @@ def test_trace_in_a_link_event_is_read_relative_to_the_scenario(tmp_path, monkey
     sim.run(2)
     assert sim.link("bob/down").config.trace is not None
     assert [r.fields["trace"] for r in sim.trace.of_kind("link-changed")] == ["MahimahiTrace('cell.down', 2 opportunities)"]
+
+
+def test_participants_at_a_site_share_its_links(tmp_path):
+    """``sites`` and ``participants[].site``: the site's links are made once, the members' paths go through them, and
+    an event changes a site's link whoever is connected."""
+    data = with_("sites", {"cafe": "office"})
+    data["participants"][1]["site"] = data["participants"][2]["site"] = "cafe"
+    data["events"] = [{"at": "2s", "link": "site:cafe/down", "set": {"rate": "2Mbps"}}]
+    sc = load(tmp_path, data)
+    assert [p.site for p in sc.participants] == [None, "cafe", "cafe", "cafe", None]
+    sim = sc.run(duration=3)
+    site = sim.inspect().sites[0]
+    assert site.members == ("bob", "guest-0", "guest-1")
+    assert site.up.packets_in > 0 and site.down.packets_in > 0
+    assert sim.link("site:cafe/down").config.rate_bps == 2_000_000
+    assert sim.scenario_dict()["sites"] == {"cafe": {"up": {"rate": "5000000bps"}, "down": {"rate": "20000000bps"}}}
