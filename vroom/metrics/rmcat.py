@@ -255,8 +255,10 @@ class LinkMeter:
 
     def _read(self) -> None:
         sim = self.sim
-        p = sim.participants.get(self.link.rpartition("/")[0])  # by key, which is never ambiguous
-        obj = None if p is None else {"up": p.uplink, "down": p.downlink}.get(self._direction)
+        site = self.link.startswith("site:")  # a site's shared link: made once, no one sender's estimate
+        p = None if site else sim.participants.get(self.link.rpartition("/")[0])  # by key, never ambiguous
+        obj = sim.link(self.link) if site else None if p is None else \
+            {"up": p.uplink, "down": p.downlink}.get(self._direction)
         if obj is not self._obj:
             if self._obj is not None:
                 self._base = (self._base[0] + self._obj.bytes_in, self._base[1] + self._obj.packets_in)
@@ -264,7 +266,7 @@ class LinkMeter:
         b, p = self._base
         if obj is not None:
             b, p = b + obj.bytes_in, p + obj.packets_in
-        est = sim.estimator(self.link)
+        est = None if site else sim.estimator(self.link)
         self.t_us.append(sim.now_us)
         self.bytes_in.append(b)
         self.packets_in.append(p)
