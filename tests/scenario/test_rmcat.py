@@ -237,3 +237,36 @@ def test_5_4_report(case_5_4, record_property):
     print(m.table())
     received = sum(m.flows_bps.values())
     assert received <= 3.5e6 * 1.01  # what came through the bottleneck, bar what sat in its queue at the start
+
+
+# What "converge to about a third each, newcomers get a share fast, no starvation" (RFC 8867 §5.4) is measured by here.
+# The bars below are vroom's reading of the RFC's words, with the 5.1 case's bars for utilisation and delay.
+FAIR_BPS = 3.5e6 / 3
+
+
+def test_5_4_uses_at_least_80_percent_of_the_bottleneck_with_p95_queuing_at_most_150_ms(case_5_4):
+    """The 5.1 bars, on the shared link: three flows together fill it without a standing queue."""
+    m = case_5_4[1]
+    assert m.utilisation >= 0.80
+    assert m.queue_delay_p95_ms <= 150
+
+
+def test_5_4_no_flow_starves(case_5_4):
+    """Over the steady state (60-120 s) every flow gets at least a third of its fair share (3.5 Mbps / 3)."""
+    m = case_5_4[1]
+    assert min(m.flows_bps.values()) >= FAIR_BPS / 3
+
+
+def test_5_4_a_newcomer_gets_a_share_within_20_s(case_5_4):
+    """In the 20 s after it starts, a new flow averages at least a third of the fair share it is owed then."""
+    sim = case_5_4[0]
+    assert flow_rates(sim, "receiver", 20, 40)["flow-2/video"] >= 3.5e6 / 2 / 3
+    assert flow_rates(sim, "receiver", 40, 60)["flow-3/video"] >= FAIR_BPS / 3
+
+
+@pytest.mark.xfail(strict=True, reason="GCC's flows do not equalise within 60 s here: Jain's index over 60-120 s is "
+                                       "0.888 at the scenario's seed (0.75-0.88 at seeds 1-3); the first flow keeps "
+                                       "more (docs/bandwidth-estimation.md)")
+def test_5_4_converges_to_about_a_third_each(case_5_4):
+    """Jain's index over the steady state at least 0.9 (a 2:1:1 split gives 0.89)."""
+    assert case_5_4[1].jain >= 0.9
