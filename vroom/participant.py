@@ -86,6 +86,8 @@ class Participant:
     uplink: Link | None = None
     downlink: Link | None = None
     site: "Site | None" = None  # the site whose shared links are behind its own, if any
+    location: str | None = None  # where it is (``vroom.regions``; at a site, the site's), None: next to the SFU
+    backbone_us: int = 0  # one way between its last link and its room's SFU, set when it joins
     publications: list[Publication] = field(default_factory=list)
     error: dict[str, Any] | None = None
     joined_at: int | None = None

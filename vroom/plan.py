@@ -26,7 +26,8 @@ def scenario_dict(*, name: str, seed: int, now_us: int, room: str, sfu: dict[str
         "duration": f"{max(now_us, 1_000_000)}us",
         "room": {"unique_name": room},
         "sfu": sfu,
-        **({"sites": {k: {"up": s.network.up.to_spec(), "down": s.network.down.to_spec()}
+        **({"sites": {k: {"up": s.network.up.to_spec(), "down": s.network.down.to_spec(),
+                          **({} if s.location is None else {"location": s.location})}
                       for k, s in sites.items()}} if sites else {}),
         "participants": [dict(entry) for entry in plan],
     }

@@ -25,6 +25,7 @@ from .control.tokens import verify_token
 from .media.tracks import parse_publish
 from .network import Network
 from .participant import Keys, Participant, Publication
+from .regions import backbone_us, check_location, nearest_region
 from .rng import Draws
 from .site import Site
 
@@ -97,6 +98,7 @@ class Sessions:
         self._recordings = recordings
         self._media_service = media_service
         self.sites: dict[str, Site] = {}  # by name, in the order they were added
+        self.sfu_regions: dict[str, str] = {}  # room SID -> the region a gll room's SFU is in, once decided
 
     @property
     def now_us(self) -> int:
@@ -180,9 +182,10 @@ class Sessions:
         p.downlink = self.make_link(f"{p.key}/down", net.down)
         if p.site is not None and p.key not in p.site.members:
             p.site.members.append(p.key)
+        located = self._backbone(p, room)
         client = p.client = self.clients.open(self._model, record, options)
         self.trace.record(now, "participant-connected", **p.named(), room=room.unique_name,
-                          room_sid=room.sid, participant_sid=record.sid)
+                          room_sid=room.sid, participant_sid=record.sid, **located)
         cloud.event(room, "participant-connected", participant=record)
         for other in room.connected:  # the newcomer is shown what the others publish
             if other is not record and self.directory.participant(other.sid) is not None:
@@ -204,17 +207,39 @@ class Sessions:
                                   message=exc.message)
         return client
 
-    def add_site(self, name: object, network: "Network | dict[str, Any]") -> Site:
+    def _backbone(self, p: Participant, room: "RoomRecord") -> dict[str, Any]:
+        """Set ``p``'s backbone delay to its room's SFU (``vroom.regions``); the trace fields that say so."""
+        location = p.site.location if p.site is not None else p.location
+        if location is None:
+            return {}
+        region = room.media_region
+        if region == "gll":  # the region nearest the first participant who connects with a location
+            region = self.sfu_regions.setdefault(room.sid, nearest_region(location))
+        one_way = backbone_us(location, region)
+        p.backbone_us = one_way or 0  # None: no figures for that region (the trace says backbone_ms: null)
+        return {"location": location, "media_region": region, "backbone_ms": None if one_way is None else one_way / 1000}
+
+    def add_site(self, name: object, network: "Network | dict[str, Any]", location: object = None) -> Site:
         """A site and its two shared links, ``site:<name>/up`` and ``site:<name>/down``."""
         if not isinstance(name, str) or not name or "/" in name:
             raise ConfigError("site", f"expected a site name without '/', got {name!r}")
         if name in self.sites:
             raise ConfigError("site", f"a site named {name!r} exists already")
         net = Network.from_spec(network, "network")
+        where = check_location(location)
         site = Site(name, self.make_link(f"site:{name}/up", net.up), self.make_link(f"site:{name}/down", net.down),
-                    net)
+                    net, location=where)
         self.sites[name] = site
         return site
+
+    def place(self, site: object, location: object) -> dict[str, Any]:
+        """Where a new participant is: its site (by name) and its location, checked (``Participant``'s fields)."""
+        at = None if site is None else self.site(site)
+        where = check_location(location)
+        if at is not None and where is not None and where != at.location:
+            raise ConfigError("location", f"a participant at site {at.name!r} is where the site is "
+                                          f"({at.location}), got {where!r}")
+        return {"site": at, "location": where if at is None else at.location}
 
     def site(self, name: object, path: str = "site") -> Site:
         if not isinstance(name, str) or name not in self.sites:

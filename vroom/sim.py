@@ -477,9 +477,9 @@ class Simulation:
         ``participant()`` takes it), or a site's: ``"site:cafe/up"``."""
         return self.sessions.link(name)
 
-    def add_site(self, name: str, network: Network | dict[str, Any]) -> Site:
+    def add_site(self, name: str, network: Network | dict[str, Any], location: str | None = None) -> Site:
         """A site whose shared links (``network``'s up and down) are behind its participants' own (``vroom.site``)."""
-        return self.sessions.add_site(name, network)
+        return self.sessions.add_site(name, network, location)
 
     @property
     def links(self) -> tuple[Link, ...]:
@@ -512,11 +512,11 @@ class Simulation:
                         publish: Iterable[Any] | None = ("audio", "video"), join: object = 0,
                         leave: object = None, room: str | None = None, cloud: Cloud | None = None,
                         token: Any = None, options: dict[str, Any] | None = None, nack: bool = True,
-                        fec: bool = True, site: str | None = None) -> Participant:
+                        fec: bool = True, site: str | None = None, location: str | None = None) -> Participant:
         """Add a participant who connects at ``join`` (with a token minted by ``cloud``) and leaves at
         ``leave`` (or stays). ``options`` are ``connect``'s (``bandwidth_profile``, ``network_quality`` ...);
         ``nack`` and ``fec`` its loss recovery as its SDP negotiates it (``vroom.participant.check_recovery``);
-        ``site``: an ``add_site`` site behind its own links. A refused connect is recorded (Twilio code)."""
+        ``site``, ``location``: where it is (``vroom.site``, ``vroom.regions``). A refusal is recorded (Twilio code)."""
         if not isinstance(identity, str) or not identity:
             raise ConfigError("identity", f"expected a non-empty string, got {identity!r}")
         account, room_name = cloud or self.cloud, room or self.default_room
@@ -531,14 +531,14 @@ class Simulation:
         if leave_us is not None and leave_us <= join_us:
             raise ConfigError("leave", f"expected a time after join ({join_us / 1e6}s), got {leave!r}")
         options, recovery = check_connect_options(options), check_recovery(nack, fec)
-        at = None if site is None else self.sessions.site(site)
-        p = Participant(identity, room_name, account=self.accounts.index(account) + 1, site=at, **recovery)
+        where = self.sessions.place(site, location)
+        p = Participant(identity, room_name, account=self.accounts.index(account) + 1, **where, **recovery)
         self._keys.add(p)
         self.plan.append({"identity": identity, "network": {"up": net.up.to_spec(), "down": net.down.to_spec()},
                           "publish": [publish_item(t) for t in tracks], "join": f"{join_us}us",
                           **({} if leave_us is None else {"leave": f"{leave_us}us"}),
-                          **({} if room is None else {"room": room}), **({} if site is None else {"site": site}),
-                          **options,
+                          **({} if room is None else {"room": room}), **options,
+                          **{k: v for k, v in (("site", site), ("location", location)) if v is not None},
                           **{k: v for k, v in recovery.items() if not v}})  # the defaults left out, as before
         self.schedule(join_us, lambda: self._join(p, account, net, tracks, token, options))
         if leave_us is not None:

@@ -25,6 +25,7 @@ class Site:
     down: Link  # from the cloud to the site
     network: Network  # the links' configurations it was made with
     members: list[str] = field(default_factory=list)  # the keys of the participants attached there, in order
+    location: str | None = None  # where it is (``vroom.regions``): its members' location
 
     def __repr__(self) -> str:
         return f"<Site {self.name}: {len(self.members)} participants>"

@@ -124,6 +124,8 @@ class ParticipantView:
     """The SFU track indices routed to it now."""
     current: bool
     """``sim.participants`` holds it under its key (False: an earlier session, replaced by a rejoin)."""
+    backbone_us: int = 0
+    """One way between its last link and its room's SFU (``vroom.regions``; 0: next to the SFU)."""
 
     @property
     def connected(self) -> bool:
@@ -186,6 +188,8 @@ class SfuView:
     """Room SID -> the member its detector named last (may have left within one decision interval)."""
     received: tuple[np.ndarray, np.ndarray]
     """(subscriber, track) of every subscription delivered to, and of every delivery still queued."""
+    on_the_backbone: int = 0
+    """Copies the SFU sent that have not entered their first downlink yet (``vroom.regions``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +329,7 @@ def _participant(sim: "Simulation", p: Any, links: tuple[LinkView, ...], serial:
         None if p.uplink is None else links[serial[id(p.uplink)]],
         None if p.downlink is None else links[serial[id(p.downlink)]], None if p.site is None else p.site.name,
         tuple(by_track[pub.track] for pub in p.publications if pub.track in by_track), subscriptions,
-        sim.participants.get(p.key) is p)
+        sim.participants.get(p.key) is p, p.backbone_us)
 
 
 def _sfu(sim: "Simulation", parts: Parts) -> SfuView:
@@ -346,7 +350,8 @@ def _sfu(sim: "Simulation", parts: Parts) -> SfuView:
         tuple(members), _frozen(sfu.route),
         _frozen(sfu.forwarder.current),
         MappingProxyType({room: tuple(present) for room, present in sfu.rooms.items()}),
-        MappingProxyType(dict(sfu.max_participants)), MappingProxyType(dict(parts.dominant)), (subs, tracks))
+        MappingProxyType(dict(sfu.max_participants)), MappingProxyType(dict(parts.dominant)), (subs, tracks),
+        sim.datapath.on_the_backbone())
 
 
 def _rooms(sim: "Simulation") -> tuple[RoomView, ...]:

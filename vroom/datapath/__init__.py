@@ -142,6 +142,11 @@ class DataPath:
         down (``datapath.sites``)."""
         return self.engine.waiting_at_sites()
 
+    def on_the_backbone(self) -> int:
+        """Copies the SFU sent that have not entered their first downlink yet: they cross the backbone between
+        the SFU's region and their subscriber's location first (``vroom.regions``)."""
+        return self.engine.on_the_backbone()
+
     def _epoch(self, until: int) -> None:
         out = self._emitted
         for p in self.members:

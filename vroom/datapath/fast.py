@@ -67,6 +67,10 @@ class FastEngine:
         downlink delivered that wait for an access downlink."""
         return self.sites.waiting()
 
+    def on_the_backbone(self) -> int:
+        """Copies the SFU sent that have not entered their first downlink yet (``vroom.regions``)."""
+        return self.sites.on_the_backbone()
+
     def to_sfu(self, b: PacketBatch) -> None:
         """Packets that enter at the SFU (its own probe padding), at ``t_sfu``."""
         self.ingress.push(b)
@@ -92,6 +96,8 @@ class FastEngine:
         egress = self._with_rtcp_down(egress, until)
         if egress is not None:
             self._downlinks(egress, until)
+        if self.sites.entry:
+            self._site_downlinks(until)
         if self.sites.down:
             self._access_downlinks(until)
 
@@ -186,6 +192,8 @@ class FastEngine:
         ar = arrival[row, col]
         ok = oc == DELIVERED
         via = ok & self.sites.behind()[e["member"]] if self.sites.any() else None
+        if via is not None:  # the backbone after the path's last link (vroom.regions)
+            ar = np.where(ok & ~via, ar + self.sites.backbone()[e["member"]], ar)
         feedback = self.hops.feedback
         if feedback is not None:  # each link's packets in FIFO order (``col``); RTCP has no transport-wide seq
             media = (e["flags"] & FLAG_RTCP) == 0
@@ -223,10 +231,11 @@ class FastEngine:
             self.hops.record([link], first, self.hops.ssrc(b)[None, :], b["seq"][None, :], outcome, arrival,
                              np.ones((1, len(b)), bool), t[None, :])
             ok = outcome[0] == DELIVERED
+            ar = np.where(ok, arrival[0] + self.sites.backbone()[b["member"]], arrival[0])  # then the backbone
             if feedback is not None:
                 pending = tickets >= 0
-                feedback.resolve(tickets[pending], np.where(ok, arrival[0], NOT_RECEIVED)[pending])
-            self._up_fates(b, ok, arrival[0], until)
+                feedback.resolve(tickets[pending], np.where(ok, ar, NOT_RECEIVED)[pending])
+            self._up_fates(b, ok, ar, until)
 
     def _up_fates(self, e: PacketBatch, ok: np.ndarray, ar: np.ndarray, until: int) -> None:
         """Packets whose uplink path is done: ``ok`` ones reached the SFU at ``ar``; lost reliable data is sent
@@ -251,9 +260,9 @@ class FastEngine:
         """The SFU's egress down every subscriber's downlink at once, or, for a subscriber at a site, the site's
         shared downlink first; deliveries to the receivers (a vectorised kernel)."""
         if self.sites.any():
-            at_site = self.sites.behind()[out.rows]
+            at_site = self.sites.indirect()[out.rows]
             if at_site.any():
-                self._site_downlinks(out, at_site, until)
+                self._indirect_downlinks(out, at_site)
                 if at_site.all():
                     return
                 out = Egress(out.batch, [p for p, s in zip(out.subscribers, at_site.tolist()) if not s],
@@ -276,28 +285,46 @@ class FastEngine:
                                    b["probe"][c_idx[media]])
         self._down_fates(b, c_idx, rows[r_idx], np.take(out_seq, cells), oc, ar, until)
 
-    def _site_downlinks(self, out: Egress, at_site: np.ndarray, until: int) -> None:
-        """The copies for subscribers at a site down the site's shared downlink, packet after packet (each to its
-        subscribers in member order); then what reaches each access downlink before ``until``."""
+    def _indirect_downlinks(self, out: Egress, indirect: np.ndarray) -> None:
+        """The copies for subscribers at a site or behind a backbone, packet after packet (each to its subscribers in
+        member order), to wait for their first link: the site's shared downlink, or their own after the backbone
+        (whose feedback entry is made now, as the SFU sends)."""
         b = out.batch
-        col, k = np.nonzero(out.valid[at_site].T)  # column-major: the SFU's sending order
-        sub_rows = np.flatnonzero(at_site)[k]
+        col, k = np.nonzero(out.valid[indirect].T)  # column-major: the SFU's sending order
+        sub_rows = np.flatnonzero(indirect)[k]
         copies = b.take(col)
         copies["target"] = out.rows[sub_rows]
         copies["seq"] = out.seq[sub_rows, col]
-        sites = [out.subscribers[r].site for r in sub_rows.tolist()]
-        names = np.array([s.name for s in sites])  # type: ignore[union-attr]
+        enter = copies["t_sfu"] + self.sites.backbone()[copies["target"]]
+        at_site = self.sites.behind()[copies["target"]]
+        tickets = np.full(len(copies), -1, np.int64)
         feedback = self.hops.feedback
-        for name in dict.fromkeys(names.tolist()):
-            mine = np.flatnonzero(names == name)
-            c = copies.take(mine)
-            site = sites[int(mine[0])]
-            link = site.down  # type: ignore[union-attr]
+        if feedback is not None and not at_site.all():
+            own = ~at_site & ((copies["flags"] & FLAG_RTCP) == 0)
+            ids = self.hops.ids([self.members[m].downlink for m in copies["target"][own].tolist()])  # type: ignore[misc]
+            tickets[own] = feedback.add_pending(ids, copies["t_sfu"][own], np.full(len(ids), PENDING),
+                                                copies["size"][own], copies["probe"][own])
+        for m in dict.fromkeys(copies["target"].tolist()):
+            mine = np.flatnonzero(copies["target"] == m)
+            site = self.members[m].site
+            queue = self.sites.down_queue(m) if site is None else self.sites.entry_queue(site)
+            queue.push(copies.take(mine), enter[mine], tickets[mine])
+
+    def _site_downlinks(self, until: int) -> None:
+        """What reaches each site's shared downlink before ``until``, through it, in the order it arrives; then
+        each copy waits for its subscriber's access downlink."""
+        feedback = self.hops.feedback
+        for name, queue in self.sites.entry.items():
+            due = queue.take_due(until)
+            if due is None:
+                continue
+            c, t, _ = due
+            link = self.sites.site[name].down
             one = np.ones((1, len(c)), bool)
             first = np.array([link.packets_in], np.int64)
-            outcome, arrival = transmit([link], c["t_sfu"][None, :], c["size"][None, :], one)
+            outcome, arrival = transmit([link], t[None, :], c["size"][None, :], one)
             self.hops.record([link], first, self.hops.ssrc(c, rewritten=True)[None, :], c["seq"][None, :], outcome,
-                             arrival, one, c["t_sfu"][None, :])
+                             arrival, one, t[None, :])
             ok, ar = outcome[0] == DELIVERED, arrival[0]
             tickets = np.full(len(c), -1, np.int64)
             if feedback is not None:  # the path's entry, on the subscriber's access link, resolved after it

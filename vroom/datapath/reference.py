@@ -27,11 +27,12 @@ if TYPE_CHECKING:
     from ..media.receiver import Receivers
     from ..participant import Participant
 
-__all__ = ["ReferenceEngine", "UPLINK", "AT_SFU", "DELIVER", "SITE_UP", "SITE_DOWN"]
+__all__ = ["ReferenceEngine", "UPLINK", "AT_SFU", "DELIVER", "SITE_UP", "SITE_DOWN", "ENTER_DOWN"]
 
 #: The hops of an event, in the order ties are broken: into an access uplink, at the SFU, to a receiver, into
-#: a site's shared uplink, into an access downlink after a site's shared downlink.
-UPLINK, AT_SFU, DELIVER, SITE_UP, SITE_DOWN = 0, 1, 2, 3, 4
+#: a site's shared uplink, into an access downlink after a site's shared downlink, into the first downlink after
+#: the backbone (``vroom.regions``).
+UPLINK, AT_SFU, DELIVER, SITE_UP, SITE_DOWN, ENTER_DOWN = 0, 1, 2, 3, 4, 5
 _DELIVERY_COLUMNS = ("sub", "track", "kind", "seq", "ts", "t", "t_up", "arrival", "frame", "nfr", "size", "layer",
                      "flags")
 
@@ -68,6 +69,10 @@ class ReferenceEngine:
                 out[site.name] = (up + 1, down) if e[1] == SITE_UP else (up, down + 1)  # type: ignore[union-attr]
         return out
 
+    def on_the_backbone(self) -> int:
+        """Copies the SFU sent that have not entered their first downlink yet."""
+        return sum(1 for e in self.events if e[1] == ENTER_DOWN)
+
     def to_sfu(self, b: PacketBatch) -> None:
         """Packets that enter at the SFU (its own probe padding), at ``t``."""
         for pkt in b.rows():
@@ -95,6 +100,10 @@ class ReferenceEngine:
                 self._site_up(t, uid, attempt, pkt)
             elif kind == SITE_DOWN:
                 self._site_down(t, attempt, target, pkt)
+            elif kind == ENTER_DOWN:
+                p = self.members[target]
+                ticket, t_sent, out_seq = pkt.pop("ticket"), pkt.pop("t_sent"), pkt.pop("out_seq")
+                self._enter_down(p, pkt, t, t_sent, attempt, out_seq, ticket)
             elif not pkt["flags"] & FLAG_PADDING:  # a probe is never delivered to a receiver
                 self._delivered(t, target, pkt)
         if self._deliveries:
@@ -168,15 +177,20 @@ class ReferenceEngine:
             ticket = -1 if pkt["flags"] & FLAG_RTCP else self.hops.log_pending_one(link, pkt, t)  # type: ignore[arg-type]
             heapq.heappush(self.events, (arrival, SITE_UP, uid, attempt, -1, {**pkt, "ticket": ticket, "t_in": t}))
             return
+        if outcome == DELIVERED:
+            arrival += p.backbone_us  # the backbone to the SFU's region
         if not pkt["flags"] & FLAG_RTCP:  # RTCP has no transport-wide seq
             self.hops.log_one(link, pkt, t, outcome, arrival)  # type: ignore[arg-type]
         self._up_fate(t, uid, attempt, pkt, outcome, arrival)
 
     def _site_up(self, t: int, uid: int, attempt: int, pkt: dict[str, Any]) -> None:
         ticket, t_in = pkt.pop("ticket"), pkt.pop("t_in")
-        link = self.members[pkt["member"]].site.up  # type: ignore[union-attr]
+        p = self.members[pkt["member"]]
+        link = p.site.up  # type: ignore[union-attr]
         outcome, arrival = link.send(t, pkt["size"])
         self.hops.record_one(link, pkt, outcome, arrival, t, pkt["seq"])
+        if outcome == DELIVERED:
+            arrival += p.backbone_us
         if ticket >= 0:
             self.hops.resolve_one(ticket, outcome, arrival)
         self._up_fate(t_in, uid, attempt, pkt, outcome, arrival)  # type: ignore[arg-type]
@@ -195,23 +209,38 @@ class ReferenceEngine:
             heapq.heappush(self.events, (t + int(rto_us(np.int64(attempt + 1))), UPLINK, uid, attempt + 1, -1, pkt))
 
     def _send_down(self, p: "Participant", pkt: PacketRow, t: int, attempt: int, out_seq: int) -> None:
+        if p.backbone_us:  # the backbone first; the feedback entry of a path without a site is made as it leaves
+            ticket = -1 if pkt["flags"] & FLAG_RTCP or p.site is not None else \
+                self.hops.log_pending_one(p.downlink, pkt, t)  # type: ignore[arg-type]
+            heapq.heappush(self.events, (t + p.backbone_us, ENTER_DOWN, pkt["uid"], attempt, p.index,
+                                         {**pkt, "ticket": ticket, "t_sent": t, "out_seq": out_seq}))
+            return
+        self._enter_down(p, pkt, t, t, attempt, out_seq, None)
+
+    def _enter_down(self, p: "Participant", pkt: PacketRow, t: int, t_sent: int, attempt: int, out_seq: int,
+                    ticket: int | None) -> None:
+        """A copy the SFU sent at ``t_sent`` enters its first downlink at ``t``: its site's shared link, or its own
+        (``ticket``: its feedback entry, made as it left; None: none yet)."""
         if p.site is not None:  # the site's shared downlink first
             link = p.site.down
             outcome, arrival = link.send(t, pkt["size"])
             self.hops.record_one(link, pkt, outcome, arrival, t, out_seq, rewritten=True)  # type: ignore[arg-type]
             ticket = -1 if pkt["flags"] & FLAG_RTCP else \
-                self.hops.log_pending_one(p.downlink, pkt, t, outcome)  # type: ignore[arg-type]
+                self.hops.log_pending_one(p.downlink, pkt, t_sent, outcome)  # type: ignore[arg-type]
             if outcome == DELIVERED:
                 heapq.heappush(self.events, (arrival, SITE_DOWN, pkt["uid"], attempt, p.index,
-                                             {**pkt, "ticket": ticket, "t_sent": t, "out_seq": out_seq}))
+                                             {**pkt, "ticket": ticket, "t_sent": t_sent, "out_seq": out_seq}))
             else:
-                self._down_fate(p, pkt, t, attempt, out_seq, outcome, arrival)
+                self._down_fate(p, pkt, t_sent, attempt, out_seq, outcome, arrival)
             return
         outcome, arrival = p.downlink.send(t, pkt["size"])  # type: ignore[union-attr]
         self.hops.record_one(p.downlink, pkt, outcome, arrival, t, out_seq, rewritten=True)  # type: ignore[arg-type]
-        if not pkt["flags"] & FLAG_RTCP:  # RTCP has no transport-wide seq
-            self.hops.log_one(p.downlink, pkt, t, outcome, arrival)  # type: ignore[arg-type]
-        self._down_fate(p, pkt, t, attempt, out_seq, outcome, arrival)
+        if ticket is not None:
+            if ticket >= 0:
+                self.hops.resolve_one(ticket, outcome, arrival)
+        elif not pkt["flags"] & FLAG_RTCP:  # RTCP has no transport-wide seq
+            self.hops.log_one(p.downlink, pkt, t_sent, outcome, arrival)  # type: ignore[arg-type]
+        self._down_fate(p, pkt, t_sent, attempt, out_seq, outcome, arrival)
 
     def _site_down(self, t: int, attempt: int, target: int, pkt: dict[str, Any]) -> None:
         ticket, t_sent, out_seq = pkt.pop("ticket"), pkt.pop("t_sent"), pkt.pop("out_seq")

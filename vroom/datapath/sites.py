@@ -71,24 +71,48 @@ class HopQueue:
 
 
 class SitePaths:
-    """Which members reach the SFU through a site, and the packets waiting for each path's next link: the
-    sites' shared uplinks (by site), the members' access downlinks (by member)."""
+    """Which members reach the SFU through a site or a backbone, and the packets waiting for each path's next
+    link: the sites' shared uplinks and downlinks (by site), the members' access downlinks (by member)."""
 
     def __init__(self, members: list["Participant"]) -> None:
         self.members = members  # by SFU member index
         self.up: dict[str, HopQueue] = {}  # site name -> what waits for its shared uplink
+        self.entry: dict[str, HopQueue] = {}  # site name -> what waits for its shared downlink
         self.site: dict[str, "Site"] = {}  # site name -> the site, in the order packets first reached one
         self.down: dict[int, HopQueue] = {}  # member -> what waits for its access downlink
         self._behind = np.zeros(0, bool)
+        self._backbone = np.zeros(0, np.int64)
+
+    def _sync(self) -> None:
+        if len(self._behind) != len(self.members):  # a member's site and backbone are set when it joins
+            self._behind = np.array([p.site is not None for p in self.members], bool)
+            self._backbone = np.array([p.backbone_us for p in self.members], np.int64)
 
     def behind(self) -> np.ndarray:
-        """Per member index: it is at a site. (A member's site is set when it joins.)"""
-        if len(self._behind) != len(self.members):
-            self._behind = np.array([p.site is not None for p in self.members], bool)
+        """Per member index: it is at a site."""
+        self._sync()
         return self._behind
 
+    def backbone(self) -> np.ndarray:
+        """Per member index: the one-way backbone delay between its last link and the SFU, µs (``vroom.regions``)."""
+        self._sync()
+        return self._backbone
+
+    def indirect(self) -> np.ndarray:
+        """Per member index: its copies wait before their first downlink (a site's link, or a backbone)."""
+        self._sync()
+        return self._behind | (self._backbone > 0)
+
     def any(self) -> bool:
-        return bool(self.behind().any())
+        """Some member's path has more than its own two links."""
+        self._sync()
+        return bool(self._behind.any() or self._backbone.any())
+
+    def entry_queue(self, site: "Site") -> HopQueue:
+        if site.name not in self.entry:
+            self.entry[site.name] = HopQueue()
+            self.site[site.name] = site
+        return self.entry[site.name]
 
     def up_queue(self, site: "Site") -> HopQueue:
         if site.name not in self.up:
@@ -100,6 +124,11 @@ class SitePaths:
         if member not in self.down:
             self.down[member] = HopQueue()
         return self.down[member]
+
+    def on_the_backbone(self) -> int:
+        """Copies the SFU sent that have not entered their first downlink yet (the backbone's delay)."""
+        return sum(len(q) for q in self.entry.values()) + \
+            sum(len(q) for m, q in self.down.items() if self.members[m].site is None)
 
     def waiting(self) -> dict[str, tuple[int, int]]:
         """Per site: packets waiting for its shared uplink, and for its members' access downlinks."""

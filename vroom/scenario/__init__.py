@@ -39,6 +39,7 @@ class ParticipantPlan:
     options: dict[str, Any] = field(default_factory=dict)  # connect options (bandwidth_profile ...)
     recovery: dict[str, bool] = field(default_factory=dict)  # nack, fec (vroom.participant.check_recovery)
     site: str | None = None  # the site (``sites``) whose shared links are behind its own
+    location: str | None = None  # where it is (``vroom.regions``)
 
 
 @dataclass
@@ -52,7 +53,7 @@ class Scenario:
     description: str = ""
     room: str = "room"
     max_participants: int = MAX_PARTICIPANTS
-    sites: dict[str, Network] = field(default_factory=dict)  # by name: each site's shared links
+    sites: dict[str, tuple[Network, str | None]] = field(default_factory=dict)  # by name: shared links, location
     participants: list[ParticipantPlan] = field(default_factory=list)
     events: list[tuple[int, str, Callable[[Simulation], None]]] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
@@ -90,8 +91,8 @@ class Scenario:
         # the scenario's room waits the longest Twilio allows (60 min) before ending unused or empty
         sim.cloud.create_room(unique_name=self.room, max_participants=self.max_participants,
                               empty_room_timeout=60, unused_room_timeout=60)
-        for name, network in self.sites.items():
-            sim.add_site(name, network)
+        for name, (network, location) in self.sites.items():
+            sim.add_site(name, network, location)
         times = RandomStreams(sim.seed)
         for plan in self.participants:
             rng = times.stream(f"scenario/{plan.identity}/times")
@@ -99,7 +100,7 @@ class Scenario:
             leave = None if plan.leave is None else max(_draw_time(plan.leave, rng), join + 1)
             sim.add_participant(plan.identity, network=plan.network, publish=plan.publish, join=join / 1e6,
                                 leave=None if leave is None else leave / 1e6, room=plan.room, token=plan.token,
-                                options=plan.options, site=plan.site, **plan.recovery)
+                                options=plan.options, site=plan.site, location=plan.location, **plan.recovery)
         for n, (at, _, action) in enumerate(self.events):
             when = _draw_time(at, times.stream(f"scenario/events/{n}"))
             sim.at(when / 1e6, lambda action=action: action(sim))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from ..errors import ConfigError, join_path, short
 from ..media.tracks import parse_publish
 from ..network import CONNECT_OPTIONS, Network, check_connect_options
+from ..regions import check_location
 from ..participant import RECOVERY_OPTIONS, check_recovery
 from ..units import format_duration
 from .events import event, rest_events
@@ -23,7 +24,7 @@ __all__ = ["parse", "TOP_FIELDS", "PARTICIPANT_FIELDS", "SFU_FIELDS", "ROOM_FIEL
 
 TOP_FIELDS = ("name", "description", "seed", "duration", "room", "sfu", "networks", "sites", "participants",
               "events")
-PARTICIPANT_FIELDS = ("identity", "count", "network", "site", "join", "leave", "publish", "room", "token",
+PARTICIPANT_FIELDS = ("identity", "count", "network", "site", "location", "join", "leave", "publish", "room", "token",
                       "bandwidth_profile", "preferred_video_codecs", "dominant_speaker", "network_quality",
                       "automatic_subscription", "preferred_audio_codecs", "max_audio_bitrate", "max_video_bitrate",
                       "notify_warnings", "logger_name", "log_level", *RECOVERY_OPTIONS)
@@ -65,7 +66,11 @@ def parse(data: object, file: str, base_dir: Path) -> Scenario:
         name = str(key)
         if not name or "/" in name:
             raise ConfigError(join_path("sites", name), "expected a site name without '/'")
-        sc.sites[name] = _network(spec, join_path("sites", name), networks, base_dir)
+        where = spec.get("location") if isinstance(spec, dict) else None
+        if isinstance(spec, dict):
+            spec = {k: v for k, v in spec.items() if k != "location"}
+        sc.sites[name] = (_network(spec, join_path("sites", name), networks, base_dir),
+                          check_location(where, join_path(join_path("sites", name), "location")))
     identities = _participants(sc, top["participants"], networks, base_dir)
     _events(sc, top.get("events", []) or [], identities, base_dir)
     return sc
@@ -142,6 +147,10 @@ def _entry(sc: Scenario, entry: object, path: str, networks: dict[str, Network],
     if site is not None and (not isinstance(site, str) or site not in sc.sites):
         names = ", ".join(sc.sites) or "none defined"
         raise ConfigError(join_path(path, "site"), f"expected a site name from 'sites' ({names}), got {short(site)}")
+    location = check_location(entry.get("location"), join_path(path, "location"))
+    if site is not None and location is not None and location != sc.sites[site][1]:
+        raise ConfigError(join_path(path, "location"), f"a participant at site {site!r} is where the site is "
+                                                        f"({sc.sites[site][1]}), got {short(location)}")
     options = check_connect_options({k: entry[k] for k in CONNECT_OPTIONS if k in entry}, path)
     recovery = check_recovery(**{k: entry[k] for k in RECOVERY_OPTIONS if k in entry}, path=path)
     for k in range(count):
@@ -152,7 +161,7 @@ def _entry(sc: Scenario, entry: object, path: str, networks: dict[str, Network],
         room = None if room_name is None else room_name.replace("{i}", str(k))
         rooms.setdefault(sc.room if room is None else room, []).append(path)
         sc.participants.append(ParticipantPlan(identity, network, publish, join, leave, path, room, token, options,
-                                               recovery, site))
+                                               recovery, site, location))
     return tracks
 
 

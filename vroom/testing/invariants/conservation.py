@@ -103,11 +103,11 @@ def _sfu_problems(snap: "Snapshot") -> list[tuple[str, str]]:
     into_downlinks = sum(p.downlink.packets_in for p in direct if p.downlink is not None) + \
         sum(s.down.packets_in for s in snap.sites)
     sent = sfu.packets_forwarded + sfu.padding_sent + sfu.rtx_sent + sfu.nacks_out + sfu.plis_out + sfu.feedback_out
-    if into_downlinks != sent:
+    if into_downlinks + sfu.on_the_backbone != sent:
         problems.append(("sfu", f"forwarded {sfu.packets_forwarded} packets, {sfu.padding_sent} probe padding, "
                                 f"{sfu.rtx_sent} retransmissions, {sfu.nacks_out} NACKs, {sfu.plis_out} PLIs and "
                                 f"{sfu.feedback_out} feedback reports to publishers but downlinks took in "
-                                f"{into_downlinks}"))
+                                f"{into_downlinks} with {sfu.on_the_backbone} on the backbone"))
     from_uplinks = sum(p.uplink.accepted_packets for p in direct if p.uplink is not None) + \
         sum(s.up.accepted_packets for s in snap.sites)
     taken = sfu.packets_in + sfu.nacks_in + sfu.plis_in + sfu.feedback_in + sfu.rtx_in

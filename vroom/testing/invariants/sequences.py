@@ -38,6 +38,7 @@ def contiguous_sequence_numbers(sim: "Simulation") -> None:
     h = history(sim)
     snap = sim.inspect()
     at_site = {p.key: p.site for p in snap.participants if p.site is not None}
+    backbone = {p.key: p.backbone_us for p in snap.participants if p.current}  # vroom.regions
     reached = _reached_the_sfu(records, at_site)
     for (who, ssrc), spans in h.subscribed.items():
         if ssrc in h.video:
@@ -47,11 +48,12 @@ def contiguous_sequence_numbers(sim: "Simulation") -> None:
         if got is None or not spans:
             continue
         seq, arrival = got
+        arrival = arrival + backbone.get(h.owner.get(ssrc, ""), 0)  # at the SFU, after the publisher's backbone
         starts = np.array([a for a, _ in spans], dtype=np.int64)
         ends = np.array([b for _, b in spans], dtype=np.int64)
         i = np.searchsorted(starts, arrival, side="right") - 1
-        j = np.maximum(i, 0)
-        due = (i >= 0) & (arrival > starts[j]) & (arrival < ends[j]) & (arrival < done_us)
+        j = np.maximum(i, 0)  # and its copy into the subscriber's first downlink after its backbone
+        due = (i >= 0) & (arrival > starts[j]) & (arrival < ends[j]) & (arrival + backbone.get(who, 0) < done_us)
         if due.any():
             _all_forwarded(_into_downlink(records, who, at_site.get(who)), who, ssrc, h, seq[due], arrival[due])
 
