@@ -119,6 +119,9 @@ def test_random_join_times_stay_in_their_range():
     ("sites", {"cafe": "attic"}, "sites.cafe: expected a network profile name (office), got 'attic'"),
     ("events", [{"at": "5s", "link": "site:attic/up", "set": {"rate": "1Mbps"}}],
      "events[0].link: expected a site from 'sites' (none defined), got 'attic'"),
+    ("participants[0].location", "mars", "participants[0].location: expected a region code with latency figures"),
+    ("sites", {"cafe": {"up": {"rate": "1Mbps"}, "down": {"rate": "1Mbps"}, "location": "in1"}},
+     "sites.cafe.location: expected a region code with latency figures"),
 ])
 def test_errors_name_the_file_the_path_and_the_expectation(tmp_path, path, value, message):
     with pytest.raises(ScenarioError) as err:
@@ -192,3 +195,18 @@ def test_participants_at_a_site_share_its_links(tmp_path):
     assert site.up.packets_in > 0 and site.down.packets_in > 0
     assert sim.link("site:cafe/down").config.rate_bps == 2_000_000
     assert sim.scenario_dict()["sites"] == {"cafe": {"up": {"rate": "5000000bps"}, "down": {"rate": "20000000bps"}}}
+
+
+def test_locations_in_a_scenario(tmp_path):
+    """A site's location is its participants'; a participant there may not say otherwise; either reaches the run."""
+    data = with_("sites", {"cafe": {"up": {"rate": "5Mbps"}, "down": {"rate": "20Mbps"}, "location": "ie1"}})
+    data["participants"][1]["site"] = "cafe"
+    data["participants"][0]["location"] = "us2"
+    sc = load(tmp_path, data)
+    sim = sc.build()
+    assert sim.participants["bob"].location == "ie1" and sim.participants["alice"].location == "us2"
+    assert sim.scenario_dict()["sites"]["cafe"]["location"] == "ie1"
+    data["participants"][1]["location"] = "us1"
+    with pytest.raises(ScenarioError, match=r"participants\[1\].location: a participant at site 'cafe' is where the "
+                                            r"site is \(ie1\), got 'us1'"):
+        load(tmp_path, data)
