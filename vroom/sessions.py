@@ -217,7 +217,8 @@ class Sessions:
             region = self.sfu_regions.setdefault(room.sid, nearest_region(location))
         one_way = backbone_us(location, region)
         p.backbone_us = one_way or 0  # None: no figures for that region (the trace says backbone_ms: null)
-        return {"location": location, "media_region": region, "backbone_ms": None if one_way is None else one_way / 1000}
+        return {"location": location, "media_region": region,
+                "backbone_ms": None if one_way is None else one_way / 1000}
 
     def add_site(self, name: object, network: "Network | dict[str, Any]", location: object = None) -> Site:
         """A site and its two shared links, ``site:<name>/up`` and ``site:<name>/down``."""
