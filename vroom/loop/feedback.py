@@ -84,8 +84,7 @@ class FeedbackRouter:
         self.base_owd: dict[str, int] = {}  # link -> lowest one-way delay seen (its propagation delay)
         self.congested: dict[str, int] = {}  # link -> reports in a row that showed congestion
         self.pushback: dict[str, CongestionWindowPushbackController] = {}  # uplink -> its publisher's
-        #: uplink -> (the Link, bytes its reports have covered): the rest of what entered it is in flight
-        self.reported_bytes: dict[str, tuple[Any, int]] = {}
+        self.reported_bytes: dict[str, int] = {}  # uplink -> bytes its reports (and lost ones) covered, all sessions
         self._next = FEEDBACK_INTERVAL_US
 
     def get_timer(self) -> int:
@@ -220,14 +219,13 @@ class FeedbackRouter:
             pushback = self.pushback[link] = CongestionWindowPushbackController()
         if report is not None:
             # everything up to a report's newest packet is out of flight, the packets of the reports lost before it
-            # too (libwebrtc TransportFeedbackAdapter: in-flight bytes are removed up to each acknowledged seq)
-            uplink, before = self.reported_bytes.get(link, (p.uplink, 0))
-            lost = self._unreported.pop(self.link_ids[link], 0)
-            if uplink is not p.uplink:  # a rejoin: a new Link, counted from nothing
-                before = lost = 0
-            covered = before + int(report.size.sum()) + lost
-            self.reported_bytes[link] = (p.uplink, covered)
-            in_flight = p.uplink.bytes_in - covered  # type: ignore[union-attr]
+            # too (libwebrtc TransportFeedbackAdapter: in-flight bytes are removed up to each acknowledged seq); in
+            # flight counts only packets with a transport-wide sequence number, so never the publisher's RTCP (its
+            # NACKs, PLIs and feedback reports about its downlink), which no report ever covers
+            link_id = self.link_ids[link]
+            covered = self.reported_bytes.get(link, 0) + int(report.size.sum()) + self._unreported.pop(link_id, 0)
+            self.reported_bytes[link] = covered
+            in_flight = self.log.logged_bytes(link_id) - covered  # type: ignore[union-attr]
             if max_rtt is not None:
                 pushback.on_feedback(max_rtt, in_flight, target_bps)
         ratio = pushback.cwnd_reduce_ratio(target_bps)

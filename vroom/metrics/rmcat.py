@@ -171,7 +171,8 @@ def link_states(sim: "RunView", link: str, initial: LinkConfig | Mapping[str, An
                 ) -> list[LinkState]:
     """The link's rate and delay over time: its initial configuration, then every ``link-changed`` record.
 
-    The initial configuration is ``initial`` if given, else the participant's ``network`` in ``sim.plan``
+    The initial configuration is ``initial`` if given, else (a site's link) the one it was made with, else the
+    participant's ``network`` in ``sim.plan``
     (what ``add_participant`` and scenario files record), else the link's current one when it never
     changed. The first state starts when the participant connected (0 if unknown)."""
     key, _, direction = link.rpartition("/")
@@ -180,6 +181,8 @@ def link_states(sim: "RunView", link: str, initial: LinkConfig | Mapping[str, An
     changes = [r for r in sim.trace.records if r.kind == "link-changed" and r.fields.get("link") == link]
     p = sim.participants.get(key)
     identity, room = (key, None) if p is None or p.key == p.identity else (p.identity, p.room)
+    if initial is None and key.startswith("site:"):  # a site's link is made once, with the site
+        initial = sim.link(link).initial_config
     if initial is None:
         entry = next((e for e in sim.plan if e.get("identity") == identity
                       and (room is None or e.get("room", sim.default_room) == room)), None)

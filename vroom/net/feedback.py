@@ -51,6 +51,7 @@ class FeedbackLog:
         self._tickets: list[np.ndarray | None] | None = None
         self._resolved: list[tuple[np.ndarray, np.ndarray]] = []
         self._next_ticket = 0
+        self._logged = np.zeros(0, np.int64)  # per link id: bytes of every packet ever logged (its sender's side)
 
     def add(self, link: np.ndarray | int, send: np.ndarray, arrival: np.ndarray, size: np.ndarray,
             probe: np.ndarray) -> None:
@@ -60,8 +61,20 @@ class FeedbackLog:
         if len(send):
             links = np.broadcast_to(np.asarray(link, np.int64), np.shape(send))
             self._chunks.append((links, send, arrival, size, probe))
+            self._count(links, size)
             if self._tickets is not None:
                 self._tickets.append(None)
+
+    def _count(self, links: np.ndarray, size: np.ndarray) -> None:
+        top = int(links.max()) + 1
+        if top > len(self._logged):
+            self._logged = np.concatenate([self._logged, np.zeros(top - len(self._logged), np.int64)])
+        self._logged[:top] += np.bincount(links, weights=size, minlength=top).astype(np.int64)
+
+    def logged_bytes(self, link: int) -> int:
+        """Bytes of every packet ever logged on ``link``: what its sender counts as sent with a transport-wide
+        sequence number (RTCP has none, so it is never in flight)."""
+        return int(self._logged[link]) if link < len(self._logged) else 0
 
     def add_pending(self, link: np.ndarray | int, send: np.ndarray, arrival: np.ndarray, size: np.ndarray,
                     probe: np.ndarray) -> np.ndarray:
@@ -74,8 +87,9 @@ class FeedbackLog:
         tickets[pending] = self._next_ticket + np.arange(int(np.count_nonzero(pending)))
         self._next_ticket += int(np.count_nonzero(pending))
         if len(send):
-            self._chunks.append((np.broadcast_to(np.asarray(link, np.int64), np.shape(send)), send, arrival, size,
-                                 probe))
+            links = np.broadcast_to(np.asarray(link, np.int64), np.shape(send))
+            self._chunks.append((links, send, arrival, size, probe))
+            self._count(links, size)
             self._tickets.append(tickets)
         return tickets
 

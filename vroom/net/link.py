@@ -239,6 +239,7 @@ class Link:
                  rng_jitter: np.random.Generator) -> None:
         self.name = name
         self.config = config
+        self.initial_config = config  # what it was made with (``config`` follows every ``set``)
         #: called with (link, changes) before a ``set`` takes effect (the Simulation's hook)
         self.on_change: Callable[["Link", dict[str, Any]], None] | None = None
         self._rng_loss = rng_loss
