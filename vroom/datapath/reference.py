@@ -205,8 +205,9 @@ class ReferenceEngine:
             if self.uplink is not None:
                 self.uplink.computed(np.array([uid]), np.array([arrival]), self._until)
             heapq.heappush(self.events, (arrival, AT_SFU, uid, attempt, -1, pkt))
-        elif pkt["flags"] & FLAG_RELIABLE:
-            heapq.heappush(self.events, (t + int(rto_us(np.int64(attempt + 1))), UPLINK, uid, attempt + 1, -1, pkt))
+        elif pkt["flags"] & FLAG_RELIABLE:  # the publisher's SCTP resend, into its uplink one RTO later
+            again = t + int(rto_us(np.int64(attempt + 1)))
+            heapq.heappush(self.events, (again, UPLINK, uid, attempt + 1, -1, {**pkt, "t_up": again}))
 
     def _send_down(self, p: "Participant", pkt: PacketRow, t: int, attempt: int, out_seq: int) -> None:
         if p.backbone_us:  # the backbone first; the feedback entry of a path without a site is made as it leaves
