@@ -217,6 +217,16 @@ class FastEngine:
         else:
             self._up_fates(e, ok, ar, until)
 
+    def _through(self, link: Link, b: PacketBatch, t: np.ndarray, rewritten: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """``b``'s packets into one link at ``t``, in that order, into the trace: each one's outcome and arrival."""
+        one = np.ones((1, len(b)), bool)
+        first = np.array([link.packets_in], np.int64)
+        outcome, arrival = transmit([link], t[None, :], b["size"][None, :], one)
+        self.hops.record([link], first, self.hops.ssrc(b, rewritten=rewritten)[None, :], b["seq"][None, :], outcome,
+                         arrival, one, t[None, :])
+        return outcome[0], arrival[0]
+
     def _site_uplinks(self, until: int) -> None:
         """What reaches each site's shared uplink before ``until``, through it, in the order it arrives."""
         feedback = self.hops.feedback
@@ -225,13 +235,9 @@ class FastEngine:
             if due is None:
                 continue
             b, t, tickets = due
-            link = self.sites.site[name].up
-            first = np.array([link.packets_in], np.int64)
-            outcome, arrival = transmit([link], t[None, :], b["size"][None, :], np.ones((1, len(b)), bool))
-            self.hops.record([link], first, self.hops.ssrc(b)[None, :], b["seq"][None, :], outcome, arrival,
-                             np.ones((1, len(b)), bool), t[None, :])
-            ok = outcome[0] == DELIVERED
-            ar = np.where(ok, arrival[0] + self.sites.backbone()[b["member"]], arrival[0])  # then the backbone
+            outcome, arrival = self._through(self.sites.site[name].up, b, t)
+            ok = outcome == DELIVERED
+            ar = np.where(ok, arrival + self.sites.backbone()[b["member"]], arrival)  # then the backbone
             if feedback is not None:
                 pending = tickets >= 0
                 feedback.resolve(tickets[pending], np.where(ok, ar, NOT_RECEIVED)[pending])
@@ -319,13 +325,8 @@ class FastEngine:
             if due is None:
                 continue
             c, t, _ = due
-            link = self.sites.site[name].down
-            one = np.ones((1, len(c)), bool)
-            first = np.array([link.packets_in], np.int64)
-            outcome, arrival = transmit([link], t[None, :], c["size"][None, :], one)
-            self.hops.record([link], first, self.hops.ssrc(c, rewritten=True)[None, :], c["seq"][None, :], outcome,
-                             arrival, one, t[None, :])
-            ok, ar = outcome[0] == DELIVERED, arrival[0]
+            outcome, ar = self._through(self.sites.site[name].down, c, t, rewritten=True)
+            ok = outcome == DELIVERED
             tickets = np.full(len(c), -1, np.int64)
             if feedback is not None:  # the path's entry, on the subscriber's access link, resolved after it
                 media = (c["flags"] & FLAG_RTCP) == 0
@@ -336,7 +337,7 @@ class FastEngine:
             lost = np.flatnonzero(~ok)
             if len(lost):
                 lc = c.take(lost)
-                self._down_fates(lc, np.arange(len(lc)), lc["target"], lc["seq"], outcome[0][lost], ar[lost], until)
+                self._down_fates(lc, np.arange(len(lc)), lc["target"], lc["seq"], outcome[lost], ar[lost], until)
             for m in np.unique(c["target"][ok]).tolist():
                 sel = np.flatnonzero(ok & (c["target"] == m))
                 self.sites.down_queue(m).push(c.take(sel), ar[sel], tickets[sel])
