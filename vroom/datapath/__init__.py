@@ -10,10 +10,13 @@ packets in FIFO order and no packet is computed before all packets that precede 
    pacing rate, in its priority order; what it sends before until goes on, the rest waits for a later
    epoch;
 3. uplinks take them in each publisher's FIFO order (``net.link.transmit``); the SFU arrival of each
-   packet is known at once;
+   packet is known at once, or, behind a site's shared link, once every packet that reaches that link
+   earlier is known (``sites.py``: each waits until it reaches its next link before ``until``); a
+   participant far from the SFU's region adds the backbone's delay (``vroom.regions``);
 4. packets that reached the SFU before ``until`` go, in SFU arrival order, to the ``SfuNode``, which
    counts them, hands them to its taps and says who gets which; every subscriber's downlink takes its
-   share in one numpy step;
+   share in one numpy step (a subscriber at a site or across a backbone: its copies wait for their first
+   link, as on the way up);
 5. deliveries go to the receivers, which consume them in arrival order.
 
 ``engine="reference"`` does the same with one event per packet per hop (``reference.py``); a test
