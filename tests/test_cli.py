@@ -19,6 +19,19 @@ def test_run_prints_a_summary_table(capsys):
     assert "alice" in out and "bob" in out and "p95 ms" in out
 
 
+def test_run_prints_each_sites_shared_links(capsys, tmp_path):
+    """A line per site link, its figures the summary's: delivered bytes × 8 over the run, dropped of packets in."""
+    assert main(["run", str(ROOT / "scenarios" / "cafe-wifi.yaml"), "--duration", "3s", "--quiet",
+                 "--json", str(tmp_path / "s.json")]) == 0
+    out = capsys.readouterr().out
+    links = json.loads((tmp_path / "s.json").read_text())["links"]
+    for name in ("site:cafe/up", "site:cafe/down"):
+        link = links[name]
+        assert (f"{name}: {link['delivered_bytes'] * 8 / 3 / 1e6:.2f} Mbps delivered, {link['dropped_packets']} of "
+                f"{link['packets_in']} packets dropped by its queue") in out
+    assert link["packets_in"] > 0
+
+
 def test_run_json_has_the_documented_fields(capsys, tmp_path):
     path = ROOT / "scenarios" / "lossy-meeting.yaml"
     assert main(["run", str(path), "--duration", "15s", "--seed", "3", "--json", "-"]) == 0

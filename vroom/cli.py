@@ -188,6 +188,11 @@ def _print_summary(sim: Any, summary: dict[str, Any], everyone: bool) -> None:
           f"{sim.plis_sent} keyframe requests, {sfu['padding_sent']} probe packets, "
           f"{sfu['nacks_in']} NACKs answered with {sfu['rtx_sent']} retransmissions; "
           f"{sfu.get('nacks_out', 0)} NACKs to publishers, {sfu.get('rtx_in', 0)} retransmissions from them")
+    for name, link in summary["links"].items():  # each site's shared links, with what they carried and dropped
+        if name.startswith("site:"):
+            mbps = link["delivered_bytes"] * 8 / max(summary["sim_seconds"], 1e-9) / 1e6
+            print(f"{name}: {mbps:.2f} Mbps delivered, {link['dropped_packets']} of {link['packets_in']} packets "
+                  f"dropped by its queue, {link['lost_packets']} lost, queueing p95 {link['queue_delay_ms']['p95']} ms")
     _print_media(sim)
 
 
