@@ -193,7 +193,8 @@ class Sessions:
                     if t.published:
                         self.directory.show(record.sid, t.sid)
         self.post(ev.ParticipantConnected(record))
-        if not (net.up.up and net.down.up):
+        if not (net.up.up and net.down.up) or (p.site is not None and not (p.site.up.config.up
+                                                                         and p.site.down.config.up)):
             self.outage_check(p)
         self.speakers.watch(p, bool(options.get("dominant_speaker")))
         if record.subscribe_rules is not None:
@@ -493,15 +494,18 @@ class Sessions:
         self.trace.record(self.now_us, "link-changed", link=link.name, **{k: str(v) for k, v in changes.items()})
         if "up" in changes:
             identity = link.name.rpartition("/")[0]
-            p = self.participants.get(identity)
-            if p is not None and p.connected:
-                self.schedule(self.now_us, lambda: self.outage_check(p), later=True)
+            site = self.sites.get(identity[len("site:"):]) if identity.startswith("site:") else None
+            for key in [identity] if site is None else site.members:  # a site's outage is each member's
+                p = self.participants.get(key)
+                if p is not None and p.connected:
+                    self.schedule(self.now_us, lambda p=p: self.outage_check(p), later=True)
 
     def outage_check(self, p: Participant) -> None:
         """Links down: reconnecting after 3 s, disconnected (53405) after 30 s; back up: reconnected."""
         if not p.connected:
             return
-        down = not (p.uplink.config.up and p.downlink.config.up)  # type: ignore[union-attr]
+        links = [p.uplink, p.downlink] + ([] if p.site is None else [p.site.up, p.site.down])
+        down = not all(link.config.up for link in links)  # type: ignore[union-attr]
         if down and p.outage_since is None:
             p.outage_since = start = self.now_us
             p.outage += 1

@@ -109,3 +109,18 @@ def test_site_mistakes_are_named() -> None:
     with pytest.raises(ConfigError, match="site:<name>/up"):
         sim.link("site:cafe/sideways")
     assert sim.link("site:cafe/down") is sim.sessions.sites["cafe"].down
+
+
+def test_a_sites_outage_is_each_members() -> None:
+    """The café's uplink goes down for 5 s: both members there go reconnecting after 3 s (as with their own
+    links) and alice is reconnected when it comes back (bob leaves at 5 s, while it is down); carol, at home,
+    never goes reconnecting."""
+    sim = _cafe("fast", 0.0)
+    sim.at(1.0, lambda: sim.set_link("site:cafe/up", up=False))
+    sim.at(6.0, lambda: sim.set_link("site:cafe/up", up=True))
+    sim.run(7)
+    kinds = [(r.time_us, r.kind, r.fields["identity"]) for r in sim.trace.records
+             if r.kind in ("participant-reconnecting", "participant-reconnected")]
+    assert [k for k in kinds if k[1] == "participant-reconnecting"] == [
+        (4_000_000, "participant-reconnecting", "alice"), (4_000_000, "participant-reconnecting", "bob")]
+    assert [who for _, kind, who in kinds if kind == "participant-reconnected"] == ["alice"]
