@@ -210,7 +210,7 @@ class Sessions:
 
     def _backbone(self, p: Participant, room: "RoomRecord") -> dict[str, Any]:
         """Set ``p``'s backbone delay to its room's SFU (``vroom.regions``); the trace fields that say so."""
-        location = p.site.location if p.site is not None else p.location
+        location = p.location  # at a site, the site's (``place``)
         if location is None:
             return {}
         region = room.media_region

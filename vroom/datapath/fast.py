@@ -22,7 +22,7 @@ from .queues import BatchQueue, retry
 from .recovery import DownlinkRecovery
 from .reports import FeedbackReports
 from .sfu_node import Egress, SfuNode
-from .sites import SitePaths
+from .sites import SitePaths, due
 from .uplink_recovery import UplinkRecovery
 
 if TYPE_CHECKING:
@@ -230,12 +230,8 @@ class FastEngine:
     def _site_uplinks(self, until: int) -> None:
         """What reaches each site's shared uplink before ``until``, through it, in the order it arrives."""
         feedback = self.hops.feedback
-        for name, queue in self.sites.up.items():
-            due = queue.take_due(until)
-            if due is None:
-                continue
-            b, t, tickets = due
-            outcome, arrival = self._through(self.sites.site[name].up, b, t)
+        for name, b, t, tickets in due(self.sites.up, until):
+            outcome, arrival = self._through(self.sites.site[name].up, b, t)  # type: ignore[index]
             ok = outcome == DELIVERED
             ar = np.where(ok, arrival + self.sites.backbone()[b["member"]], arrival)  # then the backbone
             if feedback is not None:
@@ -320,12 +316,8 @@ class FastEngine:
         """What reaches each site's shared downlink before ``until``, through it, in the order it arrives; then
         each copy waits for its subscriber's access downlink."""
         feedback = self.hops.feedback
-        for name, queue in self.sites.entry.items():
-            due = queue.take_due(until)
-            if due is None:
-                continue
-            c, t, _ = due
-            outcome, ar = self._through(self.sites.site[name].down, c, t, rewritten=True)
+        for name, c, t, _ in due(self.sites.entry, until):
+            outcome, ar = self._through(self.sites.site[name].down, c, t, rewritten=True)  # type: ignore[index]
             ok = outcome == DELIVERED
             tickets = np.full(len(c), -1, np.int64)
             if feedback is not None:  # the path's entry, on the subscriber's access link, resolved after it
@@ -345,19 +337,19 @@ class FastEngine:
     def _access_downlinks(self, until: int) -> None:
         """Copies that reach their subscriber's access downlink before ``until``, through it: every such link at
         once, a row each (a vectorised kernel)."""
-        due = [(m, got) for m, q in self.sites.down.items() if (got := q.take_due(until)) is not None]
-        if not due:
+        rows = list(due(self.sites.down, until))  # (member, copies, entry times, tickets)
+        if not rows:
             return
-        counts = np.array([len(got[1]) for _, got in due])
-        shape = (len(due), int(counts.max()))
+        counts = np.array([len(row[2]) for row in rows])
+        shape = (len(rows), int(counts.max()))
         valid = np.arange(shape[1])[None, :] < counts[:, None]  # each row's copies first, in the order they enter
-        c = PacketBatch({k: np.concatenate([got[0][k] for _, got in due]) for k in due[0][1][0]})
-        t, tickets = (np.concatenate([got[i] for _, got in due]) for i in (1, 2))
+        c = PacketBatch({k: np.concatenate([row[1][k] for row in rows]) for k in rows[0][1]})
+        t, tickets = (np.concatenate([row[i] for row in rows]) for i in (2, 3))
         cells = np.flatnonzero(valid)
         t_in, size, seq, ssrc = (np.zeros(shape, np.int64) for _ in range(4))
         for grid, col in ((t_in, t), (size, c["size"]), (seq, c["seq"]), (ssrc, self.hops.ssrc(c, rewritten=True))):
             grid.reshape(-1)[cells] = col
-        links: list[Link] = [self.members[m].downlink for m, _ in due]  # type: ignore[misc]
+        links: list[Link] = [self.members[m].downlink for m, *_ in rows]  # type: ignore[misc]
         first = np.array([link.packets_in for link in links], np.int64)
         outcome, arrival = transmit(links, t_in, size, valid)
         self.hops.record(links, first, ssrc, seq, outcome, arrival, valid, t_in)

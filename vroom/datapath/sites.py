@@ -14,7 +14,7 @@ Its transport-wide feedback entry is made on the path's first link, in that orde
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ..participant import Participant
     from ..site import Site
 
-__all__ = ["HopQueue", "SitePaths"]
+__all__ = ["HopQueue", "SitePaths", "due"]
 
 
 class HopQueue:
@@ -68,6 +68,16 @@ class HopQueue:
             b, t, ticket = b.take(keep), t[keep], ticket[keep]
         order = np.lexsort((b["target"], b["attempt"], b["uid"], t))
         return b.take(order), t[order], ticket[order]
+
+
+def due(queues: dict[str, HopQueue] | dict[int, HopQueue], until: int
+        ) -> Iterator[tuple[str | int, PacketBatch, np.ndarray, np.ndarray]]:
+    """Each queue's packets that reach its link before ``until`` (``HopQueue.take_due``), by key, in the queues'
+    order; queues with none are skipped."""
+    for key, queue in queues.items():
+        got = queue.take_due(until)
+        if got is not None:
+            yield (key, *got)
 
 
 class SitePaths:
