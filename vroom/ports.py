@@ -241,6 +241,10 @@ class RunView(Tracing, Accounts, Protocol):
     def links(self) -> "tuple[Link, ...]": ...
 
     @property
+    def cross_traffic(self) -> Any:
+        """The cross-traffic flows (``vroom.cross_traffic.CrossTraffic``): ``flows``, ``stats(now_us)``."""
+
+    @property
     def timeline(self) -> Any: ...
 
     @property

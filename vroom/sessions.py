@@ -22,6 +22,7 @@ from .media.rtp import KIND_AUDIO, KIND_DATA, KIND_VIDEO
 from .media.tracks import TrackSpec, make_source
 from .net.link import Link, LinkConfig
 from .control.tokens import verify_token
+from .cross_traffic import CrossTraffic
 from .media.tracks import parse_publish
 from .network import Network
 from .participant import Keys, Participant, Publication
@@ -99,6 +100,9 @@ class Sessions:
         self._media_service = media_service
         self.sites: dict[str, Site] = {}  # by name, in the order they were added
         self.sfu_regions: dict[str, str] = {}  # room SID -> the region a gll room's SFU is in, once decided
+        #: the cross traffic (``vroom.cross_traffic``), whose flows wait for links by name
+        self.cross = CrossTraffic(find_link=lambda name: self.link(name, made=False), rng=streams.stream,
+                                  record=lambda what, **f: trace.record(now_us(), what, **f), now_us=now_us)
 
     @property
     def now_us(self) -> int:
@@ -249,8 +253,9 @@ class Sessions:
             raise ConfigError(path, f"expected the name of a site ({known}), got {name!r}")
         return self.sites[name]
 
-    def link(self, name: object) -> Link:
-        """A link by name (``Simulation.link``): ``<participant>/up`` or ``/down``, ``site:<name>/up`` or ``/down``."""
+    def link(self, name: object, made: bool = True) -> Link | None:
+        """A link by name (``Simulation.link``): ``<participant>/up`` or ``/down``, ``site:<name>/up`` or ``/down``;
+        ``made=False``: None for a participant's link not made yet, rather than an error."""
         if isinstance(name, str) and name.startswith("site:"):
             site, _, direction = name[len("site:"):].rpartition("/")
             if direction not in ("up", "down"):
@@ -262,7 +267,7 @@ class Sessions:
             raise ConfigError("link", f"expected '<identity>/up' or '<identity>/down', got {name!r}")
         p = self.keys.find(identity, "link", f"/{direction}")
         link = p.uplink if direction == "up" else p.downlink
-        if link is None:
+        if link is None and made:
             raise ConfigError("link", f"{identity!r} is not connected yet, so {name!r} does not exist")
         return link
 
@@ -274,6 +279,7 @@ class Sessions:
         link.on_reopen = self._open_links.append
         self._links.append(link)
         self._open_links.append(link)
+        self.cross.link_made(link)
         return link
 
     def publish(self, p: Participant, spec: TrackSpec) -> Publication:

@@ -35,6 +35,7 @@ from .loop import ControlLoop, RttMeter
 from .media.receiver import Receivers
 from .media.tracks import TrackSpec, parse_publish, parse_track
 from .net.feedback import FeedbackLog
+from .net.cross import CrossFlow
 from .net.link import Link
 from .network import CONNECT_OPTIONS, Network, check_connect_options, publish_item
 from .participant import Keys, Participant, Publication, check_recovery
@@ -45,7 +46,7 @@ from .sfu.core import SFU
 from .sfu.speaker import DECISION_INTERVAL_MS, make_detector
 from .site import Site
 from .trace import Trace
-from .units import US_PER_S, UnitError, parse_duration
+from .units import US_PER_S, duration_field
 from .wallclock import run_epoch
 
 if TYPE_CHECKING:
@@ -55,13 +56,6 @@ if TYPE_CHECKING:
     from .snapshot import Snapshot
 
 __all__ = ["CONNECT_OPTIONS", "Network", "Simulation", "check_connect_options"]
-
-def _duration(value: object, name: str) -> int:
-    try:
-        return parse_duration(value)
-    except UnitError as exc:
-        raise ConfigError(name, str(exc)) from None
-
 
 class Simulation:
     """A deterministic run: one seed, one clock, one trace, one or more Twilio accounts.
@@ -87,15 +81,13 @@ class Simulation:
             raise ConfigError("engine", f"expected 'fast' or 'reference', got {engine!r}")
         self.seed = seed
         self.streams = RandomStreams(seed)
-        if realtime is None:
-            self.env: simpy.Environment = simpy.Environment()
-        else:
-            if not isinstance(realtime, (int, float)) or realtime <= 0:
-                raise ConfigError("realtime", f"expected a positive speed factor like 1.0, got {realtime!r}")
-            self.env = simpy.rt.RealtimeEnvironment(factor=1e-6 / realtime, strict=False)
+        if realtime is not None and (not isinstance(realtime, (int, float)) or realtime <= 0):
+            raise ConfigError("realtime", f"expected a positive speed factor like 1.0, got {realtime!r}")
+        self.env: simpy.Environment = simpy.Environment() if realtime is None else \
+            simpy.rt.RealtimeEnvironment(factor=1e-6 / realtime, strict=False)
         self.realtime = realtime
         self.engine = engine
-        self.tick_us = _duration(tick, "tick")
+        self.tick_us = duration_field(tick, "tick")
         if self.tick_us <= 0:
             raise ConfigError("tick", f"expected a positive duration, got {tick!r}")
         self.epoch = run_epoch(epoch)
@@ -181,6 +173,8 @@ class Simulation:
                                  now_us=lambda: self.now_us, schedule=self.schedule, recordings=self.recordings,
                                  media_service=lambda: self._media_service, requests=self.client_requests)
         self.client_requests.resync = lambda room: self.sessions.sync_subscriptions(room, None, None)
+        self.cross_traffic = self.sessions.cross  # flows that are not media, on any link
+        dp.loaded = self.cross_traffic.loaded
 
     def post(self, event: ev.Event) -> None:
         """Post a typed event to ``events``, the sink of the moment (a test may wrap it)."""
@@ -201,7 +195,7 @@ class Simulation:
         if until is None:
             self.env.run()
         else:
-            end = _duration(until, "until")
+            end = duration_field(until, "until")
             if end < self.env.now:
                 raise ConfigError("until", f"expected a time after now ({self.now}s), got {until!r}")
             self.env.run(until=end)
@@ -221,7 +215,7 @@ class Simulation:
 
     def at(self, when: object, action: Callable[[], Any]) -> None:
         """Call ``action()`` at simulated time ``when`` (seconds or a string)."""
-        self.schedule(max(_duration(when, "at"), self.now_us), action, later=True)
+        self.schedule(max(duration_field(when, "at"), self.now_us), action, later=True)
 
     def schedule(self, t_us: int, action: Callable[[], Any], *, cancel_with: Callable[[], bool] | None = None,
                  later: bool = False, urgent: bool = False) -> None:
@@ -390,8 +384,7 @@ class Simulation:
     @property
     def media_dir(self) -> Path | None:
         """Where recordings and compositions are written (None until something was)."""
-        service = self._media_service
-        return None if service is None else service.folder
+        return None if self._media_service is None else self._media_service.folder
 
     def set_packet_observer(self, observer: PacketObserver | None) -> None:
         """Hand each batch of packets that reaches the SFU to ``observer`` (None: nobody, at no cost)."""
@@ -399,9 +392,8 @@ class Simulation:
 
     def set_transcriber(self, account_sid: str, observer: PacketObserver | None) -> None:
         """Hand each batch that reaches the SFU to an account's transcriber too (None: no longer)."""
-        if observer is None:
-            self.sfu_node.transcribers.pop(account_sid, None)
-        else:
+        self.sfu_node.transcribers.pop(account_sid, None)
+        if observer is not None:
             self.sfu_node.transcribers[account_sid] = observer
 
     def recording_rules_changed(self, room: RoomRecord) -> None:
@@ -475,7 +467,7 @@ class Simulation:
     def link(self, name: str) -> Link:
         """A link by name: ``"alice/up"`` or ``"alice/down"`` (``<name>/up``, with ``<name>`` as
         ``participant()`` takes it), or a site's: ``"site:cafe/up"``."""
-        return self.sessions.link(name)
+        return self.sessions.link(name)  # type: ignore[return-value]
 
     def add_site(self, name: str, network: Network | dict[str, Any], location: str | None = None) -> Site:
         """A site whose shared links (``network``'s up and down) are behind its participants' own (``vroom.site``)."""
@@ -485,6 +477,10 @@ class Simulation:
     def links(self) -> tuple[Link, ...]:
         """Every link made so far, in order: a rejoin makes new links with the names of the earlier ones."""
         return tuple(self._links)
+
+    def add_cross_traffic(self, link: str, kind: str, **fields: Any) -> CrossFlow:
+        """Traffic that is not media on a link, from now on: ``add_cross_traffic("site:cafe/down", "tcp")``."""
+        return self.cross_traffic.add({"link": link, "kind": kind, **fields}, "add_cross_traffic")
 
     def set_link(self, name: str, **changes: Any) -> None:
         """Change a link from now on: ``sim.set_link("bob/down", rate="300kbps")`` (``sim.link(name).set(...)``)."""
@@ -526,8 +522,8 @@ class Simulation:
             raise ConfigError("identity", f"{identity!r} is already a participant of room {room_name!r}")
         net = Network.ideal() if network is None else Network.from_spec(network)
         tracks = parse_publish(list(publish) if publish is not None else [])
-        join_us = _duration(join, "join")
-        leave_us = None if leave is None else _duration(leave, "leave")
+        join_us = duration_field(join, "join")
+        leave_us = None if leave is None else duration_field(leave, "leave")
         if leave_us is not None and leave_us <= join_us:
             raise ConfigError("leave", f"expected a time after join ({join_us / 1e6}s), got {leave!r}")
         options, recovery = check_connect_options(options), check_recovery(nack, fec)

@@ -14,9 +14,10 @@ import numbers
 import re
 from typing import Iterator
 
-from .errors import short
+from .errors import ConfigError, short
 
 __all__ = [
+    "duration_field",
     "US_PER_S",
     "MAX_DURATION_US",
     "MAX_RATE_BPS",
@@ -256,3 +257,11 @@ def format_rate(bps: float) -> str:
     if bps >= 1_000:
         return f"{bps / 1e3:.3g}kbps"
     return f"{bps:.3g}bps"
+
+
+def duration_field(value: object, path: str) -> int:
+    """``parse_duration``, its error as a ``ConfigError`` at ``path`` (a field or parameter)."""
+    try:
+        return parse_duration(value)
+    except UnitError as exc:
+        raise ConfigError(path, str(exc)) from None

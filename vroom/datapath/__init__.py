@@ -33,6 +33,7 @@ import numpy as np
 from ..loop.rtt import RttMeter
 from ..media.rtp import FLAG_PADDING, HEADER_BYTES, MAX_PAYLOAD, PacketColumns
 from ..net.feedback import FeedbackLog
+from ..net.link import Link
 from .batch import NO_TARGET, NOT_AT_SFU, NOT_PROBE, SCHEMA, PacketBatch
 from .fast import FastEngine
 from .hops import PROBATOR_SSRC, RTCP_SSRC, HopLog, rtx_ssrc
@@ -94,6 +95,7 @@ class DataPath:
                                                          uplink=self.uplink)
         self.receivers = receivers
         self.done_until = 0  # everything sent before this is computed
+        self.loaded: list[Link] = []  # links with cross traffic (``net.cross``), brought up to each epoch's end
         self._emitted = PacketColumns()
         self._uid = 0
         self._padding: list[PacketBatch] = []  # probe padding waiting to be sent (uplink: target -1)
@@ -130,6 +132,8 @@ class DataPath:
                 self.recovery.forget(self.done_until)
             if self.uplink is not None:
                 self.uplink.forget(self.done_until)
+        for link in self.loaded:  # what the cross traffic sends before then, once every media packet is in
+            link.cross_until(self.done_until - 1)
 
     def nothing_to_send(self) -> bool:
         """No track has ever been published and no probe is queued: no packet can exist anywhere on the path."""

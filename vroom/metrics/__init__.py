@@ -203,6 +203,8 @@ def summarize(sim: "RunView") -> dict[str, Any]:
         "callbacks": {"sent": sum(len(c.webhooks.log) for c in sim.accounts),
                       "failed": sum(1 for c in sim.accounts for d in c.webhooks.log if d.outcome == "failed")},
     }
+    if sim.cross_traffic.flows:  # every flow sent = delivered + dropped + lost + in flight
+        out["cross_traffic"] = sim.cross_traffic.stats(sim.now_us)
     if sim.requests:
         from ..control.backend import summarize_requests
 

@@ -29,207 +29,21 @@ from __future__ import annotations
 
 import copy
 from collections import deque
-from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import ConfigError, did_you_mean, join_path, short
-from ..units import (
-    MAX_QUANTITY_CHARS,
-    UnitError,
-    parse_duration,
-    parse_rate,
-    parse_size,
-)
-from .loss import BLOCK, LossModel, NoLoss, loss_model_from_spec
+from .cross import CrossFlow
+from .link_config import DEFAULT_QUEUE_MS, MAX_QUEUE_PACKETS, LinkConfig, QueueLimit, load_trace
+from .loss import BLOCK, NoLoss
 from .sojourn import SojournHistogram, row_histograms
-from .traces import OPPORTUNITY_BYTES, MahimahiTrace
+from .traces import OPPORTUNITY_BYTES
 
-__all__ = ["QueueLimit", "LinkConfig", "Link", "transmit", "load_trace", "DELIVERED", "DROPPED", "LOST"]
+__all__ = ["QueueLimit", "LinkConfig", "Link", "transmit", "load_trace", "DELIVERED", "DROPPED", "LOST",
+           "DEFAULT_QUEUE_MS", "MAX_QUEUE_PACKETS"]
 
 DELIVERED, DROPPED, LOST = 1, 2, 3
 _NEG = np.iinfo(np.int64).min // 4
-
-#: Default queue limit: 1000 ms of queueing delay (see the issue and docs/scenarios.md).
-DEFAULT_QUEUE_MS = 1000
-#: Largest queue.packets: a million packets (about 1.5 GB of 1500-byte packets; more than any router holds).
-MAX_QUEUE_PACKETS = 1_000_000
-_LINK_FIELDS = ("delay", "jitter", "loss", "queue", "rate", "reorder", "trace", "up")
-
-
-@dataclass(frozen=True, slots=True)
-class QueueLimit:
-    """Drop-tail limits; a packet is refused if any given limit would be exceeded."""
-
-    packets: int | None = None
-    bytes: int | None = None
-    ms: float | None = DEFAULT_QUEUE_MS
-
-    @property
-    def delay_us(self) -> int | None:
-        return None if self.ms is None else round(self.ms * 1000)
-
-
-@dataclass(frozen=True, slots=True)
-class LinkConfig:
-    """Everything that shapes a link. Durations in µs, rates in bits/s."""
-
-    rate_bps: int | None = None
-    trace: MahimahiTrace | None = None
-    delay_us: int = 0
-    jitter_us: int = 0
-    reorder: bool = False
-    loss: LossModel = field(default_factory=NoLoss)
-    queue: QueueLimit = field(default_factory=QueueLimit)
-    up: bool = True  # administratively up; an outage sets it False
-
-    def describe(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"delay_ms": self.delay_us / 1000, "jitter_ms": self.jitter_us / 1000}
-        if self.trace is not None:
-            out["trace"] = self.trace.source
-        else:
-            out["rate_bps"] = self.rate_bps
-        out["loss"] = self.loss.describe()
-        out["queue"] = {"packets": self.queue.packets, "bytes": self.queue.bytes, "ms": self.queue.ms}
-        if self.reorder:
-            out["reorder"] = True
-        if not self.up:
-            out["up"] = False
-        return out
-
-    def to_spec(self) -> dict[str, Any]:
-        """This configuration in scenario-file syntax (``from_spec(to_spec())`` gives it back)."""
-        out: dict[str, Any] = {}
-        if self.trace is not None:
-            out["trace"] = self.trace.source
-        else:
-            out["rate"] = f"{self.rate_bps}bps"
-        if self.delay_us:
-            out["delay"] = f"{self.delay_us}us"
-        if self.jitter_us:
-            out["jitter"] = f"{self.jitter_us}us"
-        if self.reorder:
-            out["reorder"] = True
-        loss = self.loss.describe()
-        if loss.get("model") == "bernoulli":
-            out["loss"] = loss["p"]
-        elif loss.get("model") not in (None, "none"):
-            out["loss"] = loss
-        q = self.queue
-        if (q.packets, q.bytes, q.ms) != (None, None, DEFAULT_QUEUE_MS):
-            out["queue"] = {k: v for k, v in (("packets", q.packets), ("bytes", q.bytes), ("ms", q.ms))
-                            if v is not None}
-        if not self.up:
-            out["up"] = False
-        return out
-
-    def updated(self, spec: dict[str, Any], path: str = "", base_dir: Path | None = None) -> "LinkConfig":
-        """A copy with the fields of ``spec`` (scenario syntax) changed."""
-        if "rate" in spec and "trace" in spec:
-            raise ConfigError(path, "give either 'rate' or 'trace', not both")
-        changes: dict[str, Any] = {}
-        for key, value in spec.items():
-            p = join_path(path, str(key))
-            try:
-                if key == "rate":
-                    changes["rate_bps"] = parse_rate(value)
-                    changes["trace"] = None
-                elif key == "trace":
-                    changes["trace"] = load_trace(value, p, base_dir)
-                    changes["rate_bps"] = None
-                elif key == "delay":
-                    changes["delay_us"] = parse_duration(value)
-                elif key == "jitter":
-                    changes["jitter_us"] = parse_duration(value)
-                elif key == "reorder":
-                    if not isinstance(value, bool):
-                        raise ConfigError(p, f"expected true or false, got {short(value)}")
-                    changes["reorder"] = value
-                elif key == "loss":
-                    changes["loss"] = loss_model_from_spec(value, p)
-                elif key == "queue":
-                    changes["queue"] = _queue_limit(value, p)
-                elif key == "up":
-                    if not isinstance(value, bool):
-                        raise ConfigError(p, f"expected true or false, got {short(value)}")
-                    changes["up"] = value
-                else:
-                    raise ConfigError(
-                        p, "unknown field; expected one of delay, jitter, loss, queue, rate, reorder, trace, up"
-                        + did_you_mean(key, _LINK_FIELDS)
-                    )
-            except UnitError as exc:
-                raise ConfigError(p, str(exc)) from None
-        return replace(self, **changes)
-
-    @classmethod
-    def from_spec(cls, spec: object, path: str = "", base_dir: Path | None = None) -> "LinkConfig":
-        """Build from scenario syntax: ``{rate: 5Mbps, delay: 15ms, loss: 1%, ...}``."""
-        if isinstance(spec, LinkConfig):
-            return spec
-        if not isinstance(spec, dict):
-            raise ConfigError(path, f"expected a mapping like {{rate: 5Mbps, delay: 20ms}}, got {short(spec)}")
-        if "rate" not in spec and "trace" not in spec:
-            raise ConfigError(path, "expected 'rate' (like '5Mbps') or 'trace' (a Mahimahi file)")
-        return cls().updated(spec, path, base_dir)
-
-
-def load_trace(value: object, path: str, base_dir: Path | None) -> MahimahiTrace:
-    """A Mahimahi trace given in a scenario: a trace object, or a file path read relative to ``base_dir``."""
-    if isinstance(value, MahimahiTrace):
-        return value
-    if not isinstance(value, str):
-        raise ConfigError(path, f"expected a path to a Mahimahi trace file, got {short(value)}")
-    file = Path(value)
-    if base_dir is not None and not file.is_absolute():
-        file = base_dir / file
-    try:
-        missing = not file.exists()
-    except (OSError, ValueError):  # a name too long, a NUL character: reading says why
-        missing = False
-    if missing:
-        raise ConfigError(path, f"trace file not found: {short(value)}")
-    try:
-        return MahimahiTrace.load(file)
-    except ConfigError as exc:
-        raise ConfigError(path, f"bad trace file: {exc}") from None
-
-
-def _queue_limit(value: object, path: str) -> QueueLimit:
-    if not isinstance(value, dict) or not value:
-        raise ConfigError(path, f"expected a mapping with packets, bytes and/or ms, got {short(value)}")
-    packets = nbytes = ms = None
-    for key, v in value.items():
-        p = join_path(path, str(key))
-        if key == "packets":
-            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_QUEUE_PACKETS:
-                raise ConfigError(p, f"expected a whole number of packets from 1 to {MAX_QUEUE_PACKETS:,}, "
-                                     f"got {short(v)}")
-            packets = v
-        elif key == "bytes":
-            try:
-                nbytes = parse_size(v)
-            except UnitError as exc:
-                raise ConfigError(p, str(exc)) from None
-            if nbytes < 1:
-                raise ConfigError(p, f"expected a positive size, got {short(v)}")
-        elif key == "ms":  # a number of milliseconds, or a duration string
-            digits = v.strip().replace(".", "", 1) if isinstance(v, str) else ""
-            if digits.isascii() and digits.isdigit() and len(digits) <= MAX_QUANTITY_CHARS:
-                v = float(v)  # '300' means 300 ms here, as 300 does
-            try:
-                us = parse_duration(v, number_unit="ms")
-            except UnitError as exc:
-                raise ConfigError(p, f"expected a positive delay like 300 (ms) or '300ms': {exc}") from None
-            if us <= 0:
-                raise ConfigError(p, f"expected a positive delay like 300 (ms) or '300ms', got {short(v)}")
-            ms = us / 1000
-        else:
-            raise ConfigError(p, "unknown field; expected one of packets, bytes, ms"
-                              + did_you_mean(key, ("packets", "bytes", "ms")))
-    return QueueLimit(packets=packets, bytes=nbytes, ms=ms)
 
 
 class Link:
@@ -274,6 +88,7 @@ class Link:
         self.closed = False  # the session that used it has ended (``close``)
         #: called with the link when a closed link that had settled takes a packet again (a late retransmission)
         self.on_reopen: Callable[["Link"], None] | None = None
+        self.cross: list[CrossFlow] = []  # cross traffic loading it (``load``)
 
     # -- configuration -------------------------------------------------
     def set(self, **changes: Any) -> LinkConfig:
@@ -341,6 +156,8 @@ class Link:
     # -- the per-packet reference -------------------------------------
     def send(self, t_in: int, size: int) -> tuple[int, int]:
         """One packet enters at ``t_in``: returns ``(outcome, arrival_us)``."""
+        if self.cross:
+            self.cross_until(t_in)
         lost, jitter = self._take(1)
         self.packets_in += 1
         self.bytes_in += size
@@ -350,12 +167,25 @@ class Link:
         return outcome, arrival
 
     def _serve(self, t_in: int, size: int, lost: bool, jitter: int) -> tuple[int, int]:
-        cfg = self.config
-        if lost or not cfg.up:
+        outcome, arrival, sojourn = self._place(t_in, size, lost, jitter)
+        if outcome == DELIVERED:
+            self.sojourn.add_one(sojourn)
+            self.accepted_packets += 1
+            self.accepted_bytes += size
+        elif outcome == DROPPED:
+            self.dropped_packets += 1
+        else:
             self.lost_packets += 1
             if not lost:
                 self.outage_packets += 1
-            return LOST, -1
+        return outcome, arrival
+
+    def _place(self, t_in: int, size: int, lost: bool, jitter: int) -> tuple[int, int, int]:
+        """A packet through the queue and the wire, the link's state moved on and its counters left alone:
+        ``(outcome, arrival_us, sojourn_us)``."""
+        cfg = self.config
+        if lost or not cfg.up:
+            return LOST, -1, 0
         if cfg.trace is not None:
             start, dep, k, left = self._trace_schedule(t_in, size)
         else:
@@ -363,8 +193,7 @@ class Link:
             dep = start + (size * 8_000_000 + cfg.rate_bps - 1) // cfg.rate_bps
         q = cfg.queue
         if q.ms is not None and start - t_in > q.delay_us:
-            self.dropped_packets += 1
-            return DROPPED, -1
+            return DROPPED, -1, 0
         if q.packets is not None or q.bytes is not None:
             system = self._system
             while system and system[0][0] <= t_in:
@@ -372,21 +201,41 @@ class Link:
             if (q.packets is not None and len(system) >= q.packets) or (
                 q.bytes is not None and sum(b for _, b in system) + size > q.bytes
             ):
-                self.dropped_packets += 1
-                return DROPPED, -1
+                return DROPPED, -1, 0
             system.append((dep, size))
         if cfg.trace is not None:
             self._trace_k, self._trace_left = k, left
         self.busy_until = dep
-        self.sojourn.add_one(dep - t_in)
         arrival = dep + max(cfg.delay_us + jitter, 0)
         if not cfg.reorder:
             if arrival < self.last_arrival:
                 arrival = self.last_arrival
             self.last_arrival = arrival
-        self.accepted_packets += 1
-        self.accepted_bytes += size
-        return DELIVERED, arrival
+        return DELIVERED, arrival, dep - t_in
+
+    # -- cross traffic (``net.cross``) ---------------------------------
+    def load(self, flow: "CrossFlow") -> None:
+        """Put a cross-traffic flow on this link: its packets enter the queue among the media's."""
+        flow.link = self.name
+        self.cross.append(flow)
+
+    def cross_until(self, t: int) -> None:
+        """The cross traffic's packets up to ``t`` (inclusive) into the queue, in time order (flows in the
+        order they were loaded at the same microsecond); call before a packet entering after them."""
+        flows = self.cross
+        while True:
+            best, at = None, t + 1
+            for flow in flows:
+                nt = flow.next_time()
+                if nt is not None and nt < at:
+                    best, at = flow, nt
+            if best is None:
+                return
+            for size, tag in best.due(at):
+                lost, jitter = self._take(1)
+                outcome, arrival, sojourn = self._place(at, size, bool(lost[0]),
+                                                        0 if jitter is None else int(jitter[0]))
+                best.served(tag, at, size, outcome, arrival, sojourn)
 
     def _trace_schedule(self, t_in: int, size: int) -> tuple[int, int, int, int]:
         """Mahimahi byte accounting: (start, departure, opportunity index, bytes left)."""
@@ -507,12 +356,16 @@ def transmit(
         if n == 0:
             continue
         cfg = link.config
-        row_lost, row_jitter = link._take(n)
+        if link.cross:  # drawn packet by packet, among its cross traffic's
+            row_lost, row_jitter = np.zeros(n, bool), None
+        else:
+            row_lost, row_jitter = link._take(n)
         lost_parts.append(row_lost)
         jitter_parts.append(row_jitter)
         link.packets_in += n
         link.bytes_in += row_bytes[r]
-        if cfg.trace is not None or cfg.queue.packets is not None or cfg.queue.bytes is not None or not cfg.up:
+        if cfg.trace is not None or cfg.queue.packets is not None or cfg.queue.bytes is not None or not cfg.up \
+                or link.cross:
             slow.append(r)
         else:
             rate_l[r] = cfg.rate_bps
@@ -578,21 +431,27 @@ def transmit(
             link.sojourn.add(soj_hist[r], soj_max[r])
             link._accept(accepted_arr[end[r] - k: end[r]], accepted_size[end[r] - k: end[r]])
     for r in np.flatnonzero(is_slow).tolist():
-        link = links[r]
-        row_valid = valid[r]
-        cols = np.flatnonzero(row_valid)
-        row_lost = lost[r, cols]
-        row_jit = jitter[r, cols]
-        ts = t_in[r, cols].tolist()
-        ss = size[r, cols].tolist()
-        oc = np.zeros(len(cols), dtype=np.int8)
-        ar = np.full(len(cols), -1, dtype=np.int64)
-        for i in range(len(cols)):
-            o, a = link._serve(ts[i], ss[i], bool(row_lost[i]), int(row_jit[i]))
-            oc[i] = o
-            ar[i] = a
+        cols = np.flatnonzero(valid[r])
+        oc, ar = _serve_row(links[r], t_in[r, cols].tolist(), size[r, cols], lost[r, cols], jitter[r, cols])
         outcome[r, cols] = oc
         arrival[r, cols] = ar
-        ok = oc == DELIVERED
-        link._accept(ar[ok], size[r, cols][ok])
     return outcome, arrival
+
+
+def _serve_row(link: Link, ts: list[int], sizes: np.ndarray, lost: np.ndarray, jitter: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """One row that ``transmit`` cannot vectorise, packet by packet; a link with cross traffic draws each
+    packet's loss and jitter as it enters, after the cross traffic's before it."""
+    ss = sizes.tolist()
+    oc = np.zeros(len(ts), dtype=np.int8)
+    ar = np.full(len(ts), -1, dtype=np.int64)
+    cross = bool(link.cross)
+    for i in range(len(ts)):
+        if cross:
+            link.cross_until(ts[i])
+            drawn, drawn_jitter = link._take(1)
+            lost[i], jitter[i] = drawn[0], 0 if drawn_jitter is None else drawn_jitter[0]
+        oc[i], ar[i] = link._serve(ts[i], ss[i], bool(lost[i]), int(jitter[i]))
+    ok = oc == DELIVERED
+    link._accept(ar[ok], sizes[ok])
+    return oc, ar

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from ..errors import ConfigError, did_you_mean, join_path, short
-from ..units import MAX_DURATION_US, UnitError, parse_duration
+from ..units import MAX_DURATION_US, duration_field
 from .limits import MAX_NAME, MAX_TRACK_BPS
 
 __all__ = ["mapping", "known", "kind", "twilio_name", "draw_limit", "duration_field", "time_spec", "track_name",
@@ -48,13 +48,6 @@ def twilio_name(value: str, path: str, what: str) -> None:
 
 def draw_limit(us: int) -> int:
     return min(us, MAX_DURATION_US - 1)  # an unbounded draw past the longest run never happens anyway
-
-
-def duration_field(value: object, path: str) -> int:
-    try:
-        return parse_duration(value)
-    except UnitError as exc:
-        raise ConfigError(path, str(exc)) from None
 
 
 def time_spec(value: object, path: str) -> Any:
