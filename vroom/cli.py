@@ -193,6 +193,11 @@ def _print_summary(sim: Any, summary: dict[str, Any], everyone: bool) -> None:
             mbps = link["delivered_bytes"] * 8 / max(summary["sim_seconds"], 1e-9) / 1e6
             print(f"{name}: {mbps:.2f} Mbps delivered, {link['dropped_packets']} of {link['packets_in']} packets "
                   f"dropped by its queue, {link['lost_packets']} lost, queueing p95 {link['queue_delay_ms']['p95']} ms")
+    for name, flow in summary.get("cross_traffic", {}).items():  # what loaded the links besides the media
+        tcp = f", {flow['retransmissions']} retransmitted, {flow['timeouts']} timeouts" if flow["kind"] == "tcp" else ""
+        print(f"cross traffic {name} ({flow['kind']} on {flow['link']}): {flow['mbps']:.2f} Mbps delivered, "
+              f"{flow['dropped_packets']} of {flow['packets_sent']} packets dropped{tcp}, queueing p95 "
+              f"{flow['queueing_p95_ms']} ms")
     _print_media(sim)
 
 

@@ -55,6 +55,7 @@ class Scenario:
     max_participants: int = MAX_PARTICIPANTS
     sites: dict[str, tuple[Network, str | None]] = field(default_factory=dict)  # by name: shared links, location
     participants: list[ParticipantPlan] = field(default_factory=list)
+    cross_traffic: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # each flow's fields, its path
     events: list[tuple[int, str, Callable[[Simulation], None]]] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     sfu: dict[str, Any] = field(default_factory=dict)  # Simulation options: congestion_control, estimator ...
@@ -101,6 +102,8 @@ class Scenario:
             sim.add_participant(plan.identity, network=plan.network, publish=plan.publish, join=join / 1e6,
                                 leave=None if leave is None else leave / 1e6, room=plan.room, token=plan.token,
                                 options=plan.options, site=plan.site, location=plan.location, **plan.recovery)
+        for spec, path in self.cross_traffic:
+            sim.cross_traffic.add(spec, path)
         for n, (at, _, action) in enumerate(self.events):
             when = _draw_time(at, times.stream(f"scenario/events/{n}"))
             sim.at(when / 1e6, lambda action=action: action(sim))

@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from ..cross_traffic import make_flow
 from ..errors import ConfigError, join_path, short
 from ..media.tracks import parse_publish
 from ..network import CONNECT_OPTIONS, Network, check_connect_options
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["parse", "TOP_FIELDS", "PARTICIPANT_FIELDS", "SFU_FIELDS", "ROOM_FIELDS"]
 
 TOP_FIELDS = ("name", "description", "seed", "duration", "room", "sfu", "networks", "sites", "participants",
-              "events")
+              "cross_traffic", "events")
 PARTICIPANT_FIELDS = ("identity", "count", "network", "site", "location", "join", "leave", "publish", "room", "token",
                       "bandwidth_profile", "preferred_video_codecs", "dominant_speaker", "network_quality",
                       "automatic_subscription", "preferred_audio_codecs", "max_audio_bitrate", "max_video_bitrate",
@@ -72,8 +75,37 @@ def parse(data: object, file: str, base_dir: Path) -> Scenario:
         sc.sites[name] = (_network(spec, join_path("sites", name), networks, base_dir),
                           check_location(where, join_path(join_path("sites", name), "location")))
     identities = _participants(sc, top["participants"], networks, base_dir)
+    _cross_traffic(sc, top.get("cross_traffic") or [])
     _events(sc, top.get("events", []) or [], identities, base_dir)
     return sc
+
+
+def _cross_traffic(sc: Scenario, value: object) -> None:
+    """Each flow checked (``vroom.cross_traffic``) against the links the scenario makes, with its ACK delay
+    made explicit: the loaded link's, as the scenario configures it."""
+    if not isinstance(value, list):
+        raise ConfigError("cross_traffic", f"expected a list of flows like [{{link: site:cafe/down, kind: tcp}}], "
+                                           f"got {short(value)}")
+    networks = {plan.identity: plan.network for plan in sc.participants}
+    networks.update({f"site:{name}": network for name, (network, _) in sc.sites.items()})
+
+    def delay_of(link: object) -> int:
+        owner, _, direction = link.rpartition("/") if isinstance(link, str) else ("", "", "")
+        if owner not in networks or direction not in ("up", "down"):
+            raise ConfigError(join_path(path, "link"), "expected '<identity>/up|down' of a participant or "
+                              f"'site:<name>/up|down' of a site, got {short(link)}")
+        return getattr(networks[owner], direction).delay_us
+
+    names: set[str] = set()
+    for i, spec in enumerate(value):
+        path = join_path("cross_traffic", i)
+        flow = make_flow(spec, path, index=i + 1, rng=lambda _: np.random.default_rng(0), link_delay_us=delay_of)
+        if flow.name in names:
+            raise ConfigError(join_path(path, "name"), f"a flow named {flow.name!r} is given already")
+        names.add(flow.name)
+        if flow.kind == "tcp" and "ack_delay" not in spec:  # type: ignore[operator]
+            spec = {**spec, "ack_delay": f"{delay_of(spec['link'])}us"}  # type: ignore[index, dict-item]
+        sc.cross_traffic.append((spec, path))  # type: ignore[arg-type]
 
 
 def _room(sc: Scenario, value: object) -> None:
