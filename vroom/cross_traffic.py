@@ -8,14 +8,16 @@ One entry::
 Kinds and their fields (defaults from reference/media-path.md §6.1 and §8):
 
 - ``constant``: ``rate`` (required), ``packet`` (1200 B);
-- ``on-off``: ``rate`` (required), ``packet`` (1200 B), ``on`` and ``off`` (1 s each), ``starts`` (``on``);
+- ``on-off``: ``rate`` (required), ``packet`` (1200 B), ``on`` and ``off`` (1 s each), ``starts_off``
+  (false: it starts with an on period);
 - ``random-walk``: libwebrtc's ``RandomWalkConfig``: ``peak_rate`` (100 kbps), ``min_packet_size`` (200 B),
   ``min_packet_interval`` (1 ms), ``update_interval`` (200 ms), ``variance`` (0.6), ``bias`` (−0.1);
 - ``pulsed-peaks``: libwebrtc's ``PulsedPeaksConfig``: ``peak_rate`` (100 kbps), ``min_packet_size``
   (200 B), ``min_packet_interval`` (1 ms), ``send_duration`` (100 ms), ``hold_duration`` (2 s);
 - ``tcp``: NewReno, ``packet`` (1500 B on the wire), ``bytes`` (one transfer of that size; unlimited if not
-  given), or ``files: {size: [30KiB, 50KiB], idle: 10s, starts: on|idle}`` (files one after another, each a
-  new connection, with exponential idle times of that mean), ``ack_delay`` (how long ACKs take back: the
+  given), or ``files: {size: [30KiB, 50KiB], idle: 10s, starts_idle: false}`` (files one after another, each a
+  new connection, with exponential idle times of that mean; ``starts_idle``: an idle time before the first),
+  ``ack_delay`` (how long ACKs take back: the
   link's delay when the flow is added), ``min_rto`` (1 s).
 """
 
@@ -38,7 +40,7 @@ __all__ = ["KINDS", "CrossTraffic", "make_flow"]
 _COMMON = ("link", "kind", "name", "start", "stop")
 _FIELDS: dict[str, tuple[str, ...]] = {
     "constant": ("rate", "packet"),
-    "on-off": ("rate", "packet", "on", "off", "starts"),
+    "on-off": ("rate", "packet", "on", "off", "starts_off"),
     "random-walk": ("peak_rate", "min_packet_size", "min_packet_interval", "update_interval", "variance", "bias"),
     "pulsed-peaks": ("peak_rate", "min_packet_size", "min_packet_interval", "send_duration", "hold_duration"),
     "tcp": ("packet", "bytes", "files", "ack_delay", "min_rto"),
@@ -94,11 +96,11 @@ class _Fields:
             raise ConfigError(self.at(key), f"expected a number, got {short(value)}")
         return float(value)
 
-    def choice(self, key: str, options: tuple[str, ...]) -> str:
-        value = self.spec.get(key, options[0])
-        if value not in options:
-            raise ConfigError(self.at(key), f"expected one of {', '.join(options)}, got {short(value)}")
-        return str(value)
+    def flag(self, key: str) -> bool:
+        value = self.spec.get(key, False)
+        if not isinstance(value, bool):
+            raise ConfigError(self.at(key), f"expected true or false, got {short(value)}")
+        return value
 
 
 def make_flow(spec: object, path: str, *, index: int, rng: Callable[[str], np.random.Generator],
@@ -143,7 +145,7 @@ def _build(kind: str, name: str, start: int, stop: int | None, f: _Fields, rng: 
     if kind == "on-off":
         return OnOff(name, start, stop, rate_bps=f.rate("rate"), packet=f.size("packet", 1200),
                      on_us=f.duration("on", 1_000_000), off_us=f.duration("off", 1_000_000),
-                     starts_off=f.choice("starts", ("on", "off")) == "off")
+                     starts_off=f.flag("starts_off"))
     if kind == "random-walk":
         variance = f.number("variance", 0.6)
         if variance < 0:
@@ -177,9 +179,9 @@ def _tcp(name: str, start: int, stop: int | None, f: _Fields, rng: np.random.Gen
             raise ConfigError(at, f"expected a mapping like {{size: [30KiB, 50KiB], idle: 10s}}, got {short(spec)}")
         g = _Fields(spec, at)
         for key in spec:
-            if key not in ("size", "idle", "starts"):
-                raise ConfigError(g.at(str(key)), "unknown field; expected one of size, idle, starts"
-                                  + did_you_mean(key, ("size", "idle", "starts")))
+            if key not in ("size", "idle", "starts_idle"):
+                raise ConfigError(g.at(str(key)), "unknown field; expected one of size, idle, starts_idle"
+                                  + did_you_mean(key, ("size", "idle", "starts_idle")))
         sizes = spec["size"] if isinstance(spec["size"], list) else [spec["size"], spec["size"]]
         if len(sizes) != 2:
             raise ConfigError(g.at("size"), f"expected a size or [smallest, largest], got {short(spec['size'])}")
@@ -188,7 +190,7 @@ def _tcp(name: str, start: int, stop: int | None, f: _Fields, rng: np.random.Gen
             raise ConfigError(g.at("size"), f"expected [smallest, largest], got {short(spec['size'])}")
         files = (lo, hi)
         idle = g.duration("idle", 10_000_000)
-        starts_idle = g.choice("starts", ("on", "idle")) == "idle"
+        starts_idle = g.flag("starts_idle")
     return TcpFlow(name, start, stop, rng=rng, ack_delay_us=f.duration("ack_delay", delay_us, low=0), packet=packet,
                    size=size, file_sizes=files, idle_us=idle, starts_idle=starts_idle,
                    min_rto_us=f.duration("min_rto", 1_000_000))

@@ -140,6 +140,13 @@ def as_scenario(data: object) -> dict:
     if set(data) == {"publish"}:
         return {"name": "fragment", "duration": "10s",
                 "participants": [{"identity": "alice", "network": net, "publish": data["publish"]}]}
+    if set(data) == {"cross_traffic"}:  # on the links of the people and sites it names
+        links = [flow["link"].rpartition("/")[0] for flow in data["cross_traffic"]]
+        people = [{"identity": who, "network": net} for who in dict.fromkeys(links) if not who.startswith("site:")]
+        sites = {who[len("site:"):]: net for who in dict.fromkeys(links) if who.startswith("site:")}
+        return {"name": "fragment", "duration": "10s", "sites": sites,
+                "participants": people + [{"identity": "guest", "network": net, "site": name} for name in sites],
+                "cross_traffic": data["cross_traffic"]}
     if set(data) == {"events"}:
         people = [{"identity": who, "network": net} for who in _identities(data["events"]) or ["alice"]]
         return {"name": "fragment", "duration": "1h", "participants": people, "events": data["events"]}

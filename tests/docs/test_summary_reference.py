@@ -25,6 +25,7 @@ PAGE = (DOCS / "summary.md").read_text()
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml")) + sorted((ROOT / "scenarios" / "rmcat").glob("*.yaml"))
 #: The dicts whose keys are data (identities, link names, SIDs, track names), and how the page writes a key.
 MAPS = {"summary.participants": "<identity>", "summary.links": "<link>", "summary.rooms": "<room SID>",
+        "summary.cross_traffic": "<flow>",
         "summary.participants.<identity>.publications": "<track>",
         "summary.participants.<identity>.subscriptions": "<publisher>/<track>"}
 #: A participant's uplink has a link's fields, defined once, under links.

@@ -192,6 +192,7 @@ class TcpFlow(CrossFlow):
         self.size = size  # bytes of a single transfer (None: unlimited); not with file_sizes
         self.file_sizes = file_sizes
         self.idle_us = idle_us
+        self.starts_idle = starts_idle
         self.min_rto_us = min_rto_us
         self._rng = rng
         self.conn: NewReno | None = None
