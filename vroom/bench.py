@@ -24,7 +24,7 @@ from typing import Any
 
 __all__ = ["run_bench", "bare_simpy_rate", "DEFAULT_SCENARIOS", "LAZY_IMPORTS"]
 
-DEFAULT_SCENARIOS = ("classroom-50.yaml", "lossy-meeting.yaml", "two-party.yaml")
+DEFAULT_SCENARIOS = ("classroom-50.yaml", "lossy-meeting.yaml", "two-party.yaml", "campus-sites.yaml")
 RECORDED_SCENARIO = "recorded-meeting.yaml"  # with PyAV installed: recording + composing, media s per wall s
 #: imported by the model on first use; scipy.signal (the receivers' jitter filter) takes about 0.7 s
 LAZY_IMPORTS = ("scipy.signal",)
