@@ -46,6 +46,33 @@ def test_gll_puts_the_sfu_nearest_the_first_participant_with_a_location() -> Non
     assert sim.participants["sue"].backbone_us == RTT_MS["sg1", "de1"] * 500 == 163_000
 
 
+def test_where_twilio_reports_the_region_and_the_edge() -> None:
+    """A gll room's region, once chosen, is what the client's ``room.mediaRegion`` and the Insights summaries say
+    (the room resource keeps the ``gll`` it was created with); each participant's signaling goes to the region
+    nearest its location (``region: gll``) unless it asked for one, and its summary's ``edge_location`` is that
+    region's edge (reference twilio-products.md §5)."""
+    from vroom.control.insights_api import Facts, participant_summary, room_summary
+
+    sim = Simulation(seed=1)
+    room = sim.cloud.create_room(unique_name="room", media_region="gll")
+    sim.add_participant("bruce", network=FAST, location="au1", publish=[])
+    sim.add_participant("niamh", network=FAST, location="ie1", join=0.1, publish=[])
+    sim.add_participant("tom", network=FAST, location="jp1", join=0.2, publish=[], options={"region": "us2"})
+    sim.run(1)
+    record = room
+    assert record.media_region == "gll" and record.region == "au1"
+    clients = {key: p.client for key, p in sim.participants.items()}
+    assert {c.media_region for c in clients.values()} == {"au1"}
+    assert {k: c.local_participant.signaling_region for k, c in clients.items()} == {
+        "bruce": "au1", "niamh": "ie1", "tom": "us2"}
+    facts = Facts.read(sim.cloud)
+    summaries = {p.identity: participant_summary(sim.cloud, p, facts) for p in record.participants}
+    assert {k: (s["media_region"], s["edge_location"], s["properties"]["signaling_region"])
+            for k, s in summaries.items()} == {"bruce": ("au1", "sydney", "au1"), "niamh": ("au1", "dublin", "ie1"),
+                                               "tom": ("au1", "umatilla", "us2")}
+    assert room_summary(sim.cloud, record, facts)["media_region"] == "au1"
+
+
 @pytest.mark.parametrize("loss", [0.0, 0.02])
 def test_the_fast_engine_equals_the_reference_across_the_backbone(loss: float) -> None:
     """A site and participants in three places (and one without a location) in a us1 room, with losses: the same

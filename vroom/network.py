@@ -49,7 +49,7 @@ def publish_item(spec: TrackSpec) -> Any:
 
 CONNECT_OPTIONS = ("automatic_subscription", "bandwidth_profile", "dominant_speaker", "network_quality",
                    "preferred_video_codecs", "preferred_audio_codecs", "max_audio_bitrate", "max_video_bitrate",
-                   "notify_warnings", "logger_name", "log_level", "receive_transcriptions")
+                   "notify_warnings", "logger_name", "log_level", "receive_transcriptions", "region")
 
 
 def check_connect_options(options: object, path: str = "options") -> dict[str, Any]:

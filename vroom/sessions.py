@@ -99,7 +99,6 @@ class Sessions:
         self._recordings = recordings
         self._media_service = media_service
         self.sites: dict[str, Site] = {}  # by name, in the order they were added
-        self.sfu_regions: dict[str, str] = {}  # room SID -> the region a gll room's SFU is in, once decided
         #: the cross traffic (``vroom.cross_traffic``), whose flows wait for links by name
         self.cross = CrossTraffic(find_link=lambda name: self.link(name, made=False), rng=streams.stream,
                                   record=lambda what, **f: trace.record(now_us(), what, **f), now_us=now_us)
@@ -187,6 +186,10 @@ class Sessions:
         if p.site is not None and p.key not in p.site.members:
             p.site.members.append(p.key)
         located = self._backbone(p, room)
+        record.location = p.location
+        asked = options.get("region", "gll")  # signaling: the region asked for, else (gll) the nearest
+        record.signaling_region = asked if asked != "gll" else nearest_region(p.location) if p.location else \
+            room.region if room.region != "gll" else "gll"
         client = p.client = self.clients.open(self._model, record, options)
         self.trace.record(now, "participant-connected", **p.named(), room=room.unique_name,
                           room_sid=room.sid, participant_sid=record.sid, **located)
@@ -217,9 +220,9 @@ class Sessions:
         location = p.location  # at a site, the site's (``place``)
         if location is None:
             return {}
-        region = room.media_region
-        if region == "gll":  # the region nearest the first participant who connects with a location
-            region = self.sfu_regions.setdefault(room.sid, nearest_region(location))
+        if room.region == "gll":  # the region nearest the first participant who connects with a location
+            room.sfu_region = nearest_region(location)
+        region = room.region
         one_way = backbone_us(location, region)
         p.backbone_us = one_way or 0  # None: no figures for that region (the trace says backbone_ms: null)
         return {"location": location, "media_region": region,

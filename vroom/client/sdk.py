@@ -105,9 +105,9 @@ class LocalParticipant(_Participant):
 
     @property
     def signaling_region(self) -> str:
-        """The region signaling connected to: ``region`` if one was asked for, else (``gll``) the room's."""
-        region = self._room.options.get("region", "gll")
-        return self._room.media_region if region == "gll" else region
+        """The region signaling connected to: ``region`` if one was asked for, else (``gll``) the nearest to the
+        participant's location, or its room's media region."""
+        return self._record.signaling_region
 
     def publish_track(self, track: Any) -> LocalTrackPublication:
         """Publish ``"audio"``, ``"video"``, ``{"video": {"bitrate": "500kbps"}}`` ... now. A refusal raises
@@ -188,7 +188,6 @@ class Room(EventEmitter):
         self._record = record
         self.sid = record.room.sid
         self.name = record.room.unique_name
-        self.media_region = record.room.media_region
         self.options = options
         asked = options.get("network_quality")
         self.network_quality_configuration: dict[str, int] = (
@@ -199,6 +198,12 @@ class Room(EventEmitter):
         self.is_recording = False
         self.error: "TwilioError | None" = None
         self.events: list[tuple[float, str]] = []  # (time, event) of everything emitted, for tests and notebooks
+
+    @property
+    def media_region(self) -> str:
+        """``room.mediaRegion``: the region of the room's media servers, as the server's connect reply says (for
+        a ``gll`` room, the region chosen once a participant with a location connected)."""
+        return self._record.room.region
 
     @property
     def state(self) -> str:

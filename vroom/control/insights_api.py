@@ -160,14 +160,14 @@ def room_summary(cloud: Cloud, room: RoomRecord, facts: Facts) -> dict[str, Any]
         "unique_participant_identities": len({p.identity for p in room.participants}),
         "concurrent_participants": _most_at_once(room),
         "max_concurrent_participants": room.max_participants,
-        "codecs": _codecs(kinds), "media_region": room.media_region,
+        "codecs": _codecs(kinds), "media_region": room.region,
         "duration_sec": _seconds(room.created_us, room.end_us),
         "total_participant_duration_sec": sum(_seconds(p.created_us, p.end_us) or 0 for p in room.participants),
         "total_recording_duration_sec": _recorded_seconds(cloud, room),
         "processing_state": "complete" if ended and now >= room.end_us + SUMMARY_DELAY_US else "in_progress",
         "recording_enabled": room.record_participants_on_connect or bool(room.recording_rules and any(
             r.get("type") == "include" for r in room.recording_rules)) or _recorded_seconds(cloud, room) > 0,
-        "edge_location": EDGE_LOCATIONS.get(room.media_region), "url": url,
+        "edge_location": EDGE_LOCATIONS.get(room.region), "url": url,
         "links": {"participants": f"{url}/Participants"},
     }
 
@@ -197,13 +197,13 @@ def participant_summary(cloud: Cloud, part: ParticipantRecord, facts: Facts) -> 
         "account_sid": room.account_sid, "room_sid": room.sid, "status": status, "codecs": _codecs(set(kinds)),
         "end_reason": reason, "error_code": code,
         "error_code_url": f"https://www.twilio.com/docs/api/errors/{code}" if code else None,
-        "media_region": room.media_region,
+        "media_region": room.region,
         # the Event Streams participant summary's extra fields (reference twilio-products.md §1)
-        "properties": {"room_type": ROOM_TYPES[room.type], "signaling_region": "gll",
+        "properties": {"room_type": ROOM_TYPES[room.type], "signaling_region": part.signaling_region,
                        "record_on_connect": room.record_participants_on_connect,
                        "recording_duration_sec": _recorded_seconds(cloud, room, part),
                        "tracks": {k: kinds.count(k) for k in ("audio", "video", "data")}},
-        "edge_location": EDGE_LOCATIONS.get(room.media_region),
+        "edge_location": EDGE_LOCATIONS.get(part.signaling_region),  # where its signaling came in
         "publisher_info": dict(PUBLISHER_INFO),
         "url": f"{INSIGHTS_URL}/v1/Video/Rooms/{room.sid}/Participants/{part.sid}",
     }

@@ -76,6 +76,8 @@ class ParticipantRecord:
     rules_created_us: int | None = None
     rules_updated_us: int | None = None
     anonymized: bool = False
+    location: str | None = None  # where the participant is (``vroom.regions``), None: next to its room's SFU
+    signaling_region: str = "gll"  # the region its signaling connected to (``region``; for gll, its nearest)
     # admitted: connected; the media path shares its driver's lifecycle from the moment it joins
     lifecycle: Lifecycle[ParticipantState, ParticipantEvent] = field(
         default_factory=lambda: Lifecycle(PARTICIPANT, ParticipantState.CONNECTED))
@@ -125,6 +127,7 @@ class RoomRecord:
     record_participants_on_connect: bool = False
     video_codecs: list[str] = field(default_factory=lambda: ["VP8", "H264"])
     media_region: str = "us1"
+    sfu_region: str | None = None  # where a gll room's SFU is, once its first located participant decided it
     audio_only: bool = False
     empty_room_timeout: int = 5
     unused_room_timeout: int = 5
@@ -138,6 +141,11 @@ class RoomRecord:
     participants: list[ParticipantRecord] = field(default_factory=list)
     recording_rules: list[dict[str, Any]] | None = None
     recording_rules_updated_us: int | None = None
+
+    @property
+    def region(self) -> str:
+        """Where its media servers are: ``media_region``, or for ``gll`` the region chosen (``gll`` until then)."""
+        return self.sfu_region or self.media_region
     transcribe_participants_on_connect: bool = False
     transcriptions_configuration: dict[str, Any] | None = None  # the room's default for its transcriptions
     admitting: bool = False  # a duplicate identity is being replaced

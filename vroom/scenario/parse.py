@@ -30,7 +30,7 @@ TOP_FIELDS = ("name", "description", "seed", "duration", "room", "sfu", "network
 PARTICIPANT_FIELDS = ("identity", "count", "network", "site", "location", "join", "leave", "publish", "room", "token",
                       "bandwidth_profile", "preferred_video_codecs", "dominant_speaker", "network_quality",
                       "automatic_subscription", "preferred_audio_codecs", "max_audio_bitrate", "max_video_bitrate",
-                      "notify_warnings", "logger_name", "log_level", *RECOVERY_OPTIONS)
+                      "notify_warnings", "logger_name", "log_level", "region", *RECOVERY_OPTIONS)
 SFU_FIELDS = ("congestion_control", "estimator", "speaker_detector", "nack")
 ROOM_FIELDS = ("unique_name", "max_participants")
 
