@@ -125,6 +125,38 @@ def test_estimate_of_a_downlink_comes_from_the_timeline_and_its_capacity_steps_a
     assert after and max(after) < 1000  # GCC found the 300 kbps link within two seconds
 
 
+def test_rmcat_draws_rates_against_capacity_queuing_and_loss():
+    """A 1 Mbps site uplink that drops to 500 kbps at 3 s, one video and a 300 kbps constant cross flow through
+    it: the capacity steps where the link changed, the flow's line is the timeline's, the cross flow's is what it
+    delivered each second (300 kbps over the first 3 s: its 1250 B every 33.3 ms), the delay panel holds every delivered packet's
+    queuing and the loss panel one point a second."""
+    from vroom.metrics.rmcat import LinkMeter, link_metrics
+
+    doc = {"name": "tiny-dumbbell", "seed": 1, "duration": "6s",
+           "sites": {"b": {"up": {"rate": "1Mbps", "delay": "20ms", "queue": {"ms": 200}},
+                           "down": {"rate": "1Mbps", "delay": "20ms"}}},
+           "networks": {"fast": {"up": {"rate": "100Mbps"}, "down": {"rate": "100Mbps"}}},
+           "participants": [{"identity": "receiver", "network": "fast", "publish": []},
+                            {"identity": "flow", "network": "fast", "site": "b", "automatic_subscription": False,
+                             "publish": [{"video": {"name": "video"}}]}],
+           "cross_traffic": [{"link": "site:b/up", "kind": "constant", "rate": "300kbps", "packet": "1250B"}],
+           "events": [{"at": "3s", "link": "site:b/up", "set": {"rate": "500kbps"}}]}
+    sim = Scenario.from_dict(doc).build(trace_packets=True)
+    meter = LinkMeter(sim, "site:b/up")
+    sim.run(6)
+    m = link_metrics(sim, "site:b/up", meter)
+    fig = plot.rmcat(sim, m)
+    rate, delay, loss = fig.axes
+    lines = by_label(rate)
+    assert list(lines["capacity"].get_ydata()) == [1000] * 3 + [500] * 3 + [500]
+    video = rows_of(sim, "receiver", "video")["flow/video"]
+    assert list(lines["flow/video"].get_ydata()) == [r["bitrate_bps"] / 1e3 for r in video if 0 < r["t"] <= 6]
+    cross = lines["constant-1 (cross traffic)"].get_ydata()
+    assert sum(cross[:3]) / 3 == pytest.approx(300, rel=0.1)  # the queue at a second's edge shifts a few packets
+    assert len(delay.get_lines()[0].get_xdata()) == len(m.queue_delay_ms) > 0
+    assert len(loss.get_lines()[0].get_xdata()) == 6
+
+
 def test_estimate_of_an_uplink_needs_a_recorder_and_plots_its_readings(drop):
     sim, recorder = drop
     samples = recorder.samples["speaker-0/up"]

@@ -18,6 +18,8 @@ function               what it draws                                         fro
 ``loss_jitter``        loss (%) and jitter (ms) per subscription             ``sim.timeline``
 ``dominant_speaker``   who held the floor, when                              ``dominant-speaker-changed``
 ``network_quality``    Network Quality Level (0–5) per participant           ``sim.quality_timeline``
+``rmcat``              an RFC 8867 case: each flow's rate against the        ``sim.timeline`` and
+                       bottleneck's capacity, its queuing delay and loss     ``vroom.metrics.rmcat``
 =====================  ====================================================  =============================
 
 With at most ``MAX_LEGEND`` (12) lines, every line has its colour and a legend entry. With more (a
@@ -39,6 +41,8 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING, Any, Iterable
 
+import numpy as np
+
 from .optional import require
 from .units import parse_duration
 
@@ -48,7 +52,7 @@ if TYPE_CHECKING:
 
     from .sim import Simulation
 
-__all__ = ["bitrate", "layers", "estimate", "loss_jitter", "dominant_speaker", "network_quality",
+__all__ = ["bitrate", "layers", "estimate", "loss_jitter", "dominant_speaker", "network_quality", "rmcat",
            "record_estimates", "EstimateRecorder", "highlight", "SIZE_IN", "DPI", "MAX_LEGEND", "TOP_K"]
 
 #: Size of a new Figure in inches, and its resolution: 900 × 450 pixels.
@@ -295,6 +299,47 @@ def estimate(sim: "Simulation", link: str, ax: "Axes | None" = None) -> "Figure"
     ax.set(xlabel="time (s)", ylabel="kbps", title=f"{link}: bandwidth estimate and capacity")
     ax.set_ylim(bottom=0)
     _legend(ax, loc="upper left")
+    return fig
+
+
+def rmcat(sim: "Simulation", metrics: Any, subscriber: str = "receiver", *, title: str | None = None) -> "Figure":
+    """An RFC 8867 test case as RFC 8868 reports it, on three axes over time, from the ``RmcatMetrics`` of the
+    bottleneck (``vroom.metrics.rmcat.link_metrics``): the rate ``subscriber`` received of each video, each
+    cross-traffic flow's on the link (dashed; more than three: their sum) and the link's capacity (grey steps),
+    per second; each packet's
+    queuing delay at the bottleneck (dots) and the p95 of each second; the share of packets dropped or lost each
+    second. A new Figure of 900 × 700 px."""
+    Figure = require("matplotlib.figure", purpose="vroom.plot").Figure
+
+    fig = Figure(figsize=(SIZE_IN[0], 7.0), dpi=DPI, layout="constrained")
+    rate, delay, loss = fig.subplots(3, 1, sharex=True, height_ratios=(3, 2, 1))
+    t = metrics.interval_starts_s
+    ends = list(t[1:]) + [metrics.end_s]
+    rate.plot(list(t) + [metrics.end_s], list(metrics.capacity_bps / 1e3) + [metrics.capacity_bps[-1] / 1e3],
+              drawstyle="steps-post", color="0.35", linewidth=2.5, alpha=0.6, label="capacity")
+    for name, rows in _subscriptions(sim, subscriber, "video").items():
+        rows = [r for r in rows if metrics.start_s < r["t"] <= metrics.end_s]
+        rate.plot([r["t"] for r in rows], [r["bitrate_bps"] / 1e3 for r in rows], label=name)
+    cross = metrics.cross_bps
+    if len(cross) > 3:  # many flows (web traffic): their sum
+        cross = {f"{len(cross)} flows": sum(cross.values())}
+    for name, bps in cross.items():
+        rate.plot(ends, bps / 1e3, linestyle="--", label=f"{name} (cross traffic)")
+    rate.set(ylabel="kbps", title=title or f"{metrics.link}: rates and capacity")
+    rate.set_ylim(bottom=0)
+    _legend(rate, loc="upper right")
+    order = np.argsort(metrics.queue_delay_t_s, kind="stable")
+    entered, queued = metrics.queue_delay_t_s[order], metrics.queue_delay_ms[order]
+    delay.plot(entered, queued, ",", color="C0", alpha=0.3)
+    cuts = np.searchsorted(entered, np.append(t, metrics.end_s))
+    p95 = [np.percentile(queued[a:b], 95) if b > a else np.nan for a, b in zip(cuts[:-1], cuts[1:])]
+    delay.plot(ends, p95, color="C3", label="p95 each second")
+    delay.set(ylabel="queuing (ms)")
+    delay.set_ylim(bottom=0)
+    _legend(delay, loc="upper right")
+    loss.plot(ends, 100 * metrics.loss_per_interval, color="C1")
+    loss.set(xlabel="time (s)", ylabel="loss (%)")
+    loss.set_ylim(bottom=0)
     return fig
 
 

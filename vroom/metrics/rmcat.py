@@ -250,6 +250,7 @@ class LinkMeter:
         self.bytes_in: list[int] = []
         self.packets_in: list[int] = []
         self.estimate_bps: list[float] = []
+        self.cross_bytes: list[dict[str, int]] = []  # per reading: bytes each cross-traffic flow on it delivered
         self._obj: Any = None
         self._base = (0, 0)
         self._read()
@@ -274,6 +275,12 @@ class LinkMeter:
         self.bytes_in.append(b)
         self.packets_in.append(p)
         self.estimate_bps.append(math.nan if est is None else float(est.target_bitrate_bps))
+        delivered = {}
+        for flow in sim.cross_traffic.flows.values():
+            if flow.link == self.link:
+                flow.settle(sim.now_us)
+                delivered[flow.name] = flow.delivered_bytes
+        self.cross_bytes.append(delivered)
 
     def _sample(self) -> None:
         self.sim.flush()
@@ -286,6 +293,15 @@ class LinkMeter:
         if self.sim.now_us > self.t_us[-1]:
             self.sim.flush()
             self._read()
+
+    def cross_bps(self) -> dict[str, np.ndarray]:
+        """Per cross-traffic flow on the link (``vroom.cross_traffic``): the bit/s it delivered in each interval
+        of ``sending_bps``, up to now (0 before it was added)."""
+        self.catch_up()
+        t = np.array(self.t_us, dtype=np.int64)
+        names = list(dict.fromkeys(name for reading in self.cross_bytes for name in reading))
+        return {name: np.diff([reading.get(name, 0) for reading in self.cross_bytes]) * 8 * US_PER_S / np.diff(t)
+                for name in names}
 
     def sending_bps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(interval starts µs, interval ends µs, bit/s that entered the link in each interval), up to now."""
@@ -341,6 +357,9 @@ class RmcatMetrics:
     flows_bps: dict[str, float] = field(default_factory=dict)
     flows_window_s: tuple[float, float] | None = None
     jain: float | None = None  # None: no flows given; NaN: every flow had rate 0
+    queue_delay_t_s: np.ndarray = field(default_factory=lambda: np.zeros(0))  # when each of queue_delay_ms entered
+    loss_per_interval: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (dropped + lost) / in, each interval
+    cross_bps: dict[str, np.ndarray] = field(default_factory=dict)  # each cross-traffic flow's bit/s, each interval
 
     def table(self, per_interval: bool = False) -> str:
         """A plain-text rendering; ``per_interval`` adds one line per interval."""
@@ -403,6 +422,7 @@ def link_metrics(sim: "RunView", link: str, meter: LinkMeter, *, start: float | 
     if not keep.any():
         raise ValueError(f"the meter read no whole interval within [{lo / 1e6:g}, {hi / 1e6:g}) s")
     starts, ends, sending = starts[keep], ends[keep], sending[keep]
+    cross = {name: bps[keep] for name, bps in meter.cross_bps().items()}
     estimate = np.array(meter.estimate_bps[1:], dtype=float)[keep]
     states = link_states(sim, link, initial)
     capacity = capacity_series(states, starts.tolist(), ends.tolist())
@@ -414,6 +434,9 @@ def link_metrics(sim: "RunView", link: str, meter: LinkMeter, *, start: float | 
     n_in = len(entry)
     dropped = int(np.count_nonzero(outcome == 2))
     lost = int(np.count_nonzero(outcome == 3))
+    edges = np.append(starts, ends[-1])
+    entered = np.histogram(entry, edges)[0]
+    failed = np.histogram(entry[outcome != 1], edges)[0]
     jain = None
     if flows:
         jain = jain_index(flows.values()) if any(v > 0 for v in flows.values()) else math.nan
@@ -426,4 +449,7 @@ def link_metrics(sim: "RunView", link: str, meter: LinkMeter, *, start: float | 
         queue_delay_p95_ms=float(np.percentile(qd, 95)) if qd.size else math.nan,
         packets_in=n_in, packets_dropped=dropped, packets_lost=lost,
         loss_ratio=(dropped + lost) / n_in if n_in else 0.0,
-        flows_bps=dict(flows or {}), flows_window_s=flows_window, jain=jain)
+        flows_bps=dict(flows or {}), flows_window_s=flows_window, jain=jain,
+        queue_delay_t_s=entry[delivered] / US_PER_S,
+        loss_per_interval=np.divide(failed, entered, out=np.zeros(len(entered)), where=entered > 0),
+        cross_bps=cross)
