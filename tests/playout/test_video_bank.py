@@ -4,7 +4,7 @@ and consume times (the oracle is the per-frame form, run on the same deliveries)
 
 import numpy as np
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from tests.playout.test_receiver_playout import PERIOD_US, frames
@@ -137,6 +137,8 @@ def test_the_playout_does_not_depend_on_when_the_receivers_are_consumed(n, jitte
     # the receivers are consumed when someone looks (a control round, getStats, a widget): each look hands the
     # playouts the packets so far, some of a frame not complete yet, so what a playout notes of a frame (its first
     # packet, the packet that tells its range, its last) must not depend on where the looks fall
+    # a frame split by a consume and overtaken by key frame 45 is the known exception (the xfail test below)
+    assume(spread == 0 or n <= 45 or jitter[44] <= PERIOD_US + jitter[45])
     rtx = [(k, p, k * PERIOD_US + 80_000) for k, p in lost if k in repaired]
     batch = frames(range(n), packets=3, keys=(0, 45), lost=lost, rtx=rtx, spread=spread,
                    arrival=lambda k: k * PERIOD_US + jitter[k])
@@ -168,3 +170,19 @@ def test_frames_that_read_a_buffer_updated_long_ago_are_decoded_in_both_forms():
             rec.subscription(0)  # a look at its figures hands it to the frame-by-frame form
     rec.finish()
     assert (rec.subscription(0)["frames_decoded"], rec.take_key_frame_requests()) == (41, [])
+
+
+#: frame 44 arrives 53 ms late, after key frame 45, its three packets 141 µs apart
+LATE_BEFORE_KEY = [53_000 if k == 44 else 0 for k in range(90)]
+
+
+@pytest.mark.xfail(strict=True, reason="a frame that arrives after the decoder passed it counts as complete when one "
+                                       "consume takes all its packets, and as incomplete twice when a consume falls "
+                                       "between them (VideoReceivers.add judges 'passed' at the consume): 46 complete "
+                                       "and 0 incomplete against 45 and 2")
+def test_a_late_frame_counts_the_same_wherever_a_consume_cuts_it():
+    batch = frames(range(46), packets=3, keys=(0, 45), lost=set(), rtx=[], spread=141,
+                   arrival=lambda k: k * PERIOD_US + LATE_BEFORE_KEY[k])
+    end = 46 * PERIOD_US + 6_000_000
+    a, b = (played(batch, list(range(step, end, step)) + [end], batch_form=False)[0] for step in (1_000, 1_378))
+    assert {k: a[k] for k in EXACT} == {k: b[k] for k in EXACT}
