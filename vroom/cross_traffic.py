@@ -18,7 +18,8 @@ Kinds and their fields (defaults from reference/media-path.md §6.1 and §8):
   given), or ``files: {size: [30KiB, 50KiB], idle: 10s, starts_idle: false}`` (files one after another, each a
   new connection, with exponential idle times of that mean; ``starts_idle``: an idle time before the first),
   ``ack_delay`` (how long ACKs take back: the
-  link's delay when the flow is added), ``min_rto`` (1 s).
+  link's delay when the flow is added), ``min_rto`` (1 s), ``congestion_control`` (``newreno``, or ``cubic``:
+  RFC 9438's window).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import numpy as np
 
 from .errors import ConfigError, did_you_mean, join_path, short
 from .net.cross import ConstantRate, CrossFlow, OnOff, PulsedPeaks, RandomWalk
-from .net.tcp import HEADER_BYTES, TcpFlow
+from .net.tcp import CONGESTION_CONTROLS, HEADER_BYTES, TcpFlow
 from .units import UnitError, parse_duration, parse_rate, parse_size
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "on-off": ("rate", "packet", "on", "off", "starts_off"),
     "random-walk": ("peak_rate", "min_packet_size", "min_packet_interval", "update_interval", "variance", "bias"),
     "pulsed-peaks": ("peak_rate", "min_packet_size", "min_packet_interval", "send_duration", "hold_duration"),
-    "tcp": ("packet", "bytes", "files", "ack_delay", "min_rto"),
+    "tcp": ("packet", "bytes", "files", "ack_delay", "min_rto", "congestion_control"),
 }
 KINDS = tuple(_FIELDS)
 MAX_PACKET = 65_535
@@ -191,9 +192,13 @@ def _tcp(name: str, start: int, stop: int | None, f: _Fields, rng: np.random.Gen
         files = (lo, hi)
         idle = g.duration("idle", 10_000_000)
         starts_idle = g.flag("starts_idle")
+    control = f.spec.get("congestion_control", "newreno")
+    if control not in CONGESTION_CONTROLS:
+        raise ConfigError(f.at("congestion_control"), f"expected one of {', '.join(CONGESTION_CONTROLS)}, got "
+                          f"{short(control)}")
     return TcpFlow(name, start, stop, rng=rng, ack_delay_us=f.duration("ack_delay", delay_us, low=0), packet=packet,
                    size=size, file_sizes=files, idle_us=idle, starts_idle=starts_idle,
-                   min_rto_us=f.duration("min_rto", 1_000_000))
+                   min_rto_us=f.duration("min_rto", 1_000_000), congestion_control=control)
 
 
 class CrossTraffic:

@@ -127,3 +127,61 @@ def test_a_stopped_flow_sends_nothing_more() -> None:
     sent = flow.packets_sent
     link.cross_until(20_000_000)
     assert flow.packets_sent == sent and flow.stats(20_000_000)["in_flight"] == 0
+
+
+def _rounds(conn, rtt_us: int, until_us: int, drop_at_window: float | None = None):
+    """An ideal path of round trip ``rtt_us`` driving ``conn`` round by round: each round's segments arrive and
+    are acknowledged one after another a round trip later; one segment is dropped in the round where the window
+    first reaches ``drop_at_window``. Yields (time, cwnd) after each round."""
+    t, again, dropped = 0, [], False
+    while t < until_us:
+        sent = conn.sendable(t, again)
+        drop = None
+        if drop_at_window is not None and not dropped and conn.cwnd >= drop_at_window and len(sent) > 4:
+            drop, dropped = sent[0], True
+        again = []
+        for i, seq in enumerate(sent):
+            if seq != drop:
+                ack, echo = conn.receive(seq, t)
+                again += conn.on_ack(t + rtt_us + i, ack, echo)
+        t += rtt_us
+        yield t, conn.cwnd
+
+
+def test_cubic_returns_to_its_window_at_k_along_the_cubic_curve():
+    """RFC 9438 §4.2 worked by hand: a loss at a window of W = 160 segments sets ssthresh = 0.7·W = 112 and
+    W_max = 160, so K = ∛((160 − 112)/0.4) = ∛120 ≈ 4.93 s after congestion avoidance starts; half-way (t = K/2)
+    the curve is at W_max − 0.4·(K/2)³ = 160 − 15 = 145 (concave: most of the way is made early), and at K
+    it is back at 160. cwnd aims one RTT ahead (W_cubic(t + RTT)), so it is compared there within 4 %."""
+    from vroom.net.tcp import Cubic
+
+    c = Cubic(segments=None)
+    rounds = list(_rounds(c, 100_000, 30_000_000, drop_at_window=160))
+    assert c.w_max == pytest.approx(160, abs=1) and c.cwnd_prior == c.w_max
+    epoch = c.epoch_us
+    k = ((c.w_max - 0.7 * c.w_max) / 0.4) ** (1 / 3)
+    assert c.k_s == pytest.approx(k, rel=0.02)
+
+    def cwnd_at(seconds: float) -> float:
+        return next(w for t, w in rounds if t >= epoch + seconds * 1e6)
+
+    curve = lambda s: 0.4 * (s + 0.1 - k) ** 3 + c.w_max  # noqa: E731 (one RTT ahead)
+    for s in (k / 2, k, 1.5 * k):
+        assert cwnd_at(s) == pytest.approx(curve(s), rel=0.04), s
+
+
+def test_cubic_is_at_least_as_fast_as_reno_under_random_loss():
+    """RFC 9438 §4.3: the Reno-friendly region keeps CUBIC's throughput at least Reno's (α = 3(1 − β)/(1 + β)
+    gives the same average window as AIMD(1, 0.5)); on a 100 Mbps, 100 ms path with 0.5 % and 1 % loss, where
+    the cubic curve alone would be slower, it gets at least Reno's, and within 30 % of Mathis's figure."""
+    mss = 1500 - HEADER_BYTES
+    for p in (0.005, 0.01):
+        got = {}
+        for cc in ("newreno", "cubic"):
+            link = make_link({"rate": "100Mbps", "delay": "50ms", "loss": p, "queue": {"ms": 1000}}, seed=3)
+            flow = _flow(congestion_control=cc)
+            link.load(flow)
+            link.cross_until(100_000_000)
+            got[cc] = flow.stats(100_000_000)["delivered_bytes"] * 8 / 100
+        assert got["cubic"] >= got["newreno"]
+        assert got["cubic"] == pytest.approx(mss * 8 / 0.1 * math.sqrt(1.5) / math.sqrt(p) * 1500 / mss, rel=0.3)

@@ -1,4 +1,5 @@
-"""TCP cross traffic, packet by packet: NewReno (a sans-I/O core; reference/media-path.md §8.1).
+"""TCP cross traffic, packet by packet: NewReno, and CUBIC's window on top of it (sans-I/O cores;
+reference/media-path.md §8.1).
 
 ``NewReno`` is one connection's sender and receiver:
 
@@ -20,6 +21,8 @@
   rather than one round trip per hole. A timeout sets ssthresh = max(flight/2, 2), cwnd = 1 and sends again
   from the first unacknowledged segment.
 
+``Cubic`` keeps all of that but the window's growth and reduction, which are RFC 9438's (Linux's default).
+
 ``TcpFlow`` drives connections as a cross-traffic flow (``net.cross``): one long-lived transfer (``bytes``
 unlimited), or files one after another, each a new connection, with idle times in between (the short
 flows of RFC 8867 §5.7: files of uniform 30–50 kB, exponential idle times of mean 10 s).
@@ -34,7 +37,7 @@ import numpy as np
 
 from .cross import NEVER, CrossFlow
 
-__all__ = ["NewReno", "TcpFlow", "HEADER_BYTES", "MAX_RTO_US"]
+__all__ = ["NewReno", "Cubic", "TcpFlow", "CONGESTION_CONTROLS", "HEADER_BYTES", "MAX_RTO_US"]
 
 HEADER_BYTES = 40  # IPv4 20 + TCP 20
 INITIAL_WINDOW = 10  # segments, RFC 6928
@@ -124,16 +127,24 @@ class NewReno:
                     return again  # the timer runs on
         else:
             self.dupacks = 0
-            self.cwnd += 1.0 if self.cwnd < self.ssthresh else 1.0 / self.cwnd
+            self._grow(t, newly)
         self.rto_at = t + self.rto_us if self.una < self.high else None
         return again
+
+    def _grow(self, t: int, newly: int) -> None:
+        """An ACK of ``newly`` new segments outside recovery: slow start, or congestion avoidance (Reno's)."""
+        self.cwnd += 1.0 if self.cwnd < self.ssthresh else 1.0 / self.cwnd
+
+    def _reduce(self, timeout: bool) -> float:
+        """A congestion event (three duplicate ACKs, or a timeout): the new ssthresh (RFC 5681 (4))."""
+        return max(self.flight / 2, 2.0)
 
     def _duplicate_ack(self) -> list[int]:
         self.dupacks += 1
         if self.in_recovery:
             self.cwnd += 1.0  # each duplicate: a segment has left the network
         elif self.dupacks == DUPACK_THRESHOLD and self.una > self.recover:
-            self.ssthresh = max(self.flight / 2, 2.0)
+            self.ssthresh = self._reduce(False)
             self.recover = self.high - 1
             self.cwnd = self.ssthresh + DUPACK_THRESHOLD
             self.in_recovery = True
@@ -153,7 +164,7 @@ class NewReno:
     def on_timeout(self, t: int) -> None:
         """The retransmission timer fired at ``t``: back to one segment, from the first unacknowledged."""
         self.timeouts += 1
-        self.ssthresh = max(self.flight / 2, 2.0)
+        self.ssthresh = self._reduce(True)
         self.cwnd = 1.0
         self.recover = self.high - 1
         self.in_recovery = False
@@ -177,6 +188,70 @@ class NewReno:
         return out
 
 
+class Cubic(NewReno):
+    """CUBIC (RFC 9438) in place of Reno's window growth and reduction; slow start, loss detection and recovery
+    stay NewReno's (HyStart++ is not modelled).
+
+    - A congestion event sets ssthresh = max(flight × β, 2) with β = 0.7 (§4.6), remembers the window it
+      happened at (``cwnd_prior``) and ``w_max``, lowered to cwnd·(1 + β)/2 when below the last one (fast
+      convergence, §4.7).
+    - Congestion avoidance starts an epoch at its first ACK: cwnd_epoch = cwnd, K = ∛((W_max − cwnd_epoch)/C),
+      C = 0.4 (§4.2); after a timeout K = 0 and W_max = cwnd_epoch (§4.8).
+    - Each new ACK aims at W_cubic(t + RTT) = C(t + RTT − K)³ + W_max, kept within [cwnd, 1.5·cwnd], and adds
+      (target − cwnd)/cwnd (§4.4, §4.5); unless the Reno-friendly estimate is ahead: W_est grows by
+      α·acked/cwnd, α = 3(1 − β)/(1 + β), or 1 once W_est ≥ cwnd_prior, and cwnd = W_est while
+      W_cubic(t) < W_est (§4.3). RTT is the smoothed one.
+    """
+
+    C = 0.4
+    BETA = 0.7
+    ALPHA = 3 * (1 - BETA) / (1 + BETA)
+
+    def __init__(self, *, segments: int | None, min_rto_us: int = 1_000_000) -> None:
+        super().__init__(segments=segments, min_rto_us=min_rto_us)
+        self.w_max = 0.0
+        self.cwnd_prior = 0.0
+        self.k_s = 0.0
+        self.w_est = 0.0
+        self.epoch_us: int | None = None  # when the current congestion-avoidance stage began (µs)
+        self._after_timeout = False
+
+    def _reduce(self, timeout: bool) -> float:
+        cwnd = self.cwnd
+        self.w_max = cwnd * (1 + self.BETA) / 2 if cwnd < self.w_max else cwnd
+        self.cwnd_prior = cwnd
+        self.epoch_us = None
+        self._after_timeout = timeout
+        return max(self.flight * self.BETA, 2.0)
+
+    def _grow(self, t: int, newly: int) -> None:
+        if self.cwnd < self.ssthresh:
+            self.cwnd += 1.0
+            return
+        if self.epoch_us is None:
+            self.epoch_us = t
+            if self._after_timeout or self.w_max <= self.cwnd:  # (§4.8; or a window already past W_max)
+                self.w_max, self.k_s = self.cwnd, 0.0
+            else:
+                self.k_s = ((self.w_max - self.cwnd) / self.C) ** (1 / 3)
+            self.w_est = self.cwnd
+        elapsed = (t - self.epoch_us) / 1e6
+        rtt = (self.srtt or 0) / 1e6
+        target = min(max(self._w_cubic(elapsed + rtt), self.cwnd), 1.5 * self.cwnd)
+        self.w_est += (1.0 if self.w_est >= self.cwnd_prior else self.ALPHA) * newly / self.cwnd
+        if self._w_cubic(elapsed) < self.w_est:
+            self.cwnd = self.w_est
+        else:
+            self.cwnd += (target - self.cwnd) / self.cwnd
+
+    def _w_cubic(self, t_s: float) -> float:
+        return self.C * (t_s - self.k_s) ** 3 + self.w_max
+
+
+#: ``tcp`` flows' congestion controls by name
+CONGESTION_CONTROLS = {"newreno": NewReno, "cubic": Cubic}
+
+
 class TcpFlow(CrossFlow):
     """TCP NewReno cross traffic: a long-lived transfer, or files with idle times between them."""
 
@@ -185,8 +260,9 @@ class TcpFlow(CrossFlow):
     def __init__(self, name: str, start_us: int, stop_us: int | None, *, rng: np.random.Generator,
                  ack_delay_us: int, packet: int = 1500, size: int | None = None,
                  file_sizes: tuple[int, int] | None = None, idle_us: int = 10_000_000, starts_idle: bool = False,
-                 min_rto_us: int = 1_000_000) -> None:
+                 min_rto_us: int = 1_000_000, congestion_control: str = "newreno") -> None:
         super().__init__(name, start_us, stop_us)
+        self.congestion_control = congestion_control
         self.ack_delay_us = ack_delay_us
         self.packet = packet
         self.size = size  # bytes of a single transfer (None: unlimited); not with file_sizes
@@ -195,7 +271,7 @@ class TcpFlow(CrossFlow):
         self.starts_idle = starts_idle
         self.min_rto_us = min_rto_us
         self._rng = rng
-        self.conn: NewReno | None = None
+        self.conn: NewReno | None = None  # the current connection (a Cubic is a NewReno)
         self.connections = 0
         self.files_done = 0
         self._file_bytes = 0
@@ -219,8 +295,8 @@ class TcpFlow(CrossFlow):
         elif self.size is not None:
             self._file_bytes = self.size
         unlimited = self.file_sizes is None and self.size is None
-        self.conn = NewReno(segments=None if unlimited else -(-self._file_bytes // self._payload()),
-                            min_rto_us=self.min_rto_us)
+        self.conn = CONGESTION_CONTROLS[self.congestion_control](
+            segments=None if unlimited else -(-self._file_bytes // self._payload()), min_rto_us=self.min_rto_us)
         self.connections += 1
         self._closed = False
 
@@ -291,6 +367,7 @@ class TcpFlow(CrossFlow):
             "retransmissions": self.retransmissions + (0 if live is None else live.retransmissions),
             "timeouts": self.timeouts + (0 if live is None else live.timeouts),
             "fast_retransmits": self.fast_retransmits + (0 if live is None else live.fast_retransmits),
+            "congestion_control": self.congestion_control,
             "connections": self.connections, "files_done": self.files_done,
             "cwnd": None if conn is None else round(conn.cwnd, 2),
             "srtt_ms": None if conn is None or conn.srtt is None else round(conn.srtt / 1000, 1),
