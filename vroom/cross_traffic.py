@@ -211,6 +211,7 @@ class CrossTraffic:
     def __init__(self, *, find_link: Callable[[str], "Link | None"], rng: Callable[[str], np.random.Generator],
                  record: Callable[..., None], now_us: Callable[[], int]) -> None:
         self.flows: dict[str, CrossFlow] = {}
+        self.specs: list[dict[str, Any]] = []  # each flow as scenario syntax, with its name and start (``plan``)
         self.loaded: list["Link"] = []  # the links with flows, which the data path brings up to each epoch's end
         self._find_link = find_link
         self._rng = rng
@@ -242,6 +243,7 @@ class CrossTraffic:
             raise ConfigError(join_path(path, "name"), f"a cross-traffic flow named {flow.name!r} exists already")
         flow.link = str(spec["link"])  # type: ignore[index]
         self.flows[flow.name] = flow
+        self.specs.append({**spec, "name": flow.name, "start": f"{flow.start_us}us"})  # type: ignore[dict-item]
         self._record("cross-traffic-added", name=flow.name, link=flow.link, flow=flow.kind)
         if link is not None:
             self._put(flow, link)

@@ -11,9 +11,11 @@ __all__ = ["scenario_dict"]
 
 
 def scenario_dict(*, name: str, seed: int, now_us: int, room: str, sfu: dict[str, Any],
-                  plan: list[dict[str, Any]], sites: dict[str, "Site"] | None = None) -> dict[str, Any]:
+                  plan: list[dict[str, Any]], sites: dict[str, "Site"] | None = None,
+                  cross_traffic: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The scenario that replays ``plan`` (the ``add_participant`` calls, in scenario syntax) at ``sites``
-    (the ``add_site`` calls, each with the links it was made with).
+    (the ``add_site`` calls, each with the links it was made with), with ``cross_traffic`` (the
+    ``add_cross_traffic`` calls, each with its start).
 
     Actions scheduled with ``at()``, direct ``connect()`` calls and REST calls are not included: they
     are Python, not data; the description says so.
@@ -30,4 +32,5 @@ def scenario_dict(*, name: str, seed: int, now_us: int, room: str, sfu: dict[str
                           **({} if s.location is None else {"location": s.location})}
                       for k, s in sites.items()}} if sites else {}),
         "participants": [dict(entry) for entry in plan],
+        **({"cross_traffic": [dict(entry) for entry in cross_traffic]} if cross_traffic else {}),
     }

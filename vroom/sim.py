@@ -491,7 +491,7 @@ class Simulation:
         return scenario_dict(name=name, seed=self.seed, now_us=self.now_us, room=self.default_room,
                              sfu={"congestion_control": self.congestion_control, "estimator": self.estimator_name,
                                   "speaker_detector": self.speaker_detector, "nack": self.nack}, plan=self.plan,
-                             sites=self.sessions.sites)
+                             sites=self.sessions.sites, cross_traffic=self.cross_traffic.specs)
 
     # -- scripted back-end requests -------------------------------------------------------
     def backend_request(self, method: str, path: str, params: dict[str, Any] | None = None, *,

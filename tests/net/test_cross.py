@@ -206,3 +206,6 @@ def test_a_flows_ack_delay_defaults_to_its_links_delay_and_names_are_unique() ->
     with pytest.raises(ConfigError, match="site"):
         sim.add_cross_traffic("site:nowhere/up", "tcp")
     assert list(sim.cross_traffic.flows) == ["dl"]
+    written = sim.scenario_dict()  # for vroom replay: the flow, with its name and start
+    assert written["cross_traffic"] == [{"link": "site:cafe/down", "kind": "tcp", "name": "dl", "start": "0us"}]
+    assert [spec["ack_delay"] for spec, _ in Scenario.from_dict(written).cross_traffic] == ["40000us"]
