@@ -199,6 +199,7 @@ def test_bad_cross_traffic_is_named_by_its_path(entry, path, words) -> None:
 def test_a_flows_ack_delay_defaults_to_its_links_delay_and_names_are_unique() -> None:
     sim = Simulation(seed=1)
     sim.add_site("cafe", {"up": {"rate": "1Mbps", "delay": "30ms"}, "down": {"rate": "1Mbps", "delay": "40ms"}})
+    sim.add_participant("guest", site="cafe")
     flow = sim.add_cross_traffic("site:cafe/down", "tcp", name="dl")
     assert isinstance(flow, TcpFlow) and flow.ack_delay_us == 40_000
     with pytest.raises(ConfigError, match="exists already"):
