@@ -28,41 +28,42 @@ __all__ = ["HopQueue", "SitePaths", "due"]
 
 
 class HopQueue:
-    """Packets waiting to enter a link: the batch, when each reaches the link, its feedback ticket (or -1). Pushes
-    are kept as parts and joined once, when some of them are taken."""
+    """Packets waiting to enter a link: the batch, when each reaches the link, its feedback ticket (or -1)."""
 
-    __slots__ = ("_parts", "_count")
+    __slots__ = ("batch", "t", "ticket")
 
     def __init__(self) -> None:
-        self._parts: list[tuple[PacketBatch, np.ndarray, np.ndarray]] = []
-        self._count = 0
+        self.batch: PacketBatch | None = None
+        self.t = np.zeros(0, np.int64)
+        self.ticket = np.zeros(0, np.int64)
 
     def __len__(self) -> int:
-        return self._count
+        return 0 if self.batch is None else len(self.batch)
 
     def push(self, batch: PacketBatch, t: np.ndarray, ticket: np.ndarray) -> None:
-        if len(batch):
-            self._parts.append((batch, t, ticket))
-            self._count += len(batch)
+        if not len(batch):
+            return
+        if self.batch is None:
+            self.batch, self.t, self.ticket = batch, t, ticket
+        else:
+            self.batch = self.batch.concat(batch)
+            self.t = np.concatenate([self.t, t])
+            self.ticket = np.concatenate([self.ticket, ticket])
 
     def take_due(self, until: int) -> tuple[PacketBatch, np.ndarray, np.ndarray] | None:
         """The packets that reach the link before ``until``, in the order they enter it (time, packet id,
         attempt, subscriber), taken out; None if none does."""
-        parts = self._parts
-        if not parts or not any(int(t.min()) < until for _, t, _ in parts):
+        if self.batch is None:
             return None
-        if len(parts) == 1:
-            b, t, ticket = parts[0]
-        else:
-            b = PacketBatch({k: np.concatenate([p[0][k] for p in parts]) for k in parts[0][0].keys()})
-            t = np.concatenate([p[1] for p in parts])
-            ticket = np.concatenate([p[2] for p in parts])
-        due = t < until
+        due = self.t < until
+        if not due.any():
+            return None
+        b, t, ticket = self.batch, self.t, self.ticket
         if due.all():
-            self._parts, self._count = [], 0
+            self.batch = None
         else:
             rest = np.flatnonzero(~due)
-            self._parts, self._count = [(b.take(rest), t[rest], ticket[rest])], len(rest)
+            self.batch, self.t, self.ticket = b.take(rest), t[rest], ticket[rest]
             keep = np.flatnonzero(due)
             b, t, ticket = b.take(keep), t[keep], ticket[keep]
         order = np.lexsort((b["target"], b["attempt"], b["uid"], t))
