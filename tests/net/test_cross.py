@@ -34,6 +34,13 @@ def _sent(flow, until_us: int, spec=None) -> tuple[list[int], list[int]]:
     return times, sizes
 
 
+def test_the_flows_read_the_links_outcomes() -> None:
+    from vroom.net.cross import DELIVERED_OUTCOME, DROPPED_OUTCOME
+    from vroom.net.link import DELIVERED, DROPPED
+
+    assert (DELIVERED_OUTCOME, DROPPED_OUTCOME) == (DELIVERED, DROPPED)
+
+
 def test_constant_rate_sends_one_packet_every_size_over_rate() -> None:
     """1 Mbps of 1250-byte packets: one every 10 ms from the start, none from the stop on."""
     times, sizes = _sent(ConstantRate("c", 500_000, 1_500_000, rate_bps=1_000_000, packet=1250), 5_000_000)

@@ -37,8 +37,8 @@ from .sojourn import SojournHistogram
 
 __all__ = ["CrossFlow", "ConstantRate", "OnOff", "RandomWalk", "PulsedPeaks", "DELIVERED_OUTCOME"]
 
-#: ``net.link.DELIVERED`` (kept here so that this module does not import the link that drives it)
-DELIVERED_OUTCOME = 1
+#: ``net.link.DELIVERED`` and ``DROPPED`` (kept here so that this module does not import the link that drives it)
+DELIVERED_OUTCOME, DROPPED_OUTCOME = 1, 2
 NEVER = 1 << 62
 
 
@@ -76,7 +76,7 @@ class CrossFlow:
         if outcome == DELIVERED_OUTCOME:
             self.sojourn.add_one(sojourn)
             heapq.heappush(self._arrivals, (arrival, size))
-        elif outcome == 2:
+        elif outcome == DROPPED_OUTCOME:
             self.dropped_packets += 1
         else:
             self.lost_packets += 1
