@@ -23,6 +23,10 @@ delivered + dropped + lost + in flight.
 
 A change (``Link.set``) applies to packets entering from that moment on;
 packets already queued keep their schedule.
+
+Cross traffic (``net.cross``, ``Link.load``) enters the same queue: before a packet entering at ``t``, every
+cross-traffic packet sent up to ``t`` goes in (``cross_until``), each drawing its loss and jitter from the
+link's streams in that order; such a link is served packet by packet. The flows count their own packets.
 """
 
 from __future__ import annotations
