@@ -141,16 +141,16 @@ class RoomRecord:
     participants: list[ParticipantRecord] = field(default_factory=list)
     recording_rules: list[dict[str, Any]] | None = None
     recording_rules_updated_us: int | None = None
-
-    @property
-    def region(self) -> str:
-        """Where its media servers are: ``media_region``, or for ``gll`` the region chosen (``gll`` until then)."""
-        return self.sfu_region or self.media_region
     transcribe_participants_on_connect: bool = False
     transcriptions_configuration: dict[str, Any] | None = None  # the room's default for its transcriptions
     admitting: bool = False  # a duplicate identity is being replaced
     timer: int = 0  # generation of the pending empty/unused timer
     callbacks_sent: int = 0
+
+    @property
+    def region(self) -> str:
+        """Where its media servers are: ``media_region``, or for ``gll`` the region chosen (``gll`` until then)."""
+        return self.sfu_region or self.media_region
 
     @property
     def url(self) -> str:
