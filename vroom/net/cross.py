@@ -112,35 +112,10 @@ class CrossFlow:
         }
 
 
-class ConstantRate(CrossFlow):
-    """UDP at a constant rate: packet k at ``start + ⌊k·packet·8·10⁶ / rate⌋`` µs, until ``stop``."""
-
-    kind = "constant"
-
-    def __init__(self, name: str, start_us: int, stop_us: int | None, *, rate_bps: int, packet: int) -> None:
-        super().__init__(name, start_us, stop_us)
-        self.rate_bps = rate_bps
-        self.packet = packet
-        self._k = 0
-
-    def _time(self, k: int) -> int:
-        return self.start_us + k * self.packet * 8_000_000 // self.rate_bps
-
-    def next_time(self) -> int | None:
-        t = self._time(self._k)
-        return t if t < self.stop_us else None
-
-    def due(self, t: int) -> list[tuple[int, Any]]:
-        out = []
-        while self._time(self._k) == t and t < self.stop_us:
-            out.append((self.packet, None))
-            self._k += 1
-        return out
-
-
 class OnOff(CrossFlow):
     """UDP at a constant rate during ``on``, silent during ``off``, from ``start`` (on first, unless
-    ``starts_off``) until ``stop``; each on period starts its packet clock afresh."""
+    ``starts_off``) until ``stop``; each on period starts its packet clock afresh: packet k of a period at
+    ``period start + ⌊k·packet·8·10⁶ / rate⌋`` µs."""
 
     kind = "on-off"
 
@@ -169,6 +144,15 @@ class OnOff(CrossFlow):
             out.append((self.packet, None))
             self._k += 1
         return out
+
+
+class ConstantRate(OnOff):
+    """UDP at a constant rate: one on period that never ends."""
+
+    kind = "constant"
+
+    def __init__(self, name: str, start_us: int, stop_us: int | None, *, rate_bps: int, packet: int) -> None:
+        super().__init__(name, start_us, stop_us, rate_bps=rate_bps, packet=packet, on_us=NEVER, off_us=0)
 
 
 class _Ticking(CrossFlow):
