@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from .errors import ConfigError, did_you_mean, join_path, short
+from .errors import ConfigError, did_you_mean, join_path, known, short
 from .net.cross import ConstantRate, CrossFlow, OnOff, PulsedPeaks, RandomWalk
 from .net.tcp import CONGESTION_CONTROLS, HEADER_BYTES, TcpFlow
 from .units import UnitError, parse_duration, parse_rate, parse_size
@@ -178,11 +178,8 @@ def _tcp(name: str, start: int, stop: int | None, f: _Fields, rng: np.random.Gen
         at = f.at("files")
         if not isinstance(spec, dict) or "size" not in spec:
             raise ConfigError(at, f"expected a mapping like {{size: [30KiB, 50KiB], idle: 10s}}, got {short(spec)}")
+        known(spec, ("size", "idle", "starts_idle"), at)
         g = _Fields(spec, at)
-        for key in spec:
-            if key not in ("size", "idle", "starts_idle"):
-                raise ConfigError(g.at(str(key)), "unknown field; expected one of size, idle, starts_idle"
-                                  + did_you_mean(key, ("size", "idle", "starts_idle")))
         sizes = spec["size"] if isinstance(spec["size"], list) else [spec["size"], spec["size"]]
         if len(sizes) != 2:
             raise ConfigError(g.at("size"), f"expected a size or [smallest, largest], got {short(spec['size'])}")

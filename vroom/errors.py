@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import reprlib
 
-__all__ = ["ConfigError", "ScenarioError", "TwilioError", "join_path", "did_you_mean", "short", "clip",
+__all__ = ["ConfigError", "ScenarioError", "TwilioError", "join_path", "did_you_mean", "known", "short", "clip",
            "MAX_MESSAGE_CHARS"]
 
 #: Every ConfigError/ScenarioError message is shorter than this: a given value is shown cut short.
@@ -62,6 +62,14 @@ def join_path(base: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{base}[{key}]"
     return f"{base}.{key}" if base else key
+
+
+def known(value: dict, allowed: "tuple[str, ...]", path: str) -> None:
+    """A ``ConfigError`` at the first key of ``value`` (a mapping read at ``path``) that is not ``allowed``."""
+    for key in value:
+        if key not in allowed:
+            raise ConfigError(join_path(path, str(key)),
+                              f"unknown field; expected one of {', '.join(allowed)}{did_you_mean(key, allowed)}")
 
 
 class ConfigError(ValueError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..errors import ConfigError, did_you_mean, join_path, short
+from ..errors import ConfigError, join_path, known, short
 from ..units import MAX_DURATION_US, duration_field
 from .limits import MAX_NAME, MAX_TRACK_BPS
 
@@ -19,13 +19,6 @@ def mapping(value: object, path: str, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError(path, f"expected {what}, got {short(value)}")
     return value
-
-
-def known(value: dict[str, Any], allowed: tuple[str, ...], path: str) -> None:
-    for key in value:
-        if key not in allowed:
-            raise ConfigError(join_path(path, str(key)),
-                              f"unknown field; expected one of {', '.join(allowed)}{did_you_mean(key, allowed)}")
 
 
 def kind(value: object) -> str:
