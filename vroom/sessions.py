@@ -186,7 +186,6 @@ class Sessions:
         if p.site is not None and p.key not in p.site.members:
             p.site.members.append(p.key)
         located = self._backbone(p, room)
-        record.location = p.location
         asked = options.get("region", "gll")  # signaling: the region asked for, else (gll) the nearest
         record.signaling_region = asked if asked != "gll" else nearest_region(p.location) if p.location else \
             room.region if room.region != "gll" else "gll"

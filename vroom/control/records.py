@@ -76,7 +76,6 @@ class ParticipantRecord:
     rules_created_us: int | None = None
     rules_updated_us: int | None = None
     anonymized: bool = False
-    location: str | None = None  # where the participant is (``vroom.regions``), None: next to its room's SFU
     signaling_region: str = "gll"  # the region its signaling connected to (``region``; for gll, its nearest)
     # admitted: connected; the media path shares its driver's lifecycle from the moment it joins
     lifecycle: Lifecycle[ParticipantState, ParticipantEvent] = field(
