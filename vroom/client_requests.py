@@ -21,6 +21,7 @@ from .media.audio import NOISE_LEVEL, SPEECH_LEVEL, AudioSpec, OpusSource
 from .media.data import DataSource
 from .media.tracks import TrackSpec
 from .media.video import VideoSource, VideoSpec
+from .mesh import track_for
 
 if TYPE_CHECKING:
     from .control.records import ParticipantRecord, TrackRecord
@@ -114,7 +115,7 @@ class ClientRequests:
 
     def subscribed(self, subscriber: "Participant", track: "TrackRecord", on: bool) -> None:
         """The SFU forwards ``track`` to ``subscriber`` from now (``on``) or no longer."""
-        key = (subscriber.index, track.sfu_track)
+        key = (subscriber.index, track_for(self.directory.tracks[track.sfu_track], subscriber.index))
         self._live.pop(key, None)
         self._awaiting.pop(key, None)
         if on and track.kind != "data" and subscriber.record is not None:
@@ -143,7 +144,9 @@ class ClientRequests:
         assert subscriber.record is not None
         if (subscriber.record.sid, track.sid) not in self.failing:
             return False
-        self.sfu.subscribe(subscriber.index, track.sfu_track, False)
+        t = track_for(self.directory.tracks[track.sfu_track], subscriber.index)
+        if t >= 0:
+            self.sfu.subscribe(subscriber.index, t, False)
         return True
 
     def failed(self, subscriber: "Participant", track: "TrackRecord") -> None:
@@ -169,6 +172,8 @@ class ClientRequests:
             return
         (causes.add if paused else causes.discard)(cause)
         pub.source.enabled = pub.record.enabled and not causes
+        for src in pub.sources():
+            src.enabled = pub.source.enabled
         self.loop.allocation.preferences_changed()
         if cause == "muted":
             self.post(ev.TrackMuted(pub.record) if paused else ev.TrackUnmuted(pub.record))
@@ -200,7 +205,8 @@ class ClientRequests:
         size = len(data.encode("utf-8")) if isinstance(data, str) else len(bytes(data))
         if self.receivers.message_log is None:
             self.receivers.message_log = []
-        source.send(now, size, data)
+        for src in pub.sources():  # in a mesh room, on each peer's connection
+            src.send(now, size, data)  # type: ignore[attr-defined]
         self._busy()
 
     def set_encoding_parameters(self, record: "ParticipantRecord", max_audio_bitrate: int | None,
@@ -213,16 +219,22 @@ class ClientRequests:
             if pub.published:
                 self._cap(pub, max_audio_bitrate, max_video_bitrate)
 
+    def copy_made(self, p: "Participant", copy: "Publication") -> None:
+        """A mesh track's copy to a new peer: the encoder caps apply to it as to the track."""
+        options = self.options.get(p.record.sid, {}) if p.record is not None else {}
+        self._cap(copy, options.get("max_audio_bitrate"), options.get("max_video_bitrate"))
+
     def _cap(self, pub: "Publication", audio: int | None, video: int | None) -> None:
-        """twilio-video.js's maxAudioBitrate / maxVideoBitrate (bps, None or 0: no cap) on one track."""
-        src = pub.source
-        if isinstance(src, VideoSource):
-            src.set_max_bitrate(int(video) if video else None)
-        elif isinstance(src, OpusSource):
-            nominal = self._nominal.get(pub.record.sid, src.spec.bitrate_bps)
-            rate = min(nominal, int(audio)) if audio else nominal
-            if rate != src.spec.bitrate_bps:
-                src.set_bitrate(rate)
+        """twilio-video.js's maxAudioBitrate / maxVideoBitrate (bps, None or 0: no cap) on one track (each of
+        its copies in a mesh room)."""
+        for src in dict.fromkeys([pub.source, *pub.sources()]):
+            if isinstance(src, VideoSource):
+                src.set_max_bitrate(int(video) if video else None)
+            elif isinstance(src, OpusSource):
+                nominal = self._nominal.get(pub.record.sid, src.spec.bitrate_bps)
+                rate = min(nominal, int(audio)) if audio else nominal
+                if rate != src.spec.bitrate_bps:
+                    src.set_bitrate(rate)
 
     def set_bandwidth_profile(self, record: "ParticipantRecord", profile: Any) -> None:
         self._advance(self._now_us())

@@ -56,17 +56,32 @@ def check_recovery(nack: object = True, fec: object = True, path: str = "") -> d
 
 @dataclass(slots=True, eq=False)
 class Publication:
-    """A track a participant publishes: its name, its source, its SFU index and its Track resource."""
+    """A track a participant publishes: its name, its source, its SFU index and its Track resource.
+
+    In a mesh room (``vroom.mesh``) the track is sent as one copy per peer, each a ``Publication`` of its own
+    (its own encoder and SFU track, ``target`` the peer) kept in ``copies``; the track's own ``source`` then
+    only holds what the application set (it sends nothing)."""
 
     name: str
     kind: str
     source: Source
     track: int
     record: "TrackRecord"  # the control plane's Track (MT… SID), whose lifecycle says if it is published
+    target: int = -1  # a mesh copy: the member index of the peer it goes to
+    copies: "dict[int, Publication] | None" = None  # a mesh room's track: peer member index -> its copy
+    ended: bool = False  # a mesh copy whose peer left (the track itself may still be published)
 
     @property
     def published(self) -> bool:
-        return self.record.lifecycle.state is _PUBLISHED  # the data path asks this every tick: one hop less
+        # the data path asks this every tick: one hop less
+        return self.record.lifecycle.state is _PUBLISHED and not self.ended
+
+    def sources(self) -> list[Source]:
+        """What sends this track: its source, or in a mesh room its copies' (what the application sets
+        reaches each of them)."""
+        if self.copies is None:
+            return [self.source]
+        return [c.source for c in self.copies.values()]
 
     def __repr__(self) -> str:
         return f"<Publication {self.name} {self.kind} ssrc={self.source.ssrc:#x}>"
@@ -99,6 +114,7 @@ class Participant:
     outage_since: int | None = None  # µs when its links went down
     nack: bool = True  # NACK negotiated on its video: it NACKs what it receives, answers NACKs on what it sends
     fec: bool = True  # Opus in-band FEC negotiated on the audio it publishes (useinbandfec=1)
+    mesh: bool = False  # in a peer-to-peer or go room: it sends each track to each peer (``vroom.mesh``)
 
     def __post_init__(self) -> None:
         self.key = self.key or self.identity

@@ -18,8 +18,7 @@ from .errors import ConfigError, TwilioError
 from .lifecycle import ParticipantEvent, ParticipantState, SubscriptionEvent, SubscriptionState, TrackEvent
 from .loop import UPLINK_START_BPS
 from .media.audio import AudioSpec
-from .media.rtp import KIND_AUDIO, KIND_DATA, KIND_VIDEO
-from .media.tracks import TrackSpec, make_source
+from .media.tracks import KIND_CODES, TrackSpec, frame_period, make_source
 from .net.link import Link, LinkConfig
 from .control.tokens import verify_token
 from .cross_traffic import CrossTraffic
@@ -29,6 +28,7 @@ from .participant import Keys, Participant, Publication
 from .regions import backbone_us, check_location, nearest_region
 from .rng import Draws
 from .site import Site
+from .mesh import MESH_ROOM_TYPES, Mesh
 
 if TYPE_CHECKING:
     from .client.dispatch import ClientDispatcher
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
     from .sfu.core import SFU
     from .trace import Trace
 
-KIND_CODES = {"audio": KIND_AUDIO, "video": KIND_VIDEO, "screen": KIND_VIDEO, "data": KIND_DATA}
 TRACK_KIND = {"audio": "audio", "video": "video", "screen": "video", "data": "data"}
 #: twilio-video.js: ICE inactivity of 3 s starts reconnecting; a 30 s session timeout ends it (reference/twilio.md §5).
 RECONNECTING_AFTER_US = 3_000_000
@@ -102,6 +101,10 @@ class Sessions:
         #: the cross traffic (``vroom.cross_traffic``), whose flows wait for links by name
         self.cross = CrossTraffic(find_link=lambda name: self.link(name, made=False), rng=streams.stream,
                                   record=lambda what, **f: trace.record(now_us(), what, **f), now_us=now_us)
+        #: the copies of every mesh room's tracks (``vroom.mesh``)
+        self.mesh = Mesh(sfu=sfu, directory=directory, receivers=receivers, streams=streams, trace=trace,
+                         members=directory.members, start_bps=loop.feedback.pair_start_bps, made=requests.copy_made,
+                         link_ids=link_ids)
 
     @property
     def now_us(self) -> int:
@@ -174,6 +177,7 @@ class Sessions:
         member = self.sfu.connect(p.identity, room.sid)
         p.lifecycle.fire(ParticipantEvent.CONNECT)
         record.lifecycle = p.lifecycle  # one lifecycle: the Participant resource's status reads it
+        p.mesh = room.type in MESH_ROOM_TYPES
         p.room = room.unique_name
         p.index = member.index
         p.joined_at = now
@@ -203,6 +207,8 @@ class Sessions:
                                                                          and p.site.down.config.up)):
             self.outage_check(p)
         self.speakers.watch(p, bool(options.get("dominant_speaker")))
+        if p.mesh:
+            self.mesh.joined(p, now)
         if record.subscribe_rules is not None:
             self.route_by_rules(record)
         self.sync_subscriptions(room, [record], None)
@@ -294,19 +300,14 @@ class Sessions:
         track_record = p.cloud.add_track(record, spec.name, TRACK_KIND[spec.kind])
         draws = Draws(self.streams.stream(f"source/{p.key}/{spec.name}"))
         ssrc = int(draws.uniform() * 2**32) or 1
-        period = {"audio": 20_000}.get(spec.kind, 0)
-        if spec.kind in ("video", "screen"):
-            period = round(1e6 / spec.spec.fps)  # type: ignore[union-attr]
-        elif spec.kind == "data":
-            rate = spec.spec.rate_hz  # type: ignore[union-attr]
-            period = round(1e6 / rate) if rate else 0  # rate 0: only what the application sends
-        start = now + int(draws.uniform() * period)  # sources don't tick in lockstep
+        start = now + int(draws.uniform() * frame_period(spec))  # sources don't tick in lockstep
         source = make_source(spec, draws, ssrc, start)
         if self.congestion_control and hasattr(source, "set_target_bitrate"):
             # a new encoder starts at the uplink's estimate (libwebrtc: the start bitrate before any)
             up = self.loop.feedback.estimators.get(p.uplink.name) if p.uplink is not None else None
             source.set_target_bitrate(up.target_bitrate_bps if up is not None else UPLINK_START_BPS)
-        sfu_pub = self.sfu.publish(p.index, KIND_CODES[spec.kind], spec.name, ssrc)
+        # in a mesh room the track's own SFU track is routed to nobody (its target is its publisher): its copies go
+        sfu_pub = self.sfu.publish(p.index, KIND_CODES[spec.kind], spec.name, ssrc, target=p.index if p.mesh else -1)
         sfu_pub.priority = track_record.priority = spec.priority
         source.track = sfu_pub.index
         for layer, ts0 in enumerate(getattr(source, "ts0s", [])):
@@ -317,6 +318,8 @@ class Sessions:
         pub = Publication(spec.name, spec.kind, source, sfu_pub.index, track_record)
         p.publications.append(pub)
         self.directory.add_publication(pub)
+        if p.mesh:
+            self.mesh.published(p, pub, spec, now)
         self.trace.record(now, "track-published", **p.named(), track=spec.name, track_kind=spec.kind,
                           track_sid=track_record.sid, ssrc=ssrc,
                           **{k: v for k, v in source.describe().items() if k != "kind"})
@@ -357,7 +360,7 @@ class Sessions:
                     view = self.directory.view(s.sid, t.sid)
                     if view is None:
                         continue
-                    routed = t.published and bool(self.sfu.route[subscriber.index, t.sfu_track])
+                    routed = t.published and self.routed(subscriber.index, t)
                     refused = routed and bool(self.requests.failing) and self.requests.refused(subscriber, t)
                     routed = routed and not refused
                     if routed != (view.state is SubscriptionState.SUBSCRIBED):
@@ -377,8 +380,9 @@ class Sessions:
             if other is record:
                 continue
             for t in other.tracks:
-                if t.published:
-                    self.sfu.subscribe(p.index, t.sfu_track, p.cloud.subscribed(record, t))
+                track = self.sfu_track(t, p.index)
+                if t.published and track >= 0:
+                    self.sfu.subscribe(p.index, track, p.cloud.subscribed(record, t))
 
     def apply_subscribe_rules(self, record: "ParticipantRecord") -> None:
         """Subscribe rules changed through the REST API: the SFU forwards accordingly, from now."""
@@ -391,7 +395,17 @@ class Sessions:
     def is_routed(self, record: "ParticipantRecord", track: "TrackRecord") -> bool:
         """Whether the SFU forwards ``track`` to ``record``'s participant now."""
         p = self.directory.participant(record.sid)
-        return p is not None and bool(self.sfu.route[p.index, track.sfu_track])
+        return p is not None and self.routed(p.index, track)
+
+    def sfu_track(self, track: "TrackRecord", subscriber: int) -> int:
+        """The SFU track that carries ``track`` to member ``subscriber`` (in a mesh room its copy to it, -1
+        while there is none)."""
+        return self.mesh.track_for(self.directory.tracks[track.sfu_track], subscriber)
+
+    def routed(self, subscriber: int, track: "TrackRecord") -> bool:
+        """Whether the SFU forwards ``track`` to member ``subscriber`` now."""
+        t = self.sfu_track(track, subscriber)
+        return t >= 0 and bool(self.sfu.route[subscriber, t])
 
     def unpublish(self, p: Participant, pub: Publication) -> None:
         pub.source.draws.release()  # it sends nothing more
@@ -400,6 +414,7 @@ class Sessions:
         t = pub.record
         t.lifecycle.fire(TrackEvent.UNPUBLISH)
         t.updated_us = self.now_us
+        self.mesh.unpublished(pub)
         self.sfu.unpublish(pub.track)
         self.trace.record(self.now_us, "track-unpublished", **p.named(), track=pub.name)
         service = self._media_service()
@@ -418,8 +433,12 @@ class Sessions:
         pub = p.publication(track)
         if pub.record.enabled == enabled:
             return
-        pub.source.enabled = enabled and not self.requests.is_paused(pub.record.sid)  # a stopped track stays quiet
-        self.sfu.publications[pub.track].enabled = enabled
+        on = enabled and not self.requests.is_paused(pub.record.sid)  # a stopped track stays quiet
+        pub.source.enabled = on
+        for src in pub.sources():
+            src.enabled = on
+        for c in [pub, *(pub.copies or {}).values()]:
+            self.sfu.publications[c.track].enabled = enabled
         self.preferences_changed()
         t = pub.record
         t.enabled = enabled
@@ -436,7 +455,8 @@ class Sessions:
         p = self.member(participant)
         self._advance(self.now_us)
         pub = p.publication(track)
-        self.sfu.publications[pub.track].priority = priority
+        for c in [pub, *(pub.copies or {}).values()]:
+            self.sfu.publications[c.track].priority = priority
         pub.record.priority = priority
         self.preferences_changed()
         self.trace.record(self.now_us, "track-priority-changed", **p.named(), track=track, priority=priority)
@@ -465,6 +485,8 @@ class Sessions:
         self._advance(now)
         room = record.room
         self.sfu.disconnect(p.index)
+        if p.mesh:
+            self.mesh.left(p)
         self.speakers.forget(p)
         p.left_at = now
         p.uplink.close()  # type: ignore[union-attr]
@@ -494,7 +516,7 @@ class Sessions:
         """Free what an ended session held that nothing reads again: its sources' blocks of random draws and
         the control loop's working state (its results stay)."""
         for pub in p.publications:
-            pub.source.draws.release()
+            pub.source.draws.release()  # a mesh track's copies' draws went with them (``Mesh.left``)
         self.loop.release_member(p)
 
     def link_changing(self, link: Link, changes: dict[str, Any]) -> None:

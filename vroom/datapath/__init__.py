@@ -72,7 +72,7 @@ class DataPath:
         rtt = RttMeter() if rtt is None else rtt
         # without congestion control the packets' timing is still logged, for the RTT meter alone
         timing = feedback if feedback is not None else rtt.timing_log()
-        hops = HopLog(sfu=sfu, trace=trace, link_ids=link_ids, feedback=timing)
+        hops = HopLog(sfu=sfu, trace=trace, link_ids=link_ids, feedback=timing, members=members)
         kind = FastEngine if engine == "fast" else ReferenceEngine
         #: each publisher's pacer, with congestion control (without it nothing sets a pacing rate)
         self.pacers = Pacers(sfu=sfu, members=members) if feedback is not None else None
@@ -160,7 +160,11 @@ class DataPath:
             if p.connected:
                 for pub in p.publications:
                     if pub.published:
-                        pub.source.produce(until, out)
+                        if pub.copies is None:
+                            pub.source.produce(until, out)
+                        else:  # a mesh room's track: a copy to each peer (``vroom.mesh``)
+                            for c in pub.copies.values():
+                                c.source.produce(until, out)
         emitted = None
         if len(out):
             emitted = self._route_columns(out.seal())
@@ -215,23 +219,24 @@ class DataPath:
             n = len(cols)
             cols["uid"] = self._uid + np.arange(n)
             self._uid += n
-            if int(cols["target"][0]) < 0:
+            if int(cols["t_sfu"][0]) == NOT_AT_SFU:  # a publisher's
                 emitted = cols if emitted is None else emitted.concat(cols)
             else:
                 self.engine.to_sfu(cols)
         return emitted
 
     def queue_probe_cluster(self, member: int, target: int, start_us: int, rate_bps: int, duration_us: int,
-                            cluster: int, track: int) -> int:
+                            cluster: int, track: int, peer: bool = False) -> int:
         """Queue a probe cluster: padding packets of MAX size paced at ``rate`` from ``start``. ``target``
-        −1: the publisher ``member`` probes its uplink; else the SFU probes subscriber ``target``'s downlink.
-        Returns when the cluster ends."""
+        −1: the publisher ``member`` probes its uplink; else the SFU probes subscriber ``target``'s downlink, or, with
+        ``peer``, the mesh publisher ``member`` probes its connection to ``target``. Returns when the cluster
+        ends."""
         size = MAX_PAYLOAD + HEADER_BYTES
         gap = max(size * 8 * 1_000_000 // max(rate_bps, 1), 1)
         n = max(int(duration_us // gap), 5)  # libwebrtc: a cluster has at least 5 probes
         t = start_us + gap * np.arange(n, dtype=np.int64)
         z = np.zeros(n, np.int64)
-        at_sfu = t if target != NO_TARGET else z + NOT_AT_SFU
+        at_sfu = t if target != NO_TARGET and not peer else z + NOT_AT_SFU  # the SFU's, or up the publisher's uplink
         self._padding.append(PacketBatch.build(
             t=t, track=z + track, size=z + size, seq=z, ts=z, frame=z, flags=z + FLAG_PADDING, level=z - 1,
             nfr=z + 1, layer=z, tl=z, member=z + member, probe=z + cluster, uid=z, t_up=t, attempt=z,

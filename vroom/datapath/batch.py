@@ -2,7 +2,8 @@
 
 Sources write their packets into ``media.rtp.PacketColumns`` (the RTP fields); the data path adds
 the columns that say where a packet is on its way (its publisher, its probe cluster, its unique id,
-when it enters the uplink, which attempt it is, whom it is aimed at, when it reached the SFU). Every
+when it enters the uplink, which attempt it is, whom it is aimed at, when it reached the SFU, a mesh copy's
+feedback entry). Every
 step of the data path takes and gives a ``PacketBatch``: sorting, selecting rows and joining batches
 keep the schema, so a column is never missing or of another type somewhere down the path.
 """
@@ -13,7 +14,7 @@ from typing import Iterator, TypedDict
 
 import numpy as np
 
-__all__ = ["PacketBatch", "PacketRow", "SCHEMA", "NOT_AT_SFU", "NOT_PROBE", "NO_TARGET"]
+__all__ = ["PacketBatch", "PacketRow", "SCHEMA", "NOT_AT_SFU", "NOT_PROBE", "NO_TARGET", "NO_TICKET"]
 
 #: Every column of a batch and its dtype, in order.
 SCHEMA: dict[str, type] = {
@@ -35,10 +36,12 @@ SCHEMA: dict[str, type] = {
     "attempt": np.int64,  # 0 for the first transmission, n for the n-th retransmission (SCTP)
     "target": np.int64,  # the one subscriber it is aimed at (a retransmission, a probe), or NO_TARGET
     "t_sfu": np.int64,  # when it reached (or reaches) the SFU, µs; NOT_AT_SFU before its uplink
+    "path_ticket": np.int64,  # a mesh copy's feedback entry, pending from its uplink to its peer, or NO_TICKET
 }
 NOT_AT_SFU = -1
 NOT_PROBE = -1
 NO_TARGET = -1
+NO_TICKET = -1
 
 
 class PacketRow(TypedDict):
@@ -63,6 +66,7 @@ class PacketRow(TypedDict):
     attempt: int
     target: int
     t_sfu: int
+    path_ticket: int
 
 
 class PacketBatch:
@@ -76,7 +80,10 @@ class PacketBatch:
 
     @classmethod
     def build(cls, **columns: np.ndarray) -> "PacketBatch":
-        """A batch from every column of ``SCHEMA``, each a 1-D array of its dtype and the same length."""
+        """A batch from every column of ``SCHEMA``, each a 1-D array of its dtype and the same length
+        (``path_ticket`` may be left out: none)."""
+        if "path_ticket" not in columns and "t" in columns:
+            columns["path_ticket"] = np.full(len(columns["t"]), NO_TICKET, np.int64)
         missing = [k for k in SCHEMA if k not in columns]
         extra = [k for k in columns if k not in SCHEMA]
         if missing or extra:

@@ -139,8 +139,11 @@ class FastEngine:
             self.recovery.forwarded(egress)
         control = batch.take(rtcp)
         report = (control["flags"] & FLAG_FEEDBACK) > 0
-        if report.any():  # a subscriber's feedback: its arrival is already known (``_uplinks``)
-            self.node.feedback_in += int(np.count_nonzero(report))
+        if report.any():  # a subscriber's feedback: its arrival is already known (``_uplinks``), or, a mesh peer's,
+            self.node.feedback_in += int(np.count_nonzero(report))  # it goes on down its publisher's downlink
+            relayed = self._relay_reports(control.take(report & (control["target"] >= 0)))
+            if relayed is not None:
+                parts.append(relayed)
             control = control.take(~report)
         pli = (control["flags"] & FLAG_PLI) > 0
         self.node.nacks_in += int(np.count_nonzero(~pli))
@@ -164,6 +167,17 @@ class FastEngine:
         order = np.lexsort((b["uid"], b["t_sfu"]))
         return Egress(b.take(order), out.subscribers, out.rows, out.valid[:, order], out.seq[:, order],
                       out.padding[order])
+
+    def _relay_reports(self, reports: PacketBatch) -> Egress | None:
+        """Mesh peers' reports at the relay: down their publishers' downlinks (lost if the publisher is gone)."""
+        if not len(reports):
+            return None
+        there = np.array([self.members[m].connected for m in reports["target"].tolist()], bool)
+        if not there.all():
+            gone = reports.take(~there)
+            self.reports.computed(gone["seq"], np.zeros(len(gone), bool), np.zeros(len(gone), np.int64))
+            reports = reports.take(there)
+        return self.node.send_feedback(reports) if len(reports) else None
 
     def _uplinks(self, e: PacketBatch, until: int) -> None:
         """Every publisher's packets up its uplink, in FIFO order; the SFU arrivals into the ingress, or, for a
@@ -198,14 +212,23 @@ class FastEngine:
         if feedback is not None:  # each link's packets in FIFO order (``col``); RTCP has no transport-wide seq
             media = (e["flags"] & FLAG_RTCP) == 0
             fb_arrival = np.where(ok, ar, NOT_RECEIVED)
-            ids = self.hops.ids(links)[row[media]]
-            if via is None:
-                feedback.add(ids, e["t_up"][media], fb_arrival[media], e["size"][media], e["probe"][media])
-            else:  # the path's feedback entry, resolved after the site's link
-                fb_arrival[via] = PENDING
+            ids = self.hops.ids(links)[row]
+            path = self.hops.path_ids(e["track"]) if self.hops.mesh else None
+            if via is None and path is None:
+                feedback.add(ids[media], e["t_up"][media], fb_arrival[media], e["size"][media], e["probe"][media])
+            else:  # the path's feedback entry, resolved after the site's link, or a mesh copy's after its peer's
+                if via is not None:
+                    fb_arrival[via] = PENDING
+                if path is not None:
+                    copy = path >= 0
+                    ids = np.where(copy, path, ids)
+                    fb_arrival[copy & ok] = PENDING
                 tickets = np.full(n, -1, np.int64)
-                tickets[media] = feedback.add_pending(ids, e["t_up"][media], fb_arrival[media], e["size"][media],
-                                                      e["probe"][media])
+                tickets[media] = feedback.add_pending(ids[media], e["t_up"][media], fb_arrival[media],
+                                                      e["size"][media], e["probe"][media])
+                if path is not None:
+                    e["path_ticket"] = np.where(copy, tickets, e["path_ticket"])
+                    tickets = np.where(copy, -1, tickets)
         if via is not None and via.any():
             at_site = np.flatnonzero(via)
             for m in np.unique(e["member"][at_site]).tolist():
@@ -237,7 +260,14 @@ class FastEngine:
             if feedback is not None:
                 pending = tickets >= 0
                 feedback.resolve(tickets[pending], np.where(ok, ar, NOT_RECEIVED)[pending])
+                self._path_lost(b, ok)
             self._up_fates(b, ok, ar, until)
+
+    def _path_lost(self, b: PacketBatch, ok: np.ndarray) -> None:
+        """Mesh copies lost on the way: their connection's feedback says so (``NOT_RECEIVED``)."""
+        gone = ~ok & (b["path_ticket"] >= 0)
+        if gone.any():
+            self.hops.feedback.resolve(b["path_ticket"][gone], np.full(int(np.count_nonzero(gone)), NOT_RECEIVED))  # type: ignore[union-attr]
 
     def _up_fates(self, e: PacketBatch, ok: np.ndarray, ar: np.ndarray, until: int) -> None:
         """Packets whose uplink path is done: ``ok`` ones reached the SFU at ``ar``; lost reliable data is sent
@@ -246,8 +276,9 @@ class FastEngine:
         if pli_lost.any():
             self.keyframes.lost(int(np.count_nonzero(pli_lost)))
         report = (e["flags"] & FLAG_FEEDBACK) > 0
-        if report.any():
-            self.reports.computed(e["seq"][report], ok[report], ar[report])
+        if report.any():  # a mesh peer's report that reached the relay goes on (``_at_sfu``)
+            final = report & ~(ok & (e["target"] >= 0))
+            self.reports.computed(e["seq"][final], ok[final], ar[final])
         ok_rows = np.flatnonzero(ok)
         arrived = e.take(ok_rows)
         arrived["t_sfu"] = ar[ok_rows]
@@ -282,10 +313,19 @@ class FastEngine:
         oc, ar = np.take(outcome, cells), np.take(arrival, cells)
         if self.hops.feedback is not None:  # RTCP has no transport-wide seq
             media = (b["flags"][c_idx] & FLAG_RTCP) == 0
+            if self.hops.mesh:  # a mesh copy's entry was made on its uplink; nothing else is reported to the relay
+                self._resolve_paths(b["path_ticket"][c_idx], oc, ar)
+                media &= ~self.hops.mesh_member(rows[r_idx])
             self.hops.feedback.add(self.hops.ids(links)[r_idx[media]], b["t_sfu"][c_idx[media]],
                                    np.where(oc == DELIVERED, ar, NOT_RECEIVED)[media], b["size"][c_idx[media]],
                                    b["probe"][c_idx[media]])
         self._down_fates(b, c_idx, rows[r_idx], np.take(out_seq, cells), oc, ar, until)
+
+    def _resolve_paths(self, tickets: np.ndarray, oc: np.ndarray, ar: np.ndarray) -> None:
+        """Mesh copies at their peer (or lost on its downlink): their connection's feedback entries."""
+        mine = tickets >= 0
+        if mine.any():
+            self.hops.feedback.resolve(tickets[mine], np.where(oc == DELIVERED, ar, NOT_RECEIVED)[mine])  # type: ignore[union-attr]
 
     def _indirect_downlinks(self, out: Egress, indirect: np.ndarray) -> None:
         """The copies for subscribers at a site or behind a backbone, packet after packet (each to its subscribers in
@@ -303,6 +343,8 @@ class FastEngine:
         feedback = self.hops.feedback
         if feedback is not None and not at_site.all():
             own = ~at_site & ((copies["flags"] & FLAG_RTCP) == 0)
+            if self.hops.mesh:
+                own &= ~self.hops.mesh_member(copies["target"])
             ids = self.hops.ids([self.members[m].downlink for m in copies["target"][own].tolist()])  # type: ignore[misc]
             tickets[own] = feedback.add_pending(ids, copies["t_sfu"][own], np.full(len(ids), PENDING),
                                                 copies["size"][own], copies["probe"][own])
@@ -322,6 +364,9 @@ class FastEngine:
             tickets = np.full(len(c), -1, np.int64)
             if feedback is not None:  # the path's entry, on the subscriber's access link, resolved after it
                 media = (c["flags"] & FLAG_RTCP) == 0
+                if self.hops.mesh:
+                    self._path_lost(c, ok)
+                    media &= ~self.hops.mesh_member(c["target"])
                 ids = self.hops.ids([self.members[m].downlink for m in c["target"][media].tolist()])  # type: ignore[misc]
                 tickets[media] = feedback.add_pending(ids, c["t_sfu"][media],
                                                       np.where(ok, PENDING, NOT_RECEIVED)[media], c["size"][media],
@@ -357,6 +402,8 @@ class FastEngine:
         if self.hops.feedback is not None:
             pending = tickets >= 0
             self.hops.feedback.resolve(tickets[pending], np.where(oc == DELIVERED, ar, NOT_RECEIVED)[pending])
+            if self.hops.mesh:
+                self._resolve_paths(c["path_ticket"], oc, ar)
         self._down_fates(c, np.arange(len(c)), c["target"], c["seq"], oc, ar, until)
 
     def _down_fates(self, b: PacketBatch, c_idx: np.ndarray, subs: np.ndarray, seq: np.ndarray, oc: np.ndarray,

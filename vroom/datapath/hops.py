@@ -13,6 +13,7 @@ from ..net.link import DELIVERED, Link
 from .batch import PacketBatch
 
 if TYPE_CHECKING:
+    from ..participant import Participant
     from ..sfu.core import SFU
     from ..trace import Trace
 
@@ -33,11 +34,33 @@ def rtx_ssrc(ssrc: np.ndarray | int) -> np.ndarray | int:
 class HopLog:
     """Hashes link outcomes into the trace and logs them for feedback, per batch or per packet."""
 
-    def __init__(self, *, sfu: "SFU", trace: "Trace", link_ids: dict[str, int], feedback: FeedbackLog | None) -> None:
+    def __init__(self, *, sfu: "SFU", trace: "Trace", link_ids: dict[str, int], feedback: FeedbackLog | None,
+                 members: list["Participant"] | None = None) -> None:
         self.sfu = sfu
         self.trace = trace
         self.link_ids = link_ids  # link name -> its id in the trace and the feedback log
         self.feedback = feedback
+        self.members = [] if members is None else members  # by SFU member index
+        self._mesh = np.zeros(0, bool)  # by member index: in a mesh room
+
+    # -- mesh rooms (``vroom.mesh``): a copy's feedback is its connection's, from its uplink to its peer ----------
+    @property
+    def mesh(self) -> bool:
+        """Some mesh copy was ever published: the data path looks for connections' feedback."""
+        return bool(self.sfu.publications) and bool((self.sfu.track_path >= 0).any())
+
+    def path_ids(self, track: np.ndarray) -> np.ndarray:
+        """Each packet's connection feedback id (a mesh copy's), or -1."""
+        return self.sfu.track_path[track]
+
+    def path_id(self, track: int) -> int:
+        return int(self.sfu.track_path[track])
+
+    def mesh_member(self, index: np.ndarray) -> np.ndarray:
+        """Which of these members are in a mesh room: nothing reports on their links but their connections."""
+        if len(self._mesh) != len(self.members):
+            self._mesh = np.array([p.mesh for p in self.members], bool)
+        return self._mesh[index]
 
     def ids(self, links: list[Link]) -> np.ndarray:
         return np.array([self.link_ids[link.name] for link in links], dtype=np.int64)
@@ -90,6 +113,15 @@ class HopLog:
         one = np.array
         return int(self.feedback.add_pending(self.link_ids[link.name], one([t]),
                                              one([PENDING if outcome == DELIVERED else NOT_RECEIVED]),
+                                             one([pkt["size"]]), one([pkt["probe"]]))[0])
+
+    def log_path_one(self, path: int, pkt: dict[str, int], t: int, outcome: int) -> int:
+        """A mesh copy entering its uplink at ``t``: its connection's entry, pending while it is on its way
+        (``outcome`` on its uplink); the ticket returned resolves it, -1 if it is known lost."""
+        if self.feedback is None:
+            return -1
+        one = np.array
+        return int(self.feedback.add_pending(path, one([t]), one([PENDING if outcome == DELIVERED else NOT_RECEIVED]),
                                              one([pkt["size"]]), one([pkt["probe"]]))[0])
 
     def resolve_one(self, ticket: int, outcome: int, arrival: int) -> None:

@@ -226,10 +226,10 @@ class ProbeSender:
     """What the control loop is handed to reach the sending side: called, it queues a probe cluster
     (``DataPath.queue_probe_cluster``); ``pacers`` are the publishers' pacers, whose targets it sets."""
 
-    def __init__(self, send: Callable[[int, int, int, int, int, int, int], int], pacers: Pacers | None) -> None:
+    def __init__(self, send: Callable[..., int], pacers: Pacers | None) -> None:
         self.send = send
         self.pacers = pacers  # None without congestion control: nothing is paced
 
     def __call__(self, member: int, target: int, start_us: int, rate_bps: int, duration_us: int, cluster: int,
-                 track: int) -> int:
-        return self.send(member, target, start_us, rate_bps, duration_us, cluster, track)
+                 track: int, peer: bool = False) -> int:
+        return self.send(member, target, start_us, rate_bps, duration_us, cluster, track, peer)

@@ -145,8 +145,15 @@ class ReferenceEngine:
 
     def _at_sfu(self, t: int, attempt: int, target: int, pkt: PacketRow) -> None:
         node, rec = self.node, self.recovery
-        if pkt["flags"] & FLAG_FEEDBACK:  # its arrival is already known (``_uplink``)
+        if pkt["flags"] & FLAG_FEEDBACK:  # its arrival is already known (``_uplink``), or, a mesh peer's, it goes on
             node.feedback_in += 1
+            if pkt["target"] >= 0:
+                peer = self.members[pkt["target"]]
+                if peer.connected:
+                    node.feedback_out += 1
+                    self._send_down(peer, pkt, t, 0, pkt["seq"])
+                else:
+                    self.reports.computed(np.array([pkt["seq"]]), np.array([False]), np.array([0]))
             return
         if pkt["flags"] & FLAG_PLI:
             node.plis_in += 1
@@ -173,13 +180,17 @@ class ReferenceEngine:
         link = p.uplink
         outcome, arrival = link.send(t, pkt["size"])  # type: ignore[union-attr]
         self.hops.record_one(link, pkt, outcome, arrival, t, pkt["seq"])  # type: ignore[arg-type]
+        path = -1 if pkt["flags"] & FLAG_RTCP else self.hops.path_id(pkt["track"])
+        if path >= 0:  # a mesh copy: its connection's entry, pending until its peer has it
+            pkt["path_ticket"] = self.hops.log_path_one(path, pkt, t, outcome)
         if p.site is not None and outcome == DELIVERED:  # the site's shared uplink next
-            ticket = -1 if pkt["flags"] & FLAG_RTCP else self.hops.log_pending_one(link, pkt, t)  # type: ignore[arg-type]
+            ticket = -1 if pkt["flags"] & FLAG_RTCP or path >= 0 else \
+                self.hops.log_pending_one(link, pkt, t)  # type: ignore[arg-type]
             heapq.heappush(self.events, (arrival, SITE_UP, uid, attempt, -1, {**pkt, "ticket": ticket, "t_in": t}))
             return
         if outcome == DELIVERED:
             arrival += p.backbone_us  # the backbone to the SFU's region
-        if not pkt["flags"] & FLAG_RTCP:  # RTCP has no transport-wide seq
+        if not pkt["flags"] & FLAG_RTCP and path < 0:  # RTCP has no transport-wide seq
             self.hops.log_one(link, pkt, t, outcome, arrival)  # type: ignore[arg-type]
         self._up_fate(t, uid, attempt, pkt, outcome, arrival)
 
@@ -193,25 +204,30 @@ class ReferenceEngine:
             arrival += p.backbone_us
         if ticket >= 0:
             self.hops.resolve_one(ticket, outcome, arrival)
+        if outcome != DELIVERED and pkt["path_ticket"] >= 0:
+            self.hops.resolve_one(pkt["path_ticket"], outcome, arrival)
         self._up_fate(t_in, uid, attempt, pkt, outcome, arrival)  # type: ignore[arg-type]
 
     def _up_fate(self, t: int, uid: int, attempt: int, pkt: PacketRow, outcome: int, arrival: int) -> None:
         """A packet that entered its uplink path at ``t`` is done with it: at the SFU at ``arrival``, or lost."""
         if pkt["flags"] & FLAG_RTCP and outcome != DELIVERED and pkt["flags"] & FLAG_PLI:
             self.keyframes.lost(1)
-        elif pkt["flags"] & FLAG_RTCP and pkt["flags"] & FLAG_FEEDBACK:
+        elif pkt["flags"] & FLAG_RTCP and pkt["flags"] & FLAG_FEEDBACK and not (outcome == DELIVERED
+                                                                                 and pkt["target"] >= 0):
             self.reports.computed(np.array([pkt["seq"]]), np.array([outcome == DELIVERED]), np.array([arrival]))
         if outcome == DELIVERED:
             if self.uplink is not None:
                 self.uplink.computed(np.array([uid]), np.array([arrival]), self._until)
-            heapq.heappush(self.events, (arrival, AT_SFU, uid, attempt, -1, pkt))
+            # a mesh publisher's probe goes on to the peer it probes (its ``target``)
+            aimed = pkt["target"] if pkt["flags"] & FLAG_PADDING else -1
+            heapq.heappush(self.events, (arrival, AT_SFU, uid, attempt, aimed, pkt))
         elif pkt["flags"] & FLAG_RELIABLE:  # the publisher's SCTP resend, into its uplink one RTO later
             again = t + int(rto_us(np.int64(attempt + 1)))
             heapq.heappush(self.events, (again, UPLINK, uid, attempt + 1, -1, {**pkt, "t_up": again}))
 
     def _send_down(self, p: "Participant", pkt: PacketRow, t: int, attempt: int, out_seq: int) -> None:
         if p.backbone_us:  # the backbone first; the feedback entry of a path without a site is made as it leaves
-            ticket = -1 if pkt["flags"] & FLAG_RTCP or p.site is not None else \
+            ticket = -1 if pkt["flags"] & FLAG_RTCP or p.site is not None or p.mesh else \
                 self.hops.log_pending_one(p.downlink, pkt, t)  # type: ignore[arg-type]
             heapq.heappush(self.events, (t + p.backbone_us, ENTER_DOWN, pkt["uid"], attempt, p.index,
                                          {**pkt, "ticket": ticket, "t_sent": t, "out_seq": out_seq}))
@@ -226,8 +242,10 @@ class ReferenceEngine:
             link = p.site.down
             outcome, arrival = link.send(t, pkt["size"])
             self.hops.record_one(link, pkt, outcome, arrival, t, out_seq, rewritten=True)  # type: ignore[arg-type]
-            ticket = -1 if pkt["flags"] & FLAG_RTCP else \
+            ticket = -1 if pkt["flags"] & FLAG_RTCP or p.mesh else \
                 self.hops.log_pending_one(p.downlink, pkt, t_sent, outcome)  # type: ignore[arg-type]
+            if outcome != DELIVERED and pkt["path_ticket"] >= 0:
+                self.hops.resolve_one(pkt["path_ticket"], outcome, arrival)
             if outcome == DELIVERED:
                 heapq.heappush(self.events, (arrival, SITE_DOWN, pkt["uid"], attempt, p.index,
                                              {**pkt, "ticket": ticket, "t_sent": t_sent, "out_seq": out_seq}))
@@ -239,8 +257,10 @@ class ReferenceEngine:
         if ticket is not None:
             if ticket >= 0:
                 self.hops.resolve_one(ticket, outcome, arrival)
-        elif not pkt["flags"] & FLAG_RTCP:  # RTCP has no transport-wide seq
+        elif not pkt["flags"] & FLAG_RTCP and not p.mesh:  # RTCP has no transport-wide seq
             self.hops.log_one(p.downlink, pkt, t_sent, outcome, arrival)  # type: ignore[arg-type]
+        if pkt["path_ticket"] >= 0:
+            self.hops.resolve_one(pkt["path_ticket"], outcome, arrival)
         self._down_fate(p, pkt, t_sent, attempt, out_seq, outcome, arrival)
 
     def _site_down(self, t: int, attempt: int, target: int, pkt: dict[str, Any]) -> None:
@@ -250,6 +270,8 @@ class ReferenceEngine:
         self.hops.record_one(p.downlink, pkt, outcome, arrival, t, out_seq, rewritten=True)  # type: ignore[arg-type]
         if ticket >= 0:
             self.hops.resolve_one(ticket, outcome, arrival)
+        if pkt["path_ticket"] >= 0:
+            self.hops.resolve_one(pkt["path_ticket"], outcome, arrival)
         self._down_fate(p, pkt, t_sent, attempt, out_seq, outcome, arrival)  # type: ignore[arg-type]
 
     def _down_fate(self, p: "Participant", pkt: PacketRow, t: int, attempt: int, out_seq: int, outcome: int,

@@ -10,6 +10,9 @@ fate is known when its link computes it (its arrival, or lost), whenever it arri
 
 A report is RTCP: no transport-wide sequence number of its own, not in the feedback it rides beside.
 
+In a mesh room (``vroom.mesh``) a peer's report on its connection goes up its uplink, aimed at the copy's
+publisher (``target``), and the relay sends it on down the publisher's downlink: its fate is its arrival there.
+
 Order. Subscribers' reports have ids above their PLIs, the SFU's above its PLIs to publishers: at one
 microsecond on one link they go after those.
 """
@@ -44,8 +47,9 @@ class FeedbackReports:
 
     def __init__(self, *, members: list[Participant]) -> None:
         self.members = members
-        self._up: list[tuple[int, int, int, int]] = []  # subscribers' reports: (send time, subscriber, size, number)
-        self._down: list[tuple[int, int, int, int]] = []  # the SFU's: (send time, publisher, size, number)
+        #: subscribers' reports: (send time, subscriber, size, number, its publisher in a mesh room or -1)
+        self._up: list[tuple[int, int, int, int, int]] = []
+        self._down: list[tuple[int, int, int, int, int]] = []  # the SFU's: (send time, publisher, size, number, -1)
         self._fate: dict[int, int] = {}  # report number -> arrival at its sender's peer, µs, or LOST
         self._number = 0
         self._up_uid = SUBSCRIBER_REPORT_UID
@@ -57,7 +61,14 @@ class FeedbackReports:
         """A report leaving at ``t_us``: the SFU's on ``member``'s uplink (down its downlink) if ``uplink``,
         else ``member``'s on its downlink (up its uplink). Returns its number."""
         self._number += 1
-        (self._down if uplink else self._up).append((t_us, member, size, self._number))
+        (self._down if uplink else self._up).append((t_us, member, size, self._number, NO_TARGET))
+        return self._number
+
+    def send_to_peer(self, t_us: int, member: int, peer: int, size: int) -> int:
+        """A mesh connection's report leaving ``member`` at ``t_us`` for ``peer``, who sent the copies (up
+        ``member``'s uplink, then down ``peer``'s downlink). Returns its number."""
+        self._number += 1
+        self._up.append((t_us, member, size, self._number, peer))
         return self._number
 
     def fate(self, number: int) -> int | None:
@@ -93,12 +104,12 @@ class FeedbackReports:
             first, self._up_uid = self._up_uid, self._up_uid + len(due)
         return _reports(due, first + np.arange(len(due), dtype=np.int64), at_sfu=at_sfu) if due else None
 
-    def _due(self, queue: list[tuple[int, int, int, int]], until: int) -> tuple[list, list]:
+    def _due(self, queue: list[tuple[int, int, int, int, int]], until: int) -> tuple[list, list]:
         due, later = [], []
         for r in queue:
             if r[0] >= until:
                 later.append(r)
-            elif self.members[r[1]].connected:
+            elif self.members[r[1]].connected and (r[4] < 0 or self.members[r[4]].connected):
                 due.append(r)
             else:  # its sender (or, down, its receiver) is gone: it never leaves
                 self._fate[r[3]] = LOST
@@ -111,10 +122,10 @@ class FeedbackReports:
             self._fate[n] = at if ok else LOST
 
 
-def _reports(rows: list[tuple[int, int, int, int]], uid: np.ndarray, *, at_sfu: bool) -> PacketBatch:
-    """Report packets of (time, member, size, number) rows: a subscriber's up its uplink (``member`` sends
-    it), or the SFU's down its publisher's downlink (``target`` is the publisher). ``track`` is 0: a report
-    is about a link, not a track."""
+def _reports(rows: list[tuple[int, int, int, int, int]], uid: np.ndarray, *, at_sfu: bool) -> PacketBatch:
+    """Report packets of (time, member, size, number, peer) rows: a subscriber's up its uplink (``member``
+    sends it; ``target`` the mesh peer it is for, or none), or the SFU's down its publisher's downlink
+    (``target`` is the publisher). ``track`` is 0: a report is about a link, not a track."""
     n = len(rows)
     t = np.array([r[0] for r in rows], np.int64)
     member = np.array([r[1] for r in rows], np.int64)
@@ -122,5 +133,6 @@ def _reports(rows: list[tuple[int, int, int, int]], uid: np.ndarray, *, at_sfu: 
     return PacketBatch.build(
         t=t, track=z, size=np.array([r[2] for r in rows], np.int64), seq=np.array([r[3] for r in rows], np.int64),
         ts=z, frame=z, flags=z + FLAG_FEEDBACK, level=z - 1, nfr=z + 1, layer=z, tl=z, member=member,
-        probe=z + NOT_PROBE, uid=uid, t_up=t, attempt=z, target=member if at_sfu else z + NO_TARGET,
+        probe=z + NOT_PROBE, uid=uid, t_up=t, attempt=z,
+        target=member if at_sfu else np.array([r[4] for r in rows], np.int64),
         t_sfu=t if at_sfu else z + NOT_AT_SFU)

@@ -108,8 +108,9 @@ class SfuNode:
             b["size"] = np.where(rtx, b["size"] - RTX_OSN_BYTES, b["size"])
         self.packets_in += int(np.count_nonzero(fresh))
         self.packets_retransmitted += int(np.count_nonzero((b["target"] >= 0) & ~padding))
-        if padding.any():
-            self.padding_in += int(np.count_nonzero(padding & fresh))
+        if padding.any():  # a publisher's (fresh), or a mesh publisher's probe of its connection to a peer
+            mesh = sfu.track_target[b["track"]] == b["target"]  # on a copy of its connection (the SFU never probes those)
+            self.padding_in += int(np.count_nonzero(padding & (fresh | mesh)))
             keep = ~(padding & fresh)
             b = b.take(keep)
             padding = padding[keep]
@@ -290,6 +291,8 @@ class SfuNode:
         elif not padding:
             self.packets_retransmitted += 1
         if padding:
+            if sfu.track_target[pkt["track"]] == target:  # a mesh publisher's probe of its connection to ``target``
+                self.padding_in += 1
             p = self.members[target]
             if p.connected:
                 self.padding_sent += 1

@@ -71,7 +71,7 @@ class ControlLoop:
         rtt_us = self.sfu_rtt_us  # the SFU's measured RTT to a participant (LiveKit's, from its RRs)
         self.probes = ProbeRegulator(publications=publications, send_padding=send_padding, rtt_us=rtt_us)
         self.feedback = FeedbackRouter(sfu=sfu, link_ids=link_ids, log=self.log, estimator=estimator,
-                                       probes=self.probes, reports=feedback_reports, rtt=rtt)
+                                       probes=self.probes, reports=feedback_reports, rtt=rtt, members=members)
         self.allocation = StreamAllocator(sfu=sfu, members=members, publications=publications,
                                           feedback=self.feedback, probes=self.probes, dominant=dominant,
                                           announce=self._switched, probing=congestion_control)

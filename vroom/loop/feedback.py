@@ -37,7 +37,7 @@ from .rtt import RttMeter, serialization_us
 if TYPE_CHECKING:
     from ..datapath.reports import FeedbackReports
     from ..net.link import Link
-    from ..participant import Participant
+    from ..participant import Participant, Publication
     from ..sfu.core import SFU
 
 __all__ = ["FeedbackRouter", "FEEDBACK_INTERVAL_US", "UPLINK_START_BPS", "DOWNLINK_START_BPS",
@@ -64,9 +64,12 @@ class FeedbackRouter:
     """Estimators per link, fed every feedback round; what the allocator reads off the reports."""
 
     def __init__(self, *, sfu: "SFU", link_ids: dict[str, int], log: FeedbackLog | None, estimator: str,
-                 probes: ProbeRegulator, reports: "FeedbackReports", rtt: RttMeter | None = None) -> None:
-        """``reports``: the data path's report packets (``datapath.reports``), which carry each report back."""
+                 probes: ProbeRegulator, reports: "FeedbackReports", rtt: RttMeter | None = None,
+                 members: list["Participant"] | None = None) -> None:
+        """``reports``: the data path's report packets (``datapath.reports``), which carry each report back;
+        ``members``: the participants by SFU member index (a mesh connection's peer is one)."""
         self.sfu = sfu
+        self.members = [] if members is None else members
         self.reports = reports
         #: link name -> its reports on their way: (report number, cutoff), oldest first
         self.pending: dict[str, list[tuple[int, int]]] = {}
@@ -96,12 +99,20 @@ class FeedbackRouter:
         self._next = now + FEEDBACK_INTERVAL_US
         self.round(members, now)
 
+    def pair_start_bps(self, p: "Participant", peer: "Participant") -> int:
+        """What a new mesh copy from ``p`` to ``peer`` starts at: their connection's estimate, or libwebrtc's start
+        bitrate."""
+        est = self.estimators.get(f"{p.key}>{peer.key}")
+        return UPLINK_START_BPS if est is None else est.target_bitrate_bps
+
     def estimator_for(self, link: "Link", start_bps: int, now: int) -> Any:
-        est = self.estimators.get(link.name)
+        return self.estimator_for_name(link.name, start_bps, now)
+
+    def estimator_for_name(self, name: str, start_bps: int, now: int) -> Any:
+        est = self.estimators.get(name)
         if est is None:
-            est = self.estimators[link.name] = make_estimator(self.estimator_name, start_bitrate_bps=start_bps,
-                                                              now_us=now)
-            self.estimate_since[link.name] = now
+            est = self.estimators[name] = make_estimator(self.estimator_name, start_bitrate_bps=start_bps, now_us=now)
+            self.estimate_since[name] = now
         return est
 
     def _links(self, members: list["Participant"], now: int) -> list[tuple[Any, ...]]:
@@ -110,6 +121,9 @@ class FeedbackRouter:
         links = []
         for p in members:
             assert p.uplink is not None and p.downlink is not None
+            if p.mesh:  # no SFU at either end of its links: its connections to its peers estimate
+                links += self._connections(p, now)
+                continue
             for link, back, start, target in ((p.uplink, p.downlink, UPLINK_START_BPS, -1),
                                               (p.downlink, p.uplink, DOWNLINK_START_BPS, p.index)):
                 est = self.estimators.get(link.name)
@@ -121,6 +135,23 @@ class FeedbackRouter:
                     est = self.estimator_for(link, start, now)
                 links.append((p, link.name, self.link_ids[link.name], est, target, link, back))
         return links
+
+    def _connections(self, p: "Participant", now: int) -> list[tuple[Any, ...]]:
+        """A mesh member's connections to its peers (``vroom.mesh``), each with its own estimator at ``p``'s end,
+        fed by its peer's reports: (p, connection name, its feedback id, estimator, -1 (the sender's end), p's
+        uplink, the peer)."""
+        sfu = self.sfu
+        out: list[tuple[Any, ...]] = []
+        seen: dict[int, None] = {}
+        for t in sfu.members[p.index].tracks:
+            peer, path = int(sfu.track_target[t]), int(sfu.track_path[t])
+            if path < 0 or path in seen or not sfu.track_live[t]:
+                continue
+            seen[path] = None
+            q = self.members[peer]
+            name = f"{p.key}>{q.key}"  # ``mesh.connection_name``
+            out.append((p, name, path, self.estimator_for_name(name, UPLINK_START_BPS, now), -1, p.uplink, q))
+        return out
 
     def _arrived(self, links: list[tuple[Any, ...]], now: int) -> dict[int, Report]:
         """Each link's reports that reached its sender by ``now``, in the order they were sent, as one report
@@ -159,15 +190,18 @@ class FeedbackRouter:
         """Each link's next report: its receiver sends it so that, unqueued, it reaches the sender by the first
         round it can (its reverse link's delay, jitter and serialization before it), covering what arrived
         before it leaves. A link that took in nothing since its last report is not reported on."""
-        for p, name, _, _, target, link, back in links:
-            if link.packets_in == self._reported_in.get(name):
+        for p, name, link_id, _, target, link, back in links:
+            peer = back if isinstance(back, type(p)) else None  # a mesh connection: its peer reports
+            sent = link.packets_in if peer is None else self.log.logged_bytes(link_id)  # type: ignore[union-attr]
+            if sent == self._reported_in.get(name):
                 continue
-            self._reported_in[name] = link.packets_in
+            self._reported_in[name] = sent
             size = self._last_size.get(name, transport_feedback_size(1, 1))
-            cfg = back.config
-            ahead = cfg.delay_us + cfg.jitter_us + serialization_us(cfg, size)
+            ahead = sum(cfg.delay_us + cfg.jitter_us + serialization_us(cfg, size) for cfg in
+                        ((back.config,) if peer is None else (peer.uplink.config, p.downlink.config)))
             due = now + max(1, -(-ahead // FEEDBACK_INTERVAL_US)) * FEEDBACK_INTERVAL_US
-            number = self.reports.send(due - ahead, p.index, target < 0, size)
+            number = self.reports.send(due - ahead, p.index, target < 0, size) if peer is None else \
+                self.reports.send_to_peer(due - ahead, peer.index, p.index, size)
             self.pending.setdefault(name, []).append((number, due - ahead))
 
     def round(self, members: list["Participant"], now: int) -> None:
@@ -185,7 +219,7 @@ class FeedbackRouter:
                 est.on_packet_sent(report.last_send_us)  # the link is in use: feedback is expected
                 fed.append((est, report.send, report.arrival, report.size, report.probe))
         feedback_round(now, fed)  # est.on_feedback_arrays(now, ...) for each, all at once
-        for p, name, link_id, est, target, *_ in links:
+        for p, name, link_id, est, target, _, back in links:
             report = reports.get(link_id)
             max_rtt = None
             if report is not None:
@@ -198,22 +232,36 @@ class FeedbackRouter:
                     got.pop(0)
             else:
                 est.on_process(now)
+            peer = back if isinstance(back, type(p)) else None  # a mesh connection's
             for cluster in est.take_probe_clusters():
                 self.probes.send_cluster(p, target, max(cluster.at_us, now), cluster.target_bps,
-                                         cluster.duration_us, cluster.id)
+                                         cluster.duration_us, cluster.id, peer=peer)
             if target < 0:
-                self._publisher(p, name, report, max_rtt, now, est.target_bitrate_bps)
+                self._publisher(p, name, report, max_rtt, now, est.target_bitrate_bps, peer)
+        self._pace_connections(links, now)
         self._send_reports(links, now)
 
+    def _pace_connections(self, links: list[tuple[Any, ...]], now: int) -> None:
+        """A mesh member's pacer sends at the sum of its connections' targets (one pacer for all of them)."""
+        pacers = self.probes.pacers
+        total: dict[int, int] = {}
+        for p, _, _, est, _, _, back in links:
+            if isinstance(back, type(p)):
+                total[p.index] = total.get(p.index, 0) + est.target_bitrate_bps
+        if pacers is not None:
+            for member, bps in total.items():
+                pacers.set_target(member, now, bps)
+
     def _publisher(self, p: "Participant", link: str, report: Report | None, max_rtt: int | None, now: int,
-                   target_bps: int) -> None:
+                   target_bps: int, peer: "Participant | None" = None) -> None:
         """The uplink's new target: the pacer's rate, the encoders' budgets, the pushback ratio and the
         pause (libwebrtc checks the pacer's queue every 25 ms; here every round). ``max_rtt``: the report's
-        largest feedback RTT."""
+        largest feedback RTT. A mesh connection's (to ``peer``): its copies' encoders, its pushback."""
         pacers = self.probes.pacers
-        if pacers is not None:
+        if pacers is not None and peer is None:
             pacers.set_target(p.index, now, target_bps)
-        encode_within(p, target_bps)
+        pubs = sending(p, peer)
+        encode_within(pubs, target_bps)
         pushback = self.pushback.get(link)
         if pushback is None:
             pushback = self.pushback[link] = CongestionWindowPushbackController()
@@ -233,7 +281,7 @@ class FeedbackRouter:
         # the uplink's loss in this report stands for the fraction lost of the SFU's receiver reports, which
         # the Opus encoder smooths over ~10 s (so how often it hears does not matter) to decide on FEC
         lost = None if report is None or not len(report.send) else 1.0 - report.received / len(report.send)
-        for pub in p.publications:
+        for pub in pubs:
             if not pub.published:
                 continue
             src = pub.source
@@ -265,11 +313,19 @@ class FeedbackRouter:
         return sum(b for _, b in got) * 8 * 1_000_000 // RECEIVED_WINDOW_US
 
 
-def encode_within(p: "Participant", budget_bps: int) -> None:
-    """Split the uplink estimate: audio and data first, the rest over video tracks by their ladders' max."""
+def sending(p: "Participant", peer: "Participant | None" = None) -> list["Publication"]:
+    """What ``p`` sends up its uplink to the SFU, or, in a mesh room, on its connection to ``peer``."""
+    if peer is None:
+        return p.publications
+    return [c for pub in p.publications if pub.copies for c in (pub.copies.get(peer.index),) if c is not None]
+
+
+def encode_within(pubs: list["Publication"], budget_bps: int) -> None:
+    """Split an estimate over what it carries (``sending``): audio and data first, the rest over video tracks by
+    their ladders' max."""
     videos = []
     left = float(budget_bps)
-    for pub in p.publications:
+    for pub in pubs:
         if not pub.published:
             continue
         src = pub.source

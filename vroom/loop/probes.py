@@ -34,7 +34,7 @@ PROBE_SUCCESS = 0.9  # the estimate reached 90 % of the probe's goal: the link t
 PROBE_IDS = 1 << 20  # the SFU's own probe cluster ids start here (the estimators' count from 0)
 
 #: ``send_padding(member, target, start_us, rate_bps, duration_us, cluster, track) -> end_us``
-SendPadding = Callable[[int, int, int, int, int, int, int], int]
+SendPadding = Callable[..., int]
 
 
 @dataclass(slots=True)
@@ -64,16 +64,24 @@ class ProbeRegulator:
         self.cluster_id = PROBE_IDS
 
     def send_cluster(self, p: "Participant", target: int, start: int, rate: int, duration: int,
-                     cluster: int) -> None:
+                     cluster: int, peer: "Participant | None" = None) -> None:
         """Padding at ``rate`` for ``duration``: ``target`` −1 probes p's uplink, else the SFU probes member
-        ``target``'s downlink."""
+        ``target``'s downlink; with a mesh ``peer``, p probes its connection to it (its uplink, the relay, the
+        peer's downlink), on one of that connection's tracks."""
         tracks = [pub.track for pub in self.publications if pub.published]
         if not tracks:
             return  # padding rides on some track's transport; with none there is nothing to probe with
         owner = p.publications[0].track if p.publications else tracks[0]
+        if peer is not None:
+            copies = [c for pub in p.publications if pub.copies for c in (pub.copies.get(peer.index),)
+                      if c is not None and c.published]
+            if not copies:
+                return
+            owner, target = copies[0].track, peer.index
         key = (p.index, target)
         start = max(start, self.busy_until.get(key, 0))  # clusters go one after another (libwebrtc's prober)
-        self.busy_until[key] = self.send_padding(p.index, target, start, rate, duration, cluster, owner)
+        self.busy_until[key] = self.send_padding(p.index, target, start, rate, duration, cluster, owner,
+                                                 *(() if peer is None else (True,)))
 
     def release(self, member: int) -> None:
         """Forget a member whose session ended: its regulator, its clusters' ends, its pacer's queue."""

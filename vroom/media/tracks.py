@@ -9,12 +9,15 @@ from ..errors import ConfigError, join_path
 from ..rng import Draws
 from .audio import AudioSpec, OpusSource
 from .data import DataSource, DataSpec
+from .rtp import KIND_AUDIO, KIND_DATA, KIND_VIDEO
 from .source import Source
 from .video import VideoSource, VideoSpec
 
-__all__ = ["TrackSpec", "parse_publish", "make_source", "TRACK_KINDS"]
+__all__ = ["TrackSpec", "parse_publish", "make_source", "frame_period", "TRACK_KINDS", "KIND_CODES"]
 
 TRACK_KINDS = ("audio", "video", "screen", "data")
+#: a track kind's media kind on the data path (``media.rtp``): a screen share is video
+KIND_CODES = {"audio": KIND_AUDIO, "video": KIND_VIDEO, "screen": KIND_VIDEO, "data": KIND_DATA}
 Spec = Union[AudioSpec, VideoSpec, DataSpec]
 
 
@@ -108,3 +111,14 @@ def make_source(track: TrackSpec, draws: Draws, ssrc: int, start_us: int) -> Sou
     if isinstance(spec, VideoSpec):
         return VideoSource(spec, draws, ssrc, start_us)
     return DataSource(spec, draws, ssrc, start_us)
+
+
+def frame_period(track: TrackSpec) -> int:
+    """µs between a source's frames (audio packets, data messages; 0: data sent only when the application
+    sends); where in that period its first one falls is drawn, so sources do not tick in lockstep."""
+    if track.kind in ("video", "screen"):
+        return round(1e6 / track.spec.fps)  # type: ignore[union-attr]
+    if track.kind == "data":
+        rate = track.spec.rate_hz  # type: ignore[union-attr]
+        return round(1e6 / rate) if rate else 0
+    return 20_000

@@ -10,6 +10,9 @@ the same room. Fanning out a batch of packets is one indexing step:
 
 Everyone subscribes to everyone by default (Twilio group rooms). A packet is
 never routed back to its publisher, nor to or from a disconnected participant.
+In a mesh room (``vroom.mesh``) a publisher's track is one copy per peer, each
+published with its ``target``: routed to that member only, one stream, relayed
+as it came (no layers to choose).
 The core never reads a clock: the driver passes ``now``.
 """
 
@@ -41,6 +44,7 @@ class Publication:
     published: bool = True
     enabled: bool = True
     priority: str = "standard"  # publish priority: low | standard | high (twilio-video.js Track.Priority)
+    target: int = -1  # a mesh copy: the one member it goes to (-1: whoever subscribes)
 
 
 @dataclass(slots=True)
@@ -67,6 +71,9 @@ class SFU:
         self.track_kind = np.zeros(8, dtype=np.int64)
         self.track_live = np.zeros(8, dtype=bool)  # published by a connected participant
         self.track_publisher = np.zeros(8, dtype=np.int64)  # member index of each track's publisher
+        self.track_target = np.full(8, -1, dtype=np.int64)  # a mesh copy's one subscriber, else -1
+        #: a mesh copy's connection (its publisher to its peer): the id its packets' feedback is logged under
+        self.track_path = np.full(8, -1, dtype=np.int64)
         self.forwarder = Forwarder(8, 8)
         self.version = 0  # bumped by every routing change (the allocator re-runs on a new version)
 
@@ -87,7 +94,7 @@ class SFU:
         self._grow(len(self.members), len(self.publications))
         for other in present:
             for t in self.members[other].tracks:
-                if self.publications[t].published:
+                if self.publications[t].published and self.publications[t].target < 0:
                     self._route(member.index, t)
         present.append(member.index)
         return member
@@ -107,11 +114,13 @@ class SFU:
         return gone
 
     # -- publications ----------------------------------------------------
-    def publish(self, index: int, kind: int, name: str, ssrc: int) -> Publication:
+    def publish(self, index: int, kind: int, name: str, ssrc: int, target: int = -1, path: int = -1) -> Publication:
+        """A track of member ``index``, routed to every other member of its room, or, a mesh copy, to
+        ``target`` alone (``path``: its connection's feedback id)."""
         member = self.members[index]
         if not member.connected:
             raise ValueError(f"participant {member.identity!r} is not connected")
-        pub = Publication(len(self.publications), index, kind, name, ssrc)
+        pub = Publication(len(self.publications), index, kind, name, ssrc, target=target)
         self.publications.append(pub)
         member.tracks.append(pub.index)
         self._grow(len(self.members), len(self.publications))
@@ -119,8 +128,10 @@ class SFU:
         self.track_kind[pub.index] = kind
         self.track_live[pub.index] = True
         self.track_publisher[pub.index] = index
+        self.track_target[pub.index] = target
+        self.track_path[pub.index] = path
         for other in self.rooms[member.room]:
-            if other != index:
+            if other != index and target in (-1, other):
                 self._route(other, pub.index)
         return pub
 
@@ -136,7 +147,7 @@ class SFU:
         pub = self.publications[track]
         member = self.members[subscriber]
         if on and (pub.publisher == subscriber or not pub.published or not member.connected
-                   or self.members[pub.publisher].room != member.room):
+                   or self.members[pub.publisher].room != member.room or pub.target not in (-1, subscriber)):
             return
         if on and not self.route[subscriber, track]:
             self._route(subscriber, track)
@@ -146,7 +157,8 @@ class SFU:
     def _route(self, subscriber: int, track: int) -> None:
         self.route[subscriber, track] = True
         self.version += 1
-        self.forwarder.start(subscriber, track, layered=self.publications[track].kind == KIND_VIDEO)
+        pub = self.publications[track]
+        self.forwarder.start(subscriber, track, layered=pub.kind == KIND_VIDEO and pub.target < 0)
 
     # -- the data path -----------------------------------------------------
     def fan_out(self, subscribers: np.ndarray, tracks: np.ndarray) -> np.ndarray:
@@ -162,8 +174,9 @@ class SFU:
         route[:rows, :cols] = self.route
         self.route = route
         self.forwarder.grow(new_rows, new_cols)
-        for name in ("track_ssrc", "track_kind", "track_live", "track_publisher"):
+        for name in ("track_ssrc", "track_kind", "track_live", "track_publisher", "track_target",
+                     "track_path"):
             old = getattr(self, name)
-            new = np.zeros(new_cols, dtype=old.dtype)
+            new = np.full(new_cols, -1 if name in ("track_target", "track_path") else 0, dtype=old.dtype)
             new[: len(old)] = old
             setattr(self, name, new)
