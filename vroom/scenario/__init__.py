@@ -53,6 +53,7 @@ class Scenario:
     description: str = ""
     room: str = "room"
     max_participants: int = MAX_PARTICIPANTS
+    room_type: str = "group"  # Twilio's room type: group, group-small, peer-to-peer (a mesh: ``vroom.mesh``), go
     sites: dict[str, tuple[Network, str | None]] = field(default_factory=dict)  # by name: shared links, location
     participants: list[ParticipantPlan] = field(default_factory=list)
     cross_traffic: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # each flow's fields, its path
@@ -90,7 +91,7 @@ class Scenario:
         """A Simulation with every participant and event scheduled (not yet run)."""
         sim = Simulation(seed=self.seed if seed is None else seed, room=self.room, **{**self.sfu, **options})
         # the scenario's room waits the longest Twilio allows (60 min) before ending unused or empty
-        sim.cloud.create_room(unique_name=self.room, max_participants=self.max_participants,
+        sim.cloud.create_room(unique_name=self.room, type=self.room_type, max_participants=self.max_participants,
                               empty_room_timeout=60, unused_room_timeout=60)
         for name, (network, location) in self.sites.items():
             sim.add_site(name, network, location)

@@ -32,7 +32,7 @@ PARTICIPANT_FIELDS = ("identity", "count", "network", "site", "location", "join"
                       "automatic_subscription", "preferred_audio_codecs", "max_audio_bitrate", "max_video_bitrate",
                       "notify_warnings", "logger_name", "log_level", "region", *RECOVERY_OPTIONS)
 SFU_FIELDS = ("congestion_control", "estimator", "speaker_detector", "nack")
-ROOM_FIELDS = ("unique_name", "max_participants")
+ROOM_FIELDS = ("unique_name", "type", "max_participants")
 
 
 def parse(data: object, file: str, base_dir: Path) -> Scenario:
@@ -116,12 +116,20 @@ def _room(sc: Scenario, value: object) -> None:
             raise ConfigError("room.unique_name", f"expected a non-empty string, got {short(room['unique_name'])}")
         twilio_name(room["unique_name"], "room.unique_name", "room name")
         sc.room = room["unique_name"]
+    from ..control.cloud import ROOM_TYPES
+
+    if "type" in room:
+        if room["type"] not in ROOM_TYPES:
+            raise ConfigError("room.type", f"expected one of {', '.join(ROOM_TYPES)}, got {short(room['type'])}")
+        sc.room_type = room["type"]
+        sc.max_participants = min(sc.max_participants, ROOM_TYPES[sc.room_type])
     if "max_participants" in room:
         mp = room["max_participants"]
-        if isinstance(mp, bool) or not isinstance(mp, int) or not 1 <= mp <= MAX_PARTICIPANTS:
+        top = ROOM_TYPES[sc.room_type]
+        if isinstance(mp, bool) or not isinstance(mp, int) or not 1 <= mp <= top:
             # Twilio 53107 RoomMaxParticipantsOutOfRangeError
-            raise ConfigError("room.max_participants",
-                              f"expected a whole number from 1 to {MAX_PARTICIPANTS} (Twilio 53107), got {short(mp)}")
+            raise ConfigError("room.max_participants", f"expected a whole number from 1 to {top} for a "
+                                                       f"{sc.room_type} room (Twilio 53107), got {short(mp)}")
         sc.max_participants = mp
 
 
@@ -275,8 +283,10 @@ def capacity_warnings(sc: Scenario, rooms: dict[str, list[str]]) -> None:
         capacity = sc.max_participants if room == sc.room else ROOM_TYPES["group"]
         if len(paths) > capacity:
             where = paths[capacity]  # the entry of the first participant past the capacity
-            setting = "room.max_participants" if room == sc.room and "max_participants" in (
-                sc.data.get("room") or {}) else "the default for a group room"
+            given = sc.data.get("room") or {}
+            setting = "room.max_participants" if room == sc.room and "max_participants" in given else \
+                f"the most a {sc.room_type} room holds" if room == sc.room and "type" in given else \
+                "the default for a group room"
             sc.warnings.append(f"{where}: {len(paths)} participants are planned for room {short(room)}, which "
                                f"holds {capacity} ({setting}); those who join while it is full are refused "
                                f"(Twilio 53105)")
