@@ -255,8 +255,9 @@ class ClientRequests:
             return {"timestamp_ms": (self.epoch + now / 1e6) * 1000, "local": [], "remote": []}
         rtt_us = self.loop.rtt.client.rtcp_rtt(p.index)  # its latest RTCP RTT (roundTripTime), measured
         rtt_ms = None if rtt_us is None else rtt_us / 1000
-        local = [self._local_stats(p, pub, rtt_ms) for pub in p.publications
-                 if pub.published and pub.kind != "data"]
+        # a mesh track: one entry per copy, as twilio-video.js gives one report per RTCPeerConnection
+        local = [self._local_stats(p, c, rtt_ms) for pub in p.publications if pub.published and pub.kind != "data"
+                 for c in ([pub] if pub.copies is None else pub.copies.values())]
         remote = []
         for track in self.sfu.route[p.index, :len(self.directory.tracks)].nonzero()[0].tolist():
             pub = self.directory.tracks[track]

@@ -106,7 +106,7 @@ def test_random_join_times_stay_in_their_range():
     ("participants[0].colour", "red", "participants[0].colour: unknown field"),
     ("participants[1].nack", "off", "participants[1].nack: expected true or false, got 'off'"),
     ("participants[0].fec", 0, "participants[0].fec: expected true or false, got 0"),
-    ("room.max_participants", 51, "room.max_participants: expected a whole number from 1 to 50 (Twilio 53107)"),
+    ("room.max_participants", 51, "room.max_participants: expected a whole number from 1 to 50 for a group room (Twilio 53107)"),
     ("networks.office.up.loss", {"model": "gilbert-elliott", "p": 2}, "networks.office.up.loss.p: expected a probability"),
     ("events", [{"at": "5s", "disconnect": "zoe"}], "events[0].disconnect: expected the identity of a participant"),
     ("events", [{"at": "50s", "disconnect": "bob"}], "events[0].at: expected a time before the end of the run (10s)"),

@@ -109,7 +109,8 @@ class SfuNode:
         self.packets_in += int(np.count_nonzero(fresh))
         self.packets_retransmitted += int(np.count_nonzero((b["target"] >= 0) & ~padding))
         if padding.any():  # a publisher's (fresh), or a mesh publisher's probe of its connection to a peer
-            mesh = sfu.track_target[b["track"]] == b["target"]  # on a copy of its connection (the SFU never probes those)
+            # on a copy of its connection: a mesh publisher's probe (the SFU never probes a mesh member)
+            mesh = sfu.track_target[b["track"]] == b["target"]
             self.padding_in += int(np.count_nonzero(padding & (fresh | mesh)))
             keep = ~(padding & fresh)
             b = b.take(keep)

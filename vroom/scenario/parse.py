@@ -17,7 +17,7 @@ from ..units import format_duration
 from .events import event, rest_events
 from .fields import (duration_field, kind, known, mapping, time_spec, token_spec, track_name, track_rate,
                      twilio_name)
-from .limits import (MAX_EVENTS, MAX_NAME, MAX_PARTICIPANTS, MAX_SCENARIO_PARTICIPANTS, MAX_SCENARIO_TRACKS,
+from .limits import (MAX_EVENTS, MAX_NAME, MAX_SCENARIO_PARTICIPANTS, MAX_SCENARIO_TRACKS,
                      MAX_SEED, MAX_TRACKS)
 
 if TYPE_CHECKING:
