@@ -125,7 +125,8 @@ class Mesh:
         pub.copies[peer.index] = c  # type: ignore[index]
         self.directory.add_publication(c)
         self.made(p, c)
-        self.trace.record(now, "mesh-copy-started", **p.named(), **peer.named("peer"), track=pub.name, ssrc=ssrc)
+        self.trace.record(now, "mesh-copy-started", **p.named(), **peer.named("peer"), track=pub.name,
+                          track_kind=pub.kind, ssrc=ssrc)
 
     def _end(self, c: Publication) -> None:
         c.ended = True

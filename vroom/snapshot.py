@@ -86,6 +86,9 @@ class TrackView:
     talking: bool
     """An enabled microphone in a talk spurt now."""
     priority: str
+    target: int = -1
+    """In a mesh room (``vroom.mesh``): a copy's peer, or, for the track itself, its publisher (it goes to
+    nobody); -1 elsewhere."""
 
     @property
     def label(self) -> str:
@@ -312,7 +315,7 @@ def _tracks(sim: "Simulation", parts: Parts) -> tuple[TrackView, ...]:
             None if record is None else record.sid, bool(pub.published if driver is None else driver.published),
             bool(pub.enabled if source is None else source.enabled),
             bool(source is not None and source.enabled and getattr(source, "talking", False)),  # audio only
-            pub.priority))
+            pub.priority, pub.target))
     return tuple(out)
 
 

@@ -60,7 +60,7 @@ class FastEngine:
 
     def fresh_on_the_way(self) -> int:
         """Packets an uplink accepted that the SFU has not taken in yet."""
-        return self.ingress.fresh()
+        return self.ingress.fresh(self.node.from_uplinks)
 
     def waiting_at_sites(self) -> dict[str, tuple[int, int]]:
         """Per site: packets its access uplinks delivered that wait for its shared uplink, and packets its shared

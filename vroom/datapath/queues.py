@@ -8,6 +8,8 @@ exact.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from .batch import PacketBatch
@@ -60,6 +62,10 @@ class BatchQueue:
         self.batch = batch.take(np.flatnonzero(~due))
         return batch.take(np.flatnonzero(due))
 
-    def fresh(self) -> int:
-        """Packets waiting that are aimed at nobody in particular (``target`` < 0): fresh from an uplink."""
-        return 0 if self.batch is None else int(np.count_nonzero(self.batch["target"] < 0))
+    def fresh(self, from_uplinks: Callable[["PacketBatch"], np.ndarray] | None = None) -> int:
+        """Packets waiting that came up an uplink: aimed at nobody in particular (``target`` < 0), or as
+        ``from_uplinks`` says (``SfuNode.from_uplinks``)."""
+        if self.batch is None:
+            return 0
+        fresh = self.batch["target"] < 0 if from_uplinks is None else from_uplinks(self.batch)
+        return int(np.count_nonzero(fresh))

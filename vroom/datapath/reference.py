@@ -57,7 +57,9 @@ class ReferenceEngine:
 
     def fresh_on_the_way(self) -> int:
         """Packets an uplink accepted that the SFU has not taken in yet."""
-        return sum(1 for e in self.events if e[1] == AT_SFU and e[4] < 0)
+        track_target = self.node.sfu.track_target  # a mesh publisher's probe is aimed at its peer (``vroom.mesh``)
+        return sum(1 for e in self.events if e[1] == AT_SFU and (
+            e[4] < 0 or (e[5]["flags"] & FLAG_PADDING and track_target[e[5]["track"]] == e[4])))
 
     def waiting_at_sites(self) -> dict[str, tuple[int, int]]:
         """Per site: packets waiting for its shared uplink, and for its members' access downlinks."""

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..media.rtp import FLAG_PADDING, FLAG_REPAIRED, FLAG_RTX, KIND_VIDEO
+from ..media.rtp import FLAG_FEEDBACK, FLAG_PADDING, FLAG_REPAIRED, FLAG_RTX, KIND_VIDEO
 from ..recovery.rtx import RTX_OSN_BYTES
 from ..sfu.forwarder import MAX_LAYERS
 from .batch import PacketBatch
@@ -92,6 +92,14 @@ class SfuNode:
         self.feedback_in = 0  # subscribers' transport-wide feedback reports that reached the SFU
         self.feedback_out = 0  # the SFU's feedback reports to publishers, down their downlinks
 
+    def from_uplinks(self, b: PacketBatch) -> np.ndarray:
+        """Which packets on their way to the SFU came up an uplink: aimed at nobody, or a mesh peer's report or
+        probe that the relay sends on to its ``target`` (``vroom.mesh``)."""
+        flags = b["flags"]
+        mesh = ((flags & FLAG_FEEDBACK) > 0) | (((flags & FLAG_PADDING) > 0)
+                                                & (self.sfu.track_target[b["track"]] == b["target"]))
+        return (b["target"] < 0) | mesh
+
     def counters(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in COUNTERS}
 
@@ -106,12 +114,13 @@ class SfuNode:
             fresh = fresh & ~rtx
             b["flags"] = np.where(rtx, (b["flags"] & ~FLAG_RTX) | FLAG_REPAIRED, b["flags"])
             b["size"] = np.where(rtx, b["size"] - RTX_OSN_BYTES, b["size"])
-        self.packets_in += int(np.count_nonzero(fresh))
+        # a mesh publisher's probe of its connection to a peer rides on a copy to that peer (the SFU never probes a
+        # mesh member): fresh from an uplink, aimed at the peer
+        relayed = padding & ~fresh & (sfu.track_target[b["track"]] == b["target"])
+        self.packets_in += int(np.count_nonzero(fresh | relayed))
         self.packets_retransmitted += int(np.count_nonzero((b["target"] >= 0) & ~padding))
-        if padding.any():  # a publisher's (fresh), or a mesh publisher's probe of its connection to a peer
-            # on a copy of its connection: a mesh publisher's probe (the SFU never probes a mesh member)
-            mesh = sfu.track_target[b["track"]] == b["target"]
-            self.padding_in += int(np.count_nonzero(padding & (fresh | mesh)))
+        if padding.any():
+            self.padding_in += int(np.count_nonzero(padding & (fresh | relayed)))
             keep = ~(padding & fresh)
             b = b.take(keep)
             padding = padding[keep]
@@ -293,6 +302,7 @@ class SfuNode:
             self.packets_retransmitted += 1
         if padding:
             if sfu.track_target[pkt["track"]] == target:  # a mesh publisher's probe of its connection to ``target``
+                self.packets_in += 1
                 self.padding_in += 1
             p = self.members[target]
             if p.connected:

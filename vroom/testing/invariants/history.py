@@ -89,6 +89,8 @@ class _Timelines:
     latest: dict[tuple[str, str], int] = field(default_factory=dict)  # (publisher, track) -> last ssrc so named
     subscribed: dict[tuple[str, int], list[list[int]]] = field(default_factory=dict)
     video: list[int] = field(default_factory=list)
+    #: a mesh room's copies (``vroom.mesh``): (publisher, track, peer) -> the copy's ssrc
+    copies: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
     def connect(self, kind: str, f: dict[str, Any], t: int) -> None:
         _open(self.connected.setdefault(key_of(f), []), t)
@@ -113,16 +115,27 @@ class _Timelines:
         self.current[(key_of(f), f["track"])] = self.latest[(key_of(f), f["track"])] = ssrc
         self.live.setdefault(ssrc, []).append([t, _INF])
 
+    def copy(self, kind: str, f: dict[str, Any], t: int) -> None:
+        """A mesh copy of a track to one peer: a stream of its own, which that peer's subscription covers."""
+        ssrc = int(f["ssrc"])
+        if f.get("track_kind") in ("video", "screen"):
+            self.video.append(ssrc)
+        self.owner[ssrc], self.name[ssrc] = key_of(f), f["track"]
+        self.copies[(key_of(f), f["track"], key_of(f, "peer"))] = ssrc
+        self.live.setdefault(ssrc, []).append([t, _INF])
+
     def unpublish(self, kind: str, f: dict[str, Any], t: int) -> None:
         gone = self.current.pop((key_of(f), f["track"]), None)
-        if gone is not None:
-            _close(self.live.get(gone), t)
-            for (_, ssrc), spans in self.subscribed.items():
-                if ssrc == gone:
+        copies = [ssrc for (who, track, _), ssrc in self.copies.items() if (who, track) == (key_of(f), f["track"])]
+        for ssrc in [] if gone is None else [gone, *copies]:
+            _close(self.live.get(ssrc), t)
+            for (_, routed), spans in self.subscribed.items():
+                if routed == ssrc:
                     _close(spans, t)
 
     def subscription(self, kind: str, f: dict[str, Any], t: int) -> None:
-        ssrc = self.latest.get((key_of(f, "publisher"), f["track"]))
+        ssrc = self.copies.get((key_of(f, "publisher"), f["track"], key_of(f))) or \
+            self.latest.get((key_of(f, "publisher"), f["track"]))
         if ssrc is None:
             return
         spans = self.subscribed.setdefault((key_of(f), ssrc), [])
@@ -144,7 +157,7 @@ def history(sim: "Simulation") -> History:
     b = _Timelines()
     read = {"participant-connected": b.connect, "participant-disconnected": b.disconnect,
             "track-published": b.publish, "track-unpublished": b.unpublish,
-            "track-subscribed": b.subscription, "track-unsubscribed": b.subscription}
+            "track-subscribed": b.subscription, "track-unsubscribed": b.subscription, "mesh-copy-started": b.copy}
     for r in control_records(sim):
         handler = read.get(r.kind)
         if handler is not None:

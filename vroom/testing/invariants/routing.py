@@ -147,6 +147,7 @@ def _expected_routes(sim: "Simulation", snap: "Snapshot") -> tuple[np.ndarray, d
     member_of = {p.sid: p.member for p in snap.participants if p.sid is not None}
     expected = np.zeros(snap.sfu.route.shape, dtype=bool)
     why: dict[tuple[int, int], Any] = {}
+    copies = {(v.sid, v.target): v.index for v in snap.tracks if v.target not in (-1, v.publisher)}  # vroom.mesh
     for cloud in sim.accounts:
         for room in cloud.rooms.values():
             if room.status != "in-progress":
@@ -158,7 +159,12 @@ def _expected_routes(sim: "Simulation", snap: "Snapshot") -> tuple[np.ndarray, d
                         continue
                     for t in pub.tracks:
                         if t.published and 0 <= t.sfu_track < n_t:
-                            cell = (member_of[s.sid], t.sfu_track)
+                            track = t.sfu_track
+                            if snap.tracks[track].target >= 0:  # a mesh track reaches s as its copy to s
+                                track = copies.get((t.sid, member_of[s.sid]), -1)
+                                if track < 0:
+                                    continue
+                            cell = (member_of[s.sid], track)
                             expected[cell] = cloud.subscribed(s, t)
                             why[cell] = (s, t)
     return expected, why
