@@ -257,7 +257,7 @@ class ClientRequests:
         rtt_ms = None if rtt_us is None else rtt_us / 1000
         # a mesh track: one entry per copy, as twilio-video.js gives one report per RTCPeerConnection
         local = [self._local_stats(p, c, rtt_ms) for pub in p.publications if pub.published and pub.kind != "data"
-                 for c in ([pub] if pub.copies is None else pub.copies.values())]
+                 for c in ([pub] if pub.copies is None else pub.copies.values()) if not c.ended]
         remote = []
         for track in self.sfu.route[p.index, :len(self.directory.tracks)].nonzero()[0].tolist():
             pub = self.directory.tracks[track]

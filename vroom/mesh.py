@@ -83,20 +83,20 @@ class Mesh:
         """``p`` left: the copies the others sent it end (its own ended with its SFU member)."""
         for pub in p.publications:
             for c in (pub.copies or {}).values():
-                c.ended = True
-                c.source.draws.release()
+                if not c.ended:
+                    c.ended = True
+                    c.source.draws.release()
         for peer in self._peers(p):
             for pub in peer.publications:
-                c = None if pub.copies is None else pub.copies.pop(p.index, None)
-                if c is not None:
+                c = None if pub.copies is None else pub.copies.get(p.index)
+                if c is not None and not c.ended:
                     self._end(c)
 
     def unpublished(self, pub: Publication) -> None:
         """The track is gone: every copy of it ends."""
         for c in (pub.copies or {}).values():
-            self._end(c)
-        if pub.copies is not None:
-            pub.copies = {}
+            if not c.ended:
+                self._end(c)
 
     def track_for(self, pub: Publication, subscriber: int) -> int:
         return track_for(pub, subscriber)
@@ -140,7 +140,7 @@ def track_for(pub: Publication, subscriber: int) -> int:
     if pub.copies is None:
         return pub.track
     c = pub.copies.get(subscriber)
-    return -1 if c is None else c.track
+    return -1 if c is None or c.ended else c.track
 
 
 def connection_name(p: "Participant", peer: "Participant") -> str:

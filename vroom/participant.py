@@ -76,12 +76,12 @@ class Publication:
         # the data path asks this every tick: one hop less
         return self.record.lifecycle.state is _PUBLISHED and not self.ended
 
-    def sources(self) -> list[Source]:
+    def sources(self, ended: bool = False) -> list[Source]:
         """What sends this track: its source, or in a mesh room its copies' (what the application sets
-        reaches each of them)."""
+        reaches each of them); ``ended``: the copies whose peers left too (what the track ever sent)."""
         if self.copies is None:
             return [self.source]
-        return [c.source for c in self.copies.values()]
+        return [c.source for c in self.copies.values() if ended or not c.ended]
 
     def __repr__(self) -> str:
         return f"<Publication {self.name} {self.kind} ssrc={self.source.ssrc:#x}>"

@@ -33,6 +33,24 @@ def test_late_joiner_gets_existing_tracks_and_leaver_gets_nothing():
     assert not sfu.track_live[t] and not sfu.route[:, t].any()
 
 
+def test_a_mesh_copy_goes_to_its_target_alone_unchosen():
+    """A copy published with ``target`` (``vroom.mesh``) is routed to that member only: not to others, not to a
+    newcomer, not by a subscription; its video starts at once (one stream, no layer to wait for)."""
+    sfu = SFU()
+    sfu.create_room("r")
+    a, b, c = (sfu.connect(x, "r") for x in "abc")
+    to_b = sfu.publish(a.index, KIND_VIDEO, "video", 1, target=b.index, path=7).index
+    assert np.flatnonzero(sfu.route[:, to_b]).tolist() == [b.index]
+    assert sfu.track_target[to_b] == b.index and sfu.track_path[to_b] == 7
+    d = sfu.connect("d", "r")
+    sfu.subscribe(c.index, to_b)
+    sfu.subscribe(d.index, to_b)
+    assert np.flatnonzero(sfu.route[:, to_b]).tolist() == [b.index]
+    assert sfu.forwarder.current[b.index, to_b] == 0  # layer 0 from the first packet
+    own = sfu.publish(a.index, KIND_VIDEO, "video", 2, target=a.index).index  # the track itself: to nobody
+    assert not sfu.route[:, own].any()
+
+
 def test_rooms_are_separate():
     sfu = SFU()
     a = sfu.connect("a", "one")

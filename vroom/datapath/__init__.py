@@ -164,7 +164,8 @@ class DataPath:
                             pub.source.produce(until, out)
                         else:  # a mesh room's track: a copy to each peer (``vroom.mesh``)
                             for c in pub.copies.values():
-                                c.source.produce(until, out)
+                                if not c.ended:
+                                    c.source.produce(until, out)
         emitted = None
         if len(out):
             emitted = self._route_columns(out.seal())

@@ -26,8 +26,8 @@ def _participant(sim: "RunView", p: "Participant") -> dict[str, Any]:
     if p.left_at is not None:
         out["left_at"] = p.left_at / 1e6
     up = p.uplink.counters() if p.uplink else {}
-    sent = {"packets": sum(pub.source.packets_sent for pub in p.publications),
-            "bytes": sum(pub.source.bytes_sent for pub in p.publications)}
+    sent = {"packets": sum(src.packets_sent for pub in p.publications for src in pub.sources(ended=True)),
+            "bytes": sum(src.bytes_sent for pub in p.publications for src in pub.sources(ended=True))}
     p50, p95 = sim.receivers.latency_percentiles(p.index) if p.index >= 0 else (None, None)
     subs, t = _subscriptions(sim, p, p50)
     out.update(
@@ -63,12 +63,14 @@ def _participant(sim: "RunView", p: "Participant") -> dict[str, Any]:
 
 
 def _publication(pub: "Publication") -> dict[str, Any]:
-    """One published track: what its source produced; a video or screen track also its encoder's frames."""
+    """One published track: what its source produced (a mesh track's copies, summed); a video or screen track
+    also its encoder's frames."""
     src = pub.source
-    out = {"kind": pub.kind, "ssrc": src.ssrc, "published": pub.published, "packets_sent": src.packets_sent,
-           "bytes_sent": src.bytes_sent}
+    sent = pub.sources(ended=True)
+    out = {"kind": pub.kind, "ssrc": src.ssrc, "published": pub.published,
+           "packets_sent": sum(s.packets_sent for s in sent), "bytes_sent": sum(s.bytes_sent for s in sent)}
     if isinstance(src, VideoSource):  # a camera or a screen share
-        out["frames_encoded"] = src.frames_encoded
+        out["frames_encoded"] = sum(s.frames_encoded for s in sent)  # type: ignore[attr-defined]
     return out
 
 
