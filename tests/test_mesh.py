@@ -83,6 +83,23 @@ def test_a_connections_feedback_crosses_the_peers_uplink_and_the_senders_downlin
             assert rtt is not None and low <= rtt <= high, (kind, t, rtt)
 
 
+def test_two_sydney_peers_talk_through_sydney_whatever_the_rooms_region():
+    """A mesh has no media server in us1: the relay is at the first located participant's nearest region, so two
+    Sydney peers' audio takes their links' 2 × 20 ms (plus serialization), where a us1 group room adds the
+    backbone to us1 and back: 2 × 230/2 ms from the reference table (docs/networks.md)."""
+    net = {"up": {"rate": "20Mbps", "delay": "20ms"}, "down": {"rate": "20Mbps", "delay": "20ms"}}
+    p50 = {}
+    for kind in ("peer-to-peer", "group"):
+        sim = vroom.Simulation(seed=1)
+        sim.cloud.create_room(unique_name="r", type=kind, media_region="us1")
+        for name in ("ann", "bea"):
+            sim.add_participant(name, room="r", network=net, location="au1", publish=["audio"])
+        sim.run(3)
+        p50[kind] = sim.summary()["participants"]["bea"]["latency_ms"]["p50"]
+    assert 40 <= p50["peer-to-peer"] <= 45, p50
+    assert 40 + 230 <= p50["group"] <= 45 + 230, p50
+
+
 def test_connections_share_their_senders_uplink():
     """Three connections through one 1 Mbps uplink, as RFC 8867 §5.4's flows through one bottleneck: the link is
     used (≥ 80 %, the RMCAT bar), no connection starves (≥ a third of its fair share), and together they stay

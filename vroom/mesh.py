@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Callable
 from .media.tracks import KIND_CODES, TrackSpec, frame_period, make_source
 from .media.video import VideoSpec
 from .participant import Publication
+from .regions import nearest_region
 from .rng import Draws
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ class Mesh:
         self.made = made
         self.link_ids = link_ids
         self._specs: dict[str, TrackSpec] = {}  # track SID -> what its copies send
+        self._relays: dict[str, str] = {}  # room SID -> the region its copies cross (``relay_region``)
 
     def published(self, p: "Participant", pub: Publication, spec: TrackSpec, now: int) -> None:
         """``p`` published ``pub`` in a mesh room: a copy to each peer in the room."""
@@ -100,6 +102,12 @@ class Mesh:
 
     def track_for(self, pub: Publication, subscriber: int) -> int:
         return track_for(pub, subscriber)
+
+    def relay_region(self, room: str, location: str) -> str:
+        """Where the copies of room ``room`` cross between the peers' paths: the region nearest the first
+        participant who joined with a ``location`` (its copies and those to it then take the backbone between
+        the two places, as a direct path would; two others' copies go by way of that place)."""
+        return self._relays.setdefault(room, nearest_region(location))
 
     def _peers(self, p: "Participant") -> list["Participant"]:
         return [self.members[i] for i in self.sfu.rooms[self.sfu.members[p.index].room] if i != p.index]

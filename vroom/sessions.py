@@ -225,9 +225,12 @@ class Sessions:
         location = p.location  # at a site, the site's (``place``)
         if location is None:
             return {}
-        if room.region == "gll":  # the region nearest the first participant who connects with a location
-            room.sfu_region = nearest_region(location)
-        region = room.region
+        if p.mesh:  # no media server: the relay between the peers is where the first located one is (``vroom.mesh``)
+            region = self.mesh.relay_region(room.sid, location)
+        else:
+            if room.region == "gll":  # the region nearest the first participant who connects with a location
+                room.sfu_region = nearest_region(location)
+            region = room.region
         one_way = backbone_us(location, region)
         p.backbone_us = one_way or 0  # None: no figures for that region (the trace says backbone_ms: null)
         return {"location": location, "media_region": region,
