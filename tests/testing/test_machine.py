@@ -21,8 +21,8 @@ def test_vroom_passes_its_own_room_machine():
 
 
 def echoing_publish(original):
-    def publish(self, index, kind, name, ssrc):
-        pub = original(self, index, kind, name, ssrc)
+    def publish(self, index, kind, name, ssrc, **mesh):
+        pub = original(self, index, kind, name, ssrc, **mesh)
         self.route[index, pub.index] = True  # bug: the publisher hears itself
         return pub
     return publish

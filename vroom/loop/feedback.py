@@ -21,7 +21,7 @@ meter (``loop.rtt``): goog_cc's feedback RTT of an uplink, and the one-way delay
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..media.audio import OpusSource
 from ..media.pacer import DEFAULT_START_BITRATE_BPS, ENCODER_PAUSE_QUEUE_US
@@ -58,6 +58,19 @@ RECEIVED_WINDOW_US = 500_000
 CONGESTION_QUEUE_US = 50_000
 CONGESTION_LOSS = 0.10
 CONGESTION_REPORTS = 4
+
+
+class _Path(NamedTuple):
+    """What one estimator estimates: a participant's link to or from the SFU, or a mesh connection."""
+
+    member: "Participant"  # the link's participant (a connection's sender)
+    name: str  # the link's name, or the connection's (``alice>bob``): its estimator's key
+    id: int  # its id in the feedback log
+    estimator: Any
+    target: int  # -1: the estimator is at the participant's end (an uplink, a connection); else the SFU's
+    link: "Link"  # the link whose packets it reports on (a connection's: the sender's uplink)
+    back: "Link"  # the link its reports come back on (a connection's: the sender's downlink, last)
+    peer: "Participant | None" = None  # a mesh connection's peer, whose reports come up its uplink first
 
 
 class FeedbackRouter:
@@ -115,7 +128,7 @@ class FeedbackRouter:
             self.estimate_since[name] = now
         return est
 
-    def _links(self, members: list["Participant"], now: int) -> list[tuple[Any, ...]]:
+    def _links(self, members: list["Participant"], now: int) -> list[_Path]:
         """The links with an estimator (one starts with the first media on its link): (member, link name, link
         id, estimator, target, the link, its reverse link)."""
         links = []
@@ -133,15 +146,14 @@ class FeedbackRouter:
                     if not has_media:
                         continue
                     est = self.estimator_for(link, start, now)
-                links.append((p, link.name, self.link_ids[link.name], est, target, link, back))
+                links.append(_Path(p, link.name, self.link_ids[link.name], est, target, link, back))
         return links
 
-    def _connections(self, p: "Participant", now: int) -> list[tuple[Any, ...]]:
+    def _connections(self, p: "Participant", now: int) -> list[_Path]:
         """A mesh member's connections to its peers (``vroom.mesh``), each with its own estimator at ``p``'s end,
-        fed by its peer's reports: (p, connection name, its feedback id, estimator, -1 (the sender's end), p's
-        uplink, the peer)."""
+        fed by its peer's reports."""
         sfu = self.sfu
-        out: list[tuple[Any, ...]] = []
+        out: list[_Path] = []
         seen: dict[int, None] = {}
         for t in sfu.members[p.index].tracks:
             peer, path = int(sfu.track_target[t]), int(sfu.track_path[t])
@@ -150,10 +162,11 @@ class FeedbackRouter:
             seen[path] = None
             q = self.members[peer]
             name = f"{p.key}>{q.key}"  # ``mesh.connection_name``
-            out.append((p, name, path, self.estimator_for_name(name, UPLINK_START_BPS, now), -1, p.uplink, q))
+            est = self.estimator_for_name(name, UPLINK_START_BPS, now)
+            out.append(_Path(p, name, path, est, -1, p.uplink, p.downlink, q))  # type: ignore[arg-type]
         return out
 
-    def _arrived(self, links: list[tuple[Any, ...]], now: int) -> dict[int, Report]:
+    def _arrived(self, links: list[_Path], now: int) -> dict[int, Report]:
         """Each link's reports that reached its sender by ``now``, in the order they were sent, as one report
         (a lost one's packets are never reported: the report after it starts after them, as transport-wide
         feedback does)."""
@@ -186,19 +199,18 @@ class FeedbackRouter:
             step += 1
         return {link_id: parts[0] if len(parts) == 1 else joined(parts) for link_id, parts in got.items()}
 
-    def _send_reports(self, links: list[tuple[Any, ...]], now: int) -> None:
+    def _send_reports(self, links: list[_Path], now: int) -> None:
         """Each link's next report: its receiver sends it so that, unqueued, it reaches the sender by the first
         round it can (its reverse link's delay, jitter and serialization before it), covering what arrived
         before it leaves. A link that took in nothing since its last report is not reported on."""
-        for p, name, link_id, _, target, link, back in links:
-            peer = back if isinstance(back, type(p)) else None  # a mesh connection: its peer reports
+        for p, name, link_id, _, target, link, back, peer in links:
             sent = link.packets_in if peer is None else self.log.logged_bytes(link_id)  # type: ignore[union-attr]
             if sent == self._reported_in.get(name):
                 continue
             self._reported_in[name] = sent
             size = self._last_size.get(name, transport_feedback_size(1, 1))
             ahead = sum(cfg.delay_us + cfg.jitter_us + serialization_us(cfg, size) for cfg in
-                        ((back.config,) if peer is None else (peer.uplink.config, p.downlink.config)))
+                        ((back.config,) if peer is None else (peer.uplink.config, back.config)))  # type: ignore[union-attr]
             due = now + max(1, -(-ahead // FEEDBACK_INTERVAL_US)) * FEEDBACK_INTERVAL_US
             number = self.reports.send(due - ahead, p.index, target < 0, size) if peer is None else \
                 self.reports.send_to_peer(due - ahead, peer.index, p.index, size)
@@ -219,7 +231,7 @@ class FeedbackRouter:
                 est.on_packet_sent(report.last_send_us)  # the link is in use: feedback is expected
                 fed.append((est, report.send, report.arrival, report.size, report.probe))
         feedback_round(now, fed)  # est.on_feedback_arrays(now, ...) for each, all at once
-        for p, name, link_id, est, target, _, back in links:
+        for p, name, link_id, est, target, _, _, peer in links:
             report = reports.get(link_id)
             max_rtt = None
             if report is not None:
@@ -232,7 +244,6 @@ class FeedbackRouter:
                     got.pop(0)
             else:
                 est.on_process(now)
-            peer = back if isinstance(back, type(p)) else None  # a mesh connection's
             for cluster in est.take_probe_clusters():
                 self.probes.send_cluster(p, target, max(cluster.at_us, now), cluster.target_bps,
                                          cluster.duration_us, cluster.id, peer=peer)
@@ -241,13 +252,13 @@ class FeedbackRouter:
         self._pace_connections(links, now)
         self._send_reports(links, now)
 
-    def _pace_connections(self, links: list[tuple[Any, ...]], now: int) -> None:
+    def _pace_connections(self, links: list[_Path], now: int) -> None:
         """A mesh member's pacer sends at the sum of its connections' targets (one pacer for all of them)."""
         pacers = self.probes.pacers
         total: dict[int, int] = {}
-        for p, _, _, est, _, _, back in links:
-            if isinstance(back, type(p)):
-                total[p.index] = total.get(p.index, 0) + est.target_bitrate_bps
+        for path in links:
+            if path.peer is not None:
+                total[path.member.index] = total.get(path.member.index, 0) + path.estimator.target_bitrate_bps
         if pacers is not None:
             for member, bps in total.items():
                 pacers.set_target(member, now, bps)
