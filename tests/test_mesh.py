@@ -184,6 +184,19 @@ def test_a_scenario_names_its_room_type():
         Scenario.from_dict({**data, "room": {"type": "go", "max_participants": 3}})
 
 
+def test_a_python_built_mesh_replays_as_a_mesh():
+    sim = vroom.Simulation(seed=1)
+    sim.cloud.create_room(unique_name="room", type="peer-to-peer")
+    sim.add_participant("a", network=FAST)
+    sim.add_participant("b", network=FAST)
+    sim.run(1)
+    written = sim.scenario_dict()
+    assert written["room"] == {"unique_name": "room", "type": "peer-to-peer"}
+    again = Scenario.from_dict(written).build()
+    again.run(1)
+    assert again.trace.digest() == sim.trace.digest()
+
+
 def test_a_go_room_holds_two():
     sim = _room("go", 3)
     sim.run(1)

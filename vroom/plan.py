@@ -12,7 +12,7 @@ __all__ = ["scenario_dict"]
 
 def scenario_dict(*, name: str, seed: int, now_us: int, room: str, sfu: dict[str, Any],
                   plan: list[dict[str, Any]], sites: dict[str, "Site"] | None = None,
-                  cross_traffic: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                  cross_traffic: list[dict[str, Any]] | None = None, room_type: str = "group") -> dict[str, Any]:
     """The scenario that replays ``plan`` (the ``add_participant`` calls, in scenario syntax) at ``sites``
     (the ``add_site`` calls, each with the links it was made with), with ``cross_traffic`` (the
     ``add_cross_traffic`` calls, each with its start).
@@ -26,7 +26,7 @@ def scenario_dict(*, name: str, seed: int, now_us: int, room: str, sfu: dict[str
                        "(actions scheduled with at(), connect() and REST calls are not included).",
         "seed": seed,
         "duration": f"{max(now_us, 1_000_000)}us",
-        "room": {"unique_name": room},
+        "room": {"unique_name": room, **({} if room_type == "group" else {"type": room_type})},
         "sfu": sfu,
         **({"sites": {k: {"up": s.network.up.to_spec(), "down": s.network.down.to_spec(),
                           **({} if s.location is None else {"location": s.location})}

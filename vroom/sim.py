@@ -488,7 +488,9 @@ class Simulation:
 
     def scenario_dict(self, name: str = "python-simulation") -> dict[str, Any]:
         """The participants added with ``add_participant``, as a scenario file (``vroom.plan``)."""
+        made = next((r for r in self.cloud.rooms.values() if r.unique_name == self.default_room), None)  # its type
         return scenario_dict(name=name, seed=self.seed, now_us=self.now_us, room=self.default_room,
+                             room_type="group" if made is None else made.type,
                              sfu={"congestion_control": self.congestion_control, "estimator": self.estimator_name,
                                   "speaker_detector": self.speaker_detector, "nack": self.nack}, plan=self.plan,
                              sites=self.sessions.sites, cross_traffic=self.cross_traffic.specs)
