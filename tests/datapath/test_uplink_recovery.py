@@ -110,7 +110,7 @@ def test_the_publisher_ignores_a_repeat_within_one_rtt_and_keeps_rtx_under_its_t
     alice = SimpleNamespace(connected=True, nack=True, uplink=link(config=link(delay_us=20_000)),
                             downlink=link(config=link(delay_us=30_000)))
     sfu = SimpleNamespace(track_kind=np.array([KIND_VIDEO]), track_live=np.array([True]),
-                          track_publisher=np.array([0]))
+                          track_publisher=np.array([0]), track_target=np.array([-1]))  # a group room's track
     # the SFU's RTT to alice and alice's own, as measured: 50 ms both ways round
     sfu_rtt = SimpleNamespace(version=0, nack_queue_rtt=lambda m: 50_000, changed_since=lambda v: [])
     rec = UplinkRecovery(sfu=sfu, members=[alice], pacers=SimpleNamespace(target_bps=lambda m: target_kbps * 1000),

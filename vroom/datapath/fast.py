@@ -128,16 +128,34 @@ class FastEngine:
         if self.uplink is not None:
             self.uplink.arrived(batch)
         rtcp = (batch["flags"] & FLAG_RTCP) > 0
-        if not rtcp.any():
+        resent = self.node.mesh_rtx(batch)  # a copy's sender's answers to its peer's NACKs (``vroom.mesh``)
+        if not rtcp.any() and resent is None:
             egress = self.node.receive(batch)
             if egress is not None and self.recovery is not None:
                 self.recovery.forwarded(egress)
             return egress
-        egress = self.node.receive(batch.take(~rtcp))
+        aside = rtcp if resent is None else rtcp | resent
+        egress = self.node.receive(batch.take(~aside))
         parts = [] if egress is None else [egress]
         if egress is not None and self.recovery is not None:
             self.recovery.forwarded(egress)
-        control = batch.take(rtcp)
+        if resent is not None:
+            relayed = self.node.relay_rtx(batch.take(resent))
+            if relayed is not None:
+                parts.append(relayed)
+        if rtcp.any():
+            self._control(batch.take(rtcp), parts)
+        out = Egress.join(parts)
+        if out is None or len(parts) == 1:
+            return out
+        b = out.batch  # RTX where its NACK arrived: after the media that reached the SFU at that microsecond
+        order = np.lexsort((b["uid"], b["t_sfu"]))
+        return Egress(b.take(order), out.subscribers, out.rows, out.valid[:, order], out.seq[:, order],
+                      out.padding[order])
+
+    def _control(self, control: PacketBatch, parts: list[Egress]) -> None:
+        """The RTCP that reached the SFU, in arrival order: feedback reports, NACKs and PLIs; what it sends
+        for them joins ``parts``."""
         report = (control["flags"] & FLAG_FEEDBACK) > 0
         if report.any():  # a subscriber's feedback: its arrival is already known (``_uplinks``), or, a mesh peer's,
             self.node.feedback_in += int(np.count_nonzero(report))  # it goes on down its publisher's downlink
@@ -148,6 +166,12 @@ class FastEngine:
         pli = (control["flags"] & FLAG_PLI) > 0
         self.node.nacks_in += int(np.count_nonzero(~pli))
         self.node.plis_in += int(np.count_nonzero(pli))
+        mesh = ~pli & (self.node.sfu.track_target[control["track"]] >= 0)
+        if mesh.any():  # mesh peers' NACKs go on to their copies' senders, who answer them (``vroom.mesh``)
+            relayed = self._relay_nacks(control.take(mesh))
+            if relayed is not None:
+                parts.append(relayed)
+            control, pli = control.take(~mesh), pli[~mesh]
         # runs of NACKs between PLIs: a PLI holds the RTX of the NACKs after it, not before
         bounds = np.flatnonzero(np.diff(pli.astype(np.int8), prepend=-1, append=-1))
         for a, z in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
@@ -160,13 +184,13 @@ class FastEngine:
             resent = None if rtx is None else self.node.resend(rtx)
             if resent is not None:
                 parts.append(resent)
-        out = Egress.join(parts)
-        if out is None or len(parts) == 1:
-            return out
-        b = out.batch  # RTX where its NACK arrived: after the media that reached the SFU at that microsecond
-        order = np.lexsort((b["uid"], b["t_sfu"]))
-        return Egress(b.take(order), out.subscribers, out.rows, out.valid[:, order], out.seq[:, order],
-                      out.padding[order])
+
+    def _relay_nacks(self, nacks: PacketBatch) -> Egress | None:
+        """Mesh peers' NACKs at the relay, in arrival order: down their copies' senders' downlinks."""
+        take = self.recovery.take_nack  # type: ignore[union-attr]
+        out = self.uplink.relayed([(t, track, take(uid)) for t, track, uid in zip(  # type: ignore[union-attr]
+            nacks["t_sfu"].tolist(), nacks["track"].tolist(), nacks["uid"].tolist())])
+        return None if out is None else self.node.send_nacks(out)
 
     def _relay_reports(self, reports: PacketBatch) -> Egress | None:
         """Mesh peers' reports at the relay: down their publishers' downlinks (lost if the publisher is gone)."""

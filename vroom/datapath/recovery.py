@@ -228,6 +228,11 @@ class DownlinkRecovery:
                              np.array([q for _, q in pairs], np.int64), z + pkt["size"],
                              np.full(n, bool(pkt["flags"] & FLAG_KEYFRAME)), pkt, z)
 
+    def take_nack(self, uid: int) -> tuple[int, ...]:
+        """The seqs a subscriber's NACK asks for, taken by the relay that sends it on (a mesh copy's: its sender
+        answers, ``UplinkRecovery.relayed``)."""
+        return self._asked.pop(uid)[1]
+
     def answer(self, nack: dict[str, int], t_sfu: int) -> PacketBatch | None:
         """A subscriber's NACK reaching the SFU at ``t_sfu``: the RTX packets it is sent, in seq order (their
         ``seq`` is the outgoing seq, ``target`` the subscriber)."""

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..media.rtp import FLAG_FEEDBACK, FLAG_NACK, FLAG_PADDING, FLAG_PLI, FLAG_RELIABLE, FLAG_RTCP
+from ..media.rtp import FLAG_FEEDBACK, FLAG_NACK, FLAG_PADDING, FLAG_PLI, FLAG_RELIABLE, FLAG_RTCP, FLAG_RTX
 from ..net.link import DELIVERED
 from .batch import PacketBatch, PacketRow
 from .hops import HopLog
@@ -163,6 +163,13 @@ class ReferenceEngine:
             return
         if pkt["flags"] & FLAG_NACK:
             node.nacks_in += 1
+            if node.sfu.track_target[pkt["track"]] >= 0:  # a mesh peer's: on to the copy's sender (``vroom.mesh``)
+                seqs = rec.take_nack(pkt["uid"])  # type: ignore[union-attr]
+                out = self.uplink.relayed([(t, pkt["track"], seqs)])  # type: ignore[union-attr]
+                for r in [] if out is None else out.rows():
+                    node.nacks_out += 1
+                    self._send_down(self.members[r["target"]], r, t, 0, r["seq"])
+                return
             rtx = rec.answer(pkt, t)  # type: ignore[union-attr]
             for r in [] if rtx is None else rtx.rows():
                 if self.members[r["target"]].connected:
@@ -171,6 +178,13 @@ class ReferenceEngine:
             return
         if self.uplink is not None:
             self.uplink.arrived(PacketBatch({k: np.array([v]) for k, v in {**pkt, "t_sfu": t}.items()}))
+        if pkt["flags"] & FLAG_RTX and target < 0 and node.sfu.track_target[pkt["track"]] >= 0:
+            node.rtx_in += 1  # a mesh copy's sender answering its peer's NACK: on to the peer as it came
+            peer = self.members[int(node.sfu.track_target[pkt["track"]])]
+            if peer.connected:
+                node.rtx_sent += 1
+                self._send_down(peer, {**pkt, "target": peer.index}, t, attempt, pkt["seq"])
+            return
         pairs = node.receive_one(pkt, t, target)
         if rec is not None:
             rec.forwarded_one(pkt, [(p.index, out_seq) for p, out_seq in pairs])

@@ -255,6 +255,21 @@ class SfuNode:
             self.rtx_sent += int(np.count_nonzero(out.valid))
         return out
 
+    def mesh_rtx(self, b: PacketBatch) -> np.ndarray | None:
+        """Which packets are a mesh copy's RTX from its sender (``vroom.mesh``), or None: they go on to the peer
+        as they came (the peer NACKed them end to end), not into the copy as a repair."""
+        mine = ((b["flags"] & FLAG_RTX) > 0) & (b["target"] < 0) & (self.sfu.track_target[b["track"]] >= 0)
+        return mine if mine.any() else None
+
+    def relay_rtx(self, rtx: PacketBatch) -> "Egress | None":
+        """Mesh copies' RTX on to their peers, seq unchanged (a copy's seqs are never rewritten)."""
+        self.rtx_in += len(rtx)
+        rtx["target"] = self.sfu.track_target[rtx["track"]]
+        out = self._to_targets(rtx)
+        if out is not None:
+            self.rtx_sent += int(np.count_nonzero(out.valid))
+        return out
+
     def send_nacks(self, nacks: PacketBatch) -> "Egress | None":
         """The SFU's NACKs, each down its publisher's downlink (``target``)."""
         out = self._to_targets(nacks)

@@ -50,6 +50,8 @@ __all__ = ["SFU_NACK_UID", "UplinkRecovery"]
 
 #: First id of the SFU's NACKs to publishers: above the subscribers' NACKs and the SFU's RTX.
 SFU_NACK_UID = CONTROL_UID + (1 << 51)
+#: First id of the mesh peers' NACKs the relay sends on to their copies' senders (``relayed``): above the SFU's own.
+RELAYED_NACK_UID = SFU_NACK_UID + (1 << 49)
 
 
 class UplinkRecovery:
@@ -77,6 +79,7 @@ class UplinkRecovery:
         self._asked: dict[int, tuple[int, int, tuple[int, ...]]] = {}  # NACK id -> (sent, stream key, seqs)
         self._inbox: list[tuple[int, int]] = []  # (seen, NACK id) of NACKs that reached their publishers
         self._uid = SFU_NACK_UID
+        self._relay_uid = RELAYED_NACK_UID
         self._sent: list[tuple[int, int, PacketBatch]] = []  # (first ref, newest send time, packets) kept
         self._ref = 0
 
@@ -123,8 +126,10 @@ class UplinkRecovery:
     def arrived(self, b: PacketBatch) -> None:
         """What reached the SFU (any order): the live video media reaches the SFU's NACK lists."""
         f = b["flags"]
+        # a mesh copy's losses are its peer's to NACK, end to end (``relayed``)
         video = ((self.sfu.track_kind[b["track"]] == KIND_VIDEO) & (b["target"] < 0)
-                 & ((f & (FLAG_PADDING | FLAG_RTCP)) == 0) & self.sfu.track_live[b["track"]])
+                 & ((f & (FLAG_PADDING | FLAG_RTCP)) == 0) & self.sfu.track_live[b["track"]]
+                 & (self.sfu.track_target[b["track"]] < 0))
         off = self.nack_off.mask()
         if off is not None:
             video &= ~off[self.sfu.track_publisher[b["track"]]]
@@ -155,6 +160,29 @@ class UplinkRecovery:
         n = len(rows)
         uid = self._uid + np.arange(n, dtype=np.int64)
         self._uid += n
+        return self._nacks(rows, uid)
+
+    def relayed(self, nacks: list[tuple[int, int, tuple[int, ...]]]) -> PacketBatch | None:
+        """Mesh peers' NACKs of their copies (``vroom.mesh``), each (arrival at the relay, copy track, seqs), in
+        arrival order: each goes on down the copy's sender's downlink from there, and the sender answers it from
+        its history as it answers the SFU's (a copy's seqs are not rewritten on the way). A sender that
+        negotiated no NACK, or is gone, is not asked."""
+        off = self.nack_off.mask()
+        rows = []
+        for t, track, seqs in nacks:
+            pub = int(self.sfu.track_publisher[track])
+            if self.members[pub].connected and self.sfu.track_live[track] and (off is None or not off[pub]):
+                key = int(self._keys(np.array([track]), np.array([0]))[0])
+                rows.append((t, key, track, 0, pub, seqs))
+        if not rows:
+            return None
+        uid = self._relay_uid + np.arange(len(rows), dtype=np.int64)
+        self._relay_uid += len(rows)
+        return self._nacks(rows, uid)
+
+    def _nacks(self, rows: list[tuple[int, int, int, int, int, tuple[int, ...]]], uid: np.ndarray) -> PacketBatch:
+        """NACK packets of (time, stream key, track, layer, publisher, seqs) rows, down the publishers' downlinks."""
+        n = len(rows)
         for u, r in zip(uid.tolist(), rows):
             self._asked[u] = (r[0], r[1], r[5])
         t = np.array([r[0] for r in rows], np.int64)
