@@ -100,6 +100,23 @@ def test_two_sydney_peers_talk_through_sydney_whatever_the_rooms_region():
     assert 40 + 230 <= p50["group"] <= 45 + 230, p50
 
 
+def test_a_peer_nacks_the_copys_sender_end_to_end():
+    """2 % loss on bob's downlink only. Every NACK the relay takes in goes on to alice (the relay answers none
+    from what it relayed), every RTX it relays came up her uplink, and bob's loss after recovery is well under
+    the link's 2 % (RFC 4585 NACK and RFC 4588 RTX between the ends)."""
+    sim = vroom.Simulation(seed=2)
+    sim.cloud.create_room(unique_name="r", type="peer-to-peer")
+    sim.add_participant("alice", room="r", network=FAST, publish=["audio", "video"])
+    sim.add_participant("bob", room="r", network={"up": FAST["up"], "down": {**FAST["down"], "loss": 0.02}},
+                        publish=[])
+    sim.run(10)
+    out = sim.summary()
+    node, bob = out["sfu"], out["participants"]["bob"]
+    assert node["nacks_in"] > 0 and node["nacks_out"] == node["nacks_in"]
+    assert node["rtx_sent"] == node["rtx_in"] > 0
+    assert bob["packets_recovered_by_rtx"] > 0 and bob["loss"] < 0.01, bob["loss"]
+
+
 def test_connections_share_their_senders_uplink():
     """Three connections through one 1 Mbps uplink, as RFC 8867 §5.4's flows through one bottleneck: the link is
     used (≥ 80 %, the RMCAT bar), no connection starves (≥ a third of its fair share), and together they stay
