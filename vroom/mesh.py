@@ -142,7 +142,6 @@ class Mesh:
         c.source.draws.release()
 
 
-
 def track_for(pub: Publication, subscriber: int) -> int:
     """The SFU track that carries ``pub`` to member ``subscriber`` (its copy in a mesh room, -1 if none)."""
     if pub.copies is None:
