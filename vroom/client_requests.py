@@ -21,7 +21,6 @@ from .media.audio import NOISE_LEVEL, SPEECH_LEVEL, AudioSpec, OpusSource
 from .media.data import DataSource
 from .media.tracks import TrackSpec
 from .media.video import VideoSource, VideoSpec
-from .mesh import track_for
 
 if TYPE_CHECKING:
     from .control.records import ParticipantRecord, TrackRecord
@@ -115,7 +114,7 @@ class ClientRequests:
 
     def subscribed(self, subscriber: "Participant", track: "TrackRecord", on: bool) -> None:
         """The SFU forwards ``track`` to ``subscriber`` from now (``on``) or no longer."""
-        key = (subscriber.index, track_for(self.directory.tracks[track.sfu_track], subscriber.index))
+        key = (subscriber.index, self.directory.tracks[track.sfu_track].track_for(subscriber.index))
         self._live.pop(key, None)
         self._awaiting.pop(key, None)
         if on and track.kind != "data" and subscriber.record is not None:
@@ -144,7 +143,7 @@ class ClientRequests:
         assert subscriber.record is not None
         if (subscriber.record.sid, track.sid) not in self.failing:
             return False
-        t = track_for(self.directory.tracks[track.sfu_track], subscriber.index)
+        t = self.directory.tracks[track.sfu_track].track_for(subscriber.index)
         if t >= 0:
             self.sfu.subscribe(subscriber.index, t, False)
         return True
@@ -257,7 +256,7 @@ class ClientRequests:
         rtt_ms = None if rtt_us is None else rtt_us / 1000
         # a mesh track: one entry per copy, as twilio-video.js gives one report per RTCPeerConnection
         local = [self._local_stats(p, c, rtt_ms) for pub in p.publications if pub.published and pub.kind != "data"
-                 for c in ([pub] if pub.copies is None else pub.copies.values()) if not c.ended]
+                 for c in pub.senders()]
         remote = []
         for track in self.sfu.route[p.index, :len(self.directory.tracks)].nonzero()[0].tolist():
             pub = self.directory.tracks[track]

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from .sfu.core import SFU
     from .trace import Trace
 
-__all__ = ["MESH_ROOM_TYPES", "Mesh", "copy_spec", "track_for", "connection_name"]
+__all__ = ["MESH_ROOM_TYPES", "Mesh", "copy_spec"]
 
 #: Twilio room types without a media server (twilio-products.md §1): participants send to each other.
 MESH_ROOM_TYPES = ("go", "peer-to-peer")
@@ -54,7 +54,7 @@ class Mesh:
                  made: Callable[["Participant", Publication], None], link_ids: dict[str, int]) -> None:
         """``start_bps(publisher, peer)``: what a new copy's encoder starts at (its connection's estimate);
         ``made(publisher, copy)``: a copy exists (the application's encoding parameters reach it); ``link_ids``:
-        the run's link ids by name, where each connection gets one for its feedback (``connection_name``)."""
+        the run's link ids by name, where each connection gets one for its feedback (``Participant.connection``)."""
         self.sfu = sfu
         self.directory = directory
         self.receivers = receivers
@@ -100,9 +100,6 @@ class Mesh:
             if not c.ended:
                 self._end(c)
 
-    def track_for(self, pub: Publication, subscriber: int) -> int:
-        return track_for(pub, subscriber)
-
     def relay_region(self, room: str, location: str) -> str:
         """Where the copies of room ``room`` cross between the peers' paths: the region nearest the first
         participant who joined with a ``location`` (its copies and those to it then take the backbone between
@@ -120,7 +117,7 @@ class Mesh:
         source.enabled = pub.source.enabled
         if hasattr(source, "set_target_bitrate"):
             source.set_target_bitrate(self.start_bps(p, peer))
-        name = connection_name(p, peer)
+        name = p.connection(peer)
         if name not in self.link_ids:
             self.link_ids[name] = self.trace.add_link(name)
         sfu_pub = self.sfu.publish(p.index, KIND_CODES[spec.kind], pub.name, ssrc, target=peer.index,
@@ -141,15 +138,3 @@ class Mesh:
         self.sfu.unpublish(c.track)
         c.source.draws.release()
 
-
-def track_for(pub: Publication, subscriber: int) -> int:
-    """The SFU track that carries ``pub`` to member ``subscriber`` (its copy in a mesh room, -1 if none)."""
-    if pub.copies is None:
-        return pub.track
-    c = pub.copies.get(subscriber)
-    return -1 if c is None or c.ended else c.track
-
-
-def connection_name(p: "Participant", peer: "Participant") -> str:
-    """A mesh connection's name: ``alice>bob`` carries alice's tracks to bob (its estimator's key)."""
-    return f"{p.key}>{peer.key}"

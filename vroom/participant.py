@@ -76,12 +76,23 @@ class Publication:
         # the data path asks this every tick: one hop less
         return self.record.lifecycle.state is _PUBLISHED and not self.ended
 
-    def sources(self, ended: bool = False) -> list[Source]:
-        """What sends this track: its source, or in a mesh room its copies' (what the application sets
-        reaches each of them); ``ended``: the copies whose peers left too (what the track ever sent)."""
+    def senders(self, ended: bool = False) -> "list[Publication]":
+        """What sends this track: itself, or in a mesh room its copies; ``ended``: the copies whose peers left
+        too (what the track ever sent)."""
         if self.copies is None:
-            return [self.source]
-        return [c.source for c in self.copies.values() if ended or not c.ended]
+            return [self]
+        return [c for c in self.copies.values() if ended or not c.ended]
+
+    def sources(self, ended: bool = False) -> list[Source]:
+        """The senders' sources (what the application sets reaches each of them)."""
+        return [c.source for c in self.senders(ended)]
+
+    def track_for(self, subscriber: int) -> int:
+        """The SFU track that carries this track to member ``subscriber`` (its copy in a mesh room, -1 if none)."""
+        if self.copies is None:
+            return self.track
+        c = self.copies.get(subscriber)
+        return -1 if c is None or c.ended else c.track
 
     def __repr__(self) -> str:
         return f"<Publication {self.name} {self.kind} ssrc={self.source.ssrc:#x}>"
@@ -149,6 +160,17 @@ class Participant:
         if self.key == self.identity:
             return {name: self.identity}
         return {name: self.identity, f"{prefix}_key" if prefix else "key": self.key}
+
+    def connection(self, peer: "Participant") -> str:
+        """A mesh connection's name: ``alice>bob`` carries alice's tracks to bob (its estimator's key)."""
+        return f"{self.key}>{peer.key}"
+
+    def sending(self, peer: "Participant | None" = None) -> list[Publication]:
+        """What it sends up its uplink to the SFU, or, in a mesh room, on its connection to ``peer`` (the copies
+        to it)."""
+        if peer is None:
+            return self.publications
+        return [c for pub in self.publications if pub.copies for c in (pub.copies.get(peer.index),) if c is not None]
 
     def publication(self, name: str) -> Publication:
         """The published track called ``name``."""

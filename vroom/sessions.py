@@ -403,7 +403,7 @@ class Sessions:
     def sfu_track(self, track: "TrackRecord", subscriber: int) -> int:
         """The SFU track that carries ``track`` to member ``subscriber`` (in a mesh room its copy to it, -1
         while there is none)."""
-        return self.mesh.track_for(self.directory.tracks[track.sfu_track], subscriber)
+        return self.directory.tracks[track.sfu_track].track_for(subscriber)
 
     def routed(self, subscriber: int, track: "TrackRecord") -> bool:
         """Whether the SFU forwards ``track`` to member ``subscriber`` now."""
@@ -440,7 +440,7 @@ class Sessions:
         pub.source.enabled = on
         for src in pub.sources():
             src.enabled = on
-        for c in [pub, *(pub.copies or {}).values()]:
+        for c in dict.fromkeys([pub, *pub.senders(ended=True)]):  # a mesh track's own SFU track and its copies'
             self.sfu.publications[c.track].enabled = enabled
         self.preferences_changed()
         t = pub.record
@@ -458,7 +458,7 @@ class Sessions:
         p = self.member(participant)
         self._advance(self.now_us)
         pub = p.publication(track)
-        for c in [pub, *(pub.copies or {}).values()]:
+        for c in dict.fromkeys([pub, *pub.senders(ended=True)]):
             self.sfu.publications[c.track].priority = priority
         pub.record.priority = priority
         self.preferences_changed()

@@ -160,12 +160,8 @@ class DataPath:
             if p.connected:
                 for pub in p.publications:
                     if pub.published:
-                        if pub.copies is None:
-                            pub.source.produce(until, out)
-                        else:  # a mesh room's track: a copy to each peer (``vroom.mesh``)
-                            for c in pub.copies.values():
-                                if not c.ended:
-                                    c.source.produce(until, out)
+                        for src in pub.sources():  # a mesh room's track: a copy to each peer (``vroom.mesh``)
+                            src.produce(until, out)
         emitted = None
         if len(out):
             emitted = self._route_columns(out.seal())

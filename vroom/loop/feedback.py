@@ -115,7 +115,7 @@ class FeedbackRouter:
     def pair_start_bps(self, p: "Participant", peer: "Participant") -> int:
         """What a new mesh copy from ``p`` to ``peer`` starts at: their connection's estimate, or libwebrtc's start
         bitrate."""
-        est = self.estimators.get(f"{p.key}>{peer.key}")
+        est = self.estimators.get(p.connection(peer))
         return UPLINK_START_BPS if est is None else est.target_bitrate_bps
 
     def estimator_for(self, link: "Link", start_bps: int, now: int) -> Any:
@@ -161,7 +161,7 @@ class FeedbackRouter:
                 continue
             seen[path] = None
             q = self.members[peer]
-            name = f"{p.key}>{q.key}"  # ``mesh.connection_name``
+            name = p.connection(q)
             est = self.estimator_for_name(name, UPLINK_START_BPS, now)
             out.append(_Path(p, name, path, est, -1, p.uplink, p.downlink, q))  # type: ignore[arg-type]
         return out
@@ -271,7 +271,7 @@ class FeedbackRouter:
         pacers = self.probes.pacers
         if pacers is not None and peer is None:
             pacers.set_target(p.index, now, target_bps)
-        pubs = sending(p, peer)
+        pubs = p.sending(peer)
         encode_within(pubs, target_bps)
         pushback = self.pushback.get(link)
         if pushback is None:
@@ -324,15 +324,8 @@ class FeedbackRouter:
         return sum(b for _, b in got) * 8 * 1_000_000 // RECEIVED_WINDOW_US
 
 
-def sending(p: "Participant", peer: "Participant | None" = None) -> list["Publication"]:
-    """What ``p`` sends up its uplink to the SFU, or, in a mesh room, on its connection to ``peer``."""
-    if peer is None:
-        return p.publications
-    return [c for pub in p.publications if pub.copies for c in (pub.copies.get(peer.index),) if c is not None]
-
-
 def encode_within(pubs: list["Publication"], budget_bps: int) -> None:
-    """Split an estimate over what it carries (``sending``): audio and data first, the rest over video tracks by
+    """Split an estimate over what it carries (``Participant.sending``): audio and data first, the rest over video tracks by
     their ladders' max."""
     videos = []
     left = float(budget_bps)

@@ -73,8 +73,7 @@ class ProbeRegulator:
             return  # padding rides on some track's transport; with none there is nothing to probe with
         owner = p.publications[0].track if p.publications else tracks[0]
         if peer is not None:
-            copies = [c for pub in p.publications if pub.copies for c in (pub.copies.get(peer.index),)
-                      if c is not None and c.published]
+            copies = [c for c in p.sending(peer) if c.published]
             if not copies:
                 return
             owner, target = copies[0].track, peer.index
