@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["EDGES_US", "BINS", "SojournHistogram", "sojourn_bins", "row_histograms"]
+__all__ = ["EDGES_US", "BINS", "SojournHistogram", "sojourn_bin", "sojourn_bins", "row_histograms"]
 
 #: upper edges of the bins (µs): 0, 1..50 ms by 1 ms, 55..500 ms by 5 ms, 550 ms..10 s by 50 ms; longer
 #: sojourns go in a last bin of their own, reported as their exact maximum
@@ -29,6 +29,15 @@ def sojourn_bins(sojourn_us: np.ndarray) -> np.ndarray:
     mid = 50 - (-(x - 50_000) // 5_000)  # 51..140 up to 500 ms
     coarse = np.minimum(140 - (-(x - 500_000) // 50_000), len(EDGES_US))  # 141..330 up to 10 s, then 331
     return np.where(x <= 50_000, fine, np.where(x <= 500_000, mid, coarse))
+
+
+def sojourn_bin(sojourn_us: int) -> int:
+    """``sojourn_bins`` of one sojourn, in Python's integers (a packet served alone)."""
+    if sojourn_us <= 50_000:
+        return -(-sojourn_us // 1_000)
+    if sojourn_us <= 500_000:
+        return 50 - (-(sojourn_us - 50_000) // 5_000)
+    return min(140 - (-(sojourn_us - 500_000) // 50_000), len(EDGES_US))
 
 
 def row_histograms(sojourn_us: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, list[int]]:
@@ -60,7 +69,7 @@ class SojournHistogram:
             self.max_us = max_us
 
     def add_one(self, sojourn_us: int) -> None:
-        self.counts[int(sojourn_bins(sojourn_us))] += 1
+        self.counts[sojourn_bin(sojourn_us)] += 1
         if sojourn_us > self.max_us:
             self.max_us = sojourn_us
 
