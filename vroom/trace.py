@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from dataclasses import dataclass, field
+from functools import reduce
 from typing import IO, Any, Callable, Iterator
 
 import numpy as np
@@ -64,6 +66,29 @@ def _packet_hash(pos: np.ndarray, ssrc: np.ndarray, seq: np.ndarray, outcome: np
         code = np.asarray(outcome).astype(u) << u(56)
         when = np.where(np.asarray(outcome) == 1, arrival, -1).astype(np.int64).astype(u)
         return _mix(h ^ code ^ when)
+
+
+_M64 = (1 << 64) - 1
+#: at most this many packets are hashed in Python's integers (numpy's fixed costs outweigh it below)
+_SMALL = 32
+
+
+def _mix_int(z: int) -> int:
+    """``_mix`` of one value, in Python's integers."""
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return z ^ (z >> 31)
+
+
+def _packet_hashes(pos: list[int], ssrc: list[int], seq: list[int], outcome: list[int],
+                   arrival: list[int]) -> list[int]:
+    """``_packet_hash`` of a few packets, in Python's integers."""
+    out = []
+    for p, s, q, o, a in zip(pos, ssrc, seq, outcome, arrival):
+        h = _mix_int((p * 0x9E3779B97F4A7C15 + (s & _M64)) & _M64)
+        h = _mix_int(h ^ (q & _M64))
+        out.append(_mix_int(h ^ ((o & _M64) << 56 & _M64) ^ ((a if o == 1 else -1) & _M64)))
+    return out
 
 
 def _canonical(record: TraceRecord) -> bytes:
@@ -125,12 +150,19 @@ class Trace:
             r = np.repeat(np.arange(len(counts)), counts)
             starts = np.cumsum(counts) - counts
             pos = first_pos[r] + np.arange(len(r)) - starts[r]
-            h = _packet_hash(pos, *(np.take(np.broadcast_to(a, valid.shape), cells)
-                                    for a in (ssrc, seq, outcome, arrival_us)))
+            columns = [np.take(np.broadcast_to(a, valid.shape), cells) for a in (ssrc, seq, outcome, arrival_us)]
             row_sum = np.zeros(len(counts), np.uint64)  # sums wrap around (mod 2**64): any order gives the same
             row_xor = np.zeros(len(counts), np.uint64)
-            row_sum[rows] = np.add.reduceat(h, starts[rows])
-            row_xor[rows] = np.bitwise_xor.reduceat(h, starts[rows])
+            if len(cells) <= _SMALL:
+                hs = _packet_hashes(pos.tolist(), *(c.tolist() for c in columns))
+                for row, start, count in zip(rows.tolist(), starts[rows].tolist(), counts[rows].tolist()):
+                    mine = hs[start:start + count]
+                    row_sum[row] = sum(mine) & _M64
+                    row_xor[row] = reduce(operator.xor, mine)
+            else:
+                h = _packet_hash(pos, *columns)
+                row_sum[rows] = np.add.reduceat(h, starts[rows])
+                row_xor[rows] = np.bitwise_xor.reduceat(h, starts[rows])
             self._sum[ids] += row_sum
             self._xor[ids] ^= row_xor
         self._count[ids] += counts
