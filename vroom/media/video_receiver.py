@@ -8,8 +8,10 @@ grouped into frames (a frame number of a simulcast layer); a frame is *complete*
 distinct packets, and completes when its last missing packet arrives. A frame with a packet that came
 by RTX, or a publisher's repair the SFU sent late into its gap (``FLAG_REPAIRED``), is *retransmitted*
 (libwebrtc's ``delayed_by_retransmission``: it feeds the NACK term of the jitter estimate, not the
-filter). Packets of frames not complete wait for the next batch; a frame the decoder has passed (a newer
-frame decoded) will never be used and counts as incomplete.
+filter). Packets of frames not complete wait for the next batch. A frame the decoder has passed (a newer
+frame decoded before its last missing packet arrived) never completes and counts once as incomplete, judged
+at that packet's arrival, not at the batch: libwebrtc's ``FrameDecoded`` clears the packet buffer past each
+frame decoded (``PacketBuffer::ClearTo``), which then drops the late packets (:mod:`.video_subscription`).
 
 Then, per subscription in arrival order (Python, per frame, not per packet), each complete frame gets
 its references from the VP8 temporal pattern (:class:`vroom.playout.references.SequenceChain`: frame
@@ -42,7 +44,7 @@ import numpy as np
 
 from ..playout.arrivals import Arrivals
 from ..playout.frame_buffer import Frame
-from ..playout.references import ALL_BUFFERS, PATTERN_MASKS, SequenceChain
+from ..playout.references import ALL_BUFFERS, PATTERN_MASKS
 from ..playout.video import KeyFrameRequest, VideoPlayout
 from ..playout.video_bank import NONE, VideoBank
 from ..playout.video_batch import play
@@ -50,6 +52,7 @@ from .frame_groups import LAYERS as _LAYERS
 from .frame_groups import SLOT_KEY as _SLOT_KEY
 from .frame_groups import group_frames, place_times, scalar_items, waiting_items
 from .rtp import FLAG_KEYFRAME
+from .video_subscription import VideoSubscription
 
 __all__ = ["VIDEO_FIELDS", "VideoReceivers"]
 
@@ -65,39 +68,6 @@ _UPDATES = np.zeros((4, 8), np.int64)
 for _n, _masks in PATTERN_MASKS.items():
     for _i in range(8):
         _READS[_n, _i], _UPDATES[_n, _i] = _masks[_i % len(_masks)]
-_COMPLETED_KEEP = 64  # frames remembered as complete per subscription, at least (late copies of them are ignored)
-
-
-class _Stream:
-    """One video subscription: its playout, its chain of frames, frames held for their references."""
-
-    __slots__ = ("chain", "completed", "frames_complete", "frames_unplaced", "held", "last_end", "layers", "playout",
-                 "track")
-
-    def __init__(self, track: int, now_us: int) -> None:
-        self.track = track
-        self.playout = VideoPlayout(now_us)
-        self.chain = SequenceChain()
-        self.completed: dict[int, None] = {}  # frame keys (frame × 3 + layer) completed, oldest first
-        self.held: dict[int, list[tuple[Any, ...]]] = {}  # the last seq each held frame waits for -> frames
-        self.layers: dict[int, int] = {}  # simulcast layer -> its temporal layers
-        self.frames_complete = 0
-        self.frames_unplaced = 0  # complete frames dropped while held (a newer key frame came first)
-        self.last_end = NONE  # the last sequence number of the newest complete frame
-
-    def complete(self, key: int, count: bool = True) -> bool:
-        """Note frame ``key`` complete (``count``: in ``frames_complete``, False when the batch form counted it);
-        False if it already was (a late duplicate)."""
-        if key in self.completed:
-            return False
-        self.completed[key] = None
-        if len(self.completed) > 2 * _COMPLETED_KEEP:
-            for k in list(self.completed)[:_COMPLETED_KEEP]:
-                del self.completed[k]
-        self.frames_complete += count
-        return True
-
-
 class VideoReceivers:
     """The video playout of every subscription, by the receivers' slot."""
 
@@ -110,7 +80,7 @@ class VideoReceivers:
         self._waiting = {k: np.zeros(0, np.int64) for k in _WAITING}  # the batch form's frames for a later batch
         self._tl = np.zeros(0, np.int64)  # per slot × 3 + layer: its temporal layers (0: not asked yet)
         self._candidates: dict[int, None] = {}  # slots the scalar form played since the last run_until
-        self._streams: list[_Stream | None] = []
+        self._streams: list[VideoSubscription | None] = []
         self._partial = {k: np.zeros(0, np.int64) for k in ("slot", *VIDEO_FIELDS)}
         self.next_timer = np.zeros(0, np.int64)  # per slot: when its playout next has something to do
         self.decoded_last = np.zeros(0, np.int64)  # per slot: the newest frame id decoded (-1: none)
@@ -124,7 +94,7 @@ class VideoReceivers:
     def set_temporal_layers(self, lookup: Callable[[int, int], int]) -> None:
         self._temporal_layers = lookup
 
-    def _stream(self, slot: int, track: int, now_us: int) -> _Stream:
+    def _stream(self, slot: int, track: int, now_us: int) -> VideoSubscription:
         if slot >= len(self._streams):
             n = max(slot + 1, 2 * len(self._streams))
             self._streams += [None] * (n - len(self._streams))
@@ -136,7 +106,7 @@ class VideoReceivers:
                 setattr(self, name, new)
         st = self._streams[slot]
         if st is None:
-            st = self._streams[slot] = _Stream(track, now_us)
+            st = self._streams[slot] = VideoSubscription(track, now_us)
             st.playout.packets_seen = partial(self.arrivals.newest, slot)
         return st
 
@@ -169,10 +139,13 @@ class VideoReceivers:
         touched = touched[np.lexsort((g["min_seq"][touched], g["fresh_t"][touched], g["slot"][touched]))]
         drop = np.zeros(len(g["slot"]), bool)
         self._frames(g, touched, tracks, drop, now)
-        # frames not complete wait for their packets, unless the decoder has passed them
+        # frames not complete wait for their packets, unless the decoder has passed them (any later packet of
+        # theirs arrives after that decode: the packet buffer drops it); each counts once
         waiting = ~g["complete"] & ~drop
         passed = waiting & (g["max_seq"] < self.decoded_last[g["slot"]])
-        np.add.at(self.frames_incomplete, g["slot"][passed], 1)
+        for slot, fkey in zip(g["slot"][passed].tolist(), (g["frame"][passed] * _LAYERS + g["layer"][passed]).tolist()):
+            if self._streams[slot].passed(fkey):  # type: ignore[union-attr]
+                self.frames_incomplete[slot] += 1
         rows = np.repeat(waiting & ~passed, g["count"])
         self._partial = {k: c[k][rows] for k in ("slot", *VIDEO_FIELDS)}
 
@@ -224,6 +197,8 @@ class VideoReceivers:
                     drop[i] = True
                 continue
             if complete:
+                if start <= st.last_end and self._passed(st, slot, fkey, (start, nfr, key, updates, t), counted):
+                    continue
                 st.complete(fkey, not counted)  # a frame the batch form counted is still known, for its late copies
                 st.last_end = max(st.last_end, start + nfr - 1)
                 info = (start, ts, bool(key), frame, size, bool(rtx), first_t, reads)
@@ -233,6 +208,23 @@ class VideoReceivers:
                 if start >= 0:  # its range, known now: frames held for it may be placed
                     self._note(st, slot, start, start + nfr - 1, updates, t)
                 self._handle(slot, st.playout.on_packet(t, bool(key)))
+
+    def _passed(self, st: VideoSubscription, slot: int, fkey: int, frame: tuple[int, ...], counted: bool) -> bool:
+        """Whether a frame completing out of order at ``t`` (``frame``: start, packets, key, buffers updated, t)
+        was passed by the decoder by then (a newer frame decoded: libwebrtc's ``FrameDecoded`` cleared the packet
+        buffer past it, which drops its last packet). Such a frame never completes: it counts once in
+        ``frames_incomplete`` (not in ``frames_complete``, where the batch form had ``counted`` it) and is not
+        placed; its packet keeps the stream active and its range is known, as when a batch cuts its packets."""
+        start, nfr, key, updates, t = frame
+        self._handle(slot, st.playout.on_packet(t, bool(key)))  # the playout up to ``t``: what it decoded by then
+        last_id = st.playout.buffer.decoded.last_id
+        if last_id is None or start > last_id:
+            return False
+        st.frames_complete -= counted
+        if st.passed(fkey):
+            self.frames_incomplete[slot] += 1
+        self._note(st, slot, start, start + nfr - 1, updates, t)
+        return True
 
     def _fast(self, g: dict[str, np.ndarray], rows: np.ndarray, reads: np.ndarray, updates: np.ndarray,
               drop: np.ndarray, now: int) -> list[tuple]:
@@ -306,8 +298,9 @@ class VideoReceivers:
 
     def _late(self, g: dict[str, np.ndarray], rows: np.ndarray, drop: np.ndarray, waiting: np.ndarray) -> None:
         """Groups of a steady subscription from before its newest frame: copies of a frame already complete (or
-        complete and ``waiting`` here) are dropped; a frame completing out of order counts as complete (the
-        playout refuses it), and its packets keep the stream active."""
+        complete and ``waiting`` here) are dropped; a frame completing now was passed by the decoder before this
+        batch (every frame played here was decoded before it began), so it never completes and counts once as
+        incomplete (``_passed``); its packets keep the stream active."""
         s = self.bank.s
         for i, slot, fkey, complete, t, dup in zip(rows.tolist(), g["slot"][rows].tolist(),
                                                    (g["frame"][rows] * _LAYERS + g["layer"][rows]).tolist(),
@@ -319,7 +312,8 @@ class VideoReceivers:
                 continue
             if complete:
                 drop[i] = True
-                st.complete(fkey)  # type: ignore[union-attr]
+                if st.passed(fkey):  # type: ignore[union-attr]
+                    self.frames_incomplete[slot] += 1
             s["last_packet"][slot] = max(int(s["last_packet"][slot]), t)
 
     def _to_slow(self, slot: int, clock: int, f: dict[str, np.ndarray] | None = None,
@@ -358,7 +352,7 @@ class VideoReceivers:
             self.bank.put_back(slot, st.playout, held)
 
     @staticmethod
-    def _held_frame(st: _Stream, f: dict[str, np.ndarray], i: int) -> Frame:
+    def _held_frame(st: VideoSubscription, f: dict[str, np.ndarray], i: int) -> Frame:
         """Row ``i`` of ``f`` as the frame the playout had (its range noted as when it arrived; placed at ``t_eff``)."""
         st.chain.note(int(f["id"][i]), int(f["end"][i]), int(f["updates"][i]))
         st.last_end = max(st.last_end, int(f["end"][i]))
@@ -368,7 +362,7 @@ class VideoReceivers:
         return Frame(int(f["id"][i]), int(f["ts"][i]), int(f["t_eff"][i]), refs or (), bool(f["key"][i]), 0,
                      int(f["size"][i]), bool(f["rtx"][i]), int(f["first_t"][i]))
 
-    def _note_partial(self, slot: int, st: _Stream) -> None:
+    def _note_partial(self, slot: int, st: VideoSubscription) -> None:
         """The ranges of the subscription's frames still missing packets, as the scalar form notes them."""
         p = self._partial
         rows = np.flatnonzero(p["slot"] == slot)
@@ -413,7 +407,7 @@ class VideoReceivers:
         self.next_timer[slot] = s["timeout_at"][slot]
 
     @staticmethod
-    def _handed_rows(st: _Stream, slot: int, frames: list[Frame]) -> list[dict[str, int]]:
+    def _handed_rows(st: VideoSubscription, slot: int, frames: list[Frame]) -> list[dict[str, int]]:
         """A playout's buffered frames as the batch form's waiting frames, inserted; none unless they are the
         newest frames of the chain, end to end, in arrival order, each one's references found again from the
         buffers it reads (the first one's need not: it is scheduled)."""
@@ -442,13 +436,13 @@ class VideoReceivers:
         rows.reverse()
         return rows
 
-    def _note(self, st: _Stream, slot: int, first: int, last: int, updates: int, t: int) -> None:
+    def _note(self, st: VideoSubscription, slot: int, first: int, last: int, updates: int, t: int) -> None:
         """A frame's range is known: frames held for it may now be placed."""
         if st.chain.note(first, last, updates):
             for info in st.held.pop(last, ()):
                 self._place(st, slot, info, t)
 
-    def _place(self, st: _Stream, slot: int, info: tuple[Any, ...], t: int) -> None:
+    def _place(self, st: VideoSubscription, slot: int, info: tuple[Any, ...], t: int) -> None:
         """A complete frame with its references into the playout, or held until they are known."""
         start, ts, key, _frame, size, rtx, first_t, reads = info
         refs, missing = st.chain.references(start, reads)
