@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from tests.playout.test_receiver_playout import PERIOD_US, frames
 from vroom.media.receiver import Receivers
+from vroom.media.video_receiver import BATCH_FROM
 
 EXACT = ("frames_complete", "frames_incomplete", "frames_received", "frames_decoded", "frames_dropped", "freezes",
          "pauses", "key_frame_requests")
@@ -62,6 +63,7 @@ def test_a_steady_stream_is_played_in_the_batch_form():
     batch = frames(range(90))
     cuts = list(range(150_000, 4_000_000, 100_000))
     rec = Receivers()
+    rec.video.batch = True  # one subscription: left to itself, it would be played frame by frame (BATCH_FROM)
     rec.add(batch)
     rec.consume(cuts[0])
     rec.consume(cuts[1])
@@ -83,6 +85,7 @@ def test_a_one_layer_stream_waits_for_a_repair_in_the_batch_form(lost_packet):
     batch = frames(range(60), packets=2, lost={(10, lost_packet)}, rtx=rtx)
     cuts = list(range(20_000, 2_000_000 + 6_000_000, 20_000))
     rec = Receivers()
+    rec.video.batch = True
     rec.add(batch)
     left = []
     for now in cuts[:100]:  # the 60 frames' 2 s (after them, the decodable-frame timeout hands it over)
@@ -228,3 +231,29 @@ def test_a_frame_overtaken_by_a_key_frame_is_complete_only_if_it_completes_befor
                 for step in (1_000, 1_378, 4_000, 20_000, 100_000)]
         assert [(sub["frames_complete"], sub["frames_incomplete"]) for sub in subs] == [counts] * 5
         assert all({k: sub[k] for k in EXACT} == {k: subs[0][k] for k in EXACT} for sub in subs)
+
+
+def test_the_receivers_take_the_batch_form_from_batch_from_subscriptions_on():
+    # left to choose, the receivers play every frame by its VideoPlayout until BATCH_FROM video subscriptions
+    # have been seen, then steady subscriptions in the batch form; either way the figures are the same
+    n = BATCH_FROM + 2
+    one = frames(range(60))
+    rows = {k: np.concatenate([one[k]] * n) for k in one}
+    rows["sub"] = np.repeat(np.arange(n), len(one["t"]))
+    order = np.argsort(rows["arrival"], kind="stable")
+    many = {k: v[order] for k, v in rows.items()}
+    cuts = list(range(100_000, 3_000_000, 100_000))
+    few = Receivers()
+    few.add(one)
+    for now in cuts:
+        few.consume(now)
+    assert not few.video.batching and not few.video.bank.s["fast"][: few.video.bank.n].any()
+    auto, forced = Receivers(), Receivers()
+    forced.video.batch = False
+    for rec in (auto, forced):
+        rec.add(many)
+        for now in cuts:
+            rec.consume(now)
+    assert auto.video.batching and auto.video.bank.s["fast"][:n].all()
+    for slot in range(n):
+        assert auto.subscription(slot) == forced.subscription(slot)

@@ -68,14 +68,24 @@ _UPDATES = np.zeros((4, 8), np.int64)
 for _n, _masks in PATTERN_MASKS.items():
     for _i in range(8):
         _READS[_n, _i], _UPDATES[_n, _i] = _masks[_i % len(_masks)]
+#: the batch form pays from about this many video subscriptions on: below, numpy's fixed cost per operation
+#: outweighs it (``vroom bench``'s rooms, one run each: two-party 6.8 s frame by frame against 7.7 s, RFC 8867
+#: 5.1 12.0 s against 15.4 s, lossy-meeting's 30 subscriptions 8.0 s against 8.3 s, classroom-50's 20 s
+#: 41.8 s against 20.5 s)
+BATCH_FROM = 40
+
+
 class VideoReceivers:
     """The video playout of every subscription, by the receivers' slot."""
 
-    def __init__(self, temporal_layers: Callable[[int, int], int] | None = None, *, batch: bool = True) -> None:
+    def __init__(self, temporal_layers: Callable[[int, int], int] | None = None, *,
+                 batch: bool | None = None) -> None:
         """``temporal_layers(track, layer)``: how many temporal layers a simulcast layer has (1 if not told);
-        ``batch``: play steady subscriptions in the batch form (False: every frame by its ``VideoPlayout``)."""
+        ``batch``: play steady subscriptions in the batch form (False: every frame by its ``VideoPlayout``;
+        None: once there have been ``BATCH_FROM`` video subscriptions). Both forms give the same figures."""
         self._temporal_layers = temporal_layers
         self.batch = batch
+        self._subscriptions = 0  # video subscriptions so far
         self.bank = VideoBank()  # the batch form's state of every subscription
         self._waiting = {k: np.zeros(0, np.int64) for k in _WAITING}  # the batch form's frames for a later batch
         self._tl = np.zeros(0, np.int64)  # per slot × 3 + layer: its temporal layers (0: not asked yet)
@@ -90,6 +100,11 @@ class VideoReceivers:
         self.frames_complete_fast = np.zeros(0, np.int64)  # per slot: frames completed in the batch form
         self._requests: list[tuple[int, int]] = []  # (at, slot) of key-frame requests not yet taken
         self.arrivals = Arrivals()  # every packet's arrival, for the playouts' decodable-frame timeouts
+
+    @property
+    def batching(self) -> bool:
+        """Whether steady subscriptions are played in the batch form now."""
+        return self._subscriptions >= BATCH_FROM if self.batch is None else self.batch
 
     def set_temporal_layers(self, lookup: Callable[[int, int], int]) -> None:
         self._temporal_layers = lookup
@@ -107,6 +122,7 @@ class VideoReceivers:
         st = self._streams[slot]
         if st is None:
             st = self._streams[slot] = VideoSubscription(track, now_us)
+            self._subscriptions += 1
             st.playout.packets_seen = partial(self.arrivals.newest, slot)
         return st
 
@@ -160,7 +176,7 @@ class VideoReceivers:
                 self._stream(slot, tracks[slot], int(g["first_t"][touched[sl == slot]].min()))  # its first packet
         self.bank.grow(len(self._streams))
         reads, updates = self._masks(sl, g["layer"][touched], g["frame"][touched], g["key"][touched] > 0)
-        fast = self.bank.s["fast"][sl] if self.batch else np.zeros(len(sl), bool)
+        fast = self.bank.s["fast"][sl] if self.batching else np.zeros(len(sl), bool)
         slow = scalar_items(g, touched[~fast], reads[~fast], updates[~fast])
         bailed = self._fast(g, touched[fast], reads[fast], updates[fast], drop, now) if fast.any() else []
         slow += bailed
@@ -168,7 +184,7 @@ class VideoReceivers:
         self._slow(slow, drop)
         for slot in dict.fromkeys(it[1] for it in slow):
             self._after(slot)
-            if self.batch:
+            if self.batching:
                 self._candidates[slot] = None
 
     def _masks(self, slot: np.ndarray, layer: np.ndarray, frame: np.ndarray,
