@@ -69,7 +69,7 @@ for _n, _masks in PATTERN_MASKS.items():
     for _i in range(8):
         _READS[_n, _i], _UPDATES[_n, _i] = _masks[_i % len(_masks)]
 #: the batch form pays from about this many video subscriptions on: below, numpy's fixed cost per operation
-#: outweighs it (``vroom bench``'s rooms, one run each: two-party 6.8 s frame by frame against 7.7 s, RFC 8867
+#: outweighs it (one run each: two-party 6.8 s frame by frame against 7.7 s, RFC 8867
 #: 5.1 12.0 s against 15.4 s, lossy-meeting's 30 subscriptions 8.0 s against 8.3 s, classroom-50's 20 s
 #: 41.8 s against 20.5 s)
 BATCH_FROM = 40
@@ -82,7 +82,8 @@ class VideoReceivers:
                  batch: bool | None = None) -> None:
         """``temporal_layers(track, layer)``: how many temporal layers a simulcast layer has (1 if not told);
         ``batch``: play steady subscriptions in the batch form (False: every frame by its ``VideoPlayout``;
-        None: once there have been ``BATCH_FROM`` video subscriptions). Both forms give the same figures."""
+        None: once there have been ``BATCH_FROM`` video subscriptions). Both forms give the same counts and
+        summary (a timeline sample of the playout delay can differ: docs/playout.md)."""
         self._temporal_layers = temporal_layers
         self.batch = batch
         self._subscriptions = 0  # video subscriptions so far
