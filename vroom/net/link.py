@@ -373,14 +373,9 @@ def transmit(
         if n == 0:
             continue
         cfg = link.config
-        if link.cross:  # drawn packet by packet, among its cross traffic's
-            row_lost, row_jitter = np.zeros(n, bool), None
-        else:
-            row_lost, row_jitter = link._take(n)
+        row_lost, row_jitter = _enter(link, n, row_bytes[r])
         lost_parts.append(row_lost)
         jitter_parts.append(row_jitter)
-        link.packets_in += n
-        link.bytes_in += row_bytes[r]
         if cfg.trace is not None or cfg.queue.packets is not None or cfg.queue.bytes is not None or not cfg.up \
                 or link.cross:
             slow.append(r)
@@ -455,6 +450,16 @@ def transmit(
     return outcome, arrival
 
 
+def _enter(link: Link, n: int, nbytes: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """``n`` packets of ``nbytes`` in all enter ``link``: counted in, and their loss flags and jitter drawn (a
+    link with cross traffic draws each packet's as it is served, among its cross traffic's: none here)."""
+    link.packets_in += n
+    link.bytes_in += nbytes
+    if link.cross:
+        return np.zeros(n, bool), None
+    return link._take(n)
+
+
 def _transmit_rows(links: list[Link], t_in: np.ndarray, size: np.ndarray, valid: np.ndarray, counts: np.ndarray,
                    outcome: np.ndarray, arrival: np.ndarray) -> None:
     """``transmit`` row by row, packet by packet, into ``outcome`` and ``arrival``."""
@@ -462,13 +467,8 @@ def _transmit_rows(links: list[Link], t_in: np.ndarray, size: np.ndarray, valid:
         link = links[r]
         cols = np.flatnonzero(valid[r])
         n = len(cols)
-        if link.cross:  # drawn packet by packet, among its cross traffic's
-            lost, jitter = np.zeros(n, bool), None
-        else:
-            lost, jitter = link._take(n)
         sizes = size[r, cols]
-        link.packets_in += n
-        link.bytes_in += int(sizes.sum())
+        lost, jitter = _enter(link, n, int(sizes.sum()))
         outcome[r, cols], arrival[r, cols] = _serve_row(link, t_in[r, cols].tolist(), sizes, lost,
                                                         np.zeros(n, np.int64) if jitter is None else jitter)
 
