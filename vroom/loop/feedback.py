@@ -325,8 +325,8 @@ class FeedbackRouter:
 
 
 def encode_within(pubs: list["Publication"], budget_bps: int) -> None:
-    """Split an estimate over what it carries (``Participant.sending``): audio and data first, the rest over video tracks by
-    their ladders' max."""
+    """Split an estimate over what it carries (``Participant.sending``): audio and data first, the rest over video
+    tracks by their ladders' max."""
     videos = []
     left = float(budget_bps)
     for pub in pubs:
