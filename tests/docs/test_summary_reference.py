@@ -20,6 +20,7 @@ from vroom import cli
 from vroom.metrics import format_table
 from vroom.scenario import Scenario
 
+from ..scenario.helpers import two_in_the_room_s
 from .blocks import DOCS, ROOT
 
 PAGE = (DOCS / "summary.md").read_text()
@@ -79,8 +80,7 @@ def paths(value: object, path: str = "summary"):
 def run_seconds(scenario: Scenario) -> float:
     """5.5 s, or until two people can have been in the room for 3 s if that is later (random joins: the latest
     they can join); never past the scenario's end."""
-    joins = sorted(p.join if isinstance(p.join, int) else p.join[1][1] for p in scenario.participants)
-    return min(scenario.duration_us / 1e6, max(5.5, joins[min(1, len(joins) - 1)] / 1e6 + 3.0))
+    return min(scenario.duration_us / 1e6, max(5.5, two_in_the_room_s(scenario)))
 
 
 @pytest.fixture(scope="module")

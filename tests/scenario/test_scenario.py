@@ -9,6 +9,8 @@ import yaml
 from vroom.errors import ScenarioError
 from vroom.scenario import Scenario
 
+from .helpers import two_in_the_room_s
+
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
 
@@ -59,8 +61,7 @@ def briefly(path):
     join)."""
     sc = Scenario.load(path)
     sim = sc.build()
-    joins = sorted(p.join if isinstance(p.join, int) else p.join[1][1] for p in sc.participants)
-    sim.run(min(sc.duration_us / 1e6, joins[min(1, len(joins) - 1)] / 1e6 + 3.0))
+    sim.run(min(sc.duration_us / 1e6, two_in_the_room_s(sc)))
     return sim
 
 
